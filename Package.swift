@@ -1,0 +1,148 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "tally",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "tally", targets: ["tally"]),
+        .library(name: "TallyClient", targets: ["TallyClient"]),
+        .library(name: "TallyServer", targets: ["TallyServer"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // C layer: the protobuf-c runtime from the system, and protoc-c's output for proto/.
+        .systemLibrary(
+            name: "CProtobufC",
+            pkgConfig: "libprotobuf-c",
+            providers: [.apt(["libprotobuf-c-dev"])]
+        ),
+        .target(
+            name: "CTallyProto",
+            dependencies: ["CProtobufC"],
+            exclude: ["README.md"]
+        ),
+        // Generated Swift message types over CTallyProto; the only Swift module touching C pointers.
+        .target(
+            name: "TallyProto",
+            dependencies: ["CTallyProto", "CProtobufC"],
+            swiftSettings: swiftSettings
+        ),
+        // Transport-agnostic RPC core: status codes, errors, descriptors, router, streams.
+        .target(
+            name: "TallyRPC",
+            dependencies: [
+                "TallyProto",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Generated service protocols and typed clients.
+        .target(
+            name: "TallyAPI",
+            dependencies: ["TallyProto", "TallyRPC"],
+            swiftSettings: swiftSettings
+        ),
+        // SwiftNIO Unix-socket transport; the only module importing NIO.
+        .target(
+            name: "TallyTransport",
+            dependencies: [
+                "TallyProto",
+                "TallyRPC",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TallyStore",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TallyServices",
+            dependencies: [
+                "TallyProto", "TallyRPC", "TallyAPI", "TallyStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TallyServer",
+            dependencies: [
+                "TallyProto", "TallyRPC", "TallyAPI", "TallyTransport", "TallyStore", "TallyServices",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TallyClient",
+            dependencies: [
+                "TallyProto", "TallyRPC", "TallyAPI", "TallyTransport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "tally",
+            dependencies: [
+                "TallyServer", "TallyClient", "TallyProto", "TallyRPC", "TallyAPI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TallyProtoTests",
+            dependencies: ["TallyProto"],
+            resources: [.copy("Vectors")],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TallyRPCTests",
+            dependencies: ["TallyProto", "TallyRPC", "TallyAPI"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TallyTransportTests",
+            dependencies: [
+                "TallyProto", "TallyRPC", "TallyTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TallyStoreTests",
+            dependencies: ["TallyStore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TallyServerTests",
+            dependencies: [
+                "TallyServer", "TallyClient", "TallyProto", "TallyRPC", "TallyAPI", "TallyTransport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)
