@@ -133,7 +133,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TallyStoreTests",
-            dependencies: ["TallyStore"],
+            dependencies: ["TallyStore", .product(name: "GRDB", package: "GRDB.swift")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,0 +1,53 @@
+public import Logging
+public import TallyAPI
+public import TallyRPC
+public import TallyTransport
+
+/// A client of the Tally daemon: one connection, typed clients for every service.
+///
+/// ```swift
+/// let client = try await TallyClient.connect()
+/// let info = try await client.system.info()
+/// await client.close()
+/// ```
+public struct TallyClient: Sendable {
+    /// The connection every call goes through.
+    public let connection: ClientConnection
+    /// `tally.v1.System`.
+    public var system: SystemClient { SystemClient(transport: connection) }
+    /// `tally.v1.Diagnostics`.
+    public var diagnostics: DiagnosticsClient { DiagnosticsClient(transport: connection) }
+
+    /// Connects to the daemon.
+    /// - Parameters:
+    ///   - socketPath: The daemon's socket; `nil` for the default (`$TALLY_SOCKET`, else the
+    ///     per-user default path).
+    ///   - clientName: Name sent in the handshake.
+    ///   - environment: Where the default path comes from.
+    ///   - logger: Logger for connection events.
+    /// - Returns: A connected client.
+    /// - Throws: ``RPCError`` UNAVAILABLE naming the socket and the command that starts a daemon.
+    public static func connect(
+        socketPath: String? = nil,
+        clientName: String = "tally-swift",
+        environment: [String: String] = TallyClient.processEnvironment,
+        logger: Logger = Logger(label: "tally.client")
+    ) async throws -> TallyClient {
+        let path = socketPath ?? SocketLocation.defaultPath(environment: environment)
+        let connection = try await ClientConnection.connect(
+            configuration: ClientConfiguration(socketPath: path, clientName: clientName),
+            logger: logger
+        )
+        return TallyClient(connection: connection)
+    }
+
+    /// Wraps an existing connection.
+    public init(connection: ClientConnection) {
+        self.connection = connection
+    }
+
+    /// Closes the connection.
+    public func close() async {
+        await connection.close()
+    }
+}

@@ -1,0 +1,36 @@
+/// Maps method paths to handlers.
+///
+/// Services register their methods with the generated `registerMethods(with:)`; transports look
+/// routes up by the path a client sent.
+public struct RPCRouter: Sendable {
+    /// One registered method.
+    public struct Route: Sendable {
+        /// The method.
+        public let method: MethodDescriptor
+        /// Its handler.
+        public let handler: RouteHandler
+    }
+
+    private var routes: [String: Route] = [:]
+
+    /// Creates an empty router.
+    public init() {}
+
+    /// Registers a handler, replacing any earlier one for the same method.
+    /// - Parameters:
+    ///   - method: The method.
+    ///   - handler: Serves its calls.
+    public mutating func register(_ method: MethodDescriptor, handler: @escaping RouteHandler) {
+        routes[method.path] = Route(method: method, handler: handler)
+    }
+
+    /// The route for a wire path such as "/tally.v1.System/Info", if one is registered.
+    public func route(for path: String) -> Route? {
+        routes[path]
+    }
+
+    /// Every registered method, sorted by path.
+    public var methods: [MethodDescriptor] {
+        routes.values.map(\.method).sorted { $0.path < $1.path }
+    }
+}

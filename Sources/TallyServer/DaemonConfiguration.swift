@@ -1,0 +1,59 @@
+public import TallyTransport
+
+/// Everything `tally serve` can be told. Every field has a default.
+public struct DaemonConfiguration: Sendable {
+    /// Path of the Unix socket.
+    public var socketPath: String
+    /// Folder of the data: the SQLite file and the artifact blobs.
+    public var homeDirectory: String
+    /// Per-connection limits.
+    public var limits: ConnectionLimits
+    /// Most connections at once.
+    public var maxConnections: Int
+    /// A group (by primary gid) allowed besides the daemon's own user; `nil` for none.
+    public var allowedGroupID: UInt32?
+
+    /// Creates a configuration.
+    public init(
+        socketPath: String,
+        homeDirectory: String,
+        limits: ConnectionLimits = ConnectionLimits(),
+        maxConnections: Int = 1024,
+        allowedGroupID: UInt32? = nil
+    ) {
+        self.socketPath = socketPath
+        self.homeDirectory = homeDirectory
+        self.limits = limits
+        self.maxConnections = maxConnections
+        self.allowedGroupID = allowedGroupID
+    }
+
+    /// The defaults for this environment, with explicit overrides.
+    ///
+    /// Socket: `socket`, else ``SocketLocation/defaultPath(environment:)``. Data: `home`, else
+    /// `$TALLY_HOME`, else `$XDG_DATA_HOME/tally`, else `$HOME/.local/share/tally`.
+    /// - Parameters:
+    ///   - environment: The process environment.
+    ///   - socket: A socket path given on the command line.
+    ///   - home: A data folder given on the command line.
+    public static func resolve(environment: [String: String], socket: String? = nil, home: String? = nil) -> DaemonConfiguration {
+        let socketPath = socket ?? SocketLocation.defaultPath(environment: environment)
+        let homeDirectory: String
+        if let home {
+            homeDirectory = home
+        } else if let value = environment["TALLY_HOME"], !value.isEmpty {
+            homeDirectory = value
+        } else if let value = environment["XDG_DATA_HOME"], !value.isEmpty {
+            homeDirectory = "\(value)/tally"
+        } else {
+            let userHome = environment["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? "/tmp"
+            homeDirectory = "\(userHome)/.local/share/tally"
+        }
+        return DaemonConfiguration(socketPath: socketPath, homeDirectory: homeDirectory)
+    }
+
+    /// Path of the SQLite file.
+    public var storePath: String { "\(homeDirectory)/tally.sqlite" }
+    /// Folder of the artifact blobs.
+    public var artifactPath: String { "\(homeDirectory)/artifacts" }
+}

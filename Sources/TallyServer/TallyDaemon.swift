@@ -1,0 +1,148 @@
+import Foundation
+public import Logging
+public import ServiceLifecycle
+import TallyAPI
+import TallyRPC
+import TallyServices
+import TallyStore
+import TallyTransport
+import Synchronization
+
+/// The Tally daemon: the store, the services and the socket server, as one service with a
+/// graceful shutdown.
+///
+/// On a graceful shutdown (SIGINT or SIGTERM through a `ServiceGroup`, or ``shutdown()``) it stops
+/// accepting connections, sends every connection a GOAWAY, lets calls in flight finish, closes
+/// the store, and removes its socket.
+public final class TallyDaemon: Service, Sendable {
+    /// The daemon's version.
+    public static let version = "0.1.0"
+
+    /// The configuration it was started with.
+    public let configuration: DaemonConfiguration
+    private let logger: Logger
+    private let state = Mutex<RunState>(RunState())
+
+    private struct RunState {
+        var transport: TransportServer?
+        var shutdownRequested = false
+        var readyWaiters: [CheckedContinuation<Void, any Error>] = []
+        var ready = false
+        var failure: (any Error)?
+    }
+
+    /// Creates a daemon; nothing happens until ``run()``.
+    /// - Parameters:
+    ///   - configuration: Paths and limits.
+    ///   - logger: The root logger.
+    public init(configuration: DaemonConfiguration, logger: Logger) {
+        self.configuration = configuration
+        self.logger = logger
+    }
+
+    /// Takes the socket, opens the store, serves until shut down, then cleans up.
+    /// - Throws: ``DaemonError`` when another daemon holds the socket or a folder cannot be set up;
+    ///   store errors when the store cannot be opened.
+    public func run() async throws {
+        do {
+            try await serve()
+        } catch {
+            let waiters = state.withLock { state in
+                state.failure = error
+                defer { state.readyWaiters.removeAll() }
+                return state.readyWaiters
+            }
+            for waiter in waiters { waiter.resume(throwing: error) }
+            throw error
+        }
+    }
+
+    private func serve() async throws {
+        let lock = try SocketLock(socketPath: configuration.socketPath)
+        defer { lock.release() }
+        do {
+            try FileManager.default.createDirectory(atPath: configuration.artifactPath, withIntermediateDirectories: true)
+        } catch {
+            throw DaemonError(code: .setupFailed, message: "cannot create \(configuration.artifactPath): \(error)", cause: error)
+        }
+        let store = try Store(path: configuration.storePath, logger: logger)
+        defer {
+            do { try store.close() } catch { logger.error("closing the store failed", metadata: ["error": "\(error)"]) }
+        }
+
+        let transportConfiguration = TransportServerConfiguration(
+            socketPath: configuration.socketPath,
+            limits: configuration.limits,
+            maxConnections: configuration.maxConnections,
+            peerPolicy: PeerPolicy(ownerUID: PeerPolicy.currentUser.ownerUID, allowedGroupID: configuration.allowedGroupID),
+            serverName: "tally/\(Self.version)"
+        )
+        let statsBox = Mutex<TransportStats?>(nil)
+        let status = DaemonStatus(
+            version: Self.version,
+            socketPath: configuration.socketPath,
+            storePath: configuration.storePath,
+            artifactPath: configuration.artifactPath,
+            startedAtMs: Int64(Date().timeIntervalSince1970 * 1000),
+            counters: {
+                let stats = statsBox.withLock { $0 }
+                return (stats?.openConnections ?? 0, stats?.callsInFlight ?? 0)
+            }
+        )
+        var router = RPCRouter()
+        SystemProvider(status: status, store: store, protocolVersion: ProtocolVersion.current).registerMethods(with: &router)
+        DiagnosticsProvider().registerMethods(with: &router)
+
+        let transport = TransportServer(configuration: transportConfiguration, router: router, logger: logger)
+        statsBox.withLock { $0 = transport.stats }
+        let stopEarly = state.withLock { state in
+            state.transport = transport
+            return state.shutdownRequested
+        }
+        if stopEarly { return }
+
+        try await withGracefulShutdownHandler {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await transport.run() }
+                try await transport.waitUntilBound()
+                self.markReady()
+                try await group.waitForAll()
+            }
+        } onGracefulShutdown: {
+            self.shutdown()
+        }
+        logger.info("daemon stopped")
+    }
+
+    /// Starts a graceful shutdown.
+    public func shutdown() {
+        let transport = state.withLock { state in
+            state.shutdownRequested = true
+            return state.transport
+        }
+        transport?.beginShutdown()
+    }
+
+    /// Waits until the socket accepts connections.
+    /// - Throws: The error that stopped the daemon from starting.
+    public func waitUntilReady() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let outcome: Result<Void, any Error>? = state.withLock { state in
+                if let failure = state.failure { return .failure(failure) }
+                if state.ready { return .success(()) }
+                state.readyWaiters.append(continuation)
+                return nil
+            }
+            if let outcome { continuation.resume(with: outcome) }
+        }
+    }
+
+    private func markReady() {
+        let waiters = state.withLock { state in
+            state.ready = true
+            defer { state.readyWaiters.removeAll() }
+            return state.readyWaiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}

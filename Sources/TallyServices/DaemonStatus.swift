@@ -1,0 +1,36 @@
+/// What the System service reports about the running daemon.
+public struct DaemonStatus: Sendable {
+    /// Daemon version.
+    public var version: String
+    /// Path of the Unix socket.
+    public var socketPath: String
+    /// Path of the SQLite store.
+    public var storePath: String
+    /// Folder of the artifact blobs.
+    public var artifactPath: String
+    /// Wall-clock start time, unix milliseconds.
+    public var startedAtMs: Int64
+    /// Monotonic start instant, for the uptime.
+    public var startedAt: ContinuousClock.Instant
+    /// Live counters: open connections and calls in flight.
+    public var counters: @Sendable () -> (connections: Int, calls: Int)
+
+    /// Creates a status.
+    public init(
+        version: String,
+        socketPath: String,
+        storePath: String,
+        artifactPath: String,
+        startedAtMs: Int64,
+        startedAt: ContinuousClock.Instant = .now,
+        counters: @escaping @Sendable () -> (connections: Int, calls: Int) = { (0, 0) }
+    ) {
+        self.version = version
+        self.socketPath = socketPath
+        self.storePath = storePath
+        self.artifactPath = artifactPath
+        self.startedAtMs = startedAtMs
+        self.startedAt = startedAt
+        self.counters = counters
+    }
+}

@@ -1,0 +1,48 @@
+import Foundation
+public import TallyAPI
+public import TallyProto
+public import TallyRPC
+public import TallyStore
+
+/// Serves `tally.v1.System`: the daemon's information and liveness.
+public struct SystemProvider: SystemServiceProtocol {
+    private let status: DaemonStatus
+    private let store: Store
+    private let protocolVersion: UInt32
+
+    /// Creates the provider.
+    /// - Parameters:
+    ///   - status: What to report about the daemon.
+    ///   - store: The store, for its applied migrations.
+    ///   - protocolVersion: The wire protocol version in use.
+    public init(status: DaemonStatus, store: Store, protocolVersion: UInt32) {
+        self.status = status
+        self.store = store
+        self.protocolVersion = protocolVersion
+    }
+
+    public func info(request: InfoRequest, context: ServerContext) async throws -> InfoResponse {
+        var response = InfoResponse()
+        response.version = status.version
+        response.protocolVersion = protocolVersion
+        response.pid = Int64(ProcessInfo.processInfo.processIdentifier)
+        let uptime = ContinuousClock.now - status.startedAt
+        response.uptimeMs = UInt64(max(0, uptime.components.seconds * 1000 + uptime.components.attoseconds / 1_000_000_000_000_000))
+        response.storePath = status.storePath
+        response.artifactPath = status.artifactPath
+        response.socketPath = status.socketPath
+        response.startedAtMs = status.startedAtMs
+        let counters = status.counters()
+        response.openConnections = UInt32(clamping: counters.connections)
+        response.callsInFlight = UInt32(clamping: counters.calls)
+        response.migrations = try await store.appliedMigrations()
+        return response
+    }
+
+    public func ping(request: PingRequest, context: ServerContext) async throws -> PingResponse {
+        var response = PingResponse()
+        response.payload = request.payload
+        response.serverTimeMs = Int64(Date().timeIntervalSince1970 * 1000)
+        return response
+    }
+}

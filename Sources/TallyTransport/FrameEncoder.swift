@@ -1,0 +1,20 @@
+public import NIOCore
+
+/// Writes frames: header, then payload.
+public struct FrameEncoder: MessageToByteEncoder {
+    public typealias OutboundIn = Frame
+
+    /// Creates an encoder.
+    public init() {}
+
+    public func encode(data frame: Frame, out: inout ByteBuffer) throws {
+        out.reserveCapacity(minimumWritableBytes: Frame.headerSize + frame.payload.readableBytes)
+        out.writeInteger(Frame.magic)
+        out.writeInteger(frame.kind.rawValue)
+        out.writeInteger(frame.flags.rawValue)
+        out.writeInteger(UInt8(0))
+        out.writeInteger(frame.callID)
+        out.writeInteger(UInt32(frame.payload.readableBytes))
+        out.writeImmutableBuffer(frame.payload)
+    }
+}

@@ -1,0 +1,486 @@
+import Logging
+import NIOCore
+import Synchronization
+import TallyProto
+import TallyRPC
+
+/// Serves one accepted connection: handshake, call multiplexing, flow control, deadlines,
+/// cancellation and draining, as docs/protocol.md describes.
+///
+/// One task reads frames in order and never waits on a handler; each call's handler runs in a
+/// task of its own and writes through the shared outbound writer.
+final class ServerConnection: Sendable {
+    let id: UInt64
+    private let router: RPCRouter
+    private let limits: ConnectionLimits
+    private let serverName: String
+    private let logger: Logger
+    private let channel: any Channel
+    private let outbound: NIOAsyncChannelOutboundWriter<Frame>
+    private let stats: TransportStats
+    private let state = Mutex(State())
+
+    init(
+        id: UInt64,
+        router: RPCRouter,
+        limits: ConnectionLimits,
+        serverName: String,
+        logger: Logger,
+        channel: any Channel,
+        outbound: NIOAsyncChannelOutboundWriter<Frame>,
+        stats: TransportStats
+    ) {
+        self.id = id
+        self.router = router
+        self.limits = limits
+        self.serverName = serverName
+        var logger = logger
+        logger[metadataKey: "connection"] = "\(id)"
+        self.logger = logger
+        self.channel = channel
+        self.outbound = outbound
+        self.stats = stats
+    }
+
+    // MARK: - Running
+
+    /// Reads and handles frames until the connection closes, then ends every open call and
+    /// waits for their handlers.
+    func run(inbound: NIOAsyncChannelInboundStream<InboundFrame>) async {
+        logger.debug("connection opened")
+        let handshakeTimeout = limits.handshakeTimeout
+        let handshakeTimer = Task { [self] in
+            do { try await Task.sleep(for: handshakeTimeout) } catch { return }
+            if state.withLock({ $0.phase == .awaitingHello }) {
+                await goAwayAndClose(ConnectionError(code: .deadlineExceeded, message: "no HELLO within \(handshakeTimeout)"))
+            }
+        }
+        do {
+            for try await event in inbound {
+                try await handle(event)
+            }
+        } catch let error as ConnectionError {
+            logger.notice("closing connection", metadata: ["reason": "\(error)"])
+            await goAwayAndClose(error)
+        } catch let error as FrameError {
+            logger.notice("closing connection", metadata: ["reason": "\(error)"])
+            await goAwayAndClose(ConnectionError(code: .invalidArgument, message: error.message))
+        } catch {
+            logger.debug("connection read ended", metadata: ["error": "\(error)"])
+        }
+        handshakeTimer.cancel()
+        let open = state.withLock { $0.close() }
+        let gone = RPCError(code: .cancelled, message: "the connection closed")
+        for entry in open {
+            entry.task?.cancel()
+            entry.requestContinuation?.finish(throwing: gone)
+            entry.outboundWindow.fail(gone)
+        }
+        for entry in open {
+            await entry.task?.value
+        }
+        channel.close(promise: nil)
+        logger.debug("connection closed")
+    }
+
+    /// Stops taking calls: sends GOAWAY, lets calls in flight finish, then closes.
+    func drain() async {
+        let (changed, idle, lastCallID, wasHandshaking) = state.withLock { state in
+            let handshaking = state.phase == .awaitingHello
+            let changed = state.startDraining()
+            return (changed, state.calls.isEmpty, state.lastCallID, handshaking)
+        }
+        guard changed else { return }
+        if !wasHandshaking {
+            let error = ConnectionError(code: .unavailable, message: "the server is shutting down")
+            try? await outbound.write(Self.goAwayFrame(error, lastCallID: lastCallID))
+        }
+        if idle || wasHandshaking {
+            channel.close(promise: nil)
+        }
+    }
+
+    private func goAwayAndClose(_ error: ConnectionError) async {
+        let lastCallID = state.withLock { $0.lastCallID }
+        try? await outbound.write(Self.goAwayFrame(error, lastCallID: lastCallID))
+        channel.close(promise: nil)
+    }
+
+    static func goAwayFrame(_ error: ConnectionError, lastCallID: UInt32) -> Frame {
+        var goAway = GoAway()
+        goAway.code = error.code.rawValue
+        goAway.message = error.message
+        goAway.lastCallId = lastCallID
+        return Frame(kind: .goAway, callID: 0, payload: buffer(goAway))
+    }
+
+    // MARK: - Frames
+
+    private func handle(_ event: InboundFrame) async throws {
+        switch event {
+        case .oversized(let kind, let callID, let length):
+            let message = "\(kind) frame of \(length) bytes exceeds the limit of \(limits.maxFrameSize) bytes"
+            try state.withLock { try $0.requireHandshake(for: kind) }
+            guard callID != 0, kind == .message || kind == .start else {
+                throw ConnectionError(code: .resourceExhausted, message: message)
+            }
+            if kind == .start {
+                try state.withLock { try $0.claimCallID(callID) }
+            }
+            try await endCall(callID, RPCError(code: .resourceExhausted, message: message))
+        case .frame(let frame):
+            if frame.kind != .hello {
+                try state.withLock { try $0.requireHandshake(for: frame.kind) }
+            }
+            switch frame.kind {
+            case .hello: try await handleHello(frame)
+            case .start: try await handleStart(frame)
+            case .message: try await handleMessage(frame)
+            case .halfClose: try await handleHalfClose(frame)
+            case .cancel: try await handleCancel(frame)
+            case .window: try handleWindow(frame)
+            case .ping: try await handlePing(frame)
+            case .pong: break
+            case .goAway: await handleGoAway()
+            case .end:
+                throw ConnectionError(code: .invalidArgument, message: "END frames are sent by the server only")
+            default:
+                throw ConnectionError(code: .invalidArgument, message: "unknown frame kind \(frame.kind.rawValue)")
+            }
+        }
+    }
+
+    private func handleHello(_ frame: Frame) async throws {
+        guard frame.callID == 0 else {
+            throw ConnectionError(code: .invalidArgument, message: "HELLO must be sent on call id 0")
+        }
+        let hello: Hello
+        do {
+            hello = try Hello(serializedBytes: Array(frame.payload.readableBytesView))
+        } catch {
+            throw ConnectionError(code: .invalidArgument, message: "HELLO payload is not a valid tally.v1.Hello: \(error)")
+        }
+        try state.withLock { try $0.receiveHello() }
+        let lowest = max(hello.minVersion, ProtocolVersion.minimum)
+        let highest = min(hello.maxVersion, ProtocolVersion.current)
+        guard lowest <= highest else {
+            throw ConnectionError(
+                code: .failedPrecondition,
+                message: "the client speaks protocol versions \(hello.minVersion)–\(hello.maxVersion); this daemon speaks \(ProtocolVersion.minimum)–\(ProtocolVersion.current)"
+            )
+        }
+        let peerMaxFrame = hello.maxFrameSize == 0 ? limits.maxFrameSize : min(limits.maxFrameSize, Int(hello.maxFrameSize))
+        let peerWindow = hello.initialWindow == 0 ? ConnectionLimits().initialWindow : Int(hello.initialWindow)
+        state.withLock { state in
+            state.peerMaxFrame = peerMaxFrame
+            state.peerWindow = peerWindow
+        }
+        var reply = HelloReply()
+        reply.version = highest
+        reply.serverName = serverName
+        reply.maxFrameSize = UInt32(peerMaxFrame)
+        reply.maxConcurrentCalls = UInt32(limits.maxConcurrentCalls)
+        reply.initialWindow = UInt32(limits.initialWindow)
+        reply.connectionId = id
+        logger.debug("handshake", metadata: ["client": "\(hello.clientName)", "version": "\(highest)"])
+        try await outbound.write(Frame(kind: .hello, callID: 0, payload: Self.buffer(reply)))
+    }
+
+    private func handleStart(_ frame: Frame) async throws {
+        let callID = frame.callID
+        let draining = try state.withLock { state in
+            try state.claimCallID(callID)
+            return state.phase != .ready
+        }
+        if draining {
+            return try await writeEnd(callID, RPCError(code: .unavailable, message: "the server is shutting down and takes no new calls"))
+        }
+        let start: CallStart
+        do {
+            start = try CallStart(serializedBytes: Array(frame.payload.readableBytesView))
+        } catch {
+            return try await writeEnd(callID, RPCError(code: .invalidArgument, message: "START payload is not a valid tally.v1.CallStart: \(error)"))
+        }
+        guard let route = router.route(for: start.method) else {
+            return try await writeEnd(callID, RPCError(code: .unimplemented, message: "method \(start.method) is not implemented by this server"))
+        }
+        var callLogger = logger
+        callLogger[metadataKey: "call"] = "\(callID)"
+        callLogger[metadataKey: "method"] = "\(start.method)"
+        let deadline = start.timeoutMs > 0
+            ? ContinuousClock.now.advanced(by: .milliseconds(Int64(clamping: start.timeoutMs)))
+            : nil
+        let context = ServerContext(
+            method: route.method,
+            callID: callID,
+            connectionID: id,
+            deadline: deadline,
+            metadata: start.metadata,
+            logger: callLogger
+        )
+        let (admitted, peerWindow) = state.withLock { state in
+            (state.calls.count < limits.maxConcurrentCalls, state.peerWindow)
+        }
+        guard admitted else {
+            return try await writeEnd(
+                callID,
+                RPCError(code: .resourceExhausted, message: "too many concurrent calls on this connection (limit \(limits.maxConcurrentCalls))")
+            )
+        }
+        var entry = CallEntry(
+            route: route,
+            context: context,
+            outboundWindow: FlowWindow(initial: peerWindow),
+            inboundCredit: limits.initialWindow
+        )
+        if route.method.kind.hasSingleRequest {
+            state.withLock { $0.calls[callID] = entry }
+            return
+        }
+        let (requests, continuation) = RawMessageStream.makeStream { [self] size in
+            self.consumed(callID, bytes: Frame.cost(payloadSize: size))
+        }
+        entry.requestContinuation = continuation
+        state.withLock { $0.calls[callID] = entry }
+        startHandler(callID, entry: entry, requests: requests)
+    }
+
+    private func handleMessage(_ frame: Frame) async throws {
+        let callID = frame.callID
+        enum Action {
+            case ignore
+            case start(CallEntry, [UInt8])
+            case end(RPCError)
+        }
+        let bytes = Array(frame.payload.readableBytesView)
+        let endStream = frame.flags.contains(.endStream)
+        let action: Action = try state.withLock { state in
+            guard var entry = state.calls[callID] else {
+                if callID > state.lastCallID {
+                    throw ConnectionError(code: .invalidArgument, message: "MESSAGE for call \(callID), which was never started")
+                }
+                return .ignore  // the call has ended; late frames are expected
+            }
+            if entry.requestsClosed {
+                return .end(RPCError(code: .invalidArgument, message: "MESSAGE after the client half-closed the call"))
+            }
+            if entry.route.method.kind.hasSingleRequest {
+                entry.receivedRequest = true
+                entry.requestsClosed = true
+                state.calls[callID] = entry
+                return .start(entry, bytes)
+            }
+            guard entry.inboundCredit > 0 else {
+                return .end(RPCError(code: .resourceExhausted, message: "the client sent past its flow-control window"))
+            }
+            entry.inboundCredit -= Frame.cost(payloadSize: bytes.count)
+            entry.requestContinuation?.yield(bytes)
+            if endStream {
+                entry.requestContinuation?.finish()
+                entry.requestsClosed = true
+            }
+            state.calls[callID] = entry
+            return .ignore
+        }
+        switch action {
+        case .ignore:
+            break
+        case .start(let entry, let bytes):
+            startHandler(callID, entry: entry, requests: .single(bytes))
+        case .end(let error):
+            try await endCall(callID, error)
+        }
+    }
+
+    private func handleHalfClose(_ frame: Frame) async throws {
+        let callID = frame.callID
+        let error: RPCError? = try state.withLock { state in
+            guard var entry = state.calls[callID] else {
+                if callID > state.lastCallID {
+                    throw ConnectionError(code: .invalidArgument, message: "HALF_CLOSE for call \(callID), which was never started")
+                }
+                return nil
+            }
+            if entry.route.method.kind.hasSingleRequest {
+                return entry.receivedRequest
+                    ? nil
+                    : RPCError(code: .invalidArgument, message: "the client half-closed a \(entry.route.method.kind) call without sending its request")
+            }
+            entry.requestsClosed = true
+            entry.requestContinuation?.finish()
+            state.calls[callID] = entry
+            return nil
+        }
+        if let error { try await endCall(callID, error) }
+    }
+
+    private func handleCancel(_ frame: Frame) async throws {
+        let callID = frame.callID
+        let (found, task) = state.withLock { state in
+            (state.calls[callID] != nil, state.calls[callID]?.task)
+        }
+        guard found else { return }
+        if let task {
+            task.cancel()  // the handler ends and END CANCELLED follows
+        } else {
+            try await endCall(callID, RPCError(code: .cancelled, message: "the client cancelled the call"))
+        }
+    }
+
+    private func handleWindow(_ frame: Frame) throws {
+        guard frame.payload.readableBytes == 4, let credit = frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self) else {
+            throw ConnectionError(code: .invalidArgument, message: "WINDOW payload must be a 4-byte credit")
+        }
+        let window = state.withLock { $0.calls[frame.callID]?.outboundWindow }
+        window?.release(Int(credit))
+    }
+
+    private func handlePing(_ frame: Frame) async throws {
+        guard frame.callID == 0, frame.payload.readableBytes <= 64 else {
+            throw ConnectionError(code: .invalidArgument, message: "PING must use call id 0 and carry at most 64 bytes")
+        }
+        try await outbound.write(Frame(kind: .pong, callID: 0, payload: frame.payload))
+    }
+
+    private func handleGoAway() async {
+        let idle = state.withLock { state in
+            _ = state.startDraining()
+            return state.calls.isEmpty
+        }
+        if idle { channel.close(promise: nil) }
+    }
+
+    // MARK: - Calls
+
+    private func startHandler(_ callID: UInt32, entry: CallEntry, requests: RawMessageStream) {
+        let writer = ServerResponseWriter(connection: self, callID: callID, kind: entry.route.method.kind, window: entry.outboundWindow)
+        let call = ServerCall(context: entry.context, requests: requests, responses: writer)
+        let handler = entry.route.handler
+        stats.callStarted()
+        let task = Task {
+            let status = await ServerCallRunner.run(handler, call: call)
+            await self.finishCall(callID, status: status)
+            self.stats.callFinished()
+        }
+        state.withLock { $0.calls[callID]?.task = task }
+    }
+
+    /// Called by a call's own task when its handler returns: sends the END (and a held response).
+    private func finishCall(_ callID: UInt32, status: RPCError?) async {
+        let (entry, idle) = state.withLock { state in
+            (state.calls.removeValue(forKey: callID), state.isDrainedAndIdle)
+        }
+        guard let entry else { return }  // the connection already ended it
+        let ended = RPCError(code: .cancelled, message: "the call has ended")
+        entry.requestContinuation?.finish(throwing: ended)
+        entry.outboundWindow.fail(ended)
+        var frames: [Frame] = []
+        if status == nil, let response = entry.pendingResponse {
+            frames.append(Frame(kind: .message, callID: callID, payload: ByteBuffer(bytes: response)))
+        }
+        frames.append(Frame(kind: .end, callID: callID, payload: Self.endPayload(status)))
+        if let status, status.code != .cancelled {
+            entry.context.logger.debug("call failed", metadata: ["status": "\(status)"])
+        }
+        try? await outbound.write(contentsOf: frames)
+        if idle { channel.close(promise: nil) }
+    }
+
+    /// Ends a call from the connection's side (protocol error, limit): cancels its handler.
+    private func endCall(_ callID: UInt32, _ error: RPCError) async throws {
+        let (entry, idle) = state.withLock { state in
+            (state.calls.removeValue(forKey: callID), state.isDrainedAndIdle)
+        }
+        if let entry {
+            entry.task?.cancel()
+            entry.requestContinuation?.finish(throwing: error)
+            entry.outboundWindow.fail(error)
+        }
+        try await writeEnd(callID, error)
+        if idle { channel.close(promise: nil) }
+    }
+
+    private func writeEnd(_ callID: UInt32, _ error: RPCError?) async throws {
+        try await outbound.write(Frame(kind: .end, callID: callID, payload: Self.endPayload(error)))
+    }
+
+    /// The handler consumed a request message: give the client credit back in batches.
+    private func consumed(_ callID: UInt32, bytes: Int) {
+        let grant: Int = state.withLock { state in
+            guard var entry = state.calls[callID] else { return 0 }
+            entry.consumedSinceGrant += bytes
+            var grant = 0
+            if entry.consumedSinceGrant >= limits.initialWindow / 2 || entry.inboundCredit <= 0 {
+                grant = entry.consumedSinceGrant
+                entry.inboundCredit += grant
+                entry.consumedSinceGrant = 0
+            }
+            state.calls[callID] = entry
+            return grant
+        }
+        guard grant > 0 else { return }
+        var payload = ByteBuffer()
+        payload.writeInteger(UInt32(clamping: grant))
+        let frame = Frame(kind: .window, callID: callID, payload: payload)
+        let outbound = self.outbound
+        Task { try? await outbound.write(frame) }
+    }
+
+    // MARK: - Response writing
+
+    fileprivate func write(response: [UInt8], callID: UInt32, kind: CallKind, window: FlowWindow) async throws {
+        let limit = state.withLock { $0.peerMaxFrame }
+        guard response.count <= limit else {
+            throw RPCError(code: .resourceExhausted, message: "response of \(response.count) bytes exceeds the frame limit of \(limit) bytes")
+        }
+        if kind.hasSingleResponse {
+            try state.withLock { state in
+                guard state.calls[callID] != nil else {
+                    throw RPCError(code: .cancelled, message: "the call has ended")
+                }
+                guard state.calls[callID]?.pendingResponse == nil else {
+                    throw RPCError(code: .internalError, message: "a \(kind) call may answer only once")
+                }
+                state.calls[callID]?.pendingResponse = response
+            }
+            return
+        }
+        try await window.acquire(Frame.cost(payloadSize: response.count))
+        guard state.withLock({ $0.calls[callID] != nil }) else {
+            throw RPCError(code: .cancelled, message: "the call has ended")
+        }
+        do {
+            try await outbound.write(Frame(kind: .message, callID: callID, payload: ByteBuffer(bytes: response)))
+        } catch {
+            throw RPCError(code: .unavailable, message: "the connection closed", cause: error)
+        }
+    }
+
+    // MARK: - Payloads
+
+    static func buffer(_ message: some ProtoMessage) -> ByteBuffer {
+        // Control messages are built here from valid values; encoding them cannot fail.
+        ByteBuffer(bytes: (try? message.serializedBytes()) ?? [])
+    }
+
+    static func endPayload(_ error: RPCError?) -> ByteBuffer {
+        guard let error else { return ByteBuffer() }
+        var end = CallEnd()
+        end.code = error.code.rawValue
+        end.message = error.message
+        end.details = error.details
+        return buffer(end)
+    }
+}
+
+/// The response side of one server call on a connection.
+private struct ServerResponseWriter: RawMessageWriter {
+    let connection: ServerConnection
+    let callID: UInt32
+    let kind: CallKind
+    let window: FlowWindow
+
+    func write(_ message: [UInt8]) async throws {
+        try await connection.write(response: message, callID: callID, kind: kind, window: window)
+    }
+}

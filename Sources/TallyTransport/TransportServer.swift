@@ -1,0 +1,206 @@
+public import Logging
+import NIOCore
+import NIOPosix
+import Synchronization
+public import TallyRPC
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Configuration of the socket server.
+public struct TransportServerConfiguration: Sendable {
+    /// Path of the Unix socket to listen on. Its directory must exist.
+    public var socketPath: String
+    /// Per-connection limits.
+    public var limits: ConnectionLimits
+    /// Most connections open at once (default 1024); more are refused with RESOURCE_EXHAUSTED.
+    public var maxConnections: Int
+    /// Who may connect: the daemon's own uid, and optionally one group.
+    public var peerPolicy: PeerPolicy
+    /// Name and version sent in the handshake ("tally/0.1.0").
+    public var serverName: String
+
+    /// Creates a configuration; everything but the socket path has a default.
+    public init(
+        socketPath: String,
+        limits: ConnectionLimits = ConnectionLimits(),
+        maxConnections: Int = 1024,
+        peerPolicy: PeerPolicy = .currentUser,
+        serverName: String = "tally"
+    ) {
+        self.socketPath = socketPath
+        self.limits = limits
+        self.maxConnections = maxConnections
+        self.peerPolicy = peerPolicy
+        self.serverName = serverName
+    }
+}
+
+/// Listens on a Unix socket and serves the routes of a router to every connection.
+public final class TransportServer: Sendable {
+    /// The configuration.
+    public let configuration: TransportServerConfiguration
+    /// Live counters.
+    public let stats = TransportStats()
+    private let router: RPCRouter
+    private let logger: Logger
+
+    private struct State {
+        var listener: (any Channel)?
+        var connections: [UInt64: ServerConnection] = [:]
+        var shuttingDown = false
+        var bound: [CheckedContinuation<Void, any Error>] = []
+        var isBound = false
+    }
+
+    private let state = Mutex(State())
+
+    /// Creates a server.
+    /// - Parameters:
+    ///   - configuration: Socket path and limits.
+    ///   - router: The routes to serve.
+    ///   - logger: Logger for connection events.
+    public init(configuration: TransportServerConfiguration, router: RPCRouter, logger: Logger) {
+        self.configuration = configuration
+        self.router = router
+        self.logger = logger
+    }
+
+    /// Binds the socket and serves until ``beginShutdown()`` is called and every connection has
+    /// finished its calls.
+    /// - Throws: When the socket cannot be bound.
+    public func run() async throws {
+        let maxFrame = configuration.limits.maxFrameSize
+        let listener: NIOAsyncChannel<NIOAsyncChannel<InboundFrame, Frame>, Never>
+        do {
+            listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.backlog, value: 512)
+                .bind(unixDomainSocketPath: configuration.socketPath) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxPayloadSize: maxFrame)))
+                        try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
+                        return try NIOAsyncChannel<InboundFrame, Frame>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            let waiters = state.withLock { state in
+                defer { state.bound.removeAll() }
+                return state.bound
+            }
+            for waiter in waiters { waiter.resume(throwing: error) }
+            throw error
+        }
+        _ = chmod(configuration.socketPath, 0o600 | (configuration.peerPolicy.allowedGroupID == nil ? 0 : 0o060))
+        if let group = configuration.peerPolicy.allowedGroupID {
+            _ = chown(configuration.socketPath, getuid(), group)
+        }
+        let (stopNow, waiters) = state.withLock { state in
+            state.listener = listener.channel
+            state.isBound = true
+            defer { state.bound.removeAll() }
+            return (state.shuttingDown, state.bound)
+        }
+        for waiter in waiters { waiter.resume() }
+        if stopNow { listener.channel.close(promise: nil) }
+        logger.info("listening", metadata: ["socket": "\(configuration.socketPath)"])
+
+        try await listener.executeThenClose { inbound in
+            try await withThrowingDiscardingTaskGroup { group in
+                for try await connection in inbound {
+                    group.addTask {
+                        await self.serve(connection)
+                    }
+                }
+            }
+        }
+        logger.info("stopped listening", metadata: ["socket": "\(configuration.socketPath)"])
+    }
+
+    /// Waits until the socket is bound (or binding failed).
+    public func waitUntilBound() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let ready = state.withLock { state in
+                if state.isBound { return true }
+                state.bound.append(continuation)
+                return false
+            }
+            if ready { continuation.resume() }
+        }
+    }
+
+    /// Stops accepting connections and drains the open ones: each gets a GOAWAY, its calls in
+    /// flight finish, then it closes. ``run()`` returns when all are closed.
+    public func beginShutdown() {
+        let (listener, connections) = state.withLock { state in
+            state.shuttingDown = true
+            return (state.listener, Array(state.connections.values))
+        }
+        listener?.close(promise: nil)
+        for connection in connections {
+            Task { await connection.drain() }
+        }
+    }
+
+    private func serve(_ connection: NIOAsyncChannel<InboundFrame, Frame>) async {
+        do {
+            try await connection.executeThenClose { inbound, outbound in
+                if let refusal = await self.admit(connection.channel) {
+                    self.logger.notice("refused connection", metadata: ["reason": "\(refusal)"])
+                    try? await outbound.write(ServerConnection.goAwayFrame(refusal, lastCallID: 0))
+                    return
+                }
+                let id = self.stats.nextConnectionID()
+                let serverConnection = ServerConnection(
+                    id: id,
+                    router: self.router,
+                    limits: self.configuration.limits,
+                    serverName: self.configuration.serverName,
+                    logger: self.logger,
+                    channel: connection.channel,
+                    outbound: outbound,
+                    stats: self.stats
+                )
+                let draining = self.state.withLock { state in
+                    state.connections[id] = serverConnection
+                    return state.shuttingDown
+                }
+                self.stats.connectionOpened()
+                if draining { await serverConnection.drain() }
+                await serverConnection.run(inbound: inbound)
+                self.stats.connectionClosed()
+                _ = self.state.withLock { $0.connections.removeValue(forKey: id) }
+            }
+        } catch {
+            logger.debug("connection ended", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Checks a new connection against the peer policy and the connection limit.
+    private func admit(_ channel: any Channel) async -> ConnectionError? {
+        #if os(Linux)
+        if let provider = channel as? any SocketOptionProvider {
+            do {
+                let peer: PeerCredentials = try await provider.unsafeGetSocketOption(
+                    level: SocketOptionLevel(SOL_SOCKET),
+                    name: SocketOptionName(SO_PEERCRED)
+                ).get()
+                if !configuration.peerPolicy.allows(peer) {
+                    return ConnectionError(
+                        code: .permissionDenied,
+                        message: "uid \(peer.uid) may not use this daemon (it serves uid \(configuration.peerPolicy.ownerUID))"
+                    )
+                }
+            } catch {
+                return ConnectionError(code: .permissionDenied, message: "cannot read the peer's credentials: \(error)")
+            }
+        }
+        #endif
+        if stats.openConnections >= configuration.maxConnections {
+            return ConnectionError(
+                code: .resourceExhausted,
+                message: "too many connections (limit \(configuration.maxConnections))"
+            )
+        }
+        return nil
+    }
+}

@@ -1,0 +1,74 @@
+import ArgumentParser
+import Foundation
+import TallyClient
+import TallyProto
+import TallyRPC
+
+struct Status: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show the running daemon's version, pid, uptime and paths."
+    )
+
+    @Option(help: "Path of the daemon's Unix socket (default: $TALLY_SOCKET or the per-user default).")
+    var socket: String?
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    @Option(help: "Seconds to wait for the daemon's answer.")
+    var timeout: Double = 5
+
+    func run() async throws {
+        let info: InfoResponse
+        do {
+            let client = try await TallyClient.connect(socketPath: socket, clientName: "tally-cli/status")
+            defer { Task { await client.close() } }
+            info = try await client.system.info(options: CallOptions(timeout: .milliseconds(Int64(timeout * 1000))))
+        } catch let error as RPCError {
+            throw ValidationErrorMessage(message: "\(error.code.name): \(error.message)")
+        }
+        if json {
+            let object: [String: Any] = [
+                "version": info.version,
+                "protocol_version": info.protocolVersion,
+                "pid": info.pid,
+                "uptime_ms": info.uptimeMs,
+                "started_at_ms": info.startedAtMs,
+                "socket_path": info.socketPath,
+                "store_path": info.storePath,
+                "artifact_path": info.artifactPath,
+                "open_connections": info.openConnections,
+                "calls_in_flight": info.callsInFlight,
+                "migrations": info.migrations,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+            return
+        }
+        let rows: [(String, String)] = [
+            ("version", info.version),
+            ("protocol", "\(info.protocolVersion)"),
+            ("pid", "\(info.pid)"),
+            ("uptime", Self.formatUptime(ms: info.uptimeMs)),
+            ("socket", info.socketPath),
+            ("store", info.storePath),
+            ("artifacts", info.artifactPath),
+            ("connections", "\(info.openConnections)"),
+            ("calls in flight", "\(info.callsInFlight)"),
+            ("migrations", info.migrations.joined(separator: ", ")),
+        ]
+        let width = rows.map(\.0.count).max() ?? 0
+        print("tally daemon is running")
+        for (key, value) in rows {
+            print("  " + key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value)
+        }
+    }
+
+    static func formatUptime(ms: UInt64) -> String {
+        let seconds = ms / 1000
+        let (h, m, s) = (seconds / 3600, (seconds % 3600) / 60, seconds % 60)
+        if h > 0 { return "\(h)h \(m)m \(s)s" }
+        if m > 0 { return "\(m)m \(s)s" }
+        return String(format: "%.1fs", Double(ms) / 1000)
+    }
+}

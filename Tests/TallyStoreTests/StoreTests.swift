@@ -1,0 +1,72 @@
+import Foundation
+import GRDB
+import Testing
+@testable import TallyStore
+
+/// A fresh folder per test, removed afterwards.
+func withTemporaryDirectory<T>(_ body: (String) async throws -> T) async throws -> T {
+    let path = NSTemporaryDirectory() + "tally-store-" + UUID().uuidString
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    return try await body(path)
+}
+
+@Suite("Store")
+struct StoreTests {
+    @Test("opening a new file creates it in WAL mode with every migration applied")
+    func openNew() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/nested/tally.sqlite"
+            let store = try Store(path: path)
+            #expect(FileManager.default.fileExists(atPath: path))
+            let mode = try await store.pool.read { db in try String.fetchOne(db, sql: "PRAGMA journal_mode") }
+            #expect(mode == "wal")
+            let synchronous = try await store.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
+            #expect(synchronous == 2)  // FULL
+            #expect(try await store.appliedMigrations() == Store.migrator.migrations)
+            #expect(try await store.integrityCheck())
+            try store.close()
+        }
+    }
+
+    @Test("reopening keeps data and does not re-run migrations")
+    func reopen() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/tally.sqlite"
+            let first = try Store(path: path)
+            let created = try await first.pool.read { db in
+                try String.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = 'created_at_ms'")
+            }
+            try await first.pool.write { db in
+                try db.execute(sql: "INSERT INTO store_meta (key, value) VALUES ('probe', 'kept')")
+            }
+            try first.close()
+            let second = try Store(path: path)
+            let probe = try await second.pool.read { db in
+                try String.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = 'probe'")
+            }
+            let createdAgain = try await second.pool.read { db in
+                try String.fetchOne(db, sql: "SELECT value FROM store_meta WHERE key = 'created_at_ms'")
+            }
+            #expect(probe == "kept")
+            #expect(createdAgain == created)
+            let ms = try #require(created.flatMap { Int64($0) })
+            #expect(abs(ms - Int64(Date().timeIntervalSince1970 * 1000)) < 60_000)
+            try second.close()
+        }
+    }
+
+    @Test("a path that cannot be a database fails with a clear error")
+    func unopenable() async throws {
+        try await withTemporaryDirectory { dir in
+            // A folder where the file should be.
+            let path = dir + "/db"
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            let error = #expect(throws: StoreError.self) {
+                _ = try Store(path: path)
+            }
+            #expect(error?.code == .openFailed)
+            #expect(error?.message.contains(path) == true)
+        }
+    }
+}
