@@ -1,0 +1,1 @@
+"""Tally: a local experiment tracker (Python client)."""
