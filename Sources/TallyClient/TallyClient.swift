@@ -1,6 +1,5 @@
 public import Logging
 public import TallyAPI
-public import TallyRPC
 public import TallyTransport
 
 /// A client of the Tally daemon: one connection, typed clients for every service.

@@ -49,21 +49,17 @@ public final class ClientConnection: ClientTransport, Sendable {
     private let readerDone: Mutex<Task<Void, Never>?> = Mutex(nil)
 
     struct CallEntry {
-        let continuation: RawMessageStream.Continuation
-        let window: FlowWindow
+        let call: SocketClientCall
         var consumedSinceGrant = 0
-        var deadlineTask: Task<Void, Never>?
     }
 
     struct State {
-        var outbound: NIOAsyncChannelOutboundWriter<Frame>?
         var hello: HelloReply?
         var handshake: CheckedContinuation<HelloReply, any Error>?
         var calls: [UInt32: CallEntry] = [:]
         var nextCallID: UInt32 = 1
         var slots: FlowWindow?
         var goAway: RPCError?
-        var goAwayLastCallID: UInt32 = .max
         var closed: RPCError?
     }
 
@@ -147,20 +143,19 @@ public final class ClientConnection: ClientTransport, Sendable {
     private func run(_ asyncChannel: NIOAsyncChannel<InboundFrame, Frame>) async {
         var closing = RPCError(code: .unavailable, message: "the connection to the daemon closed")
         do {
-            try await asyncChannel.executeThenClose { inbound, outbound in
-                state.withLock { $0.outbound = outbound }
+            try await asyncChannel.executeThenClose { inbound, _ in
                 var hello = Hello()
                 hello.minVersion = ProtocolVersion.minimum
                 hello.maxVersion = ProtocolVersion.current
                 hello.clientName = configuration.clientName
                 hello.maxFrameSize = UInt32(configuration.maxFrameSize)
                 hello.initialWindow = UInt32(configuration.initialWindow)
-                try await outbound.write(Frame(kind: .hello, callID: 0, payload: ServerConnection.buffer(hello)))
+                try await submit([Frame(kind: .hello, callID: 0, payload: ServerConnection.buffer(hello))]).get()
                 for try await event in inbound {
                     guard case .frame(let frame) = event else {
                         throw RPCError(code: .resourceExhausted, message: "the daemon sent a frame over the negotiated limit")
                     }
-                    try await handle(frame, outbound: outbound)
+                    try handle(frame)
                 }
             }
         } catch let error as RPCError {
@@ -169,7 +164,6 @@ public final class ClientConnection: ClientTransport, Sendable {
             closing = RPCError(code: .unavailable, message: "the connection to the daemon failed: \(error)", cause: error)
         }
         let (calls, handshake, goAway) = state.withLock { state in
-            state.outbound = nil
             let error = state.goAway ?? closing
             state.closed = error
             defer {
@@ -179,9 +173,7 @@ public final class ClientConnection: ClientTransport, Sendable {
             return (Array(state.calls.values), state.handshake, error)
         }
         for entry in calls {
-            entry.deadlineTask?.cancel()
-            entry.continuation.finish(throwing: goAway)
-            entry.window.fail(goAway)
+            entry.call.end(goAway)
         }
         handshake?.resume(throwing: goAway)
         state.withLock { $0.slots }?.fail(goAway)
@@ -198,7 +190,7 @@ public final class ClientConnection: ClientTransport, Sendable {
         }
     }
 
-    private func handle(_ frame: Frame, outbound: NIOAsyncChannelOutboundWriter<Frame>) async throws {
+    private func handle(_ frame: Frame) throws {
         let bytes = Array(frame.payload.readableBytesView)
         switch frame.kind {
         case .hello:
@@ -211,73 +203,99 @@ public final class ClientConnection: ClientTransport, Sendable {
             }
             handshake?.resume(returning: reply)
         case .message:
-            let continuation = state.withLock { $0.calls[frame.callID]?.continuation }
-            continuation?.yield(bytes)
+            let call = state.withLock { $0.calls[frame.callID]?.call }
+            call?.deliver(bytes)
         case .end:
             let end = (try? CallEnd(serializedBytes: bytes)) ?? CallEnd()
             let status: RPCError? = end.code == 0
                 ? nil
                 : RPCError(code: RPCError.Code(rawValue: end.code), message: end.message, details: end.details)
-            finishCall(frame.callID, status: status)
+            let call = state.withLock { $0.calls.removeValue(forKey: frame.callID)?.call }
+            call?.end(status)
         case .window:
             guard frame.payload.readableBytes == 4, let credit = frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self) else {
                 throw RPCError(code: .internalError, message: "the daemon sent a malformed WINDOW frame")
             }
-            state.withLock { $0.calls[frame.callID]?.window }?.release(Int(credit))
+            state.withLock { $0.calls[frame.callID]?.call }?.window.release(Int(credit))
         case .ping:
-            try await outbound.write(Frame(kind: .pong, callID: 0, payload: frame.payload))
+            _ = submit([Frame(kind: .pong, callID: 0, payload: frame.payload)])
         case .goAway:
             let goAway = (try? GoAway(serializedBytes: bytes)) ?? GoAway()
             let error = RPCError(code: RPCError.Code(rawValue: goAway.code), message: goAway.message)
-            let refused: [UInt32] = state.withLock { state in
+            let (refused, handshake) = state.withLock { state in
                 state.goAway = error
-                state.goAwayLastCallID = goAway.lastCallId
-                return state.calls.keys.filter { $0 > goAway.lastCallId }
-            }
-            for id in refused { finishCall(id, status: error) }
-            let handshake = state.withLock { state in
+                let refused = state.calls.filter { $0.key > goAway.lastCallId }.map(\.value.call)
+                for call in refused { state.calls.removeValue(forKey: call.assignedID ?? 0) }
                 defer { state.handshake = nil }
-                return state.handshake
+                return (refused, state.handshake)
             }
+            for call in refused { call.end(error) }
             handshake?.resume(throwing: error)
         default:
             break
         }
     }
 
+    /// Hands frames to the event loop in one go, in the order of calls to this method.
+    func submit(_ frames: [Frame]) -> EventLoopFuture<Void> {
+        let channel = self.channel
+        return channel.eventLoop.flatSubmit {
+            var last = channel.eventLoop.makeSucceededVoidFuture()
+            for frame in frames {
+                last = channel.write(frame)
+            }
+            channel.flush()
+            return last
+        }
+    }
+
     // MARK: - Calls
 
     public func openCall(_ method: MethodDescriptor, options: CallOptions) async throws -> any ClientCall {
-        let slots = try state.withLock { state in
+        let (slots, window) = try state.withLock { state in
             if let error = state.closed ?? state.goAway {
                 throw RPCError(code: .unavailable, message: "the connection cannot take new calls: \(error.message)")
             }
-            return state.slots
+            return (state.slots, Int(state.hello?.initialWindow ?? 0))
         }
         try await slots?.acquire(1)
-        let (responses, continuation) = RawMessageStream.makeStream()
-        let call: SocketClientCall = try state.withLock { state in
-            if let error = state.closed ?? state.goAway {
-                throw RPCError(code: .unavailable, message: "the connection cannot take new calls: \(error.message)")
-            }
-            let id = state.nextCallID
-            state.nextCallID += 1
-            let window = FlowWindow(initial: Int(state.hello?.initialWindow ?? 0))
-            state.calls[id] = CallEntry(continuation: continuation, window: window)
-            return SocketClientCall(id: id, method: method, options: options, connection: self, responses: responses, window: window)
-        }
-        continuation.onTermination = { [weak call] termination in
-            if case .cancelled = termination { call?.cancel() }
-        }
+        let call = SocketClientCall(method: method, options: options, connection: self, window: window)
         if let timeout = options.timeout {
-            let id = call.id
-            let task = Task { [weak self] in
+            let task = Task { [weak call] in
                 do { try await Task.sleep(for: timeout) } catch { return }
-                self?.expire(id, after: timeout)
+                call?.abort(RPCError(code: .deadlineExceeded, message: "the call did not finish within its timeout of \(timeout)"))
             }
-            state.withLock { $0.calls[id]?.deadlineTask = task }
+            call.setDeadlineTask(task)
         }
         return call
+    }
+
+    /// Writes a call's frames; the first time, assigns its id and sends START before them.
+    ///
+    /// Ids are assigned and START frames handed to the event loop under one lock, so the daemon
+    /// sees call ids strictly increasing, as the protocol requires.
+    fileprivate func write(_ call: SocketClientCall, _ makeFrames: (UInt32) -> [Frame]) async throws {
+        let future: EventLoopFuture<Void> = try state.withLock { state in
+            if let error = state.closed {
+                throw RPCError(code: .unavailable, message: "the connection to the daemon is closed: \(error.message)")
+            }
+            switch try call.claimID(next: state.nextCallID) {
+            case .assigned(let id):
+                if let error = state.goAway {
+                    throw RPCError(code: .unavailable, message: "the connection cannot take new calls: \(error.message)")
+                }
+                state.nextCallID += 1
+                state.calls[id] = CallEntry(call: call)
+                return submit([call.startFrame(id: id)] + makeFrames(id))
+            case .existing(let id):
+                return submit(makeFrames(id))
+            }
+        }
+        do {
+            try await future.get()
+        } catch {
+            throw RPCError(code: .unavailable, message: "the connection to the daemon closed", cause: error)
+        }
     }
 
     /// The response stream of a call whose consumer takes messages: hands credit back.
@@ -296,47 +314,20 @@ public final class ClientConnection: ClientTransport, Sendable {
         guard grant > 0 else { return }
         var payload = ByteBuffer()
         payload.writeInteger(UInt32(clamping: grant))
-        let frame = Frame(kind: .window, callID: callID, payload: payload)
-        Task { try? await self.write([frame]) }
+        _ = submit([Frame(kind: .window, callID: callID, payload: payload)])
     }
 
-    fileprivate func write(_ frames: [Frame]) async throws {
-        guard let outbound = state.withLock({ $0.outbound }) else {
-            throw state.withLock { $0.closed } ?? RPCError(code: .unavailable, message: "the connection to the daemon is closed")
-        }
-        do {
-            try await outbound.write(contentsOf: frames)
-        } catch {
-            throw RPCError(code: .unavailable, message: "the connection to the daemon closed", cause: error)
+    /// Forgets a call that ended on the client's side; tells the daemon when it had started.
+    fileprivate func abandon(_ callID: UInt32?) {
+        guard let callID else { return }
+        let removed = state.withLock { $0.calls.removeValue(forKey: callID) != nil }
+        if removed {
+            _ = submit([Frame(kind: .cancel, callID: callID)])
         }
     }
 
-    /// Ends a call locally; `sendCancel` also tells the daemon.
-    fileprivate func finishCall(_ callID: UInt32, status: RPCError?, sendCancel: Bool = false) {
-        let (entry, slots) = state.withLock { state in
-            (state.calls.removeValue(forKey: callID), state.slots)
-        }
-        guard let entry else { return }
-        entry.deadlineTask?.cancel()
-        if let status {
-            entry.continuation.finish(throwing: status)
-            entry.window.fail(status)
-        } else {
-            entry.continuation.finish()
-            entry.window.fail(RPCError(code: .failedPrecondition, message: "the call has ended"))
-        }
-        slots?.release(1)
-        if sendCancel {
-            Task { try? await self.write([Frame(kind: .cancel, callID: callID)]) }
-        }
-    }
-
-    private func expire(_ callID: UInt32, after timeout: Duration) {
-        finishCall(
-            callID,
-            status: RPCError(code: .deadlineExceeded, message: "the call did not finish within its timeout of \(timeout)"),
-            sendCancel: true
-        )
+    fileprivate func releaseSlot() {
+        state.withLock { $0.slots }?.release(1)
     }
 
     fileprivate var peerMaxFrame: Int {
@@ -346,30 +337,53 @@ public final class ClientConnection: ClientTransport, Sendable {
 
 /// One call on a ``ClientConnection``.
 final class SocketClientCall: ClientCall {
-    let id: UInt32
+    enum Phase {
+        case idle
+        case open(UInt32)
+        case ended(UInt32?, RPCError?)
+    }
+
+    enum Claim {
+        case assigned(UInt32)
+        case existing(UInt32)
+    }
+
     let responses: RawMessageStream
+    let window: FlowWindow
+    private let continuation: RawMessageStream.Continuation
     private let method: MethodDescriptor
     private let options: CallOptions
     private let connection: ClientConnection
-    private let window: FlowWindow
-    private let started = Atomic<Bool>(false)
+    private let phase = Mutex<Phase>(.idle)
+    private let deadlineTask = Mutex<Task<Void, Never>?>(nil)
+    private let idCell = AtomicCell()
 
-    fileprivate init(
-        id: UInt32,
-        method: MethodDescriptor,
-        options: CallOptions,
-        connection: ClientConnection,
-        responses: RawMessageStream,
-        window: FlowWindow
-    ) {
-        self.id = id
+    fileprivate init(method: MethodDescriptor, options: CallOptions, connection: ClientConnection, window: Int) {
         self.method = method
         self.options = options
         self.connection = connection
-        self.window = window
-        // Wrap the raw stream so consumption hands credit back to the daemon.
-        self.responses = responses.onConsumed { [weak connection] size in
+        self.window = FlowWindow(initial: window)
+        let (stream, continuation) = RawMessageStream.makeStream()
+        self.continuation = continuation
+        let idCell = self.idCell
+        // Consumption hands credit back to the daemon.
+        self.responses = stream.onConsumed { [weak connection] size in
+            let id = idCell.load()
+            guard id != 0 else { return }
             connection?.consumed(id, bytes: Frame.cost(payloadSize: size))
+        }
+        continuation.onTermination = { [weak self] termination in
+            if case .cancelled = termination {
+                self?.abort(RPCError(code: .cancelled, message: "the call was cancelled by the client"))
+            }
+        }
+    }
+
+    var assignedID: UInt32? {
+        switch phase.withLock({ $0 }) {
+        case .idle: nil
+        case .open(let id): id
+        case .ended(let id, _): id
         }
     }
 
@@ -379,28 +393,41 @@ final class SocketClientCall: ClientCall {
             throw RPCError(code: .resourceExhausted, message: "request of \(message.count) bytes exceeds the frame limit of \(limit) bytes")
         }
         try await window.acquire(Frame.cost(payloadSize: message.count))
-        var frames = startFrames()
-        frames.append(Frame(kind: .message, flags: endStream ? .endStream : [], callID: id, payload: ByteBuffer(bytes: message)))
-        try await connection.write(frames)
+        let payload = ByteBuffer(bytes: message)
+        try await connection.write(self) { id in
+            [Frame(kind: .message, flags: endStream ? .endStream : [], callID: id, payload: payload)]
+        }
     }
 
     func halfClose() async throws {
-        var frames = startFrames()
-        frames.append(Frame(kind: .halfClose, callID: id))
-        try await connection.write(frames)
+        try await connection.write(self) { id in [Frame(kind: .halfClose, callID: id)] }
     }
 
     func cancel() {
-        connection.finishCall(
-            id,
-            status: RPCError(code: .cancelled, message: "the call was cancelled by the client"),
-            sendCancel: started.load(ordering: .relaxed)
-        )
+        abort(RPCError(code: .cancelled, message: "the call was cancelled by the client"))
     }
 
-    /// The START frame, the first time a frame of this call is written.
-    private func startFrames() -> [Frame] {
-        guard started.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return [] }
+    func setDeadlineTask(_ task: Task<Void, Never>) {
+        deadlineTask.withLock { $0 = task }
+    }
+
+    /// Called under the connection's lock when the call writes.
+    func claimID(next: UInt32) throws -> Claim {
+        try phase.withLock { phase in
+            switch phase {
+            case .idle:
+                phase = .open(next)
+                idCell.store(next)
+                return .assigned(next)
+            case .open(let id):
+                return .existing(id)
+            case .ended(_, let status):
+                throw status ?? RPCError(code: .failedPrecondition, message: "the call has already ended")
+            }
+        }
+    }
+
+    func startFrame(id: UInt32) -> Frame {
         var start = CallStart()
         start.method = method.path
         if let timeout = options.timeout {
@@ -408,6 +435,60 @@ final class SocketClientCall: ClientCall {
             start.timeoutMs = UInt64(max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
         }
         start.metadata = options.metadata
-        return [Frame(kind: .start, callID: id, payload: ServerConnection.buffer(start))]
+        return Frame(kind: .start, callID: id, payload: ServerConnection.buffer(start))
     }
+
+    func deliver(_ message: [UInt8]) {
+        continuation.yield(message)
+    }
+
+    /// Ends the call with the daemon's END (or the connection's failure). Idempotent.
+    func end(_ status: RPCError?) {
+        guard transitionToEnded(status) != nil else { return }
+        finish(status)
+    }
+
+    /// Ends the call from the client's side: cancellation or deadline. Idempotent.
+    func abort(_ status: RPCError) {
+        guard let previous = transitionToEnded(status) else { return }
+        if case .open(let id) = previous {
+            connection.abandon(id)
+        }
+        finish(status)
+    }
+
+    /// Moves to `.ended`, returning the previous phase, or `nil` if the call had already ended.
+    private func transitionToEnded(_ status: RPCError?) -> Phase? {
+        phase.withLock { phase in
+            switch phase {
+            case .idle:
+                phase = .ended(nil, status)
+                return .idle
+            case .open(let id):
+                phase = .ended(id, status)
+                return .open(id)
+            case .ended:
+                return nil
+            }
+        }
+    }
+
+    private func finish(_ status: RPCError?) {
+        deadlineTask.withLock { $0 }?.cancel()
+        if let status {
+            continuation.finish(throwing: status)
+            window.fail(status)
+        } else {
+            continuation.finish()
+            window.fail(RPCError(code: .failedPrecondition, message: "the call has ended"))
+        }
+        connection.releaseSlot()
+    }
+}
+
+/// A call id shared with the response stream's credit callback (0 until assigned).
+final class AtomicCell: Sendable {
+    private let value = Atomic<UInt32>(0)
+    func load() -> UInt32 { value.load(ordering: .acquiring) }
+    func store(_ newValue: UInt32) { value.store(newValue, ordering: .releasing) }
 }

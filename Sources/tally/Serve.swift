@@ -4,6 +4,7 @@ import Logging
 import ServiceLifecycle
 import TallyServer
 import TallyTransport
+import UnixSignals
 
 struct Serve: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -68,10 +69,13 @@ struct Serve: AsyncParsableCommand {
             } catch {
                 return
             }
-            print("tally \(TallyDaemon.version) listening on \(configuration.socketPath)")
-            print("  store:     \(configuration.storePath)")
-            print("  artifacts: \(configuration.artifactPath)")
-            fflush(stdout)
+            let banner = """
+                tally \(TallyDaemon.version) listening on \(configuration.socketPath)
+                  store:     \(configuration.storePath)
+                  artifacts: \(configuration.artifactPath)
+
+                """
+            FileHandle.standardOutput.write(Data(banner.utf8))
         }
         do {
             try await group.run()

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TallyAPI
 import TallyClient
 import TallyProto
 import TallyRPC

@@ -1,4 +1,7 @@
 import Foundation
+import Logging
+import TallyAPI
+import TallyClient
 import Testing
 import TallyProto
 import TallyRPC
