@@ -2,6 +2,9 @@ public import Logging
 import NIOCore
 import NIOPosix
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 public import TallyProto
 public import TallyRPC
 
@@ -94,9 +97,10 @@ public final class ClientConnection: ClientTransport, Sendable {
                     }
                 }
         } catch {
+            let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? "\(error)"
             throw RPCError(
                 code: .unavailable,
-                message: "cannot connect to the Tally daemon at \(path) (\(error)); start it with `tally serve`",
+                message: "cannot connect to the Tally daemon at \(path): \(reason); start it with `tally serve`",
                 cause: error
             )
         }

@@ -92,5 +92,5 @@ struct Serve: AsyncParsableCommand {
 /// An error whose message is shown as is, with exit code 1.
 struct ValidationErrorMessage: Error, CustomStringConvertible {
     var message: String
-    var description: String { "tally: \(message)" }
+    var description: String { message }
 }

@@ -1,0 +1,70 @@
+"""Fixtures that run the real `tally` binary against a temporary socket and data folder."""
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def tally_bin() -> str:
+    path = os.environ.get("TALLY_BIN") or str(REPO / ".build" / "debug" / "tally")
+    if not os.access(path, os.X_OK):
+        pytest.fail(f"tally binary not found at {path}; build it with `swift build`")
+    return path
+
+
+class Daemon:
+    """A `tally serve` process; `stop()` sends SIGTERM and waits."""
+
+    def __init__(self, root: Path, env=None, args=None):
+        self.root = root
+        self.socket = str(root / "run" / "tally.sock")
+        self.home = str(root / "home")
+        self.env = env
+        cmd = [tally_bin(), "serve", "--log-level", "warning"]
+        cmd += args if args is not None else ["--socket", self.socket, "--home", self.home]
+        self.proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+        )
+        self.banner = self._read_banner()
+
+    def _read_banner(self) -> str:
+        lines = []
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            line = self.proc.stdout.readline()
+            if not line:
+                raise RuntimeError(f"daemon exited early: {self.proc.wait()} {self.proc.stderr.read()}")
+            lines.append(line)
+            if line.strip().startswith("artifacts:"):
+                return "".join(lines)
+        raise RuntimeError("daemon did not announce itself")
+
+    def stop(self, timeout=10) -> int:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+        return self.proc.wait(timeout=timeout)
+
+
+def run_tally(*args, env=None, timeout=30):
+    return subprocess.run([tally_bin(), *args], capture_output=True, text=True, env=env, timeout=timeout)
+
+
+@pytest.fixture
+def workdir():
+    # Short paths: Unix socket paths are limited to 107 bytes.
+    path = Path(tempfile.mkdtemp(prefix="tally-cli-", dir="/tmp"))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def daemon(workdir):
+    d = Daemon(workdir)
+    yield d
+    d.stop()
