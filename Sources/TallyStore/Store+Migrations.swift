@@ -14,6 +14,125 @@ extension Store {
                 sql: "INSERT INTO store_meta (key, value) VALUES ('created_at_ms', CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER))"
             )
         }
+        migrator.registerMigration("v2_tracking") { db in
+            try db.execute(sql: trackingSchema)
+        }
         return migrator
     }()
+
+    /// The tracking schema. Rows reference each other by integer `pk`; the string `id` is what
+    /// clients see. Times are unix milliseconds.
+    static let trackingSchema = """
+        CREATE TABLE experiments (
+            pk INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL UNIQUE,
+            description TEXT NOT NULL DEFAULT '',
+            created_by TEXT NOT NULL DEFAULT '',
+            created_at_ms INTEGER NOT NULL,
+            updated_at_ms INTEGER NOT NULL
+        );
+        CREATE INDEX experiments_created ON experiments(created_at_ms);
+        CREATE TABLE experiment_tags (
+            experiment_pk INTEGER NOT NULL REFERENCES experiments(pk) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (experiment_pk, key)
+        ) WITHOUT ROWID;
+        CREATE TABLE experiment_metric_goals (
+            experiment_pk INTEGER NOT NULL REFERENCES experiments(pk) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            goal INTEGER NOT NULL,
+            PRIMARY KEY (experiment_pk, key)
+        ) WITHOUT ROWID;
+
+        -- status: 1 running, 2 completed, 3 failed, 4 killed (tally.v1.RunStatus).
+        CREATE TABLE runs (
+            pk INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            experiment_pk INTEGER NOT NULL REFERENCES experiments(pk) ON DELETE CASCADE,
+            parent_pk INTEGER REFERENCES runs(pk) ON DELETE CASCADE,
+            name TEXT NOT NULL DEFAULT '',
+            status INTEGER NOT NULL,
+            error TEXT NOT NULL DEFAULT '',
+            started_at_ms INTEGER NOT NULL,
+            completed_at_ms INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX runs_experiment ON runs(experiment_pk, started_at_ms);
+        CREATE INDEX runs_parent ON runs(parent_pk);
+        CREATE TABLE run_tags (
+            run_pk INTEGER NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (run_pk, key)
+        ) WITHOUT ROWID;
+
+        -- type: 1 string, 2 int, 3 double, 4 bool. `value` has no declared type, so SQLite keeps
+        -- what was stored: TEXT for strings, INTEGER for ints and bools (0/1), REAL for doubles;
+        -- numeric comparisons between ints and doubles work as expected.
+        CREATE TABLE params (
+            run_pk INTEGER NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            type INTEGER NOT NULL,
+            value,
+            PRIMARY KEY (run_pk, key)
+        ) WITHOUT ROWID;
+
+        -- One row per (run, key) with aggregates kept up to date on ingest. NaN values are
+        -- counted but left out of min, max and sum; `finite_count` counts the others.
+        CREATE TABLE metric_series (
+            pk INTEGER PRIMARY KEY,
+            run_pk INTEGER NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            count INTEGER NOT NULL DEFAULT 0,
+            finite_count INTEGER NOT NULL DEFAULT 0,
+            min REAL,
+            max REAL,
+            sum REAL NOT NULL DEFAULT 0,
+            last_value REAL,
+            last_step INTEGER NOT NULL DEFAULT -1,
+            last_timestamp_ms INTEGER NOT NULL DEFAULT 0,
+            first_step INTEGER NOT NULL DEFAULT 0,
+            UNIQUE (run_pk, key)
+        );
+        -- SQLite stores NaN as NULL: a NULL value is a NaN point.
+        CREATE TABLE metric_points (
+            series_pk INTEGER NOT NULL,
+            step INTEGER NOT NULL,
+            value REAL,
+            timestamp_ms INTEGER NOT NULL
+        );
+        CREATE INDEX metric_points_series_step ON metric_points(series_pk, step);
+
+        -- type: tally.v1.ArtifactType. Content lives in the blob store under its sha256.
+        CREATE TABLE artifacts (
+            pk INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            experiment_pk INTEGER NOT NULL REFERENCES experiments(pk) ON DELETE CASCADE,
+            run_pk INTEGER REFERENCES runs(pk) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            type INTEGER NOT NULL,
+            version INTEGER NOT NULL,
+            sha256 TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            created_at_ms INTEGER NOT NULL,
+            UNIQUE (experiment_pk, name, version)
+        );
+        CREATE INDEX artifacts_run ON artifacts(run_pk);
+        CREATE INDEX artifacts_sha256 ON artifacts(sha256);
+        CREATE TABLE artifact_metadata (
+            artifact_pk INTEGER NOT NULL REFERENCES artifacts(pk) ON DELETE CASCADE,
+            key TEXT NOT NULL,
+            value TEXT NOT NULL,
+            PRIMARY KEY (artifact_pk, key)
+        ) WITHOUT ROWID;
+        -- User aliases; "latest" is not stored, it is always the highest version.
+        CREATE TABLE artifact_aliases (
+            experiment_pk INTEGER NOT NULL REFERENCES experiments(pk) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            alias TEXT NOT NULL,
+            artifact_pk INTEGER NOT NULL REFERENCES artifacts(pk) ON DELETE CASCADE,
+            PRIMARY KEY (experiment_pk, name, alias)
+        ) WITHOUT ROWID;
+        """
 }

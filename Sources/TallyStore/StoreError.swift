@@ -9,6 +9,18 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public static let openFailed = Code(rawValue: "open_failed")
         /// The file could not be closed cleanly.
         public static let closeFailed = Code(rawValue: "close_failed")
+        /// A record the request names does not exist.
+        public static let notFound = Code(rawValue: "not_found")
+        /// A record with that unique name already exists.
+        public static let alreadyExists = Code(rawValue: "already_exists")
+        /// The request conflicts with the records' state (an ended run, an immutable param).
+        public static let failedPrecondition = Code(rawValue: "failed_precondition")
+        /// The request itself is malformed (bad filter, over-long key).
+        public static let invalidArgument = Code(rawValue: "invalid_argument")
+        /// Stored content does not match its hash.
+        public static let dataLoss = Code(rawValue: "data_loss")
+        /// The disk is full or a size limit was reached.
+        public static let resourceExhausted = Code(rawValue: "resource_exhausted")
     }
 
     /// What failed.
@@ -17,12 +29,22 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// The underlying error.
     public var cause: (any Error)?
+    /// The field or key the error is about, when there is one.
+    public var field: String?
+    /// Character offset in an input text (a filter expression), when the error is about one.
+    public var position: Int?
 
     /// Creates an error.
-    public init(code: Code, message: String, cause: (any Error)? = nil) {
+    public init(code: Code, message: String, cause: (any Error)? = nil, field: String? = nil, position: Int? = nil) {
         self.code = code
         self.message = message
         self.cause = cause
+        self.field = field
+        self.position = position
+    }
+
+    static func notFound(_ what: String, _ id: String) -> StoreError {
+        StoreError(code: .notFound, message: "\(what) \(id) not found", field: what)
     }
 
     public var description: String { message }

@@ -1,0 +1,121 @@
+/// A typed param value as stored.
+public enum ParamValueRecord: Sendable, Hashable {
+    case string(String)
+    case int(Int64)
+    case double(Double)
+    case bool(Bool)
+
+    /// The `params.type` column value.
+    public var typeCode: Int {
+        switch self {
+        case .string: 1
+        case .int: 2
+        case .double: 3
+        case .bool: 4
+        }
+    }
+}
+
+/// Run lifecycle states, numbered as `tally.v1.RunStatus`.
+public enum RunState: Int, Sendable, Hashable {
+    case running = 1
+    case completed = 2
+    case failed = 3
+    case killed = 4
+
+    /// The lower-case name used in filters ("running", "completed", …).
+    public var name: String {
+        switch self {
+        case .running: "running"
+        case .completed: "completed"
+        case .failed: "failed"
+        case .killed: "killed"
+        }
+    }
+}
+
+/// An experiment row with its tags and goals.
+public struct ExperimentRecord: Sendable, Hashable {
+    public var pk: Int64
+    public var id: String
+    public var name: String
+    public var description: String
+    public var tags: [String: String]
+    public var createdBy: String
+    public var createdAtMs: Int64
+    public var updatedAtMs: Int64
+    /// Goal per metric key: 1 minimize, 2 maximize (`tally.v1.MetricGoal`).
+    public var metricGoals: [String: Int]
+    public var runCount: Int64
+}
+
+/// Aggregates of one metric series.
+public struct MetricSummaryRecord: Sendable, Hashable {
+    public var key: String
+    public var count: Int64
+    /// Non-NaN points.
+    public var finiteCount: Int64
+    public var min: Double?
+    public var max: Double?
+    public var sum: Double
+    public var lastValue: Double
+    public var lastStep: Int64
+    public var lastTimestampMs: Int64
+    public var firstStep: Int64
+
+    /// Mean of the non-NaN points (NaN when there are none).
+    public var mean: Double { finiteCount > 0 ? sum / Double(finiteCount) : .nan }
+}
+
+/// A run row with what GetRun returns beside it.
+public struct RunRecord: Sendable, Hashable {
+    public var pk: Int64
+    public var id: String
+    public var experimentPK: Int64
+    public var experimentID: String
+    public var parentID: String?
+    public var name: String
+    public var state: RunState
+    public var error: String
+    public var startedAtMs: Int64
+    /// 0 while running.
+    public var completedAtMs: Int64
+    public var tags: [String: String]
+    public var params: [String: ParamValueRecord]
+    /// Ordered by key.
+    public var metrics: [MetricSummaryRecord]
+    public var childCount: Int64
+}
+
+/// One artifact version.
+public struct ArtifactRecord: Sendable, Hashable {
+    public var pk: Int64
+    public var id: String
+    public var experimentPK: Int64
+    public var experimentID: String
+    public var runID: String?
+    public var name: String
+    /// `tally.v1.ArtifactType` number.
+    public var type: Int
+    public var version: Int
+    public var sha256: String
+    public var size: Int64
+    public var metadata: [String: String]
+    /// User aliases, plus "latest" on the highest version.
+    public var aliases: [String]
+    public var createdAtMs: Int64
+}
+
+/// A page of results.
+public struct Page<Element: Sendable>: Sendable {
+    public var items: [Element]
+    /// Empty on the last page.
+    public var nextPageToken: String
+    public var totalCount: Int64
+
+    public init(items: [Element], nextPageToken: String, totalCount: Int64) {
+        self.items = items
+        self.nextPageToken = nextPageToken
+        self.totalCount = totalCount
+    }
+}
