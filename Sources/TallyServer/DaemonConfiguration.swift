@@ -12,6 +12,8 @@ public struct DaemonConfiguration: Sendable {
     public var maxConnections: Int
     /// A group (by primary gid) allowed besides the daemon's own user; `nil` for none.
     public var allowedGroupID: UInt32?
+    /// How long a graceful shutdown waits for calls in flight (default 30 s).
+    public var shutdownGracePeriod: Duration = .seconds(30)
 
     /// Creates a configuration.
     public init(

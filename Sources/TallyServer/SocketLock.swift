@@ -14,7 +14,9 @@ final class SocketLock: Sendable {
 
     /// Creates the socket's folder (mode 0700), takes the lock and removes a stale socket file.
     /// - Throws: ``DaemonError`` `alreadyRunning` naming the pid that holds the lock.
-    init(socketPath: String) throws {
+    /// - Parameter groupID: A group allowed to connect: the folder is then created 0710 and owned
+    ///   by that group, so its members can reach the socket.
+    init(socketPath: String, groupID: UInt32? = nil) throws {
         self.socketPath = socketPath
         let directory = (socketPath as NSString).deletingLastPathComponent
         do {
@@ -22,8 +24,11 @@ final class SocketLock: Sendable {
                 try FileManager.default.createDirectory(
                     atPath: directory,
                     withIntermediateDirectories: true,
-                    attributes: [.posixPermissions: 0o700]
+                    attributes: [.posixPermissions: groupID == nil ? 0o700 : 0o710]
                 )
+                if let groupID {
+                    _ = chown(directory, getuid(), groupID)
+                }
             }
         } catch {
             throw DaemonError(code: .setupFailed, message: "cannot create the socket folder \(directory): \(error)", cause: error)

@@ -58,7 +58,7 @@ public final class TallyDaemon: Service, Sendable {
     }
 
     private func serve() async throws {
-        let lock = try SocketLock(socketPath: configuration.socketPath)
+        let lock = try SocketLock(socketPath: configuration.socketPath, groupID: configuration.allowedGroupID)
         defer { lock.release() }
         do {
             try FileManager.default.createDirectory(atPath: configuration.artifactPath, withIntermediateDirectories: true)
@@ -75,7 +75,8 @@ public final class TallyDaemon: Service, Sendable {
             limits: configuration.limits,
             maxConnections: configuration.maxConnections,
             peerPolicy: PeerPolicy(ownerUID: PeerPolicy.currentUser.ownerUID, allowedGroupID: configuration.allowedGroupID),
-            serverName: "tally/\(Self.version)"
+            serverName: "tally/\(Self.version)",
+            shutdownGracePeriod: configuration.shutdownGracePeriod
         )
         let statsBox = Mutex<TransportStats?>(nil)
         let status = DaemonStatus(

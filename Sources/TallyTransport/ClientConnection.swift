@@ -88,7 +88,7 @@ public final class ClientConnection: ClientTransport, Sendable {
         let asyncChannel: NIOAsyncChannel<InboundFrame, Frame>
         do {
             asyncChannel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.milliseconds(Int64(configuration.connectTimeout.components.seconds * 1000)))
+                .connectTimeout(.milliseconds(Int64(configuration.connectTimeout.components.seconds * 1000 + configuration.connectTimeout.components.attoseconds / 1_000_000_000_000_000)))
                 .connect(unixDomainSocketPath: path) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxPayloadSize: maxFrame)))
@@ -178,6 +178,7 @@ public final class ClientConnection: ClientTransport, Sendable {
         }
         for entry in calls {
             entry.call.end(goAway)
+            entry.call.releaseSlotOnce()
         }
         handshake?.resume(throwing: goAway)
         state.withLock { $0.slots }?.fail(goAway)
@@ -210,12 +211,15 @@ public final class ClientConnection: ClientTransport, Sendable {
             let call = state.withLock { $0.calls[frame.callID]?.call }
             call?.deliver(bytes)
         case .end:
-            let end = (try? CallEnd(serializedBytes: bytes)) ?? CallEnd()
-            let status: RPCError? = end.code == 0
-                ? nil
-                : RPCError(code: RPCError.Code(rawValue: end.code), message: end.message, details: end.details)
+            let status: RPCError?
+            if let end = try? CallEnd(serializedBytes: bytes) {
+                status = end.code == 0 ? nil : RPCError(code: RPCError.Code(rawValue: end.code), message: end.message, details: end.details)
+            } else {
+                status = RPCError(code: .internalError, message: "the daemon sent an END frame that is not a valid tally.v1.CallEnd")
+            }
             let call = state.withLock { $0.calls.removeValue(forKey: frame.callID)?.call }
             call?.end(status)
+            call?.releaseSlotOnce()
         case .window:
             guard frame.payload.readableBytes == 4, let credit = frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self) else {
                 throw RPCError(code: .internalError, message: "the daemon sent a malformed WINDOW frame")
@@ -233,7 +237,10 @@ public final class ClientConnection: ClientTransport, Sendable {
                 defer { state.handshake = nil }
                 return (refused, state.handshake)
             }
-            for call in refused { call.end(error) }
+            for call in refused {
+                call.end(error)
+                call.releaseSlotOnce()
+            }
             handshake?.resume(throwing: error)
         default:
             break
@@ -321,11 +328,12 @@ public final class ClientConnection: ClientTransport, Sendable {
         _ = submit([Frame(kind: .window, callID: callID, payload: payload)])
     }
 
-    /// Forgets a call that ended on the client's side; tells the daemon when it had started.
+    /// Tells the daemon a started call was abandoned on the client's side. The call keeps its
+    /// entry (and its concurrency slot) until the daemon's END arrives.
     fileprivate func abandon(_ callID: UInt32?) {
         guard let callID else { return }
-        let removed = state.withLock { $0.calls.removeValue(forKey: callID) != nil }
-        if removed {
+        let open = state.withLock { $0.calls[callID] != nil }
+        if open {
             _ = submit([Frame(kind: .cancel, callID: callID)])
         }
     }
@@ -361,6 +369,7 @@ final class SocketClientCall: ClientCall {
     private let phase = Mutex<Phase>(.idle)
     private let deadlineTask = Mutex<Task<Void, Never>?>(nil)
     private let idCell = AtomicCell()
+    private let slotReleased = Atomic<Bool>(false)
 
     fileprivate init(method: MethodDescriptor, options: CallOptions, connection: ClientConnection, window: Int) {
         self.method = method
@@ -457,8 +466,18 @@ final class SocketClientCall: ClientCall {
         guard let previous = transitionToEnded(status) else { return }
         if case .open(let id) = previous {
             connection.abandon(id)
+        } else {
+            releaseSlotOnce()  // never reached the daemon
         }
         finish(status)
+    }
+
+    /// Gives the call's concurrency slot back, once: when the daemon's END arrives, the
+    /// connection closes, or the call never started.
+    func releaseSlotOnce() {
+        if slotReleased.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
+            connection.releaseSlot()
+        }
     }
 
     /// Moves to `.ended`, returning the previous phase, or `nil` if the call had already ended.
@@ -486,7 +505,6 @@ final class SocketClientCall: ClientCall {
             continuation.finish()
             window.fail(RPCError(code: .failedPrecondition, message: "the call has ended"))
         }
-        connection.releaseSlot()
     }
 }
 

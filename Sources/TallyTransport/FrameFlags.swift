@@ -1,4 +1,4 @@
-/// Flags of a frame: the fourth byte of its header.
+/// Flags of a frame: the third byte of its header.
 public struct FrameFlags: OptionSet, Hashable, Sendable {
     public var rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }

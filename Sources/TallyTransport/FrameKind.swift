@@ -1,4 +1,4 @@
-/// The kind of a frame: the third byte of its header. See docs/protocol.md.
+/// The kind of a frame: the second byte of its header. See docs/protocol.md.
 public struct FrameKind: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
     public var rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }

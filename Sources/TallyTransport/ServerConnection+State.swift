@@ -28,6 +28,10 @@ extension ServerConnection {
         var consumedSinceGrant = 0
         /// The response of a single-response call, held until END so both leave in one write.
         var pendingResponse: [UInt8]?
+        /// The client sent CANCEL: the END says CANCELLED whatever the handler returns.
+        var cancelledByClient = false
+        /// Ends a single-request call that never receives its request by its deadline.
+        var requestTimer: Task<Void, Never>?
     }
 
     /// Everything about a connection that changes, guarded by one lock.
@@ -91,5 +95,13 @@ extension ServerConnection {
         }
 
         var isDrainedAndIdle: Bool { phase == .draining && calls.isEmpty }
+
+        /// Whether a frame for a call that is not open is late (the call ended: ignore it) or
+        /// names a call that was never started (a protocol violation).
+        func checkUnknownCall(_ id: UInt32, kind: FrameKind) throws {
+            if id == 0 || id > lastCallID {
+                throw ConnectionError(code: .invalidArgument, message: "\(kind) for call \(id), which was never started")
+            }
+        }
     }
 }

@@ -73,6 +73,7 @@ final class ServerConnection: Sendable {
         let gone = RPCError(code: .cancelled, message: "the connection closed")
         for entry in open {
             entry.task?.cancel()
+            entry.requestTimer?.cancel()
             entry.requestContinuation?.finish(throwing: gone)
             entry.outboundWindow.fail(gone)
         }
@@ -100,6 +101,11 @@ final class ServerConnection: Sendable {
         }
     }
 
+    /// Closes the connection at once; its calls are cancelled.
+    func forceClose() {
+        channel.close(promise: nil)
+    }
+
     private func goAwayAndClose(_ error: ConnectionError) async {
         let lastCallID = state.withLock { $0.lastCallID }
         try? await outbound.write(Self.goAwayFrame(error, lastCallID: lastCallID))
@@ -120,14 +126,23 @@ final class ServerConnection: Sendable {
         switch event {
         case .oversized(let kind, let callID, let length):
             let message = "\(kind) frame of \(length) bytes exceeds the limit of \(limits.maxFrameSize) bytes"
-            try state.withLock { try $0.requireHandshake(for: kind) }
+            // Only a call's START or MESSAGE can be refused alone; anything else ends the connection.
             guard callID != 0, kind == .message || kind == .start else {
                 throw ConnectionError(code: .resourceExhausted, message: message)
             }
+            try state.withLock { try $0.requireHandshake(for: kind) }
             if kind == .start {
                 try state.withLock { try $0.claimCallID(callID) }
+                return try await writeEnd(callID, RPCError(code: .resourceExhausted, message: message))
             }
-            try await endCall(callID, RPCError(code: .resourceExhausted, message: message))
+            let open = try state.withLock { state in
+                if state.calls[callID] != nil { return true }
+                try state.checkUnknownCall(callID, kind: kind)
+                return false
+            }
+            if open {
+                try await endCall(callID, RPCError(code: .resourceExhausted, message: message))
+            }
         case .frame(let frame):
             if frame.kind != .hello {
                 try state.withLock { try $0.requireHandshake(for: frame.kind) }
@@ -234,6 +249,16 @@ final class ServerConnection: Sendable {
             inboundCredit: limits.initialWindow
         )
         if route.method.kind.hasSingleRequest {
+            if let deadline {
+                // The request must arrive before the deadline too.
+                entry.requestTimer = Task { [self] in
+                    do { try await Task.sleep(until: deadline, clock: .continuous) } catch { return }
+                    let waiting = state.withLock { $0.calls[callID].map { !$0.receivedRequest } ?? false }
+                    if waiting {
+                        try? await endCall(callID, RPCError(code: .deadlineExceeded, message: "the call's deadline passed before its request arrived"))
+                    }
+                }
+            }
             state.withLock { $0.calls[callID] = entry }
             return
         }
@@ -256,9 +281,7 @@ final class ServerConnection: Sendable {
         let endStream = frame.flags.contains(.endStream)
         let action: Action = try state.withLock { state in
             guard var entry = state.calls[callID] else {
-                if callID > state.lastCallID {
-                    throw ConnectionError(code: .invalidArgument, message: "MESSAGE for call \(callID), which was never started")
-                }
+                try state.checkUnknownCall(callID, kind: .message)
                 return .ignore  // the call has ended; late frames are expected
             }
             if entry.requestsClosed {
@@ -267,6 +290,8 @@ final class ServerConnection: Sendable {
             if entry.route.method.kind.hasSingleRequest {
                 entry.receivedRequest = true
                 entry.requestsClosed = true
+                entry.requestTimer?.cancel()
+                entry.requestTimer = nil
                 state.calls[callID] = entry
                 return .start(entry, bytes)
             }
@@ -296,9 +321,7 @@ final class ServerConnection: Sendable {
         let callID = frame.callID
         let error: RPCError? = try state.withLock { state in
             guard var entry = state.calls[callID] else {
-                if callID > state.lastCallID {
-                    throw ConnectionError(code: .invalidArgument, message: "HALF_CLOSE for call \(callID), which was never started")
-                }
+                try state.checkUnknownCall(callID, kind: .halfClose)
                 return nil
             }
             if entry.route.method.kind.hasSingleRequest {
@@ -316,14 +339,23 @@ final class ServerConnection: Sendable {
 
     private func handleCancel(_ frame: Frame) async throws {
         let callID = frame.callID
-        let (found, task) = state.withLock { state in
-            (state.calls[callID] != nil, state.calls[callID]?.task)
+        let cancelled = RPCError(code: .cancelled, message: "the client cancelled the call")
+        let (found, task) = try state.withLock { state in
+            guard var entry = state.calls[callID] else {
+                try state.checkUnknownCall(callID, kind: .cancel)
+                return (false, nil as Task<Void, Never>?)
+            }
+            entry.cancelledByClient = true
+            entry.requestContinuation?.finish(throwing: cancelled)
+            entry.requestContinuation = nil
+            state.calls[callID] = entry
+            return (true, entry.task)
         }
         guard found else { return }
         if let task {
-            task.cancel()  // the handler ends and END CANCELLED follows
+            task.cancel()  // the handler ends, and its END says CANCELLED
         } else {
-            try await endCall(callID, RPCError(code: .cancelled, message: "the client cancelled the call"))
+            try await endCall(callID, cancelled)
         }
     }
 
@@ -331,7 +363,13 @@ final class ServerConnection: Sendable {
         guard frame.payload.readableBytes == 4, let credit = frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self) else {
             throw ConnectionError(code: .invalidArgument, message: "WINDOW payload must be a 4-byte credit")
         }
-        let window = state.withLock { $0.calls[frame.callID]?.outboundWindow }
+        let window = try state.withLock { state in
+            guard let entry = state.calls[frame.callID] else {
+                try state.checkUnknownCall(frame.callID, kind: .window)
+                return nil as FlowWindow?
+            }
+            return entry.outboundWindow
+        }
         window?.release(Int(credit))
     }
 
@@ -371,6 +409,7 @@ final class ServerConnection: Sendable {
             (state.calls.removeValue(forKey: callID), state.isDrainedAndIdle)
         }
         guard let entry else { return }  // the connection already ended it
+        let status = entry.cancelledByClient ? RPCError(code: .cancelled, message: "the client cancelled the call") : status
         let ended = RPCError(code: .cancelled, message: "the call has ended")
         entry.requestContinuation?.finish(throwing: ended)
         entry.outboundWindow.fail(ended)
@@ -382,8 +421,19 @@ final class ServerConnection: Sendable {
         if let status, status.code != .cancelled {
             entry.context.logger.debug("call failed", metadata: ["status": "\(status)"])
         }
-        try? await outbound.write(contentsOf: frames)
+        await writeEvenIfCancelled(frames)
         if idle { channel.close(promise: nil) }
+    }
+
+    /// Writes frames that must go out even when the current task is cancelled (the END of a
+    /// cancelled call): a cancelled task's writes would otherwise be refused.
+    private func writeEvenIfCancelled(_ frames: [Frame]) async {
+        if Task.isCancelled {
+            let outbound = self.outbound
+            await Task { try? await outbound.write(contentsOf: frames) }.value
+        } else {
+            try? await outbound.write(contentsOf: frames)
+        }
     }
 
     /// Ends a call from the connection's side (protocol error, limit): cancels its handler.
@@ -393,10 +443,11 @@ final class ServerConnection: Sendable {
         }
         if let entry {
             entry.task?.cancel()
+            entry.requestTimer?.cancel()
             entry.requestContinuation?.finish(throwing: error)
             entry.outboundWindow.fail(error)
         }
-        try await writeEnd(callID, error)
+        await writeEvenIfCancelled([Frame(kind: .end, callID: callID, payload: Self.endPayload(error))])
         if idle { channel.close(promise: nil) }
     }
 

@@ -19,6 +19,9 @@ public struct TransportServerConfiguration: Sendable {
     public var peerPolicy: PeerPolicy
     /// Name and version sent in the handshake ("tally/0.1.0").
     public var serverName: String
+    /// How long a graceful shutdown waits for calls in flight before closing their
+    /// connections (default 30 s).
+    public var shutdownGracePeriod: Duration
 
     /// Creates a configuration; everything but the socket path has a default.
     public init(
@@ -26,13 +29,15 @@ public struct TransportServerConfiguration: Sendable {
         limits: ConnectionLimits = ConnectionLimits(),
         maxConnections: Int = 1024,
         peerPolicy: PeerPolicy = .currentUser,
-        serverName: String = "tally"
+        serverName: String = "tally",
+        shutdownGracePeriod: Duration = .seconds(30)
     ) {
         self.socketPath = socketPath
         self.limits = limits
         self.maxConnections = maxConnections
         self.peerPolicy = peerPolicy
         self.serverName = serverName
+        self.shutdownGracePeriod = shutdownGracePeriod
     }
 }
 
@@ -129,15 +134,28 @@ public final class TransportServer: Sendable {
     }
 
     /// Stops accepting connections and drains the open ones: each gets a GOAWAY, its calls in
-    /// flight finish, then it closes. ``run()`` returns when all are closed.
+    /// flight finish, then it closes. Connections still open after the grace period are closed,
+    /// cancelling their calls. ``run()`` returns when all are closed.
     public func beginShutdown() {
-        let (listener, connections) = state.withLock { state in
+        let (listener, connections, first) = state.withLock { state in
+            let first = !state.shuttingDown
             state.shuttingDown = true
-            return (state.listener, Array(state.connections.values))
+            return (state.listener, Array(state.connections.values), first)
         }
         listener?.close(promise: nil)
         for connection in connections {
             Task { await connection.drain() }
+        }
+        guard first else { return }
+        let grace = configuration.shutdownGracePeriod
+        Task { [weak self] in
+            try? await Task.sleep(for: grace)
+            guard let self else { return }
+            let remaining = self.state.withLock { Array($0.connections.values) }
+            if !remaining.isEmpty {
+                self.logger.warning("grace period over; closing connections with calls in flight", metadata: ["connections": "\(remaining.count)"])
+            }
+            for connection in remaining { connection.forceClose() }
         }
     }
 

@@ -5,6 +5,7 @@ import TallyClient
 import Testing
 import TallyProto
 import TallyRPC
+import TallyServer
 import TallyTransport
 
 @Suite("Protocol violations on a real socket", .serialized)
@@ -145,6 +146,91 @@ struct ProtocolViolationTests {
             let end = try #require(try raw.read(kind: 5))
             let status = try CallEnd(serializedBytes: end.payload)
             #expect(status.code == RPCError.Code.invalidArgument.rawValue)
+        }
+    }
+}
+
+@Suite("Call edge cases on a real socket", .serialized)
+struct CallEdgeCaseTests {
+    func handshake(_ daemon: TestDaemon) throws -> RawSocket {
+        let raw = try RawSocket(path: daemon.socketPath)
+        try raw.hello()
+        _ = try #require(try raw.read(kind: 1))
+        return raw
+    }
+
+    @Test("CANCEL ends a client-streaming call with END CANCELLED, not with the handler's answer")
+    func cancelClientStreaming() async throws {
+        try await withDaemon { daemon in
+            let raw = try handshake(daemon)
+            try raw.start(callID: 1, method: "/tally.v1.Diagnostics/EchoCollect")
+            try raw.send(RawSocket.frame(kind: 3, callID: 1, payload: EchoRequest().serializedBytes()))
+            try raw.send(RawSocket.frame(kind: 6, callID: 1))
+            let end = try #require(try raw.read(kind: 5))
+            #expect(try CallEnd(serializedBytes: end.payload).code == RPCError.Code.cancelled.rawValue)
+        }
+    }
+
+    @Test("a unary call whose request never arrives ends at its deadline")
+    func requestNeverArrives() async throws {
+        try await withDaemon { daemon in
+            let raw = try handshake(daemon)
+            var start = CallStart()
+            start.method = "/tally.v1.System/Info"
+            start.timeoutMs = 100
+            try raw.send(RawSocket.frame(kind: 2, callID: 1, payload: start.serializedBytes()))
+            let end = try #require(try raw.read(kind: 5))
+            #expect(try CallEnd(serializedBytes: end.payload).code == RPCError.Code.deadlineExceeded.rawValue)
+        }
+    }
+
+    @Test("frames for calls that were never started close the connection", arguments: [UInt8(6), 10, 3])
+    func neverStarted(kind: UInt8) async throws {
+        try await withDaemon(limits: ConnectionLimits(maxFrameSize: 64)) { daemon in
+            let raw = try handshake(daemon)
+            // kind 3 (MESSAGE) is sent over-size: the daemon skips it, yet must still notice the unknown call.
+            let payload: [UInt8] = kind == 10 ? [0, 0, 0, 1] : (kind == 3 ? Array(repeating: 0, count: 100) : [])
+            try raw.send(RawSocket.frame(kind: kind, callID: 9, payload: payload))
+            let away = try GoAway(serializedBytes: try #require(try raw.read(kind: 9)).payload)
+            #expect(away.code == RPCError.Code.invalidArgument.rawValue)
+            #expect(away.message.contains("never started"))
+            #expect(raw.waitForClose())
+        }
+    }
+
+    @Test("a graceful shutdown closes connections still busy after the grace period")
+    func gracePeriod() async throws {
+        let daemon = try await TestDaemon.start(shutdownGracePeriod: .milliseconds(300))
+        let client = try await daemon.client()
+        let call: BidirectionalCall<EchoRequest, EchoResponse> = try await client.diagnostics.echoBidi()
+        try await call.requests.write(EchoRequest())
+        var iterator = call.responses.makeAsyncIterator()
+        _ = try await iterator.next()
+        let started = ContinuousClock.now
+        daemon.daemon.shutdown()
+        try await daemon.task.value  // returns although the bidi call never half-closed
+        #expect(ContinuousClock.now - started < .seconds(10))
+        await #expect(throws: RPCError.self) { while try await iterator.next() != nil {} }
+        await client.close()
+        try? FileManager.default.removeItem(atPath: daemon.directory)
+    }
+
+    @Test("cancelled calls keep their slot until the daemon ends them, so the limit is never exceeded")
+    func slotsAfterCancel() async throws {
+        try await withDaemon(limits: ConnectionLimits(maxConcurrentCalls: 2)) { daemon in
+            let client = try await daemon.client()
+            defer { Task { await client.close() } }
+            for _ in 0..<20 {
+                var slow = EchoRequest()
+                slow.count = 1000
+                slow.delayMs = 50
+                let a = try await client.diagnostics.echoStream(slow)
+                let b = try await client.diagnostics.echoStream(slow)
+                a.cancel()
+                b.cancel()
+                _ = try await client.diagnostics.echo(EchoRequest())
+                _ = try await client.diagnostics.echo(EchoRequest())
+            }
         }
     }
 }

@@ -22,12 +22,14 @@ struct TestDaemon {
     static func start(
         directory: String? = nil,
         limits: ConnectionLimits = ConnectionLimits(),
-        maxConnections: Int = 1024
+        maxConnections: Int = 1024,
+        shutdownGracePeriod: Duration = .seconds(30)
     ) async throws -> TestDaemon {
         let directory = try directory ?? makeDirectory()
         var configuration = DaemonConfiguration(socketPath: directory + "/run/tally.sock", homeDirectory: directory + "/home")
         configuration.limits = limits
         configuration.maxConnections = maxConnections
+        configuration.shutdownGracePeriod = shutdownGracePeriod
         var logger = Logger(label: "tally.test")
         logger.logLevel = .warning
         let daemon = TallyDaemon(configuration: configuration, logger: logger)
