@@ -256,14 +256,14 @@ struct EndToEndTests {
         try await withDaemon(limits: ConnectionLimits(maxConcurrentCalls: 2)) { daemon in
             let raw = try RawSocket(path: daemon.socketPath)
             try raw.hello()
-            _ = try #require(try raw.read(kind: 1))
+            _ = try #require(try await raw.read(kind: 1))
             var slow = EchoRequest()
             slow.delayMs = 2000
             for id: UInt32 in 1...3 {
                 try raw.start(callID: id, method: "/tally.v1.Diagnostics/Echo")
                 try raw.send(RawSocket.frame(kind: 3, flags: 1, callID: id, payload: slow.serializedBytes()))
             }
-            let end = try #require(try raw.read(kind: 5))
+            let end = try #require(try await raw.read(kind: 5))
             #expect(end.callID == 3)
             let status = try CallEnd(serializedBytes: end.payload)
             #expect(status.code == RPCError.Code.resourceExhausted.rawValue)

@@ -21,10 +21,10 @@ struct ProtocolViolationTests {
         try await withDaemon { daemon in
             let raw = try RawSocket(path: daemon.socketPath)
             try raw.start(callID: 1, method: "/tally.v1.System/Info")
-            let away = try goAway(try raw.readFrame())
+            let away = try goAway(try await raw.readFrame())
             #expect(away.code == RPCError.Code.invalidArgument.rawValue)
             #expect(away.message.contains("HELLO"))
-            #expect(raw.waitForClose())
+            #expect(await raw.waitForClose())
         }
     }
 
@@ -33,10 +33,10 @@ struct ProtocolViolationTests {
         try await withDaemon { daemon in
             let raw = try RawSocket(path: daemon.socketPath)
             try raw.hello(minVersion: 7, maxVersion: 9)
-            let away = try goAway(try raw.readFrame())
+            let away = try goAway(try await raw.readFrame())
             #expect(away.code == RPCError.Code.failedPrecondition.rawValue)
             #expect(away.message.contains("7–9"))
-            #expect(raw.waitForClose())
+            #expect(await raw.waitForClose())
         }
     }
 
@@ -44,9 +44,9 @@ struct ProtocolViolationTests {
     func handshakeTimeout() async throws {
         try await withDaemon(limits: ConnectionLimits(handshakeTimeout: .milliseconds(200))) { daemon in
             let raw = try RawSocket(path: daemon.socketPath)
-            let away = try goAway(try raw.readFrame())
+            let away = try goAway(try await raw.readFrame())
             #expect(away.code == RPCError.Code.deadlineExceeded.rawValue)
-            #expect(raw.waitForClose())
+            #expect(await raw.waitForClose())
         }
     }
 
@@ -56,7 +56,7 @@ struct ProtocolViolationTests {
         try await withDaemon { daemon in
             let raw = try RawSocket(path: daemon.socketPath)
             try raw.hello()
-            _ = try #require(try raw.read(kind: 1))
+            _ = try #require(try await raw.read(kind: 1))
             switch violation {
             case "magic":
                 try raw.send(RawSocket.frame(kind: 7, callID: 0, magic: 0x47))
@@ -69,10 +69,10 @@ struct ProtocolViolationTests {
                 try raw.start(callID: 5, method: "/tally.v1.System/Info")
                 try raw.start(callID: 5, method: "/tally.v1.System/Info")
             }
-            let away = try goAway(try raw.read(kind: 9))
+            let away = try goAway(try await raw.read(kind: 9))
             #expect(away.code == RPCError.Code.invalidArgument.rawValue)
             #expect(!away.message.isEmpty)
-            #expect(raw.waitForClose())
+            #expect(await raw.waitForClose())
             // The daemon is still up for everyone else.
             let client = try await daemon.client()
             _ = try await client.system.info()
@@ -85,21 +85,21 @@ struct ProtocolViolationTests {
         try await withDaemon(limits: ConnectionLimits(maxFrameSize: 1024)) { daemon in
             let raw = try RawSocket(path: daemon.socketPath)
             try raw.hello()
-            _ = try #require(try raw.read(kind: 1))
+            _ = try #require(try await raw.read(kind: 1))
             try raw.start(callID: 1, method: "/tally.v1.Diagnostics/Echo")
             var request = EchoRequest()
             request.payload = Array(repeating: 1, count: 4000)
             try raw.send(RawSocket.frame(kind: 3, flags: 1, callID: 1, payload: request.serializedBytes()))
-            let end = try #require(try raw.read(kind: 5))
+            let end = try #require(try await raw.read(kind: 5))
             #expect(end.callID == 1)
             let status = try CallEnd(serializedBytes: end.payload)
             #expect(status.code == RPCError.Code.resourceExhausted.rawValue)
             // Same connection, next call works.
             try raw.start(callID: 2, method: "/tally.v1.System/Ping")
             try raw.send(RawSocket.frame(kind: 3, flags: 1, callID: 2, payload: []))
-            let message = try #require(try raw.read(kind: 3))
+            let message = try #require(try await raw.read(kind: 3))
             #expect(message.callID == 2)
-            let ok = try #require(try raw.read(kind: 5))
+            let ok = try #require(try await raw.read(kind: 5))
             #expect(ok.callID == 2)
             #expect(try CallEnd(serializedBytes: ok.payload).code == 0)
         }
@@ -110,9 +110,9 @@ struct ProtocolViolationTests {
         try await withDaemon { daemon in
             let raw = try RawSocket(path: daemon.socketPath)
             try raw.hello()
-            _ = try #require(try raw.read(kind: 1))
+            _ = try #require(try await raw.read(kind: 1))
             try raw.send(RawSocket.frame(kind: 7, callID: 0, payload: [1, 2, 3, 4, 5, 6, 7, 8]))
-            let pong = try #require(try raw.read(kind: 8))
+            let pong = try #require(try await raw.read(kind: 8))
             #expect(pong.payload == [1, 2, 3, 4, 5, 6, 7, 8])
         }
     }
@@ -123,7 +123,7 @@ struct ProtocolViolationTests {
             do {
                 let raw = try RawSocket(path: daemon.socketPath)
                 try raw.hello()
-                _ = try #require(try raw.read(kind: 1))
+                _ = try #require(try await raw.read(kind: 1))
                 try raw.send(Array(RawSocket.frame(kind: 2, callID: 1, payload: Array(repeating: 0, count: 100)).prefix(30)))
             }
             let client = try await daemon.client()
@@ -137,13 +137,13 @@ struct ProtocolViolationTests {
         try await withDaemon { daemon in
             let raw = try RawSocket(path: daemon.socketPath)
             try raw.hello()
-            _ = try #require(try raw.read(kind: 1))
+            _ = try #require(try await raw.read(kind: 1))
             var slow = EchoRequest()
             slow.delayMs = 500
             try raw.start(callID: 1, method: "/tally.v1.Diagnostics/Echo")
             try raw.send(RawSocket.frame(kind: 3, callID: 1, payload: slow.serializedBytes()))
             try raw.send(RawSocket.frame(kind: 3, callID: 1, payload: slow.serializedBytes()))
-            let end = try #require(try raw.read(kind: 5))
+            let end = try #require(try await raw.read(kind: 5))
             let status = try CallEnd(serializedBytes: end.payload)
             #expect(status.code == RPCError.Code.invalidArgument.rawValue)
         }
@@ -152,21 +152,21 @@ struct ProtocolViolationTests {
 
 @Suite("Call edge cases on a real socket", .serialized)
 struct CallEdgeCaseTests {
-    func handshake(_ daemon: TestDaemon) throws -> RawSocket {
+    func handshake(_ daemon: TestDaemon) async throws -> RawSocket {
         let raw = try RawSocket(path: daemon.socketPath)
         try raw.hello()
-        _ = try #require(try raw.read(kind: 1))
+        _ = try #require(try await raw.read(kind: 1))
         return raw
     }
 
     @Test("CANCEL ends a client-streaming call with END CANCELLED, not with the handler's answer")
     func cancelClientStreaming() async throws {
         try await withDaemon { daemon in
-            let raw = try handshake(daemon)
+            let raw = try await handshake(daemon)
             try raw.start(callID: 1, method: "/tally.v1.Diagnostics/EchoCollect")
             try raw.send(RawSocket.frame(kind: 3, callID: 1, payload: EchoRequest().serializedBytes()))
             try raw.send(RawSocket.frame(kind: 6, callID: 1))
-            let end = try #require(try raw.read(kind: 5))
+            let end = try #require(try await raw.read(kind: 5))
             #expect(try CallEnd(serializedBytes: end.payload).code == RPCError.Code.cancelled.rawValue)
         }
     }
@@ -174,12 +174,12 @@ struct CallEdgeCaseTests {
     @Test("a unary call whose request never arrives ends at its deadline")
     func requestNeverArrives() async throws {
         try await withDaemon { daemon in
-            let raw = try handshake(daemon)
+            let raw = try await handshake(daemon)
             var start = CallStart()
             start.method = "/tally.v1.System/Info"
             start.timeoutMs = 100
             try raw.send(RawSocket.frame(kind: 2, callID: 1, payload: start.serializedBytes()))
-            let end = try #require(try raw.read(kind: 5))
+            let end = try #require(try await raw.read(kind: 5))
             #expect(try CallEnd(serializedBytes: end.payload).code == RPCError.Code.deadlineExceeded.rawValue)
         }
     }
@@ -187,14 +187,14 @@ struct CallEdgeCaseTests {
     @Test("frames for calls that were never started close the connection", arguments: [UInt8(6), 10, 3])
     func neverStarted(kind: UInt8) async throws {
         try await withDaemon(limits: ConnectionLimits(maxFrameSize: 64)) { daemon in
-            let raw = try handshake(daemon)
+            let raw = try await handshake(daemon)
             // kind 3 (MESSAGE) is sent over-size: the daemon skips it, yet must still notice the unknown call.
             let payload: [UInt8] = kind == 10 ? [0, 0, 0, 1] : (kind == 3 ? Array(repeating: 0, count: 100) : [])
             try raw.send(RawSocket.frame(kind: kind, callID: 9, payload: payload))
-            let away = try GoAway(serializedBytes: try #require(try raw.read(kind: 9)).payload)
+            let away = try GoAway(serializedBytes: try #require(try await raw.read(kind: 9)).payload)
             #expect(away.code == RPCError.Code.invalidArgument.rawValue)
             #expect(away.message.contains("never started"))
-            #expect(raw.waitForClose())
+            #expect(await raw.waitForClose())
         }
     }
 

@@ -6,7 +6,7 @@ import Glibc
 
 /// A blocking Unix-socket client speaking raw frames, for tests of protocol violations and of
 /// peers that misbehave (never read, hang up mid-frame).
-final class RawSocket {
+final class RawSocket: @unchecked Sendable {
     let fd: Int32
 
     init(path: String, receiveTimeout: Double = 5) throws {
@@ -75,8 +75,22 @@ final class RawSocket {
         return buffer
     }
 
+    /// Runs a blocking socket call on a thread of its own, never on the cooperative pool (the
+    /// daemon under test runs there, in the same process).
+    private func blocking<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try body() })
+            }
+        }
+    }
+
     /// Reads one frame; `nil` when the server closed the connection.
-    func readFrame() throws -> (kind: UInt8, flags: UInt8, callID: UInt32, payload: [UInt8])? {
+    func readFrame() async throws -> (kind: UInt8, flags: UInt8, callID: UInt32, payload: [UInt8])? {
+        try await blocking { try self.readFrameNow() }
+    }
+
+    private func readFrameNow() throws -> (kind: UInt8, flags: UInt8, callID: UInt32, payload: [UInt8])? {
         guard let header = try readExactly(12) else { return nil }
         let callID = header[4..<8].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
         let length = header[8..<12].reduce(UInt32(0)) { $0 << 8 | UInt32($1) }
@@ -85,8 +99,8 @@ final class RawSocket {
     }
 
     /// Reads frames until one of `kind` arrives (skipping others); `nil` if the connection closed.
-    func read(kind: UInt8) throws -> (kind: UInt8, flags: UInt8, callID: UInt32, payload: [UInt8])? {
-        while let frame = try readFrame() {
+    func read(kind: UInt8) async throws -> (kind: UInt8, flags: UInt8, callID: UInt32, payload: [UInt8])? {
+        while let frame = try await readFrame() {
             if frame.kind == kind { return frame }
         }
         return nil
@@ -94,10 +108,10 @@ final class RawSocket {
 
     /// Reads until the server closes the connection: `true` on end of stream, `false` when the
     /// receive timeout passes first.
-    func waitForClose() -> Bool {
+    func waitForClose() async -> Bool {
         while true {
             do {
-                guard try readFrame() != nil else { return true }
+                guard try await readFrame() != nil else { return true }
             } catch {
                 return false
             }
