@@ -1,0 +1,295 @@
+public import GRDB
+
+extension Store {
+    /// Fields of a new run.
+    public struct NewRun: Sendable {
+        public var experimentID: String?
+        public var experimentName: String?
+        /// Create the experiment (by name) when it does not exist.
+        public var createExperiment: Bool
+        public var name: String
+        public var tags: [String: String]
+        public var parentRunID: String?
+        public var params: [String: ParamValueRecord]
+
+        public init(
+            experimentID: String? = nil,
+            experimentName: String? = nil,
+            createExperiment: Bool = false,
+            name: String = "",
+            tags: [String: String] = [:],
+            parentRunID: String? = nil,
+            params: [String: ParamValueRecord] = [:]
+        ) {
+            self.experimentID = experimentID
+            self.experimentName = experimentName
+            self.createExperiment = createExperiment
+            self.name = name
+            self.tags = tags
+            self.parentRunID = parentRunID
+            self.params = params
+        }
+    }
+
+    /// Starts a run, status running.
+    /// - Throws: ``StoreError`` `notFound` for a missing experiment or parent run.
+    public func startRun(_ run: NewRun) async throws -> RunRecord {
+        try await pool.write { db in
+            let experimentPK: Int64
+            if run.createExperiment, run.experimentID == nil, let name = run.experimentName {
+                experimentPK = try Self.createExperiment(db, NewExperiment(name: name), getIfExists: true).pk
+            } else {
+                experimentPK = try Self.experimentPK(db, id: run.experimentID, name: run.experimentName)
+            }
+            var parentPK: Int64?
+            if let parent = run.parentRunID {
+                parentPK = try Self.runPK(db, id: parent, field: "parent_run_id")
+            }
+            try db.execute(
+                sql: "INSERT INTO runs (id, experiment_pk, parent_pk, name, status, started_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
+                arguments: [Identifiers.make(), experimentPK, parentPK, run.name, RunState.running.rawValue, Identifiers.nowMs()]
+            )
+            let pk = db.lastInsertedRowID
+            for (key, value) in run.tags {
+                try db.execute(sql: "INSERT INTO run_tags (run_pk, key, value) VALUES (?, ?, ?)", arguments: [pk, key, value])
+            }
+            _ = try Self.logParams(db, runPK: pk, params: run.params)
+            try Self.touchExperiment(db, pk: experimentPK)
+            return try Self.runRecords(db, pks: [pk])[0]
+        }
+    }
+
+    /// Ends a running run.
+    /// - Throws: ``StoreError`` `notFound`, or `failedPrecondition` when it has ended already.
+    public func endRun(id: String, state: RunState, error: String) async throws -> RunRecord {
+        try await pool.write { db in
+            let pk = try Self.runPK(db, id: id)
+            let current = try Int.fetchOne(db, sql: "SELECT status FROM runs WHERE pk = ?", arguments: [pk])
+            guard current == RunState.running.rawValue else {
+                let name = current.flatMap(RunState.init(rawValue:))?.name ?? "ended"
+                throw StoreError(code: .failedPrecondition, message: "run \(id) has already ended (\(name))", field: "run_id")
+            }
+            try db.execute(
+                sql: "UPDATE runs SET status = ?, error = ?, completed_at_ms = ? WHERE pk = ?",
+                arguments: [state.rawValue, state == .failed ? error : "", Identifiers.nowMs(), pk]
+            )
+            return try Self.runRecords(db, pks: [pk])[0]
+        }
+    }
+
+    /// A run with its params, metric summaries and tags.
+    /// - Throws: ``StoreError`` `notFound`.
+    public func run(id: String) async throws -> RunRecord {
+        try await pool.read { db in
+            try Self.runRecords(db, pks: [Self.runPK(db, id: id)])[0]
+        }
+    }
+
+    /// The state of a run, for checks on the write path.
+    public func runState(id: String) async throws -> (pk: Int64, state: RunState) {
+        try await pool.read { db in
+            let pk = try Self.runPK(db, id: id)
+            let status = try Int.fetchOne(db, sql: "SELECT status FROM runs WHERE pk = ?", arguments: [pk]) ?? 0
+            return (pk, RunState(rawValue: status) ?? .running)
+        }
+    }
+
+    static func runPK(_ db: Database, id: String, field: String = "run_id") throws -> Int64 {
+        guard let pk = try Int64.fetchOne(db, sql: "SELECT pk FROM runs WHERE id = ?", arguments: [id]) else {
+            throw StoreError(code: .notFound, message: "run \(id) not found", field: field)
+        }
+        return pk
+    }
+
+    static func touchExperiment(_ db: Database, pk: Int64) throws {
+        try db.execute(sql: "UPDATE experiments SET updated_at_ms = ? WHERE pk = ?", arguments: [Identifiers.nowMs(), pk])
+    }
+
+    /// Loads full run records, in the order of `pks`.
+    public static func runRecords(_ db: Database, pks: [Int64]) throws -> [RunRecord] {
+        guard !pks.isEmpty else { return [] }
+        var records: [Int64: RunRecord] = [:]
+        for chunk in pks.chunked(into: 500) {
+            let list = chunk.map(String.init).joined(separator: ",")
+            for row in try Row.fetchAll(db, sql: """
+                SELECT r.*, e.id AS experiment_id, p.id AS parent_id,
+                       (SELECT COUNT(*) FROM runs c WHERE c.parent_pk = r.pk) AS child_count
+                FROM runs r JOIN experiments e ON e.pk = r.experiment_pk LEFT JOIN runs p ON p.pk = r.parent_pk
+                WHERE r.pk IN (\(list))
+                """) {
+                let pk: Int64 = row["pk"]
+                records[pk] = RunRecord(
+                    pk: pk,
+                    id: row["id"],
+                    experimentPK: row["experiment_pk"],
+                    experimentID: row["experiment_id"],
+                    parentID: row["parent_id"],
+                    name: row["name"],
+                    state: RunState(rawValue: row["status"]) ?? .running,
+                    error: row["error"],
+                    startedAtMs: row["started_at_ms"],
+                    completedAtMs: row["completed_at_ms"],
+                    tags: [:],
+                    params: [:],
+                    metrics: [],
+                    childCount: row["child_count"]
+                )
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT run_pk, key, value FROM run_tags WHERE run_pk IN (\(list))") {
+                records[row["run_pk"]]?.tags[row["key"]] = row["value"]
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT run_pk, key, type, value FROM params WHERE run_pk IN (\(list))") {
+                records[row["run_pk"]]?.params[row["key"]] = paramValue(type: row["type"], value: row["value"])
+            }
+            for row in try Row.fetchAll(db, sql: "SELECT * FROM metric_series WHERE run_pk IN (\(list)) ORDER BY key") {
+                records[row["run_pk"]]?.metrics.append(metricSummary(row))
+            }
+        }
+        return pks.compactMap { records[$0] }
+    }
+
+    static func paramValue(type: Int, value: DatabaseValue) -> ParamValueRecord {
+        switch (type, value.storage) {
+        case (1, .string(let text)): .string(text)
+        case (2, .int64(let number)): .int(number)
+        case (3, .double(let number)): .double(number)
+        case (3, .int64(let number)): .double(Double(number))
+        case (3, .null): .double(.nan)
+        case (4, .int64(let number)): .bool(number != 0)
+        case (_, .string(let text)): .string(text)
+        default: .string(value.description)
+        }
+    }
+
+    static func metricSummary(_ row: Row) -> MetricSummaryRecord {
+        MetricSummaryRecord(
+            key: row["key"],
+            count: row["count"],
+            finiteCount: row["finite_count"],
+            min: row["min"],
+            max: row["max"],
+            sum: row["sum"],
+            lastValue: (row["last_value"] as Double?) ?? .nan,
+            lastStep: row["last_step"],
+            lastTimestampMs: row["last_timestamp_ms"],
+            firstStep: row["first_step"]
+        )
+    }
+
+    /// Deletes a run and its descendants with their params, metrics and artifact rows.
+    /// - Parameters:
+    ///   - id: The run.
+    ///   - force: Delete even while the run or a descendant is running.
+    ///   - beforeCommit: Called inside the transaction with what is being deleted (blob cleanup).
+    /// - Throws: ``StoreError`` `notFound`, or `failedPrecondition` while running.
+    public func deleteRun(
+        id: String,
+        force: Bool,
+        beforeCommit: @escaping @Sendable (Database, Deletion) throws -> Void = { _, _ in }
+    ) async throws -> Deletion {
+        try await pool.write { db in
+            let pk = try Self.runPK(db, id: id)
+            let tree = try Int64.fetchAll(db, sql: """
+                WITH RECURSIVE tree(pk) AS (SELECT ? UNION ALL SELECT r.pk FROM runs r JOIN tree t ON r.parent_pk = t.pk)
+                SELECT pk FROM tree
+                """, arguments: [pk])
+            if !force {
+                let list = tree.map(String.init).joined(separator: ",")
+                let running = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs WHERE pk IN (\(list)) AND status = ?", arguments: [RunState.running.rawValue]) ?? 0
+                if running > 0 {
+                    throw StoreError(code: .failedPrecondition, message: "run \(id) or one of its children is running; end it first or delete with force", field: "run_id")
+                }
+            }
+            let experimentPK = try Int64.fetchOne(db, sql: "SELECT experiment_pk FROM runs WHERE pk = ?", arguments: [pk]) ?? 0
+            let deletion = try Self.deleteRunsData(db, runPKs: tree, experimentPK: nil)
+            try db.execute(sql: "DELETE FROM runs WHERE pk = ?", arguments: [pk])
+            try Self.touchExperiment(db, pk: experimentPK)
+            try beforeCommit(db, deletion)
+            return deletion
+        }
+    }
+
+    /// Lists runs of experiments (all when empty) or the children of a run, newest first.
+    public func listRuns(experimentIDs: [String], parentRunID: String?, pageSize: Int, pageToken: String) async throws -> Page<RunRecord> {
+        let size = try PageToken.size(pageSize)
+        let offset = try PageToken.offset(pageToken)
+        return try await pool.read { db in
+            var conditions: [String] = []
+            var arguments: [DatabaseValue] = []
+            if !experimentIDs.isEmpty {
+                let pks = try experimentIDs.map { try Self.experimentPK(db, id: $0, name: nil) }
+                conditions.append("r.experiment_pk IN (\(pks.map(String.init).joined(separator: ",")))")
+            }
+            if let parent = parentRunID {
+                conditions.append("r.parent_pk = ?")
+                arguments.append(try Self.runPK(db, id: parent, field: "parent_run_id").databaseValue)
+            }
+            let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")
+            let total = try Int64.fetchOne(db, sql: "SELECT COUNT(*) FROM runs r \(whereClause)", arguments: StatementArguments(arguments)) ?? 0
+            let pks = try Int64.fetchAll(
+                db,
+                sql: "SELECT r.pk FROM runs r \(whereClause) ORDER BY r.started_at_ms DESC, r.pk DESC LIMIT ? OFFSET ?",
+                arguments: StatementArguments(arguments + [size.databaseValue, offset.databaseValue])
+            )
+            let records = try Self.runRecords(db, pks: pks)
+            return Page(items: records, nextPageToken: PageToken.next(offset: offset, count: records.count, total: total), totalCount: total)
+        }
+    }
+
+    /// Logs params of a run; identical values already logged are accepted.
+    /// - Returns: How many were newly stored.
+    /// - Throws: ``StoreError`` `failedPrecondition` naming the key whose logged value differs.
+    public func logParams(runID: String, params: [String: ParamValueRecord]) async throws -> Int {
+        try await pool.write { db in
+            let pk = try Self.runPK(db, id: runID)
+            return try Self.logParams(db, runPK: pk, params: params)
+        }
+    }
+
+    static func logParams(_ db: Database, runPK: Int64, params: [String: ParamValueRecord]) throws -> Int {
+        var stored = 0
+        for key in params.keys.sorted() {
+            let value = params[key]!
+            if let row = try Row.fetchOne(db, sql: "SELECT type, value FROM params WHERE run_pk = ? AND key = ?", arguments: [runPK, key]) {
+                let existing = paramValue(type: row["type"], value: row["value"])
+                if !sameParam(existing, value) {
+                    throw StoreError(
+                        code: .failedPrecondition,
+                        message: "param \"\(key)\" is already logged with value \(describe(existing)); params are immutable (tried \(describe(value)))",
+                        field: key
+                    )
+                }
+                continue
+            }
+            try db.execute(
+                sql: "INSERT INTO params (run_pk, key, type, value) VALUES (?, ?, ?, ?)",
+                arguments: [runPK, key, value.typeCode, databaseValue(value)]
+            )
+            stored += 1
+        }
+        return stored
+    }
+
+    static func databaseValue(_ value: ParamValueRecord) -> DatabaseValue {
+        switch value {
+        case .string(let text): text.databaseValue
+        case .int(let number): number.databaseValue
+        case .double(let number): number.databaseValue
+        case .bool(let flag): (flag ? 1 : 0).databaseValue
+        }
+    }
+
+    static func sameParam(_ a: ParamValueRecord, _ b: ParamValueRecord) -> Bool {
+        if case .double(let x) = a, case .double(let y) = b, x.isNaN, y.isNaN { return true }
+        return a == b
+    }
+
+    static func describe(_ value: ParamValueRecord) -> String {
+        switch value {
+        case .string(let text): "\"\(text)\""
+        case .int(let number): "\(number)"
+        case .double(let number): "\(number)"
+        case .bool(let flag): "\(flag)"
+        }
+    }
+}
