@@ -295,6 +295,55 @@ struct ArtifactTests {
         }
     }
 
+    @Test("GetRun lists the run's artifacts; DeleteRun removes them and the blobs nothing else references")
+    func deleteRun() async throws {
+        try await Fixture.with { f in
+            try await f.addRun(id: "run2", experimentID: f.experimentID)
+            let shared = Fixture.randomBytes(10_000)
+            let own = Fixture.randomBytes(10_000)
+            let a = try await f.upload(shared, name: "a")
+            let b = try await f.upload(own, name: "b")
+            let kept = try await f.upload(shared, name: "a", runID: "run2")
+
+            var get = GetRunRequest()
+            get.runId = f.runID
+            #expect(try await f.client.getRun(get).artifacts.map(\.id) == [a.id, b.id])
+
+            var delete = DeleteRunRequest()
+            delete.runId = f.runID
+            delete.force = true
+            let response = try await f.client.deleteRun(delete)
+            #expect(response.deletedArtifacts == 2)
+            #expect(try f.blobFiles() == [a.sha256])
+            #expect(try await f.downloadContent(f.ref(id: kept.id)).1 == shared)
+            #expect(await f.download(f.ref(id: b.id)).error?.code == .notFound)
+            // v2 of "a" is now the only version, and latest.
+            #expect(try await f.downloadContent(f.ref(name: "a")).0.id == kept.id)
+        }
+    }
+
+    @Test("DeleteExperiment removes its artifacts' blobs, keeping those another experiment references")
+    func deleteExperiment() async throws {
+        try await Fixture.with { f in
+            try await f.addExperiment(id: "exp2", name: "other")
+            try await f.addRun(id: "run2", experimentID: "exp2")
+            let shared = Fixture.randomBytes(10_000)
+            let own = Fixture.randomBytes(10_000)
+            try await f.upload(shared, name: "a")
+            let gone = try await f.upload(own, name: "b")
+            let kept = try await f.upload(shared, name: "a", runID: "run2")
+            #expect(try f.blobFiles() == [kept.sha256, gone.sha256].sorted())
+
+            var delete = DeleteExperimentRequest()
+            delete.id = f.experimentID
+            delete.force = true
+            #expect(try await f.client.deleteExperiment(delete).deletedArtifacts == 2)
+            #expect(try f.blobFiles() == [kept.sha256])
+            #expect(try await f.rows().count == 1)
+            #expect(try await f.downloadContent(f.ref(id: kept.id)).1 == shared)
+        }
+    }
+
     // MARK: - Errors
 
     @Test("unknown ids and names are NOT_FOUND")
