@@ -228,7 +228,7 @@ struct FilterParserTests {
     func compiledArguments() throws {
         let filter = #"params.lr < 0.01 and (metrics.`a.b`.max >= 0.9 or tags.stage in ("prod", "x' OR 1=1 --")) and not duration > 5 and params.o not in (1, "a", true) and name ilike "b%""#
         let expression = try #require(try FilterParser.parse(filter))
-        let condition = FilterCompiler.condition(expression, nowMs: 1)
+        let condition = FilterCompiler.condition(expression, nowMs: 1).condition
         #expect(condition.sql.filter { $0 == "?" }.count == condition.arguments.count)
         #expect(!condition.sql.contains("prod"))
         #expect(!condition.sql.contains("OR 1=1"))

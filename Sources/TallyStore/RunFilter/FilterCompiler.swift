@@ -10,9 +10,20 @@ import GRDB
 /// from the points. Long `and`/`or` chains are emitted as balanced trees so that SQLite's
 /// expression depth limit (1000) is never reached. User values are always `?` arguments.
 public struct FilterCompiler {
+    /// Deepest nesting of parentheses the compiler writes in one SELECT. SQLite's parser stack
+    /// (100 entries in the SQLite versions Debian ships) overflows at about 35 levels of
+    /// `a AND (b OR (…`; a subtree that would go deeper is moved into a common table expression
+    /// (`WITH f1(pk) AS (SELECT r.pk FROM runs r WHERE …)`, tested as `r.pk IN f1`), which SQLite
+    /// parses on its own.
+    static let maximumSQLDepth = 12
+
     /// Time used as the end of running runs for `duration`.
     private let nowMs: Int64
     private var arguments: [DatabaseValue] = []
+    /// Parentheses open around the condition being written.
+    private var depth = 0
+    /// Subtrees moved out of the condition, in the order they must be defined.
+    private var commonTableExpressions: [FilterSQL] = []
 
     private init(nowMs: Int64) {
         self.nowMs = nowMs
@@ -22,10 +33,14 @@ public struct FilterCompiler {
     /// - Parameters:
     ///   - expression: A parsed filter (the parser has checked its types).
     ///   - nowMs: Time used as the end of running runs for `duration`.
-    public static func condition(_ expression: FilterExpression, nowMs: Int64) -> FilterSQL {
+    public static func condition(_ expression: FilterExpression, nowMs: Int64) -> CompiledFilter {
         var compiler = FilterCompiler(nowMs: nowMs)
         let sql = compiler.condition(expression)
-        return FilterSQL(sql: sql, arguments: compiler.arguments)
+        let with = compiler.commonTableExpressions.isEmpty ? FilterSQL(sql: "") : FilterSQL(
+            sql: "WITH " + compiler.commonTableExpressions.map(\.sql).joined(separator: ", ") + " ",
+            arguments: compiler.commonTableExpressions.flatMap(\.arguments)
+        )
+        return CompiledFilter(with: with, condition: FilterSQL(sql: sql, arguments: compiler.arguments))
     }
 
     /// The `ORDER BY` list for `terms` on runs aliased `r` (without the keywords): each term with
@@ -62,19 +77,39 @@ public struct FilterCompiler {
         }
     }
 
-    private mutating func condition(_ expression: FilterExpression) -> String {
+    private mutating func condition(_ expression: FilterExpression, hoisting: Bool = true) -> String {
         switch expression {
-        case .and:
-            return balanced(Self.chain(expression, and: true).map { condition($0) }, "AND")
-        case .or:
-            return balanced(Self.chain(expression, and: false).map { condition($0) }, "OR")
+        case .and, .or:
+            let isAnd = if case .and = expression { true } else { false }
+            let parts = Self.chain(expression, and: isAnd)
+            // A balanced tree of n operands nests ceil(log2 n) levels of parentheses.
+            let levels = Int.bitWidth - (parts.count - 1).leadingZeroBitCount
+            if hoisting, depth + levels > Self.maximumSQLDepth { return hoisted(expression) }
+            depth += levels
+            defer { depth -= levels }
+            return balanced(parts.map { condition($0) }, isAnd ? "AND" : "OR")
         case .not(let inner):
+            if hoisting, depth + 1 > Self.maximumSQLDepth { return hoisted(expression) }
+            depth += 1
+            defer { depth -= 1 }
             return "NOT (\(condition(inner)))"
         case .isNull(let field, let negated):
             return isNull(field, negated: negated)
         case .compare(let field, _, _), .inList(let field, _, _), .like(let field, _, _, _):
             return predicate(field, expression)
         }
+    }
+
+    /// `expression` as a common table expression of the matching runs' keys; the test of a run
+    /// is then `r.pk IN fN`.
+    private mutating func hoisted(_ expression: FilterExpression) -> String {
+        let (outerArguments, outerDepth) = (arguments, depth)
+        (arguments, depth) = ([], 0)
+        let body = condition(expression, hoisting: false)
+        let name = "f\(commonTableExpressions.count + 1)"
+        commonTableExpressions.append(FilterSQL(sql: "\(name)(pk) AS (SELECT r.pk FROM runs r WHERE \(body))", arguments: arguments))
+        (arguments, depth) = (outerArguments, outerDepth)
+        return "r.pk IN \(name)"
     }
 
     /// The operands of a chain of `and` (or of `or`), flattened, in order.
