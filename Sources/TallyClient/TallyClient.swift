@@ -14,6 +14,8 @@ public struct TallyClient: Sendable {
     public let connection: ClientConnection
     /// `tally.v1.System`.
     public var system: SystemClient { SystemClient(transport: connection) }
+    /// `tally.v1.Tracking`.
+    public var tracking: TrackingClient { TrackingClient(transport: connection) }
     /// `tally.v1.Diagnostics`.
     public var diagnostics: DiagnosticsClient { DiagnosticsClient(transport: connection) }
 

@@ -92,6 +92,13 @@ public final class TallyDaemon: Service, Sendable {
         var router = RPCRouter()
         SystemProvider(status: status, store: store, protocolVersion: ProtocolVersion.current).registerMethods(with: &router)
         DiagnosticsProvider().registerMethods(with: &router)
+        let blobs: BlobStore
+        do {
+            blobs = try BlobStore(directory: configuration.artifactPath)
+        } catch {
+            throw DaemonError(code: .setupFailed, message: "cannot open the artifact store at \(configuration.artifactPath): \(error)", cause: error)
+        }
+        TrackingProvider(store: store, blobs: blobs, logger: logger).registerMethods(with: &router)
 
         let transport = TransportServer(configuration: transportConfiguration, router: router, logger: logger)
         statsBox.withLock { $0 = transport.stats }

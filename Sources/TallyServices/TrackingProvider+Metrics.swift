@@ -1,22 +1,194 @@
-import TallyAPI
+import Foundation
 public import TallyProto
 public import TallyRPC
 import TallyStore
 
 extension TrackingProvider {
     public func logMetrics(request: MetricBatch, context: ServerContext) async throws -> LogMetricsResponse {
-        throw RPCError(code: .unimplemented, message: "not implemented yet")
+        let batch = try validate(request)
+        var response = LogMetricsResponse()
+        response.sequence = request.sequence
+        if batch.count > 0 {
+            _ = try await mapStoreErrors { try await ingestor.commit(batch) }
+        }
+        response.accepted = UInt64(batch.count)
+        return response
     }
 
-    public func streamMetrics(requests: RequestStream<MetricBatch>, response: ResponseWriter<LogMetricsResponse>, context: ServerContext) async throws {
-        throw RPCError(code: .unimplemented, message: "not implemented yet")
+    public func streamMetrics(
+        requests: RequestStream<MetricBatch>,
+        response: ResponseWriter<LogMetricsResponse>,
+        context: ServerContext
+    ) async throws {
+        // Batches are committed as they arrive (several may share a commit) and acknowledged in
+        // order; at most `inFlight` are between arrival and acknowledgement.
+        let inFlight = FlowWindow(initial: 8)
+        let (pending, pendingContinuation) = AsyncStream<Task<LogMetricsResponse, any Error>>.makeStream()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await commit in pending {
+                    let ack = try await commit.value
+                    try await response.write(ack)
+                    inFlight.release(1)
+                }
+            }
+            do {
+                for try await request in requests {
+                    let batch = try validate(request)
+                    try await inFlight.acquire(1)
+                    let ingestor = self.ingestor
+                    pendingContinuation.yield(Task {
+                        if batch.count > 0 {
+                            _ = try await mapStoreErrors { try await ingestor.commit(batch) }
+                        }
+                        var ack = LogMetricsResponse()
+                        ack.accepted = UInt64(batch.count)
+                        ack.sequence = request.sequence
+                        return ack
+                    })
+                }
+                pendingContinuation.finish()
+                try await group.waitForAll()
+            } catch {
+                pendingContinuation.finish()
+                group.cancelAll()
+                throw error
+            }
+        }
     }
 
-    public func getMetricHistory(request: GetMetricHistoryRequest, response: ResponseWriter<MetricHistoryChunk>, context: ServerContext) async throws {
-        throw RPCError(code: .unimplemented, message: "not implemented yet")
+    /// Checks a batch's shape, keys and numbers, and stamps its receive time.
+    func validate(_ request: MetricBatch) throws -> MetricPointBatch {
+        try validateID(request.runId, field: "run_id")
+        let count = request.values.count
+        guard count <= limits.maxPointsPerBatch else {
+            throw Self.invalid("a batch holds at most \(limits.maxPointsPerBatch) points, got \(count)", field: "values")
+        }
+        guard request.keys.count <= limits.maxKeysPerBatch else {
+            throw Self.invalid("a batch holds at most \(limits.maxKeysPerBatch) keys, got \(request.keys.count)", field: "keys")
+        }
+        guard request.keyIndex.count == count else {
+            throw Self.invalid("key_index has \(request.keyIndex.count) entries for \(count) values", field: "key_index")
+        }
+        guard request.steps.isEmpty || request.steps.count == count else {
+            throw Self.invalid("steps has \(request.steps.count) entries for \(count) values (send none or one per value)", field: "steps")
+        }
+        guard request.timestampsMs.isEmpty || request.timestampsMs.count == count else {
+            throw Self.invalid("timestamps_ms has \(request.timestampsMs.count) entries for \(count) values (send none or one per value)", field: "timestamps_ms")
+        }
+        var seen = Set<String>()
+        for key in request.keys {
+            try validateKey(key, kind: "metric")
+            guard seen.insert(key).inserted else {
+                throw Self.invalid("metric key \"\(key)\" appears twice in keys", field: key)
+            }
+        }
+        let keyCount = UInt32(request.keys.count)
+        if let bad = request.keyIndex.firstIndex(where: { $0 >= keyCount }) {
+            throw Self.invalid("key_index[\(bad)] = \(request.keyIndex[bad]) is out of range (\(keyCount) keys)", field: "key_index")
+        }
+        if let bad = request.steps.firstIndex(where: { $0 < 0 }) {
+            throw Self.invalid("steps[\(bad)] = \(request.steps[bad]) is negative", field: "steps")
+        }
+        if let bad = request.timestampsMs.firstIndex(where: { $0 < 0 }) {
+            throw Self.invalid("timestamps_ms[\(bad)] = \(request.timestampsMs[bad]) is negative", field: "timestamps_ms")
+        }
+        return MetricPointBatch(
+            runID: request.runId,
+            keys: request.keys,
+            keyIndex: request.keyIndex,
+            values: request.values,
+            steps: request.steps,
+            timestampsMs: request.timestampsMs,
+            receivedAtMs: Self.nowMs()
+        )
+    }
+
+    /// Points per history chunk: about 1.2 MB of payload, well inside the frame limit.
+    static let historyChunkPoints = 50_000
+
+    public func getMetricHistory(
+        request: GetMetricHistoryRequest,
+        response: ResponseWriter<MetricHistoryChunk>,
+        context: ServerContext
+    ) async throws {
+        try validateID(request.runId, field: "run_id")
+        guard request.minStep >= 0, request.maxStep >= 0 else {
+            throw Self.invalid("min_step and max_step must not be negative", field: "min_step")
+        }
+        guard request.maxStep == 0 || request.maxStep >= request.minStep else {
+            throw Self.invalid("max_step \(request.maxStep) is below min_step \(request.minStep)", field: "max_step")
+        }
+        let histories = try await mapStoreErrors {
+            try await store.metricHistory(
+                runID: request.runId,
+                keys: request.keys,
+                minStep: request.minStep,
+                maxStep: request.maxStep == 0 ? nil : request.maxStep,
+                maxPoints: Int(request.maxPoints)
+            )
+        }
+        for history in histories {
+            var start = 0
+            repeat {
+                let end = min(start + Self.historyChunkPoints, history.points.count)
+                var chunk = MetricHistoryChunk()
+                chunk.key = history.key
+                chunk.totalPoints = UInt64(history.totalPoints)
+                chunk.downsampled = history.downsampled
+                let slice = history.points[start..<end]
+                chunk.steps = slice.map(\.step)
+                chunk.values = slice.map(\.value)
+                chunk.timestampsMs = slice.map(\.timestampMs)
+                try await response.write(chunk)
+                start = end
+            } while start < history.points.count
+        }
     }
 
     public func watchRun(request: WatchRunRequest, response: ResponseWriter<RunEvent>, context: ServerContext) async throws {
-        throw RPCError(code: .unimplemented, message: "not implemented yet")
+        try validateID(request.runId, field: "run_id")
+        // Subscribe before reading the snapshot so that nothing committed in between is missed.
+        let events = hub.subscribe(runID: request.runId)
+        let record = try await mapStoreErrors { try await store.run(id: request.runId) }
+        let run = Run(record, nowMs: Self.nowMs())
+        var snapshot = RunEvent()
+        snapshot.event = .snapshot(run)
+        try await response.write(snapshot)
+        if request.includeHistory {
+            let histories = try await mapStoreErrors {
+                try await store.metricHistory(runID: request.runId, keys: [], minStep: 0, maxStep: nil, maxPoints: 0)
+            }
+            for history in histories where !history.points.isEmpty {
+                for start in stride(from: 0, to: history.points.count, by: Self.historyChunkPoints) {
+                    let slice = history.points[start..<min(start + Self.historyChunkPoints, history.points.count)]
+                    var points = MetricPoints()
+                    points.keys = [history.key]
+                    points.keyIndex = [UInt32](repeating: 0, count: slice.count)
+                    points.values = slice.map(\.value)
+                    points.steps = slice.map(\.step)
+                    points.timestampsMs = slice.map(\.timestampMs)
+                    var event = RunEvent()
+                    event.event = .points(points)
+                    try await response.write(event)
+                }
+            }
+        }
+        if run.status != .running {
+            var status = RunEvent()
+            status.event = .status(run)
+            try await response.write(status)
+            return
+        }
+        do {
+            for try await event in events {
+                try await response.write(event)
+            }
+        } catch is RunEventHub.Overflow {
+            throw RPCError(
+                code: .resourceExhausted,
+                message: "the watcher fell more than \(hub.bufferLimit) events behind and was dropped; watch again to resume"
+            )
+        }
     }
 }

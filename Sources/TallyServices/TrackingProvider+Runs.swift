@@ -1,30 +1,121 @@
-import TallyAPI
+import Foundation
+import Logging
 public import TallyProto
 public import TallyRPC
 import TallyStore
 
 extension TrackingProvider {
     public func startRun(request: StartRunRequest, context: ServerContext) async throws -> Run {
-        throw RPCError(code: .unimplemented, message: "not implemented yet")
+        let (id, name) = try experimentRef(request.experiment)
+        if let name { try validateName(name, kind: "experiment", required: true) }
+        try validateName(request.name, kind: "run", required: false)
+        try validateTags(request.tags)
+        let params = try paramRecords(request.params)
+        let record = try await mapStoreErrors {
+            try await store.startRun(
+                Store.NewRun(
+                    experimentID: id,
+                    experimentName: name,
+                    createExperiment: request.createExperiment,
+                    name: request.name,
+                    tags: request.tags,
+                    parentRunID: request.parentRunId.isEmpty ? nil : request.parentRunId,
+                    params: params
+                )
+            )
+        }
+        return Run(record, nowMs: Self.nowMs())
     }
 
     public func endRun(request: EndRunRequest, context: ServerContext) async throws -> Run {
-        throw RPCError(code: .unimplemented, message: "not implemented yet")
+        try validateID(request.runId, field: "run_id")
+        let state: RunState
+        switch request.status {
+        case .completed: state = .completed
+        case .failed: state = .failed
+        case .killed: state = .killed
+        default:
+            throw Self.invalid("status must be COMPLETED, FAILED or KILLED, got \(request.status)", field: "status")
+        }
+        guard request.error.count <= limits.maxParamValueLength else {
+            throw Self.invalid("error is longer than \(limits.maxParamValueLength) characters", field: "error")
+        }
+        // Points acknowledged before EndRun was sent are committed: the ingestor answers only
+        // after commit, so nothing is waiting for this run here.
+        let record = try await mapStoreErrors { try await store.endRun(id: request.runId, state: state, error: request.error) }
+        let run = Run(record, nowMs: Self.nowMs())
+        hub.publish(status: run)
+        return run
     }
 
     public func getRun(request: GetRunRequest, context: ServerContext) async throws -> Run {
-        throw RPCError(code: .unimplemented, message: "not implemented yet")
+        try validateID(request.runId, field: "run_id")
+        let record = try await mapStoreErrors { try await store.run(id: request.runId) }
+        var run = Run(record, nowMs: Self.nowMs())
+        run.artifacts = try await runArtifacts(runID: request.runId)
+        return run
     }
 
     public func deleteRun(request: DeleteRunRequest, context: ServerContext) async throws -> DeleteRunResponse {
-        throw RPCError(code: .unimplemented, message: "not implemented yet")
+        try validateID(request.runId, field: "run_id")
+        let blobs = self.blobs
+        let deletion = try await mapStoreErrors {
+            try await store.deleteRun(id: request.runId, force: request.force) { db, deletion in
+                try blobs.removeUnreferenced(db, candidates: deletion.blobCandidates)
+            }
+        }
+        hub.end(runID: request.runId)
+        var response = DeleteRunResponse()
+        response.deletedRuns = UInt64(deletion.runs)
+        response.deletedArtifacts = UInt64(deletion.artifacts)
+        return response
     }
 
     public func listRuns(request: ListRunsRequest, context: ServerContext) async throws -> ListRunsResponse {
-        throw RPCError(code: .unimplemented, message: "not implemented yet")
+        let page = try await mapStoreErrors {
+            try await store.listRuns(
+                experimentIDs: request.experimentIds,
+                parentRunID: request.parentRunId.isEmpty ? nil : request.parentRunId,
+                pageSize: Int(request.pageSize),
+                pageToken: request.pageToken
+            )
+        }
+        let now = Self.nowMs()
+        var response = ListRunsResponse()
+        response.runs = page.items.map { Run($0, nowMs: now) }
+        response.nextPageToken = page.nextPageToken
+        response.totalCount = UInt64(page.totalCount)
+        return response
     }
 
     public func logParams(request: LogParamsRequest, context: ServerContext) async throws -> LogParamsResponse {
-        throw RPCError(code: .unimplemented, message: "not implemented yet")
+        try validateID(request.runId, field: "run_id")
+        let params = try paramRecords(request.params)
+        let stored = try await mapStoreErrors {
+            let run = try await store.runState(id: request.runId)
+            guard run.state == .running else {
+                throw StoreError(code: .failedPrecondition, message: "run \(request.runId) has ended; params can only be logged to a running run", field: "run_id")
+            }
+            return try await store.logParams(runID: request.runId, params: params)
+        }
+        if stored > 0 { hub.publish(params: request) }
+        var response = LogParamsResponse()
+        response.stored = UInt32(stored)
+        return response
+    }
+
+    static func nowMs() -> Int64 {
+        Int64(Date().timeIntervalSince1970 * 1000)
+    }
+
+    /// The artifact versions a run produced.
+    func runArtifacts(runID: String) async throws -> [Artifact] {
+        var request = ListArtifactsRequest()
+        request.runId = runID
+        do {
+            return try await listArtifacts(request: request, context: Self.internalContext(logger)).artifacts
+        } catch let error as RPCError where error.code == .unimplemented {
+            return []
+        }
     }
 }
