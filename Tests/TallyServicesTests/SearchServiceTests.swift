@@ -1,43 +1,29 @@
-import Foundation
-import GRDB
-import Logging
 import TallyAPI
 import TallyProto
 import TallyRPC
-import TallyServices
 import Testing
-import TallyStore
 
-/// A Tracking client over the in-process transport, backed by a fresh store with three runs.
+/// A Tracking service with three runs: "small" (lr 0.001, prod), "large" (lr 0.1, dev), both
+/// completed, and "tiny" (lr 0.0001, dev) still running; each logs `val_acc` 5×lr, 9×lr and
+/// `loss` 1 then NaN (so its last loss is missing). Returns the run ids by name.
 private func withSearchService<T>(_ body: (TrackingClient, [String: String]) async throws -> T) async throws -> T {
-    let dir = NSTemporaryDirectory() + "tally-search-" + UUID().uuidString
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(atPath: dir) }
-    let store = try Store(path: dir + "/tally.sqlite")
-    defer { try? store.close() }
-    let blobs = try BlobStore(directory: dir + "/artifacts")
-
-    let experiment = try await store.createExperiment(Store.NewExperiment(name: "search"))
+    let harness = try TrackingHarness()
+    let experiment = try await harness.experiment("search")
     var ids: [String: String] = [:]
     for (name, lr, stage) in [("small", 0.001, "prod"), ("large", 0.1, "dev"), ("tiny", 0.0001, "dev")] {
-        let run = try await store.startRun(Store.NewRun(
-            experimentID: experiment.id, name: name, tags: ["stage": stage], params: ["lr": .double(lr), "opt": .string("adam")]
-        ))
+        var request = StartRunRequest()
+        request.experiment = .id(experiment.id)
+        request.name = name
+        request.tags = ["stage": stage]
+        request.params = ["lr": .double(lr), "opt": .string("adam")]
+        let run = try await harness.client.startRun(request)
         ids[name] = run.id
+        _ = try await harness.log(run, [("val_acc", lr * 5, 0), ("val_acc", lr * 9, 1), ("loss", 1, 0), ("loss", .nan, 1)])
         if name != "tiny" {
-            _ = try await store.endRun(id: run.id, state: .completed, error: "")
-        }
-        try await store.pool.write { db in
-            try db.execute(
-                sql: "INSERT INTO metric_series (run_pk, key, count, finite_count, min, max, sum, last_value, last_step) VALUES (?, 'val_acc', 2, 2, ?, ?, ?, ?, 1)",
-                arguments: [run.pk, lr * 5, lr * 9, lr * 14, lr * 9]
-            )
+            _ = try await harness.end(run)
         }
     }
-
-    var router = RPCRouter()
-    TrackingProvider(store: store, blobs: blobs, logger: Logger(label: "test")).registerMethods(with: &router)
-    return try await body(TrackingClient(transport: InProcessTransport(router: router)), ids)
+    return try await body(harness.client, ids)
 }
 
 @Suite("SearchRuns service")
@@ -53,7 +39,7 @@ struct SearchServiceTests {
             #expect(first.totalCount == 2)
             #expect(first.runs.map(\.id) == [ids["small"]])
             #expect(first.runs.first?.params["lr"]?.kind == .doubleValue(0.001))
-            #expect(first.runs.first?.metrics.first?.key == "val_acc")
+            #expect(first.runs.first?.metrics.map(\.key) == ["loss", "val_acc"])
             #expect(first.runs.first?.status == .completed)
             #expect(first.nextPageToken.isEmpty == false)
 
@@ -63,6 +49,13 @@ struct SearchServiceTests {
             #expect(second.runs.first?.status == .running)
             #expect(second.runs.first?.durationMs ?? -1 >= 0)
             #expect(second.nextPageToken.isEmpty)
+
+            // Aggregates kept by the ingest path: NaN is left out of min/max/mean and makes `last` missing.
+            var nan = SearchRunsRequest()
+            nan.filter = "metrics.loss is null and metrics.loss.max = 1 and metrics.loss.count = 2 and metrics.loss.mean = 1"
+            #expect(try await client.searchRuns(nan).totalCount == 3)
+            nan.filter = "metrics.loss != 1"
+            #expect(try await client.searchRuns(nan).totalCount == 0)
 
             var everything = SearchRunsRequest()
             everything.orderBy = ["name"]
