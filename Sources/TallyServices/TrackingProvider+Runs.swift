@@ -112,10 +112,6 @@ extension TrackingProvider {
     func runArtifacts(runID: String) async throws -> [Artifact] {
         var request = ListArtifactsRequest()
         request.runId = runID
-        do {
-            return try await listArtifacts(request: request, context: Self.internalContext(logger)).artifacts
-        } catch let error as RPCError where error.code == .unimplemented {
-            return []
-        }
+        return try await listArtifacts(request: request, context: Self.internalContext(logger)).artifacts
     }
 }
