@@ -71,6 +71,16 @@ extension TrackingProvider {
         return response
     }
 
+    public func setRunTags(request: SetRunTagsRequest, context: ServerContext) async throws -> Run {
+        try validateID(request.runId, field: "run_id")
+        try validateTags(request.tags)
+        for key in request.removeKeys { try validateKey(key, kind: "tag") }
+        let record = try await mapStoreErrors {
+            try await store.setRunTags(id: request.runId, set: request.tags, remove: request.removeKeys, maxTags: limits.maxTags)
+        }
+        return Run(record, nowMs: Self.nowMs())
+    }
+
     public func listRuns(request: ListRunsRequest, context: ServerContext) async throws -> ListRunsResponse {
         let page = try await mapStoreErrors {
             try await store.listRuns(

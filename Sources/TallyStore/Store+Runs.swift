@@ -209,6 +209,30 @@ extension Store {
         }
     }
 
+    /// Sets and removes tags of a run.
+    /// - Throws: ``StoreError`` `notFound`.
+    /// - Throws: ``StoreError`` `notFound`, or `invalidArgument` (nothing changed) when the run
+    ///   would hold more than `maxTags` tags.
+    public func setRunTags(id: String, set tags: [String: String], remove keys: [String], maxTags: Int) async throws -> RunRecord {
+        try await pool.write { db in
+            let pk = try Self.runPK(db, id: id)
+            for key in keys {
+                try db.execute(sql: "DELETE FROM run_tags WHERE run_pk = ? AND key = ?", arguments: [pk, key])
+            }
+            for (key, value) in tags {
+                try db.execute(
+                    sql: "INSERT INTO run_tags (run_pk, key, value) VALUES (?, ?, ?) ON CONFLICT (run_pk, key) DO UPDATE SET value = excluded.value",
+                    arguments: [pk, key, value]
+                )
+            }
+            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run_tags WHERE run_pk = ?", arguments: [pk]) ?? 0
+            if count > maxTags {
+                throw StoreError(code: .invalidArgument, message: "a run holds at most \(maxTags) tags; this would make \(count)", field: "tags")
+            }
+            return try Self.runRecords(db, pks: [pk])[0]
+        }
+    }
+
     /// Lists runs of experiments (all when empty) or the children of a run, newest first.
     public func listRuns(experimentIDs: [String], parentRunID: String?, pageSize: Int, pageToken: String) async throws -> Page<RunRecord> {
         let size = try PageToken.size(pageSize)

@@ -125,3 +125,28 @@ struct RunTests {
         #expect(await statusCode { _ = try await h.log(run, [("loss", 1, nil)]) } == .failedPrecondition)
     }
 }
+
+@Suite("Tracking: run tags")
+struct RunTagTests {
+    @Test("tags are set, overwritten and removed; the limit leaves the run unchanged")
+    func tags() async throws {
+        let h = try TrackingHarness(limits: { var l = TrackingLimits(); l.maxTags = 3; return l }())
+        let run = try await h.run(in: try await h.experiment())
+        var request = SetRunTagsRequest()
+        request.runId = run.id
+        request.tags = ["stage": "dev", "baseline": ""]
+        #expect(try await h.client.setRunTags(request).tags == ["stage": "dev", "baseline": ""])
+        request.tags = ["stage": "prod"]
+        request.removeKeys = ["baseline"]
+        #expect(try await h.client.setRunTags(request).tags == ["stage": "prod"])
+        request.tags = ["a": "1", "b": "2", "c": "3"]
+        request.removeKeys = []
+        #expect(await statusCode { _ = try await h.client.setRunTags(request) } == .invalidArgument)
+        var get = GetRunRequest()
+        get.runId = run.id
+        #expect(try await h.client.getRun(get).tags == ["stage": "prod"])
+        request.runId = "ffffffffffffffff"
+        request.tags = [:]
+        #expect(await statusCode { _ = try await h.client.setRunTags(request) } == .notFound)
+    }
+}

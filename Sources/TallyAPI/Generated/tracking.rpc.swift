@@ -26,6 +26,8 @@ public enum TrackingService {
         public static let getRun = MethodDescriptor(service: "tally.v1.Tracking", method: "GetRun", kind: .unary)
         /// Deletes a run, its children, metrics, params and artifacts.
         public static let deleteRun = MethodDescriptor(service: "tally.v1.Tracking", method: "DeleteRun", kind: .unary)
+        /// Sets and removes tags of a run.
+        public static let setRunTags = MethodDescriptor(service: "tally.v1.Tracking", method: "SetRunTags", kind: .unary)
         /// Lists runs of experiments, or the children of a run, newest first.
         public static let listRuns = MethodDescriptor(service: "tally.v1.Tracking", method: "ListRuns", kind: .unary)
         /// Searches runs with a filter expression, ordered and paginated.
@@ -53,7 +55,7 @@ public enum TrackingService {
         /// Compares runs: params side by side with differences, best and worst run per metric.
         public static let compareRuns = MethodDescriptor(service: "tally.v1.Tracking", method: "CompareRuns", kind: .unary)
         /// Every method, in declaration order.
-        public static let all: [MethodDescriptor] = [createExperiment, getExperiment, updateExperiment, deleteExperiment, listExperiments, startRun, endRun, getRun, deleteRun, listRuns, searchRuns, logParams, logMetrics, streamMetrics, getMetricHistory, watchRun, uploadArtifact, downloadArtifact, listArtifacts, setArtifactAlias, deleteArtifact, compareRuns]
+        public static let all: [MethodDescriptor] = [createExperiment, getExperiment, updateExperiment, deleteExperiment, listExperiments, startRun, endRun, getRun, deleteRun, setRunTags, listRuns, searchRuns, logParams, logMetrics, streamMetrics, getMetricHistory, watchRun, uploadArtifact, downloadArtifact, listArtifacts, setArtifactAlias, deleteArtifact, compareRuns]
     }
 }
 
@@ -77,6 +79,8 @@ public protocol TrackingServiceProtocol: Sendable {
     func getRun(request: GetRunRequest, context: ServerContext) async throws -> Run
     /// Deletes a run, its children, metrics, params and artifacts.
     func deleteRun(request: DeleteRunRequest, context: ServerContext) async throws -> DeleteRunResponse
+    /// Sets and removes tags of a run.
+    func setRunTags(request: SetRunTagsRequest, context: ServerContext) async throws -> Run
     /// Lists runs of experiments, or the children of a run, newest first.
     func listRuns(request: ListRunsRequest, context: ServerContext) async throws -> ListRunsResponse
     /// Searches runs with a filter expression, ordered and paginated.
@@ -134,6 +138,9 @@ extension TrackingServiceProtocol {
         }
         router.registerUnary(TrackingService.Method.deleteRun, input: DeleteRunRequest.self, output: DeleteRunResponse.self) { request, context in
             try await self.deleteRun(request: request, context: context)
+        }
+        router.registerUnary(TrackingService.Method.setRunTags, input: SetRunTagsRequest.self, output: Run.self) { request, context in
+            try await self.setRunTags(request: request, context: context)
         }
         router.registerUnary(TrackingService.Method.listRuns, input: ListRunsRequest.self, output: ListRunsResponse.self) { request, context in
             try await self.listRuns(request: request, context: context)
@@ -228,6 +235,11 @@ public struct TrackingClient: Sendable {
     /// Deletes a run, its children, metrics, params and artifacts.
     public func deleteRun(_ request: DeleteRunRequest, options: CallOptions = CallOptions()) async throws -> DeleteRunResponse {
         try await transport.unary(TrackingService.Method.deleteRun, request: request, options: options)
+    }
+
+    /// Sets and removes tags of a run.
+    public func setRunTags(_ request: SetRunTagsRequest, options: CallOptions = CallOptions()) async throws -> Run {
+        try await transport.unary(TrackingService.Method.setRunTags, request: request, options: options)
     }
 
     /// Lists runs of experiments, or the children of a run, newest first.

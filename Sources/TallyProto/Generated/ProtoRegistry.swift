@@ -59,6 +59,7 @@ public enum ProtoRegistry {
         "tally.v1.SamplePoint": SamplePoint.self,
         "tally.v1.SearchRunsRequest": SearchRunsRequest.self,
         "tally.v1.SetArtifactAliasRequest": SetArtifactAliasRequest.self,
+        "tally.v1.SetRunTagsRequest": SetRunTagsRequest.self,
         "tally.v1.StartRunRequest": StartRunRequest.self,
         "tally.v1.UpdateExperimentRequest": UpdateExperimentRequest.self,
         "tally.v1.UploadArtifactRequest": UploadArtifactRequest.self,

@@ -821,6 +821,39 @@ public struct DeleteRunResponse: ProtoMessage {
     }
 }
 
+/// Sets and removes tags of a run (allowed whether or not the run is running).
+public struct SetRunTagsRequest: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.SetRunTagsRequest"
+
+    /// `run_id` (field 1).
+    public var runId: String = ""
+
+    /// Tags to add or overwrite.
+    public var tags: [String: String] = [:]
+
+    /// Tag keys to remove.
+    public var removeKeys: [String] = []
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
 /// The message `tally.v1.ListRunsRequest`.
 public struct ListRunsRequest: ProtoMessage {
     /// The full protobuf name of the message.
@@ -2469,6 +2502,46 @@ extension DeleteRunResponse: CMessageConvertible {
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
         c.pointee.deleted_runs = self.deletedRuns
         c.pointee.deleted_artifacts = self.deletedArtifacts
+    }
+}
+
+extension SetRunTagsRequest: CMessageConvertible {
+    typealias CStruct = Tally__V1__SetRunTagsRequest
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__set_run_tags_request__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__set_run_tags_request__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.runId = CConvert.string(c.pointee.run_id)
+        if c.pointee.n_tags > 0, let entries = c.pointee.tags {
+            self.tags.reserveCapacity(c.pointee.n_tags)
+            for i in 0..<c.pointee.n_tags {
+                guard let e = entries[i]?.pointee else { continue }
+                self.tags[CConvert.string(e.key)] = CConvert.string(e.value)
+            }
+        }
+        self.removeKeys = CConvert.strings(c.pointee.remove_keys, count: c.pointee.n_remove_keys)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.run_id = try arena.string(self.runId, field: "run_id")
+        if !self.tags.isEmpty {
+            let sorted = CConvert.sortedEntries(self.tags)
+            let entries = arena.structPointers(Tally__V1__SetRunTagsRequest__TagsEntry.self, count: sorted.count, initializer: tally__v1__set_run_tags_request__tags_entry__init)
+            for (i, entry) in sorted.enumerated() {
+                let e = entries[i]!
+                e.pointee.key = try arena.string(entry.key, field: "tags.key")
+                e.pointee.value = try arena.string(entry.value, field: "tags.value")
+            }
+            c.pointee.n_tags = sorted.count
+            c.pointee.tags = entries
+        }
+        c.pointee.n_remove_keys = self.removeKeys.count
+        c.pointee.remove_keys = try arena.strings(self.removeKeys, field: "remove_keys")
     }
 }
 

@@ -883,6 +883,57 @@ void   tally__v1__delete_run_response__free_unpacked
   assert(message->base.descriptor == &tally__v1__delete_run_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   tally__v1__set_run_tags_request__tags_entry__init
+                     (Tally__V1__SetRunTagsRequest__TagsEntry         *message)
+{
+  static const Tally__V1__SetRunTagsRequest__TagsEntry init_value = TALLY__V1__SET_RUN_TAGS_REQUEST__TAGS_ENTRY__INIT;
+  *message = init_value;
+}
+void   tally__v1__set_run_tags_request__init
+                     (Tally__V1__SetRunTagsRequest         *message)
+{
+  static const Tally__V1__SetRunTagsRequest init_value = TALLY__V1__SET_RUN_TAGS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t tally__v1__set_run_tags_request__get_packed_size
+                     (const Tally__V1__SetRunTagsRequest *message)
+{
+  assert(message->base.descriptor == &tally__v1__set_run_tags_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__set_run_tags_request__pack
+                     (const Tally__V1__SetRunTagsRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__set_run_tags_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__set_run_tags_request__pack_to_buffer
+                     (const Tally__V1__SetRunTagsRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__set_run_tags_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__SetRunTagsRequest *
+       tally__v1__set_run_tags_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__SetRunTagsRequest *)
+     protobuf_c_message_unpack (&tally__v1__set_run_tags_request__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__set_run_tags_request__free_unpacked
+                     (Tally__V1__SetRunTagsRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__set_run_tags_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   tally__v1__list_runs_request__init
                      (Tally__V1__ListRunsRequest         *message)
 {
@@ -4336,6 +4387,121 @@ const ProtobufCMessageDescriptor tally__v1__delete_run_response__descriptor =
   (ProtobufCMessageInit) tally__v1__delete_run_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor tally__v1__set_run_tags_request__tags_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SetRunTagsRequest__TagsEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SetRunTagsRequest__TagsEntry, value),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__set_run_tags_request__tags_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange tally__v1__set_run_tags_request__tags_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor tally__v1__set_run_tags_request__tags_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.SetRunTagsRequest.TagsEntry",
+  "TagsEntry",
+  "Tally__V1__SetRunTagsRequest__TagsEntry",
+  "tally.v1",
+  sizeof(Tally__V1__SetRunTagsRequest__TagsEntry),
+  2,
+  tally__v1__set_run_tags_request__tags_entry__field_descriptors,
+  tally__v1__set_run_tags_request__tags_entry__field_indices_by_name,
+  1,  tally__v1__set_run_tags_request__tags_entry__number_ranges,
+  (ProtobufCMessageInit) tally__v1__set_run_tags_request__tags_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__set_run_tags_request__field_descriptors[3] =
+{
+  {
+    "run_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SetRunTagsRequest, run_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tags",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__SetRunTagsRequest, n_tags),
+    offsetof(Tally__V1__SetRunTagsRequest, tags),
+    &tally__v1__set_run_tags_request__tags_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "remove_keys",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Tally__V1__SetRunTagsRequest, n_remove_keys),
+    offsetof(Tally__V1__SetRunTagsRequest, remove_keys),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__set_run_tags_request__field_indices_by_name[] = {
+  2,   /* field[2] = remove_keys */
+  0,   /* field[0] = run_id */
+  1,   /* field[1] = tags */
+};
+static const ProtobufCIntRange tally__v1__set_run_tags_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor tally__v1__set_run_tags_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.SetRunTagsRequest",
+  "SetRunTagsRequest",
+  "Tally__V1__SetRunTagsRequest",
+  "tally.v1",
+  sizeof(Tally__V1__SetRunTagsRequest),
+  3,
+  tally__v1__set_run_tags_request__field_descriptors,
+  tally__v1__set_run_tags_request__field_indices_by_name,
+  1,  tally__v1__set_run_tags_request__number_ranges,
+  (ProtobufCMessageInit) tally__v1__set_run_tags_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor tally__v1__list_runs_request__field_descriptors[4] =
 {
   {
@@ -6458,7 +6624,7 @@ const ProtobufCEnumDescriptor tally__v1__artifact_type__descriptor =
   tally__v1__artifact_type__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor tally__v1__tracking__method_descriptors[22] =
+static const ProtobufCMethodDescriptor tally__v1__tracking__method_descriptors[23] =
 {
   { "CreateExperiment", &tally__v1__create_experiment_request__descriptor, &tally__v1__experiment__descriptor },
   { "GetExperiment", &tally__v1__get_experiment_request__descriptor, &tally__v1__experiment__descriptor },
@@ -6469,6 +6635,7 @@ static const ProtobufCMethodDescriptor tally__v1__tracking__method_descriptors[2
   { "EndRun", &tally__v1__end_run_request__descriptor, &tally__v1__run__descriptor },
   { "GetRun", &tally__v1__get_run_request__descriptor, &tally__v1__run__descriptor },
   { "DeleteRun", &tally__v1__delete_run_request__descriptor, &tally__v1__delete_run_response__descriptor },
+  { "SetRunTags", &tally__v1__set_run_tags_request__descriptor, &tally__v1__run__descriptor },
   { "ListRuns", &tally__v1__list_runs_request__descriptor, &tally__v1__list_runs_response__descriptor },
   { "SearchRuns", &tally__v1__search_runs_request__descriptor, &tally__v1__list_runs_response__descriptor },
   { "LogParams", &tally__v1__log_params_request__descriptor, &tally__v1__log_params_response__descriptor },
@@ -6484,28 +6651,29 @@ static const ProtobufCMethodDescriptor tally__v1__tracking__method_descriptors[2
   { "CompareRuns", &tally__v1__compare_runs_request__descriptor, &tally__v1__compare_runs_response__descriptor },
 };
 const unsigned tally__v1__tracking__method_indices_by_name[] = {
-  21,        /* CompareRuns */
+  22,        /* CompareRuns */
   0,        /* CreateExperiment */
-  20,        /* DeleteArtifact */
+  21,        /* DeleteArtifact */
   3,        /* DeleteExperiment */
   8,        /* DeleteRun */
-  17,        /* DownloadArtifact */
+  18,        /* DownloadArtifact */
   6,        /* EndRun */
   1,        /* GetExperiment */
-  14,        /* GetMetricHistory */
+  15,        /* GetMetricHistory */
   7,        /* GetRun */
-  18,        /* ListArtifacts */
+  19,        /* ListArtifacts */
   4,        /* ListExperiments */
-  9,        /* ListRuns */
-  12,        /* LogMetrics */
-  11,        /* LogParams */
-  10,        /* SearchRuns */
-  19,        /* SetArtifactAlias */
+  10,        /* ListRuns */
+  13,        /* LogMetrics */
+  12,        /* LogParams */
+  11,        /* SearchRuns */
+  20,        /* SetArtifactAlias */
+  9,        /* SetRunTags */
   5,        /* StartRun */
-  13,        /* StreamMetrics */
+  14,        /* StreamMetrics */
   2,        /* UpdateExperiment */
-  16,        /* UploadArtifact */
-  15         /* WatchRun */
+  17,        /* UploadArtifact */
+  16         /* WatchRun */
 };
 const ProtobufCServiceDescriptor tally__v1__tracking__descriptor =
 {
@@ -6514,7 +6682,7 @@ const ProtobufCServiceDescriptor tally__v1__tracking__descriptor =
   "Tracking",
   "Tally__V1__Tracking",
   "tally.v1",
-  22,
+  23,
   tally__v1__tracking__method_descriptors,
   tally__v1__tracking__method_indices_by_name
 };
@@ -6590,13 +6758,21 @@ void tally__v1__tracking__delete_run(ProtobufCService *service,
   assert(service->descriptor == &tally__v1__tracking__descriptor);
   service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void tally__v1__tracking__set_run_tags(ProtobufCService *service,
+                                       const Tally__V1__SetRunTagsRequest *input,
+                                       Tally__V1__Run_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &tally__v1__tracking__descriptor);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void tally__v1__tracking__list_runs(ProtobufCService *service,
                                     const Tally__V1__ListRunsRequest *input,
                                     Tally__V1__ListRunsResponse_Closure closure,
                                     void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__search_runs(ProtobufCService *service,
                                       const Tally__V1__SearchRunsRequest *input,
@@ -6604,7 +6780,7 @@ void tally__v1__tracking__search_runs(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__log_params(ProtobufCService *service,
                                      const Tally__V1__LogParamsRequest *input,
@@ -6612,7 +6788,7 @@ void tally__v1__tracking__log_params(ProtobufCService *service,
                                      void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__log_metrics(ProtobufCService *service,
                                       const Tally__V1__MetricBatch *input,
@@ -6620,7 +6796,7 @@ void tally__v1__tracking__log_metrics(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__stream_metrics(ProtobufCService *service,
                                          const Tally__V1__MetricBatch *input,
@@ -6628,7 +6804,7 @@ void tally__v1__tracking__stream_metrics(ProtobufCService *service,
                                          void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__get_metric_history(ProtobufCService *service,
                                              const Tally__V1__GetMetricHistoryRequest *input,
@@ -6636,7 +6812,7 @@ void tally__v1__tracking__get_metric_history(ProtobufCService *service,
                                              void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__watch_run(ProtobufCService *service,
                                     const Tally__V1__WatchRunRequest *input,
@@ -6644,7 +6820,7 @@ void tally__v1__tracking__watch_run(ProtobufCService *service,
                                     void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__upload_artifact(ProtobufCService *service,
                                           const Tally__V1__UploadArtifactRequest *input,
@@ -6652,7 +6828,7 @@ void tally__v1__tracking__upload_artifact(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__download_artifact(ProtobufCService *service,
                                             const Tally__V1__DownloadArtifactRequest *input,
@@ -6660,7 +6836,7 @@ void tally__v1__tracking__download_artifact(ProtobufCService *service,
                                             void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__list_artifacts(ProtobufCService *service,
                                          const Tally__V1__ListArtifactsRequest *input,
@@ -6668,7 +6844,7 @@ void tally__v1__tracking__list_artifacts(ProtobufCService *service,
                                          void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__set_artifact_alias(ProtobufCService *service,
                                              const Tally__V1__SetArtifactAliasRequest *input,
@@ -6676,7 +6852,7 @@ void tally__v1__tracking__set_artifact_alias(ProtobufCService *service,
                                              void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__delete_artifact(ProtobufCService *service,
                                           const Tally__V1__DeleteArtifactRequest *input,
@@ -6684,7 +6860,7 @@ void tally__v1__tracking__delete_artifact(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__compare_runs(ProtobufCService *service,
                                        const Tally__V1__CompareRunsRequest *input,
@@ -6692,7 +6868,7 @@ void tally__v1__tracking__compare_runs(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__init (Tally__V1__Tracking_Service *service,
                                 Tally__V1__Tracking_ServiceDestroy destroy)

@@ -44,6 +44,8 @@ typedef struct Tally__V1__EndRunRequest Tally__V1__EndRunRequest;
 typedef struct Tally__V1__GetRunRequest Tally__V1__GetRunRequest;
 typedef struct Tally__V1__DeleteRunRequest Tally__V1__DeleteRunRequest;
 typedef struct Tally__V1__DeleteRunResponse Tally__V1__DeleteRunResponse;
+typedef struct Tally__V1__SetRunTagsRequest Tally__V1__SetRunTagsRequest;
+typedef struct Tally__V1__SetRunTagsRequest__TagsEntry Tally__V1__SetRunTagsRequest__TagsEntry;
 typedef struct Tally__V1__ListRunsRequest Tally__V1__ListRunsRequest;
 typedef struct Tally__V1__SearchRunsRequest Tally__V1__SearchRunsRequest;
 typedef struct Tally__V1__ListRunsResponse Tally__V1__ListRunsResponse;
@@ -661,6 +663,40 @@ struct  Tally__V1__DeleteRunResponse
 #define TALLY__V1__DELETE_RUN_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__delete_run_response__descriptor) \
     , 0, 0 }
+
+
+struct  Tally__V1__SetRunTagsRequest__TagsEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  char *value;
+};
+#define TALLY__V1__SET_RUN_TAGS_REQUEST__TAGS_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__set_run_tags_request__tags_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Sets and removes tags of a run (allowed whether or not the run is running).
+ */
+struct  Tally__V1__SetRunTagsRequest
+{
+  ProtobufCMessage base;
+  char *run_id;
+  /*
+   * Tags to add or overwrite.
+   */
+  size_t n_tags;
+  Tally__V1__SetRunTagsRequest__TagsEntry **tags;
+  /*
+   * Tag keys to remove.
+   */
+  size_t n_remove_keys;
+  char **remove_keys;
+};
+#define TALLY__V1__SET_RUN_TAGS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__set_run_tags_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL }
 
 
 struct  Tally__V1__ListRunsRequest
@@ -1598,6 +1634,28 @@ Tally__V1__DeleteRunResponse *
 void   tally__v1__delete_run_response__free_unpacked
                      (Tally__V1__DeleteRunResponse *message,
                       ProtobufCAllocator *allocator);
+/* Tally__V1__SetRunTagsRequest__TagsEntry methods */
+void   tally__v1__set_run_tags_request__tags_entry__init
+                     (Tally__V1__SetRunTagsRequest__TagsEntry         *message);
+/* Tally__V1__SetRunTagsRequest methods */
+void   tally__v1__set_run_tags_request__init
+                     (Tally__V1__SetRunTagsRequest         *message);
+size_t tally__v1__set_run_tags_request__get_packed_size
+                     (const Tally__V1__SetRunTagsRequest   *message);
+size_t tally__v1__set_run_tags_request__pack
+                     (const Tally__V1__SetRunTagsRequest   *message,
+                      uint8_t             *out);
+size_t tally__v1__set_run_tags_request__pack_to_buffer
+                     (const Tally__V1__SetRunTagsRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__SetRunTagsRequest *
+       tally__v1__set_run_tags_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__set_run_tags_request__free_unpacked
+                     (Tally__V1__SetRunTagsRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Tally__V1__ListRunsRequest methods */
 void   tally__v1__list_runs_request__init
                      (Tally__V1__ListRunsRequest         *message);
@@ -2209,6 +2267,12 @@ typedef void (*Tally__V1__DeleteRunRequest_Closure)
 typedef void (*Tally__V1__DeleteRunResponse_Closure)
                  (const Tally__V1__DeleteRunResponse *message,
                   void *closure_data);
+typedef void (*Tally__V1__SetRunTagsRequest__TagsEntry_Closure)
+                 (const Tally__V1__SetRunTagsRequest__TagsEntry *message,
+                  void *closure_data);
+typedef void (*Tally__V1__SetRunTagsRequest_Closure)
+                 (const Tally__V1__SetRunTagsRequest *message,
+                  void *closure_data);
 typedef void (*Tally__V1__ListRunsRequest_Closure)
                  (const Tally__V1__ListRunsRequest *message,
                   void *closure_data);
@@ -2342,6 +2406,10 @@ struct Tally__V1__Tracking_Service
                      const Tally__V1__DeleteRunRequest *input,
                      Tally__V1__DeleteRunResponse_Closure closure,
                      void *closure_data);
+  void (*set_run_tags)(Tally__V1__Tracking_Service *service,
+                       const Tally__V1__SetRunTagsRequest *input,
+                       Tally__V1__Run_Closure closure,
+                       void *closure_data);
   void (*list_runs)(Tally__V1__Tracking_Service *service,
                     const Tally__V1__ListRunsRequest *input,
                     Tally__V1__ListRunsResponse_Closure closure,
@@ -2411,6 +2479,7 @@ void tally__v1__tracking__init (Tally__V1__Tracking_Service *service,
       function_prefix__ ## end_run,\
       function_prefix__ ## get_run,\
       function_prefix__ ## delete_run,\
+      function_prefix__ ## set_run_tags,\
       function_prefix__ ## list_runs,\
       function_prefix__ ## search_runs,\
       function_prefix__ ## log_params,\
@@ -2460,6 +2529,10 @@ void tally__v1__tracking__delete_run(ProtobufCService *service,
                                      const Tally__V1__DeleteRunRequest *input,
                                      Tally__V1__DeleteRunResponse_Closure closure,
                                      void *closure_data);
+void tally__v1__tracking__set_run_tags(ProtobufCService *service,
+                                       const Tally__V1__SetRunTagsRequest *input,
+                                       Tally__V1__Run_Closure closure,
+                                       void *closure_data);
 void tally__v1__tracking__list_runs(ProtobufCService *service,
                                     const Tally__V1__ListRunsRequest *input,
                                     Tally__V1__ListRunsResponse_Closure closure,
@@ -2547,6 +2620,8 @@ extern const ProtobufCMessageDescriptor tally__v1__end_run_request__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__get_run_request__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__delete_run_request__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__delete_run_response__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__set_run_tags_request__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__set_run_tags_request__tags_entry__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__list_runs_request__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__search_runs_request__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__list_runs_response__descriptor;

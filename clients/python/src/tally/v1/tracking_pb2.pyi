@@ -591,6 +591,23 @@ class SetArtifactAliasRequest(_message.Message):
     artifact: ArtifactRef
     def __init__(self, artifact: _Optional[_Union[ArtifactRef, _Mapping]] = ..., alias: _Optional[str] = ...) -> None: ...
 
+class SetRunTagsRequest(_message.Message):
+    __slots__ = ["remove_keys", "run_id", "tags"]
+    class TagsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    REMOVE_KEYS_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    remove_keys: _containers.RepeatedScalarFieldContainer[str]
+    run_id: str
+    tags: _containers.ScalarMap[str, str]
+    def __init__(self, run_id: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., remove_keys: _Optional[_Iterable[str]] = ...) -> None: ...
+
 class StartRunRequest(_message.Message):
     __slots__ = ["create_experiment", "experiment", "name", "params", "parent_run_id", "tags"]
     class ParamsEntry(_message.Message):

@@ -18,6 +18,7 @@ METHODS: Dict[str, Tuple[Type[Message], Type[Message], str]] = {
     "/tally.v1.Tracking/EndRun": (tracking_pb2.EndRunRequest, tracking_pb2.Run, "unary"),
     "/tally.v1.Tracking/GetRun": (tracking_pb2.GetRunRequest, tracking_pb2.Run, "unary"),
     "/tally.v1.Tracking/DeleteRun": (tracking_pb2.DeleteRunRequest, tracking_pb2.DeleteRunResponse, "unary"),
+    "/tally.v1.Tracking/SetRunTags": (tracking_pb2.SetRunTagsRequest, tracking_pb2.Run, "unary"),
     "/tally.v1.Tracking/ListRuns": (tracking_pb2.ListRunsRequest, tracking_pb2.ListRunsResponse, "unary"),
     "/tally.v1.Tracking/SearchRuns": (tracking_pb2.SearchRunsRequest, tracking_pb2.ListRunsResponse, "unary"),
     "/tally.v1.Tracking/LogParams": (tracking_pb2.LogParamsRequest, tracking_pb2.LogParamsResponse, "unary"),
@@ -95,6 +96,12 @@ class TrackingStub:
         """Deletes a run, its children, metrics, params and artifacts."""
         return self._channel.unary(
             "/tally.v1.Tracking/DeleteRun", request, tracking_pb2.DeleteRunResponse, timeout=timeout, metadata=metadata
+        )
+
+    def set_run_tags(self, request: tracking_pb2.SetRunTagsRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> tracking_pb2.Run:
+        """Sets and removes tags of a run."""
+        return self._channel.unary(
+            "/tally.v1.Tracking/SetRunTags", request, tracking_pb2.Run, timeout=timeout, metadata=metadata
         )
 
     def list_runs(self, request: tracking_pb2.ListRunsRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> tracking_pb2.ListRunsResponse:
@@ -237,6 +244,12 @@ class TrackingAsyncStub:
         """Deletes a run, its children, metrics, params and artifacts."""
         return await self._channel.unary(
             "/tally.v1.Tracking/DeleteRun", request, tracking_pb2.DeleteRunResponse, timeout=timeout, metadata=metadata
+        )
+
+    async def set_run_tags(self, request: tracking_pb2.SetRunTagsRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> tracking_pb2.Run:
+        """Sets and removes tags of a run."""
+        return await self._channel.unary(
+            "/tally.v1.Tracking/SetRunTags", request, tracking_pb2.Run, timeout=timeout, metadata=metadata
         )
 
     async def list_runs(self, request: tracking_pb2.ListRunsRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> tracking_pb2.ListRunsResponse:
