@@ -17,6 +17,19 @@ extension Store {
         migrator.registerMigration("v2_tracking") { db in
             try db.execute(sql: trackingSchema)
         }
+        migrator.registerMigration("v3_artifact_version_counters") { db in
+            // Version numbers are never reused, even after the highest version is deleted.
+            try db.execute(sql: """
+                CREATE TABLE artifact_names (
+                    experiment_pk INTEGER NOT NULL REFERENCES experiments(pk) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    next_version INTEGER NOT NULL,
+                    PRIMARY KEY (experiment_pk, name)
+                ) WITHOUT ROWID;
+                INSERT INTO artifact_names (experiment_pk, name, next_version)
+                    SELECT experiment_pk, name, MAX(version) + 1 FROM artifacts GROUP BY experiment_pk, name;
+                """)
+        }
         return migrator
     }()
 
