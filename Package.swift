@@ -151,8 +151,9 @@ let package = Package(
         .testTarget(
             name: "TallyServerTests",
             dependencies: [
-                "TallyServer", "TallyClient", "TallyProto", "TallyRPC", "TallyAPI", "TallyTransport",
+                "TallyServer", "TallyClient", "TallyProto", "TallyRPC", "TallyAPI", "TallyTransport", "TallyStore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
