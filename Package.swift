@@ -109,6 +109,7 @@ let package = Package(
             dependencies: [
                 "TallyServer", "TallyClient", "TallyProto", "TallyRPC", "TallyAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
