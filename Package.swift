@@ -98,6 +98,7 @@ let package = Package(
             dependencies: [
                 "TallyProto", "TallyRPC", "TallyAPI", "TallyStore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
