@@ -89,15 +89,20 @@ struct CommandClassifierTests {
     @Test("a script that hangs is killed at the timeout, even when a child holds its output open")
     func hang() async throws {
         try await withTemporaryDirectory { dir in
-            // `sleep` runs as a child of the shell and keeps stdout open after the shell is terminated.
-            let path = try Self.script("cat > /dev/null; sleep 3; echo '{}'", named: "hang.sh", in: dir)
+            // `sleep` runs as a child of the shell and keeps stdout open after the shell is terminated;
+            // its pid is kept so the test can end it.
+            let path = try Self.script(
+                "cat > /dev/null; sleep 30 & echo $! >> \"$1/children\"; wait; echo '{}'", named: "hang.sh", in: dir)
             let start = ContinuousClock.now
-            let collector = try await Self.run([path], items: [item("a", "x")], timeout: .milliseconds(300), retries: 1)
+            let collector = try await Self.run([path, dir], items: [item("a", "x")], timeout: .milliseconds(300), retries: 1)
             let elapsed = milliseconds(since: start)
+            let children = (try? String(contentsOfFile: "\(dir)/children", encoding: .utf8)) ?? ""
+            for pid in children.split(separator: "\n").compactMap({ Int32($0) }) { kill(pid, SIGKILL) }
             let result = try #require(collector.results.first)
             #expect(result.error?.hasPrefix("timeout: ") == true, "\(result.error ?? "")")
             #expect(elapsed >= 600)  // two attempts
-            #expect(elapsed < 2500)  // not waiting for `sleep 3`
+            #expect(elapsed < 20_000)  // not waiting for `sleep 30`
+            #expect(children.split(separator: "\n").count == 2)
         }
     }
 

@@ -108,7 +108,7 @@ struct HTTPProviderTests {
         let slow = try #require(collector.byID["slow"])
         #expect(slow.error?.hasPrefix("timeout: ") == true, "\(slow.error ?? "nil")")
         #expect(slow.latencyMs >= 600)  // two attempts of 300 ms
-        #expect(slow.latencyMs < 3000)  // each attempt gave up before the 1.5 s reply
+        #expect(slow.latencyMs < 8000)  // both attempts gave up long before the 10 s reply
         #expect(collector.byID["ok"]?.isCorrect == true)
         #expect(server.snapshot.attemptsByMessage.first { $0.key.contains("SLOW") }?.value == 2)
     }
@@ -151,7 +151,7 @@ struct HTTPProviderTests {
     func cancellation() async throws {
         let server = try await StubModelServer.start()
         let collector = ResultCollector()
-        let items = (0..<10).map { item("\($0)", "item \($0) DELAY3000") }
+        let items = (0..<10).map { item("\($0)", "item \($0) DELAY20000") }
         try await withHTTPClient { client in
             let classifier = try ClassifierFactory.make(Self.provider(.openai, server), httpClient: client)
             let runner = EvaluationRunner(classifier: classifier, settings: Self.settings(concurrency: 2), labels: testLabels)
@@ -162,7 +162,7 @@ struct HTTPProviderTests {
             let start = ContinuousClock.now
             task.cancel()
             await #expect(throws: CancellationError.self) { try await task.value }
-            #expect(milliseconds(since: start) < 1500)  // far less than the 3 s the replies take
+            #expect(milliseconds(since: start) < 10_000)  // far less than the 20 s the replies take
         }
         try await server.stop()
         #expect(collector.results.isEmpty)
@@ -192,7 +192,7 @@ struct HTTPProviderTests {
             #expect(error?.message.contains("cannot be reached") == true, "\(error?.message ?? "")")
         }
         #expect(collector.results.isEmpty)  // held back, so a resumed run tries them again
-        #expect(milliseconds(since: start) < 5000)
+        #expect(milliseconds(since: start) < 30_000)  // it ends; about 2 s on an idle machine
     }
 
     @Test("invalid base URLs are rejected by the factory", arguments: ["", "127.0.0.1:8080", "ftp://host/v1", "http://"])

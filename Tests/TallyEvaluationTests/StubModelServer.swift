@@ -29,7 +29,7 @@ final class StubModelServer: Sendable {
         var lastPath = ""
     }
 
-    static let slowDelay: TimeAmount = .milliseconds(1500)
+    static let slowDelay: TimeAmount = .seconds(10)
 
     let apiKey: String
     let stats = Mutex(Stats())
