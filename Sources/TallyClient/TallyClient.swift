@@ -18,6 +18,8 @@ public struct TallyClient: Sendable {
     public var tracking: TrackingClient { TrackingClient(transport: connection) }
     /// `tally.v1.Diagnostics`.
     public var diagnostics: DiagnosticsClient { DiagnosticsClient(transport: connection) }
+    /// `tally.v1.Experiments`.
+    public var experiments: ExperimentsClient { ExperimentsClient(transport: connection) }
 
     /// Connects to the daemon.
     /// - Parameters:

@@ -13,8 +13,8 @@ import Glibc
 struct Watch: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "watch",
-        abstract: "Follow things live.",
-        subcommands: [WatchRun.self]
+        abstract: "Follow a run, a job or every job live.",
+        subcommands: [WatchRun.self, WatchJob.self, WatchJobsCommand.self]
     )
 }
 
