@@ -318,3 +318,15 @@ def test_cancel_a_slow_job(daemon, stub, workdir):
     again = tally_fails(daemon, "jobs", "cancel", job)
     assert again.stderr.startswith("Error: FAILED_PRECONDITION: ")
     assert tally_ok(daemon, "jobs", "rm", job) == f"deleted job {job}\n"
+
+
+@pytest.mark.parametrize("args", [
+    ["datasets", "ls"], ["providers", "ls"], ["jobs", "ls"], ["eval", "news", "--provider", "p", "--model", "m"],
+    ["watch", "job", "0123456789abcdef"], ["watch", "jobs"],
+])
+def test_no_daemon_is_unavailable_at_once(workdir, args):
+    socket = str(workdir / "none.sock")
+    result = run_tally(*args, "--socket", socket, timeout=10)
+    assert result.returncode == 1
+    assert result.stderr.startswith("Error: UNAVAILABLE: cannot connect to the Tally daemon at " + socket)
+    assert result.stdout == ""
