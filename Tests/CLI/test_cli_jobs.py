@@ -297,6 +297,31 @@ def test_watch_jobs_reconnects_after_a_daemon_restart(daemon, stub, workdir):
     assert "reconnecting" in err and "(reconnected)" in err
 
 
+def test_watch_job_follows_a_job_across_a_daemon_restart(daemon, stub, workdir):
+    slow = [(f"s{i}", f"Slow item {i} LABEL=sports", "sports") for i in range(6)]
+    tally_ok(daemon, "datasets", "create", "slow", "--items", write_items(workdir, slow, "slow.jsonl", delay_ms=500))
+    tally(daemon, "providers", "create", "stub", "--kind", "openai", "--base-url", stub.openai_base_url,
+          "--api-key-env", "STUB_KEY", env={"STUB_KEY": API_KEY})
+    job = tally_ok(daemon, "eval", "slow", "--provider", "stub", "--model", "a", "--concurrency", "1").strip()
+    proc = subprocess.Popen([tally_bin(), "watch", "job", job, "--socket", daemon.socket],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    second = None
+    try:
+        wait_for(proc, f"watching job {job}")
+        time.sleep(1)
+        assert daemon.stop() == 0
+        second = Daemon(workdir)  # the job resumes where it stopped
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()
+        if second:
+            second.stop()
+    assert proc.returncode == 0, out + err
+    assert f"job {job} completed" in out and "\nresults\n" in out
+    assert "watching job" not in out  # the header was shown once, before the restart
+    assert "reconnecting" in err and "(reconnected)" in err, err
+
+
 def test_cancel_a_slow_job(daemon, stub, workdir):
     slow = [(f"s{i}", f"Slow item {i} LABEL=sports", "sports") for i in range(5)]
     tally_ok(daemon, "datasets", "create", "slow", "--items", write_items(workdir, slow, "slow.jsonl", delay_ms=3000))
