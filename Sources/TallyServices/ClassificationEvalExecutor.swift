@@ -64,7 +64,10 @@ struct ClassificationEvalExecutor: JobExecutor {
         let recorded = try await context.recordedItems()
         var done: [String: Set<String>] = [:]
         for item in recorded { done[item.model, default: []].insert(item.itemID) }
-        let experiment = try await store.createExperiment(Store.NewExperiment(name: config.experiment, createdBy: "tally-job"), getIfExists: true)
+        let experiment = try await store.createExperiment(
+            Store.NewExperiment(name: config.experiment, createdBy: "tally-job", metricGoals: Self.metricGoals),
+            getIfExists: true
+        )
         try await context.start(total: Int64(sample.count * config.models.count), alreadyDone: Int64(recorded.count), experimentID: experiment.id)
 
         for model in config.models {
@@ -97,6 +100,12 @@ struct ClassificationEvalExecutor: JobExecutor {
         }
         return results
     }
+
+    /// Goals of the headline metrics (1 minimize, 2 maximize), so comparisons pick the right best.
+    static let metricGoals: [String: Int] = [
+        "accuracy": 2, "average_confidence": 2, "macro_f1": 2, "weighted_f1": 2, "evaluated": 2,
+        "average_latency_ms": 1, "p50_latency_ms": 1, "p95_latency_ms": 1, "expected_calibration_error": 1, "errors": 1,
+    ]
 
     /// The provider with its key decrypted.
     private func providerConfig(_ name: String) async throws -> ProviderConfig {

@@ -157,7 +157,9 @@ struct ClassificationJobTests {
         compare.experimentIds = [job.experimentId]
         let comparison = try await h.tracking.compareRuns(compare)
         #expect(comparison.runs.count == 2)
-        #expect(comparison.metrics.contains { $0.key == "accuracy" })
+        #expect(comparison.metrics.first { $0.key == "accuracy" }?.goal == .maximize)
+        #expect(comparison.metrics.first { $0.key == "p95_latency_ms" }?.goal == .minimize)  // declared by the job
+        #expect(comparison.metrics.first { $0.key == "expected_calibration_error" }?.goal == .minimize)
     }
 
     @Test("the Ollama API works the same way")
