@@ -17,6 +17,8 @@ struct ParzenEstimator: Sendable {
     let weights: [Double]
     let mus: [Double]
     let sigmas: [Double]
+    /// log of each kernel's mass inside the truncation bounds.
+    let logNormalizers: [Double]
     /// Truncation bounds (widened by half a step for discrete domains).
     let low: Double
     let high: Double
@@ -65,6 +67,9 @@ struct ParzenEstimator: Sendable {
 
         mus = observations + [priorMu]
         self.sigmas = sigmas + [range]
+        logNormalizers = zip(mus, self.sigmas).map { mu, sigma in
+            Gaussian.logMass((low - mu) / sigma, (high - mu) / sigma)
+        }
         let raw = observations.isEmpty ? [1.0] : observationWeights + [priorWeight]
         let total = raw.reduce(0, +)
         weights = raw.map { $0 / total }
@@ -89,7 +94,7 @@ struct ParzenEstimator: Sendable {
         for k in mus.indices {
             let mu = mus[k]
             let sigma = sigmas[k]
-            let logNormalizer = Gaussian.logMass((low - mu) / sigma, (high - mu) / sigma)
+            let logNormalizer = logNormalizers[k]
             let logDensity: Double
             if let step {
                 logDensity = Gaussian.logMass((x - step / 2 - mu) / sigma, (x + step / 2 - mu) / sigma)
