@@ -27,7 +27,7 @@ extension ParameterDomain {
         }
     }
 
-    /// `low + index * step`, rounded to 12 significant digits past the step's scale so that
+    /// `low + index * step`, rounded to a multiple of `step · 1e-12` so that
     /// 0.1-style steps give 0.3 rather than 0.30000000000000004.
     static func floatGridValue(low: Double, step: Double, index: Int) -> Double {
         let raw = low + Double(index) * step
