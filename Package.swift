@@ -120,6 +120,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Hyperparameter sweeps: search spaces, grid/random/TPE samplers, the median pruner and
+        // cross-validation statistics. Pure computation, no dependencies.
+        .target(
+            name: "TallySweeps",
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "tally-bench-sweeps",
+            dependencies: ["TallySweeps"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "tally",
             dependencies: [
@@ -176,6 +187,11 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TallySweepsTests",
+            dependencies: ["TallySweeps"],
             swiftSettings: swiftSettings
         ),
         .testTarget(
