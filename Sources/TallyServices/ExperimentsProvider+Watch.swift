@@ -9,15 +9,19 @@ extension ExperimentsProvider {
         // Subscribe before reading the job, so that nothing in between is missed.
         let (watcher, replay) = hub.subscribe(filter, fromSeq: request.fromSeq)
         defer { hub.unsubscribe(watcher) }
+        // Events numbered below this happened before the job is read: the snapshot covers them.
+        let snapshotSeq = hub.nextSeq
         let job = try Job(try await mapStoreErrors { try await store.job(request.jobId) })
+        var firstLiveSeq: UInt64 = 0
         if let replay {
             for event in replay {
                 try await response.write(event)
                 if event.isTerminal { return }
             }
         } else {
+            firstLiveSeq = snapshotSeq
             var snapshot = JobEvent()
-            snapshot.seq = hub.nextSeq
+            snapshot.seq = snapshotSeq - 1
             snapshot.jobId = job.id
             snapshot.jobKind = job.kind
             snapshot.timeMs = Int64(Date().timeIntervalSince1970 * 1000)
@@ -25,11 +29,12 @@ extension ExperimentsProvider {
             try await response.write(snapshot)
         }
         if var terminal = job.terminalEvent {
-            terminal.seq = hub.nextSeq
+            terminal.seq = snapshotSeq - 1
             try await response.write(terminal)
             return
         }
         while let event = await hub.next(watcher) {
+            if event.seq < firstLiveSeq { continue }  // already in the snapshot
             try await response.write(event)
             if event.isTerminal { return }
         }
@@ -40,16 +45,19 @@ extension ExperimentsProvider {
         let filter = JobEventHub.Filter(jobID: nil, kind: request.kind, itemResults: request.itemResults)
         let (watcher, replay) = hub.subscribe(filter, fromSeq: request.fromSeq)
         defer { hub.unsubscribe(watcher) }
+        let snapshotSeq = hub.nextSeq
+        var firstLiveSeq: UInt64 = 0
         if let replay {
             for event in replay { try await response.write(event) }
         } else {
+            firstLiveSeq = snapshotSeq
             // Start with the jobs that are not finished.
             let open = try await mapStoreErrors {
                 try await store.listJobs(statuses: [JobRecord.pending, JobRecord.running], kind: request.kind, pageSize: PageToken.maximumSize, pageToken: "")
             }
             for record in open.items.reversed() {
                 var snapshot = JobEvent()
-                snapshot.seq = hub.nextSeq
+                snapshot.seq = snapshotSeq - 1
                 snapshot.jobId = record.id
                 snapshot.jobKind = record.kind
                 snapshot.timeMs = Int64(Date().timeIntervalSince1970 * 1000)
@@ -58,6 +66,7 @@ extension ExperimentsProvider {
             }
         }
         while let event = await hub.next(watcher) {
+            if event.seq < firstLiveSeq { continue }  // already in the snapshots
             try await response.write(event)
         }
         try Task.checkCancellation()

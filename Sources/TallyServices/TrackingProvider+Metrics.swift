@@ -24,6 +24,8 @@ extension TrackingProvider {
         // order; at most `inFlight` are between arrival and acknowledgement.
         let inFlight = FlowWindow(initial: 8)
         let (pending, pendingContinuation) = AsyncStream<Task<LogMetricsResponse, any Error>>.makeStream()
+        // Two children: one reads and submits batches, one acknowledges them in order. The first
+        // failure (a refused batch, a bad request) ends both, and the call, at once.
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await commit in pending {
@@ -32,7 +34,8 @@ extension TrackingProvider {
                     inFlight.release(1)
                 }
             }
-            do {
+            group.addTask {
+                defer { pendingContinuation.finish() }
                 for try await request in requests {
                     let batch = try validate(request)
                     try await inFlight.acquire(1)
@@ -47,13 +50,8 @@ extension TrackingProvider {
                         return ack
                     })
                 }
-                pendingContinuation.finish()
-                try await group.waitForAll()
-            } catch {
-                pendingContinuation.finish()
-                group.cancelAll()
-                throw error
             }
+            while try await group.next() != nil {}
         }
     }
 

@@ -153,12 +153,8 @@ func followJobEvents(
                     printer.note("(reconnected)")
                 }
                 failures = 0
-                if case .snapshot? = event.event {
-                    // A snapshot carries the number the next event will get.
-                    if event.seq > 0 { lastSeq = max(lastSeq, event.seq - 1) }
-                } else {
-                    lastSeq = max(lastSeq, event.seq)
-                }
+                // A snapshot carries the number of the last event it covers.
+                lastSeq = max(lastSeq, event.seq)
                 if try handle(event) {
                     await c.close()
                     return

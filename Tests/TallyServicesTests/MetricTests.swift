@@ -155,6 +155,28 @@ struct MetricTests {
         #expect(try await h.client.getRun(get).metrics.first?.count == 100)
     }
 
+    @Test("StreamMetrics reports a refused batch at once, without waiting for the client to half-close")
+    func streamingRefusal() async throws {
+        let h = try TrackingHarness()
+        let experiment = try await h.experiment()
+        let live = try await h.run(in: experiment)
+        let ended = try await h.end(try await h.run(in: experiment))
+        let call = try await h.client.streamMetrics()
+        for (sequence, run) in [(1, live), (2, ended)] {
+            var batch = MetricBatch()
+            batch.runId = run.id
+            batch.keys = ["loss"]
+            batch.keyIndex = [0]
+            batch.values = [1]
+            batch.sequence = UInt64(sequence)
+            try await call.requests.write(batch)
+        }
+        var iterator = call.responses.makeAsyncIterator()
+        #expect(try await iterator.next()?.sequence == 1)
+        let error = await #expect(throws: RPCError.self) { _ = try await iterator.next() }
+        #expect(error?.code == .failedPrecondition)
+    }
+
     @Test("many concurrent writers share commits and lose nothing")
     func groupCommit() async throws {
         let h = try TrackingHarness()
