@@ -83,6 +83,7 @@ let package = Package(
             dependencies: [
                 "TallyProto", "TallyRPC", "TallyAPI", "TallyStore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -151,8 +152,9 @@ let package = Package(
         .testTarget(
             name: "TallyServerTests",
             dependencies: [
-                "TallyServer", "TallyClient", "TallyProto", "TallyRPC", "TallyAPI", "TallyTransport",
+                "TallyServer", "TallyClient", "TallyProto", "TallyRPC", "TallyAPI", "TallyTransport", "TallyStore",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -14,6 +14,8 @@ public struct DaemonConfiguration: Sendable {
     public var allowedGroupID: UInt32?
     /// How long a graceful shutdown waits for calls in flight (default 30 s).
     public var shutdownGracePeriod: Duration = .seconds(30)
+    /// Background jobs running at once (default 2).
+    public var jobWorkers = 2
 
     /// Creates a configuration.
     public init(

@@ -25,6 +25,7 @@ public final class TallyDaemon: Service, Sendable {
 
     private struct RunState {
         var transport: TransportServer?
+        var stopServices: (@Sendable () -> Void)?
         var shutdownRequested = false
         var readyWaiters: [CheckedContinuation<Void, any Error>] = []
         var ready = false
@@ -99,15 +100,34 @@ public final class TallyDaemon: Service, Sendable {
         } catch {
             throw DaemonError(code: .setupFailed, message: "cannot open the artifact store at \(configuration.artifactPath): \(error)", cause: error)
         }
-        TrackingProvider(store: store, blobs: blobs, logger: logger).registerMethods(with: &router)
+        let tracking = TrackingProvider(store: store, blobs: blobs, logger: logger)
+        tracking.registerMethods(with: &router)
+        let experiments: ExperimentsProvider
+        do {
+            experiments = try ExperimentsProvider(
+                store: store,
+                blobs: blobs,
+                keyFile: configuration.homeDirectory + "/secret.key",
+                workers: configuration.jobWorkers,
+                logger: logger
+            )
+        } catch {
+            throw DaemonError(code: .setupFailed, message: "cannot set up the experiment service: \(error)", cause: error)
+        }
+        experiments.registerMethods(with: &router)
 
         let transport = TransportServer(configuration: transportConfiguration, router: router, logger: logger)
         statsBox.withLock { $0 = transport.stats }
         let stopEarly = state.withLock { state in
             state.transport = transport
+            state.stopServices = {
+                tracking.shutdown()
+                Task { await experiments.shutdown() }
+            }
             return state.shutdownRequested
         }
         if stopEarly { return }
+        try await experiments.start()
 
         try await withGracefulShutdownHandler {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -119,15 +139,17 @@ public final class TallyDaemon: Service, Sendable {
         } onGracefulShutdown: {
             self.shutdown()
         }
+        await experiments.shutdown()
         logger.info("daemon stopped")
     }
 
     /// Starts a graceful shutdown.
     public func shutdown() {
-        let transport = state.withLock { state in
+        let (transport, stopServices) = state.withLock { state in
             state.shutdownRequested = true
-            return state.transport
+            return (state.transport, state.stopServices)
         }
+        stopServices?()
         transport?.beginShutdown()
     }
 

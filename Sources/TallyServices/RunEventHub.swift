@@ -96,6 +96,15 @@ final class RunEventHub: Sendable {
         for subscriber in subscribers { subscriber.continuation.finish() }
     }
 
+    /// Ends every watcher (the daemon is shutting down).
+    func closeAll() {
+        let subscribers = state.withLock { state in
+            defer { state.subscribers.removeAll() }
+            return state.subscribers.values.flatMap(\.values)
+        }
+        for subscriber in subscribers { subscriber.continuation.finish() }
+    }
+
     private func hasWatchers(_ runID: String) -> Bool {
         state.withLock { $0.subscribers[runID] != nil }
     }

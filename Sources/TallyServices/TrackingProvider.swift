@@ -29,4 +29,9 @@ public struct TrackingProvider: TrackingServiceProtocol {
         self.hub = hub
         self.ingestor = MetricIngestor(store: store, hub: hub, logger: logger)
     }
+
+    /// Ends the run watchers' streams (the daemon is shutting down).
+    public func shutdown() {
+        hub.closeAll()
+    }
 }

@@ -56,18 +56,22 @@ extension Store {
     public func createArtifact(_ artifact: NewArtifact, content: BlobStore.PendingBlob, blobs: BlobStore) async throws -> ArtifactRecord {
         try await pool.write { db in
             let (runPK, experimentPK) = try Self.artifactUploadTarget(db, runID: artifact.runID)
-            let highest = try Int.fetchOne(
-                db,
-                sql: "SELECT MAX(version) FROM artifacts WHERE experiment_pk = ? AND name = ?",
+            try db.execute(
+                sql: "INSERT INTO artifact_names (experiment_pk, name, next_version) VALUES (?, ?, 1) ON CONFLICT DO NOTHING",
                 arguments: [experimentPK, artifact.name]
             )
+            let version = try Int.fetchOne(
+                db,
+                sql: "UPDATE artifact_names SET next_version = next_version + 1 WHERE experiment_pk = ? AND name = ? RETURNING next_version - 1",
+                arguments: [experimentPK, artifact.name]
+            ) ?? 1
             try db.execute(
                 sql: """
                     INSERT INTO artifacts (id, experiment_pk, run_pk, name, type, version, sha256, size, created_at_ms)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
-                    Identifiers.make(), experimentPK, runPK, artifact.name, artifact.type, (highest ?? 0) + 1,
+                    Identifiers.make(), experimentPK, runPK, artifact.name, artifact.type, version,
                     content.sha256, content.size, Identifiers.nowMs(),
                 ]
             )

@@ -17,8 +17,95 @@ extension Store {
         migrator.registerMigration("v2_tracking") { db in
             try db.execute(sql: trackingSchema)
         }
+        migrator.registerMigration("v3_artifact_version_counters") { db in
+            // Version numbers are never reused, even after the highest version is deleted.
+            try db.execute(sql: """
+                CREATE TABLE artifact_names (
+                    experiment_pk INTEGER NOT NULL REFERENCES experiments(pk) ON DELETE CASCADE,
+                    name TEXT NOT NULL,
+                    next_version INTEGER NOT NULL,
+                    PRIMARY KEY (experiment_pk, name)
+                ) WITHOUT ROWID;
+                INSERT INTO artifact_names (experiment_pk, name, next_version)
+                    SELECT experiment_pk, name, MAX(version) + 1 FROM artifacts GROUP BY experiment_pk, name;
+                """)
+        }
+        migrator.registerMigration("v4_jobs") { db in
+            try db.execute(sql: jobsSchema)
+        }
         return migrator
     }()
+
+    /// Datasets, providers, background jobs and their per-item results.
+    static let jobsSchema = """
+        CREATE TABLE datasets (
+            pk INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL UNIQUE,
+            description TEXT NOT NULL DEFAULT '',
+            created_at_ms INTEGER NOT NULL,
+            updated_at_ms INTEGER NOT NULL
+        );
+        CREATE TABLE dataset_labels (
+            dataset_pk INTEGER NOT NULL REFERENCES datasets(pk) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            label_id TEXT NOT NULL,
+            name TEXT NOT NULL,
+            description TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (dataset_pk, label_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE dataset_items (
+            dataset_pk INTEGER NOT NULL REFERENCES datasets(pk) ON DELETE CASCADE,
+            position INTEGER NOT NULL,
+            item_id TEXT NOT NULL,
+            text TEXT NOT NULL,
+            label TEXT NOT NULL,
+            PRIMARY KEY (dataset_pk, item_id)
+        ) WITHOUT ROWID;
+
+        -- kind: tally.v1.ProviderKind. api_key holds AES-GCM ciphertext (nonce, ciphertext, tag).
+        CREATE TABLE providers (
+            pk INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            name TEXT NOT NULL UNIQUE,
+            kind INTEGER NOT NULL,
+            base_url TEXT NOT NULL DEFAULT '',
+            command TEXT NOT NULL DEFAULT '[]',
+            api_key BLOB,
+            is_active INTEGER NOT NULL DEFAULT 1,
+            created_at_ms INTEGER NOT NULL,
+            updated_at_ms INTEGER NOT NULL
+        );
+
+        -- status: tally.v1.JobStatus. config and results are serialized protobuf messages.
+        CREATE TABLE jobs (
+            pk INTEGER PRIMARY KEY,
+            id TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL,
+            status INTEGER NOT NULL,
+            config BLOB NOT NULL,
+            results BLOB,
+            error TEXT NOT NULL DEFAULT '',
+            experiment_id TEXT NOT NULL DEFAULT '',
+            progress_current INTEGER NOT NULL DEFAULT 0,
+            progress_total INTEGER NOT NULL DEFAULT 0,
+            created_at_ms INTEGER NOT NULL,
+            started_at_ms INTEGER NOT NULL DEFAULT 0,
+            completed_at_ms INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX jobs_created ON jobs(created_at_ms);
+        CREATE INDEX jobs_status ON jobs(status);
+        -- One row per (job, model, item): what resuming after a restart skips.
+        CREATE TABLE job_items (
+            job_pk INTEGER NOT NULL REFERENCES jobs(pk) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            item_id TEXT NOT NULL,
+            position INTEGER NOT NULL,
+            result BLOB NOT NULL,
+            is_error INTEGER NOT NULL,
+            PRIMARY KEY (job_pk, model, item_id)
+        ) WITHOUT ROWID;
+        """
 
     /// The tracking schema. Rows reference each other by integer `pk`; the string `id` is what
     /// clients see. Times are unix milliseconds.

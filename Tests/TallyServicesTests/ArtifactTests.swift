@@ -290,6 +290,7 @@ struct ArtifactTests {
             #expect(try await f.client.deleteArtifact(delete).blobRemoved)
             #expect(try f.blobFiles().isEmpty)
             let again = try await f.upload(content, name: "model")
+            #expect(again.version == 2)  // version numbers are never reused
             #expect(try f.blobFiles() == [again.sha256])
             #expect(try await f.downloadContent(f.ref(id: again.id)).1 == content)
         }

@@ -1,0 +1,57 @@
+import Foundation
+public import Logging
+public import TallyAPI
+import TallyProto
+import TallyRPC
+public import TallyStore
+
+/// Serves `tally.v1.Experiments`: datasets, providers, background jobs and their progress
+/// streams. The methods live in extensions by topic.
+public final class ExperimentsProvider: ExperimentsServiceProtocol {
+    let store: Store
+    let blobs: BlobStore
+    let secrets: SecretBox
+    let hub: JobEventHub
+    let jobs: JobManager
+    let logger: Logger
+
+    /// Creates the provider; jobs do not run until ``start()``.
+    /// - Parameters:
+    ///   - store: The SQLite store.
+    ///   - blobs: The artifact blob store (JSONL datasets, per-item results).
+    ///   - keyFile: The file holding the key that encrypts provider API keys (created 0600).
+    ///   - workers: Jobs running at once.
+    ///   - logger: Logger for jobs.
+    /// - Throws: When the key file cannot be read or created.
+    public convenience init(store: Store, blobs: BlobStore, keyFile: String, workers: Int = 2, logger: Logger) throws {
+        let hub = JobEventHub()
+        let executors: [String: any JobExecutor] = [
+            ClassificationEvalExecutor.kind: ClassificationEvalExecutor(store: store, blobs: blobs, logger: logger),
+        ]
+        try self.init(store: store, blobs: blobs, keyFile: keyFile, hub: hub, executors: executors, workers: workers, logger: logger)
+    }
+
+    init(store: Store, blobs: BlobStore, keyFile: String, hub: JobEventHub, executors: [String: any JobExecutor], workers: Int, logger: Logger) throws {
+        self.store = store
+        self.blobs = blobs
+        self.secrets = try SecretBox(keyFile: keyFile)
+        self.hub = hub
+        self.logger = logger
+        var executors = executors
+        if let classification = executors[ClassificationEvalExecutor.kind] as? ClassificationEvalExecutor {
+            executors[ClassificationEvalExecutor.kind] = classification.with(secrets: secrets)
+        }
+        self.jobs = JobManager(store: store, hub: hub, executors: executors, workers: workers, logger: logger)
+    }
+
+    /// Resumes the jobs an earlier daemon left unfinished and starts taking new ones.
+    public func start() async throws {
+        try await jobs.resume()
+    }
+
+    /// Ends the progress streams and interrupts running jobs (they resume at the next start).
+    public func shutdown() async {
+        hub.closeAll()
+        await jobs.shutdown()
+    }
+}

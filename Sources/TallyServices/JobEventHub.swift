@@ -1,0 +1,151 @@
+import Foundation
+import Synchronization
+import TallyProto
+
+/// Sequences job events and fans them out to watchers.
+///
+/// Every event gets the next daemon-wide sequence number (starting from the daemon's start time
+/// in microseconds, so numbers keep increasing across restarts). The most recent events are kept
+/// so that a watcher that reconnects with `from_seq` gets what it missed.
+///
+/// A watcher never slows a job: its queue coalesces progress events to the latest per job, and
+/// when it holds more than `queueLimit` other events the oldest item results are dropped first.
+/// Terminal events (completed, failed, cancelled) are never dropped.
+final class JobEventHub: Sendable {
+    struct Filter: Sendable {
+        var jobID: String?
+        var kind: String?
+        var itemResults: Bool
+
+        func matches(_ event: JobEvent) -> Bool {
+            if let jobID, event.jobId != jobID { return false }
+            if let kind, !kind.isEmpty, event.jobKind != kind { return false }
+            if case .itemResult? = event.event, !itemResults { return false }
+            return true
+        }
+    }
+
+    private struct Watcher {
+        let filter: Filter
+        var queue: [JobEvent] = []
+        var waiting: CheckedContinuation<JobEvent?, Never>?
+        var closed = false
+    }
+
+    private struct State {
+        var nextSeq: UInt64
+        var recent: [JobEvent] = []
+        var watchers: [UInt64: Watcher] = [:]
+        var nextWatcherID: UInt64 = 0
+    }
+
+    private let state: Mutex<State>
+    let retained: Int
+    let queueLimit: Int
+
+    init(retained: Int = 10_000, queueLimit: Int = 1_000) {
+        self.retained = retained
+        self.queueLimit = queueLimit
+        self.state = Mutex(State(nextSeq: UInt64(Date().timeIntervalSince1970 * 1_000_000)))
+    }
+
+    /// The sequence number the next event will get.
+    var nextSeq: UInt64 { state.withLock { $0.nextSeq } }
+
+    /// Publishes an event; its `seq` is assigned here.
+    func publish(_ event: JobEvent) {
+        var event = event
+        let wake: [(CheckedContinuation<JobEvent?, Never>, JobEvent)] = state.withLock { state in
+            event.seq = state.nextSeq
+            state.nextSeq += 1
+            state.recent.append(event)
+            if state.recent.count > retained + retained / 10 {
+                state.recent.removeFirst(state.recent.count - retained)
+            }
+            var wake: [(CheckedContinuation<JobEvent?, Never>, JobEvent)] = []
+            for (id, var watcher) in state.watchers where !watcher.closed && watcher.filter.matches(event) {
+                if let waiting = watcher.waiting {
+                    watcher.waiting = nil
+                    wake.append((waiting, event))
+                } else {
+                    Self.enqueue(event, into: &watcher.queue, limit: queueLimit)
+                }
+                state.watchers[id] = watcher
+            }
+            return wake
+        }
+        for (continuation, event) in wake { continuation.resume(returning: event) }
+    }
+
+    private static func enqueue(_ event: JobEvent, into queue: inout [JobEvent], limit: Int) {
+        if case .progress? = event.event,
+           let index = queue.lastIndex(where: { if case .progress? = $0.event { $0.jobId == event.jobId } else { false } }) {
+            queue.remove(at: index)
+        }
+        queue.append(event)
+        while queue.count > limit, let index = queue.firstIndex(where: { if case .itemResult? = $0.event { true } else { false } }) {
+            queue.remove(at: index)
+        }
+    }
+
+    /// Registers a watcher. With `fromSeq` > 0, also returns the retained events after it, or
+    /// `nil` when some of them are no longer retained (the caller then starts from a snapshot).
+    func subscribe(_ filter: Filter, fromSeq: UInt64) -> (id: UInt64, replay: [JobEvent]?) {
+        state.withLock { state in
+            state.nextWatcherID += 1
+            let id = state.nextWatcherID
+            state.watchers[id] = Watcher(filter: filter)
+            guard fromSeq > 0 else { return (id, nil) }
+            let covered = fromSeq + 1 >= (state.recent.first?.seq ?? state.nextSeq) && fromSeq < state.nextSeq
+            guard covered else { return (id, nil) }
+            return (id, state.recent.filter { $0.seq > fromSeq && filter.matches($0) })
+        }
+    }
+
+    /// The next event for a watcher; `nil` once it is closed.
+    func next(_ id: UInt64) async -> JobEvent? {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<JobEvent?, Never>) in
+                let ready: JobEvent?? = state.withLock { state in
+                    guard var watcher = state.watchers[id], !watcher.closed, !Task.isCancelled else { return .some(nil) }
+                    if !watcher.queue.isEmpty {
+                        let event = watcher.queue.removeFirst()
+                        state.watchers[id] = watcher
+                        return .some(event)
+                    }
+                    watcher.waiting = continuation
+                    state.watchers[id] = watcher
+                    return .none
+                }
+                if case .some(let event) = ready { continuation.resume(returning: event) }
+            }
+        } onCancel: {
+            unsubscribe(id)
+        }
+    }
+
+    /// Removes a watcher, ending a pending `next`.
+    func unsubscribe(_ id: UInt64) {
+        let waiting = state.withLock { state in state.watchers.removeValue(forKey: id)?.waiting }
+        waiting?.resume(returning: nil)
+    }
+
+    /// Ends every watcher (the daemon is shutting down).
+    func closeAll() {
+        let waiting: [CheckedContinuation<JobEvent?, Never>] = state.withLock { state in
+            var waiting: [CheckedContinuation<JobEvent?, Never>] = []
+            for (id, var watcher) in state.watchers {
+                watcher.closed = true
+                if let continuation = watcher.waiting { waiting.append(continuation) }
+                watcher.waiting = nil
+                watcher.queue.removeAll()
+                state.watchers[id] = watcher
+            }
+            return waiting
+        }
+        for continuation in waiting { continuation.resume(returning: nil) }
+    }
+
+    /// Number of registered watchers.
+    var watcherCount: Int { state.withLock { $0.watchers.count } }
+}

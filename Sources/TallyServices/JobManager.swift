@@ -1,0 +1,163 @@
+import Foundation
+import Logging
+import Synchronization
+import TallyProto
+import TallyRPC
+import TallyStore
+
+/// Runs jobs in the background on a bounded pool of workers.
+///
+/// Jobs run in creation order, at most `workers` at once. A cancelled job ends CANCELLED. On a
+/// graceful shutdown, running jobs are interrupted and left to be resumed: at the next start,
+/// jobs found running or pending are queued again and continue from their stored item results.
+final class JobManager: Sendable {
+    private struct State {
+        var queue: [JobRecord] = []
+        var running: [String: Task<Void, Never>] = [:]
+        var cancelRequested: Set<String> = []
+        var shuttingDown = false
+        var finishWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+    }
+
+    let store: Store
+    let hub: JobEventHub
+    let workers: Int
+    let logger: Logger
+    private let executors: [String: any JobExecutor]
+    private let state = Mutex(State())
+
+    init(store: Store, hub: JobEventHub, executors: [String: any JobExecutor], workers: Int, logger: Logger) {
+        self.store = store
+        self.hub = hub
+        self.executors = executors
+        self.workers = max(1, workers)
+        self.logger = logger
+    }
+
+    /// Queues the jobs an earlier daemon left pending or running.
+    func resume() async throws {
+        let jobs = try await store.jobsToResume()
+        if !jobs.isEmpty {
+            logger.info("resuming jobs", metadata: ["count": "\(jobs.count)"])
+        }
+        for job in jobs { submit(job) }
+    }
+
+    /// Queues a pending job.
+    func submit(_ job: JobRecord) {
+        state.withLock { $0.queue.append(job) }
+        startWorkers()
+    }
+
+    private func startWorkers() {
+        let started: [(JobRecord, Task<Void, Never>)] = state.withLock { state in
+            var started: [(JobRecord, Task<Void, Never>)] = []
+            while !state.shuttingDown, state.running.count < workers, !state.queue.isEmpty {
+                let job = state.queue.removeFirst()
+                let task = Task { await self.execute(job) }
+                state.running[job.id] = task
+                started.append((job, task))
+            }
+            return started
+        }
+        _ = started
+    }
+
+    private func execute(_ job: JobRecord) async {
+        let context = JobContext(job: job, store: store, hub: hub)
+        var logger = self.logger
+        logger[metadataKey: "job"] = "\(job.id)"
+        do {
+            guard let executor = executors[job.kind] else {
+                throw RPCError(code: .unimplemented, message: "no executor for job kind \(job.kind)")
+            }
+            let results = try await executor.run(job, context: context)
+            try Task.checkCancellation()
+            try await finish(job, status: JobRecord.completed, error: "", results: results)
+        } catch {
+            let (cancelled, shuttingDown) = state.withLock { ($0.cancelRequested.contains(job.id), $0.shuttingDown) }
+            if shuttingDown && !cancelled {
+                logger.info("job interrupted by shutdown; it resumes at the next start")
+            } else if cancelled || error is CancellationError {
+                try? await finish(job, status: JobRecord.cancelled, error: "", results: nil)
+            } else {
+                let message = (error as? RPCError)?.message ?? "\(error)"
+                logger.warning("job failed", metadata: ["error": "\(message)"])
+                try? await finish(job, status: JobRecord.failed, error: message, results: nil)
+            }
+        }
+        let waiters = state.withLock { state in
+            state.running.removeValue(forKey: job.id)
+            state.cancelRequested.remove(job.id)
+            return state.finishWaiters.removeValue(forKey: job.id) ?? []
+        }
+        for waiter in waiters { waiter.resume() }
+        startWorkers()
+    }
+
+    private func finish(_ job: JobRecord, status: Int, error: String, results: JobResults?) async throws {
+        let record = try await store.finishJob(job.id, status: status, error: error, results: try results?.serializedBytes())
+        var event = JobEvent()
+        switch record.status {
+        case JobRecord.completed:
+            var completed = JobCompleted()
+            completed.results = results ?? JobResults()
+            event.event = .completed(completed)
+        case JobRecord.failed:
+            var failed = JobFailed()
+            failed.error = record.error
+            event.event = .failed(failed)
+        default:
+            event.event = .cancelled(JobCancelled())
+        }
+        event.jobId = job.id
+        event.jobKind = job.kind
+        event.timeMs = Int64(Date().timeIntervalSince1970 * 1000)
+        hub.publish(event)
+    }
+
+    /// Cancels a job: a queued job ends at once, a running one as soon as it notices.
+    /// - Returns: The job as it is afterwards.
+    func cancel(_ id: String) async throws -> JobRecord {
+        enum Action { case dequeued(JobRecord), running(Task<Void, Never>), none }
+        let action: Action = state.withLock { state in
+            if let index = state.queue.firstIndex(where: { $0.id == id }) {
+                return .dequeued(state.queue.remove(at: index))
+            }
+            if let task = state.running[id] {
+                state.cancelRequested.insert(id)
+                return .running(task)
+            }
+            return .none
+        }
+        switch action {
+        case .dequeued(let job):
+            try await finish(job, status: JobRecord.cancelled, error: "", results: nil)
+        case .running(let task):
+            task.cancel()
+            await task.value
+        case .none:
+            let job = try await store.job(id)
+            if job.status == JobRecord.pending {
+                try await finish(job, status: JobRecord.cancelled, error: "", results: nil)
+            }
+        }
+        return try await store.job(id)
+    }
+
+    /// Whether a job is executing now.
+    func isRunning(_ id: String) -> Bool {
+        state.withLock { $0.running[id] != nil }
+    }
+
+    /// Interrupts running jobs (they resume at the next start) and waits for them to stop.
+    func shutdown() async {
+        let tasks = state.withLock { state in
+            state.shuttingDown = true
+            state.queue.removeAll()
+            return Array(state.running.values)
+        }
+        for task in tasks { task.cancel() }
+        for task in tasks { await task.value }
+    }
+}

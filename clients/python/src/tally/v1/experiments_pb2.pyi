@@ -1,0 +1,540 @@
+from tally.v1 import tracking_pb2 as _tracking_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from typing import ClassVar as _ClassVar, Iterable as _Iterable, Mapping as _Mapping, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+JOB_STATUS_CANCELLED: JobStatus
+JOB_STATUS_COMPLETED: JobStatus
+JOB_STATUS_FAILED: JobStatus
+JOB_STATUS_PENDING: JobStatus
+JOB_STATUS_RUNNING: JobStatus
+JOB_STATUS_UNSPECIFIED: JobStatus
+PROVIDER_KIND_COMMAND: ProviderKind
+PROVIDER_KIND_OLLAMA: ProviderKind
+PROVIDER_KIND_OPENAI: ProviderKind
+PROVIDER_KIND_UNSPECIFIED: ProviderKind
+SAMPLING_RANDOM: Sampling
+SAMPLING_STRATIFIED: Sampling
+SAMPLING_UNSPECIFIED: Sampling
+
+class CalibrationBin(_message.Message):
+    __slots__ = ["accuracy", "count", "lower", "mean_confidence", "upper"]
+    ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    COUNT_FIELD_NUMBER: _ClassVar[int]
+    LOWER_FIELD_NUMBER: _ClassVar[int]
+    MEAN_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    UPPER_FIELD_NUMBER: _ClassVar[int]
+    accuracy: float
+    count: int
+    lower: float
+    mean_confidence: float
+    upper: float
+    def __init__(self, lower: _Optional[float] = ..., upper: _Optional[float] = ..., count: _Optional[int] = ..., mean_confidence: _Optional[float] = ..., accuracy: _Optional[float] = ...) -> None: ...
+
+class CancelJobRequest(_message.Message):
+    __slots__ = ["job_id"]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class ClassificationEvalConfig(_message.Message):
+    __slots__ = ["concurrency", "dataset", "dataset_id", "experiment", "labels", "models", "prompt_template", "provider", "request_timeout_ms", "retries", "sample_size", "sampling", "seed"]
+    CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    DATASET_ID_FIELD_NUMBER: _ClassVar[int]
+    EXPERIMENT_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    PROMPT_TEMPLATE_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    REQUEST_TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    RETRIES_FIELD_NUMBER: _ClassVar[int]
+    SAMPLE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    SAMPLING_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    concurrency: int
+    dataset: str
+    dataset_id: str
+    experiment: str
+    labels: _containers.RepeatedCompositeFieldContainer[Label]
+    models: _containers.RepeatedScalarFieldContainer[str]
+    prompt_template: str
+    provider: str
+    request_timeout_ms: int
+    retries: int
+    sample_size: int
+    sampling: Sampling
+    seed: int
+    def __init__(self, dataset: _Optional[str] = ..., provider: _Optional[str] = ..., models: _Optional[_Iterable[str]] = ..., prompt_template: _Optional[str] = ..., sample_size: _Optional[int] = ..., sampling: _Optional[_Union[Sampling, str]] = ..., seed: _Optional[int] = ..., concurrency: _Optional[int] = ..., request_timeout_ms: _Optional[int] = ..., retries: _Optional[int] = ..., experiment: _Optional[str] = ..., labels: _Optional[_Iterable[_Union[Label, _Mapping]]] = ..., dataset_id: _Optional[str] = ...) -> None: ...
+
+class ConfusionRow(_message.Message):
+    __slots__ = ["predicted"]
+    class PredictedEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    PREDICTED_FIELD_NUMBER: _ClassVar[int]
+    predicted: _containers.ScalarMap[str, int]
+    def __init__(self, predicted: _Optional[_Mapping[str, int]] = ...) -> None: ...
+
+class CreateDatasetRequest(_message.Message):
+    __slots__ = ["artifact", "description", "items", "labels", "name"]
+    ARTIFACT_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    artifact: _tracking_pb2.ArtifactRef
+    description: str
+    items: _containers.RepeatedCompositeFieldContainer[DatasetItem]
+    labels: _containers.RepeatedCompositeFieldContainer[Label]
+    name: str
+    def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., labels: _Optional[_Iterable[_Union[Label, _Mapping]]] = ..., items: _Optional[_Iterable[_Union[DatasetItem, _Mapping]]] = ..., artifact: _Optional[_Union[_tracking_pb2.ArtifactRef, _Mapping]] = ...) -> None: ...
+
+class CreateJobRequest(_message.Message):
+    __slots__ = ["classification"]
+    CLASSIFICATION_FIELD_NUMBER: _ClassVar[int]
+    classification: ClassificationEvalConfig
+    def __init__(self, classification: _Optional[_Union[ClassificationEvalConfig, _Mapping]] = ...) -> None: ...
+
+class CreateProviderRequest(_message.Message):
+    __slots__ = ["api_key", "base_url", "command", "inactive", "kind", "name"]
+    API_KEY_FIELD_NUMBER: _ClassVar[int]
+    BASE_URL_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    INACTIVE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    api_key: str
+    base_url: str
+    command: _containers.RepeatedScalarFieldContainer[str]
+    inactive: bool
+    kind: ProviderKind
+    name: str
+    def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[ProviderKind, str]] = ..., base_url: _Optional[str] = ..., api_key: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., inactive: bool = ...) -> None: ...
+
+class Dataset(_message.Message):
+    __slots__ = ["created_at_ms", "description", "id", "item_count", "label_counts", "labels", "name", "updated_at_ms"]
+    class LabelCountsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: int
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[int] = ...) -> None: ...
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    ITEM_COUNT_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    LABEL_COUNTS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    created_at_ms: int
+    description: str
+    id: str
+    item_count: int
+    label_counts: _containers.ScalarMap[str, int]
+    labels: _containers.RepeatedCompositeFieldContainer[Label]
+    name: str
+    updated_at_ms: int
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., labels: _Optional[_Iterable[_Union[Label, _Mapping]]] = ..., item_count: _Optional[int] = ..., label_counts: _Optional[_Mapping[str, int]] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ...) -> None: ...
+
+class DatasetItem(_message.Message):
+    __slots__ = ["id", "label", "text"]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    LABEL_FIELD_NUMBER: _ClassVar[int]
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    id: str
+    label: str
+    text: str
+    def __init__(self, id: _Optional[str] = ..., text: _Optional[str] = ..., label: _Optional[str] = ...) -> None: ...
+
+class DeleteDatasetRequest(_message.Message):
+    __slots__ = ["dataset"]
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    dataset: str
+    def __init__(self, dataset: _Optional[str] = ...) -> None: ...
+
+class DeleteDatasetResponse(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class DeleteJobRequest(_message.Message):
+    __slots__ = ["job_id"]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class DeleteJobResponse(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class DeleteProviderRequest(_message.Message):
+    __slots__ = ["provider"]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    provider: str
+    def __init__(self, provider: _Optional[str] = ...) -> None: ...
+
+class DeleteProviderResponse(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class GetDatasetRequest(_message.Message):
+    __slots__ = ["dataset"]
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    dataset: str
+    def __init__(self, dataset: _Optional[str] = ...) -> None: ...
+
+class GetJobRequest(_message.Message):
+    __slots__ = ["job_id"]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class ItemResult(_message.Message):
+    __slots__ = ["actual", "alternatives", "confidence", "error", "excerpt", "item_id", "latency_ms", "model", "predicted", "reasoning"]
+    ACTUAL_FIELD_NUMBER: _ClassVar[int]
+    ALTERNATIVES_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    EXCERPT_FIELD_NUMBER: _ClassVar[int]
+    ITEM_ID_FIELD_NUMBER: _ClassVar[int]
+    LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PREDICTED_FIELD_NUMBER: _ClassVar[int]
+    REASONING_FIELD_NUMBER: _ClassVar[int]
+    actual: str
+    alternatives: _containers.RepeatedScalarFieldContainer[str]
+    confidence: float
+    error: str
+    excerpt: str
+    item_id: str
+    latency_ms: float
+    model: str
+    predicted: str
+    reasoning: str
+    def __init__(self, model: _Optional[str] = ..., item_id: _Optional[str] = ..., excerpt: _Optional[str] = ..., actual: _Optional[str] = ..., predicted: _Optional[str] = ..., confidence: _Optional[float] = ..., latency_ms: _Optional[float] = ..., reasoning: _Optional[str] = ..., alternatives: _Optional[_Iterable[str]] = ..., error: _Optional[str] = ...) -> None: ...
+
+class Job(_message.Message):
+    __slots__ = ["classification", "completed_at_ms", "created_at_ms", "error", "experiment_id", "id", "kind", "progress_current", "progress_total", "results", "started_at_ms", "status"]
+    CLASSIFICATION_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_CURRENT_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_TOTAL_FIELD_NUMBER: _ClassVar[int]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    classification: ClassificationEvalConfig
+    completed_at_ms: int
+    created_at_ms: int
+    error: str
+    experiment_id: str
+    id: str
+    kind: str
+    progress_current: int
+    progress_total: int
+    results: JobResults
+    started_at_ms: int
+    status: JobStatus
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., created_at_ms: _Optional[int] = ..., started_at_ms: _Optional[int] = ..., completed_at_ms: _Optional[int] = ..., error: _Optional[str] = ..., classification: _Optional[_Union[ClassificationEvalConfig, _Mapping]] = ..., progress_current: _Optional[int] = ..., progress_total: _Optional[int] = ..., results: _Optional[_Union[JobResults, _Mapping]] = ..., experiment_id: _Optional[str] = ...) -> None: ...
+
+class JobCancelled(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class JobCompleted(_message.Message):
+    __slots__ = ["results"]
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    results: JobResults
+    def __init__(self, results: _Optional[_Union[JobResults, _Mapping]] = ...) -> None: ...
+
+class JobEvent(_message.Message):
+    __slots__ = ["cancelled", "completed", "failed", "item_result", "job_id", "job_kind", "progress", "seq", "snapshot", "started", "time_ms"]
+    CANCELLED_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    ITEM_RESULT_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    JOB_KIND_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    SEQ_FIELD_NUMBER: _ClassVar[int]
+    SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
+    STARTED_FIELD_NUMBER: _ClassVar[int]
+    TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    cancelled: JobCancelled
+    completed: JobCompleted
+    failed: JobFailed
+    item_result: ItemResult
+    job_id: str
+    job_kind: str
+    progress: JobProgress
+    seq: int
+    snapshot: Job
+    started: JobStarted
+    time_ms: int
+    def __init__(self, seq: _Optional[int] = ..., job_id: _Optional[str] = ..., job_kind: _Optional[str] = ..., time_ms: _Optional[int] = ..., snapshot: _Optional[_Union[Job, _Mapping]] = ..., started: _Optional[_Union[JobStarted, _Mapping]] = ..., progress: _Optional[_Union[JobProgress, _Mapping]] = ..., item_result: _Optional[_Union[ItemResult, _Mapping]] = ..., completed: _Optional[_Union[JobCompleted, _Mapping]] = ..., failed: _Optional[_Union[JobFailed, _Mapping]] = ..., cancelled: _Optional[_Union[JobCancelled, _Mapping]] = ...) -> None: ...
+
+class JobFailed(_message.Message):
+    __slots__ = ["error"]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    error: str
+    def __init__(self, error: _Optional[str] = ...) -> None: ...
+
+class JobProgress(_message.Message):
+    __slots__ = ["current", "eta_seconds", "items_per_second", "model", "percentage", "total"]
+    CURRENT_FIELD_NUMBER: _ClassVar[int]
+    ETA_SECONDS_FIELD_NUMBER: _ClassVar[int]
+    ITEMS_PER_SECOND_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PERCENTAGE_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    current: int
+    eta_seconds: float
+    items_per_second: float
+    model: str
+    percentage: float
+    total: int
+    def __init__(self, current: _Optional[int] = ..., total: _Optional[int] = ..., percentage: _Optional[float] = ..., items_per_second: _Optional[float] = ..., eta_seconds: _Optional[float] = ..., model: _Optional[str] = ...) -> None: ...
+
+class JobResults(_message.Message):
+    __slots__ = ["models"]
+    MODELS_FIELD_NUMBER: _ClassVar[int]
+    models: _containers.RepeatedCompositeFieldContainer[ModelEvaluation]
+    def __init__(self, models: _Optional[_Iterable[_Union[ModelEvaluation, _Mapping]]] = ...) -> None: ...
+
+class JobStarted(_message.Message):
+    __slots__ = ["total"]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    total: int
+    def __init__(self, total: _Optional[int] = ...) -> None: ...
+
+class Label(_message.Message):
+    __slots__ = ["description", "id", "name"]
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    description: str
+    id: str
+    name: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ...) -> None: ...
+
+class LabelScores(_message.Message):
+    __slots__ = ["f1", "precision", "recall", "support"]
+    F1_FIELD_NUMBER: _ClassVar[int]
+    PRECISION_FIELD_NUMBER: _ClassVar[int]
+    RECALL_FIELD_NUMBER: _ClassVar[int]
+    SUPPORT_FIELD_NUMBER: _ClassVar[int]
+    f1: float
+    precision: float
+    recall: float
+    support: int
+    def __init__(self, precision: _Optional[float] = ..., recall: _Optional[float] = ..., f1: _Optional[float] = ..., support: _Optional[int] = ...) -> None: ...
+
+class ListDatasetsRequest(_message.Message):
+    __slots__ = ["page_size", "page_token"]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListDatasetsResponse(_message.Message):
+    __slots__ = ["datasets", "next_page_token", "total_count"]
+    DATASETS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    datasets: _containers.RepeatedCompositeFieldContainer[Dataset]
+    next_page_token: str
+    total_count: int
+    def __init__(self, datasets: _Optional[_Iterable[_Union[Dataset, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_count: _Optional[int] = ...) -> None: ...
+
+class ListJobItemsRequest(_message.Message):
+    __slots__ = ["errors_only", "job_id", "model", "page_size", "page_token"]
+    ERRORS_ONLY_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    errors_only: bool
+    job_id: str
+    model: str
+    page_size: int
+    page_token: str
+    def __init__(self, job_id: _Optional[str] = ..., model: _Optional[str] = ..., errors_only: bool = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListJobItemsResponse(_message.Message):
+    __slots__ = ["items", "next_page_token", "total_count"]
+    ITEMS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    items: _containers.RepeatedCompositeFieldContainer[ItemResult]
+    next_page_token: str
+    total_count: int
+    def __init__(self, items: _Optional[_Iterable[_Union[ItemResult, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_count: _Optional[int] = ...) -> None: ...
+
+class ListJobsRequest(_message.Message):
+    __slots__ = ["kind", "page_size", "page_token", "statuses"]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    STATUSES_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    page_size: int
+    page_token: str
+    statuses: _containers.RepeatedScalarFieldContainer[JobStatus]
+    def __init__(self, statuses: _Optional[_Iterable[_Union[JobStatus, str]]] = ..., kind: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListJobsResponse(_message.Message):
+    __slots__ = ["jobs", "next_page_token", "total_count"]
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    jobs: _containers.RepeatedCompositeFieldContainer[Job]
+    next_page_token: str
+    total_count: int
+    def __init__(self, jobs: _Optional[_Iterable[_Union[Job, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_count: _Optional[int] = ...) -> None: ...
+
+class ListProvidersRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class ListProvidersResponse(_message.Message):
+    __slots__ = ["providers"]
+    PROVIDERS_FIELD_NUMBER: _ClassVar[int]
+    providers: _containers.RepeatedCompositeFieldContainer[Provider]
+    def __init__(self, providers: _Optional[_Iterable[_Union[Provider, _Mapping]]] = ...) -> None: ...
+
+class ModelEvaluation(_message.Message):
+    __slots__ = ["accuracy", "average_confidence", "average_latency_ms", "confusion", "errors", "evaluated", "expected_calibration_error", "macro_f1", "model", "p50_latency_ms", "p95_latency_ms", "per_label", "reliability", "run_id", "total", "weighted_f1"]
+    class ConfusionEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: ConfusionRow
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[ConfusionRow, _Mapping]] = ...) -> None: ...
+    class PerLabelEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: LabelScores
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[LabelScores, _Mapping]] = ...) -> None: ...
+    ACCURACY_FIELD_NUMBER: _ClassVar[int]
+    AVERAGE_CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    AVERAGE_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    CONFUSION_FIELD_NUMBER: _ClassVar[int]
+    ERRORS_FIELD_NUMBER: _ClassVar[int]
+    EVALUATED_FIELD_NUMBER: _ClassVar[int]
+    EXPECTED_CALIBRATION_ERROR_FIELD_NUMBER: _ClassVar[int]
+    MACRO_F1_FIELD_NUMBER: _ClassVar[int]
+    MODEL_FIELD_NUMBER: _ClassVar[int]
+    P50_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    P95_LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
+    PER_LABEL_FIELD_NUMBER: _ClassVar[int]
+    RELIABILITY_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTED_F1_FIELD_NUMBER: _ClassVar[int]
+    accuracy: float
+    average_confidence: float
+    average_latency_ms: float
+    confusion: _containers.MessageMap[str, ConfusionRow]
+    errors: int
+    evaluated: int
+    expected_calibration_error: float
+    macro_f1: float
+    model: str
+    p50_latency_ms: float
+    p95_latency_ms: float
+    per_label: _containers.MessageMap[str, LabelScores]
+    reliability: _containers.RepeatedCompositeFieldContainer[CalibrationBin]
+    run_id: str
+    total: int
+    weighted_f1: float
+    def __init__(self, model: _Optional[str] = ..., run_id: _Optional[str] = ..., total: _Optional[int] = ..., evaluated: _Optional[int] = ..., errors: _Optional[int] = ..., accuracy: _Optional[float] = ..., average_confidence: _Optional[float] = ..., average_latency_ms: _Optional[float] = ..., p50_latency_ms: _Optional[float] = ..., p95_latency_ms: _Optional[float] = ..., confusion: _Optional[_Mapping[str, ConfusionRow]] = ..., per_label: _Optional[_Mapping[str, LabelScores]] = ..., macro_f1: _Optional[float] = ..., weighted_f1: _Optional[float] = ..., expected_calibration_error: _Optional[float] = ..., reliability: _Optional[_Iterable[_Union[CalibrationBin, _Mapping]]] = ...) -> None: ...
+
+class Provider(_message.Message):
+    __slots__ = ["base_url", "command", "created_at_ms", "has_api_key", "id", "is_active", "kind", "name", "updated_at_ms"]
+    BASE_URL_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    HAS_API_KEY_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    IS_ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    base_url: str
+    command: _containers.RepeatedScalarFieldContainer[str]
+    created_at_ms: int
+    has_api_key: bool
+    id: str
+    is_active: bool
+    kind: ProviderKind
+    name: str
+    updated_at_ms: int
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[ProviderKind, str]] = ..., base_url: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., is_active: bool = ..., has_api_key: bool = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ...) -> None: ...
+
+class UpdateDatasetLabelsRequest(_message.Message):
+    __slots__ = ["dataset", "labels"]
+    DATASET_FIELD_NUMBER: _ClassVar[int]
+    LABELS_FIELD_NUMBER: _ClassVar[int]
+    dataset: str
+    labels: _containers.RepeatedCompositeFieldContainer[Label]
+    def __init__(self, dataset: _Optional[str] = ..., labels: _Optional[_Iterable[_Union[Label, _Mapping]]] = ...) -> None: ...
+
+class UpdateProviderRequest(_message.Message):
+    __slots__ = ["api_key", "base_url", "command", "is_active", "provider"]
+    API_KEY_FIELD_NUMBER: _ClassVar[int]
+    BASE_URL_FIELD_NUMBER: _ClassVar[int]
+    COMMAND_FIELD_NUMBER: _ClassVar[int]
+    IS_ACTIVE_FIELD_NUMBER: _ClassVar[int]
+    PROVIDER_FIELD_NUMBER: _ClassVar[int]
+    api_key: str
+    base_url: str
+    command: _containers.RepeatedScalarFieldContainer[str]
+    is_active: bool
+    provider: str
+    def __init__(self, provider: _Optional[str] = ..., base_url: _Optional[str] = ..., api_key: _Optional[str] = ..., is_active: bool = ..., command: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class WatchJobRequest(_message.Message):
+    __slots__ = ["from_seq", "item_results", "job_id"]
+    FROM_SEQ_FIELD_NUMBER: _ClassVar[int]
+    ITEM_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    from_seq: int
+    item_results: bool
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ..., item_results: bool = ..., from_seq: _Optional[int] = ...) -> None: ...
+
+class WatchJobsRequest(_message.Message):
+    __slots__ = ["from_seq", "item_results", "kind"]
+    FROM_SEQ_FIELD_NUMBER: _ClassVar[int]
+    ITEM_RESULTS_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    from_seq: int
+    item_results: bool
+    kind: str
+    def __init__(self, kind: _Optional[str] = ..., item_results: bool = ..., from_seq: _Optional[int] = ...) -> None: ...
+
+class ProviderKind(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class JobStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class Sampling(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
