@@ -1,5 +1,6 @@
 """The generated stubs match the .proto descriptors, and Python agrees byte for byte with the
 shared wire vectors (Tests/TallyProtoTests/Vectors/vectors.json)."""
+import importlib
 import inspect
 import json
 import re
@@ -10,11 +11,28 @@ import pytest
 from google.protobuf import descriptor_pool
 from google.protobuf.message_factory import GetMessageClass
 
+import tally
+import tally.aio
+import tally.v1
 from tally import _wire
-from tally.v1 import system_pb2, system_tally, tracking_pb2, tracking_tally, wire_pb2
+from tally.v1 import system_tally, tracking_tally, wire_pb2
 
 VECTORS = Path(__file__).resolve().parents[3] / "Tests" / "TallyProtoTests" / "Vectors" / "vectors.json"
-MODULES = [(system_pb2, system_tally), (tracking_pb2, tracking_tally)]
+PROTO = Path(__file__).resolve().parents[3] / "proto"
+
+
+def proto_modules():
+    """(pb2, stubs) of every .proto file with services, found from proto/ itself."""
+    out = []
+    for path in sorted(PROTO.rglob("*.proto")):
+        base = str(path.relative_to(PROTO).with_suffix("")).replace("/", ".")
+        pb2 = importlib.import_module(f"tally.{base[len('tally.'):]}_pb2")
+        if pb2.DESCRIPTOR.services_by_name:
+            out.append((pb2, importlib.import_module(f"tally.{base[len('tally.'):]}_tally")))
+    return out
+
+
+MODULES = proto_modules()
 
 
 def snake(name: str) -> str:
@@ -51,8 +69,18 @@ def test_every_rpc_has_stub_methods(pb2, stubs, service, method):
 
 def test_methods_table_has_nothing_else():
     expected = {f"/{s.full_name}/{m.name}" for _, _, s, m in all_methods()}
-    actual = set(system_tally.METHODS) | set(tracking_tally.METHODS)
+    actual = set().union(*(stubs.METHODS for _, stubs in MODULES))
     assert actual == expected
+    assert len(MODULES) >= 3
+
+
+def test_clients_have_every_service():
+    client = tally.Client(tally.Channel("/nonexistent"))
+    aclient = tally.aio.AsyncClient(tally.aio.AsyncChannel("/nonexistent"))
+    for _, _, service, _ in all_methods():
+        assert isinstance(getattr(client, snake(service.name)), getattr(importlib.import_module(
+            service.file.name.replace("/", ".").replace(".proto", "_tally")), service.name + "Stub"))
+        assert type(getattr(aclient, snake(service.name))).__name__ == service.name + "AsyncStub"
 
 
 def test_docstrings_come_from_the_proto_comments():

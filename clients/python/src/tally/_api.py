@@ -10,7 +10,8 @@ from tally._convert import Comparison, History, RunInfo, WatchEvent
 from tally._run import Run
 from tally._transport import Channel, ResponseIterator
 from tally.errors import DataLoss, RPCError
-from tally.v1 import system_pb2, system_tally, tracking_pb2, tracking_tally
+from tally._services import stub_classes
+from tally.v1 import experiments_tally, system_pb2, system_tally, tracking_pb2, tracking_tally
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -44,7 +45,7 @@ class RunWatcher:
 
 
 class Client:
-    """Typed stubs of every service (`system`, `diagnostics`, `tracking`) on one `Channel`, and
+    """Typed stubs of every service (`system`, `diagnostics`, `tracking`, `experiments`) on one `Channel`, and
     the high-level calls. `tally.connect()` makes one; the module-level functions use a default
     client per process."""
 
@@ -53,6 +54,10 @@ class Client:
         self.system = system_tally.SystemStub(channel)
         self.diagnostics = system_tally.DiagnosticsStub(channel)
         self.tracking = tracking_tally.TrackingStub(channel)
+        self.experiments = experiments_tally.ExperimentsStub(channel)
+        for attribute, stub in stub_classes(asynchronous=False).items():
+            if not hasattr(self, attribute):  # services added to proto/ later
+                setattr(self, attribute, stub(channel))
 
     def close(self) -> None:
         self.channel.close()

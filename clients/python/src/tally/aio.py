@@ -26,7 +26,8 @@ from tally import _wire
 from tally._wire import (CANCEL, END, END_STREAM, GOAWAY, HALF_CLOSE, HELLO, MESSAGE, PING,
                          PONG, START, WINDOW)
 from tally.errors import RPCError
-from tally.v1 import system_tally, tracking_tally, wire_pb2
+from tally._services import stub_classes
+from tally.v1 import experiments_tally, system_tally, tracking_tally, wire_pb2
 
 __all__ = ["AsyncChannel", "AsyncClient", "AsyncResponseIterator", "connect"]
 
@@ -453,6 +454,10 @@ class AsyncClient:
         self.system = system_tally.SystemAsyncStub(channel)
         self.diagnostics = system_tally.DiagnosticsAsyncStub(channel)
         self.tracking = tracking_tally.TrackingAsyncStub(channel)
+        self.experiments = experiments_tally.ExperimentsAsyncStub(channel)
+        for attribute, stub in stub_classes(asynchronous=True).items():
+            if not hasattr(self, attribute):  # services added to proto/ later
+                setattr(self, attribute, stub(channel))
 
     async def close(self) -> None:
         await self.channel.close()
