@@ -3,7 +3,7 @@
 import hashlib
 import os
 import threading
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Union
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Union, cast
 
 from tally import _convert
 from tally._convert import Comparison, History, RunInfo, WatchEvent
@@ -130,7 +130,7 @@ class Client:
         request = tracking_pb2.GetMetricHistoryRequest(
             run_id=run_id, keys=list(keys or []), max_points=max_points, min_step=min_step, max_step=max_step)
         out: Dict[str, History] = {}
-        with self.tracking.get_metric_history(request) as chunks:
+        with cast(ResponseIterator[tracking_pb2.MetricHistoryChunk], self.tracking.get_metric_history(request)) as chunks:
             for chunk in chunks:
                 h = out.get(chunk.key)
                 if h is None:
@@ -152,7 +152,7 @@ class Client:
     def watch_run(self, run_id: str, *, include_history: bool = False, timeout: Optional[float] = None) -> RunWatcher:
         """Live events of a run: a snapshot, then new points, params and status changes."""
         request = tracking_pb2.WatchRunRequest(run_id=run_id, include_history=include_history)
-        return RunWatcher(self.tracking.watch_run(request, timeout=timeout))
+        return RunWatcher(cast(ResponseIterator[tracking_pb2.RunEvent], self.tracking.watch_run(request, timeout=timeout)))
 
     # -- artifacts -----------------------------------------------------------------------------
 
@@ -170,7 +170,8 @@ class Client:
         tmp = None
         f = None
         try:
-            with self.tracking.download_artifact(tracking_pb2.DownloadArtifactRequest(artifact=ref)) as parts:
+            download = self.tracking.download_artifact(tracking_pb2.DownloadArtifactRequest(artifact=ref))
+            with cast(ResponseIterator[tracking_pb2.DownloadArtifactResponse], download) as parts:
                 for part in parts:
                     if part.HasField("artifact"):
                         record = part.artifact

@@ -242,9 +242,9 @@ class Run:
                 closing = self._closing
                 flushing, self._flush_requested = self._flush_requested, False
             for seq, key_list, kidx, vals, steps, ts in sealed:
-                batch = tracking_pb2.MetricBatch(run_id=self.id, keys=key_list, key_index=kidx, values=vals,
-                                                 steps=steps, timestamps_ms=ts, sequence=seq)
-                self._pending.append(_Batch(seq, len(vals), batch.SerializeToString()))
+                message = tracking_pb2.MetricBatch(run_id=self.id, keys=key_list, key_index=kidx, values=vals,
+                                                   steps=steps, timestamps_ms=ts, sequence=seq)
+                self._pending.append(_Batch(seq, len(vals), message.SerializeToString()))
             # Open the stream when there is something to send, and send what is not sent yet.
             # A stream is half-closed (then replaced) when a flush waits on it, when the daemon
             # goes away, or when its oldest batch waits too long: the daemon ends the call, with

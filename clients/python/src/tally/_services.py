@@ -3,7 +3,7 @@
 import importlib
 import pkgutil
 import re
-from typing import Dict, Type
+from typing import Any, Dict, Type
 
 import tally.v1
 
@@ -12,10 +12,10 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
-def stub_classes(asynchronous: bool) -> Dict[str, Type[object]]:
+def stub_classes(asynchronous: bool) -> Dict[str, Type[Any]]:
     """Attribute name (snake_case service name) -> stub class, for every service in tally.v1."""
     suffix = "AsyncStub" if asynchronous else "Stub"
-    out: Dict[str, Type[object]] = {}
+    out: Dict[str, Type[Any]] = {}
     for info in sorted(pkgutil.iter_modules(tally.v1.__path__), key=lambda i: i.name):
         if not info.name.endswith("_tally"):
             continue

@@ -45,7 +45,7 @@ class _Call:
     __slots__ = ("id", "method", "deadline", "cond", "responses", "status", "send_window",
                  "consumed", "local", "on_ready", "__weakref__")
 
-    def __init__(self, method: str, deadline: Optional[float], lock: threading.Lock, window: int) -> None:
+    def __init__(self, method: str, deadline: Optional[float], lock: "threading.RLock", window: int) -> None:
         self.id = 0
         self.method = method
         self.deadline = deadline
@@ -71,8 +71,10 @@ class Connection:
         self.recv_window = initial_window
         self._sock = sock
         self._decoder = decoder
-        self._lock = threading.Lock()
-        self._wlock = threading.Lock()
+        # Reentrant: a response iterator garbage-collected while this thread holds a lock cancels
+        # its call from __del__, which takes them again.
+        self._lock = threading.RLock()
+        self._wlock = threading.RLock()
         self._slots_cond = threading.Condition(self._lock)
         self._slots = max(1, reply.max_concurrent_calls or 100)
         self._calls: Dict[int, _Call] = {}
