@@ -2,7 +2,8 @@
 ///
 /// The conforming types are generated from the .proto files by `scripts/generate-protos`; they
 /// encode and decode through protoc-c's C structs and the protobuf-c runtime.
-public protocol ProtoMessage: Sendable, Hashable {
+/// Each also has its proto3 JSON form (`protoJSON`, `jsonString()`).
+public protocol ProtoMessage: Sendable, Hashable, ProtoJSONEncodable {
     /// The full protobuf name of the message, such as `"tally.v1.Sample"`.
     static var protoMessageName: String { get }
 

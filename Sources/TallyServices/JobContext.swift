@@ -22,6 +22,11 @@ final class JobContext: Sendable {
         var model = ""
     }
 
+    /// Items an earlier, interrupted execution of this job recorded.
+    func recordedItems() async throws -> [JobItemRecord] {
+        try await store.jobItems(jobPK: job.pk)
+    }
+
     init(job: JobRecord, store: Store, hub: JobEventHub) {
         self.job = job
         self.store = store

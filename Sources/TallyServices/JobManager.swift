@@ -96,7 +96,13 @@ final class JobManager: Sendable {
     }
 
     private func finish(_ job: JobRecord, status: Int, error: String, results: JobResults?) async throws {
-        let record = try await store.finishJob(job.id, status: status, error: error, results: try results?.serializedBytes())
+        // A cancelled job's task is cancelled itself, and the store refuses work in a cancelled
+        // task: record the outcome from a task of its own.
+        let store = self.store
+        let encoded = try results?.serializedBytes()
+        let record = try await Task {
+            try await store.finishJob(job.id, status: status, error: error, results: encoded)
+        }.value
         var event = JobEvent()
         switch record.status {
         case JobRecord.completed:

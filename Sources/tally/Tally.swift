@@ -7,6 +7,9 @@ struct Tally: AsyncParsableCommand {
         abstract: "A local-first experiment tracker and runner.",
         discussion: "Start the daemon with `tally serve`; the other commands talk to it over its Unix socket.",
         version: "0.1.0",
-        subcommands: [Serve.self, Status.self]
+        subcommands: [
+            Serve.self, Status.self, Experiments.self, Runs.self, Metrics.self, Artifacts.self,
+            Compare.self, Watch.self,
+        ]
     )
 }

@@ -68,3 +68,29 @@ def daemon(workdir):
     d = Daemon(workdir)
     yield d
     d.stop()
+
+
+def tally_ok(daemon, *args, timeout=30):
+    """Runs `tally ARGS --socket <daemon>`; fails the test unless it exits 0. Returns stdout."""
+    result = run_tally(*args, "--socket", daemon.socket, timeout=timeout)
+    assert result.returncode == 0, f"tally {' '.join(args)} exited {result.returncode}: {result.stderr}"
+    return result.stdout
+
+
+def tally_json(daemon, *args, timeout=30):
+    """Runs `tally ARGS --json --socket <daemon>` and parses its standard output."""
+    import json
+    return json.loads(tally_ok(daemon, *args, "--json", timeout=timeout))
+
+
+def tally_fails(daemon, *args, timeout=30):
+    """Runs `tally ARGS --socket <daemon>`, expecting a non-zero exit; returns the result."""
+    result = run_tally(*args, "--socket", daemon.socket, timeout=timeout)
+    assert result.returncode != 0, f"tally {' '.join(args)} unexpectedly succeeded: {result.stdout}"
+    return result
+
+
+def table_rows(text):
+    """Splits a plain-text table into rows of cells (cells are separated by two or more spaces)."""
+    import re
+    return [re.split(r"\s{2,}", line.strip()) for line in text.splitlines() if line.strip()]

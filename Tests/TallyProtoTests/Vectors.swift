@@ -12,6 +12,8 @@ struct Vector: Decodable, Sendable, CustomTestStringConvertible {
     let hex: String
     /// For invalid vectors: the ProtoError code the decoder must report.
     let code: String?
+    /// For valid vectors: the message as proto3 JSON, from Python's `json_format.MessageToJson`.
+    let json: String?
 
     var testDescription: String { "\(message) \(name)" }
 

@@ -19,6 +19,65 @@ SCALARS = {
 }
 
 
+JSON_INT32 = {FD.TYPE_INT32, FD.TYPE_SINT32, FD.TYPE_SFIXED32, FD.TYPE_UINT32, FD.TYPE_FIXED32}
+JSON_INT64 = {FD.TYPE_INT64, FD.TYPE_SINT64, FD.TYPE_SFIXED64}
+JSON_UINT64 = {FD.TYPE_UINT64, FD.TYPE_FIXED64}
+
+
+def json_name(field):
+    """The field's proto3 JSON name (protoc fills json_name; else protobuf's own camel-casing)."""
+    if field.HasField("json_name") and field.json_name:
+        return field.json_name
+    out, up = [], False
+    for ch in field.name:
+        if ch == "_":
+            up = True
+        elif up:
+            out.append(ch.upper())
+            up = False
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def json_expr(field, v):
+    """A Swift expression building the JSONValue of one value `v` of the field's type."""
+    t = field.type
+    if t == FD.TYPE_DOUBLE:
+        return ".double(%s)" % v
+    if t == FD.TYPE_FLOAT:
+        return ".float(%s)" % v
+    if t in JSON_INT32:
+        return ".integer(Int64(%s))" % v
+    if t in JSON_INT64:
+        return ".int64(%s)" % v
+    if t in JSON_UINT64:
+        return ".uint64(%s)" % v
+    if t == FD.TYPE_BOOL:
+        return ".bool(%s)" % v
+    if t == FD.TYPE_STRING:
+        return ".string(%s)" % v
+    if t == FD.TYPE_BYTES:
+        return ".bytes(%s)" % v
+    if t in (FD.TYPE_ENUM, FD.TYPE_MESSAGE):
+        return "%s.protoJSON" % v
+    raise ValueError(t)
+
+
+def json_is_set(field, v):
+    """A Swift condition that holds when a singular implicit-presence field is not at its default."""
+    t = field.type
+    if t in (FD.TYPE_DOUBLE, FD.TYPE_FLOAT):
+        return "%s.bitPattern != 0" % v
+    if t == FD.TYPE_BOOL:
+        return v
+    if t in (FD.TYPE_STRING, FD.TYPE_BYTES):
+        return "!%s.isEmpty" % v
+    if t == FD.TYPE_ENUM:
+        return "%s.rawValue != 0" % v
+    return "%s != 0" % v
+
+
 def doc(out, indent, lines, fallback=None):
     if not lines and fallback:
         lines = [fallback]
@@ -132,6 +191,14 @@ class SwiftMessages:
         for m in self.all_messages(f):
             self.emit_conversion(out, m)
             out.append("")
+        out.append("// MARK: - proto3 JSON")
+        out.append("")
+        for e in self.all_enums(f):
+            self.emit_enum_json(out, e)
+            out.append("")
+        for m in self.all_messages(f):
+            self.emit_json(out, m)
+            out.append("")
         while out and out[-1] == "":
             out.pop()
         return "\n".join(out) + "\n"
@@ -142,6 +209,9 @@ class SwiftMessages:
 
     def all_messages(self, f):
         return [m for m in self.index.messages.values() if m.file is f and not m.is_map_entry]
+
+    def all_enums(self, f):
+        return [e for e in self.index.enums.values() if e.file is f]
 
     def generate_registry(self):
         out = [
@@ -298,6 +368,78 @@ class SwiftMessages:
             doc(out, ind + "    ", comments.lines(m.path + [2, fi]), "`%s` (field %d)." % (f.name, f.number))
             out.append("%s    case %s(%s)" % (ind, swift_escape(lower_camel(f.name)), self.value_type(f)))
         out.append(ind + "}")
+
+    # proto3 JSON ------------------------------------------------------------------
+
+    def emit_enum_json(self, out, e):
+        out.append("extension %s: ProtoJSONEncodable {" % e.swift_name)
+        out.append("    /// The value's name; a number the .proto file does not declare stays a number.")
+        out.append("    public var protoJSON: JSONValue {")
+        out.append("        switch rawValue {")
+        seen = set()
+        for v in e.proto.value:
+            if v.number in seen:
+                continue
+            seen.add(v.number)
+            out.append('        case %d: .string("%s")' % (v.number, v.name))
+        out.append("        default: .integer(Int64(rawValue))")
+        out.append("        }")
+        out.append("    }")
+        out.append("}")
+
+
+    def emit_json(self, out, m):
+        p = m.proto
+        out.append("extension %s: ProtoJSONEncodable {" % m.swift_name)
+        out.append("    /// The message in the proto3 JSON mapping.")
+        out.append("    public var protoJSON: JSONValue {")
+        body = []
+        done_oneofs = set()
+        for field in p.field:
+            sf = swift_escape(lower_camel(field.name))
+            key = json_name(field)
+            if field.HasField("oneof_index"):
+                oi = field.oneof_index
+                if is_synthetic_single_oneof(p, oi):
+                    body.append('if let v = self.%s { o["%s"] = %s }' % (sf, key, json_expr(field, "v")))
+                    continue
+                if oi in done_oneofs:
+                    continue
+                done_oneofs.add(oi)
+                members = [f for f in p.field if f.HasField("oneof_index") and f.oneof_index == oi]
+                body.append("switch self.%s {" % swift_escape(lower_camel(p.oneof_decl[oi].name)))
+                for f in members:
+                    body.append('case .%s(let v)?: o["%s"] = %s' % (
+                        swift_escape(lower_camel(f.name)), json_name(f), json_expr(f, "v")))
+                body.append("case nil: break")
+                body.append("}")
+                continue
+            entry = self.index.map_entry(field)
+            if entry:
+                k, v = entry.proto.field[0], entry.proto.field[1]
+                kexpr = "k" if k.type == FD.TYPE_STRING else "String(k)"
+                body.append("if !self.%s.isEmpty {" % sf)
+                body.append("    var m: [String: JSONValue] = [:]")
+                body.append("    for (k, v) in self.%s { m[%s] = %s }" % (sf, kexpr, json_expr(v, "v")))
+                body.append('    o["%s"] = .object(m)' % key)
+                body.append("}")
+            elif field.label == FD.LABEL_REPEATED:
+                body.append('if !self.%s.isEmpty { o["%s"] = .array(self.%s.map { %s }) }' % (
+                    sf, key, sf, json_expr(field, "$0")))
+            elif field.type == FD.TYPE_MESSAGE:
+                body.append('if let v = self.%s { o["%s"] = %s }' % (sf, key, json_expr(field, "v")))
+            else:
+                body.append('if %s { o["%s"] = %s }' % (
+                    json_is_set(field, "self." + sf), key, json_expr(field, "self." + sf)))
+        if body:
+            out.append("        var o: [String: JSONValue] = [:]")
+            for line in body:
+                out.append("        " + line)
+            out.append("        return .object(o)")
+        else:
+            out.append("        .object([:])")
+        out.append("    }")
+        out.append("}")
 
     # Conversion ------------------------------------------------------------------
 

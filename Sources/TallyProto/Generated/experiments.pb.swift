@@ -2760,3 +2760,558 @@ extension WatchJobsRequest: CMessageConvertible {
         c.pointee.from_seq = self.fromSeq
     }
 }
+
+// MARK: - proto3 JSON
+
+extension ProviderKind: ProtoJSONEncodable {
+    /// The value's name; a number the .proto file does not declare stays a number.
+    public var protoJSON: JSONValue {
+        switch rawValue {
+        case 0: .string("PROVIDER_KIND_UNSPECIFIED")
+        case 1: .string("PROVIDER_KIND_OPENAI")
+        case 2: .string("PROVIDER_KIND_OLLAMA")
+        case 3: .string("PROVIDER_KIND_COMMAND")
+        default: .integer(Int64(rawValue))
+        }
+    }
+}
+
+extension JobStatus: ProtoJSONEncodable {
+    /// The value's name; a number the .proto file does not declare stays a number.
+    public var protoJSON: JSONValue {
+        switch rawValue {
+        case 0: .string("JOB_STATUS_UNSPECIFIED")
+        case 1: .string("JOB_STATUS_PENDING")
+        case 2: .string("JOB_STATUS_RUNNING")
+        case 3: .string("JOB_STATUS_COMPLETED")
+        case 4: .string("JOB_STATUS_FAILED")
+        case 5: .string("JOB_STATUS_CANCELLED")
+        default: .integer(Int64(rawValue))
+        }
+    }
+}
+
+extension Sampling: ProtoJSONEncodable {
+    /// The value's name; a number the .proto file does not declare stays a number.
+    public var protoJSON: JSONValue {
+        switch rawValue {
+        case 0: .string("SAMPLING_UNSPECIFIED")
+        case 1: .string("SAMPLING_RANDOM")
+        case 2: .string("SAMPLING_STRATIFIED")
+        default: .integer(Int64(rawValue))
+        }
+    }
+}
+
+extension Label: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.id.isEmpty { o["id"] = .string(self.id) }
+        if !self.name.isEmpty { o["name"] = .string(self.name) }
+        if !self.description.isEmpty { o["description"] = .string(self.description) }
+        return .object(o)
+    }
+}
+
+extension DatasetItem: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.id.isEmpty { o["id"] = .string(self.id) }
+        if !self.text.isEmpty { o["text"] = .string(self.text) }
+        if !self.label.isEmpty { o["label"] = .string(self.label) }
+        return .object(o)
+    }
+}
+
+extension Dataset: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.id.isEmpty { o["id"] = .string(self.id) }
+        if !self.name.isEmpty { o["name"] = .string(self.name) }
+        if !self.description.isEmpty { o["description"] = .string(self.description) }
+        if !self.labels.isEmpty { o["labels"] = .array(self.labels.map { $0.protoJSON }) }
+        if self.itemCount != 0 { o["itemCount"] = .uint64(self.itemCount) }
+        if !self.labelCounts.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.labelCounts { m[k] = .uint64(v) }
+            o["labelCounts"] = .object(m)
+        }
+        if self.createdAtMs != 0 { o["createdAtMs"] = .int64(self.createdAtMs) }
+        if self.updatedAtMs != 0 { o["updatedAtMs"] = .int64(self.updatedAtMs) }
+        return .object(o)
+    }
+}
+
+extension CreateDatasetRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.name.isEmpty { o["name"] = .string(self.name) }
+        if !self.description.isEmpty { o["description"] = .string(self.description) }
+        if !self.labels.isEmpty { o["labels"] = .array(self.labels.map { $0.protoJSON }) }
+        if !self.items.isEmpty { o["items"] = .array(self.items.map { $0.protoJSON }) }
+        if let v = self.artifact { o["artifact"] = v.protoJSON }
+        return .object(o)
+    }
+}
+
+extension GetDatasetRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.dataset.isEmpty { o["dataset"] = .string(self.dataset) }
+        return .object(o)
+    }
+}
+
+extension ListDatasetsRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.pageSize != 0 { o["pageSize"] = .integer(Int64(self.pageSize)) }
+        if !self.pageToken.isEmpty { o["pageToken"] = .string(self.pageToken) }
+        return .object(o)
+    }
+}
+
+extension ListDatasetsResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.datasets.isEmpty { o["datasets"] = .array(self.datasets.map { $0.protoJSON }) }
+        if !self.nextPageToken.isEmpty { o["nextPageToken"] = .string(self.nextPageToken) }
+        if self.totalCount != 0 { o["totalCount"] = .uint64(self.totalCount) }
+        return .object(o)
+    }
+}
+
+extension UpdateDatasetLabelsRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.dataset.isEmpty { o["dataset"] = .string(self.dataset) }
+        if !self.labels.isEmpty { o["labels"] = .array(self.labels.map { $0.protoJSON }) }
+        return .object(o)
+    }
+}
+
+extension DeleteDatasetRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.dataset.isEmpty { o["dataset"] = .string(self.dataset) }
+        return .object(o)
+    }
+}
+
+extension DeleteDatasetResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        .object([:])
+    }
+}
+
+extension Provider: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.id.isEmpty { o["id"] = .string(self.id) }
+        if !self.name.isEmpty { o["name"] = .string(self.name) }
+        if self.kind.rawValue != 0 { o["kind"] = self.kind.protoJSON }
+        if !self.baseUrl.isEmpty { o["baseUrl"] = .string(self.baseUrl) }
+        if !self.command.isEmpty { o["command"] = .array(self.command.map { .string($0) }) }
+        if self.isActive { o["isActive"] = .bool(self.isActive) }
+        if self.hasApiKey { o["hasApiKey"] = .bool(self.hasApiKey) }
+        if self.createdAtMs != 0 { o["createdAtMs"] = .int64(self.createdAtMs) }
+        if self.updatedAtMs != 0 { o["updatedAtMs"] = .int64(self.updatedAtMs) }
+        return .object(o)
+    }
+}
+
+extension CreateProviderRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.name.isEmpty { o["name"] = .string(self.name) }
+        if self.kind.rawValue != 0 { o["kind"] = self.kind.protoJSON }
+        if !self.baseUrl.isEmpty { o["baseUrl"] = .string(self.baseUrl) }
+        if !self.apiKey.isEmpty { o["apiKey"] = .string(self.apiKey) }
+        if !self.command.isEmpty { o["command"] = .array(self.command.map { .string($0) }) }
+        if self.inactive { o["inactive"] = .bool(self.inactive) }
+        return .object(o)
+    }
+}
+
+extension UpdateProviderRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.provider.isEmpty { o["provider"] = .string(self.provider) }
+        if let v = self.baseUrl { o["baseUrl"] = .string(v) }
+        if let v = self.apiKey { o["apiKey"] = .string(v) }
+        if let v = self.isActive { o["isActive"] = .bool(v) }
+        if !self.command.isEmpty { o["command"] = .array(self.command.map { .string($0) }) }
+        return .object(o)
+    }
+}
+
+extension ListProvidersRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        .object([:])
+    }
+}
+
+extension ListProvidersResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.providers.isEmpty { o["providers"] = .array(self.providers.map { $0.protoJSON }) }
+        return .object(o)
+    }
+}
+
+extension DeleteProviderRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.provider.isEmpty { o["provider"] = .string(self.provider) }
+        return .object(o)
+    }
+}
+
+extension DeleteProviderResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        .object([:])
+    }
+}
+
+extension ClassificationEvalConfig: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.dataset.isEmpty { o["dataset"] = .string(self.dataset) }
+        if !self.provider.isEmpty { o["provider"] = .string(self.provider) }
+        if !self.models.isEmpty { o["models"] = .array(self.models.map { .string($0) }) }
+        if !self.promptTemplate.isEmpty { o["promptTemplate"] = .string(self.promptTemplate) }
+        if self.sampleSize != 0 { o["sampleSize"] = .integer(Int64(self.sampleSize)) }
+        if self.sampling.rawValue != 0 { o["sampling"] = self.sampling.protoJSON }
+        if self.seed != 0 { o["seed"] = .uint64(self.seed) }
+        if self.concurrency != 0 { o["concurrency"] = .integer(Int64(self.concurrency)) }
+        if self.requestTimeoutMs != 0 { o["requestTimeoutMs"] = .integer(Int64(self.requestTimeoutMs)) }
+        if let v = self.retries { o["retries"] = .integer(Int64(v)) }
+        if !self.experiment.isEmpty { o["experiment"] = .string(self.experiment) }
+        if !self.labels.isEmpty { o["labels"] = .array(self.labels.map { $0.protoJSON }) }
+        if !self.datasetId.isEmpty { o["datasetId"] = .string(self.datasetId) }
+        return .object(o)
+    }
+}
+
+extension LabelScores: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.precision.bitPattern != 0 { o["precision"] = .double(self.precision) }
+        if self.recall.bitPattern != 0 { o["recall"] = .double(self.recall) }
+        if self.f1.bitPattern != 0 { o["f1"] = .double(self.f1) }
+        if self.support != 0 { o["support"] = .uint64(self.support) }
+        return .object(o)
+    }
+}
+
+extension CalibrationBin: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.lower.bitPattern != 0 { o["lower"] = .double(self.lower) }
+        if self.upper.bitPattern != 0 { o["upper"] = .double(self.upper) }
+        if self.count != 0 { o["count"] = .uint64(self.count) }
+        if self.meanConfidence.bitPattern != 0 { o["meanConfidence"] = .double(self.meanConfidence) }
+        if self.accuracy.bitPattern != 0 { o["accuracy"] = .double(self.accuracy) }
+        return .object(o)
+    }
+}
+
+extension ConfusionRow: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.predicted.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.predicted { m[k] = .uint64(v) }
+            o["predicted"] = .object(m)
+        }
+        return .object(o)
+    }
+}
+
+extension ModelEvaluation: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.model.isEmpty { o["model"] = .string(self.model) }
+        if !self.runId.isEmpty { o["runId"] = .string(self.runId) }
+        if self.total != 0 { o["total"] = .uint64(self.total) }
+        if self.evaluated != 0 { o["evaluated"] = .uint64(self.evaluated) }
+        if self.errors != 0 { o["errors"] = .uint64(self.errors) }
+        if self.accuracy.bitPattern != 0 { o["accuracy"] = .double(self.accuracy) }
+        if self.averageConfidence.bitPattern != 0 { o["averageConfidence"] = .double(self.averageConfidence) }
+        if self.averageLatencyMs.bitPattern != 0 { o["averageLatencyMs"] = .double(self.averageLatencyMs) }
+        if self.p50LatencyMs.bitPattern != 0 { o["p50LatencyMs"] = .double(self.p50LatencyMs) }
+        if self.p95LatencyMs.bitPattern != 0 { o["p95LatencyMs"] = .double(self.p95LatencyMs) }
+        if !self.confusion.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.confusion { m[k] = v.protoJSON }
+            o["confusion"] = .object(m)
+        }
+        if !self.perLabel.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.perLabel { m[k] = v.protoJSON }
+            o["perLabel"] = .object(m)
+        }
+        if self.macroF1.bitPattern != 0 { o["macroF1"] = .double(self.macroF1) }
+        if self.weightedF1.bitPattern != 0 { o["weightedF1"] = .double(self.weightedF1) }
+        if self.expectedCalibrationError.bitPattern != 0 { o["expectedCalibrationError"] = .double(self.expectedCalibrationError) }
+        if !self.reliability.isEmpty { o["reliability"] = .array(self.reliability.map { $0.protoJSON }) }
+        return .object(o)
+    }
+}
+
+extension ItemResult: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.model.isEmpty { o["model"] = .string(self.model) }
+        if !self.itemId.isEmpty { o["itemId"] = .string(self.itemId) }
+        if !self.excerpt.isEmpty { o["excerpt"] = .string(self.excerpt) }
+        if !self.actual.isEmpty { o["actual"] = .string(self.actual) }
+        if !self.predicted.isEmpty { o["predicted"] = .string(self.predicted) }
+        if self.confidence.bitPattern != 0 { o["confidence"] = .double(self.confidence) }
+        if self.latencyMs.bitPattern != 0 { o["latencyMs"] = .double(self.latencyMs) }
+        if !self.reasoning.isEmpty { o["reasoning"] = .string(self.reasoning) }
+        if !self.alternatives.isEmpty { o["alternatives"] = .array(self.alternatives.map { .string($0) }) }
+        if !self.error.isEmpty { o["error"] = .string(self.error) }
+        return .object(o)
+    }
+}
+
+extension JobResults: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.models.isEmpty { o["models"] = .array(self.models.map { $0.protoJSON }) }
+        return .object(o)
+    }
+}
+
+extension Job: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.id.isEmpty { o["id"] = .string(self.id) }
+        if !self.kind.isEmpty { o["kind"] = .string(self.kind) }
+        if self.status.rawValue != 0 { o["status"] = self.status.protoJSON }
+        if self.createdAtMs != 0 { o["createdAtMs"] = .int64(self.createdAtMs) }
+        if self.startedAtMs != 0 { o["startedAtMs"] = .int64(self.startedAtMs) }
+        if self.completedAtMs != 0 { o["completedAtMs"] = .int64(self.completedAtMs) }
+        if !self.error.isEmpty { o["error"] = .string(self.error) }
+        switch self.config {
+        case .classification(let v)?: o["classification"] = v.protoJSON
+        case nil: break
+        }
+        if self.progressCurrent != 0 { o["progressCurrent"] = .uint64(self.progressCurrent) }
+        if self.progressTotal != 0 { o["progressTotal"] = .uint64(self.progressTotal) }
+        if let v = self.results { o["results"] = v.protoJSON }
+        if !self.experimentId.isEmpty { o["experimentId"] = .string(self.experimentId) }
+        return .object(o)
+    }
+}
+
+extension CreateJobRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        switch self.config {
+        case .classification(let v)?: o["classification"] = v.protoJSON
+        case nil: break
+        }
+        return .object(o)
+    }
+}
+
+extension GetJobRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.jobId.isEmpty { o["jobId"] = .string(self.jobId) }
+        return .object(o)
+    }
+}
+
+extension ListJobsRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.statuses.isEmpty { o["statuses"] = .array(self.statuses.map { $0.protoJSON }) }
+        if !self.kind.isEmpty { o["kind"] = .string(self.kind) }
+        if self.pageSize != 0 { o["pageSize"] = .integer(Int64(self.pageSize)) }
+        if !self.pageToken.isEmpty { o["pageToken"] = .string(self.pageToken) }
+        return .object(o)
+    }
+}
+
+extension ListJobsResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.jobs.isEmpty { o["jobs"] = .array(self.jobs.map { $0.protoJSON }) }
+        if !self.nextPageToken.isEmpty { o["nextPageToken"] = .string(self.nextPageToken) }
+        if self.totalCount != 0 { o["totalCount"] = .uint64(self.totalCount) }
+        return .object(o)
+    }
+}
+
+extension CancelJobRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.jobId.isEmpty { o["jobId"] = .string(self.jobId) }
+        return .object(o)
+    }
+}
+
+extension DeleteJobRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.jobId.isEmpty { o["jobId"] = .string(self.jobId) }
+        return .object(o)
+    }
+}
+
+extension DeleteJobResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        .object([:])
+    }
+}
+
+extension ListJobItemsRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.jobId.isEmpty { o["jobId"] = .string(self.jobId) }
+        if !self.model.isEmpty { o["model"] = .string(self.model) }
+        if self.errorsOnly { o["errorsOnly"] = .bool(self.errorsOnly) }
+        if self.pageSize != 0 { o["pageSize"] = .integer(Int64(self.pageSize)) }
+        if !self.pageToken.isEmpty { o["pageToken"] = .string(self.pageToken) }
+        return .object(o)
+    }
+}
+
+extension ListJobItemsResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.items.isEmpty { o["items"] = .array(self.items.map { $0.protoJSON }) }
+        if !self.nextPageToken.isEmpty { o["nextPageToken"] = .string(self.nextPageToken) }
+        if self.totalCount != 0 { o["totalCount"] = .uint64(self.totalCount) }
+        return .object(o)
+    }
+}
+
+extension JobStarted: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.total != 0 { o["total"] = .uint64(self.total) }
+        return .object(o)
+    }
+}
+
+extension JobProgress: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.current != 0 { o["current"] = .uint64(self.current) }
+        if self.total != 0 { o["total"] = .uint64(self.total) }
+        if self.percentage.bitPattern != 0 { o["percentage"] = .double(self.percentage) }
+        if self.itemsPerSecond.bitPattern != 0 { o["itemsPerSecond"] = .double(self.itemsPerSecond) }
+        if self.etaSeconds.bitPattern != 0 { o["etaSeconds"] = .double(self.etaSeconds) }
+        if !self.model.isEmpty { o["model"] = .string(self.model) }
+        return .object(o)
+    }
+}
+
+extension JobCompleted: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if let v = self.results { o["results"] = v.protoJSON }
+        return .object(o)
+    }
+}
+
+extension JobFailed: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.error.isEmpty { o["error"] = .string(self.error) }
+        return .object(o)
+    }
+}
+
+extension JobCancelled: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        .object([:])
+    }
+}
+
+extension JobEvent: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.seq != 0 { o["seq"] = .uint64(self.seq) }
+        if !self.jobId.isEmpty { o["jobId"] = .string(self.jobId) }
+        if !self.jobKind.isEmpty { o["jobKind"] = .string(self.jobKind) }
+        if self.timeMs != 0 { o["timeMs"] = .int64(self.timeMs) }
+        switch self.event {
+        case .snapshot(let v)?: o["snapshot"] = v.protoJSON
+        case .started(let v)?: o["started"] = v.protoJSON
+        case .progress(let v)?: o["progress"] = v.protoJSON
+        case .itemResult(let v)?: o["itemResult"] = v.protoJSON
+        case .completed(let v)?: o["completed"] = v.protoJSON
+        case .failed(let v)?: o["failed"] = v.protoJSON
+        case .cancelled(let v)?: o["cancelled"] = v.protoJSON
+        case nil: break
+        }
+        return .object(o)
+    }
+}
+
+extension WatchJobRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.jobId.isEmpty { o["jobId"] = .string(self.jobId) }
+        if self.itemResults { o["itemResults"] = .bool(self.itemResults) }
+        if self.fromSeq != 0 { o["fromSeq"] = .uint64(self.fromSeq) }
+        return .object(o)
+    }
+}
+
+extension WatchJobsRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.kind.isEmpty { o["kind"] = .string(self.kind) }
+        if self.itemResults { o["itemResults"] = .bool(self.itemResults) }
+        if self.fromSeq != 0 { o["fromSeq"] = .uint64(self.fromSeq) }
+        return .object(o)
+    }
+}

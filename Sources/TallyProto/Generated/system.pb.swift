@@ -739,3 +739,155 @@ extension EchoResponse: CMessageConvertible {
         c.pointee.received_bytes = self.receivedBytes
     }
 }
+
+// MARK: - proto3 JSON
+
+extension SampleKind: ProtoJSONEncodable {
+    /// The value's name; a number the .proto file does not declare stays a number.
+    public var protoJSON: JSONValue {
+        switch rawValue {
+        case 0: .string("SAMPLE_KIND_UNSPECIFIED")
+        case 1: .string("SAMPLE_KIND_SMALL")
+        case 2: .string("SAMPLE_KIND_LARGE")
+        default: .integer(Int64(rawValue))
+        }
+    }
+}
+
+extension InfoRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        .object([:])
+    }
+}
+
+extension InfoResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.version.isEmpty { o["version"] = .string(self.version) }
+        if self.protocolVersion != 0 { o["protocolVersion"] = .integer(Int64(self.protocolVersion)) }
+        if self.pid != 0 { o["pid"] = .int64(self.pid) }
+        if self.uptimeMs != 0 { o["uptimeMs"] = .uint64(self.uptimeMs) }
+        if !self.storePath.isEmpty { o["storePath"] = .string(self.storePath) }
+        if !self.artifactPath.isEmpty { o["artifactPath"] = .string(self.artifactPath) }
+        if !self.socketPath.isEmpty { o["socketPath"] = .string(self.socketPath) }
+        if self.startedAtMs != 0 { o["startedAtMs"] = .int64(self.startedAtMs) }
+        if self.openConnections != 0 { o["openConnections"] = .integer(Int64(self.openConnections)) }
+        if self.callsInFlight != 0 { o["callsInFlight"] = .integer(Int64(self.callsInFlight)) }
+        if !self.migrations.isEmpty { o["migrations"] = .array(self.migrations.map { .string($0) }) }
+        return .object(o)
+    }
+}
+
+extension PingRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.payload.isEmpty { o["payload"] = .bytes(self.payload) }
+        return .object(o)
+    }
+}
+
+extension PingResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.payload.isEmpty { o["payload"] = .bytes(self.payload) }
+        if self.serverTimeMs != 0 { o["serverTimeMs"] = .int64(self.serverTimeMs) }
+        return .object(o)
+    }
+}
+
+extension SamplePoint: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.key.isEmpty { o["key"] = .string(self.key) }
+        if self.value.bitPattern != 0 { o["value"] = .double(self.value) }
+        if self.step != 0 { o["step"] = .int64(self.step) }
+        return .object(o)
+    }
+}
+
+extension Sample: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.fDouble.bitPattern != 0 { o["fDouble"] = .double(self.fDouble) }
+        if self.fFloat.bitPattern != 0 { o["fFloat"] = .float(self.fFloat) }
+        if self.fInt32 != 0 { o["fInt32"] = .integer(Int64(self.fInt32)) }
+        if self.fInt64 != 0 { o["fInt64"] = .int64(self.fInt64) }
+        if self.fUint32 != 0 { o["fUint32"] = .integer(Int64(self.fUint32)) }
+        if self.fUint64 != 0 { o["fUint64"] = .uint64(self.fUint64) }
+        if self.fSint32 != 0 { o["fSint32"] = .integer(Int64(self.fSint32)) }
+        if self.fSint64 != 0 { o["fSint64"] = .int64(self.fSint64) }
+        if self.fFixed32 != 0 { o["fFixed32"] = .integer(Int64(self.fFixed32)) }
+        if self.fFixed64 != 0 { o["fFixed64"] = .uint64(self.fFixed64) }
+        if self.fSfixed32 != 0 { o["fSfixed32"] = .integer(Int64(self.fSfixed32)) }
+        if self.fSfixed64 != 0 { o["fSfixed64"] = .int64(self.fSfixed64) }
+        if self.fBool { o["fBool"] = .bool(self.fBool) }
+        if !self.fString.isEmpty { o["fString"] = .string(self.fString) }
+        if !self.fBytes.isEmpty { o["fBytes"] = .bytes(self.fBytes) }
+        if self.fKind.rawValue != 0 { o["fKind"] = self.fKind.protoJSON }
+        if let v = self.fPoint { o["fPoint"] = v.protoJSON }
+        if !self.rDouble.isEmpty { o["rDouble"] = .array(self.rDouble.map { .double($0) }) }
+        if !self.rInt64.isEmpty { o["rInt64"] = .array(self.rInt64.map { .int64($0) }) }
+        if !self.rString.isEmpty { o["rString"] = .array(self.rString.map { .string($0) }) }
+        if !self.rBytes.isEmpty { o["rBytes"] = .array(self.rBytes.map { .bytes($0) }) }
+        if !self.rKind.isEmpty { o["rKind"] = .array(self.rKind.map { $0.protoJSON }) }
+        if !self.rPoint.isEmpty { o["rPoint"] = .array(self.rPoint.map { $0.protoJSON }) }
+        if !self.mString.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.mString { m[k] = .string(v) }
+            o["mString"] = .object(m)
+        }
+        if !self.mDouble.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.mDouble { m[k] = .double(v) }
+            o["mDouble"] = .object(m)
+        }
+        if !self.mPoint.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.mPoint { m[String(k)] = v.protoJSON }
+            o["mPoint"] = .object(m)
+        }
+        switch self.choice {
+        case .cString(let v)?: o["cString"] = .string(v)
+        case .cInt64(let v)?: o["cInt64"] = .int64(v)
+        case .cPoint(let v)?: o["cPoint"] = v.protoJSON
+        case nil: break
+        }
+        if let v = self.oStep { o["oStep"] = .int64(v) }
+        if !self.rBool.isEmpty { o["rBool"] = .array(self.rBool.map { .bool($0) }) }
+        if !self.rUint32.isEmpty { o["rUint32"] = .array(self.rUint32.map { .integer(Int64($0)) }) }
+        if !self.rFloat.isEmpty { o["rFloat"] = .array(self.rFloat.map { .float($0) }) }
+        return .object(o)
+    }
+}
+
+extension EchoRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if let v = self.sample { o["sample"] = v.protoJSON }
+        if !self.payload.isEmpty { o["payload"] = .bytes(self.payload) }
+        if self.count != 0 { o["count"] = .integer(Int64(self.count)) }
+        if self.delayMs != 0 { o["delayMs"] = .integer(Int64(self.delayMs)) }
+        if self.failCode != 0 { o["failCode"] = .integer(Int64(self.failCode)) }
+        if !self.failMessage.isEmpty { o["failMessage"] = .string(self.failMessage) }
+        return .object(o)
+    }
+}
+
+extension EchoResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if let v = self.sample { o["sample"] = v.protoJSON }
+        if !self.payload.isEmpty { o["payload"] = .bytes(self.payload) }
+        if self.index != 0 { o["index"] = .integer(Int64(self.index)) }
+        if self.receivedBytes != 0 { o["receivedBytes"] = .uint64(self.receivedBytes) }
+        return .object(o)
+    }
+}

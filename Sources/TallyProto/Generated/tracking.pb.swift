@@ -3296,3 +3296,676 @@ extension CompareRunsResponse: CMessageConvertible {
         c.pointee.metrics = try arena.messages(self.metrics, field: "metrics")
     }
 }
+
+// MARK: - proto3 JSON
+
+extension MetricGoal: ProtoJSONEncodable {
+    /// The value's name; a number the .proto file does not declare stays a number.
+    public var protoJSON: JSONValue {
+        switch rawValue {
+        case 0: .string("METRIC_GOAL_UNSPECIFIED")
+        case 1: .string("METRIC_GOAL_MINIMIZE")
+        case 2: .string("METRIC_GOAL_MAXIMIZE")
+        default: .integer(Int64(rawValue))
+        }
+    }
+}
+
+extension RunStatus: ProtoJSONEncodable {
+    /// The value's name; a number the .proto file does not declare stays a number.
+    public var protoJSON: JSONValue {
+        switch rawValue {
+        case 0: .string("RUN_STATUS_UNSPECIFIED")
+        case 1: .string("RUN_STATUS_RUNNING")
+        case 2: .string("RUN_STATUS_COMPLETED")
+        case 3: .string("RUN_STATUS_FAILED")
+        case 4: .string("RUN_STATUS_KILLED")
+        default: .integer(Int64(rawValue))
+        }
+    }
+}
+
+extension ArtifactType: ProtoJSONEncodable {
+    /// The value's name; a number the .proto file does not declare stays a number.
+    public var protoJSON: JSONValue {
+        switch rawValue {
+        case 0: .string("ARTIFACT_TYPE_UNSPECIFIED")
+        case 1: .string("ARTIFACT_TYPE_MODEL")
+        case 2: .string("ARTIFACT_TYPE_DATASET")
+        case 3: .string("ARTIFACT_TYPE_FIGURE")
+        case 4: .string("ARTIFACT_TYPE_OTHER")
+        default: .integer(Int64(rawValue))
+        }
+    }
+}
+
+extension Experiment: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.id.isEmpty { o["id"] = .string(self.id) }
+        if !self.name.isEmpty { o["name"] = .string(self.name) }
+        if !self.description.isEmpty { o["description"] = .string(self.description) }
+        if !self.tags.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.tags { m[k] = .string(v) }
+            o["tags"] = .object(m)
+        }
+        if !self.createdBy.isEmpty { o["createdBy"] = .string(self.createdBy) }
+        if self.createdAtMs != 0 { o["createdAtMs"] = .int64(self.createdAtMs) }
+        if self.updatedAtMs != 0 { o["updatedAtMs"] = .int64(self.updatedAtMs) }
+        if !self.metricGoals.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.metricGoals { m[k] = v.protoJSON }
+            o["metricGoals"] = .object(m)
+        }
+        if self.runCount != 0 { o["runCount"] = .uint64(self.runCount) }
+        return .object(o)
+    }
+}
+
+extension ParamValue: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        switch self.kind {
+        case .stringValue(let v)?: o["stringValue"] = .string(v)
+        case .intValue(let v)?: o["intValue"] = .int64(v)
+        case .doubleValue(let v)?: o["doubleValue"] = .double(v)
+        case .boolValue(let v)?: o["boolValue"] = .bool(v)
+        case nil: break
+        }
+        return .object(o)
+    }
+}
+
+extension MetricSummary: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.key.isEmpty { o["key"] = .string(self.key) }
+        if self.count != 0 { o["count"] = .uint64(self.count) }
+        if self.min.bitPattern != 0 { o["min"] = .double(self.min) }
+        if self.max.bitPattern != 0 { o["max"] = .double(self.max) }
+        if self.mean.bitPattern != 0 { o["mean"] = .double(self.mean) }
+        if self.lastValue.bitPattern != 0 { o["lastValue"] = .double(self.lastValue) }
+        if self.lastStep != 0 { o["lastStep"] = .int64(self.lastStep) }
+        if self.lastTimestampMs != 0 { o["lastTimestampMs"] = .int64(self.lastTimestampMs) }
+        if self.firstStep != 0 { o["firstStep"] = .int64(self.firstStep) }
+        return .object(o)
+    }
+}
+
+extension Run: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.id.isEmpty { o["id"] = .string(self.id) }
+        if !self.experimentId.isEmpty { o["experimentId"] = .string(self.experimentId) }
+        if !self.name.isEmpty { o["name"] = .string(self.name) }
+        if !self.tags.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.tags { m[k] = .string(v) }
+            o["tags"] = .object(m)
+        }
+        if !self.parentRunId.isEmpty { o["parentRunId"] = .string(self.parentRunId) }
+        if self.status.rawValue != 0 { o["status"] = self.status.protoJSON }
+        if !self.error.isEmpty { o["error"] = .string(self.error) }
+        if self.startedAtMs != 0 { o["startedAtMs"] = .int64(self.startedAtMs) }
+        if self.completedAtMs != 0 { o["completedAtMs"] = .int64(self.completedAtMs) }
+        if self.durationMs != 0 { o["durationMs"] = .int64(self.durationMs) }
+        if !self.params.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.params { m[k] = v.protoJSON }
+            o["params"] = .object(m)
+        }
+        if !self.metrics.isEmpty { o["metrics"] = .array(self.metrics.map { $0.protoJSON }) }
+        if !self.artifacts.isEmpty { o["artifacts"] = .array(self.artifacts.map { $0.protoJSON }) }
+        if self.childCount != 0 { o["childCount"] = .uint64(self.childCount) }
+        return .object(o)
+    }
+}
+
+extension Artifact: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.id.isEmpty { o["id"] = .string(self.id) }
+        if !self.experimentId.isEmpty { o["experimentId"] = .string(self.experimentId) }
+        if !self.runId.isEmpty { o["runId"] = .string(self.runId) }
+        if !self.name.isEmpty { o["name"] = .string(self.name) }
+        if self.type.rawValue != 0 { o["type"] = self.type.protoJSON }
+        if self.version != 0 { o["version"] = .integer(Int64(self.version)) }
+        if !self.sha256.isEmpty { o["sha256"] = .string(self.sha256) }
+        if self.size != 0 { o["size"] = .uint64(self.size) }
+        if !self.metadata.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.metadata { m[k] = .string(v) }
+            o["metadata"] = .object(m)
+        }
+        if !self.aliases.isEmpty { o["aliases"] = .array(self.aliases.map { .string($0) }) }
+        if self.createdAtMs != 0 { o["createdAtMs"] = .int64(self.createdAtMs) }
+        return .object(o)
+    }
+}
+
+extension CreateExperimentRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.name.isEmpty { o["name"] = .string(self.name) }
+        if !self.description.isEmpty { o["description"] = .string(self.description) }
+        if !self.tags.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.tags { m[k] = .string(v) }
+            o["tags"] = .object(m)
+        }
+        if !self.createdBy.isEmpty { o["createdBy"] = .string(self.createdBy) }
+        if !self.metricGoals.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.metricGoals { m[k] = v.protoJSON }
+            o["metricGoals"] = .object(m)
+        }
+        if self.getIfExists { o["getIfExists"] = .bool(self.getIfExists) }
+        return .object(o)
+    }
+}
+
+extension ExperimentRef: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        switch self.ref {
+        case .id(let v)?: o["id"] = .string(v)
+        case .name(let v)?: o["name"] = .string(v)
+        case nil: break
+        }
+        return .object(o)
+    }
+}
+
+extension GetExperimentRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if let v = self.experiment { o["experiment"] = v.protoJSON }
+        return .object(o)
+    }
+}
+
+extension UpdateExperimentRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.id.isEmpty { o["id"] = .string(self.id) }
+        if let v = self.name { o["name"] = .string(v) }
+        if let v = self.description { o["description"] = .string(v) }
+        if self.replaceTags { o["replaceTags"] = .bool(self.replaceTags) }
+        if !self.tags.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.tags { m[k] = .string(v) }
+            o["tags"] = .object(m)
+        }
+        if !self.metricGoals.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.metricGoals { m[k] = v.protoJSON }
+            o["metricGoals"] = .object(m)
+        }
+        return .object(o)
+    }
+}
+
+extension DeleteExperimentRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.id.isEmpty { o["id"] = .string(self.id) }
+        if self.force { o["force"] = .bool(self.force) }
+        return .object(o)
+    }
+}
+
+extension DeleteExperimentResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.deletedRuns != 0 { o["deletedRuns"] = .uint64(self.deletedRuns) }
+        if self.deletedArtifacts != 0 { o["deletedArtifacts"] = .uint64(self.deletedArtifacts) }
+        return .object(o)
+    }
+}
+
+extension ListExperimentsRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.nameContains.isEmpty { o["nameContains"] = .string(self.nameContains) }
+        if !self.tagsAny.isEmpty { o["tagsAny"] = .array(self.tagsAny.map { .string($0) }) }
+        if !self.tagsAll.isEmpty { o["tagsAll"] = .array(self.tagsAll.map { .string($0) }) }
+        if self.createdAfterMs != 0 { o["createdAfterMs"] = .int64(self.createdAfterMs) }
+        if self.createdBeforeMs != 0 { o["createdBeforeMs"] = .int64(self.createdBeforeMs) }
+        if self.updatedAfterMs != 0 { o["updatedAfterMs"] = .int64(self.updatedAfterMs) }
+        if self.updatedBeforeMs != 0 { o["updatedBeforeMs"] = .int64(self.updatedBeforeMs) }
+        if !self.orderBy.isEmpty { o["orderBy"] = .string(self.orderBy) }
+        if self.pageSize != 0 { o["pageSize"] = .integer(Int64(self.pageSize)) }
+        if !self.pageToken.isEmpty { o["pageToken"] = .string(self.pageToken) }
+        return .object(o)
+    }
+}
+
+extension ListExperimentsResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.experiments.isEmpty { o["experiments"] = .array(self.experiments.map { $0.protoJSON }) }
+        if !self.nextPageToken.isEmpty { o["nextPageToken"] = .string(self.nextPageToken) }
+        if self.totalCount != 0 { o["totalCount"] = .uint64(self.totalCount) }
+        return .object(o)
+    }
+}
+
+extension StartRunRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if let v = self.experiment { o["experiment"] = v.protoJSON }
+        if self.createExperiment { o["createExperiment"] = .bool(self.createExperiment) }
+        if !self.name.isEmpty { o["name"] = .string(self.name) }
+        if !self.tags.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.tags { m[k] = .string(v) }
+            o["tags"] = .object(m)
+        }
+        if !self.parentRunId.isEmpty { o["parentRunId"] = .string(self.parentRunId) }
+        if !self.params.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.params { m[k] = v.protoJSON }
+            o["params"] = .object(m)
+        }
+        return .object(o)
+    }
+}
+
+extension EndRunRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.runId.isEmpty { o["runId"] = .string(self.runId) }
+        if self.status.rawValue != 0 { o["status"] = self.status.protoJSON }
+        if !self.error.isEmpty { o["error"] = .string(self.error) }
+        return .object(o)
+    }
+}
+
+extension GetRunRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.runId.isEmpty { o["runId"] = .string(self.runId) }
+        return .object(o)
+    }
+}
+
+extension DeleteRunRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.runId.isEmpty { o["runId"] = .string(self.runId) }
+        if self.force { o["force"] = .bool(self.force) }
+        return .object(o)
+    }
+}
+
+extension DeleteRunResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.deletedRuns != 0 { o["deletedRuns"] = .uint64(self.deletedRuns) }
+        if self.deletedArtifacts != 0 { o["deletedArtifacts"] = .uint64(self.deletedArtifacts) }
+        return .object(o)
+    }
+}
+
+extension SetRunTagsRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.runId.isEmpty { o["runId"] = .string(self.runId) }
+        if !self.tags.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.tags { m[k] = .string(v) }
+            o["tags"] = .object(m)
+        }
+        if !self.removeKeys.isEmpty { o["removeKeys"] = .array(self.removeKeys.map { .string($0) }) }
+        return .object(o)
+    }
+}
+
+extension ListRunsRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.experimentIds.isEmpty { o["experimentIds"] = .array(self.experimentIds.map { .string($0) }) }
+        if !self.parentRunId.isEmpty { o["parentRunId"] = .string(self.parentRunId) }
+        if self.pageSize != 0 { o["pageSize"] = .integer(Int64(self.pageSize)) }
+        if !self.pageToken.isEmpty { o["pageToken"] = .string(self.pageToken) }
+        return .object(o)
+    }
+}
+
+extension SearchRunsRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.experimentIds.isEmpty { o["experimentIds"] = .array(self.experimentIds.map { .string($0) }) }
+        if !self.filter.isEmpty { o["filter"] = .string(self.filter) }
+        if !self.orderBy.isEmpty { o["orderBy"] = .array(self.orderBy.map { .string($0) }) }
+        if self.pageSize != 0 { o["pageSize"] = .integer(Int64(self.pageSize)) }
+        if !self.pageToken.isEmpty { o["pageToken"] = .string(self.pageToken) }
+        return .object(o)
+    }
+}
+
+extension ListRunsResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.runs.isEmpty { o["runs"] = .array(self.runs.map { $0.protoJSON }) }
+        if !self.nextPageToken.isEmpty { o["nextPageToken"] = .string(self.nextPageToken) }
+        if self.totalCount != 0 { o["totalCount"] = .uint64(self.totalCount) }
+        return .object(o)
+    }
+}
+
+extension LogParamsRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.runId.isEmpty { o["runId"] = .string(self.runId) }
+        if !self.params.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.params { m[k] = v.protoJSON }
+            o["params"] = .object(m)
+        }
+        return .object(o)
+    }
+}
+
+extension LogParamsResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.stored != 0 { o["stored"] = .integer(Int64(self.stored)) }
+        return .object(o)
+    }
+}
+
+extension MetricBatch: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.runId.isEmpty { o["runId"] = .string(self.runId) }
+        if !self.keys.isEmpty { o["keys"] = .array(self.keys.map { .string($0) }) }
+        if !self.keyIndex.isEmpty { o["keyIndex"] = .array(self.keyIndex.map { .integer(Int64($0)) }) }
+        if !self.values.isEmpty { o["values"] = .array(self.values.map { .double($0) }) }
+        if !self.steps.isEmpty { o["steps"] = .array(self.steps.map { .int64($0) }) }
+        if !self.timestampsMs.isEmpty { o["timestampsMs"] = .array(self.timestampsMs.map { .int64($0) }) }
+        if self.sequence != 0 { o["sequence"] = .uint64(self.sequence) }
+        return .object(o)
+    }
+}
+
+extension LogMetricsResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.accepted != 0 { o["accepted"] = .uint64(self.accepted) }
+        if self.sequence != 0 { o["sequence"] = .uint64(self.sequence) }
+        return .object(o)
+    }
+}
+
+extension GetMetricHistoryRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.runId.isEmpty { o["runId"] = .string(self.runId) }
+        if !self.keys.isEmpty { o["keys"] = .array(self.keys.map { .string($0) }) }
+        if self.minStep != 0 { o["minStep"] = .int64(self.minStep) }
+        if self.maxStep != 0 { o["maxStep"] = .int64(self.maxStep) }
+        if self.maxPoints != 0 { o["maxPoints"] = .integer(Int64(self.maxPoints)) }
+        return .object(o)
+    }
+}
+
+extension MetricHistoryChunk: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.key.isEmpty { o["key"] = .string(self.key) }
+        if !self.steps.isEmpty { o["steps"] = .array(self.steps.map { .int64($0) }) }
+        if !self.values.isEmpty { o["values"] = .array(self.values.map { .double($0) }) }
+        if !self.timestampsMs.isEmpty { o["timestampsMs"] = .array(self.timestampsMs.map { .int64($0) }) }
+        if self.totalPoints != 0 { o["totalPoints"] = .uint64(self.totalPoints) }
+        if self.downsampled { o["downsampled"] = .bool(self.downsampled) }
+        return .object(o)
+    }
+}
+
+extension WatchRunRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.runId.isEmpty { o["runId"] = .string(self.runId) }
+        if self.includeHistory { o["includeHistory"] = .bool(self.includeHistory) }
+        return .object(o)
+    }
+}
+
+extension MetricPoints: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.keys.isEmpty { o["keys"] = .array(self.keys.map { .string($0) }) }
+        if !self.keyIndex.isEmpty { o["keyIndex"] = .array(self.keyIndex.map { .integer(Int64($0)) }) }
+        if !self.values.isEmpty { o["values"] = .array(self.values.map { .double($0) }) }
+        if !self.steps.isEmpty { o["steps"] = .array(self.steps.map { .int64($0) }) }
+        if !self.timestampsMs.isEmpty { o["timestampsMs"] = .array(self.timestampsMs.map { .int64($0) }) }
+        return .object(o)
+    }
+}
+
+extension RunEvent: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        switch self.event {
+        case .snapshot(let v)?: o["snapshot"] = v.protoJSON
+        case .points(let v)?: o["points"] = v.protoJSON
+        case .status(let v)?: o["status"] = v.protoJSON
+        case .params(let v)?: o["params"] = v.protoJSON
+        case nil: break
+        }
+        return .object(o)
+    }
+}
+
+extension ArtifactHeader: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.runId.isEmpty { o["runId"] = .string(self.runId) }
+        if !self.name.isEmpty { o["name"] = .string(self.name) }
+        if self.type.rawValue != 0 { o["type"] = self.type.protoJSON }
+        if !self.metadata.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.metadata { m[k] = .string(v) }
+            o["metadata"] = .object(m)
+        }
+        if !self.expectedSha256.isEmpty { o["expectedSha256"] = .string(self.expectedSha256) }
+        if !self.aliases.isEmpty { o["aliases"] = .array(self.aliases.map { .string($0) }) }
+        return .object(o)
+    }
+}
+
+extension UploadArtifactRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        switch self.part {
+        case .header(let v)?: o["header"] = v.protoJSON
+        case .chunk(let v)?: o["chunk"] = .bytes(v)
+        case nil: break
+        }
+        return .object(o)
+    }
+}
+
+extension ArtifactRef: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.artifactId.isEmpty { o["artifactId"] = .string(self.artifactId) }
+        if !self.experimentId.isEmpty { o["experimentId"] = .string(self.experimentId) }
+        if !self.name.isEmpty { o["name"] = .string(self.name) }
+        if self.version != 0 { o["version"] = .integer(Int64(self.version)) }
+        if !self.alias.isEmpty { o["alias"] = .string(self.alias) }
+        return .object(o)
+    }
+}
+
+extension DownloadArtifactRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if let v = self.artifact { o["artifact"] = v.protoJSON }
+        if self.chunkSize != 0 { o["chunkSize"] = .integer(Int64(self.chunkSize)) }
+        return .object(o)
+    }
+}
+
+extension DownloadArtifactResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        switch self.part {
+        case .artifact(let v)?: o["artifact"] = v.protoJSON
+        case .chunk(let v)?: o["chunk"] = .bytes(v)
+        case nil: break
+        }
+        return .object(o)
+    }
+}
+
+extension ListArtifactsRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.runId.isEmpty { o["runId"] = .string(self.runId) }
+        if !self.experimentId.isEmpty { o["experimentId"] = .string(self.experimentId) }
+        if !self.name.isEmpty { o["name"] = .string(self.name) }
+        return .object(o)
+    }
+}
+
+extension ListArtifactsResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.artifacts.isEmpty { o["artifacts"] = .array(self.artifacts.map { $0.protoJSON }) }
+        return .object(o)
+    }
+}
+
+extension SetArtifactAliasRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if let v = self.artifact { o["artifact"] = v.protoJSON }
+        if !self.alias.isEmpty { o["alias"] = .string(self.alias) }
+        return .object(o)
+    }
+}
+
+extension DeleteArtifactRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if let v = self.artifact { o["artifact"] = v.protoJSON }
+        return .object(o)
+    }
+}
+
+extension DeleteArtifactResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.blobRemoved { o["blobRemoved"] = .bool(self.blobRemoved) }
+        return .object(o)
+    }
+}
+
+extension CompareRunsRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.experimentIds.isEmpty { o["experimentIds"] = .array(self.experimentIds.map { .string($0) }) }
+        if !self.runIds.isEmpty { o["runIds"] = .array(self.runIds.map { .string($0) }) }
+        return .object(o)
+    }
+}
+
+extension ComparedRun: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.runId.isEmpty { o["runId"] = .string(self.runId) }
+        if !self.experimentId.isEmpty { o["experimentId"] = .string(self.experimentId) }
+        if !self.name.isEmpty { o["name"] = .string(self.name) }
+        if self.status.rawValue != 0 { o["status"] = self.status.protoJSON }
+        if !self.params.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.params { m[k] = v.protoJSON }
+            o["params"] = .object(m)
+        }
+        if !self.metrics.isEmpty { o["metrics"] = .array(self.metrics.map { $0.protoJSON }) }
+        return .object(o)
+    }
+}
+
+extension ParamDiff: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.key.isEmpty { o["key"] = .string(self.key) }
+        if !self.values.isEmpty { o["values"] = .array(self.values.map { $0.protoJSON }) }
+        if self.differs { o["differs"] = .bool(self.differs) }
+        return .object(o)
+    }
+}
+
+extension MetricComparison: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.key.isEmpty { o["key"] = .string(self.key) }
+        if self.goal.rawValue != 0 { o["goal"] = self.goal.protoJSON }
+        if !self.bestRunId.isEmpty { o["bestRunId"] = .string(self.bestRunId) }
+        if self.bestValue.bitPattern != 0 { o["bestValue"] = .double(self.bestValue) }
+        if !self.worstRunId.isEmpty { o["worstRunId"] = .string(self.worstRunId) }
+        if self.worstValue.bitPattern != 0 { o["worstValue"] = .double(self.worstValue) }
+        if self.runCount != 0 { o["runCount"] = .integer(Int64(self.runCount)) }
+        return .object(o)
+    }
+}
+
+extension CompareRunsResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.runs.isEmpty { o["runs"] = .array(self.runs.map { $0.protoJSON }) }
+        if !self.params.isEmpty { o["params"] = .array(self.params.map { $0.protoJSON }) }
+        if !self.metrics.isEmpty { o["metrics"] = .array(self.metrics.map { $0.protoJSON }) }
+        return .object(o)
+    }
+}

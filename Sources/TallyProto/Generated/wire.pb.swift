@@ -401,3 +401,85 @@ extension GoAway: CMessageConvertible {
         c.pointee.last_call_id = self.lastCallId
     }
 }
+
+// MARK: - proto3 JSON
+
+extension Hello: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.minVersion != 0 { o["minVersion"] = .integer(Int64(self.minVersion)) }
+        if self.maxVersion != 0 { o["maxVersion"] = .integer(Int64(self.maxVersion)) }
+        if !self.clientName.isEmpty { o["clientName"] = .string(self.clientName) }
+        if self.maxFrameSize != 0 { o["maxFrameSize"] = .integer(Int64(self.maxFrameSize)) }
+        if self.initialWindow != 0 { o["initialWindow"] = .integer(Int64(self.initialWindow)) }
+        return .object(o)
+    }
+}
+
+extension HelloReply: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.version != 0 { o["version"] = .integer(Int64(self.version)) }
+        if !self.serverName.isEmpty { o["serverName"] = .string(self.serverName) }
+        if self.maxFrameSize != 0 { o["maxFrameSize"] = .integer(Int64(self.maxFrameSize)) }
+        if self.maxConcurrentCalls != 0 { o["maxConcurrentCalls"] = .integer(Int64(self.maxConcurrentCalls)) }
+        if self.initialWindow != 0 { o["initialWindow"] = .integer(Int64(self.initialWindow)) }
+        if self.connectionId != 0 { o["connectionId"] = .uint64(self.connectionId) }
+        return .object(o)
+    }
+}
+
+extension CallStart: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.method.isEmpty { o["method"] = .string(self.method) }
+        if self.timeoutMs != 0 { o["timeoutMs"] = .uint64(self.timeoutMs) }
+        if !self.metadata.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.metadata { m[k] = .string(v) }
+            o["metadata"] = .object(m)
+        }
+        return .object(o)
+    }
+}
+
+extension CallEnd: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.code != 0 { o["code"] = .integer(Int64(self.code)) }
+        if !self.message.isEmpty { o["message"] = .string(self.message) }
+        if !self.details.isEmpty { o["details"] = .bytes(self.details) }
+        if !self.metadata.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.metadata { m[k] = .string(v) }
+            o["metadata"] = .object(m)
+        }
+        return .object(o)
+    }
+}
+
+extension ErrorDetails: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.field.isEmpty { o["field"] = .string(self.field) }
+        if self.position != 0 { o["position"] = .int64(self.position) }
+        if !self.reason.isEmpty { o["reason"] = .string(self.reason) }
+        return .object(o)
+    }
+}
+
+extension GoAway: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.code != 0 { o["code"] = .integer(Int64(self.code)) }
+        if !self.message.isEmpty { o["message"] = .string(self.message) }
+        if self.lastCallId != 0 { o["lastCallId"] = .integer(Int64(self.lastCallId)) }
+        return .object(o)
+    }
+}

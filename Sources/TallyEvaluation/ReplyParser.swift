@@ -1,0 +1,132 @@
+import Foundation
+
+/// Turns a model's reply text into a validated ``Prediction``.
+///
+/// Rules:
+/// - The reply is the first balanced `{…}` in the text (braces inside JSON strings do not count),
+///   so a JSON object wrapped in ```` ```json ```` fences or surrounded by prose is accepted.
+/// - `label` (a string) must name a label of the set by id (exact, then case-insensitive) or by
+///   name (case-insensitive), surrounding whitespace ignored; otherwise the reply is off-label.
+/// - `confidence` must be present, a number (or a string holding one) in 0...1; otherwise the reply
+///   is malformed.
+/// - `reasoning` is optional (a string). `alternatives` is optional: an array of strings or one
+///   string; names are resolved like `label`, unknown ones, duplicates and the chosen label are
+///   dropped, and at most two are kept.
+public enum ReplyParser {
+    /// Parses `text` against `labels`.
+    /// - Throws: ``EvaluationError`` `.malformedReply` or `.offLabel`.
+    public static func parse(_ text: String, labels: [LabelDefinition]) throws -> Prediction {
+        guard let object = firstJSONObject(in: text) else {
+            throw EvaluationError(code: .malformedReply, message: "the reply holds no JSON object: \(quoted(text))")
+        }
+        let reply: Reply
+        do {
+            reply = try JSONDecoder().decode(Reply.self, from: Data(object.utf8))
+        } catch let error as EvaluationError {
+            throw error
+        } catch {
+            throw EvaluationError(
+                code: .malformedReply, message: "the reply is not the expected JSON object: \(quoted(object))", cause: error)
+        }
+        guard let label = resolve(reply.label, in: labels) else {
+            let known = labels.map(\.id).joined(separator: ", ")
+            throw EvaluationError(code: .offLabel, message: "the reply's label \(quoted(reply.label)) is not one of: \(known)")
+        }
+        guard let confidence = reply.confidence else {
+            throw EvaluationError(code: .malformedReply, message: "the reply has no numeric confidence: \(quoted(object))")
+        }
+        guard confidence.isFinite, (0...1).contains(confidence) else {
+            throw EvaluationError(code: .malformedReply, message: "the reply's confidence \(confidence) is outside 0...1")
+        }
+        var alternatives: [String] = []
+        for name in reply.alternatives {
+            guard let id = resolve(name, in: labels), id != label, !alternatives.contains(id) else { continue }
+            alternatives.append(id)
+            if alternatives.count == 2 { break }
+        }
+        return Prediction(label: label, confidence: confidence, reasoning: reply.reasoning, alternatives: alternatives)
+    }
+
+    /// The label id `name` refers to, or `nil`.
+    static func resolve(_ name: String, in labels: [LabelDefinition]) -> String? {
+        let name = name.trimmingCharacters(in: .whitespacesAndNewlines)
+        if let label = labels.first(where: { $0.id == name }) { return label.id }
+        let lowered = name.lowercased()
+        if let label = labels.first(where: { $0.id.lowercased() == lowered }) { return label.id }
+        return labels.first(where: { $0.name.lowercased() == lowered })?.id
+    }
+
+    /// The first balanced `{…}` of `text`, skipping braces inside JSON strings; `nil` when there is none.
+    static func firstJSONObject(in text: String) -> String? {
+        let scalars = Array(text.unicodeScalars)
+        guard let start = scalars.firstIndex(of: "{") else { return nil }
+        var depth = 0
+        var inString = false
+        var escaped = false
+        for index in start..<scalars.count {
+            let scalar = scalars[index]
+            if inString {
+                if escaped {
+                    escaped = false
+                } else if scalar == "\\" {
+                    escaped = true
+                } else if scalar == "\"" {
+                    inString = false
+                }
+                continue
+            }
+            switch scalar {
+            case "\"": inString = true
+            case "{": depth += 1
+            case "}":
+                depth -= 1
+                if depth == 0 {
+                    var view = String.UnicodeScalarView()
+                    view.append(contentsOf: scalars[start...index])
+                    return String(view)
+                }
+            default: break
+            }
+        }
+        return nil
+    }
+
+    /// `text` in quotes, cut to 200 characters, for messages.
+    static func quoted(_ text: String) -> String {
+        let cut = text.count > 200 ? String(text.prefix(200)) + "…" : text
+        return "\"\(cut)\""
+    }
+
+    /// The reply object, lenient in the types it accepts where models commonly vary.
+    struct Reply: Decodable {
+        var label: String
+        var confidence: Double?
+        var reasoning: String
+        var alternatives: [String]
+
+        enum CodingKeys: String, CodingKey { case label, confidence, reasoning, alternatives }
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            guard let label = try? container.decode(String.self, forKey: .label) else {
+                throw EvaluationError(code: .malformedReply, message: "the reply has no string \"label\"")
+            }
+            self.label = label
+            if let number = try? container.decode(Double.self, forKey: .confidence) {
+                confidence = number
+            } else if let string = try? container.decode(String.self, forKey: .confidence) {
+                confidence = Double(string.trimmingCharacters(in: .whitespaces))
+            } else {
+                confidence = nil
+            }
+            reasoning = (try? container.decodeIfPresent(String.self, forKey: .reasoning)) ?? ""
+            if let list = try? container.decodeIfPresent([String].self, forKey: .alternatives) {
+                alternatives = list
+            } else if let single = try? container.decodeIfPresent(String.self, forKey: .alternatives) {
+                alternatives = [single]
+            } else {
+                alternatives = []
+            }
+        }
+    }
+}

@@ -1,0 +1,199 @@
+import ArgumentParser
+import Foundation
+import TallyAPI
+import TallyClient
+import TallyProto
+import TallyRPC
+
+struct Experiments: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "experiments",
+        abstract: "List, create, show and delete experiments.",
+        subcommands: [List.self, Create.self, Show.self, Remove.self],
+        aliases: ["experiment", "exp"]
+    )
+
+    static func table(_ experiments: [Experiment]) -> Table {
+        var table = Table(["ID", "NAME", "RUNS", "CREATED", "UPDATED", "TAGS"], numeric: ["RUNS"])
+        for e in experiments {
+            table.add([e.id, e.name, String(e.runCount), Format.time(ms: e.createdAtMs), Format.time(ms: e.updatedAtMs), Format.tags(e.tags)])
+        }
+        return table
+    }
+
+    static func printDetails(_ e: Experiment) {
+        var fields: [(String, String)] = [
+            ("id", e.id),
+            ("name", e.name),
+            ("description", e.description),
+            ("runs", String(e.runCount)),
+            ("created", Format.time(ms: e.createdAtMs)),
+            ("updated", Format.time(ms: e.updatedAtMs)),
+        ]
+        if !e.createdBy.isEmpty { fields.append(("created by", e.createdBy)) }
+        fields.append(("tags", Format.tags(e.tags)))
+        fields.append(("goals", e.metricGoals.keys.sorted().map { "\($0)=\(Format.goal(e.metricGoals[$0]!))" }.joined(separator: ", ")))
+        printFields(fields)
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ls",
+            abstract: "List experiments, newest first.",
+            aliases: ["list"]
+        )
+
+        @OptionGroup var client: ClientOptions
+
+        @Option(help: ArgumentHelp("Only experiments whose name contains this (case-insensitive).", valueName: "substring"))
+        var name: String?
+
+        @Option(help: ArgumentHelp("Only experiments with this tag (K, or K=V); repeat to require several.", valueName: "K[=V]"))
+        var tag: [String] = []
+
+        @Option(help: ArgumentHelp("Show at most this many (default 50).", valueName: "n"))
+        var limit: Int?
+
+        @Flag(help: "Show every matching experiment, fetching page after page.")
+        var all = false
+
+        func validate() throws {
+            if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
+            if all && limit != nil { throw ValidationError("--all and --limit cannot be combined") }
+        }
+
+        func run() async throws {
+            let response = try await client.withClient("experiments") { c in
+                var request = ListExperimentsRequest()
+                request.nameContains = name ?? ""
+                request.tagsAll = tag
+                let want = all ? Int.max : (limit ?? 50)
+                var collected = ListExperimentsResponse()
+                repeat {
+                    request.pageSize = UInt32(min(want - collected.experiments.count, 1000))
+                    let page = try await c.tracking.listExperiments(request, options: client.unary)
+                    collected.experiments += page.experiments
+                    collected.totalCount = page.totalCount
+                    collected.nextPageToken = page.nextPageToken
+                    request.pageToken = page.nextPageToken
+                } while !request.pageToken.isEmpty && collected.experiments.count < want
+                if all { collected.nextPageToken = "" }
+                return collected
+            }
+            if client.json {
+                printJSON(response)
+                return
+            }
+            Experiments.table(response.experiments).print()
+            if UInt64(response.experiments.count) < response.totalCount {
+                printError("(\(response.experiments.count) of \(response.totalCount) experiments; --limit N or --all for more)")
+            }
+        }
+    }
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an experiment.")
+
+        @OptionGroup var client: ClientOptions
+
+        @Argument(help: "Name of the experiment (unique).")
+        var name: String
+
+        @Option(help: "What the experiment is about.")
+        var description: String = ""
+
+        @Option(help: ArgumentHelp("A tag (K=V, or K for a label); repeatable.", valueName: "K[=V]"))
+        var tag: [String] = []
+
+        @Option(help: ArgumentHelp("Whether larger or smaller values of a metric are better; repeatable.", valueName: "METRIC=min|max"))
+        var goal: [String] = []
+
+        @Flag(help: "Return the existing experiment of that name instead of failing.")
+        var existOk = false
+
+        @Flag(name: .shortAndLong, help: "Print only the experiment's id.")
+        var quiet = false
+
+        func run() async throws {
+            var request = CreateExperimentRequest()
+            request.name = name
+            request.description = description
+            request.tags = try tagPairs(tag)
+            request.getIfExists = existOk
+            request.createdBy = ProcessInfo.processInfo.environment["USER"] ?? ""
+            for text in goal {
+                let (key, value) = try splitPair(text, option: "--goal")
+                switch value?.lowercased() {
+                case "min", "minimize": request.metricGoals[key] = .minimize
+                case "max", "maximize": request.metricGoals[key] = .maximize
+                default: throw ValidationError("--goal expects METRIC=min or METRIC=max, got \"\(text)\"")
+                }
+            }
+            let experiment = try await client.withClient("experiments") { c in
+                try await c.tracking.createExperiment(request, options: client.unary)
+            }
+            if client.json {
+                printJSON(experiment)
+            } else if quiet {
+                print(experiment.id)
+            } else {
+                print("created experiment \(experiment.name) (\(experiment.id))")
+            }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show an experiment.")
+
+        @OptionGroup var client: ClientOptions
+
+        @Argument(help: ArgumentHelp("The experiment's id or name.", valueName: "id|name"))
+        var experiment: String
+
+        func run() async throws {
+            let e = try await client.withClient("experiments") { c in
+                try await c.tracking.experiment(experiment, options: client.unary)
+            }
+            if client.json {
+                printJSON(e)
+            } else {
+                Experiments.printDetails(e)
+            }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rm",
+            abstract: "Delete an experiment with its runs, metrics, params and artifacts.",
+            aliases: ["delete"]
+        )
+
+        @OptionGroup var client: ClientOptions
+
+        @Argument(help: ArgumentHelp("The experiment's id or name.", valueName: "id|name"))
+        var experiment: String
+
+        @Flag(help: "Delete even while runs of the experiment are running.")
+        var force = false
+
+        func run() async throws {
+            let (e, response) = try await client.withClient("experiments") { c in
+                let e = try await c.tracking.experiment(experiment, options: client.unary)
+                var request = DeleteExperimentRequest()
+                request.id = e.id
+                request.force = force
+                return (e, try await c.tracking.deleteExperiment(request, options: client.unary))
+            }
+            if client.json {
+                printJSON(response)
+            } else {
+                print("deleted experiment \(e.name) (\(e.id)): \(plural(response.deletedRuns, "run")), \(plural(response.deletedArtifacts, "artifact version"))")
+            }
+        }
+    }
+}
+
+func plural(_ n: UInt64, _ noun: String) -> String {
+    n == 1 ? "1 \(noun)" : "\(n) \(noun)s"
+}

@@ -1,0 +1,152 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import TallyAPI
+import TallyClient
+import TallyProto
+import TallyRPC
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct Watch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "watch",
+        abstract: "Follow things live.",
+        subcommands: [WatchRun.self]
+    )
+}
+
+struct WatchRun: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Follow a run's metrics until it ends, then print its final status.",
+        discussion: """
+            On a terminal, one line shows the latest value of every metric and is redrawn in place.
+            When the output is not a terminal, a plain line is printed per step: "step 12  acc=0.91  loss=0.25".
+            --json prints every RunEvent as one JSON object per line. Ctrl-C stops watching (exit 130).
+            """
+    )
+
+    @OptionGroup var client: ClientOptions
+
+    @Argument(help: "The run's id.")
+    var run: String
+
+    @Flag(help: "Also show the points stored before watching started.")
+    var history = false
+
+    func run() async throws {
+        let interactive = isatty(STDOUT_FILENO) == 1 && !client.json
+        let printer = WatchPrinter(interactive: interactive, json: client.json)
+        signal(SIGINT, SIG_IGN)
+        let interrupts = DispatchSource.makeSignalSource(signal: SIGINT, queue: .main)
+        let task = Task {
+            try await client.withClient("watch") { c in
+                var request = WatchRunRequest()
+                request.runId = run
+                request.includeHistory = history
+                for try await event in try await c.tracking.watchRun(request, options: client.streaming) {
+                    printer.handle(event)
+                }
+            }
+        }
+        interrupts.setEventHandler { task.cancel() }
+        interrupts.resume()
+        defer { interrupts.cancel() }
+        do {
+            try await task.value
+        } catch {
+            printer.endLine()
+            if task.isCancelled { throw ExitCode(130) }
+            throw error
+        }
+        printer.endLine()
+        if task.isCancelled { throw ExitCode(130) }
+    }
+}
+
+/// Turns run events into terminal output.
+final class WatchPrinter: @unchecked Sendable {
+    let interactive: Bool
+    let json: Bool
+    private var latest: [String: (step: Int64, value: Double)] = [:]
+    private var lineOpen = false
+    private let lock = NSLock()
+
+    init(interactive: Bool, json: Bool) {
+        self.interactive = interactive
+        self.json = json
+    }
+
+    func handle(_ event: RunEvent) {
+        lock.lock()
+        defer { lock.unlock() }
+        if json {
+            print(event.jsonString(pretty: false))
+            fflush(nil)
+            return
+        }
+        switch event.event {
+        case .snapshot(let r)?:
+            emit("watching run \(r.name.isEmpty ? r.id : "\(r.name) (\(r.id))"), \(Format.status(r.status)), started \(Format.time(ms: r.startedAtMs))")
+            for m in r.metrics {
+                latest[m.key] = (m.lastStep, m.lastValue)
+            }
+        case .points(let p)?:
+            var byStep: [Int64: [(String, Double)]] = [:]
+            for i in 0..<p.values.count {
+                let key = Int(p.keyIndex[i]) < p.keys.count ? p.keys[Int(p.keyIndex[i])] : "?"
+                let step = i < p.steps.count ? p.steps[i] : 0
+                byStep[step, default: []].append((key, p.values[i]))
+                if let old = latest[key], old.step > step { continue }
+                latest[key] = (step, p.values[i])
+            }
+            if interactive {
+                let step = latest.values.map(\.step).max() ?? 0
+                let parts = latest.keys.sorted().map { "\($0)=\(Format.number(latest[$0]!.value))" }
+                let line = "step \(step)  " + parts.joined(separator: "  ")
+                print("\r\u{1B}[K" + line, terminator: "")
+                fflush(nil)
+                lineOpen = true
+            } else {
+                for step in byStep.keys.sorted() {
+                    let values = byStep[step]!.sorted { $0.0 < $1.0 }.map { "\($0.0)=\(Format.number($0.1))" }
+                    emit("step \(step)  " + values.joined(separator: "  "))
+                }
+            }
+        case .params(let p)?:
+            emit("params  " + p.params.keys.sorted().map { "\($0)=\(Format.param(p.params[$0]))" }.joined(separator: "  "))
+        case .status(let r)?:
+            var line = "run \(r.id) \(Format.status(r.status)) after \(Format.duration(ms: r.durationMs))"
+            if !r.error.isEmpty { line += ": \(r.error)" }
+            emit(line)
+            if !r.metrics.isEmpty {
+                emit("final   " + r.metrics.map { "\($0.key)=\(Format.number($0.lastValue))" }.joined(separator: "  "))
+            }
+        case nil:
+            break
+        }
+    }
+
+    /// Prints a whole line, after finishing the redrawn one.
+    private func emit(_ line: String) {
+        if lineOpen {
+            print()
+            lineOpen = false
+        }
+        print(line)
+        fflush(nil)
+    }
+
+    func endLine() {
+        lock.lock()
+        defer { lock.unlock() }
+        if lineOpen {
+            print()
+            fflush(nil)
+            lineOpen = false
+        }
+    }
+}

@@ -1,0 +1,106 @@
+"""`tally runs ls|show|search|start|log|end|tag|rm` against a real daemon."""
+from conftest import run_tally, table_rows, tally_fails, tally_json, tally_ok
+
+
+def start(daemon, exp, name, *params):
+    args = ["runs", "start", exp, "--name", name]
+    for p in params:
+        args += ["--param", p]
+    return tally_ok(daemon, *args).strip()
+
+
+def test_start_log_show_end(daemon):
+    tally_ok(daemon, "experiments", "create", "exp", "-q")
+    run = start(daemon, "exp", "first", "lr=0.001", "layers=6", "opt=adam", "amp=true", 'tag="7"')
+    assert len(run) == 16
+    assert tally_ok(daemon, "runs", "log", run, "loss=0.5", "acc=0.8", "--step", "0").strip() == "logged 2 points"
+    tally_ok(daemon, "runs", "log", run, "loss=0.25", "acc=0.9", "--step", "1")
+
+    record = tally_json(daemon, "runs", "show", run)
+    assert record["params"] == {
+        "lr": {"doubleValue": 0.001}, "layers": {"intValue": "6"}, "opt": {"stringValue": "adam"},
+        "amp": {"boolValue": True}, "tag": {"stringValue": "7"},
+    }
+    assert record["status"] == "RUN_STATUS_RUNNING"
+    assert [m["key"] for m in record["metrics"]] == ["acc", "loss"]
+
+    shown = tally_ok(daemon, "runs", "show", run)
+    assert "status      running" in shown
+    assert "\nparams\n" in shown and "\nmetrics\n" in shown and "\nartifacts\n" in shown
+    rows = table_rows(shown)
+    assert ["lr", "0.001"] in rows
+    assert ["layers", "6"] in rows
+    metric_header = ["KEY", "LAST", "STEP", "MIN", "MAX", "MEAN", "COUNT", "UPDATED"]
+    assert metric_header in rows
+    loss = next(r for r in rows if r[0] == "loss")
+    assert loss[1:7] == ["0.25", "1", "0.25", "0.5", "0.375", "2"]
+
+    out = tally_ok(daemon, "runs", "end", run, "--status", "failed", "--error", "diverged")
+    assert out.startswith(f"run {run} failed after ")
+    shown = tally_ok(daemon, "runs", "show", run)
+    assert "error       diverged" in shown
+    again = tally_fails(daemon, "runs", "end", run)
+    assert again.returncode == 1
+    assert again.stderr.startswith("Error: FAILED_PRECONDITION: ")
+
+
+def test_ls_and_children(daemon):
+    tally_ok(daemon, "experiments", "create", "a", "-q")
+    tally_ok(daemon, "experiments", "create", "b", "-q")
+    parent = start(daemon, "a", "parent")
+    child = tally_ok(daemon, "runs", "start", "a", "--name", "child", "--parent", parent).strip()
+    other = start(daemon, "b", "other")
+
+    rows = table_rows(tally_ok(daemon, "runs", "ls"))
+    assert rows[0] == ["ID", "NAME", "EXPERIMENT", "STATUS", "STARTED", "DURATION"]
+    assert [r[0] for r in rows[1:]] == [other, child, parent]
+    assert rows[1][2] == "b" and rows[1][3] == "running"
+
+    only_a = tally_json(daemon, "runs", "ls", "--experiment", "a")
+    assert {r["id"] for r in only_a["runs"]} == {parent, child}
+    children = tally_json(daemon, "runs", "ls", "--parent", parent)
+    assert [r["id"] for r in children["runs"]] == [child]
+    assert tally_json(daemon, "runs", "show", parent)["childCount"] == "1"
+    limited = run_tally("runs", "ls", "--limit", "1", "--socket", daemon.socket)
+    assert len(table_rows(limited.stdout)) == 2 and "1 of 3 runs" in limited.stderr
+
+
+def test_search_with_filter_and_order_shows_referenced_columns(daemon):
+    tally_ok(daemon, "experiments", "create", "sweep", "-q")
+    runs = {}
+    for name, lr, acc in [("r1", "0.1", "0.7"), ("r2", "0.01", "0.95"), ("r3", "0.001", "0.9"), ("r4", "0.0001", "0.5")]:
+        runs[name] = start(daemon, "sweep", name, f"lr={lr}", "opt=adam")
+        tally_ok(daemon, "runs", "log", runs[name], f"val_acc={acc}", "--step", "1")
+    tally_ok(daemon, "runs", "end", runs["r3"])
+
+    out = tally_ok(daemon, "runs", "search", "params.lr < 0.05 and metrics.val_acc.max >= 0.8",
+                   "--experiment", "sweep", "--order-by", "metrics.val_acc.max desc")
+    rows = table_rows(out)
+    assert rows[0] == ["ID", "NAME", "STATUS", "params.lr", "metrics.val_acc.max"]
+    assert rows[1:] == [
+        [runs["r2"], "r2", "running", "0.01", "0.95"],
+        [runs["r3"], "r3", "completed", "0.001", "0.9"],
+    ]
+
+    found = tally_json(daemon, "runs", "search", 'status = "completed" or tags.x = "params.hidden"')
+    assert [r["id"] for r in found["runs"]] == [runs["r3"]]
+    assert found["totalCount"] == "1"
+    header = table_rows(tally_ok(daemon, "runs", "search", 'tags.x = "params.hidden" or duration > 0'))[0]
+    assert header == ["ID", "NAME", "STATUS", "tags.x", "duration"]
+
+
+def test_search_syntax_error_names_the_position(daemon):
+    result = tally_fails(daemon, "runs", "search", "params.lr < ")
+    assert result.returncode == 1
+    assert result.stderr.strip() == 'Error: INVALID_ARGUMENT: filter: expected a value after "<" at position 12'
+
+
+def test_tag_and_rm(daemon):
+    tally_ok(daemon, "experiments", "create", "t", "-q")
+    run = start(daemon, "t", "r")
+    assert tally_ok(daemon, "runs", "tag", run, "stage=prod", "best").strip() == f"tags of run {run}: best, stage=prod"
+    assert tally_json(daemon, "runs", "tag", run, "--remove", "best")["tags"] == {"stage": "prod"}
+    assert "FAILED_PRECONDITION" in tally_fails(daemon, "runs", "rm", run).stderr
+    assert tally_ok(daemon, "runs", "rm", run, "--force").strip() == f"deleted run {run}: 1 run, 0 artifact versions"
+    missing = tally_fails(daemon, "runs", "show", run)
+    assert missing.stderr.strip() == f"Error: NOT_FOUND: run {run} not found"
