@@ -96,9 +96,10 @@ let package = Package(
         .target(
             name: "TallyServices",
             dependencies: [
-                "TallyProto", "TallyRPC", "TallyAPI", "TallyStore",
+                "TallyProto", "TallyRPC", "TallyAPI", "TallyStore", "TallyEvaluation",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -159,6 +160,7 @@ let package = Package(
         .testTarget(
             name: "TallyEvaluationTests",
             dependencies: [
+                "TallyServices", "TallyStore", "TallyAPI", "TallyRPC", "TallyProto",
                 "TallyEvaluation",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -323,9 +323,7 @@ public final class ClientConnection: ClientTransport, Sendable {
             return grant
         }
         guard grant > 0 else { return }
-        var payload = ByteBuffer()
-        payload.writeInteger(UInt32(clamping: grant))
-        _ = submit([Frame(kind: .window, callID: callID, payload: payload)])
+        _ = submit([Frame.window(callID: callID, credit: grant)])
     }
 
     /// Tells the daemon a started call was abandoned on the client's side. The call keeps its

@@ -27,6 +27,13 @@ public struct Frame: Sendable, Hashable {
         self.payload = payload
     }
 
+    /// A WINDOW frame handing `credit` bytes back for a call.
+    public static func window(callID: UInt32, credit: Int) -> Frame {
+        var payload = ByteBuffer()
+        payload.writeInteger(UInt32(clamping: credit))
+        return Frame(kind: .window, callID: callID, payload: payload)
+    }
+
     /// The bytes a frame costs against a flow-control window: header plus payload.
     public static func cost(payloadSize: Int) -> Int {
         headerSize + payloadSize

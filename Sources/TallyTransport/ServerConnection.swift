@@ -470,9 +470,7 @@ final class ServerConnection: Sendable {
             return grant
         }
         guard grant > 0 else { return }
-        var payload = ByteBuffer()
-        payload.writeInteger(UInt32(clamping: grant))
-        let frame = Frame(kind: .window, callID: callID, payload: payload)
+        let frame = Frame.window(callID: callID, credit: grant)
         let outbound = self.outbound
         Task { try? await outbound.write(frame) }
     }
