@@ -1,1 +1,36 @@
-"""Tally: a local experiment tracker (Python client)."""
+"""Tally: a local experiment tracker (Python client).
+
+```python
+import tally
+
+with tally.start_run(experiment="resnet-cifar", params={"lr": 3e-4}, tags=["baseline"]) as run:
+    for step in range(10_000):
+        run.log({"loss": loss, "acc": acc}, step=step)
+    run.log_artifact("model.pt", type="model", aliases=["best"])
+```
+
+`tally.connect()` gives a `Client` with the generated stubs of every service (`.tracking`,
+`.system`, `.diagnostics`); `tally.aio` is the asyncio variant. Errors are `tally.RPCError`
+subclasses named after their status (`tally.NotFound`, `tally.InvalidArgument`, ...).
+"""
+
+from tally._api import (Client, RunWatcher, compare, connect, default_client, download_artifact, get_run,
+                        history, search_runs, start_run, watch_run)
+from tally._convert import Comparison, History, MetricSummary, Point, RunInfo, WatchEvent
+from tally._run import Run
+from tally._transport import Channel, ResponseIterator
+from tally._wire import default_socket_path
+from tally.errors import (Aborted, AlreadyExists, Cancelled, DataLoss, DeadlineExceeded, FailedPrecondition,
+                          Internal, InvalidArgument, NotFound, OutOfRange, PermissionDenied, ResourceExhausted,
+                          RPCError, Unauthenticated, Unavailable, Unimplemented, Unknown)
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Client", "Channel", "ResponseIterator", "Run", "RunWatcher", "RunInfo", "MetricSummary", "History",
+    "Point", "WatchEvent", "Comparison", "connect", "default_client", "start_run", "get_run", "search_runs",
+    "history", "compare", "watch_run", "download_artifact", "default_socket_path",
+    "RPCError", "Cancelled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists",
+    "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented",
+    "Internal", "Unavailable", "DataLoss", "Unauthenticated",
+]

@@ -1,0 +1,268 @@
+"""`Client` (stubs plus the high-level calls) and the module-level functions on a default client."""
+
+import hashlib
+import os
+import threading
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Union, cast
+
+from tally import _convert
+from tally._convert import Comparison, History, RunInfo, WatchEvent
+from tally._run import Run
+from tally._transport import Channel, ResponseIterator
+from tally.errors import DataLoss, RPCError
+from tally._services import stub_classes
+from tally.v1 import experiments_tally, system_pb2, system_tally, tracking_pb2, tracking_tally
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+
+class RunWatcher:
+    """Live events of a run (`tally.watch_run`): iterate it; it ends after the run ends (the last
+    event has kind "status"). `close()`, or leaving a `with` block, stops watching."""
+
+    def __init__(self, responses: ResponseIterator[tracking_pb2.RunEvent]) -> None:
+        self._responses = responses
+
+    def __iter__(self) -> "RunWatcher":
+        return self
+
+    def __next__(self) -> WatchEvent:
+        return _convert.watch_event(next(self._responses))
+
+    def next(self, timeout: Optional[float] = None) -> Optional[WatchEvent]:
+        """The next event, or None when none arrived within `timeout` seconds; StopIteration at the end."""
+        event = self._responses.next(timeout)
+        return None if event is None else _convert.watch_event(event)
+
+    def close(self) -> None:
+        self._responses.close()
+
+    def __enter__(self) -> "RunWatcher":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+class Client:
+    """Typed stubs of every service (`system`, `diagnostics`, `tracking`, `experiments`) on one `Channel`, and
+    the high-level calls. `tally.connect()` makes one; the module-level functions use a default
+    client per process."""
+
+    def __init__(self, channel: Channel) -> None:
+        self.channel = channel
+        self.system = system_tally.SystemStub(channel)
+        self.diagnostics = system_tally.DiagnosticsStub(channel)
+        self.tracking = tracking_tally.TrackingStub(channel)
+        self.experiments = experiments_tally.ExperimentsStub(channel)
+        for attribute, stub in stub_classes(asynchronous=False).items():
+            if not hasattr(self, attribute):  # services added to proto/ later
+                setattr(self, attribute, stub(channel))
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def info(self) -> system_pb2.InfoResponse:
+        """The daemon's version, pid and paths."""
+        return self.system.info(system_pb2.InfoRequest())
+
+    # -- runs ----------------------------------------------------------------------------------
+
+    def start_run(self, experiment: str = "default", *, name: str = "", params: Optional[Mapping[str, Any]] = None,
+                  tags: Union[Mapping[str, Any], Iterable[str], None] = None, parent: Union[Run, str, None] = None,
+                  **options: Any) -> Run:
+        """Starts a run in `experiment` (created when missing) and returns it; see `tally.start_run`."""
+        request = tracking_pb2.StartRunRequest(
+            experiment=tracking_pb2.ExperimentRef(name=experiment), create_experiment=True, name=name,
+            tags=_convert.tag_map(tags), parent_run_id=parent.id if isinstance(parent, Run) else (parent or ""))
+        for key, value in _convert.flatten_params(params or {}).items():
+            request.params[key].CopyFrom(_convert.param_value(value))
+        return Run(self, self.tracking.start_run(request), **options)
+
+    def resume_run(self, run_id: str, **options: Any) -> Run:
+        """A `Run` handle to log more to a running run (automatic steps continue after the stored ones)."""
+        return Run(self, self.tracking.get_run(tracking_pb2.GetRunRequest(run_id=run_id)), **options)
+
+    def get_run(self, run_id: str) -> RunInfo:
+        return _convert.run_info(self.tracking.get_run(tracking_pb2.GetRunRequest(run_id=run_id)))
+
+    def _experiment_ids(self, experiments: Union[str, Iterable[str], None]) -> List[str]:
+        if experiments is None:
+            return []
+        names = [experiments] if isinstance(experiments, str) else list(experiments)
+        ids = []
+        for name in names:
+            ref = tracking_pb2.ExperimentRef(name=name)
+            try:
+                ids.append(self.tracking.get_experiment(tracking_pb2.GetExperimentRequest(experiment=ref)).id)
+            except RPCError as exc:
+                if exc.code != 5:
+                    raise
+                ids.append(name)  # maybe an id; the daemon says NOT_FOUND otherwise
+        return ids
+
+    def search_runs(self, filter: str = "", *, experiments: Union[str, Iterable[str], None] = None,
+                    order_by: Union[str, Iterable[str], None] = None, max_results: Optional[int] = None,
+                    page_size: int = 500) -> List[RunInfo]:
+        """Runs matching `filter` (docs/filter.md) in `experiments` (names or ids; default all),
+        with params and metric aggregates, in `order_by` order; every page, up to `max_results`."""
+        request = tracking_pb2.SearchRunsRequest(
+            experiment_ids=self._experiment_ids(experiments), filter=filter,
+            order_by=[order_by] if isinstance(order_by, str) else list(order_by or []), page_size=page_size)
+        out: List[RunInfo] = []
+        while True:
+            response = self.tracking.search_runs(request)
+            out.extend(_convert.run_info(r) for r in response.runs)
+            if not response.next_page_token or (max_results is not None and len(out) >= max_results):
+                return out if max_results is None else out[:max_results]
+            request.page_token = response.next_page_token
+
+    def history(self, run_id: str, keys: Optional[Iterable[str]] = None, *, max_points: int = 0,
+                min_step: int = 0, max_step: int = 0) -> Dict[str, History]:
+        """Stored points per key (every key when `keys` is None), downsampled to about
+        `max_points` per key by min/max buckets when that is not 0."""
+        request = tracking_pb2.GetMetricHistoryRequest(
+            run_id=run_id, keys=list(keys or []), max_points=max_points, min_step=min_step, max_step=max_step)
+        out: Dict[str, History] = {}
+        with cast(ResponseIterator[tracking_pb2.MetricHistoryChunk], self.tracking.get_metric_history(request)) as chunks:
+            for chunk in chunks:
+                h = out.get(chunk.key)
+                if h is None:
+                    h = out[chunk.key] = History(chunk.key, [], [], [], chunk.total_points, chunk.downsampled)
+                h.steps.extend(chunk.steps)
+                h.values.extend(chunk.values)
+                h.timestamps_ms.extend(chunk.timestamps_ms)
+        return out
+
+    def compare(self, runs: Iterable[Union[str, Run, RunInfo]] = (), *,
+                experiments: Union[str, Iterable[str], None] = None) -> Comparison:
+        """Params side by side and the best and worst run per metric, for `runs` and every run
+        of `experiments`."""
+        request = tracking_pb2.CompareRunsRequest(
+            run_ids=[r if isinstance(r, str) else r.id for r in runs],
+            experiment_ids=self._experiment_ids(experiments))
+        return _convert.comparison(self.tracking.compare_runs(request))
+
+    def watch_run(self, run_id: str, *, include_history: bool = False, timeout: Optional[float] = None) -> RunWatcher:
+        """Live events of a run: a snapshot, then new points, params and status changes."""
+        request = tracking_pb2.WatchRunRequest(run_id=run_id, include_history=include_history)
+        return RunWatcher(cast(ResponseIterator[tracking_pb2.RunEvent], self.tracking.watch_run(request, timeout=timeout)))
+
+    # -- artifacts -----------------------------------------------------------------------------
+
+    def download_artifact(self, path: PathLike, artifact_id: str = "", *, experiment: str = "", name: str = "",
+                          version: int = 0, alias: str = "") -> tracking_pb2.Artifact:
+        """Downloads an artifact version to `path` (a folder gets the artifact's base name) and
+        checks its SHA-256 and size; the file appears only once verified (else `DataLoss`)."""
+        ref = tracking_pb2.ArtifactRef(artifact_id=artifact_id, name=name, version=version, alias=alias)
+        if experiment:
+            ref.experiment_id = self._experiment_ids(experiment)[0]
+        target = os.fspath(path)
+        digest = hashlib.sha256()
+        size = 0
+        record: Optional[tracking_pb2.Artifact] = None
+        tmp = None
+        f = None
+        try:
+            download = self.tracking.download_artifact(tracking_pb2.DownloadArtifactRequest(artifact=ref))
+            with cast(ResponseIterator[tracking_pb2.DownloadArtifactResponse], download) as parts:
+                for part in parts:
+                    if part.HasField("artifact"):
+                        record = part.artifact
+                        if os.path.isdir(target):
+                            target = os.path.join(target, os.path.basename(record.name))
+                        tmp = f"{target}.tally-{os.getpid()}-{threading.get_ident()}.part"
+                        f = open(tmp, "wb")
+                    elif f is not None:
+                        digest.update(part.chunk)
+                        size += len(part.chunk)
+                        f.write(part.chunk)
+            if record is None or f is None:
+                raise DataLoss("the daemon sent no artifact record")
+            f.close()
+            if digest.hexdigest() != record.sha256 or size != record.size:
+                raise DataLoss(f"artifact {record.id} arrived with SHA-256 {digest.hexdigest()} and {size} bytes; "
+                               f"expected {record.sha256} and {record.size} bytes")
+            os.replace(tmp, target)  # type: ignore[arg-type]
+            tmp = None
+            return record
+        finally:
+            if f is not None and not f.closed:
+                f.close()
+            if tmp is not None and os.path.exists(tmp):
+                os.remove(tmp)
+
+
+_default: Optional[Client] = None
+_default_lock = threading.Lock()
+
+
+def default_client() -> Client:
+    """The process's shared client (one connection, reopened after fork or a daemon restart)."""
+    global _default
+    client = _default
+    if client is None:
+        with _default_lock:
+            if _default is None:
+                _default = Client(Channel())
+            client = _default
+    return client
+
+
+def connect(socket: Optional[str] = None, **options: Any) -> Client:
+    """A new `Client` for the daemon at `socket` (default `$TALLY_SOCKET`, else the daemon's
+    default path). The connection opens on the first call; `Unavailable` names the socket and
+    the command to start the daemon when nothing listens there."""
+    return Client(Channel(socket, **options))
+
+
+def start_run(experiment: str = "default", *, name: str = "", params: Optional[Mapping[str, Any]] = None,
+              tags: Union[Mapping[str, Any], Iterable[str], None] = None, parent: Union[Run, str, None] = None,
+              client: Optional[Client] = None, **options: Any) -> Run:
+    """Starts a run in `experiment` (created when missing). Use it in a `with` block: leaving it
+    flushes and ends the run `completed`, or `failed` with the exception's text.
+
+    `params` may nest (flattened with "."), `tags` is a mapping or a list of labels, `parent` a
+    run (or run id) this one is nested under. Options: `flush_interval` (0.1 s),
+    `batch_points` (20,000), `max_buffered_points` (1,000,000), `retry_timeout` (60 s)."""
+    return (client or default_client()).start_run(experiment, name=name, params=params, tags=tags,
+                                                  parent=parent, **options)
+
+
+def get_run(run_id: str) -> RunInfo:
+    """A run with its params, tags, metric aggregates and artifacts."""
+    return default_client().get_run(run_id)
+
+
+def search_runs(filter: str = "", *, experiments: Union[str, Iterable[str], None] = None,
+                order_by: Union[str, Iterable[str], None] = None, max_results: Optional[int] = None) -> List[RunInfo]:
+    """Runs matching a filter expression such as `params.lr < 0.01 and metrics.acc.max > 0.9`."""
+    return default_client().search_runs(filter, experiments=experiments, order_by=order_by, max_results=max_results)
+
+
+def compare(runs: Iterable[Union[str, Run, RunInfo]] = (), *, experiments: Union[str, Iterable[str], None] = None) -> Comparison:
+    """Params side by side and the best and worst run per metric."""
+    return default_client().compare(runs, experiments=experiments)
+
+
+def watch_run(run_id: str, *, include_history: bool = False, timeout: Optional[float] = None) -> RunWatcher:
+    """An iterator of a run's live events (`WatchEvent`), ending after the run ends."""
+    return default_client().watch_run(run_id, include_history=include_history, timeout=timeout)
+
+
+def download_artifact(path: PathLike, artifact_id: str = "", *, experiment: str = "", name: str = "",
+                      version: int = 0, alias: str = "") -> tracking_pb2.Artifact:
+    """Downloads and verifies an artifact version (by id, or by experiment, name and version or alias)."""
+    return default_client().download_artifact(path, artifact_id, experiment=experiment, name=name,
+                                               version=version, alias=alias)
+
+
+def history(run_id: str, keys: Optional[Iterable[str]] = None, *, max_points: int = 0) -> Dict[str, History]:
+    """A run's stored metric history per key."""
+    return default_client().history(run_id, keys, max_points=max_points)

@@ -1,0 +1,186 @@
+"""Conversions between protobuf records and plain Python values."""
+
+import numbers
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Union
+
+from tally.v1 import tracking_pb2
+
+_STATUS_NAMES = {
+    tracking_pb2.RUN_STATUS_UNSPECIFIED: "unspecified",
+    tracking_pb2.RUN_STATUS_RUNNING: "running",
+    tracking_pb2.RUN_STATUS_COMPLETED: "completed",
+    tracking_pb2.RUN_STATUS_FAILED: "failed",
+    tracking_pb2.RUN_STATUS_KILLED: "killed",
+}
+
+
+def param_value(value: Any) -> tracking_pb2.ParamValue:
+    """bool, integers, reals and strings keep their type; anything else is stored as `str(value)`."""
+    if isinstance(value, bool):
+        return tracking_pb2.ParamValue(bool_value=value)
+    if isinstance(value, numbers.Integral):
+        return tracking_pb2.ParamValue(int_value=int(value))
+    if isinstance(value, numbers.Real):
+        return tracking_pb2.ParamValue(double_value=float(value))
+    return tracking_pb2.ParamValue(string_value=value if isinstance(value, str) else str(value))
+
+
+def from_param(value: tracking_pb2.ParamValue) -> Any:
+    kind = value.WhichOneof("kind")
+    return None if kind is None else getattr(value, kind)
+
+
+def flatten_params(params: Mapping[str, Any], prefix: str = "") -> Dict[str, Any]:
+    """`{"optimizer": {"lr": 0.1}}` becomes `{"optimizer.lr": 0.1}`."""
+    out: Dict[str, Any] = {}
+    for key, value in params.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(flatten_params(value, name + "."))
+        else:
+            out[name] = value
+    return out
+
+
+def tag_map(tags: Union[Mapping[str, Any], Iterable[str], None]) -> Dict[str, str]:
+    """A mapping keeps its values (as strings); a list of labels gets empty values."""
+    if tags is None:
+        return {}
+    if isinstance(tags, str):
+        return {tags: ""}
+    if isinstance(tags, Mapping):
+        return {str(k): "" if v is None else str(v) for k, v in tags.items()}
+    return {str(t): "" for t in tags}
+
+
+@dataclass
+class MetricSummary:
+    """Aggregates of one metric series of a run."""
+
+    key: str
+    last: float
+    min: float
+    max: float
+    mean: float
+    count: int
+    first_step: int
+    last_step: int
+    last_timestamp_ms: int
+
+
+@dataclass
+class RunInfo:
+    """A run as the daemon has it: `status` is "running", "completed", "failed" or "killed";
+    `params` hold Python values; `metrics` map each key to its aggregates. `proto` is the record."""
+
+    id: str
+    experiment_id: str
+    name: str
+    status: str
+    params: Dict[str, Any]
+    tags: Dict[str, str]
+    metrics: Dict[str, MetricSummary]
+    parent_run_id: str
+    error: str
+    started_at_ms: int
+    completed_at_ms: int
+    duration_ms: int
+    child_count: int
+    artifacts: List[tracking_pb2.Artifact] = field(default_factory=list)
+    proto: Optional[tracking_pb2.Run] = field(default=None, repr=False)
+
+
+def summary(m: tracking_pb2.MetricSummary) -> MetricSummary:
+    return MetricSummary(m.key, m.last_value, m.min, m.max, m.mean, m.count, m.first_step, m.last_step, m.last_timestamp_ms)
+
+
+def run_info(run: tracking_pb2.Run) -> RunInfo:
+    return RunInfo(
+        id=run.id, experiment_id=run.experiment_id, name=run.name,
+        status=_STATUS_NAMES.get(run.status, str(run.status)),
+        params={k: from_param(v) for k, v in sorted(run.params.items())},
+        tags=dict(run.tags), metrics={m.key: summary(m) for m in run.metrics},
+        parent_run_id=run.parent_run_id, error=run.error, started_at_ms=run.started_at_ms,
+        completed_at_ms=run.completed_at_ms, duration_ms=run.duration_ms, child_count=run.child_count,
+        artifacts=list(run.artifacts), proto=run,
+    )
+
+
+@dataclass
+class History:
+    """Stored points of one metric key, in step order."""
+
+    key: str
+    steps: List[int]
+    values: List[float]
+    timestamps_ms: List[int]
+    total_points: int = 0
+    downsampled: bool = False
+
+
+class Point(NamedTuple):
+    key: str
+    step: int
+    value: float
+    timestamp_ms: int
+
+
+@dataclass
+class WatchEvent:
+    """One event of a watched run. `kind` is "snapshot" (the run when watching starts), "points"
+    (newly committed metric points), "status" (the run's status changed; the last event when
+    the run ends) or "params" (params newly logged)."""
+
+    kind: str
+    run: Optional[RunInfo] = None
+    points: List[Point] = field(default_factory=list)
+    params: Dict[str, Any] = field(default_factory=dict)
+    proto: Optional[tracking_pb2.RunEvent] = field(default=None, repr=False)
+
+
+def watch_event(event: tracking_pb2.RunEvent) -> WatchEvent:
+    kind = event.WhichOneof("event") or "unknown"
+    if kind in ("snapshot", "status"):
+        return WatchEvent(kind, run=run_info(getattr(event, kind)), proto=event)
+    if kind == "points":
+        p = event.points
+        keys = list(p.keys)
+        steps = list(p.steps) or [0] * len(p.values)
+        ts = list(p.timestamps_ms) or [0] * len(p.values)
+        points = [Point(keys[i], s, v, t) for i, s, v, t in zip(p.key_index, steps, p.values, ts)]
+        return WatchEvent(kind, points=points, proto=event)
+    if kind == "params":
+        return WatchEvent(kind, params={k: from_param(v) for k, v in event.params.params.items()}, proto=event)
+    return WatchEvent(kind, proto=event)
+
+
+@dataclass
+class Comparison:
+    """Runs side by side: `params[key]` has one value per run (None where a run lacks it),
+    `differing` the keys whose values differ, `metrics[key]` the best and worst run by the
+    metric's goal."""
+
+    runs: List[RunInfo]
+    params: Dict[str, List[Any]]
+    differing: List[str]
+    metrics: Dict[str, tracking_pb2.MetricComparison]
+    proto: Optional[tracking_pb2.CompareRunsResponse] = field(default=None, repr=False)
+
+
+def comparison(resp: tracking_pb2.CompareRunsResponse) -> Comparison:
+    runs = [
+        RunInfo(id=r.run_id, experiment_id=r.experiment_id, name=r.name,
+                status=_STATUS_NAMES.get(r.status, str(r.status)),
+                params={k: from_param(v) for k, v in sorted(r.params.items())}, tags={},
+                metrics={m.key: summary(m) for m in r.metrics}, parent_run_id="", error="",
+                started_at_ms=0, completed_at_ms=0, duration_ms=0, child_count=0)
+        for r in resp.runs
+    ]
+    return Comparison(
+        runs=runs,
+        params={d.key: [from_param(v) for v in d.values] for d in resp.params},
+        differing=[d.key for d in resp.params if d.differs],
+        metrics={m.key: m for m in resp.metrics},
+        proto=resp,
+    )
