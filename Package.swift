@@ -96,7 +96,7 @@ let package = Package(
         .target(
             name: "TallyServices",
             dependencies: [
-                "TallyProto", "TallyRPC", "TallyAPI", "TallyStore", "TallyEvaluation",
+                "TallyProto", "TallyRPC", "TallyAPI", "TallyStore", "TallyEvaluation", "TallySweeps",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),

@@ -15,8 +15,17 @@ extension ExperimentsProvider {
             }
             jobs.submit(record)
             return try Job(record)
+        case .sweep(let config)?:
+            let plan = try await mapStoreErrors { try SweepPlan(config) }
+            var stored = CreateJobRequest()
+            stored.config = .sweep(plan.config)
+            let record = try await mapStoreErrors {
+                try await store.createJob(kind: SweepExecutor.kind, config: try stored.serializedBytes(), progressTotal: Int64(plan.maxTrials ?? 0))
+            }
+            jobs.submit(record)
+            return try Job(record)
         case nil:
-            throw invalid("a job needs a configuration (classification)", field: "config")
+            throw invalid("a job needs a configuration (classification or sweep)", field: "config")
         }
     }
 
@@ -78,6 +87,7 @@ extension ExperimentsProvider {
         guard !current.isFinished else {
             throw StoreError(code: .failedPrecondition, message: "job \(request.jobId) has already ended", field: "job_id").rpcError
         }
+        await sweeps.run(request.jobId)?.cancel()
         return try Job(try await mapStoreErrors { try await jobs.cancel(request.jobId) })
     }
 
@@ -118,6 +128,7 @@ extension Job {
         let request = try CreateJobRequest(serializedBytes: record.config)
         switch request.config {
         case .classification(let config)?: self.config = .classification(config)
+        case .sweep(let config)?: self.config = .sweep(config)
         case nil: self.config = nil
         }
         progressCurrent = UInt64(record.progressCurrent)

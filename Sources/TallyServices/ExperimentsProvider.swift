@@ -13,6 +13,7 @@ public final class ExperimentsProvider: ExperimentsServiceProtocol {
     let secrets: SecretBox
     let hub: JobEventHub
     let jobs: JobManager
+    let sweeps: SweepRegistry
     let logger: Logger
 
     /// Creates the provider; jobs do not run until ``start()``.
@@ -37,7 +38,10 @@ public final class ExperimentsProvider: ExperimentsServiceProtocol {
         self.secrets = try SecretBox(keyFile: keyFile)
         self.hub = hub
         self.logger = logger
+        let sweeps = SweepRegistry()
+        self.sweeps = sweeps
         var executors = executors
+        executors[SweepExecutor.kind] = executors[SweepExecutor.kind] ?? SweepExecutor(store: store, registry: sweeps)
         if let classification = executors[ClassificationEvalExecutor.kind] as? ClassificationEvalExecutor {
             executors[ClassificationEvalExecutor.kind] = classification.with(secrets: secrets)
         }

@@ -98,7 +98,7 @@ final class JobContext: Sendable {
         publish(event)
     }
 
-    private func publish(_ event: JobEvent) {
+    func publish(_ event: JobEvent) {
         var event = event
         event.jobId = job.id
         event.jobKind = job.kind

@@ -33,8 +33,28 @@ extension Store {
         migrator.registerMigration("v4_jobs") { db in
             try db.execute(sql: jobsSchema)
         }
+        migrator.registerMigration("v5_sweeps") { db in
+            try db.execute(sql: sweepsSchema)
+        }
         return migrator
     }()
+
+    /// The trials of sweep jobs. status: tally.v1.TrialStatus; trial is the serialized
+    /// tally.v1.Trial (params, folds, intermediate values), the other columns are for lookups.
+    static let sweepsSchema = """
+        CREATE TABLE sweep_trials (
+            job_pk INTEGER NOT NULL REFERENCES jobs(pk) ON DELETE CASCADE,
+            number INTEGER NOT NULL,
+            id TEXT NOT NULL UNIQUE,
+            status INTEGER NOT NULL,
+            score REAL,
+            method_used TEXT NOT NULL DEFAULT '',
+            run_id TEXT NOT NULL DEFAULT '',
+            heartbeat_ms INTEGER NOT NULL DEFAULT 0,
+            trial BLOB NOT NULL,
+            PRIMARY KEY (job_pk, number)
+        ) WITHOUT ROWID;
+        """
 
     /// Datasets, providers, background jobs and their per-item results.
     static let jobsSchema = """

@@ -288,6 +288,11 @@ final class JobPrinter: @unchecked Sendable {
         case .cancelled?:
             retire(id, state: state)
             emit(["\(who) cancelled\(after(state, event))"])
+        case .trialStarted(let t)?:
+            emit(["\(who) trial \(t.trial?.number ?? 0) started"])
+        case .trialFinished(let t)?:
+            let score = t.trial?.score.map { Format.number($0) } ?? "-"
+            emit(["\(who) trial \(t.trial?.number ?? 0) finished: score \(score)"])
         case nil:
             break
         }

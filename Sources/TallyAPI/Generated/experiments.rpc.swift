@@ -42,8 +42,16 @@ public enum ExperimentsService {
         public static let watchJob = MethodDescriptor(service: "tally.v1.Experiments", method: "WatchJob", kind: .serverStreaming)
         /// Follows every job (optionally of one kind) until the client cancels.
         public static let watchJobs = MethodDescriptor(service: "tally.v1.Experiments", method: "WatchJobs", kind: .serverStreaming)
+        /// Hands a worker the next trial of a sweep job, or says to wait or that it is finished.
+        public static let nextTrial = MethodDescriptor(service: "tally.v1.Experiments", method: "NextTrial", kind: .unary)
+        /// Reports a trial's final score, folds or failure, or intermediate values (pruning check).
+        public static let reportTrial = MethodDescriptor(service: "tally.v1.Experiments", method: "ReportTrial", kind: .unary)
+        /// Keeps a running trial alive.
+        public static let heartbeat = MethodDescriptor(service: "tally.v1.Experiments", method: "Heartbeat", kind: .unary)
+        /// Statistics of fold scores: mean, std, median, extremes, Student's t intervals.
+        public static let crossValidate = MethodDescriptor(service: "tally.v1.Experiments", method: "CrossValidate", kind: .unary)
         /// Every method, in declaration order.
-        public static let all: [MethodDescriptor] = [createDataset, getDataset, listDatasets, updateDatasetLabels, deleteDataset, createProvider, updateProvider, listProviders, deleteProvider, createJob, getJob, listJobs, cancelJob, deleteJob, listJobItems, watchJob, watchJobs]
+        public static let all: [MethodDescriptor] = [createDataset, getDataset, listDatasets, updateDatasetLabels, deleteDataset, createProvider, updateProvider, listProviders, deleteProvider, createJob, getJob, listJobs, cancelJob, deleteJob, listJobItems, watchJob, watchJobs, nextTrial, reportTrial, heartbeat, crossValidate]
     }
 }
 
@@ -83,6 +91,14 @@ public protocol ExperimentsServiceProtocol: Sendable {
     func watchJob(request: WatchJobRequest, response: ResponseWriter<JobEvent>, context: ServerContext) async throws
     /// Follows every job (optionally of one kind) until the client cancels.
     func watchJobs(request: WatchJobsRequest, response: ResponseWriter<JobEvent>, context: ServerContext) async throws
+    /// Hands a worker the next trial of a sweep job, or says to wait or that it is finished.
+    func nextTrial(request: NextTrialRequest, context: ServerContext) async throws -> NextTrialResponse
+    /// Reports a trial's final score, folds or failure, or intermediate values (pruning check).
+    func reportTrial(request: ReportTrialRequest, context: ServerContext) async throws -> ReportTrialResponse
+    /// Keeps a running trial alive.
+    func heartbeat(request: HeartbeatRequest, context: ServerContext) async throws -> HeartbeatResponse
+    /// Statistics of fold scores: mean, std, median, extremes, Student's t intervals.
+    func crossValidate(request: CrossValidateRequest, context: ServerContext) async throws -> CrossValidationResult
 }
 
 extension ExperimentsServiceProtocol {
@@ -138,6 +154,18 @@ extension ExperimentsServiceProtocol {
         }
         router.registerServerStreaming(ExperimentsService.Method.watchJobs, input: WatchJobsRequest.self, output: JobEvent.self) { request, response, context in
             try await self.watchJobs(request: request, response: response, context: context)
+        }
+        router.registerUnary(ExperimentsService.Method.nextTrial, input: NextTrialRequest.self, output: NextTrialResponse.self) { request, context in
+            try await self.nextTrial(request: request, context: context)
+        }
+        router.registerUnary(ExperimentsService.Method.reportTrial, input: ReportTrialRequest.self, output: ReportTrialResponse.self) { request, context in
+            try await self.reportTrial(request: request, context: context)
+        }
+        router.registerUnary(ExperimentsService.Method.heartbeat, input: HeartbeatRequest.self, output: HeartbeatResponse.self) { request, context in
+            try await self.heartbeat(request: request, context: context)
+        }
+        router.registerUnary(ExperimentsService.Method.crossValidate, input: CrossValidateRequest.self, output: CrossValidationResult.self) { request, context in
+            try await self.crossValidate(request: request, context: context)
         }
     }
 }
@@ -233,5 +261,25 @@ public struct ExperimentsClient: Sendable {
     /// Follows every job (optionally of one kind) until the client cancels.
     public func watchJobs(_ request: WatchJobsRequest, options: CallOptions = CallOptions()) async throws -> ResponseStream<JobEvent> {
         try await transport.serverStreaming(ExperimentsService.Method.watchJobs, request: request, options: options)
+    }
+
+    /// Hands a worker the next trial of a sweep job, or says to wait or that it is finished.
+    public func nextTrial(_ request: NextTrialRequest, options: CallOptions = CallOptions()) async throws -> NextTrialResponse {
+        try await transport.unary(ExperimentsService.Method.nextTrial, request: request, options: options)
+    }
+
+    /// Reports a trial's final score, folds or failure, or intermediate values (pruning check).
+    public func reportTrial(_ request: ReportTrialRequest, options: CallOptions = CallOptions()) async throws -> ReportTrialResponse {
+        try await transport.unary(ExperimentsService.Method.reportTrial, request: request, options: options)
+    }
+
+    /// Keeps a running trial alive.
+    public func heartbeat(_ request: HeartbeatRequest, options: CallOptions = CallOptions()) async throws -> HeartbeatResponse {
+        try await transport.unary(ExperimentsService.Method.heartbeat, request: request, options: options)
+    }
+
+    /// Statistics of fold scores: mean, std, median, extremes, Student's t intervals.
+    public func crossValidate(_ request: CrossValidateRequest, options: CallOptions = CallOptions()) async throws -> CrossValidationResult {
+        try await transport.unary(ExperimentsService.Method.crossValidate, request: request, options: options)
     }
 }

@@ -101,6 +101,102 @@ public struct Sampling: RawRepresentable, Hashable, Sendable, CustomStringConver
     }
 }
 
+/// The enum `tally.v1.SweepMethod`.
+public struct SweepMethod: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The value's number; numbers the .proto file does not declare are kept as they are.
+    public var rawValue: Int32
+
+    /// Creates a value from its number (known or not).
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    /// `SWEEP_METHOD_UNSPECIFIED` (0).
+    public static let unspecified = SweepMethod(rawValue: 0)
+    /// Every combination, in order (the default).
+    public static let grid = SweepMethod(rawValue: 1)
+    /// `SWEEP_METHOD_RANDOM` (2).
+    public static let random = SweepMethod(rawValue: 2)
+    /// Tree-structured Parzen estimator after startup_trials random trials.
+    public static let bayesian = SweepMethod(rawValue: 3)
+
+    /// The values the .proto file declares, in declaration order.
+    public static let knownValues: [SweepMethod] = [.unspecified, .grid, .random, .bayesian]
+
+    /// The value's name in the .proto file, or its number when it has none.
+    public var description: String {
+        switch rawValue {
+        case 0: "SWEEP_METHOD_UNSPECIFIED"
+        case 1: "SWEEP_METHOD_GRID"
+        case 2: "SWEEP_METHOD_RANDOM"
+        case 3: "SWEEP_METHOD_BAYESIAN"
+        default: String(rawValue)
+        }
+    }
+}
+
+/// The enum `tally.v1.ObjectiveDirection`.
+public struct ObjectiveDirection: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The value's number; numbers the .proto file does not declare are kept as they are.
+    public var rawValue: Int32
+
+    /// Creates a value from its number (known or not).
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    /// `OBJECTIVE_DIRECTION_UNSPECIFIED` (0).
+    public static let unspecified = ObjectiveDirection(rawValue: 0)
+    /// The default.
+    public static let minimize = ObjectiveDirection(rawValue: 1)
+    /// `OBJECTIVE_DIRECTION_MAXIMIZE` (2).
+    public static let maximize = ObjectiveDirection(rawValue: 2)
+
+    /// The values the .proto file declares, in declaration order.
+    public static let knownValues: [ObjectiveDirection] = [.unspecified, .minimize, .maximize]
+
+    /// The value's name in the .proto file, or its number when it has none.
+    public var description: String {
+        switch rawValue {
+        case 0: "OBJECTIVE_DIRECTION_UNSPECIFIED"
+        case 1: "OBJECTIVE_DIRECTION_MINIMIZE"
+        case 2: "OBJECTIVE_DIRECTION_MAXIMIZE"
+        default: String(rawValue)
+        }
+    }
+}
+
+/// The enum `tally.v1.TrialStatus`.
+public struct TrialStatus: RawRepresentable, Hashable, Sendable, CustomStringConvertible {
+    /// The value's number; numbers the .proto file does not declare are kept as they are.
+    public var rawValue: Int32
+
+    /// Creates a value from its number (known or not).
+    public init(rawValue: Int32) { self.rawValue = rawValue }
+
+    /// `TRIAL_STATUS_UNSPECIFIED` (0).
+    public static let unspecified = TrialStatus(rawValue: 0)
+    /// `TRIAL_STATUS_RUNNING` (1).
+    public static let running = TrialStatus(rawValue: 1)
+    /// `TRIAL_STATUS_COMPLETED` (2).
+    public static let completed = TrialStatus(rawValue: 2)
+    /// `TRIAL_STATUS_FAILED` (3).
+    public static let failed = TrialStatus(rawValue: 3)
+    /// `TRIAL_STATUS_PRUNED` (4).
+    public static let pruned = TrialStatus(rawValue: 4)
+
+    /// The values the .proto file declares, in declaration order.
+    public static let knownValues: [TrialStatus] = [.unspecified, .running, .completed, .failed, .pruned]
+
+    /// The value's name in the .proto file, or its number when it has none.
+    public var description: String {
+        switch rawValue {
+        case 0: "TRIAL_STATUS_UNSPECIFIED"
+        case 1: "TRIAL_STATUS_RUNNING"
+        case 2: "TRIAL_STATUS_COMPLETED"
+        case 3: "TRIAL_STATUS_FAILED"
+        case 4: "TRIAL_STATUS_PRUNED"
+        default: String(rawValue)
+        }
+    }
+}
+
 /// One class of a classification dataset.
 public struct Label: ProtoMessage {
     /// The full protobuf name of the message.
@@ -951,6 +1047,758 @@ public struct ItemResult: ProtoMessage {
     }
 }
 
+/// One searched parameter.
+public struct SweepParam: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.SweepParam"
+
+    /// `name` (field 1).
+    public var name: String = ""
+
+    /// The oneof `kind`; nil when no member is set.
+    public var kind: Kind? = nil
+
+    /// The members of the oneof `kind`.
+    public enum Kind: Sendable, Hashable {
+        /// `categorical` (field 2).
+        case categorical(SweepParam.Categorical)
+        /// `int_range` (field 3).
+        case intRange(SweepParam.IntRange)
+        /// `float_range` (field 4).
+        case floatRange(SweepParam.FloatRange)
+    }
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+
+    /// A list of values, tried in order by a grid.
+    public struct Categorical: ProtoMessage {
+        /// The full protobuf name of the message.
+        public static let protoMessageName = "tally.v1.SweepParam.Categorical"
+
+        /// `values` (field 1).
+        public var values: [ParamValue] = []
+
+        /// Creates a message with every field at its default value.
+        public init() {}
+
+        /// Decodes a message from its protobuf wire bytes.
+        public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+            self = try ProtoCodec.decode(Self.self, from: bytes)
+        }
+
+        /// Decodes a message from its protobuf wire bytes.
+        public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+            self = try ProtoCodec.decode(Self.self, from: bytes)
+        }
+
+        /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+        public func serializedBytes() throws(ProtoError) -> [UInt8] {
+            try ProtoCodec.encode(self)
+        }
+    }
+
+    /// Integers low, low + step, … up to high; log samples log-uniformly (step must be 1).
+    public struct IntRange: ProtoMessage {
+        /// The full protobuf name of the message.
+        public static let protoMessageName = "tally.v1.SweepParam.IntRange"
+
+        /// `low` (field 1).
+        public var low: Int64 = 0
+
+        /// `high` (field 2).
+        public var high: Int64 = 0
+
+        /// Default 1.
+        public var step: Int64 = 0
+
+        /// `log` (field 4).
+        public var log: Bool = false
+
+        /// Creates a message with every field at its default value.
+        public init() {}
+
+        /// Decodes a message from its protobuf wire bytes.
+        public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+            self = try ProtoCodec.decode(Self.self, from: bytes)
+        }
+
+        /// Decodes a message from its protobuf wire bytes.
+        public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+            self = try ProtoCodec.decode(Self.self, from: bytes)
+        }
+
+        /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+        public func serializedBytes() throws(ProtoError) -> [UInt8] {
+            try ProtoCodec.encode(self)
+        }
+    }
+
+    /// Floats in [low, high]; step 0 is continuous (not allowed in a grid).
+    public struct FloatRange: ProtoMessage {
+        /// The full protobuf name of the message.
+        public static let protoMessageName = "tally.v1.SweepParam.FloatRange"
+
+        /// `low` (field 1).
+        public var low: Double = 0
+
+        /// `high` (field 2).
+        public var high: Double = 0
+
+        /// `step` (field 3).
+        public var step: Double = 0
+
+        /// `log` (field 4).
+        public var log: Bool = false
+
+        /// Creates a message with every field at its default value.
+        public init() {}
+
+        /// Decodes a message from its protobuf wire bytes.
+        public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+            self = try ProtoCodec.decode(Self.self, from: bytes)
+        }
+
+        /// Decodes a message from its protobuf wire bytes.
+        public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+            self = try ProtoCodec.decode(Self.self, from: bytes)
+        }
+
+        /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+        public func serializedBytes() throws(ProtoError) -> [UInt8] {
+            try ProtoCodec.encode(self)
+        }
+    }
+}
+
+/// What a sweep optimizes: the score workers report, logged under `metric`.
+public struct SweepObjective: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.SweepObjective"
+
+    /// Default "score".
+    public var metric: String = ""
+
+    /// `direction` (field 2).
+    public var direction: ObjectiveDirection = ObjectiveDirection(rawValue: 0)
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// Median pruning of running trials by their intermediate values.
+public struct PrunerConfig: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.PrunerConfig"
+
+    /// `enabled` (field 1).
+    public var enabled: Bool = false
+
+    /// Completed trials with a value at the step needed before pruning (default 5).
+    public var minTrials: UInt32 = 0
+
+    /// Steps below this are never pruned.
+    public var warmupSteps: UInt32 = 0
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// Configuration of a sweep job.
+public struct SweepConfig: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.SweepConfig"
+
+    /// `params` (field 1).
+    public var params: [SweepParam] = []
+
+    /// Copied into every trial's params.
+    public var fixed: [String: ParamValue] = [:]
+
+    /// `method` (field 3).
+    public var method: SweepMethod = SweepMethod(rawValue: 0)
+
+    /// `objective` (field 4).
+    public var objective: SweepObjective? = nil
+
+    /// Trials to start, failed ones included; 0 is the grid's size for a grid (required otherwise
+    /// unless time_limit_ms is set).
+    public var maxTrials: UInt32 = 0
+
+    /// Trials running at once (default 1).
+    public var maxParallel: UInt32 = 0
+
+    /// No new trials after this long since the sweep started; 0 for none.
+    public var timeLimitMs: UInt64 = 0
+
+    /// `seed` (field 8).
+    public var seed: UInt64 = 0
+
+    /// Random trials before TPE (bayesian; default 10).
+    public var startupTrials: UInt32? = nil
+
+    /// `pruner` (field 10).
+    public var pruner: PrunerConfig? = nil
+
+    /// A running trial without a report or heartbeat for this long fails (default 60,000).
+    public var heartbeatTimeoutMs: UInt64 = 0
+
+    /// Tracking experiment of the trial runs; default "sweep-<job id>".
+    public var experiment: String = ""
+
+    /// Output: the grid's size (grid sweeps).
+    public var totalCombinations: UInt64 = 0
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// An intermediate objective value of a running trial.
+public struct IntermediateValue: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.IntermediateValue"
+
+    /// `step` (field 1).
+    public var step: Int64 = 0
+
+    /// `value` (field 2).
+    public var value: Double = 0
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// Statistics of cross-validation fold scores (Student's t intervals of the mean).
+public struct CrossValidationResult: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.CrossValidationResult"
+
+    /// `n` (field 1).
+    public var n: UInt64 = 0
+
+    /// `mean` (field 2).
+    public var mean: Double = 0
+
+    /// Sample standard deviation (0 when n = 1).
+    public var std: Double = 0
+
+    /// `median` (field 4).
+    public var median: Double = 0
+
+    /// `min` (field 5).
+    public var min: Double = 0
+
+    /// `max` (field 6).
+    public var max: Double = 0
+
+    /// `ci95_lower` (field 7).
+    public var ci95Lower: Double = 0
+
+    /// `ci95_upper` (field 8).
+    public var ci95Upper: Double = 0
+
+    /// `ci99_lower` (field 9).
+    public var ci99Lower: Double = 0
+
+    /// `ci99_upper` (field 10).
+    public var ci99Upper: Double = 0
+
+    /// False when n = 1: std and intervals are undefined.
+    public var hasInterval: Bool = false
+
+    /// Means of the fit and score times, when given.
+    public var fitTimeMean: Double = 0
+
+    /// `score_time_mean` (field 13).
+    public var scoreTimeMean: Double = 0
+
+    /// `scores` (field 14).
+    public var scores: [Double] = []
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// One trial of a sweep: a point of the search space evaluated by a worker.
+public struct Trial: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.Trial"
+
+    /// `id` (field 1).
+    public var id: String = ""
+
+    /// 0, 1, … in the order trials were handed out.
+    public var number: UInt64 = 0
+
+    /// Searched and fixed params.
+    public var params: [String: ParamValue] = [:]
+
+    /// The tracking run recording the trial.
+    public var runId: String = ""
+
+    /// `status` (field 5).
+    public var status: TrialStatus = TrialStatus(rawValue: 0)
+
+    /// grid, random, tpe or random-fallback.
+    public var methodUsed: String = ""
+
+    /// The objective: the reported score or the folds' mean.
+    public var score: Double? = nil
+
+    /// Set when fold scores were reported.
+    public var folds: CrossValidationResult? = nil
+
+    /// `started_at_ms` (field 9).
+    public var startedAtMs: Int64 = 0
+
+    /// `finished_at_ms` (field 10).
+    public var finishedAtMs: Int64 = 0
+
+    /// Why it failed.
+    public var error: String = ""
+
+    /// `worker` (field 12).
+    public var worker: String = ""
+
+    /// `intermediate` (field 13).
+    public var intermediate: [IntermediateValue] = []
+
+    /// Why the sampler chose as it did (random-fallback).
+    public var note: String = ""
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// The outcome of a sweep.
+public struct SweepResults: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.SweepResults"
+
+    /// `best_trial_id` (field 1).
+    public var bestTrialId: String = ""
+
+    /// `best_params` (field 2).
+    public var bestParams: [String: ParamValue] = [:]
+
+    /// `best_score` (field 3); nil when not set.
+    public var bestScore: Double? = nil
+
+    /// Set when the best trial reported folds (with at least 2 scores).
+    public var bestCi95Lower: Double = 0
+
+    /// `best_ci95_upper` (field 5).
+    public var bestCi95Upper: Double = 0
+
+    /// `best_ci99_lower` (field 6).
+    public var bestCi99Lower: Double = 0
+
+    /// `best_ci99_upper` (field 7).
+    public var bestCi99Upper: Double = 0
+
+    /// `total` (field 8).
+    public var total: UInt64 = 0
+
+    /// `completed` (field 9).
+    public var completed: UInt64 = 0
+
+    /// `failed` (field 10).
+    public var failed: UInt64 = 0
+
+    /// `pruned` (field 11).
+    public var pruned: UInt64 = 0
+
+    /// `tuning_time_ms` (field 12).
+    public var tuningTimeMs: Int64 = 0
+
+    /// `trials` (field 13).
+    public var trials: [Trial] = []
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// The message `tally.v1.NextTrialRequest`.
+public struct NextTrialRequest: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.NextTrialRequest"
+
+    /// `job_id` (field 1).
+    public var jobId: String = ""
+
+    /// Who asks, recorded on the trial.
+    public var worker: String = ""
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// The message `tally.v1.NextTrialResponse`.
+public struct NextTrialResponse: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.NextTrialResponse"
+
+    /// The oneof `next`; nil when no member is set.
+    public var next: Next? = nil
+
+    /// The members of the oneof `next`.
+    public enum Next: Sendable, Hashable {
+        /// `trial` (field 1).
+        case trial(Trial)
+        /// The sweep has ended or will hand out no more trials: stop asking.
+        case finished(Bool)
+    }
+
+    /// No trial now (parallel budget full, or the sweep not started yet): retry later.
+    public var wait: Bool = false
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// The message `tally.v1.ReportTrialRequest`.
+public struct ReportTrialRequest: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.ReportTrialRequest"
+
+    /// `trial_id` (field 1).
+    public var trialId: String = ""
+
+    /// Present to end the trial; absent for an intermediate report (a heartbeat and pruning check).
+    public var outcome: Outcome? = nil
+
+    /// The members of the oneof `outcome`.
+    public enum Outcome: Sendable, Hashable {
+        /// `score` (field 2).
+        case score(Double)
+        /// `folds` (field 3).
+        case folds(ReportTrialRequest.Folds)
+        /// `failure` (field 4).
+        case failure(String)
+    }
+
+    /// `intermediate` (field 5).
+    public var intermediate: [IntermediateValue] = []
+
+    /// Ending without an outcome is INVALID_ARGUMENT; with an outcome the report is final anyway.
+    public var final: Bool = false
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+
+    /// Fold scores of a cross-validation; the objective is their mean.
+    public struct Folds: ProtoMessage {
+        /// The full protobuf name of the message.
+        public static let protoMessageName = "tally.v1.ReportTrialRequest.Folds"
+
+        /// `scores` (field 1).
+        public var scores: [Double] = []
+
+        /// `fit_times` (field 2).
+        public var fitTimes: [Double] = []
+
+        /// `score_times` (field 3).
+        public var scoreTimes: [Double] = []
+
+        /// Creates a message with every field at its default value.
+        public init() {}
+
+        /// Decodes a message from its protobuf wire bytes.
+        public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+            self = try ProtoCodec.decode(Self.self, from: bytes)
+        }
+
+        /// Decodes a message from its protobuf wire bytes.
+        public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+            self = try ProtoCodec.decode(Self.self, from: bytes)
+        }
+
+        /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+        public func serializedBytes() throws(ProtoError) -> [UInt8] {
+            try ProtoCodec.encode(self)
+        }
+    }
+}
+
+/// The message `tally.v1.ReportTrialResponse`.
+public struct ReportTrialResponse: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.ReportTrialResponse"
+
+    /// Stop the trial: the pruner judged it; it is now PRUNED.
+    public var prune: Bool = false
+
+    /// `trial` (field 2).
+    public var trial: Trial? = nil
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// The message `tally.v1.HeartbeatRequest`.
+public struct HeartbeatRequest: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.HeartbeatRequest"
+
+    /// `trial_id` (field 1).
+    public var trialId: String = ""
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// The message `tally.v1.HeartbeatResponse`.
+public struct HeartbeatResponse: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.HeartbeatResponse"
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// The message `tally.v1.CrossValidateRequest`.
+public struct CrossValidateRequest: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.CrossValidateRequest"
+
+    /// `scores` (field 1).
+    public var scores: [Double] = []
+
+    /// One per score when given.
+    public var fitTimes: [Double] = []
+
+    /// `score_times` (field 3).
+    public var scoreTimes: [Double] = []
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
 /// The message `tally.v1.JobResults`.
 public struct JobResults: ProtoMessage {
     /// The full protobuf name of the message.
@@ -958,6 +1806,9 @@ public struct JobResults: ProtoMessage {
 
     /// `models` (field 1).
     public var models: [ModelEvaluation] = []
+
+    /// Sweeps.
+    public var sweep: SweepResults? = nil
 
     /// Creates a message with every field at its default value.
     public init() {}
@@ -986,7 +1837,7 @@ public struct Job: ProtoMessage {
     /// `id` (field 1).
     public var id: String = ""
 
-    /// "classification_eval".
+    /// "classification_eval" or "sweep".
     public var kind: String = ""
 
     /// `status` (field 3).
@@ -1011,6 +1862,8 @@ public struct Job: ProtoMessage {
     public enum Config: Sendable, Hashable {
         /// `classification` (field 8).
         case classification(ClassificationEvalConfig)
+        /// `sweep` (field 13).
+        case sweep(SweepConfig)
     }
 
     /// Items done and to do, over all models.
@@ -1056,6 +1909,8 @@ public struct CreateJobRequest: ProtoMessage {
     public enum Config: Sendable, Hashable {
         /// `classification` (field 1).
         case classification(ClassificationEvalConfig)
+        /// `sweep` (field 2).
+        case sweep(SweepConfig)
     }
 
     /// Creates a message with every field at its default value.
@@ -1470,6 +2325,36 @@ public struct JobCancelled: ProtoMessage {
     }
 }
 
+/// A sweep trial started or finished.
+public struct TrialEvent: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.TrialEvent"
+
+    /// `trial` (field 1).
+    public var trial: Trial? = nil
+
+    /// The best completed trial so far; absent when there is none.
+    public var best: Trial? = nil
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
 /// One event of a job. `seq` increases across all events of the daemon, so a client that
 /// reconnects resumes after the last one it saw with `from_seq`.
 public struct JobEvent: ProtoMessage {
@@ -1507,6 +2392,10 @@ public struct JobEvent: ProtoMessage {
         case failed(JobFailed)
         /// `cancelled` (field 11).
         case cancelled(JobCancelled)
+        /// `trial_started` (field 12).
+        case trialStarted(TrialEvent)
+        /// `trial_finished` (field 13).
+        case trialFinished(TrialEvent)
     }
 
     /// Creates a message with every field at its default value.
@@ -2282,6 +3171,626 @@ extension ItemResult: CMessageConvertible {
     }
 }
 
+extension SweepParam: CMessageConvertible {
+    typealias CStruct = Tally__V1__SweepParam
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__sweep_param__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__sweep_param__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.name = CConvert.string(c.pointee.name)
+        switch c.pointee.kind_case.rawValue {
+        case 2: self.kind = .categorical(SweepParam.Categorical(cMessage: c.pointee.categorical))
+        case 3: self.kind = .intRange(SweepParam.IntRange(cMessage: c.pointee.int_range))
+        case 4: self.kind = .floatRange(SweepParam.FloatRange(cMessage: c.pointee.float_range))
+        default: break
+        }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.name = try arena.string(self.name, field: "name")
+        switch self.kind {
+        case .categorical(let v)?:
+            c.pointee.kind_case = .init(rawValue: 2)
+            c.pointee.categorical = try arena.message(v, field: "categorical")
+        case .intRange(let v)?:
+            c.pointee.kind_case = .init(rawValue: 3)
+            c.pointee.int_range = try arena.message(v, field: "int_range")
+        case .floatRange(let v)?:
+            c.pointee.kind_case = .init(rawValue: 4)
+            c.pointee.float_range = try arena.message(v, field: "float_range")
+        case nil: break
+        }
+    }
+}
+
+extension SweepParam.Categorical: CMessageConvertible {
+    typealias CStruct = Tally__V1__SweepParam__Categorical
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__sweep_param__categorical__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__sweep_param__categorical__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.values = CConvert.messages(c.pointee.values, count: c.pointee.n_values)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.n_values = self.values.count
+        c.pointee.values = try arena.messages(self.values, field: "values")
+    }
+}
+
+extension SweepParam.IntRange: CMessageConvertible {
+    typealias CStruct = Tally__V1__SweepParam__IntRange
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__sweep_param__int_range__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__sweep_param__int_range__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.low = c.pointee.low
+        self.high = c.pointee.high
+        self.step = c.pointee.step
+        self.log = c.pointee.log != 0
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.low = self.low
+        c.pointee.high = self.high
+        c.pointee.step = self.step
+        c.pointee.log = self.log ? 1 : 0
+    }
+}
+
+extension SweepParam.FloatRange: CMessageConvertible {
+    typealias CStruct = Tally__V1__SweepParam__FloatRange
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__sweep_param__float_range__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__sweep_param__float_range__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.low = c.pointee.low
+        self.high = c.pointee.high
+        self.step = c.pointee.step
+        self.log = c.pointee.log != 0
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.low = self.low
+        c.pointee.high = self.high
+        c.pointee.step = self.step
+        c.pointee.log = self.log ? 1 : 0
+    }
+}
+
+extension SweepObjective: CMessageConvertible {
+    typealias CStruct = Tally__V1__SweepObjective
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__sweep_objective__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__sweep_objective__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.metric = CConvert.string(c.pointee.metric)
+        self.direction = ObjectiveDirection(rawValue: Int32(truncatingIfNeeded: c.pointee.direction.rawValue))
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.metric = try arena.string(self.metric, field: "metric")
+        c.pointee.direction = .init(rawValue: .init(truncatingIfNeeded: self.direction.rawValue))
+    }
+}
+
+extension PrunerConfig: CMessageConvertible {
+    typealias CStruct = Tally__V1__PrunerConfig
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__pruner_config__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__pruner_config__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.enabled = c.pointee.enabled != 0
+        self.minTrials = c.pointee.min_trials
+        self.warmupSteps = c.pointee.warmup_steps
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.enabled = self.enabled ? 1 : 0
+        c.pointee.min_trials = self.minTrials
+        c.pointee.warmup_steps = self.warmupSteps
+    }
+}
+
+extension SweepConfig: CMessageConvertible {
+    typealias CStruct = Tally__V1__SweepConfig
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__sweep_config__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__sweep_config__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.params = CConvert.messages(c.pointee.params, count: c.pointee.n_params)
+        if c.pointee.n_fixed > 0, let entries = c.pointee.fixed {
+            self.fixed.reserveCapacity(c.pointee.n_fixed)
+            for i in 0..<c.pointee.n_fixed {
+                guard let e = entries[i]?.pointee else { continue }
+                self.fixed[CConvert.string(e.key)] = e.value.map { ParamValue(cMessage: $0) } ?? ParamValue()
+            }
+        }
+        self.method = SweepMethod(rawValue: Int32(truncatingIfNeeded: c.pointee.method.rawValue))
+        if let p = c.pointee.objective { self.objective = SweepObjective(cMessage: p) }
+        self.maxTrials = c.pointee.max_trials
+        self.maxParallel = c.pointee.max_parallel
+        self.timeLimitMs = c.pointee.time_limit_ms
+        self.seed = c.pointee.seed
+        if c.pointee._startup_trials_case.rawValue == 9 {
+            self.startupTrials = c.pointee.startup_trials
+        }
+        if let p = c.pointee.pruner { self.pruner = PrunerConfig(cMessage: p) }
+        self.heartbeatTimeoutMs = c.pointee.heartbeat_timeout_ms
+        self.experiment = CConvert.string(c.pointee.experiment)
+        self.totalCombinations = c.pointee.total_combinations
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.n_params = self.params.count
+        c.pointee.params = try arena.messages(self.params, field: "params")
+        if !self.fixed.isEmpty {
+            let sorted = CConvert.sortedEntries(self.fixed)
+            let entries = arena.structPointers(Tally__V1__SweepConfig__FixedEntry.self, count: sorted.count, initializer: tally__v1__sweep_config__fixed_entry__init)
+            for (i, entry) in sorted.enumerated() {
+                let e = entries[i]!
+                e.pointee.key = try arena.string(entry.key, field: "fixed.key")
+                e.pointee.value = try arena.message(entry.value, field: "fixed.value")
+            }
+            c.pointee.n_fixed = sorted.count
+            c.pointee.fixed = entries
+        }
+        c.pointee.method = .init(rawValue: .init(truncatingIfNeeded: self.method.rawValue))
+        if let v = self.objective { c.pointee.objective = try arena.message(v, field: "objective") }
+        c.pointee.max_trials = self.maxTrials
+        c.pointee.max_parallel = self.maxParallel
+        c.pointee.time_limit_ms = self.timeLimitMs
+        c.pointee.seed = self.seed
+        if let v = self.startupTrials {
+            c.pointee._startup_trials_case = .init(rawValue: 9)
+            c.pointee.startup_trials = v
+        }
+        if let v = self.pruner { c.pointee.pruner = try arena.message(v, field: "pruner") }
+        c.pointee.heartbeat_timeout_ms = self.heartbeatTimeoutMs
+        c.pointee.experiment = try arena.string(self.experiment, field: "experiment")
+        c.pointee.total_combinations = self.totalCombinations
+    }
+}
+
+extension IntermediateValue: CMessageConvertible {
+    typealias CStruct = Tally__V1__IntermediateValue
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__intermediate_value__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__intermediate_value__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.step = c.pointee.step
+        self.value = c.pointee.value
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.step = self.step
+        c.pointee.value = self.value
+    }
+}
+
+extension CrossValidationResult: CMessageConvertible {
+    typealias CStruct = Tally__V1__CrossValidationResult
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__cross_validation_result__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__cross_validation_result__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.n = c.pointee.n
+        self.mean = c.pointee.mean
+        self.std = c.pointee.std
+        self.median = c.pointee.median
+        self.min = c.pointee.min
+        self.max = c.pointee.max
+        self.ci95Lower = c.pointee.ci95_lower
+        self.ci95Upper = c.pointee.ci95_upper
+        self.ci99Lower = c.pointee.ci99_lower
+        self.ci99Upper = c.pointee.ci99_upper
+        self.hasInterval = c.pointee.has_interval != 0
+        self.fitTimeMean = c.pointee.fit_time_mean
+        self.scoreTimeMean = c.pointee.score_time_mean
+        self.scores = CConvert.array(c.pointee.scores, count: c.pointee.n_scores)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.n = self.n
+        c.pointee.mean = self.mean
+        c.pointee.std = self.std
+        c.pointee.median = self.median
+        c.pointee.min = self.min
+        c.pointee.max = self.max
+        c.pointee.ci95_lower = self.ci95Lower
+        c.pointee.ci95_upper = self.ci95Upper
+        c.pointee.ci99_lower = self.ci99Lower
+        c.pointee.ci99_upper = self.ci99Upper
+        c.pointee.has_interval = self.hasInterval ? 1 : 0
+        c.pointee.fit_time_mean = self.fitTimeMean
+        c.pointee.score_time_mean = self.scoreTimeMean
+        c.pointee.n_scores = self.scores.count
+        c.pointee.scores = arena.array(self.scores)
+    }
+}
+
+extension Trial: CMessageConvertible {
+    typealias CStruct = Tally__V1__Trial
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__trial__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__trial__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.id = CConvert.string(c.pointee.id)
+        self.number = c.pointee.number
+        if c.pointee.n_params > 0, let entries = c.pointee.params {
+            self.params.reserveCapacity(c.pointee.n_params)
+            for i in 0..<c.pointee.n_params {
+                guard let e = entries[i]?.pointee else { continue }
+                self.params[CConvert.string(e.key)] = e.value.map { ParamValue(cMessage: $0) } ?? ParamValue()
+            }
+        }
+        self.runId = CConvert.string(c.pointee.run_id)
+        self.status = TrialStatus(rawValue: Int32(truncatingIfNeeded: c.pointee.status.rawValue))
+        self.methodUsed = CConvert.string(c.pointee.method_used)
+        if c.pointee._score_case.rawValue == 7 {
+            self.score = c.pointee.score
+        }
+        if let p = c.pointee.folds { self.folds = CrossValidationResult(cMessage: p) }
+        self.startedAtMs = c.pointee.started_at_ms
+        self.finishedAtMs = c.pointee.finished_at_ms
+        self.error = CConvert.string(c.pointee.error)
+        self.worker = CConvert.string(c.pointee.worker)
+        self.intermediate = CConvert.messages(c.pointee.intermediate, count: c.pointee.n_intermediate)
+        self.note = CConvert.string(c.pointee.note)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.id = try arena.string(self.id, field: "id")
+        c.pointee.number = self.number
+        if !self.params.isEmpty {
+            let sorted = CConvert.sortedEntries(self.params)
+            let entries = arena.structPointers(Tally__V1__Trial__ParamsEntry.self, count: sorted.count, initializer: tally__v1__trial__params_entry__init)
+            for (i, entry) in sorted.enumerated() {
+                let e = entries[i]!
+                e.pointee.key = try arena.string(entry.key, field: "params.key")
+                e.pointee.value = try arena.message(entry.value, field: "params.value")
+            }
+            c.pointee.n_params = sorted.count
+            c.pointee.params = entries
+        }
+        c.pointee.run_id = try arena.string(self.runId, field: "run_id")
+        c.pointee.status = .init(rawValue: .init(truncatingIfNeeded: self.status.rawValue))
+        c.pointee.method_used = try arena.string(self.methodUsed, field: "method_used")
+        if let v = self.score {
+            c.pointee._score_case = .init(rawValue: 7)
+            c.pointee.score = v
+        }
+        if let v = self.folds { c.pointee.folds = try arena.message(v, field: "folds") }
+        c.pointee.started_at_ms = self.startedAtMs
+        c.pointee.finished_at_ms = self.finishedAtMs
+        c.pointee.error = try arena.string(self.error, field: "error")
+        c.pointee.worker = try arena.string(self.worker, field: "worker")
+        c.pointee.n_intermediate = self.intermediate.count
+        c.pointee.intermediate = try arena.messages(self.intermediate, field: "intermediate")
+        c.pointee.note = try arena.string(self.note, field: "note")
+    }
+}
+
+extension SweepResults: CMessageConvertible {
+    typealias CStruct = Tally__V1__SweepResults
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__sweep_results__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__sweep_results__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.bestTrialId = CConvert.string(c.pointee.best_trial_id)
+        if c.pointee.n_best_params > 0, let entries = c.pointee.best_params {
+            self.bestParams.reserveCapacity(c.pointee.n_best_params)
+            for i in 0..<c.pointee.n_best_params {
+                guard let e = entries[i]?.pointee else { continue }
+                self.bestParams[CConvert.string(e.key)] = e.value.map { ParamValue(cMessage: $0) } ?? ParamValue()
+            }
+        }
+        if c.pointee._best_score_case.rawValue == 3 {
+            self.bestScore = c.pointee.best_score
+        }
+        self.bestCi95Lower = c.pointee.best_ci95_lower
+        self.bestCi95Upper = c.pointee.best_ci95_upper
+        self.bestCi99Lower = c.pointee.best_ci99_lower
+        self.bestCi99Upper = c.pointee.best_ci99_upper
+        self.total = c.pointee.total
+        self.completed = c.pointee.completed
+        self.failed = c.pointee.failed
+        self.pruned = c.pointee.pruned
+        self.tuningTimeMs = c.pointee.tuning_time_ms
+        self.trials = CConvert.messages(c.pointee.trials, count: c.pointee.n_trials)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.best_trial_id = try arena.string(self.bestTrialId, field: "best_trial_id")
+        if !self.bestParams.isEmpty {
+            let sorted = CConvert.sortedEntries(self.bestParams)
+            let entries = arena.structPointers(Tally__V1__SweepResults__BestParamsEntry.self, count: sorted.count, initializer: tally__v1__sweep_results__best_params_entry__init)
+            for (i, entry) in sorted.enumerated() {
+                let e = entries[i]!
+                e.pointee.key = try arena.string(entry.key, field: "best_params.key")
+                e.pointee.value = try arena.message(entry.value, field: "best_params.value")
+            }
+            c.pointee.n_best_params = sorted.count
+            c.pointee.best_params = entries
+        }
+        if let v = self.bestScore {
+            c.pointee._best_score_case = .init(rawValue: 3)
+            c.pointee.best_score = v
+        }
+        c.pointee.best_ci95_lower = self.bestCi95Lower
+        c.pointee.best_ci95_upper = self.bestCi95Upper
+        c.pointee.best_ci99_lower = self.bestCi99Lower
+        c.pointee.best_ci99_upper = self.bestCi99Upper
+        c.pointee.total = self.total
+        c.pointee.completed = self.completed
+        c.pointee.failed = self.failed
+        c.pointee.pruned = self.pruned
+        c.pointee.tuning_time_ms = self.tuningTimeMs
+        c.pointee.n_trials = self.trials.count
+        c.pointee.trials = try arena.messages(self.trials, field: "trials")
+    }
+}
+
+extension NextTrialRequest: CMessageConvertible {
+    typealias CStruct = Tally__V1__NextTrialRequest
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__next_trial_request__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__next_trial_request__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.jobId = CConvert.string(c.pointee.job_id)
+        self.worker = CConvert.string(c.pointee.worker)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.job_id = try arena.string(self.jobId, field: "job_id")
+        c.pointee.worker = try arena.string(self.worker, field: "worker")
+    }
+}
+
+extension NextTrialResponse: CMessageConvertible {
+    typealias CStruct = Tally__V1__NextTrialResponse
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__next_trial_response__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__next_trial_response__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        switch c.pointee.next_case.rawValue {
+        case 1: self.next = .trial(Trial(cMessage: c.pointee.trial))
+        case 2: self.next = .finished(c.pointee.finished != 0)
+        default: break
+        }
+        self.wait = c.pointee.wait != 0
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        switch self.next {
+        case .trial(let v)?:
+            c.pointee.next_case = .init(rawValue: 1)
+            c.pointee.trial = try arena.message(v, field: "trial")
+        case .finished(let v)?:
+            c.pointee.next_case = .init(rawValue: 2)
+            c.pointee.finished = v ? 1 : 0
+        case nil: break
+        }
+        c.pointee.wait = self.wait ? 1 : 0
+    }
+}
+
+extension ReportTrialRequest: CMessageConvertible {
+    typealias CStruct = Tally__V1__ReportTrialRequest
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__report_trial_request__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__report_trial_request__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.trialId = CConvert.string(c.pointee.trial_id)
+        switch c.pointee.outcome_case.rawValue {
+        case 2: self.outcome = .score(c.pointee.score)
+        case 3: self.outcome = .folds(ReportTrialRequest.Folds(cMessage: c.pointee.folds))
+        case 4: self.outcome = .failure(CConvert.string(c.pointee.failure))
+        default: break
+        }
+        self.intermediate = CConvert.messages(c.pointee.intermediate, count: c.pointee.n_intermediate)
+        self.final = c.pointee.final != 0
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.trial_id = try arena.string(self.trialId, field: "trial_id")
+        switch self.outcome {
+        case .score(let v)?:
+            c.pointee.outcome_case = .init(rawValue: 2)
+            c.pointee.score = v
+        case .folds(let v)?:
+            c.pointee.outcome_case = .init(rawValue: 3)
+            c.pointee.folds = try arena.message(v, field: "folds")
+        case .failure(let v)?:
+            c.pointee.outcome_case = .init(rawValue: 4)
+            c.pointee.failure = try arena.string(v, field: "failure")
+        case nil: break
+        }
+        c.pointee.n_intermediate = self.intermediate.count
+        c.pointee.intermediate = try arena.messages(self.intermediate, field: "intermediate")
+        c.pointee.final = self.final ? 1 : 0
+    }
+}
+
+extension ReportTrialRequest.Folds: CMessageConvertible {
+    typealias CStruct = Tally__V1__ReportTrialRequest__Folds
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__report_trial_request__folds__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__report_trial_request__folds__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.scores = CConvert.array(c.pointee.scores, count: c.pointee.n_scores)
+        self.fitTimes = CConvert.array(c.pointee.fit_times, count: c.pointee.n_fit_times)
+        self.scoreTimes = CConvert.array(c.pointee.score_times, count: c.pointee.n_score_times)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.n_scores = self.scores.count
+        c.pointee.scores = arena.array(self.scores)
+        c.pointee.n_fit_times = self.fitTimes.count
+        c.pointee.fit_times = arena.array(self.fitTimes)
+        c.pointee.n_score_times = self.scoreTimes.count
+        c.pointee.score_times = arena.array(self.scoreTimes)
+    }
+}
+
+extension ReportTrialResponse: CMessageConvertible {
+    typealias CStruct = Tally__V1__ReportTrialResponse
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__report_trial_response__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__report_trial_response__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.prune = c.pointee.prune != 0
+        if let p = c.pointee.trial { self.trial = Trial(cMessage: p) }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.prune = self.prune ? 1 : 0
+        if let v = self.trial { c.pointee.trial = try arena.message(v, field: "trial") }
+    }
+}
+
+extension HeartbeatRequest: CMessageConvertible {
+    typealias CStruct = Tally__V1__HeartbeatRequest
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__heartbeat_request__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__heartbeat_request__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.trialId = CConvert.string(c.pointee.trial_id)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.trial_id = try arena.string(self.trialId, field: "trial_id")
+    }
+}
+
+extension HeartbeatResponse: CMessageConvertible {
+    typealias CStruct = Tally__V1__HeartbeatResponse
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__heartbeat_response__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__heartbeat_response__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+    }
+}
+
+extension CrossValidateRequest: CMessageConvertible {
+    typealias CStruct = Tally__V1__CrossValidateRequest
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__cross_validate_request__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__cross_validate_request__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.scores = CConvert.array(c.pointee.scores, count: c.pointee.n_scores)
+        self.fitTimes = CConvert.array(c.pointee.fit_times, count: c.pointee.n_fit_times)
+        self.scoreTimes = CConvert.array(c.pointee.score_times, count: c.pointee.n_score_times)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.n_scores = self.scores.count
+        c.pointee.scores = arena.array(self.scores)
+        c.pointee.n_fit_times = self.fitTimes.count
+        c.pointee.fit_times = arena.array(self.fitTimes)
+        c.pointee.n_score_times = self.scoreTimes.count
+        c.pointee.score_times = arena.array(self.scoreTimes)
+    }
+}
+
 extension JobResults: CMessageConvertible {
     typealias CStruct = Tally__V1__JobResults
 
@@ -2294,11 +3803,13 @@ extension JobResults: CMessageConvertible {
     init(cMessage c: UnsafePointer<CStruct>) {
         self.init()
         self.models = CConvert.messages(c.pointee.models, count: c.pointee.n_models)
+        if let p = c.pointee.sweep { self.sweep = SweepResults(cMessage: p) }
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
         c.pointee.n_models = self.models.count
         c.pointee.models = try arena.messages(self.models, field: "models")
+        if let v = self.sweep { c.pointee.sweep = try arena.message(v, field: "sweep") }
     }
 }
 
@@ -2322,6 +3833,7 @@ extension Job: CMessageConvertible {
         self.error = CConvert.string(c.pointee.error)
         switch c.pointee.config_case.rawValue {
         case 8: self.config = .classification(ClassificationEvalConfig(cMessage: c.pointee.classification))
+        case 13: self.config = .sweep(SweepConfig(cMessage: c.pointee.sweep))
         default: break
         }
         self.progressCurrent = c.pointee.progress_current
@@ -2342,6 +3854,9 @@ extension Job: CMessageConvertible {
         case .classification(let v)?:
             c.pointee.config_case = .init(rawValue: 8)
             c.pointee.classification = try arena.message(v, field: "classification")
+        case .sweep(let v)?:
+            c.pointee.config_case = .init(rawValue: 13)
+            c.pointee.sweep = try arena.message(v, field: "sweep")
         case nil: break
         }
         c.pointee.progress_current = self.progressCurrent
@@ -2364,6 +3879,7 @@ extension CreateJobRequest: CMessageConvertible {
         self.init()
         switch c.pointee.config_case.rawValue {
         case 1: self.config = .classification(ClassificationEvalConfig(cMessage: c.pointee.classification))
+        case 2: self.config = .sweep(SweepConfig(cMessage: c.pointee.sweep))
         default: break
         }
     }
@@ -2373,6 +3889,9 @@ extension CreateJobRequest: CMessageConvertible {
         case .classification(let v)?:
             c.pointee.config_case = .init(rawValue: 1)
             c.pointee.classification = try arena.message(v, field: "classification")
+        case .sweep(let v)?:
+            c.pointee.config_case = .init(rawValue: 2)
+            c.pointee.sweep = try arena.message(v, field: "sweep")
         case nil: break
         }
     }
@@ -2656,6 +4175,27 @@ extension JobCancelled: CMessageConvertible {
     }
 }
 
+extension TrialEvent: CMessageConvertible {
+    typealias CStruct = Tally__V1__TrialEvent
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__trial_event__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__trial_event__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        if let p = c.pointee.trial { self.trial = Trial(cMessage: p) }
+        if let p = c.pointee.best { self.best = Trial(cMessage: p) }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        if let v = self.trial { c.pointee.trial = try arena.message(v, field: "trial") }
+        if let v = self.best { c.pointee.best = try arena.message(v, field: "best") }
+    }
+}
+
 extension JobEvent: CMessageConvertible {
     typealias CStruct = Tally__V1__JobEvent
 
@@ -2679,6 +4219,8 @@ extension JobEvent: CMessageConvertible {
         case 9: self.event = .completed(JobCompleted(cMessage: c.pointee.completed))
         case 10: self.event = .failed(JobFailed(cMessage: c.pointee.failed))
         case 11: self.event = .cancelled(JobCancelled(cMessage: c.pointee.cancelled))
+        case 12: self.event = .trialStarted(TrialEvent(cMessage: c.pointee.trial_started))
+        case 13: self.event = .trialFinished(TrialEvent(cMessage: c.pointee.trial_finished))
         default: break
         }
     }
@@ -2710,6 +4252,12 @@ extension JobEvent: CMessageConvertible {
         case .cancelled(let v)?:
             c.pointee.event_case = .init(rawValue: 11)
             c.pointee.cancelled = try arena.message(v, field: "cancelled")
+        case .trialStarted(let v)?:
+            c.pointee.event_case = .init(rawValue: 12)
+            c.pointee.trial_started = try arena.message(v, field: "trial_started")
+        case .trialFinished(let v)?:
+            c.pointee.event_case = .init(rawValue: 13)
+            c.pointee.trial_finished = try arena.message(v, field: "trial_finished")
         case nil: break
         }
     }
@@ -2798,6 +4346,45 @@ extension Sampling: ProtoJSONEncodable {
         case 0: .string("SAMPLING_UNSPECIFIED")
         case 1: .string("SAMPLING_RANDOM")
         case 2: .string("SAMPLING_STRATIFIED")
+        default: .integer(Int64(rawValue))
+        }
+    }
+}
+
+extension SweepMethod: ProtoJSONEncodable {
+    /// The value's name; a number the .proto file does not declare stays a number.
+    public var protoJSON: JSONValue {
+        switch rawValue {
+        case 0: .string("SWEEP_METHOD_UNSPECIFIED")
+        case 1: .string("SWEEP_METHOD_GRID")
+        case 2: .string("SWEEP_METHOD_RANDOM")
+        case 3: .string("SWEEP_METHOD_BAYESIAN")
+        default: .integer(Int64(rawValue))
+        }
+    }
+}
+
+extension ObjectiveDirection: ProtoJSONEncodable {
+    /// The value's name; a number the .proto file does not declare stays a number.
+    public var protoJSON: JSONValue {
+        switch rawValue {
+        case 0: .string("OBJECTIVE_DIRECTION_UNSPECIFIED")
+        case 1: .string("OBJECTIVE_DIRECTION_MINIMIZE")
+        case 2: .string("OBJECTIVE_DIRECTION_MAXIMIZE")
+        default: .integer(Int64(rawValue))
+        }
+    }
+}
+
+extension TrialStatus: ProtoJSONEncodable {
+    /// The value's name; a number the .proto file does not declare stays a number.
+    public var protoJSON: JSONValue {
+        switch rawValue {
+        case 0: .string("TRIAL_STATUS_UNSPECIFIED")
+        case 1: .string("TRIAL_STATUS_RUNNING")
+        case 2: .string("TRIAL_STATUS_COMPLETED")
+        case 3: .string("TRIAL_STATUS_FAILED")
+        case 4: .string("TRIAL_STATUS_PRUNED")
         default: .integer(Int64(rawValue))
         }
     }
@@ -3099,11 +4686,278 @@ extension ItemResult: ProtoJSONEncodable {
     }
 }
 
+extension SweepParam: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.name.isEmpty { o["name"] = .string(self.name) }
+        switch self.kind {
+        case .categorical(let v)?: o["categorical"] = v.protoJSON
+        case .intRange(let v)?: o["intRange"] = v.protoJSON
+        case .floatRange(let v)?: o["floatRange"] = v.protoJSON
+        case nil: break
+        }
+        return .object(o)
+    }
+}
+
+extension SweepParam.Categorical: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.values.isEmpty { o["values"] = .array(self.values.map { $0.protoJSON }) }
+        return .object(o)
+    }
+}
+
+extension SweepParam.IntRange: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.low != 0 { o["low"] = .int64(self.low) }
+        if self.high != 0 { o["high"] = .int64(self.high) }
+        if self.step != 0 { o["step"] = .int64(self.step) }
+        if self.log { o["log"] = .bool(self.log) }
+        return .object(o)
+    }
+}
+
+extension SweepParam.FloatRange: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.low.bitPattern != 0 { o["low"] = .double(self.low) }
+        if self.high.bitPattern != 0 { o["high"] = .double(self.high) }
+        if self.step.bitPattern != 0 { o["step"] = .double(self.step) }
+        if self.log { o["log"] = .bool(self.log) }
+        return .object(o)
+    }
+}
+
+extension SweepObjective: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.metric.isEmpty { o["metric"] = .string(self.metric) }
+        if self.direction.rawValue != 0 { o["direction"] = self.direction.protoJSON }
+        return .object(o)
+    }
+}
+
+extension PrunerConfig: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.enabled { o["enabled"] = .bool(self.enabled) }
+        if self.minTrials != 0 { o["minTrials"] = .integer(Int64(self.minTrials)) }
+        if self.warmupSteps != 0 { o["warmupSteps"] = .integer(Int64(self.warmupSteps)) }
+        return .object(o)
+    }
+}
+
+extension SweepConfig: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.params.isEmpty { o["params"] = .array(self.params.map { $0.protoJSON }) }
+        if !self.fixed.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.fixed { m[k] = v.protoJSON }
+            o["fixed"] = .object(m)
+        }
+        if self.method.rawValue != 0 { o["method"] = self.method.protoJSON }
+        if let v = self.objective { o["objective"] = v.protoJSON }
+        if self.maxTrials != 0 { o["maxTrials"] = .integer(Int64(self.maxTrials)) }
+        if self.maxParallel != 0 { o["maxParallel"] = .integer(Int64(self.maxParallel)) }
+        if self.timeLimitMs != 0 { o["timeLimitMs"] = .uint64(self.timeLimitMs) }
+        if self.seed != 0 { o["seed"] = .uint64(self.seed) }
+        if let v = self.startupTrials { o["startupTrials"] = .integer(Int64(v)) }
+        if let v = self.pruner { o["pruner"] = v.protoJSON }
+        if self.heartbeatTimeoutMs != 0 { o["heartbeatTimeoutMs"] = .uint64(self.heartbeatTimeoutMs) }
+        if !self.experiment.isEmpty { o["experiment"] = .string(self.experiment) }
+        if self.totalCombinations != 0 { o["totalCombinations"] = .uint64(self.totalCombinations) }
+        return .object(o)
+    }
+}
+
+extension IntermediateValue: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.step != 0 { o["step"] = .int64(self.step) }
+        if self.value.bitPattern != 0 { o["value"] = .double(self.value) }
+        return .object(o)
+    }
+}
+
+extension CrossValidationResult: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.n != 0 { o["n"] = .uint64(self.n) }
+        if self.mean.bitPattern != 0 { o["mean"] = .double(self.mean) }
+        if self.std.bitPattern != 0 { o["std"] = .double(self.std) }
+        if self.median.bitPattern != 0 { o["median"] = .double(self.median) }
+        if self.min.bitPattern != 0 { o["min"] = .double(self.min) }
+        if self.max.bitPattern != 0 { o["max"] = .double(self.max) }
+        if self.ci95Lower.bitPattern != 0 { o["ci95Lower"] = .double(self.ci95Lower) }
+        if self.ci95Upper.bitPattern != 0 { o["ci95Upper"] = .double(self.ci95Upper) }
+        if self.ci99Lower.bitPattern != 0 { o["ci99Lower"] = .double(self.ci99Lower) }
+        if self.ci99Upper.bitPattern != 0 { o["ci99Upper"] = .double(self.ci99Upper) }
+        if self.hasInterval { o["hasInterval"] = .bool(self.hasInterval) }
+        if self.fitTimeMean.bitPattern != 0 { o["fitTimeMean"] = .double(self.fitTimeMean) }
+        if self.scoreTimeMean.bitPattern != 0 { o["scoreTimeMean"] = .double(self.scoreTimeMean) }
+        if !self.scores.isEmpty { o["scores"] = .array(self.scores.map { .double($0) }) }
+        return .object(o)
+    }
+}
+
+extension Trial: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.id.isEmpty { o["id"] = .string(self.id) }
+        if self.number != 0 { o["number"] = .uint64(self.number) }
+        if !self.params.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.params { m[k] = v.protoJSON }
+            o["params"] = .object(m)
+        }
+        if !self.runId.isEmpty { o["runId"] = .string(self.runId) }
+        if self.status.rawValue != 0 { o["status"] = self.status.protoJSON }
+        if !self.methodUsed.isEmpty { o["methodUsed"] = .string(self.methodUsed) }
+        if let v = self.score { o["score"] = .double(v) }
+        if let v = self.folds { o["folds"] = v.protoJSON }
+        if self.startedAtMs != 0 { o["startedAtMs"] = .int64(self.startedAtMs) }
+        if self.finishedAtMs != 0 { o["finishedAtMs"] = .int64(self.finishedAtMs) }
+        if !self.error.isEmpty { o["error"] = .string(self.error) }
+        if !self.worker.isEmpty { o["worker"] = .string(self.worker) }
+        if !self.intermediate.isEmpty { o["intermediate"] = .array(self.intermediate.map { $0.protoJSON }) }
+        if !self.note.isEmpty { o["note"] = .string(self.note) }
+        return .object(o)
+    }
+}
+
+extension SweepResults: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.bestTrialId.isEmpty { o["bestTrialId"] = .string(self.bestTrialId) }
+        if !self.bestParams.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.bestParams { m[k] = v.protoJSON }
+            o["bestParams"] = .object(m)
+        }
+        if let v = self.bestScore { o["bestScore"] = .double(v) }
+        if self.bestCi95Lower.bitPattern != 0 { o["bestCi95Lower"] = .double(self.bestCi95Lower) }
+        if self.bestCi95Upper.bitPattern != 0 { o["bestCi95Upper"] = .double(self.bestCi95Upper) }
+        if self.bestCi99Lower.bitPattern != 0 { o["bestCi99Lower"] = .double(self.bestCi99Lower) }
+        if self.bestCi99Upper.bitPattern != 0 { o["bestCi99Upper"] = .double(self.bestCi99Upper) }
+        if self.total != 0 { o["total"] = .uint64(self.total) }
+        if self.completed != 0 { o["completed"] = .uint64(self.completed) }
+        if self.failed != 0 { o["failed"] = .uint64(self.failed) }
+        if self.pruned != 0 { o["pruned"] = .uint64(self.pruned) }
+        if self.tuningTimeMs != 0 { o["tuningTimeMs"] = .int64(self.tuningTimeMs) }
+        if !self.trials.isEmpty { o["trials"] = .array(self.trials.map { $0.protoJSON }) }
+        return .object(o)
+    }
+}
+
+extension NextTrialRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.jobId.isEmpty { o["jobId"] = .string(self.jobId) }
+        if !self.worker.isEmpty { o["worker"] = .string(self.worker) }
+        return .object(o)
+    }
+}
+
+extension NextTrialResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        switch self.next {
+        case .trial(let v)?: o["trial"] = v.protoJSON
+        case .finished(let v)?: o["finished"] = .bool(v)
+        case nil: break
+        }
+        if self.wait { o["wait"] = .bool(self.wait) }
+        return .object(o)
+    }
+}
+
+extension ReportTrialRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.trialId.isEmpty { o["trialId"] = .string(self.trialId) }
+        switch self.outcome {
+        case .score(let v)?: o["score"] = .double(v)
+        case .folds(let v)?: o["folds"] = v.protoJSON
+        case .failure(let v)?: o["failure"] = .string(v)
+        case nil: break
+        }
+        if !self.intermediate.isEmpty { o["intermediate"] = .array(self.intermediate.map { $0.protoJSON }) }
+        if self.final { o["final"] = .bool(self.final) }
+        return .object(o)
+    }
+}
+
+extension ReportTrialRequest.Folds: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.scores.isEmpty { o["scores"] = .array(self.scores.map { .double($0) }) }
+        if !self.fitTimes.isEmpty { o["fitTimes"] = .array(self.fitTimes.map { .double($0) }) }
+        if !self.scoreTimes.isEmpty { o["scoreTimes"] = .array(self.scoreTimes.map { .double($0) }) }
+        return .object(o)
+    }
+}
+
+extension ReportTrialResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.prune { o["prune"] = .bool(self.prune) }
+        if let v = self.trial { o["trial"] = v.protoJSON }
+        return .object(o)
+    }
+}
+
+extension HeartbeatRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.trialId.isEmpty { o["trialId"] = .string(self.trialId) }
+        return .object(o)
+    }
+}
+
+extension HeartbeatResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        .object([:])
+    }
+}
+
+extension CrossValidateRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.scores.isEmpty { o["scores"] = .array(self.scores.map { .double($0) }) }
+        if !self.fitTimes.isEmpty { o["fitTimes"] = .array(self.fitTimes.map { .double($0) }) }
+        if !self.scoreTimes.isEmpty { o["scoreTimes"] = .array(self.scoreTimes.map { .double($0) }) }
+        return .object(o)
+    }
+}
+
 extension JobResults: ProtoJSONEncodable {
     /// The message in the proto3 JSON mapping.
     public var protoJSON: JSONValue {
         var o: [String: JSONValue] = [:]
         if !self.models.isEmpty { o["models"] = .array(self.models.map { $0.protoJSON }) }
+        if let v = self.sweep { o["sweep"] = v.protoJSON }
         return .object(o)
     }
 }
@@ -3121,6 +4975,7 @@ extension Job: ProtoJSONEncodable {
         if !self.error.isEmpty { o["error"] = .string(self.error) }
         switch self.config {
         case .classification(let v)?: o["classification"] = v.protoJSON
+        case .sweep(let v)?: o["sweep"] = v.protoJSON
         case nil: break
         }
         if self.progressCurrent != 0 { o["progressCurrent"] = .uint64(self.progressCurrent) }
@@ -3137,6 +4992,7 @@ extension CreateJobRequest: ProtoJSONEncodable {
         var o: [String: JSONValue] = [:]
         switch self.config {
         case .classification(let v)?: o["classification"] = v.protoJSON
+        case .sweep(let v)?: o["sweep"] = v.protoJSON
         case nil: break
         }
         return .object(o)
@@ -3272,6 +5128,16 @@ extension JobCancelled: ProtoJSONEncodable {
     }
 }
 
+extension TrialEvent: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if let v = self.trial { o["trial"] = v.protoJSON }
+        if let v = self.best { o["best"] = v.protoJSON }
+        return .object(o)
+    }
+}
+
 extension JobEvent: ProtoJSONEncodable {
     /// The message in the proto3 JSON mapping.
     public var protoJSON: JSONValue {
@@ -3288,6 +5154,8 @@ extension JobEvent: ProtoJSONEncodable {
         case .completed(let v)?: o["completed"] = v.protoJSON
         case .failed(let v)?: o["failed"] = v.protoJSON
         case .cancelled(let v)?: o["cancelled"] = v.protoJSON
+        case .trialStarted(let v)?: o["trialStarted"] = v.protoJSON
+        case .trialFinished(let v)?: o["trialFinished"] = v.protoJSON
         case nil: break
         }
         return .object(o)

@@ -1066,6 +1066,723 @@ void   tally__v1__item_result__free_unpacked
   assert(message->base.descriptor == &tally__v1__item_result__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   tally__v1__sweep_param__categorical__init
+                     (Tally__V1__SweepParam__Categorical         *message)
+{
+  static const Tally__V1__SweepParam__Categorical init_value = TALLY__V1__SWEEP_PARAM__CATEGORICAL__INIT;
+  *message = init_value;
+}
+void   tally__v1__sweep_param__int_range__init
+                     (Tally__V1__SweepParam__IntRange         *message)
+{
+  static const Tally__V1__SweepParam__IntRange init_value = TALLY__V1__SWEEP_PARAM__INT_RANGE__INIT;
+  *message = init_value;
+}
+void   tally__v1__sweep_param__float_range__init
+                     (Tally__V1__SweepParam__FloatRange         *message)
+{
+  static const Tally__V1__SweepParam__FloatRange init_value = TALLY__V1__SWEEP_PARAM__FLOAT_RANGE__INIT;
+  *message = init_value;
+}
+void   tally__v1__sweep_param__init
+                     (Tally__V1__SweepParam         *message)
+{
+  static const Tally__V1__SweepParam init_value = TALLY__V1__SWEEP_PARAM__INIT;
+  *message = init_value;
+}
+size_t tally__v1__sweep_param__get_packed_size
+                     (const Tally__V1__SweepParam *message)
+{
+  assert(message->base.descriptor == &tally__v1__sweep_param__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__sweep_param__pack
+                     (const Tally__V1__SweepParam *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__sweep_param__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__sweep_param__pack_to_buffer
+                     (const Tally__V1__SweepParam *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__sweep_param__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__SweepParam *
+       tally__v1__sweep_param__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__SweepParam *)
+     protobuf_c_message_unpack (&tally__v1__sweep_param__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__sweep_param__free_unpacked
+                     (Tally__V1__SweepParam *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__sweep_param__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__sweep_objective__init
+                     (Tally__V1__SweepObjective         *message)
+{
+  static const Tally__V1__SweepObjective init_value = TALLY__V1__SWEEP_OBJECTIVE__INIT;
+  *message = init_value;
+}
+size_t tally__v1__sweep_objective__get_packed_size
+                     (const Tally__V1__SweepObjective *message)
+{
+  assert(message->base.descriptor == &tally__v1__sweep_objective__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__sweep_objective__pack
+                     (const Tally__V1__SweepObjective *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__sweep_objective__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__sweep_objective__pack_to_buffer
+                     (const Tally__V1__SweepObjective *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__sweep_objective__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__SweepObjective *
+       tally__v1__sweep_objective__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__SweepObjective *)
+     protobuf_c_message_unpack (&tally__v1__sweep_objective__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__sweep_objective__free_unpacked
+                     (Tally__V1__SweepObjective *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__sweep_objective__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__pruner_config__init
+                     (Tally__V1__PrunerConfig         *message)
+{
+  static const Tally__V1__PrunerConfig init_value = TALLY__V1__PRUNER_CONFIG__INIT;
+  *message = init_value;
+}
+size_t tally__v1__pruner_config__get_packed_size
+                     (const Tally__V1__PrunerConfig *message)
+{
+  assert(message->base.descriptor == &tally__v1__pruner_config__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__pruner_config__pack
+                     (const Tally__V1__PrunerConfig *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__pruner_config__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__pruner_config__pack_to_buffer
+                     (const Tally__V1__PrunerConfig *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__pruner_config__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__PrunerConfig *
+       tally__v1__pruner_config__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__PrunerConfig *)
+     protobuf_c_message_unpack (&tally__v1__pruner_config__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__pruner_config__free_unpacked
+                     (Tally__V1__PrunerConfig *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__pruner_config__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__sweep_config__fixed_entry__init
+                     (Tally__V1__SweepConfig__FixedEntry         *message)
+{
+  static const Tally__V1__SweepConfig__FixedEntry init_value = TALLY__V1__SWEEP_CONFIG__FIXED_ENTRY__INIT;
+  *message = init_value;
+}
+void   tally__v1__sweep_config__init
+                     (Tally__V1__SweepConfig         *message)
+{
+  static const Tally__V1__SweepConfig init_value = TALLY__V1__SWEEP_CONFIG__INIT;
+  *message = init_value;
+}
+size_t tally__v1__sweep_config__get_packed_size
+                     (const Tally__V1__SweepConfig *message)
+{
+  assert(message->base.descriptor == &tally__v1__sweep_config__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__sweep_config__pack
+                     (const Tally__V1__SweepConfig *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__sweep_config__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__sweep_config__pack_to_buffer
+                     (const Tally__V1__SweepConfig *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__sweep_config__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__SweepConfig *
+       tally__v1__sweep_config__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__SweepConfig *)
+     protobuf_c_message_unpack (&tally__v1__sweep_config__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__sweep_config__free_unpacked
+                     (Tally__V1__SweepConfig *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__sweep_config__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__intermediate_value__init
+                     (Tally__V1__IntermediateValue         *message)
+{
+  static const Tally__V1__IntermediateValue init_value = TALLY__V1__INTERMEDIATE_VALUE__INIT;
+  *message = init_value;
+}
+size_t tally__v1__intermediate_value__get_packed_size
+                     (const Tally__V1__IntermediateValue *message)
+{
+  assert(message->base.descriptor == &tally__v1__intermediate_value__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__intermediate_value__pack
+                     (const Tally__V1__IntermediateValue *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__intermediate_value__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__intermediate_value__pack_to_buffer
+                     (const Tally__V1__IntermediateValue *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__intermediate_value__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__IntermediateValue *
+       tally__v1__intermediate_value__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__IntermediateValue *)
+     protobuf_c_message_unpack (&tally__v1__intermediate_value__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__intermediate_value__free_unpacked
+                     (Tally__V1__IntermediateValue *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__intermediate_value__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__cross_validation_result__init
+                     (Tally__V1__CrossValidationResult         *message)
+{
+  static const Tally__V1__CrossValidationResult init_value = TALLY__V1__CROSS_VALIDATION_RESULT__INIT;
+  *message = init_value;
+}
+size_t tally__v1__cross_validation_result__get_packed_size
+                     (const Tally__V1__CrossValidationResult *message)
+{
+  assert(message->base.descriptor == &tally__v1__cross_validation_result__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__cross_validation_result__pack
+                     (const Tally__V1__CrossValidationResult *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__cross_validation_result__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__cross_validation_result__pack_to_buffer
+                     (const Tally__V1__CrossValidationResult *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__cross_validation_result__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__CrossValidationResult *
+       tally__v1__cross_validation_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__CrossValidationResult *)
+     protobuf_c_message_unpack (&tally__v1__cross_validation_result__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__cross_validation_result__free_unpacked
+                     (Tally__V1__CrossValidationResult *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__cross_validation_result__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__trial__params_entry__init
+                     (Tally__V1__Trial__ParamsEntry         *message)
+{
+  static const Tally__V1__Trial__ParamsEntry init_value = TALLY__V1__TRIAL__PARAMS_ENTRY__INIT;
+  *message = init_value;
+}
+void   tally__v1__trial__init
+                     (Tally__V1__Trial         *message)
+{
+  static const Tally__V1__Trial init_value = TALLY__V1__TRIAL__INIT;
+  *message = init_value;
+}
+size_t tally__v1__trial__get_packed_size
+                     (const Tally__V1__Trial *message)
+{
+  assert(message->base.descriptor == &tally__v1__trial__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__trial__pack
+                     (const Tally__V1__Trial *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__trial__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__trial__pack_to_buffer
+                     (const Tally__V1__Trial *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__trial__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__Trial *
+       tally__v1__trial__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__Trial *)
+     protobuf_c_message_unpack (&tally__v1__trial__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__trial__free_unpacked
+                     (Tally__V1__Trial *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__trial__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__sweep_results__best_params_entry__init
+                     (Tally__V1__SweepResults__BestParamsEntry         *message)
+{
+  static const Tally__V1__SweepResults__BestParamsEntry init_value = TALLY__V1__SWEEP_RESULTS__BEST_PARAMS_ENTRY__INIT;
+  *message = init_value;
+}
+void   tally__v1__sweep_results__init
+                     (Tally__V1__SweepResults         *message)
+{
+  static const Tally__V1__SweepResults init_value = TALLY__V1__SWEEP_RESULTS__INIT;
+  *message = init_value;
+}
+size_t tally__v1__sweep_results__get_packed_size
+                     (const Tally__V1__SweepResults *message)
+{
+  assert(message->base.descriptor == &tally__v1__sweep_results__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__sweep_results__pack
+                     (const Tally__V1__SweepResults *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__sweep_results__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__sweep_results__pack_to_buffer
+                     (const Tally__V1__SweepResults *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__sweep_results__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__SweepResults *
+       tally__v1__sweep_results__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__SweepResults *)
+     protobuf_c_message_unpack (&tally__v1__sweep_results__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__sweep_results__free_unpacked
+                     (Tally__V1__SweepResults *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__sweep_results__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__next_trial_request__init
+                     (Tally__V1__NextTrialRequest         *message)
+{
+  static const Tally__V1__NextTrialRequest init_value = TALLY__V1__NEXT_TRIAL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t tally__v1__next_trial_request__get_packed_size
+                     (const Tally__V1__NextTrialRequest *message)
+{
+  assert(message->base.descriptor == &tally__v1__next_trial_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__next_trial_request__pack
+                     (const Tally__V1__NextTrialRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__next_trial_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__next_trial_request__pack_to_buffer
+                     (const Tally__V1__NextTrialRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__next_trial_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__NextTrialRequest *
+       tally__v1__next_trial_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__NextTrialRequest *)
+     protobuf_c_message_unpack (&tally__v1__next_trial_request__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__next_trial_request__free_unpacked
+                     (Tally__V1__NextTrialRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__next_trial_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__next_trial_response__init
+                     (Tally__V1__NextTrialResponse         *message)
+{
+  static const Tally__V1__NextTrialResponse init_value = TALLY__V1__NEXT_TRIAL_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t tally__v1__next_trial_response__get_packed_size
+                     (const Tally__V1__NextTrialResponse *message)
+{
+  assert(message->base.descriptor == &tally__v1__next_trial_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__next_trial_response__pack
+                     (const Tally__V1__NextTrialResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__next_trial_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__next_trial_response__pack_to_buffer
+                     (const Tally__V1__NextTrialResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__next_trial_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__NextTrialResponse *
+       tally__v1__next_trial_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__NextTrialResponse *)
+     protobuf_c_message_unpack (&tally__v1__next_trial_response__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__next_trial_response__free_unpacked
+                     (Tally__V1__NextTrialResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__next_trial_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__report_trial_request__folds__init
+                     (Tally__V1__ReportTrialRequest__Folds         *message)
+{
+  static const Tally__V1__ReportTrialRequest__Folds init_value = TALLY__V1__REPORT_TRIAL_REQUEST__FOLDS__INIT;
+  *message = init_value;
+}
+void   tally__v1__report_trial_request__init
+                     (Tally__V1__ReportTrialRequest         *message)
+{
+  static const Tally__V1__ReportTrialRequest init_value = TALLY__V1__REPORT_TRIAL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t tally__v1__report_trial_request__get_packed_size
+                     (const Tally__V1__ReportTrialRequest *message)
+{
+  assert(message->base.descriptor == &tally__v1__report_trial_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__report_trial_request__pack
+                     (const Tally__V1__ReportTrialRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__report_trial_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__report_trial_request__pack_to_buffer
+                     (const Tally__V1__ReportTrialRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__report_trial_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__ReportTrialRequest *
+       tally__v1__report_trial_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__ReportTrialRequest *)
+     protobuf_c_message_unpack (&tally__v1__report_trial_request__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__report_trial_request__free_unpacked
+                     (Tally__V1__ReportTrialRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__report_trial_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__report_trial_response__init
+                     (Tally__V1__ReportTrialResponse         *message)
+{
+  static const Tally__V1__ReportTrialResponse init_value = TALLY__V1__REPORT_TRIAL_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t tally__v1__report_trial_response__get_packed_size
+                     (const Tally__V1__ReportTrialResponse *message)
+{
+  assert(message->base.descriptor == &tally__v1__report_trial_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__report_trial_response__pack
+                     (const Tally__V1__ReportTrialResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__report_trial_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__report_trial_response__pack_to_buffer
+                     (const Tally__V1__ReportTrialResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__report_trial_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__ReportTrialResponse *
+       tally__v1__report_trial_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__ReportTrialResponse *)
+     protobuf_c_message_unpack (&tally__v1__report_trial_response__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__report_trial_response__free_unpacked
+                     (Tally__V1__ReportTrialResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__report_trial_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__heartbeat_request__init
+                     (Tally__V1__HeartbeatRequest         *message)
+{
+  static const Tally__V1__HeartbeatRequest init_value = TALLY__V1__HEARTBEAT_REQUEST__INIT;
+  *message = init_value;
+}
+size_t tally__v1__heartbeat_request__get_packed_size
+                     (const Tally__V1__HeartbeatRequest *message)
+{
+  assert(message->base.descriptor == &tally__v1__heartbeat_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__heartbeat_request__pack
+                     (const Tally__V1__HeartbeatRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__heartbeat_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__heartbeat_request__pack_to_buffer
+                     (const Tally__V1__HeartbeatRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__heartbeat_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__HeartbeatRequest *
+       tally__v1__heartbeat_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__HeartbeatRequest *)
+     protobuf_c_message_unpack (&tally__v1__heartbeat_request__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__heartbeat_request__free_unpacked
+                     (Tally__V1__HeartbeatRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__heartbeat_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__heartbeat_response__init
+                     (Tally__V1__HeartbeatResponse         *message)
+{
+  static const Tally__V1__HeartbeatResponse init_value = TALLY__V1__HEARTBEAT_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t tally__v1__heartbeat_response__get_packed_size
+                     (const Tally__V1__HeartbeatResponse *message)
+{
+  assert(message->base.descriptor == &tally__v1__heartbeat_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__heartbeat_response__pack
+                     (const Tally__V1__HeartbeatResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__heartbeat_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__heartbeat_response__pack_to_buffer
+                     (const Tally__V1__HeartbeatResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__heartbeat_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__HeartbeatResponse *
+       tally__v1__heartbeat_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__HeartbeatResponse *)
+     protobuf_c_message_unpack (&tally__v1__heartbeat_response__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__heartbeat_response__free_unpacked
+                     (Tally__V1__HeartbeatResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__heartbeat_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__cross_validate_request__init
+                     (Tally__V1__CrossValidateRequest         *message)
+{
+  static const Tally__V1__CrossValidateRequest init_value = TALLY__V1__CROSS_VALIDATE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t tally__v1__cross_validate_request__get_packed_size
+                     (const Tally__V1__CrossValidateRequest *message)
+{
+  assert(message->base.descriptor == &tally__v1__cross_validate_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__cross_validate_request__pack
+                     (const Tally__V1__CrossValidateRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__cross_validate_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__cross_validate_request__pack_to_buffer
+                     (const Tally__V1__CrossValidateRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__cross_validate_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__CrossValidateRequest *
+       tally__v1__cross_validate_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__CrossValidateRequest *)
+     protobuf_c_message_unpack (&tally__v1__cross_validate_request__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__cross_validate_request__free_unpacked
+                     (Tally__V1__CrossValidateRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__cross_validate_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   tally__v1__job_results__init
                      (Tally__V1__JobResults         *message)
 {
@@ -1784,6 +2501,51 @@ void   tally__v1__job_cancelled__free_unpacked
   if(!message)
     return;
   assert(message->base.descriptor == &tally__v1__job_cancelled__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__trial_event__init
+                     (Tally__V1__TrialEvent         *message)
+{
+  static const Tally__V1__TrialEvent init_value = TALLY__V1__TRIAL_EVENT__INIT;
+  *message = init_value;
+}
+size_t tally__v1__trial_event__get_packed_size
+                     (const Tally__V1__TrialEvent *message)
+{
+  assert(message->base.descriptor == &tally__v1__trial_event__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__trial_event__pack
+                     (const Tally__V1__TrialEvent *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__trial_event__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__trial_event__pack_to_buffer
+                     (const Tally__V1__TrialEvent *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__trial_event__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__TrialEvent *
+       tally__v1__trial_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__TrialEvent *)
+     protobuf_c_message_unpack (&tally__v1__trial_event__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__trial_event__free_unpacked
+                     (Tally__V1__TrialEvent *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__trial_event__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
 void   tally__v1__job_event__init
@@ -3966,7 +4728,1850 @@ const ProtobufCMessageDescriptor tally__v1__item_result__descriptor =
   (ProtobufCMessageInit) tally__v1__item_result__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__job_results__field_descriptors[1] =
+static const ProtobufCFieldDescriptor tally__v1__sweep_param__categorical__field_descriptors[1] =
+{
+  {
+    "values",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__SweepParam__Categorical, n_values),
+    offsetof(Tally__V1__SweepParam__Categorical, values),
+    &tally__v1__param_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__sweep_param__categorical__field_indices_by_name[] = {
+  0,   /* field[0] = values */
+};
+static const ProtobufCIntRange tally__v1__sweep_param__categorical__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor tally__v1__sweep_param__categorical__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.SweepParam.Categorical",
+  "Categorical",
+  "Tally__V1__SweepParam__Categorical",
+  "tally.v1",
+  sizeof(Tally__V1__SweepParam__Categorical),
+  1,
+  tally__v1__sweep_param__categorical__field_descriptors,
+  tally__v1__sweep_param__categorical__field_indices_by_name,
+  1,  tally__v1__sweep_param__categorical__number_ranges,
+  (ProtobufCMessageInit) tally__v1__sweep_param__categorical__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__sweep_param__int_range__field_descriptors[4] =
+{
+  {
+    "low",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepParam__IntRange, low),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "high",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepParam__IntRange, high),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "step",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepParam__IntRange, step),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "log",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepParam__IntRange, log),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__sweep_param__int_range__field_indices_by_name[] = {
+  1,   /* field[1] = high */
+  3,   /* field[3] = log */
+  0,   /* field[0] = low */
+  2,   /* field[2] = step */
+};
+static const ProtobufCIntRange tally__v1__sweep_param__int_range__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor tally__v1__sweep_param__int_range__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.SweepParam.IntRange",
+  "IntRange",
+  "Tally__V1__SweepParam__IntRange",
+  "tally.v1",
+  sizeof(Tally__V1__SweepParam__IntRange),
+  4,
+  tally__v1__sweep_param__int_range__field_descriptors,
+  tally__v1__sweep_param__int_range__field_indices_by_name,
+  1,  tally__v1__sweep_param__int_range__number_ranges,
+  (ProtobufCMessageInit) tally__v1__sweep_param__int_range__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__sweep_param__float_range__field_descriptors[4] =
+{
+  {
+    "low",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepParam__FloatRange, low),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "high",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepParam__FloatRange, high),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "step",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepParam__FloatRange, step),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "log",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepParam__FloatRange, log),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__sweep_param__float_range__field_indices_by_name[] = {
+  1,   /* field[1] = high */
+  3,   /* field[3] = log */
+  0,   /* field[0] = low */
+  2,   /* field[2] = step */
+};
+static const ProtobufCIntRange tally__v1__sweep_param__float_range__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor tally__v1__sweep_param__float_range__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.SweepParam.FloatRange",
+  "FloatRange",
+  "Tally__V1__SweepParam__FloatRange",
+  "tally.v1",
+  sizeof(Tally__V1__SweepParam__FloatRange),
+  4,
+  tally__v1__sweep_param__float_range__field_descriptors,
+  tally__v1__sweep_param__float_range__field_indices_by_name,
+  1,  tally__v1__sweep_param__float_range__number_ranges,
+  (ProtobufCMessageInit) tally__v1__sweep_param__float_range__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__sweep_param__field_descriptors[4] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepParam, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "categorical",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__SweepParam, kind_case),
+    offsetof(Tally__V1__SweepParam, categorical),
+    &tally__v1__sweep_param__categorical__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "int_range",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__SweepParam, kind_case),
+    offsetof(Tally__V1__SweepParam, int_range),
+    &tally__v1__sweep_param__int_range__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "float_range",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__SweepParam, kind_case),
+    offsetof(Tally__V1__SweepParam, float_range),
+    &tally__v1__sweep_param__float_range__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__sweep_param__field_indices_by_name[] = {
+  1,   /* field[1] = categorical */
+  3,   /* field[3] = float_range */
+  2,   /* field[2] = int_range */
+  0,   /* field[0] = name */
+};
+static const ProtobufCIntRange tally__v1__sweep_param__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor tally__v1__sweep_param__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.SweepParam",
+  "SweepParam",
+  "Tally__V1__SweepParam",
+  "tally.v1",
+  sizeof(Tally__V1__SweepParam),
+  4,
+  tally__v1__sweep_param__field_descriptors,
+  tally__v1__sweep_param__field_indices_by_name,
+  1,  tally__v1__sweep_param__number_ranges,
+  (ProtobufCMessageInit) tally__v1__sweep_param__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__sweep_objective__field_descriptors[2] =
+{
+  {
+    "metric",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepObjective, metric),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "direction",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepObjective, direction),
+    &tally__v1__objective_direction__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__sweep_objective__field_indices_by_name[] = {
+  1,   /* field[1] = direction */
+  0,   /* field[0] = metric */
+};
+static const ProtobufCIntRange tally__v1__sweep_objective__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor tally__v1__sweep_objective__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.SweepObjective",
+  "SweepObjective",
+  "Tally__V1__SweepObjective",
+  "tally.v1",
+  sizeof(Tally__V1__SweepObjective),
+  2,
+  tally__v1__sweep_objective__field_descriptors,
+  tally__v1__sweep_objective__field_indices_by_name,
+  1,  tally__v1__sweep_objective__number_ranges,
+  (ProtobufCMessageInit) tally__v1__sweep_objective__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__pruner_config__field_descriptors[3] =
+{
+  {
+    "enabled",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__PrunerConfig, enabled),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "min_trials",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__PrunerConfig, min_trials),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "warmup_steps",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__PrunerConfig, warmup_steps),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__pruner_config__field_indices_by_name[] = {
+  0,   /* field[0] = enabled */
+  1,   /* field[1] = min_trials */
+  2,   /* field[2] = warmup_steps */
+};
+static const ProtobufCIntRange tally__v1__pruner_config__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor tally__v1__pruner_config__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.PrunerConfig",
+  "PrunerConfig",
+  "Tally__V1__PrunerConfig",
+  "tally.v1",
+  sizeof(Tally__V1__PrunerConfig),
+  3,
+  tally__v1__pruner_config__field_descriptors,
+  tally__v1__pruner_config__field_indices_by_name,
+  1,  tally__v1__pruner_config__number_ranges,
+  (ProtobufCMessageInit) tally__v1__pruner_config__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__sweep_config__fixed_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepConfig__FixedEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepConfig__FixedEntry, value),
+    &tally__v1__param_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__sweep_config__fixed_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange tally__v1__sweep_config__fixed_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor tally__v1__sweep_config__fixed_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.SweepConfig.FixedEntry",
+  "FixedEntry",
+  "Tally__V1__SweepConfig__FixedEntry",
+  "tally.v1",
+  sizeof(Tally__V1__SweepConfig__FixedEntry),
+  2,
+  tally__v1__sweep_config__fixed_entry__field_descriptors,
+  tally__v1__sweep_config__fixed_entry__field_indices_by_name,
+  1,  tally__v1__sweep_config__fixed_entry__number_ranges,
+  (ProtobufCMessageInit) tally__v1__sweep_config__fixed_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__sweep_config__field_descriptors[13] =
+{
+  {
+    "params",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__SweepConfig, n_params),
+    offsetof(Tally__V1__SweepConfig, params),
+    &tally__v1__sweep_param__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fixed",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__SweepConfig, n_fixed),
+    offsetof(Tally__V1__SweepConfig, fixed),
+    &tally__v1__sweep_config__fixed_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "method",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepConfig, method),
+    &tally__v1__sweep_method__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "objective",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepConfig, objective),
+    &tally__v1__sweep_objective__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_trials",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepConfig, max_trials),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_parallel",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepConfig, max_parallel),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "time_limit_ms",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepConfig, time_limit_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "seed",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepConfig, seed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "startup_trials",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    offsetof(Tally__V1__SweepConfig, _startup_trials_case),
+    offsetof(Tally__V1__SweepConfig, startup_trials),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pruner",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepConfig, pruner),
+    &tally__v1__pruner_config__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "heartbeat_timeout_ms",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepConfig, heartbeat_timeout_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "experiment",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepConfig, experiment),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "total_combinations",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepConfig, total_combinations),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__sweep_config__field_indices_by_name[] = {
+  11,   /* field[11] = experiment */
+  1,   /* field[1] = fixed */
+  10,   /* field[10] = heartbeat_timeout_ms */
+  5,   /* field[5] = max_parallel */
+  4,   /* field[4] = max_trials */
+  2,   /* field[2] = method */
+  3,   /* field[3] = objective */
+  0,   /* field[0] = params */
+  9,   /* field[9] = pruner */
+  7,   /* field[7] = seed */
+  8,   /* field[8] = startup_trials */
+  6,   /* field[6] = time_limit_ms */
+  12,   /* field[12] = total_combinations */
+};
+static const ProtobufCIntRange tally__v1__sweep_config__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 13 }
+};
+const ProtobufCMessageDescriptor tally__v1__sweep_config__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.SweepConfig",
+  "SweepConfig",
+  "Tally__V1__SweepConfig",
+  "tally.v1",
+  sizeof(Tally__V1__SweepConfig),
+  13,
+  tally__v1__sweep_config__field_descriptors,
+  tally__v1__sweep_config__field_indices_by_name,
+  1,  tally__v1__sweep_config__number_ranges,
+  (ProtobufCMessageInit) tally__v1__sweep_config__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__intermediate_value__field_descriptors[2] =
+{
+  {
+    "step",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__IntermediateValue, step),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__IntermediateValue, value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__intermediate_value__field_indices_by_name[] = {
+  0,   /* field[0] = step */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange tally__v1__intermediate_value__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor tally__v1__intermediate_value__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.IntermediateValue",
+  "IntermediateValue",
+  "Tally__V1__IntermediateValue",
+  "tally.v1",
+  sizeof(Tally__V1__IntermediateValue),
+  2,
+  tally__v1__intermediate_value__field_descriptors,
+  tally__v1__intermediate_value__field_indices_by_name,
+  1,  tally__v1__intermediate_value__number_ranges,
+  (ProtobufCMessageInit) tally__v1__intermediate_value__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__cross_validation_result__field_descriptors[14] =
+{
+  {
+    "n",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationResult, n),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mean",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationResult, mean),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "std",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationResult, std),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "median",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationResult, median),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "min",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationResult, min),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationResult, max),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ci95_lower",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationResult, ci95_lower),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ci95_upper",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationResult, ci95_upper),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ci99_lower",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationResult, ci99_lower),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "ci99_upper",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationResult, ci99_upper),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "has_interval",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationResult, has_interval),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fit_time_mean",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationResult, fit_time_mean),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "score_time_mean",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationResult, score_time_mean),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "scores",
+    14,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Tally__V1__CrossValidationResult, n_scores),
+    offsetof(Tally__V1__CrossValidationResult, scores),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__cross_validation_result__field_indices_by_name[] = {
+  6,   /* field[6] = ci95_lower */
+  7,   /* field[7] = ci95_upper */
+  8,   /* field[8] = ci99_lower */
+  9,   /* field[9] = ci99_upper */
+  11,   /* field[11] = fit_time_mean */
+  10,   /* field[10] = has_interval */
+  5,   /* field[5] = max */
+  1,   /* field[1] = mean */
+  3,   /* field[3] = median */
+  4,   /* field[4] = min */
+  0,   /* field[0] = n */
+  12,   /* field[12] = score_time_mean */
+  13,   /* field[13] = scores */
+  2,   /* field[2] = std */
+};
+static const ProtobufCIntRange tally__v1__cross_validation_result__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 14 }
+};
+const ProtobufCMessageDescriptor tally__v1__cross_validation_result__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.CrossValidationResult",
+  "CrossValidationResult",
+  "Tally__V1__CrossValidationResult",
+  "tally.v1",
+  sizeof(Tally__V1__CrossValidationResult),
+  14,
+  tally__v1__cross_validation_result__field_descriptors,
+  tally__v1__cross_validation_result__field_indices_by_name,
+  1,  tally__v1__cross_validation_result__number_ranges,
+  (ProtobufCMessageInit) tally__v1__cross_validation_result__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__trial__params_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Trial__ParamsEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Trial__ParamsEntry, value),
+    &tally__v1__param_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__trial__params_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange tally__v1__trial__params_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor tally__v1__trial__params_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.Trial.ParamsEntry",
+  "ParamsEntry",
+  "Tally__V1__Trial__ParamsEntry",
+  "tally.v1",
+  sizeof(Tally__V1__Trial__ParamsEntry),
+  2,
+  tally__v1__trial__params_entry__field_descriptors,
+  tally__v1__trial__params_entry__field_indices_by_name,
+  1,  tally__v1__trial__params_entry__number_ranges,
+  (ProtobufCMessageInit) tally__v1__trial__params_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__trial__field_descriptors[14] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Trial, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "number",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Trial, number),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "params",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__Trial, n_params),
+    offsetof(Tally__V1__Trial, params),
+    &tally__v1__trial__params_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "run_id",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Trial, run_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "status",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Trial, status),
+    &tally__v1__trial_status__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "method_used",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Trial, method_used),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "score",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Tally__V1__Trial, _score_case),
+    offsetof(Tally__V1__Trial, score),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "folds",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Trial, folds),
+    &tally__v1__cross_validation_result__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "started_at_ms",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Trial, started_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "finished_at_ms",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Trial, finished_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "error",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Trial, error),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "worker",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Trial, worker),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "intermediate",
+    13,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__Trial, n_intermediate),
+    offsetof(Tally__V1__Trial, intermediate),
+    &tally__v1__intermediate_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Trial, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__trial__field_indices_by_name[] = {
+  10,   /* field[10] = error */
+  9,   /* field[9] = finished_at_ms */
+  7,   /* field[7] = folds */
+  0,   /* field[0] = id */
+  12,   /* field[12] = intermediate */
+  5,   /* field[5] = method_used */
+  13,   /* field[13] = note */
+  1,   /* field[1] = number */
+  2,   /* field[2] = params */
+  3,   /* field[3] = run_id */
+  6,   /* field[6] = score */
+  8,   /* field[8] = started_at_ms */
+  4,   /* field[4] = status */
+  11,   /* field[11] = worker */
+};
+static const ProtobufCIntRange tally__v1__trial__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 14 }
+};
+const ProtobufCMessageDescriptor tally__v1__trial__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.Trial",
+  "Trial",
+  "Tally__V1__Trial",
+  "tally.v1",
+  sizeof(Tally__V1__Trial),
+  14,
+  tally__v1__trial__field_descriptors,
+  tally__v1__trial__field_indices_by_name,
+  1,  tally__v1__trial__number_ranges,
+  (ProtobufCMessageInit) tally__v1__trial__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__sweep_results__best_params_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepResults__BestParamsEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepResults__BestParamsEntry, value),
+    &tally__v1__param_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__sweep_results__best_params_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange tally__v1__sweep_results__best_params_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor tally__v1__sweep_results__best_params_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.SweepResults.BestParamsEntry",
+  "BestParamsEntry",
+  "Tally__V1__SweepResults__BestParamsEntry",
+  "tally.v1",
+  sizeof(Tally__V1__SweepResults__BestParamsEntry),
+  2,
+  tally__v1__sweep_results__best_params_entry__field_descriptors,
+  tally__v1__sweep_results__best_params_entry__field_indices_by_name,
+  1,  tally__v1__sweep_results__best_params_entry__number_ranges,
+  (ProtobufCMessageInit) tally__v1__sweep_results__best_params_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__sweep_results__field_descriptors[13] =
+{
+  {
+    "best_trial_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepResults, best_trial_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "best_params",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__SweepResults, n_best_params),
+    offsetof(Tally__V1__SweepResults, best_params),
+    &tally__v1__sweep_results__best_params_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "best_score",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Tally__V1__SweepResults, _best_score_case),
+    offsetof(Tally__V1__SweepResults, best_score),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "best_ci95_lower",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepResults, best_ci95_lower),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "best_ci95_upper",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepResults, best_ci95_upper),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "best_ci99_lower",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepResults, best_ci99_lower),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "best_ci99_upper",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepResults, best_ci99_upper),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "total",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepResults, total),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "completed",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepResults, completed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "failed",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepResults, failed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "pruned",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepResults, pruned),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tuning_time_ms",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepResults, tuning_time_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "trials",
+    13,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__SweepResults, n_trials),
+    offsetof(Tally__V1__SweepResults, trials),
+    &tally__v1__trial__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__sweep_results__field_indices_by_name[] = {
+  3,   /* field[3] = best_ci95_lower */
+  4,   /* field[4] = best_ci95_upper */
+  5,   /* field[5] = best_ci99_lower */
+  6,   /* field[6] = best_ci99_upper */
+  1,   /* field[1] = best_params */
+  2,   /* field[2] = best_score */
+  0,   /* field[0] = best_trial_id */
+  8,   /* field[8] = completed */
+  9,   /* field[9] = failed */
+  10,   /* field[10] = pruned */
+  7,   /* field[7] = total */
+  12,   /* field[12] = trials */
+  11,   /* field[11] = tuning_time_ms */
+};
+static const ProtobufCIntRange tally__v1__sweep_results__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 13 }
+};
+const ProtobufCMessageDescriptor tally__v1__sweep_results__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.SweepResults",
+  "SweepResults",
+  "Tally__V1__SweepResults",
+  "tally.v1",
+  sizeof(Tally__V1__SweepResults),
+  13,
+  tally__v1__sweep_results__field_descriptors,
+  tally__v1__sweep_results__field_indices_by_name,
+  1,  tally__v1__sweep_results__number_ranges,
+  (ProtobufCMessageInit) tally__v1__sweep_results__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__next_trial_request__field_descriptors[2] =
+{
+  {
+    "job_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__NextTrialRequest, job_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "worker",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__NextTrialRequest, worker),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__next_trial_request__field_indices_by_name[] = {
+  0,   /* field[0] = job_id */
+  1,   /* field[1] = worker */
+};
+static const ProtobufCIntRange tally__v1__next_trial_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor tally__v1__next_trial_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.NextTrialRequest",
+  "NextTrialRequest",
+  "Tally__V1__NextTrialRequest",
+  "tally.v1",
+  sizeof(Tally__V1__NextTrialRequest),
+  2,
+  tally__v1__next_trial_request__field_descriptors,
+  tally__v1__next_trial_request__field_indices_by_name,
+  1,  tally__v1__next_trial_request__number_ranges,
+  (ProtobufCMessageInit) tally__v1__next_trial_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__next_trial_response__field_descriptors[3] =
+{
+  {
+    "trial",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__NextTrialResponse, next_case),
+    offsetof(Tally__V1__NextTrialResponse, trial),
+    &tally__v1__trial__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "finished",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    offsetof(Tally__V1__NextTrialResponse, next_case),
+    offsetof(Tally__V1__NextTrialResponse, finished),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "wait",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__NextTrialResponse, wait),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__next_trial_response__field_indices_by_name[] = {
+  1,   /* field[1] = finished */
+  0,   /* field[0] = trial */
+  2,   /* field[2] = wait */
+};
+static const ProtobufCIntRange tally__v1__next_trial_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor tally__v1__next_trial_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.NextTrialResponse",
+  "NextTrialResponse",
+  "Tally__V1__NextTrialResponse",
+  "tally.v1",
+  sizeof(Tally__V1__NextTrialResponse),
+  3,
+  tally__v1__next_trial_response__field_descriptors,
+  tally__v1__next_trial_response__field_indices_by_name,
+  1,  tally__v1__next_trial_response__number_ranges,
+  (ProtobufCMessageInit) tally__v1__next_trial_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__report_trial_request__folds__field_descriptors[3] =
+{
+  {
+    "scores",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Tally__V1__ReportTrialRequest__Folds, n_scores),
+    offsetof(Tally__V1__ReportTrialRequest__Folds, scores),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fit_times",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Tally__V1__ReportTrialRequest__Folds, n_fit_times),
+    offsetof(Tally__V1__ReportTrialRequest__Folds, fit_times),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "score_times",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Tally__V1__ReportTrialRequest__Folds, n_score_times),
+    offsetof(Tally__V1__ReportTrialRequest__Folds, score_times),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__report_trial_request__folds__field_indices_by_name[] = {
+  1,   /* field[1] = fit_times */
+  2,   /* field[2] = score_times */
+  0,   /* field[0] = scores */
+};
+static const ProtobufCIntRange tally__v1__report_trial_request__folds__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor tally__v1__report_trial_request__folds__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.ReportTrialRequest.Folds",
+  "Folds",
+  "Tally__V1__ReportTrialRequest__Folds",
+  "tally.v1",
+  sizeof(Tally__V1__ReportTrialRequest__Folds),
+  3,
+  tally__v1__report_trial_request__folds__field_descriptors,
+  tally__v1__report_trial_request__folds__field_indices_by_name,
+  1,  tally__v1__report_trial_request__folds__number_ranges,
+  (ProtobufCMessageInit) tally__v1__report_trial_request__folds__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__report_trial_request__field_descriptors[6] =
+{
+  {
+    "trial_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__ReportTrialRequest, trial_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "score",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Tally__V1__ReportTrialRequest, outcome_case),
+    offsetof(Tally__V1__ReportTrialRequest, score),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "folds",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__ReportTrialRequest, outcome_case),
+    offsetof(Tally__V1__ReportTrialRequest, folds),
+    &tally__v1__report_trial_request__folds__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "failure",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Tally__V1__ReportTrialRequest, outcome_case),
+    offsetof(Tally__V1__ReportTrialRequest, failure),
+    NULL,
+    &protobuf_c_empty_string,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "intermediate",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__ReportTrialRequest, n_intermediate),
+    offsetof(Tally__V1__ReportTrialRequest, intermediate),
+    &tally__v1__intermediate_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "final",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__ReportTrialRequest, final),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__report_trial_request__field_indices_by_name[] = {
+  3,   /* field[3] = failure */
+  5,   /* field[5] = final */
+  2,   /* field[2] = folds */
+  4,   /* field[4] = intermediate */
+  1,   /* field[1] = score */
+  0,   /* field[0] = trial_id */
+};
+static const ProtobufCIntRange tally__v1__report_trial_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor tally__v1__report_trial_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.ReportTrialRequest",
+  "ReportTrialRequest",
+  "Tally__V1__ReportTrialRequest",
+  "tally.v1",
+  sizeof(Tally__V1__ReportTrialRequest),
+  6,
+  tally__v1__report_trial_request__field_descriptors,
+  tally__v1__report_trial_request__field_indices_by_name,
+  1,  tally__v1__report_trial_request__number_ranges,
+  (ProtobufCMessageInit) tally__v1__report_trial_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__report_trial_response__field_descriptors[2] =
+{
+  {
+    "prune",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__ReportTrialResponse, prune),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "trial",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__ReportTrialResponse, trial),
+    &tally__v1__trial__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__report_trial_response__field_indices_by_name[] = {
+  0,   /* field[0] = prune */
+  1,   /* field[1] = trial */
+};
+static const ProtobufCIntRange tally__v1__report_trial_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor tally__v1__report_trial_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.ReportTrialResponse",
+  "ReportTrialResponse",
+  "Tally__V1__ReportTrialResponse",
+  "tally.v1",
+  sizeof(Tally__V1__ReportTrialResponse),
+  2,
+  tally__v1__report_trial_response__field_descriptors,
+  tally__v1__report_trial_response__field_indices_by_name,
+  1,  tally__v1__report_trial_response__number_ranges,
+  (ProtobufCMessageInit) tally__v1__report_trial_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__heartbeat_request__field_descriptors[1] =
+{
+  {
+    "trial_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__HeartbeatRequest, trial_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__heartbeat_request__field_indices_by_name[] = {
+  0,   /* field[0] = trial_id */
+};
+static const ProtobufCIntRange tally__v1__heartbeat_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor tally__v1__heartbeat_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.HeartbeatRequest",
+  "HeartbeatRequest",
+  "Tally__V1__HeartbeatRequest",
+  "tally.v1",
+  sizeof(Tally__V1__HeartbeatRequest),
+  1,
+  tally__v1__heartbeat_request__field_descriptors,
+  tally__v1__heartbeat_request__field_indices_by_name,
+  1,  tally__v1__heartbeat_request__number_ranges,
+  (ProtobufCMessageInit) tally__v1__heartbeat_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define tally__v1__heartbeat_response__field_descriptors NULL
+#define tally__v1__heartbeat_response__field_indices_by_name NULL
+#define tally__v1__heartbeat_response__number_ranges NULL
+const ProtobufCMessageDescriptor tally__v1__heartbeat_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.HeartbeatResponse",
+  "HeartbeatResponse",
+  "Tally__V1__HeartbeatResponse",
+  "tally.v1",
+  sizeof(Tally__V1__HeartbeatResponse),
+  0,
+  tally__v1__heartbeat_response__field_descriptors,
+  tally__v1__heartbeat_response__field_indices_by_name,
+  0,  tally__v1__heartbeat_response__number_ranges,
+  (ProtobufCMessageInit) tally__v1__heartbeat_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__cross_validate_request__field_descriptors[3] =
+{
+  {
+    "scores",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Tally__V1__CrossValidateRequest, n_scores),
+    offsetof(Tally__V1__CrossValidateRequest, scores),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fit_times",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Tally__V1__CrossValidateRequest, n_fit_times),
+    offsetof(Tally__V1__CrossValidateRequest, fit_times),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "score_times",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Tally__V1__CrossValidateRequest, n_score_times),
+    offsetof(Tally__V1__CrossValidateRequest, score_times),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__cross_validate_request__field_indices_by_name[] = {
+  1,   /* field[1] = fit_times */
+  2,   /* field[2] = score_times */
+  0,   /* field[0] = scores */
+};
+static const ProtobufCIntRange tally__v1__cross_validate_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor tally__v1__cross_validate_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.CrossValidateRequest",
+  "CrossValidateRequest",
+  "Tally__V1__CrossValidateRequest",
+  "tally.v1",
+  sizeof(Tally__V1__CrossValidateRequest),
+  3,
+  tally__v1__cross_validate_request__field_descriptors,
+  tally__v1__cross_validate_request__field_indices_by_name,
+  1,  tally__v1__cross_validate_request__number_ranges,
+  (ProtobufCMessageInit) tally__v1__cross_validate_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__job_results__field_descriptors[2] =
 {
   {
     "models",
@@ -3980,14 +6585,27 @@ static const ProtobufCFieldDescriptor tally__v1__job_results__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "sweep",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__JobResults, sweep),
+    &tally__v1__sweep_results__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__job_results__field_indices_by_name[] = {
   0,   /* field[0] = models */
+  1,   /* field[1] = sweep */
 };
 static const ProtobufCIntRange tally__v1__job_results__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor tally__v1__job_results__descriptor =
 {
@@ -3997,14 +6615,14 @@ const ProtobufCMessageDescriptor tally__v1__job_results__descriptor =
   "Tally__V1__JobResults",
   "tally.v1",
   sizeof(Tally__V1__JobResults),
-  1,
+  2,
   tally__v1__job_results__field_descriptors,
   tally__v1__job_results__field_indices_by_name,
   1,  tally__v1__job_results__number_ranges,
   (ProtobufCMessageInit) tally__v1__job_results__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__job__field_descriptors[12] =
+static const ProtobufCFieldDescriptor tally__v1__job__field_descriptors[13] =
 {
   {
     "id",
@@ -4150,6 +6768,18 @@ static const ProtobufCFieldDescriptor tally__v1__job__field_descriptors[12] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "sweep",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__Job, config_case),
+    offsetof(Tally__V1__Job, sweep),
+    &tally__v1__sweep_config__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__job__field_indices_by_name[] = {
   7,   /* field[7] = classification */
@@ -4164,11 +6794,12 @@ static const unsigned tally__v1__job__field_indices_by_name[] = {
   10,   /* field[10] = results */
   4,   /* field[4] = started_at_ms */
   2,   /* field[2] = status */
+  12,   /* field[12] = sweep */
 };
 static const ProtobufCIntRange tally__v1__job__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 12 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor tally__v1__job__descriptor =
 {
@@ -4178,14 +6809,14 @@ const ProtobufCMessageDescriptor tally__v1__job__descriptor =
   "Tally__V1__Job",
   "tally.v1",
   sizeof(Tally__V1__Job),
-  12,
+  13,
   tally__v1__job__field_descriptors,
   tally__v1__job__field_indices_by_name,
   1,  tally__v1__job__number_ranges,
   (ProtobufCMessageInit) tally__v1__job__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__create_job_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor tally__v1__create_job_request__field_descriptors[2] =
 {
   {
     "classification",
@@ -4199,14 +6830,27 @@ static const ProtobufCFieldDescriptor tally__v1__create_job_request__field_descr
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "sweep",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__CreateJobRequest, config_case),
+    offsetof(Tally__V1__CreateJobRequest, sweep),
+    &tally__v1__sweep_config__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__create_job_request__field_indices_by_name[] = {
   0,   /* field[0] = classification */
+  1,   /* field[1] = sweep */
 };
 static const ProtobufCIntRange tally__v1__create_job_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 2 }
 };
 const ProtobufCMessageDescriptor tally__v1__create_job_request__descriptor =
 {
@@ -4216,7 +6860,7 @@ const ProtobufCMessageDescriptor tally__v1__create_job_request__descriptor =
   "Tally__V1__CreateJobRequest",
   "tally.v1",
   sizeof(Tally__V1__CreateJobRequest),
-  1,
+  2,
   tally__v1__create_job_request__field_descriptors,
   tally__v1__create_job_request__field_indices_by_name,
   1,  tally__v1__create_job_request__number_ranges,
@@ -4885,7 +7529,58 @@ const ProtobufCMessageDescriptor tally__v1__job_cancelled__descriptor =
   (ProtobufCMessageInit) tally__v1__job_cancelled__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__job_event__field_descriptors[11] =
+static const ProtobufCFieldDescriptor tally__v1__trial_event__field_descriptors[2] =
+{
+  {
+    "trial",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__TrialEvent, trial),
+    &tally__v1__trial__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "best",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__TrialEvent, best),
+    &tally__v1__trial__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__trial_event__field_indices_by_name[] = {
+  1,   /* field[1] = best */
+  0,   /* field[0] = trial */
+};
+static const ProtobufCIntRange tally__v1__trial_event__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor tally__v1__trial_event__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.TrialEvent",
+  "TrialEvent",
+  "Tally__V1__TrialEvent",
+  "tally.v1",
+  sizeof(Tally__V1__TrialEvent),
+  2,
+  tally__v1__trial_event__field_descriptors,
+  tally__v1__trial_event__field_indices_by_name,
+  1,  tally__v1__trial_event__number_ranges,
+  (ProtobufCMessageInit) tally__v1__trial_event__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__job_event__field_descriptors[13] =
 {
   {
     "seq",
@@ -5019,6 +7714,30 @@ static const ProtobufCFieldDescriptor tally__v1__job_event__field_descriptors[11
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "trial_started",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__JobEvent, event_case),
+    offsetof(Tally__V1__JobEvent, trial_started),
+    &tally__v1__trial_event__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "trial_finished",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__JobEvent, event_case),
+    offsetof(Tally__V1__JobEvent, trial_finished),
+    &tally__v1__trial_event__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__job_event__field_indices_by_name[] = {
   10,   /* field[10] = cancelled */
@@ -5032,11 +7751,13 @@ static const unsigned tally__v1__job_event__field_indices_by_name[] = {
   4,   /* field[4] = snapshot */
   5,   /* field[5] = started */
   3,   /* field[3] = time_ms */
+  12,   /* field[12] = trial_finished */
+  11,   /* field[11] = trial_started */
 };
 static const ProtobufCIntRange tally__v1__job_event__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor tally__v1__job_event__descriptor =
 {
@@ -5046,7 +7767,7 @@ const ProtobufCMessageDescriptor tally__v1__job_event__descriptor =
   "Tally__V1__JobEvent",
   "tally.v1",
   sizeof(Tally__V1__JobEvent),
-  11,
+  13,
   tally__v1__job_event__field_descriptors,
   tally__v1__job_event__field_indices_by_name,
   1,  tally__v1__job_event__number_ranges,
@@ -5279,7 +8000,103 @@ const ProtobufCEnumDescriptor tally__v1__sampling__descriptor =
   tally__v1__sampling__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor tally__v1__experiments__method_descriptors[17] =
+static const ProtobufCEnumValue tally__v1__sweep_method__enum_values_by_number[4] =
+{
+  { "SWEEP_METHOD_UNSPECIFIED", "TALLY__V1__SWEEP_METHOD__SWEEP_METHOD_UNSPECIFIED", 0 },
+  { "SWEEP_METHOD_GRID", "TALLY__V1__SWEEP_METHOD__SWEEP_METHOD_GRID", 1 },
+  { "SWEEP_METHOD_RANDOM", "TALLY__V1__SWEEP_METHOD__SWEEP_METHOD_RANDOM", 2 },
+  { "SWEEP_METHOD_BAYESIAN", "TALLY__V1__SWEEP_METHOD__SWEEP_METHOD_BAYESIAN", 3 },
+};
+static const ProtobufCIntRange tally__v1__sweep_method__value_ranges[] = {
+{0, 0},{0, 4}
+};
+static const ProtobufCEnumValueIndex tally__v1__sweep_method__enum_values_by_name[4] =
+{
+  { "SWEEP_METHOD_BAYESIAN", 3 },
+  { "SWEEP_METHOD_GRID", 1 },
+  { "SWEEP_METHOD_RANDOM", 2 },
+  { "SWEEP_METHOD_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor tally__v1__sweep_method__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "tally.v1.SweepMethod",
+  "SweepMethod",
+  "Tally__V1__SweepMethod",
+  "tally.v1",
+  4,
+  tally__v1__sweep_method__enum_values_by_number,
+  4,
+  tally__v1__sweep_method__enum_values_by_name,
+  1,
+  tally__v1__sweep_method__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue tally__v1__objective_direction__enum_values_by_number[3] =
+{
+  { "OBJECTIVE_DIRECTION_UNSPECIFIED", "TALLY__V1__OBJECTIVE_DIRECTION__OBJECTIVE_DIRECTION_UNSPECIFIED", 0 },
+  { "OBJECTIVE_DIRECTION_MINIMIZE", "TALLY__V1__OBJECTIVE_DIRECTION__OBJECTIVE_DIRECTION_MINIMIZE", 1 },
+  { "OBJECTIVE_DIRECTION_MAXIMIZE", "TALLY__V1__OBJECTIVE_DIRECTION__OBJECTIVE_DIRECTION_MAXIMIZE", 2 },
+};
+static const ProtobufCIntRange tally__v1__objective_direction__value_ranges[] = {
+{0, 0},{0, 3}
+};
+static const ProtobufCEnumValueIndex tally__v1__objective_direction__enum_values_by_name[3] =
+{
+  { "OBJECTIVE_DIRECTION_MAXIMIZE", 2 },
+  { "OBJECTIVE_DIRECTION_MINIMIZE", 1 },
+  { "OBJECTIVE_DIRECTION_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor tally__v1__objective_direction__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "tally.v1.ObjectiveDirection",
+  "ObjectiveDirection",
+  "Tally__V1__ObjectiveDirection",
+  "tally.v1",
+  3,
+  tally__v1__objective_direction__enum_values_by_number,
+  3,
+  tally__v1__objective_direction__enum_values_by_name,
+  1,
+  tally__v1__objective_direction__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue tally__v1__trial_status__enum_values_by_number[5] =
+{
+  { "TRIAL_STATUS_UNSPECIFIED", "TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_UNSPECIFIED", 0 },
+  { "TRIAL_STATUS_RUNNING", "TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_RUNNING", 1 },
+  { "TRIAL_STATUS_COMPLETED", "TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_COMPLETED", 2 },
+  { "TRIAL_STATUS_FAILED", "TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_FAILED", 3 },
+  { "TRIAL_STATUS_PRUNED", "TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_PRUNED", 4 },
+};
+static const ProtobufCIntRange tally__v1__trial_status__value_ranges[] = {
+{0, 0},{0, 5}
+};
+static const ProtobufCEnumValueIndex tally__v1__trial_status__enum_values_by_name[5] =
+{
+  { "TRIAL_STATUS_COMPLETED", 2 },
+  { "TRIAL_STATUS_FAILED", 3 },
+  { "TRIAL_STATUS_PRUNED", 4 },
+  { "TRIAL_STATUS_RUNNING", 1 },
+  { "TRIAL_STATUS_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor tally__v1__trial_status__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "tally.v1.TrialStatus",
+  "TrialStatus",
+  "Tally__V1__TrialStatus",
+  "tally.v1",
+  5,
+  tally__v1__trial_status__enum_values_by_number,
+  5,
+  tally__v1__trial_status__enum_values_by_name,
+  1,
+  tally__v1__trial_status__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCMethodDescriptor tally__v1__experiments__method_descriptors[21] =
 {
   { "CreateDataset", &tally__v1__create_dataset_request__descriptor, &tally__v1__dataset__descriptor },
   { "GetDataset", &tally__v1__get_dataset_request__descriptor, &tally__v1__dataset__descriptor },
@@ -5298,21 +8115,29 @@ static const ProtobufCMethodDescriptor tally__v1__experiments__method_descriptor
   { "ListJobItems", &tally__v1__list_job_items_request__descriptor, &tally__v1__list_job_items_response__descriptor },
   { "WatchJob", &tally__v1__watch_job_request__descriptor, &tally__v1__job_event__descriptor },
   { "WatchJobs", &tally__v1__watch_jobs_request__descriptor, &tally__v1__job_event__descriptor },
+  { "NextTrial", &tally__v1__next_trial_request__descriptor, &tally__v1__next_trial_response__descriptor },
+  { "ReportTrial", &tally__v1__report_trial_request__descriptor, &tally__v1__report_trial_response__descriptor },
+  { "Heartbeat", &tally__v1__heartbeat_request__descriptor, &tally__v1__heartbeat_response__descriptor },
+  { "CrossValidate", &tally__v1__cross_validate_request__descriptor, &tally__v1__cross_validation_result__descriptor },
 };
 const unsigned tally__v1__experiments__method_indices_by_name[] = {
   12,        /* CancelJob */
   0,        /* CreateDataset */
   9,        /* CreateJob */
   5,        /* CreateProvider */
+  20,        /* CrossValidate */
   4,        /* DeleteDataset */
   13,        /* DeleteJob */
   8,        /* DeleteProvider */
   1,        /* GetDataset */
   10,        /* GetJob */
+  19,        /* Heartbeat */
   2,        /* ListDatasets */
   14,        /* ListJobItems */
   11,        /* ListJobs */
   7,        /* ListProviders */
+  17,        /* NextTrial */
+  18,        /* ReportTrial */
   3,        /* UpdateDatasetLabels */
   6,        /* UpdateProvider */
   15,        /* WatchJob */
@@ -5325,7 +8150,7 @@ const ProtobufCServiceDescriptor tally__v1__experiments__descriptor =
   "Experiments",
   "Tally__V1__Experiments",
   "tally.v1",
-  17,
+  21,
   tally__v1__experiments__method_descriptors,
   tally__v1__experiments__method_indices_by_name
 };
@@ -5464,6 +8289,38 @@ void tally__v1__experiments__watch_jobs(ProtobufCService *service,
 {
   assert(service->descriptor == &tally__v1__experiments__descriptor);
   service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void tally__v1__experiments__next_trial(ProtobufCService *service,
+                                        const Tally__V1__NextTrialRequest *input,
+                                        Tally__V1__NextTrialResponse_Closure closure,
+                                        void *closure_data)
+{
+  assert(service->descriptor == &tally__v1__experiments__descriptor);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void tally__v1__experiments__report_trial(ProtobufCService *service,
+                                          const Tally__V1__ReportTrialRequest *input,
+                                          Tally__V1__ReportTrialResponse_Closure closure,
+                                          void *closure_data)
+{
+  assert(service->descriptor == &tally__v1__experiments__descriptor);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void tally__v1__experiments__heartbeat(ProtobufCService *service,
+                                       const Tally__V1__HeartbeatRequest *input,
+                                       Tally__V1__HeartbeatResponse_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &tally__v1__experiments__descriptor);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void tally__v1__experiments__cross_validate(ProtobufCService *service,
+                                            const Tally__V1__CrossValidateRequest *input,
+                                            Tally__V1__CrossValidationResult_Closure closure,
+                                            void *closure_data)
+{
+  assert(service->descriptor == &tally__v1__experiments__descriptor);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__experiments__init (Tally__V1__Experiments_Service *service,
                                    Tally__V1__Experiments_ServiceDestroy destroy)

@@ -43,6 +43,28 @@ typedef struct Tally__V1__ModelEvaluation Tally__V1__ModelEvaluation;
 typedef struct Tally__V1__ModelEvaluation__ConfusionEntry Tally__V1__ModelEvaluation__ConfusionEntry;
 typedef struct Tally__V1__ModelEvaluation__PerLabelEntry Tally__V1__ModelEvaluation__PerLabelEntry;
 typedef struct Tally__V1__ItemResult Tally__V1__ItemResult;
+typedef struct Tally__V1__SweepParam Tally__V1__SweepParam;
+typedef struct Tally__V1__SweepParam__Categorical Tally__V1__SweepParam__Categorical;
+typedef struct Tally__V1__SweepParam__IntRange Tally__V1__SweepParam__IntRange;
+typedef struct Tally__V1__SweepParam__FloatRange Tally__V1__SweepParam__FloatRange;
+typedef struct Tally__V1__SweepObjective Tally__V1__SweepObjective;
+typedef struct Tally__V1__PrunerConfig Tally__V1__PrunerConfig;
+typedef struct Tally__V1__SweepConfig Tally__V1__SweepConfig;
+typedef struct Tally__V1__SweepConfig__FixedEntry Tally__V1__SweepConfig__FixedEntry;
+typedef struct Tally__V1__IntermediateValue Tally__V1__IntermediateValue;
+typedef struct Tally__V1__CrossValidationResult Tally__V1__CrossValidationResult;
+typedef struct Tally__V1__Trial Tally__V1__Trial;
+typedef struct Tally__V1__Trial__ParamsEntry Tally__V1__Trial__ParamsEntry;
+typedef struct Tally__V1__SweepResults Tally__V1__SweepResults;
+typedef struct Tally__V1__SweepResults__BestParamsEntry Tally__V1__SweepResults__BestParamsEntry;
+typedef struct Tally__V1__NextTrialRequest Tally__V1__NextTrialRequest;
+typedef struct Tally__V1__NextTrialResponse Tally__V1__NextTrialResponse;
+typedef struct Tally__V1__ReportTrialRequest Tally__V1__ReportTrialRequest;
+typedef struct Tally__V1__ReportTrialRequest__Folds Tally__V1__ReportTrialRequest__Folds;
+typedef struct Tally__V1__ReportTrialResponse Tally__V1__ReportTrialResponse;
+typedef struct Tally__V1__HeartbeatRequest Tally__V1__HeartbeatRequest;
+typedef struct Tally__V1__HeartbeatResponse Tally__V1__HeartbeatResponse;
+typedef struct Tally__V1__CrossValidateRequest Tally__V1__CrossValidateRequest;
 typedef struct Tally__V1__JobResults Tally__V1__JobResults;
 typedef struct Tally__V1__Job Tally__V1__Job;
 typedef struct Tally__V1__CreateJobRequest Tally__V1__CreateJobRequest;
@@ -59,6 +81,7 @@ typedef struct Tally__V1__JobProgress Tally__V1__JobProgress;
 typedef struct Tally__V1__JobCompleted Tally__V1__JobCompleted;
 typedef struct Tally__V1__JobFailed Tally__V1__JobFailed;
 typedef struct Tally__V1__JobCancelled Tally__V1__JobCancelled;
+typedef struct Tally__V1__TrialEvent Tally__V1__TrialEvent;
 typedef struct Tally__V1__JobEvent Tally__V1__JobEvent;
 typedef struct Tally__V1__WatchJobRequest Tally__V1__WatchJobRequest;
 typedef struct Tally__V1__WatchJobsRequest Tally__V1__WatchJobsRequest;
@@ -103,6 +126,36 @@ typedef enum _Tally__V1__Sampling {
   TALLY__V1__SAMPLING__SAMPLING_STRATIFIED = 2
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__SAMPLING)
 } Tally__V1__Sampling;
+typedef enum _Tally__V1__SweepMethod {
+  TALLY__V1__SWEEP_METHOD__SWEEP_METHOD_UNSPECIFIED = 0,
+  /*
+   * Every combination, in order (the default).
+   */
+  TALLY__V1__SWEEP_METHOD__SWEEP_METHOD_GRID = 1,
+  TALLY__V1__SWEEP_METHOD__SWEEP_METHOD_RANDOM = 2,
+  /*
+   * Tree-structured Parzen estimator after startup_trials random trials.
+   */
+  TALLY__V1__SWEEP_METHOD__SWEEP_METHOD_BAYESIAN = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__SWEEP_METHOD)
+} Tally__V1__SweepMethod;
+typedef enum _Tally__V1__ObjectiveDirection {
+  TALLY__V1__OBJECTIVE_DIRECTION__OBJECTIVE_DIRECTION_UNSPECIFIED = 0,
+  /*
+   * The default.
+   */
+  TALLY__V1__OBJECTIVE_DIRECTION__OBJECTIVE_DIRECTION_MINIMIZE = 1,
+  TALLY__V1__OBJECTIVE_DIRECTION__OBJECTIVE_DIRECTION_MAXIMIZE = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__OBJECTIVE_DIRECTION)
+} Tally__V1__ObjectiveDirection;
+typedef enum _Tally__V1__TrialStatus {
+  TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_UNSPECIFIED = 0,
+  TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_RUNNING = 1,
+  TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_COMPLETED = 2,
+  TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_FAILED = 3,
+  TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_PRUNED = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__TRIAL_STATUS)
+} Tally__V1__TrialStatus;
 
 /* --- messages --- */
 
@@ -642,20 +695,521 @@ struct  Tally__V1__ItemResult
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
 
 
+/*
+ * A list of values, tried in order by a grid.
+ */
+struct  Tally__V1__SweepParam__Categorical
+{
+  ProtobufCMessage base;
+  size_t n_values;
+  Tally__V1__ParamValue **values;
+};
+#define TALLY__V1__SWEEP_PARAM__CATEGORICAL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__sweep_param__categorical__descriptor) \
+    , 0,NULL }
+
+
+/*
+ * Integers low, low + step, … up to high; log samples log-uniformly (step must be 1).
+ */
+struct  Tally__V1__SweepParam__IntRange
+{
+  ProtobufCMessage base;
+  int64_t low;
+  int64_t high;
+  /*
+   * Default 1.
+   */
+  int64_t step;
+  protobuf_c_boolean log;
+};
+#define TALLY__V1__SWEEP_PARAM__INT_RANGE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__sweep_param__int_range__descriptor) \
+    , 0, 0, 0, 0 }
+
+
+/*
+ * Floats in [low, high]; step 0 is continuous (not allowed in a grid).
+ */
+struct  Tally__V1__SweepParam__FloatRange
+{
+  ProtobufCMessage base;
+  double low;
+  double high;
+  double step;
+  protobuf_c_boolean log;
+};
+#define TALLY__V1__SWEEP_PARAM__FLOAT_RANGE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__sweep_param__float_range__descriptor) \
+    , 0, 0, 0, 0 }
+
+
+typedef enum {
+  TALLY__V1__SWEEP_PARAM__KIND__NOT_SET = 0,
+  TALLY__V1__SWEEP_PARAM__KIND_CATEGORICAL = 2,
+  TALLY__V1__SWEEP_PARAM__KIND_INT_RANGE = 3,
+  TALLY__V1__SWEEP_PARAM__KIND_FLOAT_RANGE = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__SWEEP_PARAM__KIND__CASE)
+} Tally__V1__SweepParam__KindCase;
+
+/*
+ * One searched parameter.
+ */
+struct  Tally__V1__SweepParam
+{
+  ProtobufCMessage base;
+  char *name;
+  Tally__V1__SweepParam__KindCase kind_case;
+  union {
+    Tally__V1__SweepParam__Categorical *categorical;
+    Tally__V1__SweepParam__IntRange *int_range;
+    Tally__V1__SweepParam__FloatRange *float_range;
+  };
+};
+#define TALLY__V1__SWEEP_PARAM__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__sweep_param__descriptor) \
+    , (char *)protobuf_c_empty_string, TALLY__V1__SWEEP_PARAM__KIND__NOT_SET, {0} }
+
+
+/*
+ * What a sweep optimizes: the score workers report, logged under `metric`.
+ */
+struct  Tally__V1__SweepObjective
+{
+  ProtobufCMessage base;
+  /*
+   * Default "score".
+   */
+  char *metric;
+  Tally__V1__ObjectiveDirection direction;
+};
+#define TALLY__V1__SWEEP_OBJECTIVE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__sweep_objective__descriptor) \
+    , (char *)protobuf_c_empty_string, TALLY__V1__OBJECTIVE_DIRECTION__OBJECTIVE_DIRECTION_UNSPECIFIED }
+
+
+/*
+ * Median pruning of running trials by their intermediate values.
+ */
+struct  Tally__V1__PrunerConfig
+{
+  ProtobufCMessage base;
+  protobuf_c_boolean enabled;
+  /*
+   * Completed trials with a value at the step needed before pruning (default 5).
+   */
+  uint32_t min_trials;
+  /*
+   * Steps below this are never pruned.
+   */
+  uint32_t warmup_steps;
+};
+#define TALLY__V1__PRUNER_CONFIG__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__pruner_config__descriptor) \
+    , 0, 0, 0 }
+
+
+struct  Tally__V1__SweepConfig__FixedEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  Tally__V1__ParamValue *value;
+};
+#define TALLY__V1__SWEEP_CONFIG__FIXED_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__sweep_config__fixed_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
+
+
+typedef enum {
+  TALLY__V1__SWEEP_CONFIG___STARTUP_TRIALS__NOT_SET = 0,
+  TALLY__V1__SWEEP_CONFIG___STARTUP_TRIALS_STARTUP_TRIALS = 9
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__SWEEP_CONFIG___STARTUP_TRIALS__CASE)
+} Tally__V1__SweepConfig__StartupTrialsCase;
+
+/*
+ * Configuration of a sweep job.
+ */
+struct  Tally__V1__SweepConfig
+{
+  ProtobufCMessage base;
+  size_t n_params;
+  Tally__V1__SweepParam **params;
+  /*
+   * Copied into every trial's params.
+   */
+  size_t n_fixed;
+  Tally__V1__SweepConfig__FixedEntry **fixed;
+  Tally__V1__SweepMethod method;
+  Tally__V1__SweepObjective *objective;
+  /*
+   * Trials to start, failed ones included; 0 is the grid's size for a grid (required otherwise
+   * unless time_limit_ms is set).
+   */
+  uint32_t max_trials;
+  /*
+   * Trials running at once (default 1).
+   */
+  uint32_t max_parallel;
+  /*
+   * No new trials after this long since the sweep started; 0 for none.
+   */
+  uint64_t time_limit_ms;
+  uint64_t seed;
+  Tally__V1__PrunerConfig *pruner;
+  /*
+   * A running trial without a report or heartbeat for this long fails (default 60,000).
+   */
+  uint64_t heartbeat_timeout_ms;
+  /*
+   * Tracking experiment of the trial runs; default "sweep-<job id>".
+   */
+  char *experiment;
+  /*
+   * Output: the grid's size (grid sweeps).
+   */
+  uint64_t total_combinations;
+  Tally__V1__SweepConfig__StartupTrialsCase _startup_trials_case;
+  union {
+    uint32_t startup_trials;
+  };
+};
+#define TALLY__V1__SWEEP_CONFIG__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__sweep_config__descriptor) \
+    , 0,NULL, 0,NULL, TALLY__V1__SWEEP_METHOD__SWEEP_METHOD_UNSPECIFIED, NULL, 0, 0, 0, 0, NULL, 0, (char *)protobuf_c_empty_string, 0, TALLY__V1__SWEEP_CONFIG___STARTUP_TRIALS__NOT_SET, {0} }
+
+
+/*
+ * An intermediate objective value of a running trial.
+ */
+struct  Tally__V1__IntermediateValue
+{
+  ProtobufCMessage base;
+  int64_t step;
+  double value;
+};
+#define TALLY__V1__INTERMEDIATE_VALUE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__intermediate_value__descriptor) \
+    , 0, 0 }
+
+
+/*
+ * Statistics of cross-validation fold scores (Student's t intervals of the mean).
+ */
+struct  Tally__V1__CrossValidationResult
+{
+  ProtobufCMessage base;
+  uint64_t n;
+  double mean;
+  /*
+   * Sample standard deviation (0 when n = 1).
+   */
+  double std;
+  double median;
+  double min;
+  double max;
+  double ci95_lower;
+  double ci95_upper;
+  double ci99_lower;
+  double ci99_upper;
+  /*
+   * False when n = 1: std and intervals are undefined.
+   */
+  protobuf_c_boolean has_interval;
+  /*
+   * Means of the fit and score times, when given.
+   */
+  double fit_time_mean;
+  double score_time_mean;
+  size_t n_scores;
+  double *scores;
+};
+#define TALLY__V1__CROSS_VALIDATION_RESULT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__cross_validation_result__descriptor) \
+    , 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL }
+
+
+struct  Tally__V1__Trial__ParamsEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  Tally__V1__ParamValue *value;
+};
+#define TALLY__V1__TRIAL__PARAMS_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__trial__params_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
+
+
+typedef enum {
+  TALLY__V1__TRIAL___SCORE__NOT_SET = 0,
+  TALLY__V1__TRIAL___SCORE_SCORE = 7
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__TRIAL___SCORE__CASE)
+} Tally__V1__Trial__ScoreCase;
+
+/*
+ * One trial of a sweep: a point of the search space evaluated by a worker.
+ */
+struct  Tally__V1__Trial
+{
+  ProtobufCMessage base;
+  char *id;
+  /*
+   * 0, 1, … in the order trials were handed out.
+   */
+  uint64_t number;
+  /*
+   * Searched and fixed params.
+   */
+  size_t n_params;
+  Tally__V1__Trial__ParamsEntry **params;
+  /*
+   * The tracking run recording the trial.
+   */
+  char *run_id;
+  Tally__V1__TrialStatus status;
+  /*
+   * grid, random, tpe or random-fallback.
+   */
+  char *method_used;
+  /*
+   * Set when fold scores were reported.
+   */
+  Tally__V1__CrossValidationResult *folds;
+  int64_t started_at_ms;
+  int64_t finished_at_ms;
+  /*
+   * Why it failed.
+   */
+  char *error;
+  char *worker;
+  size_t n_intermediate;
+  Tally__V1__IntermediateValue **intermediate;
+  /*
+   * Why the sampler chose as it did (random-fallback).
+   */
+  char *note;
+  Tally__V1__Trial__ScoreCase _score_case;
+  union {
+    /*
+     * The objective: the reported score or the folds' mean.
+     */
+    double score;
+  };
+};
+#define TALLY__V1__TRIAL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__trial__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string, TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, TALLY__V1__TRIAL___SCORE__NOT_SET, {0} }
+
+
+struct  Tally__V1__SweepResults__BestParamsEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  Tally__V1__ParamValue *value;
+};
+#define TALLY__V1__SWEEP_RESULTS__BEST_PARAMS_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__sweep_results__best_params_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
+
+
+typedef enum {
+  TALLY__V1__SWEEP_RESULTS___BEST_SCORE__NOT_SET = 0,
+  TALLY__V1__SWEEP_RESULTS___BEST_SCORE_BEST_SCORE = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__SWEEP_RESULTS___BEST_SCORE__CASE)
+} Tally__V1__SweepResults__BestScoreCase;
+
+/*
+ * The outcome of a sweep.
+ */
+struct  Tally__V1__SweepResults
+{
+  ProtobufCMessage base;
+  char *best_trial_id;
+  size_t n_best_params;
+  Tally__V1__SweepResults__BestParamsEntry **best_params;
+  /*
+   * Set when the best trial reported folds (with at least 2 scores).
+   */
+  double best_ci95_lower;
+  double best_ci95_upper;
+  double best_ci99_lower;
+  double best_ci99_upper;
+  uint64_t total;
+  uint64_t completed;
+  uint64_t failed;
+  uint64_t pruned;
+  int64_t tuning_time_ms;
+  size_t n_trials;
+  Tally__V1__Trial **trials;
+  Tally__V1__SweepResults__BestScoreCase _best_score_case;
+  union {
+    double best_score;
+  };
+};
+#define TALLY__V1__SWEEP_RESULTS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__sweep_results__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL, TALLY__V1__SWEEP_RESULTS___BEST_SCORE__NOT_SET, {0} }
+
+
+struct  Tally__V1__NextTrialRequest
+{
+  ProtobufCMessage base;
+  char *job_id;
+  /*
+   * Who asks, recorded on the trial.
+   */
+  char *worker;
+};
+#define TALLY__V1__NEXT_TRIAL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__next_trial_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+typedef enum {
+  TALLY__V1__NEXT_TRIAL_RESPONSE__NEXT__NOT_SET = 0,
+  TALLY__V1__NEXT_TRIAL_RESPONSE__NEXT_TRIAL = 1,
+  TALLY__V1__NEXT_TRIAL_RESPONSE__NEXT_FINISHED = 2
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__NEXT_TRIAL_RESPONSE__NEXT__CASE)
+} Tally__V1__NextTrialResponse__NextCase;
+
+struct  Tally__V1__NextTrialResponse
+{
+  ProtobufCMessage base;
+  /*
+   * No trial now (parallel budget full, or the sweep not started yet): retry later.
+   */
+  protobuf_c_boolean wait;
+  Tally__V1__NextTrialResponse__NextCase next_case;
+  union {
+    Tally__V1__Trial *trial;
+    /*
+     * The sweep has ended or will hand out no more trials: stop asking.
+     */
+    protobuf_c_boolean finished;
+  };
+};
+#define TALLY__V1__NEXT_TRIAL_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__next_trial_response__descriptor) \
+    , 0, TALLY__V1__NEXT_TRIAL_RESPONSE__NEXT__NOT_SET, {0} }
+
+
+/*
+ * Fold scores of a cross-validation; the objective is their mean.
+ */
+struct  Tally__V1__ReportTrialRequest__Folds
+{
+  ProtobufCMessage base;
+  size_t n_scores;
+  double *scores;
+  size_t n_fit_times;
+  double *fit_times;
+  size_t n_score_times;
+  double *score_times;
+};
+#define TALLY__V1__REPORT_TRIAL_REQUEST__FOLDS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__report_trial_request__folds__descriptor) \
+    , 0,NULL, 0,NULL, 0,NULL }
+
+
+typedef enum {
+  TALLY__V1__REPORT_TRIAL_REQUEST__OUTCOME__NOT_SET = 0,
+  TALLY__V1__REPORT_TRIAL_REQUEST__OUTCOME_SCORE = 2,
+  TALLY__V1__REPORT_TRIAL_REQUEST__OUTCOME_FOLDS = 3,
+  TALLY__V1__REPORT_TRIAL_REQUEST__OUTCOME_FAILURE = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__REPORT_TRIAL_REQUEST__OUTCOME__CASE)
+} Tally__V1__ReportTrialRequest__OutcomeCase;
+
+struct  Tally__V1__ReportTrialRequest
+{
+  ProtobufCMessage base;
+  char *trial_id;
+  size_t n_intermediate;
+  Tally__V1__IntermediateValue **intermediate;
+  /*
+   * Ending without an outcome is INVALID_ARGUMENT; with an outcome the report is final anyway.
+   */
+  protobuf_c_boolean final;
+  Tally__V1__ReportTrialRequest__OutcomeCase outcome_case;
+  union {
+    double score;
+    Tally__V1__ReportTrialRequest__Folds *folds;
+    char *failure;
+  };
+};
+#define TALLY__V1__REPORT_TRIAL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__report_trial_request__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, 0, TALLY__V1__REPORT_TRIAL_REQUEST__OUTCOME__NOT_SET, {0} }
+
+
+struct  Tally__V1__ReportTrialResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Stop the trial: the pruner judged it; it is now PRUNED.
+   */
+  protobuf_c_boolean prune;
+  Tally__V1__Trial *trial;
+};
+#define TALLY__V1__REPORT_TRIAL_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__report_trial_response__descriptor) \
+    , 0, NULL }
+
+
+struct  Tally__V1__HeartbeatRequest
+{
+  ProtobufCMessage base;
+  char *trial_id;
+};
+#define TALLY__V1__HEARTBEAT_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__heartbeat_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Tally__V1__HeartbeatResponse
+{
+  ProtobufCMessage base;
+};
+#define TALLY__V1__HEARTBEAT_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__heartbeat_response__descriptor) \
+     }
+
+
+struct  Tally__V1__CrossValidateRequest
+{
+  ProtobufCMessage base;
+  size_t n_scores;
+  double *scores;
+  /*
+   * One per score when given.
+   */
+  size_t n_fit_times;
+  double *fit_times;
+  size_t n_score_times;
+  double *score_times;
+};
+#define TALLY__V1__CROSS_VALIDATE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__cross_validate_request__descriptor) \
+    , 0,NULL, 0,NULL, 0,NULL }
+
+
 struct  Tally__V1__JobResults
 {
   ProtobufCMessage base;
   size_t n_models;
   Tally__V1__ModelEvaluation **models;
+  /*
+   * Sweeps.
+   */
+  Tally__V1__SweepResults *sweep;
 };
 #define TALLY__V1__JOB_RESULTS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__job_results__descriptor) \
-    , 0,NULL }
+    , 0,NULL, NULL }
 
 
 typedef enum {
   TALLY__V1__JOB__CONFIG__NOT_SET = 0,
-  TALLY__V1__JOB__CONFIG_CLASSIFICATION = 8
+  TALLY__V1__JOB__CONFIG_CLASSIFICATION = 8,
+  TALLY__V1__JOB__CONFIG_SWEEP = 13
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__JOB__CONFIG__CASE)
 } Tally__V1__Job__ConfigCase;
 
@@ -667,7 +1221,7 @@ struct  Tally__V1__Job
   ProtobufCMessage base;
   char *id;
   /*
-   * "classification_eval".
+   * "classification_eval" or "sweep".
    */
   char *kind;
   Tally__V1__JobStatus status;
@@ -694,6 +1248,7 @@ struct  Tally__V1__Job
   Tally__V1__Job__ConfigCase config_case;
   union {
     Tally__V1__ClassificationEvalConfig *classification;
+    Tally__V1__SweepConfig *sweep;
   };
 };
 #define TALLY__V1__JOB__INIT \
@@ -703,7 +1258,8 @@ struct  Tally__V1__Job
 
 typedef enum {
   TALLY__V1__CREATE_JOB_REQUEST__CONFIG__NOT_SET = 0,
-  TALLY__V1__CREATE_JOB_REQUEST__CONFIG_CLASSIFICATION = 1
+  TALLY__V1__CREATE_JOB_REQUEST__CONFIG_CLASSIFICATION = 1,
+  TALLY__V1__CREATE_JOB_REQUEST__CONFIG_SWEEP = 2
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__CREATE_JOB_REQUEST__CONFIG__CASE)
 } Tally__V1__CreateJobRequest__ConfigCase;
 
@@ -713,6 +1269,7 @@ struct  Tally__V1__CreateJobRequest
   Tally__V1__CreateJobRequest__ConfigCase config_case;
   union {
     Tally__V1__ClassificationEvalConfig *classification;
+    Tally__V1__SweepConfig *sweep;
   };
 };
 #define TALLY__V1__CREATE_JOB_REQUEST__INIT \
@@ -885,6 +1442,23 @@ struct  Tally__V1__JobCancelled
      }
 
 
+/*
+ * A sweep trial started or finished.
+ */
+struct  Tally__V1__TrialEvent
+{
+  ProtobufCMessage base;
+  Tally__V1__Trial *trial;
+  /*
+   * The best completed trial so far; absent when there is none.
+   */
+  Tally__V1__Trial *best;
+};
+#define TALLY__V1__TRIAL_EVENT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__trial_event__descriptor) \
+    , NULL, NULL }
+
+
 typedef enum {
   TALLY__V1__JOB_EVENT__EVENT__NOT_SET = 0,
   TALLY__V1__JOB_EVENT__EVENT_SNAPSHOT = 5,
@@ -893,7 +1467,9 @@ typedef enum {
   TALLY__V1__JOB_EVENT__EVENT_ITEM_RESULT = 8,
   TALLY__V1__JOB_EVENT__EVENT_COMPLETED = 9,
   TALLY__V1__JOB_EVENT__EVENT_FAILED = 10,
-  TALLY__V1__JOB_EVENT__EVENT_CANCELLED = 11
+  TALLY__V1__JOB_EVENT__EVENT_CANCELLED = 11,
+  TALLY__V1__JOB_EVENT__EVENT_TRIAL_STARTED = 12,
+  TALLY__V1__JOB_EVENT__EVENT_TRIAL_FINISHED = 13
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__JOB_EVENT__EVENT__CASE)
 } Tally__V1__JobEvent__EventCase;
 
@@ -920,6 +1496,8 @@ struct  Tally__V1__JobEvent
     Tally__V1__JobCompleted *completed;
     Tally__V1__JobFailed *failed;
     Tally__V1__JobCancelled *cancelled;
+    Tally__V1__TrialEvent *trial_started;
+    Tally__V1__TrialEvent *trial_finished;
   };
 };
 #define TALLY__V1__JOB_EVENT__INIT \
@@ -1409,6 +1987,312 @@ Tally__V1__ItemResult *
 void   tally__v1__item_result__free_unpacked
                      (Tally__V1__ItemResult *message,
                       ProtobufCAllocator *allocator);
+/* Tally__V1__SweepParam__Categorical methods */
+void   tally__v1__sweep_param__categorical__init
+                     (Tally__V1__SweepParam__Categorical         *message);
+/* Tally__V1__SweepParam__IntRange methods */
+void   tally__v1__sweep_param__int_range__init
+                     (Tally__V1__SweepParam__IntRange         *message);
+/* Tally__V1__SweepParam__FloatRange methods */
+void   tally__v1__sweep_param__float_range__init
+                     (Tally__V1__SweepParam__FloatRange         *message);
+/* Tally__V1__SweepParam methods */
+void   tally__v1__sweep_param__init
+                     (Tally__V1__SweepParam         *message);
+size_t tally__v1__sweep_param__get_packed_size
+                     (const Tally__V1__SweepParam   *message);
+size_t tally__v1__sweep_param__pack
+                     (const Tally__V1__SweepParam   *message,
+                      uint8_t             *out);
+size_t tally__v1__sweep_param__pack_to_buffer
+                     (const Tally__V1__SweepParam   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__SweepParam *
+       tally__v1__sweep_param__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__sweep_param__free_unpacked
+                     (Tally__V1__SweepParam *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__SweepObjective methods */
+void   tally__v1__sweep_objective__init
+                     (Tally__V1__SweepObjective         *message);
+size_t tally__v1__sweep_objective__get_packed_size
+                     (const Tally__V1__SweepObjective   *message);
+size_t tally__v1__sweep_objective__pack
+                     (const Tally__V1__SweepObjective   *message,
+                      uint8_t             *out);
+size_t tally__v1__sweep_objective__pack_to_buffer
+                     (const Tally__V1__SweepObjective   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__SweepObjective *
+       tally__v1__sweep_objective__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__sweep_objective__free_unpacked
+                     (Tally__V1__SweepObjective *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__PrunerConfig methods */
+void   tally__v1__pruner_config__init
+                     (Tally__V1__PrunerConfig         *message);
+size_t tally__v1__pruner_config__get_packed_size
+                     (const Tally__V1__PrunerConfig   *message);
+size_t tally__v1__pruner_config__pack
+                     (const Tally__V1__PrunerConfig   *message,
+                      uint8_t             *out);
+size_t tally__v1__pruner_config__pack_to_buffer
+                     (const Tally__V1__PrunerConfig   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__PrunerConfig *
+       tally__v1__pruner_config__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__pruner_config__free_unpacked
+                     (Tally__V1__PrunerConfig *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__SweepConfig__FixedEntry methods */
+void   tally__v1__sweep_config__fixed_entry__init
+                     (Tally__V1__SweepConfig__FixedEntry         *message);
+/* Tally__V1__SweepConfig methods */
+void   tally__v1__sweep_config__init
+                     (Tally__V1__SweepConfig         *message);
+size_t tally__v1__sweep_config__get_packed_size
+                     (const Tally__V1__SweepConfig   *message);
+size_t tally__v1__sweep_config__pack
+                     (const Tally__V1__SweepConfig   *message,
+                      uint8_t             *out);
+size_t tally__v1__sweep_config__pack_to_buffer
+                     (const Tally__V1__SweepConfig   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__SweepConfig *
+       tally__v1__sweep_config__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__sweep_config__free_unpacked
+                     (Tally__V1__SweepConfig *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__IntermediateValue methods */
+void   tally__v1__intermediate_value__init
+                     (Tally__V1__IntermediateValue         *message);
+size_t tally__v1__intermediate_value__get_packed_size
+                     (const Tally__V1__IntermediateValue   *message);
+size_t tally__v1__intermediate_value__pack
+                     (const Tally__V1__IntermediateValue   *message,
+                      uint8_t             *out);
+size_t tally__v1__intermediate_value__pack_to_buffer
+                     (const Tally__V1__IntermediateValue   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__IntermediateValue *
+       tally__v1__intermediate_value__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__intermediate_value__free_unpacked
+                     (Tally__V1__IntermediateValue *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__CrossValidationResult methods */
+void   tally__v1__cross_validation_result__init
+                     (Tally__V1__CrossValidationResult         *message);
+size_t tally__v1__cross_validation_result__get_packed_size
+                     (const Tally__V1__CrossValidationResult   *message);
+size_t tally__v1__cross_validation_result__pack
+                     (const Tally__V1__CrossValidationResult   *message,
+                      uint8_t             *out);
+size_t tally__v1__cross_validation_result__pack_to_buffer
+                     (const Tally__V1__CrossValidationResult   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__CrossValidationResult *
+       tally__v1__cross_validation_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__cross_validation_result__free_unpacked
+                     (Tally__V1__CrossValidationResult *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__Trial__ParamsEntry methods */
+void   tally__v1__trial__params_entry__init
+                     (Tally__V1__Trial__ParamsEntry         *message);
+/* Tally__V1__Trial methods */
+void   tally__v1__trial__init
+                     (Tally__V1__Trial         *message);
+size_t tally__v1__trial__get_packed_size
+                     (const Tally__V1__Trial   *message);
+size_t tally__v1__trial__pack
+                     (const Tally__V1__Trial   *message,
+                      uint8_t             *out);
+size_t tally__v1__trial__pack_to_buffer
+                     (const Tally__V1__Trial   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__Trial *
+       tally__v1__trial__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__trial__free_unpacked
+                     (Tally__V1__Trial *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__SweepResults__BestParamsEntry methods */
+void   tally__v1__sweep_results__best_params_entry__init
+                     (Tally__V1__SweepResults__BestParamsEntry         *message);
+/* Tally__V1__SweepResults methods */
+void   tally__v1__sweep_results__init
+                     (Tally__V1__SweepResults         *message);
+size_t tally__v1__sweep_results__get_packed_size
+                     (const Tally__V1__SweepResults   *message);
+size_t tally__v1__sweep_results__pack
+                     (const Tally__V1__SweepResults   *message,
+                      uint8_t             *out);
+size_t tally__v1__sweep_results__pack_to_buffer
+                     (const Tally__V1__SweepResults   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__SweepResults *
+       tally__v1__sweep_results__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__sweep_results__free_unpacked
+                     (Tally__V1__SweepResults *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__NextTrialRequest methods */
+void   tally__v1__next_trial_request__init
+                     (Tally__V1__NextTrialRequest         *message);
+size_t tally__v1__next_trial_request__get_packed_size
+                     (const Tally__V1__NextTrialRequest   *message);
+size_t tally__v1__next_trial_request__pack
+                     (const Tally__V1__NextTrialRequest   *message,
+                      uint8_t             *out);
+size_t tally__v1__next_trial_request__pack_to_buffer
+                     (const Tally__V1__NextTrialRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__NextTrialRequest *
+       tally__v1__next_trial_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__next_trial_request__free_unpacked
+                     (Tally__V1__NextTrialRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__NextTrialResponse methods */
+void   tally__v1__next_trial_response__init
+                     (Tally__V1__NextTrialResponse         *message);
+size_t tally__v1__next_trial_response__get_packed_size
+                     (const Tally__V1__NextTrialResponse   *message);
+size_t tally__v1__next_trial_response__pack
+                     (const Tally__V1__NextTrialResponse   *message,
+                      uint8_t             *out);
+size_t tally__v1__next_trial_response__pack_to_buffer
+                     (const Tally__V1__NextTrialResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__NextTrialResponse *
+       tally__v1__next_trial_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__next_trial_response__free_unpacked
+                     (Tally__V1__NextTrialResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__ReportTrialRequest__Folds methods */
+void   tally__v1__report_trial_request__folds__init
+                     (Tally__V1__ReportTrialRequest__Folds         *message);
+/* Tally__V1__ReportTrialRequest methods */
+void   tally__v1__report_trial_request__init
+                     (Tally__V1__ReportTrialRequest         *message);
+size_t tally__v1__report_trial_request__get_packed_size
+                     (const Tally__V1__ReportTrialRequest   *message);
+size_t tally__v1__report_trial_request__pack
+                     (const Tally__V1__ReportTrialRequest   *message,
+                      uint8_t             *out);
+size_t tally__v1__report_trial_request__pack_to_buffer
+                     (const Tally__V1__ReportTrialRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__ReportTrialRequest *
+       tally__v1__report_trial_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__report_trial_request__free_unpacked
+                     (Tally__V1__ReportTrialRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__ReportTrialResponse methods */
+void   tally__v1__report_trial_response__init
+                     (Tally__V1__ReportTrialResponse         *message);
+size_t tally__v1__report_trial_response__get_packed_size
+                     (const Tally__V1__ReportTrialResponse   *message);
+size_t tally__v1__report_trial_response__pack
+                     (const Tally__V1__ReportTrialResponse   *message,
+                      uint8_t             *out);
+size_t tally__v1__report_trial_response__pack_to_buffer
+                     (const Tally__V1__ReportTrialResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__ReportTrialResponse *
+       tally__v1__report_trial_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__report_trial_response__free_unpacked
+                     (Tally__V1__ReportTrialResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__HeartbeatRequest methods */
+void   tally__v1__heartbeat_request__init
+                     (Tally__V1__HeartbeatRequest         *message);
+size_t tally__v1__heartbeat_request__get_packed_size
+                     (const Tally__V1__HeartbeatRequest   *message);
+size_t tally__v1__heartbeat_request__pack
+                     (const Tally__V1__HeartbeatRequest   *message,
+                      uint8_t             *out);
+size_t tally__v1__heartbeat_request__pack_to_buffer
+                     (const Tally__V1__HeartbeatRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__HeartbeatRequest *
+       tally__v1__heartbeat_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__heartbeat_request__free_unpacked
+                     (Tally__V1__HeartbeatRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__HeartbeatResponse methods */
+void   tally__v1__heartbeat_response__init
+                     (Tally__V1__HeartbeatResponse         *message);
+size_t tally__v1__heartbeat_response__get_packed_size
+                     (const Tally__V1__HeartbeatResponse   *message);
+size_t tally__v1__heartbeat_response__pack
+                     (const Tally__V1__HeartbeatResponse   *message,
+                      uint8_t             *out);
+size_t tally__v1__heartbeat_response__pack_to_buffer
+                     (const Tally__V1__HeartbeatResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__HeartbeatResponse *
+       tally__v1__heartbeat_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__heartbeat_response__free_unpacked
+                     (Tally__V1__HeartbeatResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__CrossValidateRequest methods */
+void   tally__v1__cross_validate_request__init
+                     (Tally__V1__CrossValidateRequest         *message);
+size_t tally__v1__cross_validate_request__get_packed_size
+                     (const Tally__V1__CrossValidateRequest   *message);
+size_t tally__v1__cross_validate_request__pack
+                     (const Tally__V1__CrossValidateRequest   *message,
+                      uint8_t             *out);
+size_t tally__v1__cross_validate_request__pack_to_buffer
+                     (const Tally__V1__CrossValidateRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__CrossValidateRequest *
+       tally__v1__cross_validate_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__cross_validate_request__free_unpacked
+                     (Tally__V1__CrossValidateRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Tally__V1__JobResults methods */
 void   tally__v1__job_results__init
                      (Tally__V1__JobResults         *message);
@@ -1713,6 +2597,25 @@ Tally__V1__JobCancelled *
 void   tally__v1__job_cancelled__free_unpacked
                      (Tally__V1__JobCancelled *message,
                       ProtobufCAllocator *allocator);
+/* Tally__V1__TrialEvent methods */
+void   tally__v1__trial_event__init
+                     (Tally__V1__TrialEvent         *message);
+size_t tally__v1__trial_event__get_packed_size
+                     (const Tally__V1__TrialEvent   *message);
+size_t tally__v1__trial_event__pack
+                     (const Tally__V1__TrialEvent   *message,
+                      uint8_t             *out);
+size_t tally__v1__trial_event__pack_to_buffer
+                     (const Tally__V1__TrialEvent   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__TrialEvent *
+       tally__v1__trial_event__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__trial_event__free_unpacked
+                     (Tally__V1__TrialEvent *message,
+                      ProtobufCAllocator *allocator);
 /* Tally__V1__JobEvent methods */
 void   tally__v1__job_event__init
                      (Tally__V1__JobEvent         *message);
@@ -1853,6 +2756,72 @@ typedef void (*Tally__V1__ModelEvaluation_Closure)
 typedef void (*Tally__V1__ItemResult_Closure)
                  (const Tally__V1__ItemResult *message,
                   void *closure_data);
+typedef void (*Tally__V1__SweepParam__Categorical_Closure)
+                 (const Tally__V1__SweepParam__Categorical *message,
+                  void *closure_data);
+typedef void (*Tally__V1__SweepParam__IntRange_Closure)
+                 (const Tally__V1__SweepParam__IntRange *message,
+                  void *closure_data);
+typedef void (*Tally__V1__SweepParam__FloatRange_Closure)
+                 (const Tally__V1__SweepParam__FloatRange *message,
+                  void *closure_data);
+typedef void (*Tally__V1__SweepParam_Closure)
+                 (const Tally__V1__SweepParam *message,
+                  void *closure_data);
+typedef void (*Tally__V1__SweepObjective_Closure)
+                 (const Tally__V1__SweepObjective *message,
+                  void *closure_data);
+typedef void (*Tally__V1__PrunerConfig_Closure)
+                 (const Tally__V1__PrunerConfig *message,
+                  void *closure_data);
+typedef void (*Tally__V1__SweepConfig__FixedEntry_Closure)
+                 (const Tally__V1__SweepConfig__FixedEntry *message,
+                  void *closure_data);
+typedef void (*Tally__V1__SweepConfig_Closure)
+                 (const Tally__V1__SweepConfig *message,
+                  void *closure_data);
+typedef void (*Tally__V1__IntermediateValue_Closure)
+                 (const Tally__V1__IntermediateValue *message,
+                  void *closure_data);
+typedef void (*Tally__V1__CrossValidationResult_Closure)
+                 (const Tally__V1__CrossValidationResult *message,
+                  void *closure_data);
+typedef void (*Tally__V1__Trial__ParamsEntry_Closure)
+                 (const Tally__V1__Trial__ParamsEntry *message,
+                  void *closure_data);
+typedef void (*Tally__V1__Trial_Closure)
+                 (const Tally__V1__Trial *message,
+                  void *closure_data);
+typedef void (*Tally__V1__SweepResults__BestParamsEntry_Closure)
+                 (const Tally__V1__SweepResults__BestParamsEntry *message,
+                  void *closure_data);
+typedef void (*Tally__V1__SweepResults_Closure)
+                 (const Tally__V1__SweepResults *message,
+                  void *closure_data);
+typedef void (*Tally__V1__NextTrialRequest_Closure)
+                 (const Tally__V1__NextTrialRequest *message,
+                  void *closure_data);
+typedef void (*Tally__V1__NextTrialResponse_Closure)
+                 (const Tally__V1__NextTrialResponse *message,
+                  void *closure_data);
+typedef void (*Tally__V1__ReportTrialRequest__Folds_Closure)
+                 (const Tally__V1__ReportTrialRequest__Folds *message,
+                  void *closure_data);
+typedef void (*Tally__V1__ReportTrialRequest_Closure)
+                 (const Tally__V1__ReportTrialRequest *message,
+                  void *closure_data);
+typedef void (*Tally__V1__ReportTrialResponse_Closure)
+                 (const Tally__V1__ReportTrialResponse *message,
+                  void *closure_data);
+typedef void (*Tally__V1__HeartbeatRequest_Closure)
+                 (const Tally__V1__HeartbeatRequest *message,
+                  void *closure_data);
+typedef void (*Tally__V1__HeartbeatResponse_Closure)
+                 (const Tally__V1__HeartbeatResponse *message,
+                  void *closure_data);
+typedef void (*Tally__V1__CrossValidateRequest_Closure)
+                 (const Tally__V1__CrossValidateRequest *message,
+                  void *closure_data);
 typedef void (*Tally__V1__JobResults_Closure)
                  (const Tally__V1__JobResults *message,
                   void *closure_data);
@@ -1900,6 +2869,9 @@ typedef void (*Tally__V1__JobFailed_Closure)
                   void *closure_data);
 typedef void (*Tally__V1__JobCancelled_Closure)
                  (const Tally__V1__JobCancelled *message,
+                  void *closure_data);
+typedef void (*Tally__V1__TrialEvent_Closure)
+                 (const Tally__V1__TrialEvent *message,
                   void *closure_data);
 typedef void (*Tally__V1__JobEvent_Closure)
                  (const Tally__V1__JobEvent *message,
@@ -1985,6 +2957,22 @@ struct Tally__V1__Experiments_Service
                      const Tally__V1__WatchJobsRequest *input,
                      Tally__V1__JobEvent_Closure closure,
                      void *closure_data);
+  void (*next_trial)(Tally__V1__Experiments_Service *service,
+                     const Tally__V1__NextTrialRequest *input,
+                     Tally__V1__NextTrialResponse_Closure closure,
+                     void *closure_data);
+  void (*report_trial)(Tally__V1__Experiments_Service *service,
+                       const Tally__V1__ReportTrialRequest *input,
+                       Tally__V1__ReportTrialResponse_Closure closure,
+                       void *closure_data);
+  void (*heartbeat)(Tally__V1__Experiments_Service *service,
+                    const Tally__V1__HeartbeatRequest *input,
+                    Tally__V1__HeartbeatResponse_Closure closure,
+                    void *closure_data);
+  void (*cross_validate)(Tally__V1__Experiments_Service *service,
+                         const Tally__V1__CrossValidateRequest *input,
+                         Tally__V1__CrossValidationResult_Closure closure,
+                         void *closure_data);
 };
 typedef void (*Tally__V1__Experiments_ServiceDestroy)(Tally__V1__Experiments_Service *);
 void tally__v1__experiments__init (Tally__V1__Experiments_Service *service,
@@ -2009,7 +2997,11 @@ void tally__v1__experiments__init (Tally__V1__Experiments_Service *service,
       function_prefix__ ## delete_job,\
       function_prefix__ ## list_job_items,\
       function_prefix__ ## watch_job,\
-      function_prefix__ ## watch_jobs  }
+      function_prefix__ ## watch_jobs,\
+      function_prefix__ ## next_trial,\
+      function_prefix__ ## report_trial,\
+      function_prefix__ ## heartbeat,\
+      function_prefix__ ## cross_validate  }
 void tally__v1__experiments__create_dataset(ProtobufCService *service,
                                             const Tally__V1__CreateDatasetRequest *input,
                                             Tally__V1__Dataset_Closure closure,
@@ -2078,12 +3070,31 @@ void tally__v1__experiments__watch_jobs(ProtobufCService *service,
                                         const Tally__V1__WatchJobsRequest *input,
                                         Tally__V1__JobEvent_Closure closure,
                                         void *closure_data);
+void tally__v1__experiments__next_trial(ProtobufCService *service,
+                                        const Tally__V1__NextTrialRequest *input,
+                                        Tally__V1__NextTrialResponse_Closure closure,
+                                        void *closure_data);
+void tally__v1__experiments__report_trial(ProtobufCService *service,
+                                          const Tally__V1__ReportTrialRequest *input,
+                                          Tally__V1__ReportTrialResponse_Closure closure,
+                                          void *closure_data);
+void tally__v1__experiments__heartbeat(ProtobufCService *service,
+                                       const Tally__V1__HeartbeatRequest *input,
+                                       Tally__V1__HeartbeatResponse_Closure closure,
+                                       void *closure_data);
+void tally__v1__experiments__cross_validate(ProtobufCService *service,
+                                            const Tally__V1__CrossValidateRequest *input,
+                                            Tally__V1__CrossValidationResult_Closure closure,
+                                            void *closure_data);
 
 /* --- descriptors --- */
 
 extern const ProtobufCEnumDescriptor    tally__v1__provider_kind__descriptor;
 extern const ProtobufCEnumDescriptor    tally__v1__job_status__descriptor;
 extern const ProtobufCEnumDescriptor    tally__v1__sampling__descriptor;
+extern const ProtobufCEnumDescriptor    tally__v1__sweep_method__descriptor;
+extern const ProtobufCEnumDescriptor    tally__v1__objective_direction__descriptor;
+extern const ProtobufCEnumDescriptor    tally__v1__trial_status__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__label__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__dataset_item__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__dataset__descriptor;
@@ -2111,6 +3122,28 @@ extern const ProtobufCMessageDescriptor tally__v1__model_evaluation__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__model_evaluation__confusion_entry__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__model_evaluation__per_label_entry__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__item_result__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__sweep_param__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__sweep_param__categorical__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__sweep_param__int_range__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__sweep_param__float_range__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__sweep_objective__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__pruner_config__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__sweep_config__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__sweep_config__fixed_entry__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__intermediate_value__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__cross_validation_result__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__trial__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__trial__params_entry__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__sweep_results__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__sweep_results__best_params_entry__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__next_trial_request__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__next_trial_response__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__report_trial_request__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__report_trial_request__folds__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__report_trial_response__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__heartbeat_request__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__heartbeat_response__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__cross_validate_request__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__job_results__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__job__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__create_job_request__descriptor;
@@ -2127,6 +3160,7 @@ extern const ProtobufCMessageDescriptor tally__v1__job_progress__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__job_completed__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__job_failed__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__job_cancelled__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__trial_event__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__job_event__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__watch_job_request__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__watch_jobs_request__descriptor;

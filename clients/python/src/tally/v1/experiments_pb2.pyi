@@ -12,6 +12,9 @@ JOB_STATUS_FAILED: JobStatus
 JOB_STATUS_PENDING: JobStatus
 JOB_STATUS_RUNNING: JobStatus
 JOB_STATUS_UNSPECIFIED: JobStatus
+OBJECTIVE_DIRECTION_MAXIMIZE: ObjectiveDirection
+OBJECTIVE_DIRECTION_MINIMIZE: ObjectiveDirection
+OBJECTIVE_DIRECTION_UNSPECIFIED: ObjectiveDirection
 PROVIDER_KIND_COMMAND: ProviderKind
 PROVIDER_KIND_OLLAMA: ProviderKind
 PROVIDER_KIND_OPENAI: ProviderKind
@@ -19,6 +22,15 @@ PROVIDER_KIND_UNSPECIFIED: ProviderKind
 SAMPLING_RANDOM: Sampling
 SAMPLING_STRATIFIED: Sampling
 SAMPLING_UNSPECIFIED: Sampling
+SWEEP_METHOD_BAYESIAN: SweepMethod
+SWEEP_METHOD_GRID: SweepMethod
+SWEEP_METHOD_RANDOM: SweepMethod
+SWEEP_METHOD_UNSPECIFIED: SweepMethod
+TRIAL_STATUS_COMPLETED: TrialStatus
+TRIAL_STATUS_FAILED: TrialStatus
+TRIAL_STATUS_PRUNED: TrialStatus
+TRIAL_STATUS_RUNNING: TrialStatus
+TRIAL_STATUS_UNSPECIFIED: TrialStatus
 
 class CalibrationBin(_message.Message):
     __slots__ = ["accuracy", "count", "lower", "mean_confidence", "upper"]
@@ -98,10 +110,12 @@ class CreateDatasetRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., labels: _Optional[_Iterable[_Union[Label, _Mapping]]] = ..., items: _Optional[_Iterable[_Union[DatasetItem, _Mapping]]] = ..., artifact: _Optional[_Union[_tracking_pb2.ArtifactRef, _Mapping]] = ...) -> None: ...
 
 class CreateJobRequest(_message.Message):
-    __slots__ = ["classification"]
+    __slots__ = ["classification", "sweep"]
     CLASSIFICATION_FIELD_NUMBER: _ClassVar[int]
+    SWEEP_FIELD_NUMBER: _ClassVar[int]
     classification: ClassificationEvalConfig
-    def __init__(self, classification: _Optional[_Union[ClassificationEvalConfig, _Mapping]] = ...) -> None: ...
+    sweep: SweepConfig
+    def __init__(self, classification: _Optional[_Union[ClassificationEvalConfig, _Mapping]] = ..., sweep: _Optional[_Union[SweepConfig, _Mapping]] = ...) -> None: ...
 
 class CreateProviderRequest(_message.Message):
     __slots__ = ["api_key", "base_url", "command", "inactive", "kind", "name"]
@@ -118,6 +132,48 @@ class CreateProviderRequest(_message.Message):
     kind: ProviderKind
     name: str
     def __init__(self, name: _Optional[str] = ..., kind: _Optional[_Union[ProviderKind, str]] = ..., base_url: _Optional[str] = ..., api_key: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., inactive: bool = ...) -> None: ...
+
+class CrossValidateRequest(_message.Message):
+    __slots__ = ["fit_times", "score_times", "scores"]
+    FIT_TIMES_FIELD_NUMBER: _ClassVar[int]
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    SCORE_TIMES_FIELD_NUMBER: _ClassVar[int]
+    fit_times: _containers.RepeatedScalarFieldContainer[float]
+    score_times: _containers.RepeatedScalarFieldContainer[float]
+    scores: _containers.RepeatedScalarFieldContainer[float]
+    def __init__(self, scores: _Optional[_Iterable[float]] = ..., fit_times: _Optional[_Iterable[float]] = ..., score_times: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class CrossValidationResult(_message.Message):
+    __slots__ = ["ci95_lower", "ci95_upper", "ci99_lower", "ci99_upper", "fit_time_mean", "has_interval", "max", "mean", "median", "min", "n", "score_time_mean", "scores", "std"]
+    CI95_LOWER_FIELD_NUMBER: _ClassVar[int]
+    CI95_UPPER_FIELD_NUMBER: _ClassVar[int]
+    CI99_LOWER_FIELD_NUMBER: _ClassVar[int]
+    CI99_UPPER_FIELD_NUMBER: _ClassVar[int]
+    FIT_TIME_MEAN_FIELD_NUMBER: _ClassVar[int]
+    HAS_INTERVAL_FIELD_NUMBER: _ClassVar[int]
+    MAX_FIELD_NUMBER: _ClassVar[int]
+    MEAN_FIELD_NUMBER: _ClassVar[int]
+    MEDIAN_FIELD_NUMBER: _ClassVar[int]
+    MIN_FIELD_NUMBER: _ClassVar[int]
+    N_FIELD_NUMBER: _ClassVar[int]
+    SCORES_FIELD_NUMBER: _ClassVar[int]
+    SCORE_TIME_MEAN_FIELD_NUMBER: _ClassVar[int]
+    STD_FIELD_NUMBER: _ClassVar[int]
+    ci95_lower: float
+    ci95_upper: float
+    ci99_lower: float
+    ci99_upper: float
+    fit_time_mean: float
+    has_interval: bool
+    max: float
+    mean: float
+    median: float
+    min: float
+    n: int
+    score_time_mean: float
+    scores: _containers.RepeatedScalarFieldContainer[float]
+    std: float
+    def __init__(self, n: _Optional[int] = ..., mean: _Optional[float] = ..., std: _Optional[float] = ..., median: _Optional[float] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., ci95_lower: _Optional[float] = ..., ci95_upper: _Optional[float] = ..., ci99_lower: _Optional[float] = ..., ci99_upper: _Optional[float] = ..., has_interval: bool = ..., fit_time_mean: _Optional[float] = ..., score_time_mean: _Optional[float] = ..., scores: _Optional[_Iterable[float]] = ...) -> None: ...
 
 class Dataset(_message.Message):
     __slots__ = ["created_at_ms", "description", "id", "item_count", "label_counts", "labels", "name", "updated_at_ms"]
@@ -198,6 +254,24 @@ class GetJobRequest(_message.Message):
     job_id: str
     def __init__(self, job_id: _Optional[str] = ...) -> None: ...
 
+class HeartbeatRequest(_message.Message):
+    __slots__ = ["trial_id"]
+    TRIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    trial_id: str
+    def __init__(self, trial_id: _Optional[str] = ...) -> None: ...
+
+class HeartbeatResponse(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class IntermediateValue(_message.Message):
+    __slots__ = ["step", "value"]
+    STEP_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    step: int
+    value: float
+    def __init__(self, step: _Optional[int] = ..., value: _Optional[float] = ...) -> None: ...
+
 class ItemResult(_message.Message):
     __slots__ = ["actual", "alternatives", "confidence", "error", "excerpt", "item_id", "latency_ms", "model", "predicted", "reasoning"]
     ACTUAL_FIELD_NUMBER: _ClassVar[int]
@@ -223,7 +297,7 @@ class ItemResult(_message.Message):
     def __init__(self, model: _Optional[str] = ..., item_id: _Optional[str] = ..., excerpt: _Optional[str] = ..., actual: _Optional[str] = ..., predicted: _Optional[str] = ..., confidence: _Optional[float] = ..., latency_ms: _Optional[float] = ..., reasoning: _Optional[str] = ..., alternatives: _Optional[_Iterable[str]] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ["classification", "completed_at_ms", "created_at_ms", "error", "experiment_id", "id", "kind", "progress_current", "progress_total", "results", "started_at_ms", "status"]
+    __slots__ = ["classification", "completed_at_ms", "created_at_ms", "error", "experiment_id", "id", "kind", "progress_current", "progress_total", "results", "started_at_ms", "status", "sweep"]
     CLASSIFICATION_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
@@ -236,6 +310,7 @@ class Job(_message.Message):
     RESULTS_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
+    SWEEP_FIELD_NUMBER: _ClassVar[int]
     classification: ClassificationEvalConfig
     completed_at_ms: int
     created_at_ms: int
@@ -248,7 +323,8 @@ class Job(_message.Message):
     results: JobResults
     started_at_ms: int
     status: JobStatus
-    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., created_at_ms: _Optional[int] = ..., started_at_ms: _Optional[int] = ..., completed_at_ms: _Optional[int] = ..., error: _Optional[str] = ..., classification: _Optional[_Union[ClassificationEvalConfig, _Mapping]] = ..., progress_current: _Optional[int] = ..., progress_total: _Optional[int] = ..., results: _Optional[_Union[JobResults, _Mapping]] = ..., experiment_id: _Optional[str] = ...) -> None: ...
+    sweep: SweepConfig
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., created_at_ms: _Optional[int] = ..., started_at_ms: _Optional[int] = ..., completed_at_ms: _Optional[int] = ..., error: _Optional[str] = ..., classification: _Optional[_Union[ClassificationEvalConfig, _Mapping]] = ..., sweep: _Optional[_Union[SweepConfig, _Mapping]] = ..., progress_current: _Optional[int] = ..., progress_total: _Optional[int] = ..., results: _Optional[_Union[JobResults, _Mapping]] = ..., experiment_id: _Optional[str] = ...) -> None: ...
 
 class JobCancelled(_message.Message):
     __slots__ = []
@@ -261,7 +337,7 @@ class JobCompleted(_message.Message):
     def __init__(self, results: _Optional[_Union[JobResults, _Mapping]] = ...) -> None: ...
 
 class JobEvent(_message.Message):
-    __slots__ = ["cancelled", "completed", "failed", "item_result", "job_id", "job_kind", "progress", "seq", "snapshot", "started", "time_ms"]
+    __slots__ = ["cancelled", "completed", "failed", "item_result", "job_id", "job_kind", "progress", "seq", "snapshot", "started", "time_ms", "trial_finished", "trial_started"]
     CANCELLED_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_FIELD_NUMBER: _ClassVar[int]
     FAILED_FIELD_NUMBER: _ClassVar[int]
@@ -273,6 +349,8 @@ class JobEvent(_message.Message):
     SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
     STARTED_FIELD_NUMBER: _ClassVar[int]
     TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    TRIAL_FINISHED_FIELD_NUMBER: _ClassVar[int]
+    TRIAL_STARTED_FIELD_NUMBER: _ClassVar[int]
     cancelled: JobCancelled
     completed: JobCompleted
     failed: JobFailed
@@ -284,7 +362,9 @@ class JobEvent(_message.Message):
     snapshot: Job
     started: JobStarted
     time_ms: int
-    def __init__(self, seq: _Optional[int] = ..., job_id: _Optional[str] = ..., job_kind: _Optional[str] = ..., time_ms: _Optional[int] = ..., snapshot: _Optional[_Union[Job, _Mapping]] = ..., started: _Optional[_Union[JobStarted, _Mapping]] = ..., progress: _Optional[_Union[JobProgress, _Mapping]] = ..., item_result: _Optional[_Union[ItemResult, _Mapping]] = ..., completed: _Optional[_Union[JobCompleted, _Mapping]] = ..., failed: _Optional[_Union[JobFailed, _Mapping]] = ..., cancelled: _Optional[_Union[JobCancelled, _Mapping]] = ...) -> None: ...
+    trial_finished: TrialEvent
+    trial_started: TrialEvent
+    def __init__(self, seq: _Optional[int] = ..., job_id: _Optional[str] = ..., job_kind: _Optional[str] = ..., time_ms: _Optional[int] = ..., snapshot: _Optional[_Union[Job, _Mapping]] = ..., started: _Optional[_Union[JobStarted, _Mapping]] = ..., progress: _Optional[_Union[JobProgress, _Mapping]] = ..., item_result: _Optional[_Union[ItemResult, _Mapping]] = ..., completed: _Optional[_Union[JobCompleted, _Mapping]] = ..., failed: _Optional[_Union[JobFailed, _Mapping]] = ..., cancelled: _Optional[_Union[JobCancelled, _Mapping]] = ..., trial_started: _Optional[_Union[TrialEvent, _Mapping]] = ..., trial_finished: _Optional[_Union[TrialEvent, _Mapping]] = ...) -> None: ...
 
 class JobFailed(_message.Message):
     __slots__ = ["error"]
@@ -309,10 +389,12 @@ class JobProgress(_message.Message):
     def __init__(self, current: _Optional[int] = ..., total: _Optional[int] = ..., percentage: _Optional[float] = ..., items_per_second: _Optional[float] = ..., eta_seconds: _Optional[float] = ..., model: _Optional[str] = ...) -> None: ...
 
 class JobResults(_message.Message):
-    __slots__ = ["models"]
+    __slots__ = ["models", "sweep"]
     MODELS_FIELD_NUMBER: _ClassVar[int]
+    SWEEP_FIELD_NUMBER: _ClassVar[int]
     models: _containers.RepeatedCompositeFieldContainer[ModelEvaluation]
-    def __init__(self, models: _Optional[_Iterable[_Union[ModelEvaluation, _Mapping]]] = ...) -> None: ...
+    sweep: SweepResults
+    def __init__(self, models: _Optional[_Iterable[_Union[ModelEvaluation, _Mapping]]] = ..., sweep: _Optional[_Union[SweepResults, _Mapping]] = ...) -> None: ...
 
 class JobStarted(_message.Message):
     __slots__ = ["total"]
@@ -466,6 +548,24 @@ class ModelEvaluation(_message.Message):
     weighted_f1: float
     def __init__(self, model: _Optional[str] = ..., run_id: _Optional[str] = ..., total: _Optional[int] = ..., evaluated: _Optional[int] = ..., errors: _Optional[int] = ..., accuracy: _Optional[float] = ..., average_confidence: _Optional[float] = ..., average_latency_ms: _Optional[float] = ..., p50_latency_ms: _Optional[float] = ..., p95_latency_ms: _Optional[float] = ..., confusion: _Optional[_Mapping[str, ConfusionRow]] = ..., per_label: _Optional[_Mapping[str, LabelScores]] = ..., macro_f1: _Optional[float] = ..., weighted_f1: _Optional[float] = ..., expected_calibration_error: _Optional[float] = ..., reliability: _Optional[_Iterable[_Union[CalibrationBin, _Mapping]]] = ...) -> None: ...
 
+class NextTrialRequest(_message.Message):
+    __slots__ = ["job_id", "worker"]
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    WORKER_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    worker: str
+    def __init__(self, job_id: _Optional[str] = ..., worker: _Optional[str] = ...) -> None: ...
+
+class NextTrialResponse(_message.Message):
+    __slots__ = ["finished", "trial", "wait"]
+    FINISHED_FIELD_NUMBER: _ClassVar[int]
+    TRIAL_FIELD_NUMBER: _ClassVar[int]
+    WAIT_FIELD_NUMBER: _ClassVar[int]
+    finished: bool
+    trial: Trial
+    wait: bool
+    def __init__(self, trial: _Optional[_Union[Trial, _Mapping]] = ..., finished: bool = ..., wait: bool = ...) -> None: ...
+
 class Provider(_message.Message):
     __slots__ = ["base_url", "command", "created_at_ms", "has_api_key", "id", "is_active", "kind", "name", "updated_at_ms"]
     BASE_URL_FIELD_NUMBER: _ClassVar[int]
@@ -487,6 +587,217 @@ class Provider(_message.Message):
     name: str
     updated_at_ms: int
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., kind: _Optional[_Union[ProviderKind, str]] = ..., base_url: _Optional[str] = ..., command: _Optional[_Iterable[str]] = ..., is_active: bool = ..., has_api_key: bool = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ...) -> None: ...
+
+class PrunerConfig(_message.Message):
+    __slots__ = ["enabled", "min_trials", "warmup_steps"]
+    ENABLED_FIELD_NUMBER: _ClassVar[int]
+    MIN_TRIALS_FIELD_NUMBER: _ClassVar[int]
+    WARMUP_STEPS_FIELD_NUMBER: _ClassVar[int]
+    enabled: bool
+    min_trials: int
+    warmup_steps: int
+    def __init__(self, enabled: bool = ..., min_trials: _Optional[int] = ..., warmup_steps: _Optional[int] = ...) -> None: ...
+
+class ReportTrialRequest(_message.Message):
+    __slots__ = ["failure", "final", "folds", "intermediate", "score", "trial_id"]
+    class Folds(_message.Message):
+        __slots__ = ["fit_times", "score_times", "scores"]
+        FIT_TIMES_FIELD_NUMBER: _ClassVar[int]
+        SCORES_FIELD_NUMBER: _ClassVar[int]
+        SCORE_TIMES_FIELD_NUMBER: _ClassVar[int]
+        fit_times: _containers.RepeatedScalarFieldContainer[float]
+        score_times: _containers.RepeatedScalarFieldContainer[float]
+        scores: _containers.RepeatedScalarFieldContainer[float]
+        def __init__(self, scores: _Optional[_Iterable[float]] = ..., fit_times: _Optional[_Iterable[float]] = ..., score_times: _Optional[_Iterable[float]] = ...) -> None: ...
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    FINAL_FIELD_NUMBER: _ClassVar[int]
+    FOLDS_FIELD_NUMBER: _ClassVar[int]
+    INTERMEDIATE_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    TRIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    failure: str
+    final: bool
+    folds: ReportTrialRequest.Folds
+    intermediate: _containers.RepeatedCompositeFieldContainer[IntermediateValue]
+    score: float
+    trial_id: str
+    def __init__(self, trial_id: _Optional[str] = ..., score: _Optional[float] = ..., folds: _Optional[_Union[ReportTrialRequest.Folds, _Mapping]] = ..., failure: _Optional[str] = ..., intermediate: _Optional[_Iterable[_Union[IntermediateValue, _Mapping]]] = ..., final: bool = ...) -> None: ...
+
+class ReportTrialResponse(_message.Message):
+    __slots__ = ["prune", "trial"]
+    PRUNE_FIELD_NUMBER: _ClassVar[int]
+    TRIAL_FIELD_NUMBER: _ClassVar[int]
+    prune: bool
+    trial: Trial
+    def __init__(self, prune: bool = ..., trial: _Optional[_Union[Trial, _Mapping]] = ...) -> None: ...
+
+class SweepConfig(_message.Message):
+    __slots__ = ["experiment", "fixed", "heartbeat_timeout_ms", "max_parallel", "max_trials", "method", "objective", "params", "pruner", "seed", "startup_trials", "time_limit_ms", "total_combinations"]
+    class FixedEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _tracking_pb2.ParamValue
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_tracking_pb2.ParamValue, _Mapping]] = ...) -> None: ...
+    EXPERIMENT_FIELD_NUMBER: _ClassVar[int]
+    FIXED_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    MAX_PARALLEL_FIELD_NUMBER: _ClassVar[int]
+    MAX_TRIALS_FIELD_NUMBER: _ClassVar[int]
+    METHOD_FIELD_NUMBER: _ClassVar[int]
+    OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    PRUNER_FIELD_NUMBER: _ClassVar[int]
+    SEED_FIELD_NUMBER: _ClassVar[int]
+    STARTUP_TRIALS_FIELD_NUMBER: _ClassVar[int]
+    TIME_LIMIT_MS_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_COMBINATIONS_FIELD_NUMBER: _ClassVar[int]
+    experiment: str
+    fixed: _containers.MessageMap[str, _tracking_pb2.ParamValue]
+    heartbeat_timeout_ms: int
+    max_parallel: int
+    max_trials: int
+    method: SweepMethod
+    objective: SweepObjective
+    params: _containers.RepeatedCompositeFieldContainer[SweepParam]
+    pruner: PrunerConfig
+    seed: int
+    startup_trials: int
+    time_limit_ms: int
+    total_combinations: int
+    def __init__(self, params: _Optional[_Iterable[_Union[SweepParam, _Mapping]]] = ..., fixed: _Optional[_Mapping[str, _tracking_pb2.ParamValue]] = ..., method: _Optional[_Union[SweepMethod, str]] = ..., objective: _Optional[_Union[SweepObjective, _Mapping]] = ..., max_trials: _Optional[int] = ..., max_parallel: _Optional[int] = ..., time_limit_ms: _Optional[int] = ..., seed: _Optional[int] = ..., startup_trials: _Optional[int] = ..., pruner: _Optional[_Union[PrunerConfig, _Mapping]] = ..., heartbeat_timeout_ms: _Optional[int] = ..., experiment: _Optional[str] = ..., total_combinations: _Optional[int] = ...) -> None: ...
+
+class SweepObjective(_message.Message):
+    __slots__ = ["direction", "metric"]
+    DIRECTION_FIELD_NUMBER: _ClassVar[int]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    direction: ObjectiveDirection
+    metric: str
+    def __init__(self, metric: _Optional[str] = ..., direction: _Optional[_Union[ObjectiveDirection, str]] = ...) -> None: ...
+
+class SweepParam(_message.Message):
+    __slots__ = ["categorical", "float_range", "int_range", "name"]
+    class Categorical(_message.Message):
+        __slots__ = ["values"]
+        VALUES_FIELD_NUMBER: _ClassVar[int]
+        values: _containers.RepeatedCompositeFieldContainer[_tracking_pb2.ParamValue]
+        def __init__(self, values: _Optional[_Iterable[_Union[_tracking_pb2.ParamValue, _Mapping]]] = ...) -> None: ...
+    class FloatRange(_message.Message):
+        __slots__ = ["high", "log", "low", "step"]
+        HIGH_FIELD_NUMBER: _ClassVar[int]
+        LOG_FIELD_NUMBER: _ClassVar[int]
+        LOW_FIELD_NUMBER: _ClassVar[int]
+        STEP_FIELD_NUMBER: _ClassVar[int]
+        high: float
+        log: bool
+        low: float
+        step: float
+        def __init__(self, low: _Optional[float] = ..., high: _Optional[float] = ..., step: _Optional[float] = ..., log: bool = ...) -> None: ...
+    class IntRange(_message.Message):
+        __slots__ = ["high", "log", "low", "step"]
+        HIGH_FIELD_NUMBER: _ClassVar[int]
+        LOG_FIELD_NUMBER: _ClassVar[int]
+        LOW_FIELD_NUMBER: _ClassVar[int]
+        STEP_FIELD_NUMBER: _ClassVar[int]
+        high: int
+        log: bool
+        low: int
+        step: int
+        def __init__(self, low: _Optional[int] = ..., high: _Optional[int] = ..., step: _Optional[int] = ..., log: bool = ...) -> None: ...
+    CATEGORICAL_FIELD_NUMBER: _ClassVar[int]
+    FLOAT_RANGE_FIELD_NUMBER: _ClassVar[int]
+    INT_RANGE_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    categorical: SweepParam.Categorical
+    float_range: SweepParam.FloatRange
+    int_range: SweepParam.IntRange
+    name: str
+    def __init__(self, name: _Optional[str] = ..., categorical: _Optional[_Union[SweepParam.Categorical, _Mapping]] = ..., int_range: _Optional[_Union[SweepParam.IntRange, _Mapping]] = ..., float_range: _Optional[_Union[SweepParam.FloatRange, _Mapping]] = ...) -> None: ...
+
+class SweepResults(_message.Message):
+    __slots__ = ["best_ci95_lower", "best_ci95_upper", "best_ci99_lower", "best_ci99_upper", "best_params", "best_score", "best_trial_id", "completed", "failed", "pruned", "total", "trials", "tuning_time_ms"]
+    class BestParamsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _tracking_pb2.ParamValue
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_tracking_pb2.ParamValue, _Mapping]] = ...) -> None: ...
+    BEST_CI95_LOWER_FIELD_NUMBER: _ClassVar[int]
+    BEST_CI95_UPPER_FIELD_NUMBER: _ClassVar[int]
+    BEST_CI99_LOWER_FIELD_NUMBER: _ClassVar[int]
+    BEST_CI99_UPPER_FIELD_NUMBER: _ClassVar[int]
+    BEST_PARAMS_FIELD_NUMBER: _ClassVar[int]
+    BEST_SCORE_FIELD_NUMBER: _ClassVar[int]
+    BEST_TRIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    COMPLETED_FIELD_NUMBER: _ClassVar[int]
+    FAILED_FIELD_NUMBER: _ClassVar[int]
+    PRUNED_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    TRIALS_FIELD_NUMBER: _ClassVar[int]
+    TUNING_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    best_ci95_lower: float
+    best_ci95_upper: float
+    best_ci99_lower: float
+    best_ci99_upper: float
+    best_params: _containers.MessageMap[str, _tracking_pb2.ParamValue]
+    best_score: float
+    best_trial_id: str
+    completed: int
+    failed: int
+    pruned: int
+    total: int
+    trials: _containers.RepeatedCompositeFieldContainer[Trial]
+    tuning_time_ms: int
+    def __init__(self, best_trial_id: _Optional[str] = ..., best_params: _Optional[_Mapping[str, _tracking_pb2.ParamValue]] = ..., best_score: _Optional[float] = ..., best_ci95_lower: _Optional[float] = ..., best_ci95_upper: _Optional[float] = ..., best_ci99_lower: _Optional[float] = ..., best_ci99_upper: _Optional[float] = ..., total: _Optional[int] = ..., completed: _Optional[int] = ..., failed: _Optional[int] = ..., pruned: _Optional[int] = ..., tuning_time_ms: _Optional[int] = ..., trials: _Optional[_Iterable[_Union[Trial, _Mapping]]] = ...) -> None: ...
+
+class Trial(_message.Message):
+    __slots__ = ["error", "finished_at_ms", "folds", "id", "intermediate", "method_used", "note", "number", "params", "run_id", "score", "started_at_ms", "status", "worker"]
+    class ParamsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _tracking_pb2.ParamValue
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_tracking_pb2.ParamValue, _Mapping]] = ...) -> None: ...
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    FINISHED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    FOLDS_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    INTERMEDIATE_FIELD_NUMBER: _ClassVar[int]
+    METHOD_USED_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    NUMBER_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    SCORE_FIELD_NUMBER: _ClassVar[int]
+    STARTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    STATUS_FIELD_NUMBER: _ClassVar[int]
+    WORKER_FIELD_NUMBER: _ClassVar[int]
+    error: str
+    finished_at_ms: int
+    folds: CrossValidationResult
+    id: str
+    intermediate: _containers.RepeatedCompositeFieldContainer[IntermediateValue]
+    method_used: str
+    note: str
+    number: int
+    params: _containers.MessageMap[str, _tracking_pb2.ParamValue]
+    run_id: str
+    score: float
+    started_at_ms: int
+    status: TrialStatus
+    worker: str
+    def __init__(self, id: _Optional[str] = ..., number: _Optional[int] = ..., params: _Optional[_Mapping[str, _tracking_pb2.ParamValue]] = ..., run_id: _Optional[str] = ..., status: _Optional[_Union[TrialStatus, str]] = ..., method_used: _Optional[str] = ..., score: _Optional[float] = ..., folds: _Optional[_Union[CrossValidationResult, _Mapping]] = ..., started_at_ms: _Optional[int] = ..., finished_at_ms: _Optional[int] = ..., error: _Optional[str] = ..., worker: _Optional[str] = ..., intermediate: _Optional[_Iterable[_Union[IntermediateValue, _Mapping]]] = ..., note: _Optional[str] = ...) -> None: ...
+
+class TrialEvent(_message.Message):
+    __slots__ = ["best", "trial"]
+    BEST_FIELD_NUMBER: _ClassVar[int]
+    TRIAL_FIELD_NUMBER: _ClassVar[int]
+    best: Trial
+    trial: Trial
+    def __init__(self, trial: _Optional[_Union[Trial, _Mapping]] = ..., best: _Optional[_Union[Trial, _Mapping]] = ...) -> None: ...
 
 class UpdateDatasetLabelsRequest(_message.Message):
     __slots__ = ["dataset", "labels"]
@@ -537,4 +848,13 @@ class JobStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []
 
 class Sampling(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class SweepMethod(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class ObjectiveDirection(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = []
+
+class TrialStatus(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = []

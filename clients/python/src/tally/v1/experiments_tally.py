@@ -26,6 +26,10 @@ METHODS: Dict[str, Tuple[Type[Message], Type[Message], str]] = {
     "/tally.v1.Experiments/ListJobItems": (experiments_pb2.ListJobItemsRequest, experiments_pb2.ListJobItemsResponse, "unary"),
     "/tally.v1.Experiments/WatchJob": (experiments_pb2.WatchJobRequest, experiments_pb2.JobEvent, "server_streaming"),
     "/tally.v1.Experiments/WatchJobs": (experiments_pb2.WatchJobsRequest, experiments_pb2.JobEvent, "server_streaming"),
+    "/tally.v1.Experiments/NextTrial": (experiments_pb2.NextTrialRequest, experiments_pb2.NextTrialResponse, "unary"),
+    "/tally.v1.Experiments/ReportTrial": (experiments_pb2.ReportTrialRequest, experiments_pb2.ReportTrialResponse, "unary"),
+    "/tally.v1.Experiments/Heartbeat": (experiments_pb2.HeartbeatRequest, experiments_pb2.HeartbeatResponse, "unary"),
+    "/tally.v1.Experiments/CrossValidate": (experiments_pb2.CrossValidateRequest, experiments_pb2.CrossValidationResult, "unary"),
 }
 
 
@@ -140,6 +144,30 @@ class ExperimentsStub:
             "/tally.v1.Experiments/WatchJobs", request, experiments_pb2.JobEvent, timeout=timeout, metadata=metadata
         )
 
+    def next_trial(self, request: experiments_pb2.NextTrialRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> experiments_pb2.NextTrialResponse:
+        """Hands a worker the next trial of a sweep job, or says to wait or that it is finished."""
+        return self._channel.unary(
+            "/tally.v1.Experiments/NextTrial", request, experiments_pb2.NextTrialResponse, timeout=timeout, metadata=metadata
+        )
+
+    def report_trial(self, request: experiments_pb2.ReportTrialRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> experiments_pb2.ReportTrialResponse:
+        """Reports a trial's final score, folds or failure, or intermediate values (pruning check)."""
+        return self._channel.unary(
+            "/tally.v1.Experiments/ReportTrial", request, experiments_pb2.ReportTrialResponse, timeout=timeout, metadata=metadata
+        )
+
+    def heartbeat(self, request: experiments_pb2.HeartbeatRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> experiments_pb2.HeartbeatResponse:
+        """Keeps a running trial alive."""
+        return self._channel.unary(
+            "/tally.v1.Experiments/Heartbeat", request, experiments_pb2.HeartbeatResponse, timeout=timeout, metadata=metadata
+        )
+
+    def cross_validate(self, request: experiments_pb2.CrossValidateRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> experiments_pb2.CrossValidationResult:
+        """Statistics of fold scores: mean, std, median, extremes, Student's t intervals."""
+        return self._channel.unary(
+            "/tally.v1.Experiments/CrossValidate", request, experiments_pb2.CrossValidationResult, timeout=timeout, metadata=metadata
+        )
+
 
 class ExperimentsAsyncStub:
     """Background jobs with live progress: datasets, providers, classification evaluations.
@@ -250,4 +278,28 @@ class ExperimentsAsyncStub:
         """Follows every job (optionally of one kind) until the client cancels."""
         return self._channel.server_streaming(
             "/tally.v1.Experiments/WatchJobs", request, experiments_pb2.JobEvent, timeout=timeout, metadata=metadata
+        )
+
+    async def next_trial(self, request: experiments_pb2.NextTrialRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> experiments_pb2.NextTrialResponse:
+        """Hands a worker the next trial of a sweep job, or says to wait or that it is finished."""
+        return await self._channel.unary(
+            "/tally.v1.Experiments/NextTrial", request, experiments_pb2.NextTrialResponse, timeout=timeout, metadata=metadata
+        )
+
+    async def report_trial(self, request: experiments_pb2.ReportTrialRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> experiments_pb2.ReportTrialResponse:
+        """Reports a trial's final score, folds or failure, or intermediate values (pruning check)."""
+        return await self._channel.unary(
+            "/tally.v1.Experiments/ReportTrial", request, experiments_pb2.ReportTrialResponse, timeout=timeout, metadata=metadata
+        )
+
+    async def heartbeat(self, request: experiments_pb2.HeartbeatRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> experiments_pb2.HeartbeatResponse:
+        """Keeps a running trial alive."""
+        return await self._channel.unary(
+            "/tally.v1.Experiments/Heartbeat", request, experiments_pb2.HeartbeatResponse, timeout=timeout, metadata=metadata
+        )
+
+    async def cross_validate(self, request: experiments_pb2.CrossValidateRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> experiments_pb2.CrossValidationResult:
+        """Statistics of fold scores: mean, std, median, extremes, Student's t intervals."""
+        return await self._channel.unary(
+            "/tally.v1.Experiments/CrossValidate", request, experiments_pb2.CrossValidationResult, timeout=timeout, metadata=metadata
         )

@@ -1,0 +1,405 @@
+import Foundation
+import Synchronization
+import TallyProto
+import TallyRPC
+import TallyStore
+import TallySweeps
+
+/// The live state of one running sweep job. Every NextTrial, ReportTrial and Heartbeat of the
+/// sweep goes through this actor, so workers asking at the same time never get the same point.
+///
+/// State changes happen synchronously at the start of each call, before any suspension, so the
+/// actor's reentrancy cannot interleave two decisions; store writes and events follow.
+actor SweepRun {
+    let job: JobRecord
+    let plan: SweepPlan
+    let experimentID: String
+    private let store: Store
+    private let context: JobContext
+    private var sampler: any TrialSampler
+    private(set) var trials: [Trial] = []
+    /// Last report or heartbeat of each running trial, unix ms.
+    private var lastSeen: [String: Int64] = [:]
+    private var exhausted = false
+    private(set) var ended = false
+    /// Set by CancelJob: the executor then ends the job CANCELLED.
+    private(set) var cancelled = false
+    private let startedAtMs: Int64
+
+    init(job: JobRecord, plan: SweepPlan, experimentID: String, store: Store, context: JobContext, trials: [Trial], startedAtMs: Int64) throws {
+        self.job = job
+        self.plan = plan
+        self.experimentID = experimentID
+        self.store = store
+        self.context = context
+        self.sampler = try plan.makeSampler()
+        self.trials = trials
+        self.startedAtMs = startedAtMs
+    }
+
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
+
+    private var running: [Int] { trials.indices.filter { trials[$0].status == .running } }
+    private var finishedCount: Int { trials.count { $0.status != .running } }
+    private var history: [CompletedTrial] { trials.compactMap(\.completedTrial) }
+    private var budgetSpent: Bool {
+        if exhausted { return true }
+        if let max = plan.maxTrials, trials.count >= max { return true }
+        return timeUp
+    }
+    private var timeUp: Bool {
+        plan.config.timeLimitMs > 0 && Self.nowMs() >= startedAtMs + Int64(clamping: plan.config.timeLimitMs)
+    }
+
+    // MARK: - Ask
+
+    func next(worker: String) async throws -> NextTrialResponse {
+        var response = NextTrialResponse()
+        if ended || cancelled {
+            response.next = .finished(true)
+            return response
+        }
+        if timeUp {
+            await stopRunning(error: "the sweep's time limit was reached")
+            await checkEnded()
+            response.next = .finished(true)
+            return response
+        }
+        if budgetSpent || running.count >= plan.maxParallel {
+            if running.isEmpty {
+                await checkEnded()
+                response.next = .finished(true)
+            } else {
+                response.wait = true
+            }
+            return response
+        }
+        let pending = running.map { trials[$0].sweepParams }
+        guard let sampled = sampler.next(history: history, pending: pending) else {
+            exhausted = true
+            if running.isEmpty {
+                await checkEnded()
+                response.next = .finished(true)
+            } else {
+                response.wait = true
+            }
+            return response
+        }
+        let index = trials.count
+        var trial = Trial()
+        trial.id = Self.makeID()
+        trial.number = UInt64(index)
+        trial.params = sampled.params.mapValues(\.proto)
+        trial.status = .running
+        trial.methodUsed = sampled.methodUsed.rawValue
+        trial.note = sampled.note ?? ""
+        trial.startedAtMs = Self.nowMs()
+        trial.worker = worker
+        trials.append(trial)
+        lastSeen[trial.id] = trial.startedAtMs
+
+        do {
+            var params: [String: ParamValueRecord] = [:]
+            for (name, value) in trial.params { params[name] = value.record }
+            let run = try await store.startRun(Store.NewRun(
+                experimentID: experimentID,
+                name: "trial-\(index)",
+                tags: ["sweep": job.id, "trial": String(index), "kind": SweepExecutor.kind, "method_used": trial.methodUsed],
+                params: params
+            ))
+            trials[index].runId = run.id
+            try await save(index)
+        } catch {
+            if trials[index].status == .running {
+                trials[index].status = .failed
+                trials[index].error = "the trial could not be recorded: \(error)"
+                trials[index].finishedAtMs = Self.nowMs()
+                lastSeen[trial.id] = nil
+                try? await save(index)
+            }
+            throw error
+        }
+        publishTrial(index, started: true)
+        response.next = .trial(trials[index])
+        return response
+    }
+
+    // MARK: - Tell
+
+    func report(_ request: ReportTrialRequest) async throws -> ReportTrialResponse {
+        let index = try runningIndex(request.trialId)
+        for value in request.intermediate {
+            trials[index].intermediate.removeAll { $0.step == value.step }
+            trials[index].intermediate.append(value)
+        }
+        trials[index].intermediate.sort { $0.step < $1.step }
+        lastSeen[request.trialId] = Self.nowMs()
+        var response = ReportTrialResponse()
+        switch request.outcome {
+        case nil:
+            if request.final {
+                throw StoreError(code: .invalidArgument, message: "a final report needs a score, folds or a failure", field: "outcome").rpcError
+            }
+            if let pruner = plan.pruner, let last = request.intermediate.max(by: { $0.step < $1.step }) {
+                let completed = history.filter { $0.state == .completed }
+                if pruner.shouldPrune(value: last.value, step: Int(last.step), completedTrials: completed, objective: plan.objective) {
+                    response.prune = true
+                    try await finish(index, status: .pruned, score: nil, folds: nil, error: "pruned at step \(last.step)")
+                    response.trial = trials[index]
+                    return response
+                }
+            }
+            try await save(index)
+        case .score(let score)?:
+            guard score.isFinite else {
+                throw StoreError(code: .invalidArgument, message: "score is \(score), not a finite number", field: "score").rpcError
+            }
+            try await finish(index, status: .completed, score: score, folds: nil, error: "")
+        case .folds(let folds)?:
+            let result = try await mapStoreErrors {
+                try CrossValidationResult.summarize(scores: folds.scores, fitTimes: folds.fitTimes, scoreTimes: folds.scoreTimes, field: "folds")
+            }
+            try await finish(index, status: .completed, score: result.mean, folds: result, error: "")
+        case .failure(let failure)?:
+            try await finish(index, status: .failed, score: nil, folds: nil, error: failure.isEmpty ? "the worker reported a failure" : failure)
+        }
+        response.trial = trials[index]
+        return response
+    }
+
+    func heartbeat(_ trialID: String) throws {
+        _ = try runningIndex(trialID)
+        lastSeen[trialID] = Self.nowMs()
+    }
+
+    private func runningIndex(_ trialID: String) throws -> Int {
+        guard let index = trials.firstIndex(where: { $0.id == trialID }) else {
+            throw StoreError(code: .notFound, message: "trial \(trialID) not found", field: "trial_id").rpcError
+        }
+        guard trials[index].status == .running else {
+            throw StoreError(
+                code: .failedPrecondition,
+                message: "trial \(trialID) has already ended (\(Self.statusName(trials[index].status)))", field: "trial_id"
+            ).rpcError
+        }
+        return index
+    }
+
+    static func statusName(_ status: TrialStatus) -> String {
+        switch status {
+        case .running: "running"
+        case .completed: "completed"
+        case .failed: "failed"
+        case .pruned: "pruned"
+        default: "unknown"
+        }
+    }
+
+    // MARK: - Ending trials
+
+    /// Ends a running trial: its state first (so a second report is refused), then its run, the
+    /// store, the events.
+    private func finish(_ index: Int, status: TrialStatus, score: Double?, folds: CrossValidationResult?, error: String) async throws {
+        trials[index].status = status
+        trials[index].score = score
+        trials[index].folds = folds
+        trials[index].error = error
+        trials[index].finishedAtMs = Self.nowMs()
+        lastSeen[trials[index].id] = nil
+        let trial = trials[index]
+        if !trial.runId.isEmpty {
+            var keys: [String] = []
+            var values: [Double] = []
+            if let score {
+                keys.append(plan.metric)
+                values.append(score)
+            }
+            if let folds, folds.hasInterval {
+                keys += ["\(plan.metric)_std", "\(plan.metric)_ci95_lower", "\(plan.metric)_ci95_upper", "\(plan.metric)_ci99_lower", "\(plan.metric)_ci99_upper"]
+                values += [folds.std, folds.ci95Lower, folds.ci95Upper, folds.ci99Lower, folds.ci99Upper]
+            }
+            if !keys.isEmpty {
+                _ = try? await store.commitMetrics([MetricPointBatch(
+                    runID: trial.runId, keys: keys, keyIndex: (0..<keys.count).map(UInt32.init),
+                    values: values, steps: [Int64](repeating: 0, count: keys.count), timestampsMs: [],
+                    receivedAtMs: Self.nowMs()
+                )])
+            }
+            let state: RunState = switch status {
+            case .completed: .completed
+            case .pruned: .killed
+            default: .failed
+            }
+            _ = try? await store.endRun(id: trial.runId, state: state, error: error)
+        }
+        try await save(index)
+        try? await store.setJobProgress(jobPK: job.pk, current: Int64(finishedCount))
+        publishTrial(index, started: false)
+        publishProgress()
+        await checkEnded()
+    }
+
+    /// Fails the running trials whose worker has not reported or sent a heartbeat within the
+    /// timeout, ends the sweep when its time is up, and notes when it is done.
+    func tick() async {
+        let now = Self.nowMs()
+        for index in running where now - (lastSeen[trials[index].id] ?? trials[index].startedAtMs) > plan.heartbeatTimeoutMs {
+            guard trials[index].status == .running else { continue }
+            try? await finish(index, status: .failed, score: nil, folds: nil, error: "no report or heartbeat for \(plan.heartbeatTimeoutMs) ms")
+        }
+        if timeUp { await stopRunning(error: "the sweep's time limit was reached") }
+        await checkEnded()
+    }
+
+    /// Fails every running trial (cancel, time limit).
+    func stopRunning(error: String) async {
+        for index in running where trials[index].status == .running {
+            try? await finish(index, status: .failed, score: nil, folds: nil, error: error)
+        }
+    }
+
+    /// Cancels the sweep: running trials fail and no more are handed out.
+    func cancel() async {
+        cancelled = true
+        await stopRunning(error: "the sweep was cancelled")
+    }
+
+    private func checkEnded() async {
+        guard !ended else { return }
+        if budgetSpent && running.isEmpty { ended = true }
+        if !ended, running.isEmpty, case .grid = plan.method, trials.count >= Int(plan.config.totalCombinations) { ended = true }
+    }
+
+    /// Fails the trials an earlier daemon left running: their workers' reports would go nowhere.
+    func failInterrupted() async {
+        for index in running {
+            try? await finish(index, status: .failed, score: nil, folds: nil, error: "daemon restarted")
+        }
+    }
+
+    // MARK: - Store and events
+
+    private func save(_ index: Int) async throws {
+        let trial = trials[index]
+        try await store.saveSweepTrial(jobPK: job.pk, SweepTrialRecord(
+            number: Int64(trial.number), id: trial.id, status: Int(trial.status.rawValue), score: trial.score,
+            methodUsed: trial.methodUsed, runID: trial.runId, heartbeatMs: lastSeen[trial.id] ?? 0, trial: try trial.serializedBytes()
+        ))
+    }
+
+    private func publishTrial(_ index: Int, started: Bool) {
+        var payload = TrialEvent()
+        payload.trial = trials[index]
+        payload.best = best
+        var event = JobEvent()
+        event.event = started ? .trialStarted(payload) : .trialFinished(payload)
+        context.publish(event)
+    }
+
+    private func publishProgress() {
+        var progress = JobProgress()
+        let done = finishedCount
+        let total = plan.maxTrials ?? 0
+        progress.current = UInt64(done)
+        progress.total = UInt64(total)
+        progress.percentage = total > 0 ? Double(done) / Double(total) * 100 : 0
+        let seconds = Double(Self.nowMs() - startedAtMs) / 1000
+        progress.itemsPerSecond = seconds > 0 ? Double(done) / seconds : 0
+        progress.etaSeconds = total > 0 && progress.itemsPerSecond > 0 ? Double(total - done) / progress.itemsPerSecond : -1
+        var event = JobEvent()
+        event.event = .progress(progress)
+        context.publish(event)
+    }
+
+    /// The best completed trial (earliest on ties).
+    var best: Trial? {
+        var best: Trial?
+        for trial in trials where trial.status == .completed {
+            guard let score = trial.score else { continue }
+            if let current = best?.score, !plan.objective.isBetter(score, than: current) { continue }
+            best = trial
+        }
+        return best
+    }
+
+    var finished: Int { finishedCount }
+
+    /// The sweep's outcome over every trial.
+    func results() -> SweepResults {
+        var results = SweepResults()
+        if let best {
+            results.bestTrialId = best.id
+            results.bestParams = best.params
+            results.bestScore = best.score
+            if let folds = best.folds, folds.hasInterval {
+                results.bestCi95Lower = folds.ci95Lower
+                results.bestCi95Upper = folds.ci95Upper
+                results.bestCi99Lower = folds.ci99Lower
+                results.bestCi99Upper = folds.ci99Upper
+            }
+        }
+        results.total = UInt64(trials.count)
+        results.completed = UInt64(trials.count { $0.status == .completed })
+        results.failed = UInt64(trials.count { $0.status == .failed })
+        results.pruned = UInt64(trials.count { $0.status == .pruned })
+        results.tuningTimeMs = max(0, (trials.map(\.finishedAtMs).max() ?? startedAtMs) - startedAtMs)
+        results.trials = trials
+        return results
+    }
+
+    private static func makeID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let hex = String(generator.next() as UInt64, radix: 16)
+        return String(repeating: "0", count: 16 - hex.count) + hex
+    }
+}
+
+/// The sweeps executing now, by job id, for the trial RPCs.
+final class SweepRegistry: Sendable {
+    private let runs = Mutex<[String: SweepRun]>([:])
+
+    func register(_ run: SweepRun, for jobID: String) { runs.withLock { $0[jobID] = run } }
+    func remove(_ jobID: String) { runs.withLock { _ = $0.removeValue(forKey: jobID) } }
+    func run(_ jobID: String) -> SweepRun? { runs.withLock { $0[jobID] } }
+}
+
+/// Runs sweep jobs: the job stays RUNNING while workers drive it through NextTrial and
+/// ReportTrial; it completes when the budget is spent, the grid exhausted or the time is up.
+struct SweepExecutor: JobExecutor {
+    static let kind = "sweep"
+
+    let store: Store
+    let registry: SweepRegistry
+
+    func run(_ job: JobRecord, context: JobContext) async throws -> JobResults {
+        let request = try CreateJobRequest(serializedBytes: job.config)
+        guard case .sweep(let config)? = request.config else {
+            throw JobFailure(message: "the job has no sweep configuration")
+        }
+        let plan = try SweepPlan(config)
+        let experiment = try await store.createExperiment(
+            Store.NewExperiment(
+                name: config.experiment.isEmpty ? "sweep-\(job.id)" : config.experiment, createdBy: "tally-job",
+                metricGoals: [plan.metric: plan.objective == .maximize ? 2 : 1]
+            ),
+            getIfExists: true
+        )
+        let stored = try await store.sweepTrials(jobPK: job.pk).map { try Trial(serializedBytes: $0.trial) }
+        let startedAtMs = job.startedAtMs > 0 ? job.startedAtMs : SweepRun.nowMs()
+        let run = try SweepRun(job: job, plan: plan, experimentID: experiment.id, store: store, context: context, trials: stored, startedAtMs: startedAtMs)
+        await run.failInterrupted()
+        try await context.start(total: Int64(plan.maxTrials ?? 0), alreadyDone: Int64(await run.finished), experimentID: experiment.id)
+        registry.register(run, for: job.id)
+        defer { registry.remove(job.id) }
+        let interval = Duration.milliseconds(max(5, min(250, plan.heartbeatTimeoutMs / 4)))
+        while true {
+            if await run.cancelled { throw CancellationError() }
+            await run.tick()
+            if await run.ended { break }
+            try await Task.sleep(for: interval)
+        }
+        var results = JobResults()
+        results.sweep = await run.results()
+        return results
+    }
+}

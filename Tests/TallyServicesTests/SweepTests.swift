@@ -1,0 +1,467 @@
+import Foundation
+import Synchronization
+import TallyAPI
+import TallyProto
+import TallyRPC
+@testable import TallyServices
+import Testing
+
+// MARK: - Helpers
+
+func intParam(_ name: String, _ low: Int64, _ high: Int64, step: Int64 = 0, log: Bool = false) -> SweepParam {
+    var range = SweepParam.IntRange()
+    range.low = low
+    range.high = high
+    range.step = step
+    range.log = log
+    var param = SweepParam()
+    param.name = name
+    param.kind = .intRange(range)
+    return param
+}
+
+func floatParam(_ name: String, _ low: Double, _ high: Double, step: Double = 0, log: Bool = false) -> SweepParam {
+    var range = SweepParam.FloatRange()
+    range.low = low
+    range.high = high
+    range.step = step
+    range.log = log
+    var param = SweepParam()
+    param.name = name
+    param.kind = .floatRange(range)
+    return param
+}
+
+func categoricalParam(_ name: String, _ values: [String]) -> SweepParam {
+    var categorical = SweepParam.Categorical()
+    categorical.values = values.map { value in
+        var paramValue = ParamValue()
+        paramValue.kind = .stringValue(value)
+        return paramValue
+    }
+    var param = SweepParam()
+    param.name = name
+    param.kind = .categorical(categorical)
+    return param
+}
+
+func sweepConfig(
+    _ params: [SweepParam], method: SweepMethod = .grid, maxTrials: UInt32 = 0, maxParallel: UInt32 = 1,
+    seed: UInt64 = 7, direction: ObjectiveDirection = .minimize, heartbeatMs: UInt64 = 0
+) -> SweepConfig {
+    var config = SweepConfig()
+    config.params = params
+    config.method = method
+    config.maxTrials = maxTrials
+    config.maxParallel = maxParallel
+    config.seed = seed
+    var objective = SweepObjective()
+    objective.metric = "loss"
+    objective.direction = direction
+    config.objective = objective
+    config.heartbeatTimeoutMs = heartbeatMs
+    return config
+}
+
+extension JobHarness {
+    func sweep(_ config: SweepConfig) async throws -> Job {
+        var request = CreateJobRequest()
+        request.config = .sweep(config)
+        return try await client.createJob(request)
+    }
+
+    /// Asks until a trial comes (or the sweep is finished: nil).
+    func nextTrial(_ jobID: String, worker: String = "w", timeout: Duration = .seconds(20)) async throws -> Trial? {
+        var request = NextTrialRequest()
+        request.jobId = jobID
+        request.worker = worker
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let response = try await client.nextTrial(request)
+            switch response.next {
+            case .trial(let trial)?: return trial
+            case .finished?: return nil
+            case nil: try await Task.sleep(for: .milliseconds(5))
+            }
+        }
+        throw RPCError(code: .deadlineExceeded, message: "no trial in time")
+    }
+
+    /// One NextTrial call as it answers.
+    func ask(_ jobID: String) async throws -> NextTrialResponse {
+        var request = NextTrialRequest()
+        request.jobId = jobID
+        return try await client.nextTrial(request)
+    }
+
+    @discardableResult
+    func report(_ trialID: String, score: Double? = nil, folds: [Double]? = nil, failure: String? = nil, intermediate: [(Int64, Double)] = []) async throws -> ReportTrialResponse {
+        var request = ReportTrialRequest()
+        request.trialId = trialID
+        if let score { request.outcome = .score(score) }
+        if let folds {
+            var message = ReportTrialRequest.Folds()
+            message.scores = folds
+            request.outcome = .folds(message)
+        }
+        if let failure { request.outcome = .failure(failure) }
+        request.intermediate = intermediate.map { step, value in
+            var item = IntermediateValue()
+            item.step = step
+            item.value = value
+            return item
+        }
+        return try await client.reportTrial(request)
+    }
+
+    /// Runs a worker until the sweep is finished; returns the trials it evaluated.
+    func work(_ jobID: String, worker: String, objective: @Sendable (Trial) async -> Double) async throws -> [Trial] {
+        var done: [Trial] = []
+        while let trial = try await nextTrial(jobID, worker: worker) {
+            try await report(trial.id, score: await objective(trial))
+            done.append(trial)
+        }
+        return done
+    }
+}
+
+extension Trial {
+    func double(_ name: String) -> Double {
+        switch params[name]?.kind {
+        case .doubleValue(let value)?: value
+        case .intValue(let value)?: Double(value)
+        default: .nan
+        }
+    }
+
+    func string(_ name: String) -> String {
+        if case .stringValue(let value)? = params[name]?.kind { value } else { "" }
+    }
+}
+
+func rpcCode(_ body: () async throws -> Void) async -> RPCError.Code? {
+    do {
+        try await body()
+        return nil
+    } catch let error as RPCError {
+        return error.code
+    } catch {
+        return nil
+    }
+}
+
+// MARK: - Cross-validation
+
+@Suite struct SweepCrossValidateTests {
+    @Test func statisticsMatchHandComputedValues() async throws {
+        let h = try await JobHarness()
+        defer { Task { await h.close() } }
+        var request = CrossValidateRequest()
+        request.scores = [0.8, 0.85, 0.9, 0.75, 0.8]
+        request.fitTimes = [1, 2, 3, 4, 5]
+        let result = try await h.client.crossValidate(request)
+        #expect(result.n == 5)
+        #expect(abs(result.mean - 0.82) < 1e-12)
+        #expect(abs(result.std - 0.057008771254956896) < 1e-12)
+        #expect(result.median == 0.8)
+        #expect(result.min == 0.75)
+        #expect(result.max == 0.9)
+        #expect(result.hasInterval)
+        // t(0.975, 4) = 2.776445, t(0.995, 4) = 4.604095: half widths 0.0707857, 0.1173818.
+        #expect(abs(result.ci95Lower - (0.82 - 0.07078573884911372)) < 1e-6)
+        #expect(abs(result.ci95Upper - (0.82 + 0.07078573884911372)) < 1e-6)
+        #expect(abs(result.ci99Lower - (0.82 - 0.1173818479589106)) < 1e-6)
+        #expect(abs(result.ci99Upper - (0.82 + 0.1173818479589106)) < 1e-6)
+        #expect(result.fitTimeMean == 3)
+
+        var single = CrossValidateRequest()
+        single.scores = [0.5]
+        let one = try await h.client.crossValidate(single)
+        #expect(one.mean == 0.5 && !one.hasInterval && one.std == 0)
+
+        #expect(await rpcCode { _ = try await h.client.crossValidate(CrossValidateRequest()) } == .invalidArgument)
+        var mismatched = CrossValidateRequest()
+        mismatched.scores = [1, 2]
+        mismatched.scoreTimes = [1]
+        #expect(await rpcCode { _ = try await h.client.crossValidate(mismatched) } == .invalidArgument)
+        var nonFinite = CrossValidateRequest()
+        nonFinite.scores = [1, .nan]
+        #expect(await rpcCode { _ = try await h.client.crossValidate(nonFinite) } == .invalidArgument)
+    }
+}
+
+// MARK: - Sweeps
+
+@Suite struct SweepJobTests {
+    @Test func gridWithFourConcurrentWorkersCoversEveryPointOnce() async throws {
+        let h = try await JobHarness()
+        defer { Task { await h.close() } }
+        let config = sweepConfig(
+            [intParam("a", 1, 3), categoricalParam("b", ["x", "y"]), floatParam("c", 0, 0.2, step: 0.1)],
+            maxParallel: 4
+        )
+        let job = try await h.sweep(config)
+        #expect(job.kind == "sweep")
+        guard case .sweep(let stored)? = job.config else { Issue.record("no sweep config"); return }
+        #expect(stored.totalCombinations == 18)
+        #expect(stored.maxTrials == 18)
+
+        let all = try await withThrowingTaskGroup(of: [Trial].self) { group in
+            for worker in 0..<4 {
+                group.addTask {
+                    try await h.work(job.id, worker: "w\(worker)") { trial in
+                        try? await Task.sleep(for: .milliseconds(1))
+                        return trial.double("a") + trial.double("c") + (trial.string("b") == "x" ? 0 : 10)
+                    }
+                }
+            }
+            var trials: [Trial] = []
+            for try await done in group { trials += done }
+            return trials
+        }
+        #expect(all.count == 18)
+        let points = Set(all.map { "\($0.double("a"))/\($0.string("b"))/\($0.double("c"))" })
+        #expect(points.count == 18)
+        #expect(all.allSatisfy { $0.methodUsed == "grid" })
+
+        let finished = try await h.waitForStatus(job.id, [.completed, .failed, .cancelled])
+        #expect(finished.status == .completed)
+        let results = try #require(finished.results?.sweep)
+        #expect(results.total == 18 && results.completed == 18 && results.failed == 0 && results.pruned == 0)
+        #expect(results.bestScore == 1)
+        #expect(results.bestParams["b"]?.kind == .stringValue("x"))
+        #expect(results.trials.count == 18)
+        #expect(finished.progressCurrent == 18 && finished.progressTotal == 18)
+
+        // Each trial is a completed tracking run with its params, tags and the objective.
+        var get = GetRunRequest()
+        get.runId = results.trials[0].runId
+        let run = try await h.tracking.getRun(get)
+        #expect(run.status == .completed)
+        #expect(run.tags["sweep"] == job.id)
+        #expect(run.tags["trial"] == "0")
+        #expect(run.params["a"] != nil && run.params["b"] != nil && run.params["c"] != nil)
+        #expect(run.metrics.contains { $0.key == "loss" })
+    }
+
+    @Test func randomAndBayesianRespectBoundsAndRecordMethodUsed() async throws {
+        let h = try await JobHarness()
+        defer { Task { await h.close() } }
+        let params = [floatParam("lr", 1e-4, 1e-1, log: true), intParam("layers", 1, 4), categoricalParam("opt", ["adam", "sgd"])]
+        let random = try await h.sweep(sweepConfig(params, method: .random, maxTrials: 12))
+        let randomTrials = try await h.work(random.id, worker: "w") { $0.double("lr") }
+        #expect(randomTrials.count == 12)
+        for trial in randomTrials {
+            #expect(trial.methodUsed == "random")
+            #expect(trial.double("lr") >= 1e-4 && trial.double("lr") <= 1e-1)
+            #expect((1...4).contains(Int(trial.double("layers"))))
+            #expect(["adam", "sgd"].contains(trial.string("opt")))
+        }
+
+        var config = sweepConfig(params, method: .bayesian, maxTrials: 12)
+        config.startupTrials = 4
+        let bayesian = try await h.sweep(config)
+        let trials = try await h.work(bayesian.id, worker: "w") { $0.double("lr") }
+        #expect(trials.count == 12)
+        #expect(trials.prefix(4).allSatisfy { $0.methodUsed == "random" })
+        #expect(trials.dropFirst(4).allSatisfy { $0.methodUsed == "tpe" })
+        for trial in trials {
+            #expect(trial.double("lr") >= 1e-4 && trial.double("lr") <= 1e-1)
+            #expect((1...4).contains(Int(trial.double("layers"))))
+        }
+        let finished = try await h.waitForStatus(bayesian.id, [.completed, .failed, .cancelled])
+        #expect(finished.results?.sweep?.trials.map(\.methodUsed) == trials.map(\.methodUsed))
+    }
+
+    @Test func tpeFindsTheMinimumOfAQuadratic() async throws {
+        let h = try await JobHarness()
+        defer { Task { await h.close() } }
+        var config = sweepConfig([floatParam("x", -5, 5)], method: .bayesian, maxTrials: 40, seed: 3)
+        config.startupTrials = 10
+        let job = try await h.sweep(config)
+        _ = try await h.work(job.id, worker: "w") { trial in
+            let x = trial.double("x")
+            return (x - 2) * (x - 2)
+        }
+        let finished = try await h.waitForStatus(job.id, [.completed, .failed, .cancelled])
+        let results = try #require(finished.results?.sweep)
+        let best = try #require(results.bestScore)
+        #expect(best < 0.05, "best \(best)")
+        guard case .doubleValue(let x)? = results.bestParams["x"]?.kind else { Issue.record("no best x"); return }
+        #expect(abs(x - 2) < 0.25)
+    }
+
+    @Test func foldsGiveTheMeanAndIntervals() async throws {
+        let h = try await JobHarness()
+        defer { Task { await h.close() } }
+        let job = try await h.sweep(sweepConfig([intParam("k", 1, 2)], direction: .maximize))
+        let first = try #require(try await h.nextTrial(job.id))
+        let answer = try await h.report(first.id, folds: [0.8, 0.85, 0.9, 0.75, 0.8])
+        #expect(answer.trial?.status == .completed)
+        #expect(abs((answer.trial?.score ?? 0) - 0.82) < 1e-12)
+        #expect(answer.trial?.folds?.hasInterval == true)
+        let second = try #require(try await h.nextTrial(job.id))
+        try await h.report(second.id, folds: [0.5, 0.6])
+        let finished = try await h.waitForStatus(job.id, [.completed, .failed, .cancelled])
+        let results = try #require(finished.results?.sweep)
+        #expect(results.bestTrialId == first.id)
+        #expect(abs(results.bestCi95Lower - (0.82 - 0.07078573884911372)) < 1e-6)
+        #expect(abs(results.bestCi99Upper - (0.82 + 0.1173818479589106)) < 1e-6)
+        var get = GetRunRequest()
+        get.runId = first.runId
+        let run = try await h.tracking.getRun(get)
+        #expect(Set(run.metrics.map(\.key)).isSuperset(of: ["loss", "loss_std", "loss_ci95_lower", "loss_ci95_upper"]))
+    }
+
+    @Test func failuresAndHeartbeatExpiryFreeTheSlot() async throws {
+        let h = try await JobHarness()
+        defer { Task { await h.close() } }
+        let job = try await h.sweep(sweepConfig([intParam("a", 1, 4)], maxParallel: 1, heartbeatMs: 300))
+        let first = try #require(try await h.nextTrial(job.id))
+        #expect(try await h.ask(job.id).wait)
+
+        // A failure report frees the slot.
+        let failed = try await h.report(first.id, failure: "out of memory")
+        #expect(failed.trial?.status == .failed && failed.trial?.error == "out of memory")
+        let second = try #require(try await h.nextTrial(job.id))
+        #expect(second.number == 1)
+
+        // Heartbeats keep a trial alive past the timeout…
+        for _ in 0..<8 {
+            try await Task.sleep(for: .milliseconds(80))
+            var beat = HeartbeatRequest()
+            beat.trialId = second.id
+            _ = try await h.client.heartbeat(beat)
+        }
+        #expect(try await h.ask(job.id).wait)
+        try await h.report(second.id, score: 1)
+
+        // …and without them it fails and its slot is reused.
+        let third = try #require(try await h.nextTrial(job.id))
+        try await Task.sleep(for: .milliseconds(700))
+        let fourth = try #require(try await h.nextTrial(job.id, timeout: .seconds(5)))
+        #expect(fourth.number == 3)
+        #expect(await rpcCode { try await h.report(third.id, score: 1) } == .failedPrecondition)
+        try await h.report(fourth.id, score: 2)
+
+        let finished = try await h.waitForStatus(job.id, [.completed, .failed, .cancelled])
+        let results = try #require(finished.results?.sweep)
+        #expect(results.total == 4 && results.completed == 2 && results.failed == 2)
+        #expect(results.trials[2].error.contains("heartbeat"))
+        var get = GetRunRequest()
+        get.runId = third.runId
+        #expect(try await h.tracking.getRun(get).status == .failed)
+    }
+
+    @Test func medianPrunerPrunesAClearlyBadTrial() async throws {
+        let h = try await JobHarness()
+        defer { Task { await h.close() } }
+        var config = sweepConfig([floatParam("x", 0, 1)], method: .random, maxTrials: 6, maxParallel: 2)
+        var pruner = PrunerConfig()
+        pruner.enabled = true
+        pruner.minTrials = 3
+        config.pruner = pruner
+        let job = try await h.sweep(config)
+        for value in [0.1, 0.2, 0.3] {
+            let trial = try #require(try await h.nextTrial(job.id))
+            let answer = try await h.report(trial.id, intermediate: [(1, value)])
+            #expect(!answer.prune)
+            try await h.report(trial.id, score: value, intermediate: [(2, value)])
+        }
+        let bad = try #require(try await h.nextTrial(job.id))
+        let good = try #require(try await h.nextTrial(job.id))
+        #expect(try await h.report(good.id, intermediate: [(1, 0.15)]).prune == false)
+        let pruned = try await h.report(bad.id, intermediate: [(1, 10)])
+        #expect(pruned.prune)
+        #expect(pruned.trial?.status == .pruned)
+        #expect(await rpcCode { try await h.report(bad.id, score: 1) } == .failedPrecondition)
+        var get = GetRunRequest()
+        get.runId = bad.runId
+        #expect(try await h.tracking.getRun(get).status == .killed)
+        try await h.report(good.id, score: 0.15)
+        let last = try #require(try await h.nextTrial(job.id))
+        try await h.report(last.id, score: 0.5)
+        #expect(try await h.nextTrial(job.id) == nil)
+        let finished = try await h.waitForStatus(job.id, [.completed, .failed, .cancelled])
+        let results = try #require(finished.results?.sweep)
+        #expect(results.pruned == 1 && results.completed == 5)
+    }
+
+    @Test func cancelEndsTheSweepAndItsTrials() async throws {
+        let h = try await JobHarness()
+        defer { Task { await h.close() } }
+        let job = try await h.sweep(sweepConfig([intParam("a", 1, 10)]))
+        let trial = try #require(try await h.nextTrial(job.id))
+        var cancel = CancelJobRequest()
+        cancel.jobId = job.id
+        let cancelled = try await h.client.cancelJob(cancel)
+        #expect(cancelled.status == .cancelled)
+        #expect(try await h.ask(job.id).finished == true)
+        #expect(await rpcCode { try await h.report(trial.id, score: 1) } == .failedPrecondition)
+        var get = GetRunRequest()
+        get.runId = trial.runId
+        #expect(try await h.tracking.getRun(get).status == .failed)
+    }
+
+    @Test func restartResumesTheSweep() async throws {
+        let directory = NSTemporaryDirectory() + "tally-sweep-restart-" + UUID().uuidString
+        let before = try await JobHarness(directory: directory)
+        let job = try await before.sweep(sweepConfig([intParam("a", 1, 4)], maxParallel: 2))
+        let first = try #require(try await before.nextTrial(job.id))
+        try await before.report(first.id, score: 1)
+        let interrupted = try #require(try await before.nextTrial(job.id))
+        #expect(interrupted.number == 1)
+        await before.close(removing: false)
+
+        let h = try await JobHarness(directory: directory)
+        defer { Task { await h.close() } }
+        #expect(await rpcCode { try await h.report(interrupted.id, score: 2) } == .failedPrecondition)
+        let rest = try await h.work(job.id, worker: "w") { $0.double("a") }
+        #expect(rest.map(\.number) == [2, 3])
+        #expect(Set(rest.map { $0.double("a") }) == [3, 4])
+        let finished = try await h.waitForStatus(job.id, [.completed, .failed, .cancelled])
+        #expect(finished.status == .completed)
+        let results = try #require(finished.results?.sweep)
+        #expect(results.total == 4 && results.completed == 3 && results.failed == 1)
+        #expect(results.trials[1].error == "daemon restarted")
+        #expect(results.bestTrialId == first.id)
+    }
+
+    @Test func validationErrors() async throws {
+        let h = try await JobHarness()
+        defer { Task { await h.close() } }
+        #expect(await rpcCode { _ = try await h.sweep(sweepConfig([intParam("a", 5, 1)])) } == .invalidArgument)
+        #expect(await rpcCode { _ = try await h.sweep(sweepConfig([floatParam("lr", 0, 1)])) } == .invalidArgument)
+        #expect(await rpcCode { _ = try await h.sweep(sweepConfig([floatParam("lr", 0, 1, log: true)], method: .random, maxTrials: 3)) } == .invalidArgument)
+        #expect(await rpcCode { _ = try await h.sweep(sweepConfig([floatParam("lr", 0, 1)], method: .random)) } == .invalidArgument)
+        #expect(await rpcCode { _ = try await h.sweep(sweepConfig([])) } == .invalidArgument)
+        #expect(await rpcCode { _ = try await h.sweep(sweepConfig([categoricalParam("c", [])])) } == .invalidArgument)
+
+        #expect(await rpcCode { _ = try await h.ask("nope") } == .notFound)
+        #expect(await rpcCode { try await h.report("nope", score: 1) } == .notFound)
+        var beat = HeartbeatRequest()
+        beat.trialId = "nope"
+        #expect(await rpcCode { _ = try await h.client.heartbeat(beat) } == .notFound)
+
+        let job = try await h.sweep(sweepConfig([intParam("a", 1, 3)]))
+        let trial = try #require(try await h.nextTrial(job.id))
+        var finalWithout = ReportTrialRequest()
+        finalWithout.trialId = trial.id
+        finalWithout.final = true
+        #expect(await rpcCode { _ = try await h.client.reportTrial(finalWithout) } == .invalidArgument)
+        #expect(await rpcCode { try await h.report(trial.id, score: .infinity) } == .invalidArgument)
+        try await h.report(trial.id, score: 1)
+        #expect(await rpcCode { try await h.report(trial.id, score: 1) } == .failedPrecondition)
+
+        _ = try await h.dataset()
+        _ = try await h.commandProvider()
+        let evaluation = try await h.job()
+        #expect(await rpcCode { _ = try await h.ask(evaluation.id) } == .invalidArgument)
+    }
+}
+
+extension NextTrialResponse {
+    var finished: Bool? {
+        if case .finished(let value)? = next { value } else { nil }
+    }
+}
