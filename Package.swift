@@ -143,6 +143,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        .executableTarget(
+            name: "tally-example-train",
+            dependencies: [
+                "TallyClient", "TallyAPI", "TallyProto", "TallyRPC",
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TallyProtoTests",
             dependencies: ["TallyProto"],
