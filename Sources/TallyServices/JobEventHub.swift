@@ -33,6 +33,8 @@ final class JobEventHub: Sendable {
     }
 
     private struct State {
+        /// The first number this daemon gave out.
+        let initialSeq: UInt64
         var nextSeq: UInt64
         var recent: [JobEvent] = []
         var watchers: [UInt64: Watcher] = [:]
@@ -46,7 +48,8 @@ final class JobEventHub: Sendable {
     init(retained: Int = 10_000, queueLimit: Int = 1_000) {
         self.retained = retained
         self.queueLimit = queueLimit
-        self.state = Mutex(State(nextSeq: UInt64(Date().timeIntervalSince1970 * 1_000_000)))
+        let start = UInt64(Date().timeIntervalSince1970 * 1_000_000)
+        self.state = Mutex(State(initialSeq: start, nextSeq: start))
     }
 
     /// The sequence number the next event will get.
@@ -95,8 +98,13 @@ final class JobEventHub: Sendable {
             state.nextWatcherID += 1
             let id = state.nextWatcherID
             state.watchers[id] = Watcher(filter: filter)
-            guard fromSeq > 0 else { return (id, nil) }
-            let covered = fromSeq + 1 >= (state.recent.first?.seq ?? state.nextSeq) && fromSeq < state.nextSeq
+            guard fromSeq > 0, fromSeq < state.nextSeq else { return (id, nil) }
+            let firstRetained = state.recent.first?.seq ?? state.nextSeq
+            // Covered: everything after fromSeq is still held. That includes a watcher of an
+            // earlier daemon (fromSeq below this daemon's first number) when nothing this daemon
+            // numbered has been dropped yet: what happened after fromSeq in the earlier daemon
+            // is gone, but the jobs carry on here and their events since are all held.
+            let covered = fromSeq + 1 >= firstRetained || (fromSeq < state.initialSeq && firstRetained == state.initialSeq)
             guard covered else { return (id, nil) }
             return (id, state.recent.filter { $0.seq > fromSeq && filter.matches($0) })
         }

@@ -1,5 +1,6 @@
 """Fixtures that run the real `tally` binary against a temporary socket and data folder."""
 import os
+import threading
 import shutil
 import subprocess
 import tempfile
@@ -94,3 +95,29 @@ def table_rows(text):
     """Splits a plain-text table into rows of cells (cells are separated by two or more spaces)."""
     import re
     return [re.split(r"\s{2,}", line.strip()) for line in text.splitlines() if line.strip()]
+
+
+def wait_for(proc, text, timeout=30):
+    """Reads `proc`'s stdout lines until one contains `text`. A watchdog kills the process when
+    `timeout` passes first, so a silent process ends the read instead of hanging the test."""
+    watchdog = threading.Timer(timeout, proc.kill)
+    watchdog.start()
+    lines = []
+    try:
+        for line in iter(proc.stdout.readline, ""):
+            lines.append(line)
+            if text in line:
+                return lines
+    finally:
+        watchdog.cancel()
+    raise AssertionError(f"{text!r} not seen within {timeout}s in {lines!r}")
+
+
+def read_line(proc, timeout=15):
+    """The next stdout line ('' at the end), with the same watchdog as wait_for."""
+    watchdog = threading.Timer(timeout, proc.kill)
+    watchdog.start()
+    try:
+        return proc.stdout.readline()
+    finally:
+        watchdog.cancel()

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import Daemon, run_tally, table_rows, tally_bin, tally_fails, tally_json, tally_ok
+from conftest import Daemon, run_tally, table_rows, tally_bin, tally_fails, tally_json, tally_ok, wait_for, read_line
 from stub_model_server import StubModelServer
 
 API_KEY = "sk-test-4f1d2c"
@@ -63,17 +63,6 @@ def setup_news(daemon, stub, workdir):
     assert API_KEY not in result.stdout
 
 
-def wait_for(proc, text, timeout=30):
-    lines = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if text in line:
-            return lines
-    raise AssertionError(f"{text!r} not seen in {lines!r}")
 
 
 def test_datasets_and_providers(daemon, stub, workdir):
@@ -262,7 +251,7 @@ def test_watch_jobs_sees_a_job_complete(daemon, stub, workdir):
                        "--concurrency", "1").strip()
         lines = wait_for(proc, f"job {job} completed")
         assert any(line.startswith(f"job {job}  [") and "model=" in line for line in lines), lines
-        summary = table_rows("".join(lines[-1:]) + proc.stdout.readline() + proc.stdout.readline() + proc.stdout.readline())
+        summary = table_rows("".join(lines[-1:]) + read_line(proc) + read_line(proc) + read_line(proc))
         assert summary[1][0] == "MODEL" and summary[2][:2] == ["a", "0.9"] and summary[3][:2] == ["b", "0.6"]
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=15)

@@ -4,20 +4,9 @@ import signal
 import subprocess
 import time
 
-from conftest import tally_bin, tally_ok
+from conftest import tally_bin, tally_ok, wait_for, read_line
 
 
-def wait_for(proc, text, timeout=15):
-    lines = []
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            break
-        lines.append(line)
-        if text in line:
-            return lines
-    raise AssertionError(f"{text!r} not seen in {lines!r}")
 
 
 def test_watch_prints_a_line_per_step_and_the_final_status(daemon):

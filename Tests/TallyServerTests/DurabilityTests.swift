@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TallyAPI
 import TallyClient
@@ -68,7 +69,9 @@ struct DurabilityTests {
                 end.status = .completed
                 if (try? await client.tracking.endRun(end)) != nil { ended.append(runs[3].id) }
             }()
-            // Three writers log until the daemon dies under them.
+            // Three writers log until the daemon dies under them: once every writer has had a
+            // batch acknowledged, at a random moment.
+            let acknowledgedBatches = AckCounter()
             let counts = await withTaskGroup(of: (String, Int).self) { group in
                 for run in runs.prefix(3) {
                     group.addTask {
@@ -77,6 +80,7 @@ struct DurabilityTests {
                         while true {
                             do {
                                 _ = try await writer.tracking.logMetrics(self.batch(run: run.id, from: acked, count: 500))
+                                if acked == 0 { acknowledgedBatches.increment() }
                                 acked += 500
                             } catch {
                                 return (run.id, acked)
@@ -84,12 +88,15 @@ struct DurabilityTests {
                         }
                     }
                 }
-                try? await Task.sleep(for: .milliseconds(Int.random(in: 150...600, using: &rng)))
+                for _ in 0..<600 where acknowledgedBatches.value < 3 {
+                    try? await Task.sleep(for: .milliseconds(10))
+                }
+                try? await Task.sleep(for: .milliseconds(Int.random(in: 20...300, using: &rng)))
                 daemon.kill9()
                 return await group.reduce(into: [(String, Int)]()) { $0.append($1) }
             }
             for (run, count) in counts { acknowledged[run] = count }
-            #expect(counts.contains { $0.1 > 0 }, "the writers acknowledged nothing before the kill")
+            #expect(counts.allSatisfy { $0.1 > 0 }, "a writer had nothing acknowledged before the kill")
             await client.close()
         }
         // Final restart: check everything and the file's integrity.
@@ -107,4 +114,11 @@ struct DurabilityTests {
         #expect(try await store.integrityCheck())
         try store.close()
     }
+}
+
+/// Counts writers that had a first batch acknowledged.
+final class AckCounter: Sendable {
+    private let count = Synchronization.Atomic<Int>(0)
+    func increment() { count.wrappingAdd(1, ordering: .relaxed) }
+    var value: Int { count.load(ordering: .relaxed) }
 }

@@ -358,3 +358,22 @@ struct JobEventHubTests {
         #expect(recent.replay?.count == 2)
     }
 }
+
+@Suite("Job event hub across restarts")
+struct JobEventHubRestartTests {
+    @Test("a watcher of an earlier daemon gets every event this daemon has numbered")
+    func earlierDaemon() {
+        let hub = JobEventHub(retained: 100, queueLimit: 10)
+        let earlier = hub.nextSeq - 5_000_000  // a number from a daemon started five seconds before
+        var event = JobEvent()
+        event.jobId = "a"
+        event.event = .completed(JobCompleted())
+        hub.publish(event)
+        let resumed = hub.subscribe(.init(jobID: nil, kind: nil, itemResults: false), fromSeq: earlier)
+        #expect(resumed.replay?.count == 1)
+        // Once this daemon has dropped events, an old number means a gap: start from a snapshot.
+        let small = JobEventHub(retained: 10, queueLimit: 10)
+        for _ in 0..<30 { small.publish(event) }
+        #expect(small.subscribe(.init(jobID: nil, kind: nil, itemResults: false), fromSeq: small.nextSeq - 5_000_000).replay == nil)
+    }
+}
