@@ -316,7 +316,8 @@ func rpcCode(_ body: () async throws -> Void) async -> RPCError.Code? {
     @Test func failuresAndHeartbeatExpiryFreeTheSlot() async throws {
         let h = try await JobHarness()
         defer { Task { await h.close() } }
-        let job = try await h.sweep(sweepConfig([intParam("a", 1, 4)], maxParallel: 1, heartbeatMs: 300))
+        // Generous times: the heartbeat checks must hold on a loaded machine.
+        let job = try await h.sweep(sweepConfig([intParam("a", 1, 4)], maxParallel: 1, heartbeatMs: 2000))
         let first = try #require(try await h.nextTrial(job.id))
         #expect(try await h.ask(job.id).wait)
 
@@ -327,8 +328,8 @@ func rpcCode(_ body: () async throws -> Void) async -> RPCError.Code? {
         #expect(second.number == 1)
 
         // Heartbeats keep a trial alive past the timeout…
-        for _ in 0..<8 {
-            try await Task.sleep(for: .milliseconds(80))
+        for _ in 0..<25 {
+            try await Task.sleep(for: .milliseconds(100))
             var beat = HeartbeatRequest()
             beat.trialId = second.id
             _ = try await h.client.heartbeat(beat)
@@ -338,8 +339,8 @@ func rpcCode(_ body: () async throws -> Void) async -> RPCError.Code? {
 
         // …and without them it fails and its slot is reused.
         let third = try #require(try await h.nextTrial(job.id))
-        try await Task.sleep(for: .milliseconds(700))
-        let fourth = try #require(try await h.nextTrial(job.id, timeout: .seconds(5)))
+        try await Task.sleep(for: .milliseconds(2500))
+        let fourth = try #require(try await h.nextTrial(job.id, timeout: .seconds(10)))
         #expect(fourth.number == 3)
         #expect(await rpcCode { try await h.report(third.id, score: 1) } == .failedPrecondition)
         try await h.report(fourth.id, score: 2)
