@@ -29,10 +29,20 @@ extension Store {
     }
 
     static func datasetPK(_ db: Database, _ reference: String) throws -> Int64 {
-        if let pk = try Int64.fetchOne(db, sql: "SELECT pk FROM datasets WHERE id = ? OR name = ? ORDER BY id = ? DESC LIMIT 1", arguments: [reference, reference, reference]) {
+        try pkByIDOrName(db, table: "datasets", reference, kind: "dataset")
+    }
+
+    /// The pk of the row of `table` whose id, else whose name, is `reference`.
+    /// - Throws: ``StoreError`` `notFound` naming `kind`.
+    static func pkByIDOrName(_ db: Database, table: String, _ reference: String, kind: String) throws -> Int64 {
+        if let pk = try Int64.fetchOne(
+            db,
+            sql: "SELECT pk FROM \(table) WHERE id = ? OR name = ? ORDER BY id = ? DESC LIMIT 1",
+            arguments: [reference, reference, reference]
+        ) {
             return pk
         }
-        throw StoreError(code: .notFound, message: "dataset \(reference) not found", field: "dataset")
+        throw StoreError(code: .notFound, message: "\(kind) \(reference) not found", field: kind)
     }
 
     static func datasetRecord(_ db: Database, pk: Int64) throws -> DatasetRecord {

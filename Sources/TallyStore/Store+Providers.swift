@@ -48,10 +48,7 @@ extension Store {
     }
 
     static func providerPK(_ db: Database, _ reference: String) throws -> Int64 {
-        if let pk = try Int64.fetchOne(db, sql: "SELECT pk FROM providers WHERE id = ? OR name = ? ORDER BY id = ? DESC LIMIT 1", arguments: [reference, reference, reference]) {
-            return pk
-        }
-        throw StoreError(code: .notFound, message: "provider \(reference) not found", field: "provider")
+        try pkByIDOrName(db, table: "providers", reference, kind: "provider")
     }
 
     static func providerRecord(_ db: Database, pk: Int64) throws -> ProviderRecord {

@@ -40,9 +40,8 @@ struct WatchRun: AsyncParsableCommand {
     func run() async throws {
         let interactive = isatty(STDOUT_FILENO) == 1 && !client.json
         let printer = WatchPrinter(interactive: interactive, json: client.json)
-        signal(SIGINT, SIG_IGN)
-        let interrupts = DispatchSource.makeSignalSource(signal: SIGINT, queue: .main)
-        let task = Task {
+        let (client, run, history) = (client, run, history)
+        try await runInterruptibly(finish: { printer.endLine() }) {
             try await client.withClient("watch") { c in
                 var request = WatchRunRequest()
                 request.runId = run
@@ -52,18 +51,6 @@ struct WatchRun: AsyncParsableCommand {
                 }
             }
         }
-        interrupts.setEventHandler { task.cancel() }
-        interrupts.resume()
-        defer { interrupts.cancel() }
-        do {
-            try await task.value
-        } catch {
-            printer.endLine()
-            if task.isCancelled { throw ExitCode(130) }
-            throw error
-        }
-        printer.endLine()
-        if task.isCancelled { throw ExitCode(130) }
     }
 }
 

@@ -107,6 +107,12 @@ final class OutcomeBox: @unchecked Sendable {
 
 /// Runs `body` until it returns or Ctrl-C cancels it (exit 130, no message).
 func runInterruptibly(_ printer: JobPrinter, _ body: @escaping @Sendable () async throws -> Void) async throws {
+    try await runInterruptibly(finish: { printer.finish() }, body)
+}
+
+/// Runs `body` until it returns or Ctrl-C cancels it (exit 130, no message); `finish` tidies the
+/// terminal output either way.
+func runInterruptibly(finish: () -> Void, _ body: @escaping @Sendable () async throws -> Void) async throws {
     signal(SIGINT, SIG_IGN)
     let interrupts = DispatchSource.makeSignalSource(signal: SIGINT, queue: .main)
     let task = Task { try await body() }
@@ -116,11 +122,11 @@ func runInterruptibly(_ printer: JobPrinter, _ body: @escaping @Sendable () asyn
     do {
         try await task.value
     } catch {
-        printer.finish()
+        finish()
         if task.isCancelled { throw ExitCode(130) }
         throw error
     }
-    printer.finish()
+    finish()
     if task.isCancelled { throw ExitCode(130) }
 }
 
