@@ -37,16 +37,11 @@ struct Datasets: AsyncParsableCommand {
             let want = limit ?? 50
             let response = try await client.withClient("datasets") { c in
                 var request = ListDatasetsRequest()
-                var collected = ListDatasetsResponse()
-                repeat {
-                    request.pageSize = UInt32(min(want - collected.datasets.count, 1000))
-                    let page = try await c.experiments.listDatasets(request, options: client.unary)
-                    collected.datasets += page.datasets
-                    collected.totalCount = page.totalCount
-                    collected.nextPageToken = page.nextPageToken
-                    request.pageToken = page.nextPageToken
-                } while !request.pageToken.isEmpty && collected.datasets.count < want
-                return collected
+                return try await collectPages(want: want) { size, token in
+                    request.pageSize = size
+                    request.pageToken = token
+                    return try await c.experiments.listDatasets(request, options: client.unary)
+                }
             }
             if client.json {
                 printJSON(response)

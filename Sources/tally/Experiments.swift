@@ -68,15 +68,11 @@ struct Experiments: AsyncParsableCommand {
                 request.nameContains = name ?? ""
                 request.tagsAll = tag
                 let want = all ? Int.max : (limit ?? 50)
-                var collected = ListExperimentsResponse()
-                repeat {
-                    request.pageSize = UInt32(min(want - collected.experiments.count, 1000))
-                    let page = try await c.tracking.listExperiments(request, options: client.unary)
-                    collected.experiments += page.experiments
-                    collected.totalCount = page.totalCount
-                    collected.nextPageToken = page.nextPageToken
-                    request.pageToken = page.nextPageToken
-                } while !request.pageToken.isEmpty && collected.experiments.count < want
+                var collected = try await collectPages(want: want) { size, token in
+                    request.pageSize = size
+                    request.pageToken = token
+                    return try await c.tracking.listExperiments(request, options: client.unary)
+                }
                 if all { collected.nextPageToken = "" }
                 return collected
             }

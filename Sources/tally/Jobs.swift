@@ -44,16 +44,11 @@ struct Jobs: AsyncParsableCommand {
                 var request = ListJobsRequest()
                 request.statuses = status.compactMap(JobFormat.parseStatus)
                 request.kind = kind ?? ""
-                var collected = ListJobsResponse()
-                repeat {
-                    request.pageSize = UInt32(min(want - collected.jobs.count, 1000))
-                    let page = try await c.experiments.listJobs(request, options: client.unary)
-                    collected.jobs += page.jobs
-                    collected.totalCount = page.totalCount
-                    collected.nextPageToken = page.nextPageToken
-                    request.pageToken = page.nextPageToken
-                } while !request.pageToken.isEmpty && collected.jobs.count < want
-                return collected
+                return try await collectPages(want: want) { size, token in
+                    request.pageSize = size
+                    request.pageToken = token
+                    return try await c.experiments.listJobs(request, options: client.unary)
+                }
             }
             if client.json {
                 printJSON(response)
@@ -186,16 +181,11 @@ struct Jobs: AsyncParsableCommand {
                 request.jobId = job
                 request.model = model ?? ""
                 request.errorsOnly = errors
-                var collected = ListJobItemsResponse()
-                repeat {
-                    request.pageSize = UInt32(min(want - collected.items.count, 1000))
-                    let page = try await c.experiments.listJobItems(request, options: client.unary)
-                    collected.items += page.items
-                    collected.totalCount = page.totalCount
-                    collected.nextPageToken = page.nextPageToken
-                    request.pageToken = page.nextPageToken
-                } while !request.pageToken.isEmpty && collected.items.count < want
-                return collected
+                return try await collectPages(want: want) { size, token in
+                    request.pageSize = size
+                    request.pageToken = token
+                    return try await c.experiments.listJobItems(request, options: client.unary)
+                }
             }
             if client.json {
                 printJSON(response)

@@ -30,16 +30,7 @@ struct Runs: AsyncParsableCommand {
 
         /// Fetches pages until `want` runs or the last page.
         func collect(_ fetch: (_ pageSize: UInt32, _ token: String) async throws -> ListRunsResponse) async throws -> ListRunsResponse {
-            var collected = ListRunsResponse()
-            var token = ""
-            repeat {
-                let page = try await fetch(UInt32(min(want - collected.runs.count, 1000)), token)
-                collected.runs += page.runs
-                collected.totalCount = page.totalCount
-                collected.nextPageToken = page.nextPageToken
-                token = page.nextPageToken
-            } while !token.isEmpty && collected.runs.count < want
-            return collected
+            try await collectPages(want: want, fetch)
         }
 
         func footer(_ response: ListRunsResponse) {
