@@ -68,7 +68,14 @@ extension ExperimentsProvider {
     }
 
     public func getJob(request: GetJobRequest, context: ServerContext) async throws -> Job {
-        try Job(try await mapStoreErrors { try await store.job(request.jobId) })
+        var job = try Job(try await mapStoreErrors { try await store.job(request.jobId) })
+        // A running sweep answers with its results so far: trials, counts and the best one.
+        if job.status == .running, let run = sweeps.run(job.id) {
+            var results = JobResults()
+            results.sweep = await run.results()
+            job.results = results
+        }
+        return job
     }
 
     public func listJobs(request: ListJobsRequest, context: ServerContext) async throws -> ListJobsResponse {

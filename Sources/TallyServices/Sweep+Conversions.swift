@@ -183,7 +183,7 @@ extension Trial {
         switch status {
         case .completed: state = .completed
         case .pruned: state = .pruned
-        case .failed: state = .failed
+        case .failed, .killed: state = .failed
         default: return nil
         }
         return CompletedTrial(

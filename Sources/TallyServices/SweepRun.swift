@@ -162,6 +162,8 @@ actor SweepRun {
             try await finish(index, status: .completed, score: result.mean, folds: result, error: "")
         case .failure(let failure)?:
             try await finish(index, status: .failed, score: nil, folds: nil, error: failure.isEmpty ? "the worker reported a failure" : failure)
+        case .killed(let reason)?:
+            try await finish(index, status: .killed, score: nil, folds: nil, error: reason.isEmpty ? "stopped by its worker" : reason)
         }
         response.trial = trials[index]
         return response
@@ -191,6 +193,7 @@ actor SweepRun {
         case .completed: "completed"
         case .failed: "failed"
         case .pruned: "pruned"
+        case .killed: "killed"
         default: "unknown"
         }
     }
@@ -227,7 +230,7 @@ actor SweepRun {
             }
             let state: RunState = switch status {
             case .completed: .completed
-            case .pruned: .killed
+            case .pruned, .killed: .killed
             default: .failed
             }
             _ = try? await store.endRun(id: trial.runId, state: state, error: error)
@@ -342,6 +345,7 @@ actor SweepRun {
         results.completed = UInt64(trials.count { $0.status == .completed })
         results.failed = UInt64(trials.count { $0.status == .failed })
         results.pruned = UInt64(trials.count { $0.status == .pruned })
+        results.killed = UInt64(trials.count { $0.status == .killed })
         results.tuningTimeMs = max(0, (trials.map(\.finishedAtMs).max() ?? startedAtMs) - startedAtMs)
         results.trials = trials
         return results

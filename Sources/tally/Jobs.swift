@@ -8,7 +8,7 @@ import TallyRPC
 struct Jobs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "jobs",
-        abstract: "List, inspect, cancel and delete background jobs (evaluations).",
+        abstract: "List, inspect, cancel and delete background jobs (evaluations and sweeps).",
         subcommands: [List.self, Show.self, Cancel.self, Remove.self, Items.self],
         aliases: ["job"]
     )
@@ -25,7 +25,7 @@ struct Jobs: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Only jobs with this status (pending, running, completed, failed, cancelled); repeatable.", valueName: "status"))
         var status: [String] = []
 
-        @Option(help: ArgumentHelp("Only jobs of this kind (classification_eval).", valueName: "kind"))
+        @Option(help: ArgumentHelp("Only jobs of this kind (classification_eval or sweep).", valueName: "kind"))
         var kind: String?
 
         @Option(help: ArgumentHelp("Show at most this many (default 50).", valueName: "n"))
@@ -98,7 +98,10 @@ struct Jobs: AsyncParsableCommand {
                 return
             }
             JobFormat.printDetails(j)
-            if let results = j.results, j.status == .completed {
+            if let sweep = j.results?.sweep, case .sweep? = j.config {
+                print()
+                SweepFormat.printResults(sweep, metric: JobFormat.sweepMetric(j))
+            } else if let results = j.results, j.status == .completed {
                 print()
                 JobFormat.printResults(results, labels: JobFormat.labelOrder(j))
             }
@@ -276,7 +279,30 @@ enum JobFormat {
                 ("labels", c.labels.map(\.id).joined(separator: ", ")),
             ]
         }
+        if case .sweep(let c)? = j.config {
+            fields += [
+                ("method", SweepFormat.method(c.method) + (c.method == .bayesian ? " (TPE after \(c.startupTrials ?? 10) random trials)" : "")),
+                ("objective", "\(SweepFormat.direction(c.objective?.direction ?? .minimize)) \(SweepFormat.metric(c))"),
+                ("trials", c.maxTrials > 0 ? String(c.maxTrials) : (c.totalCombinations > 0 ? "\(c.totalCombinations) (the grid)" : "until the time limit")),
+                ("parallel", String(max(1, c.maxParallel))),
+            ]
+            if c.timeLimitMs > 0 { fields.append(("time limit", Format.duration(ms: Int64(clamping: c.timeLimitMs)))) }
+            fields += [
+                ("seed", String(c.seed)),
+                ("pruner", c.pruner?.enabled == true ? "median (min trials \(c.pruner?.minTrials ?? 0), warmup \(c.pruner?.warmupSteps ?? 0) steps)" : "off"),
+                ("heartbeat", Format.duration(ms: Int64(clamping: c.heartbeatTimeoutMs))),
+                ("experiment", (c.experiment.isEmpty ? "sweep-\(j.id)" : c.experiment) + (j.experimentId.isEmpty ? "" : " (\(j.experimentId))")),
+            ]
+            for p in c.params { fields.append(("param \(p.name)", SweepFormat.space(p))) }
+            for (name, value) in c.fixed.sorted(by: { $0.key < $1.key }) { fields.append(("fixed \(name)", Format.param(value))) }
+        }
         printFields(fields)
+    }
+
+    /// The objective metric of a sweep job ("score" by default).
+    static func sweepMetric(_ j: Job) -> String {
+        if case .sweep(let c)? = j.config { return SweepFormat.metric(c) }
+        return "score"
     }
 
     /// The label ids of a job in the dataset's order.

@@ -51,7 +51,7 @@ struct WatchJobsCommand: AsyncParsableCommand {
 
     @OptionGroup var client: ClientOptions
 
-    @Option(help: ArgumentHelp("Only jobs of this kind (classification_eval).", valueName: "kind"))
+    @Option(help: ArgumentHelp("Only jobs of this kind (classification_eval or sweep).", valueName: "kind"))
     var kind: String?
 
     @Flag(help: "Also print a line per finished item.")

@@ -95,7 +95,7 @@ extension JobHarness {
     }
 
     @discardableResult
-    func report(_ trialID: String, score: Double? = nil, folds: [Double]? = nil, failure: String? = nil, intermediate: [(Int64, Double)] = []) async throws -> ReportTrialResponse {
+    func report(_ trialID: String, score: Double? = nil, folds: [Double]? = nil, failure: String? = nil, killed: String? = nil, intermediate: [(Int64, Double)] = []) async throws -> ReportTrialResponse {
         var request = ReportTrialRequest()
         request.trialId = trialID
         if let score { request.outcome = .score(score) }
@@ -105,6 +105,7 @@ extension JobHarness {
             request.outcome = .folds(message)
         }
         if let failure { request.outcome = .failure(failure) }
+        if let killed { request.outcome = .killed(killed) }
         request.intermediate = intermediate.map { step, value in
             var item = IntermediateValue()
             item.step = step
@@ -352,6 +353,35 @@ func rpcCode(_ body: () async throws -> Void) async -> RPCError.Code? {
         var get = GetRunRequest()
         get.runId = third.runId
         #expect(try await h.tracking.getRun(get).status == .failed)
+    }
+
+    @Test func killedTrialsEndTheirRunKilledAndAreCounted() async throws {
+        let h = try await JobHarness()
+        defer { Task { await h.close() } }
+        let job = try await h.sweep(sweepConfig([intParam("a", 1, 3)], maxParallel: 2))
+        let first = try #require(try await h.nextTrial(job.id))
+        let second = try #require(try await h.nextTrial(job.id))
+        let killed = try await h.report(first.id, killed: "agent interrupted")
+        #expect(killed.trial?.status == .killed && killed.trial?.error == "agent interrupted")
+        #expect(await rpcCode { try await h.report(first.id, score: 1) } == .failedPrecondition)
+        var get = GetRunRequest()
+        get.runId = first.runId
+        #expect(try await h.tracking.getRun(get).status == .killed)
+        // The killed slot is free again; the killed grid point is not handed out again.
+        let third = try #require(try await h.nextTrial(job.id))
+        #expect(third.number == 2 && third.params["a"] != first.params["a"])
+        // GetJob of the running sweep carries the results so far.
+        var getJob = GetJobRequest()
+        getJob.jobId = job.id
+        let live = try await h.client.getJob(getJob)
+        #expect(live.status == .running && live.results?.sweep?.total == 3 && live.results?.sweep?.killed == 1)
+        #expect(live.results?.sweep?.trials.map(\.status) == [.killed, .running, .running])
+        try await h.report(second.id, score: 2)
+        try await h.report(third.id, score: 3)
+        let finished = try await h.waitForStatus(job.id, [.completed, .failed, .cancelled])
+        let results = try #require(finished.results?.sweep)
+        #expect(results.total == 3 && results.completed == 2 && results.killed == 1 && results.failed == 0)
+        #expect(results.bestScore == 2)
     }
 
     @Test func medianPrunerPrunesAClearlyBadTrial() async throws {

@@ -180,9 +180,11 @@ public struct TrialStatus: RawRepresentable, Hashable, Sendable, CustomStringCon
     public static let failed = TrialStatus(rawValue: 3)
     /// `TRIAL_STATUS_PRUNED` (4).
     public static let pruned = TrialStatus(rawValue: 4)
+    /// Stopped by its worker (an interrupted agent); its run ends killed.
+    public static let killed = TrialStatus(rawValue: 5)
 
     /// The values the .proto file declares, in declaration order.
-    public static let knownValues: [TrialStatus] = [.unspecified, .running, .completed, .failed, .pruned]
+    public static let knownValues: [TrialStatus] = [.unspecified, .running, .completed, .failed, .pruned, .killed]
 
     /// The value's name in the .proto file, or its number when it has none.
     public var description: String {
@@ -192,6 +194,7 @@ public struct TrialStatus: RawRepresentable, Hashable, Sendable, CustomStringCon
         case 2: "TRIAL_STATUS_COMPLETED"
         case 3: "TRIAL_STATUS_FAILED"
         case 4: "TRIAL_STATUS_PRUNED"
+        case 5: "TRIAL_STATUS_KILLED"
         default: String(rawValue)
         }
     }
@@ -1519,6 +1522,9 @@ public struct SweepResults: ProtoMessage {
     /// `trials` (field 13).
     public var trials: [Trial] = []
 
+    /// `killed` (field 14).
+    public var killed: UInt64 = 0
+
     /// Creates a message with every field at its default value.
     public init() {}
 
@@ -1625,6 +1631,8 @@ public struct ReportTrialRequest: ProtoMessage {
         case folds(ReportTrialRequest.Folds)
         /// `failure` (field 4).
         case failure(String)
+        /// The worker stopped the trial (an agent was interrupted): why. The trial ends KILLED.
+        case killed(String)
     }
 
     /// `intermediate` (field 5).
@@ -3553,6 +3561,7 @@ extension SweepResults: CMessageConvertible {
         self.pruned = c.pointee.pruned
         self.tuningTimeMs = c.pointee.tuning_time_ms
         self.trials = CConvert.messages(c.pointee.trials, count: c.pointee.n_trials)
+        self.killed = c.pointee.killed
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -3583,6 +3592,7 @@ extension SweepResults: CMessageConvertible {
         c.pointee.tuning_time_ms = self.tuningTimeMs
         c.pointee.n_trials = self.trials.count
         c.pointee.trials = try arena.messages(self.trials, field: "trials")
+        c.pointee.killed = self.killed
     }
 }
 
@@ -3656,6 +3666,7 @@ extension ReportTrialRequest: CMessageConvertible {
         case 2: self.outcome = .score(c.pointee.score)
         case 3: self.outcome = .folds(ReportTrialRequest.Folds(cMessage: c.pointee.folds))
         case 4: self.outcome = .failure(CConvert.string(c.pointee.failure))
+        case 7: self.outcome = .killed(CConvert.string(c.pointee.killed))
         default: break
         }
         self.intermediate = CConvert.messages(c.pointee.intermediate, count: c.pointee.n_intermediate)
@@ -3674,6 +3685,9 @@ extension ReportTrialRequest: CMessageConvertible {
         case .failure(let v)?:
             c.pointee.outcome_case = .init(rawValue: 4)
             c.pointee.failure = try arena.string(v, field: "failure")
+        case .killed(let v)?:
+            c.pointee.outcome_case = .init(rawValue: 7)
+            c.pointee.killed = try arena.string(v, field: "killed")
         case nil: break
         }
         c.pointee.n_intermediate = self.intermediate.count
@@ -4385,6 +4399,7 @@ extension TrialStatus: ProtoJSONEncodable {
         case 2: .string("TRIAL_STATUS_COMPLETED")
         case 3: .string("TRIAL_STATUS_FAILED")
         case 4: .string("TRIAL_STATUS_PRUNED")
+        case 5: .string("TRIAL_STATUS_KILLED")
         default: .integer(Int64(rawValue))
         }
     }
@@ -4859,6 +4874,7 @@ extension SweepResults: ProtoJSONEncodable {
         if self.pruned != 0 { o["pruned"] = .uint64(self.pruned) }
         if self.tuningTimeMs != 0 { o["tuningTimeMs"] = .int64(self.tuningTimeMs) }
         if !self.trials.isEmpty { o["trials"] = .array(self.trials.map { $0.protoJSON }) }
+        if self.killed != 0 { o["killed"] = .uint64(self.killed) }
         return .object(o)
     }
 }
@@ -4896,6 +4912,7 @@ extension ReportTrialRequest: ProtoJSONEncodable {
         case .score(let v)?: o["score"] = .double(v)
         case .folds(let v)?: o["folds"] = v.protoJSON
         case .failure(let v)?: o["failure"] = .string(v)
+        case .killed(let v)?: o["killed"] = .string(v)
         case nil: break
         }
         if !self.intermediate.isEmpty { o["intermediate"] = .array(self.intermediate.map { $0.protoJSON }) }

@@ -5924,7 +5924,7 @@ const ProtobufCMessageDescriptor tally__v1__sweep_results__best_params_entry__de
   (ProtobufCMessageInit) tally__v1__sweep_results__best_params_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__sweep_results__field_descriptors[13] =
+static const ProtobufCFieldDescriptor tally__v1__sweep_results__field_descriptors[14] =
 {
   {
     "best_trial_id",
@@ -6082,6 +6082,18 @@ static const ProtobufCFieldDescriptor tally__v1__sweep_results__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "killed",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepResults, killed),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__sweep_results__field_indices_by_name[] = {
   3,   /* field[3] = best_ci95_lower */
@@ -6093,6 +6105,7 @@ static const unsigned tally__v1__sweep_results__field_indices_by_name[] = {
   0,   /* field[0] = best_trial_id */
   8,   /* field[8] = completed */
   9,   /* field[9] = failed */
+  13,   /* field[13] = killed */
   10,   /* field[10] = pruned */
   7,   /* field[7] = total */
   12,   /* field[12] = trials */
@@ -6101,7 +6114,7 @@ static const unsigned tally__v1__sweep_results__field_indices_by_name[] = {
 static const ProtobufCIntRange tally__v1__sweep_results__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor tally__v1__sweep_results__descriptor =
 {
@@ -6111,7 +6124,7 @@ const ProtobufCMessageDescriptor tally__v1__sweep_results__descriptor =
   "Tally__V1__SweepResults",
   "tally.v1",
   sizeof(Tally__V1__SweepResults),
-  13,
+  14,
   tally__v1__sweep_results__field_descriptors,
   tally__v1__sweep_results__field_indices_by_name,
   1,  tally__v1__sweep_results__number_ranges,
@@ -6297,7 +6310,7 @@ const ProtobufCMessageDescriptor tally__v1__report_trial_request__folds__descrip
   (ProtobufCMessageInit) tally__v1__report_trial_request__folds__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__report_trial_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor tally__v1__report_trial_request__field_descriptors[7] =
 {
   {
     "trial_id",
@@ -6371,19 +6384,32 @@ static const ProtobufCFieldDescriptor tally__v1__report_trial_request__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "killed",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Tally__V1__ReportTrialRequest, outcome_case),
+    offsetof(Tally__V1__ReportTrialRequest, killed),
+    NULL,
+    &protobuf_c_empty_string,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__report_trial_request__field_indices_by_name[] = {
   3,   /* field[3] = failure */
   5,   /* field[5] = final */
   2,   /* field[2] = folds */
   4,   /* field[4] = intermediate */
+  6,   /* field[6] = killed */
   1,   /* field[1] = score */
   0,   /* field[0] = trial_id */
 };
 static const ProtobufCIntRange tally__v1__report_trial_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor tally__v1__report_trial_request__descriptor =
 {
@@ -6393,7 +6419,7 @@ const ProtobufCMessageDescriptor tally__v1__report_trial_request__descriptor =
   "Tally__V1__ReportTrialRequest",
   "tally.v1",
   sizeof(Tally__V1__ReportTrialRequest),
-  6,
+  7,
   tally__v1__report_trial_request__field_descriptors,
   tally__v1__report_trial_request__field_indices_by_name,
   1,  tally__v1__report_trial_request__number_ranges,
@@ -8062,21 +8088,23 @@ const ProtobufCEnumDescriptor tally__v1__objective_direction__descriptor =
   tally__v1__objective_direction__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue tally__v1__trial_status__enum_values_by_number[5] =
+static const ProtobufCEnumValue tally__v1__trial_status__enum_values_by_number[6] =
 {
   { "TRIAL_STATUS_UNSPECIFIED", "TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_UNSPECIFIED", 0 },
   { "TRIAL_STATUS_RUNNING", "TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_RUNNING", 1 },
   { "TRIAL_STATUS_COMPLETED", "TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_COMPLETED", 2 },
   { "TRIAL_STATUS_FAILED", "TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_FAILED", 3 },
   { "TRIAL_STATUS_PRUNED", "TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_PRUNED", 4 },
+  { "TRIAL_STATUS_KILLED", "TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_KILLED", 5 },
 };
 static const ProtobufCIntRange tally__v1__trial_status__value_ranges[] = {
-{0, 0},{0, 5}
+{0, 0},{0, 6}
 };
-static const ProtobufCEnumValueIndex tally__v1__trial_status__enum_values_by_name[5] =
+static const ProtobufCEnumValueIndex tally__v1__trial_status__enum_values_by_name[6] =
 {
   { "TRIAL_STATUS_COMPLETED", 2 },
   { "TRIAL_STATUS_FAILED", 3 },
+  { "TRIAL_STATUS_KILLED", 5 },
   { "TRIAL_STATUS_PRUNED", 4 },
   { "TRIAL_STATUS_RUNNING", 1 },
   { "TRIAL_STATUS_UNSPECIFIED", 0 },
@@ -8088,9 +8116,9 @@ const ProtobufCEnumDescriptor tally__v1__trial_status__descriptor =
   "TrialStatus",
   "Tally__V1__TrialStatus",
   "tally.v1",
-  5,
+  6,
   tally__v1__trial_status__enum_values_by_number,
-  5,
+  6,
   tally__v1__trial_status__enum_values_by_name,
   1,
   tally__v1__trial_status__value_ranges,

@@ -153,7 +153,11 @@ typedef enum _Tally__V1__TrialStatus {
   TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_RUNNING = 1,
   TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_COMPLETED = 2,
   TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_FAILED = 3,
-  TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_PRUNED = 4
+  TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_PRUNED = 4,
+  /*
+   * Stopped by its worker (an interrupted agent); its run ends killed.
+   */
+  TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_KILLED = 5
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__TRIAL_STATUS)
 } Tally__V1__TrialStatus;
 
@@ -1040,6 +1044,7 @@ struct  Tally__V1__SweepResults
   int64_t tuning_time_ms;
   size_t n_trials;
   Tally__V1__Trial **trials;
+  uint64_t killed;
   Tally__V1__SweepResults__BestScoreCase _best_score_case;
   union {
     double best_score;
@@ -1047,7 +1052,7 @@ struct  Tally__V1__SweepResults
 };
 #define TALLY__V1__SWEEP_RESULTS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__sweep_results__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL, TALLY__V1__SWEEP_RESULTS___BEST_SCORE__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL, 0, TALLY__V1__SWEEP_RESULTS___BEST_SCORE__NOT_SET, {0} }
 
 
 struct  Tally__V1__NextTrialRequest
@@ -1114,7 +1119,8 @@ typedef enum {
   TALLY__V1__REPORT_TRIAL_REQUEST__OUTCOME__NOT_SET = 0,
   TALLY__V1__REPORT_TRIAL_REQUEST__OUTCOME_SCORE = 2,
   TALLY__V1__REPORT_TRIAL_REQUEST__OUTCOME_FOLDS = 3,
-  TALLY__V1__REPORT_TRIAL_REQUEST__OUTCOME_FAILURE = 4
+  TALLY__V1__REPORT_TRIAL_REQUEST__OUTCOME_FAILURE = 4,
+  TALLY__V1__REPORT_TRIAL_REQUEST__OUTCOME_KILLED = 7
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__REPORT_TRIAL_REQUEST__OUTCOME__CASE)
 } Tally__V1__ReportTrialRequest__OutcomeCase;
 
@@ -1133,6 +1139,10 @@ struct  Tally__V1__ReportTrialRequest
     double score;
     Tally__V1__ReportTrialRequest__Folds *folds;
     char *failure;
+    /*
+     * The worker stopped the trial (an agent was interrupted): why. The trial ends KILLED.
+     */
+    char *killed;
   };
 };
 #define TALLY__V1__REPORT_TRIAL_REQUEST__INIT \

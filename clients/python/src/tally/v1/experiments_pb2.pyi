@@ -28,6 +28,7 @@ SWEEP_METHOD_RANDOM: SweepMethod
 SWEEP_METHOD_UNSPECIFIED: SweepMethod
 TRIAL_STATUS_COMPLETED: TrialStatus
 TRIAL_STATUS_FAILED: TrialStatus
+TRIAL_STATUS_KILLED: TrialStatus
 TRIAL_STATUS_PRUNED: TrialStatus
 TRIAL_STATUS_RUNNING: TrialStatus
 TRIAL_STATUS_UNSPECIFIED: TrialStatus
@@ -599,7 +600,7 @@ class PrunerConfig(_message.Message):
     def __init__(self, enabled: bool = ..., min_trials: _Optional[int] = ..., warmup_steps: _Optional[int] = ...) -> None: ...
 
 class ReportTrialRequest(_message.Message):
-    __slots__ = ["failure", "final", "folds", "intermediate", "score", "trial_id"]
+    __slots__ = ["failure", "final", "folds", "intermediate", "killed", "score", "trial_id"]
     class Folds(_message.Message):
         __slots__ = ["fit_times", "score_times", "scores"]
         FIT_TIMES_FIELD_NUMBER: _ClassVar[int]
@@ -613,15 +614,17 @@ class ReportTrialRequest(_message.Message):
     FINAL_FIELD_NUMBER: _ClassVar[int]
     FOLDS_FIELD_NUMBER: _ClassVar[int]
     INTERMEDIATE_FIELD_NUMBER: _ClassVar[int]
+    KILLED_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     TRIAL_ID_FIELD_NUMBER: _ClassVar[int]
     failure: str
     final: bool
     folds: ReportTrialRequest.Folds
     intermediate: _containers.RepeatedCompositeFieldContainer[IntermediateValue]
+    killed: str
     score: float
     trial_id: str
-    def __init__(self, trial_id: _Optional[str] = ..., score: _Optional[float] = ..., folds: _Optional[_Union[ReportTrialRequest.Folds, _Mapping]] = ..., failure: _Optional[str] = ..., intermediate: _Optional[_Iterable[_Union[IntermediateValue, _Mapping]]] = ..., final: bool = ...) -> None: ...
+    def __init__(self, trial_id: _Optional[str] = ..., score: _Optional[float] = ..., folds: _Optional[_Union[ReportTrialRequest.Folds, _Mapping]] = ..., failure: _Optional[str] = ..., killed: _Optional[str] = ..., intermediate: _Optional[_Iterable[_Union[IntermediateValue, _Mapping]]] = ..., final: bool = ...) -> None: ...
 
 class ReportTrialResponse(_message.Message):
     __slots__ = ["prune", "trial"]
@@ -716,7 +719,7 @@ class SweepParam(_message.Message):
     def __init__(self, name: _Optional[str] = ..., categorical: _Optional[_Union[SweepParam.Categorical, _Mapping]] = ..., int_range: _Optional[_Union[SweepParam.IntRange, _Mapping]] = ..., float_range: _Optional[_Union[SweepParam.FloatRange, _Mapping]] = ...) -> None: ...
 
 class SweepResults(_message.Message):
-    __slots__ = ["best_ci95_lower", "best_ci95_upper", "best_ci99_lower", "best_ci99_upper", "best_params", "best_score", "best_trial_id", "completed", "failed", "pruned", "total", "trials", "tuning_time_ms"]
+    __slots__ = ["best_ci95_lower", "best_ci95_upper", "best_ci99_lower", "best_ci99_upper", "best_params", "best_score", "best_trial_id", "completed", "failed", "killed", "pruned", "total", "trials", "tuning_time_ms"]
     class BestParamsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -733,6 +736,7 @@ class SweepResults(_message.Message):
     BEST_TRIAL_ID_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_FIELD_NUMBER: _ClassVar[int]
     FAILED_FIELD_NUMBER: _ClassVar[int]
+    KILLED_FIELD_NUMBER: _ClassVar[int]
     PRUNED_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     TRIALS_FIELD_NUMBER: _ClassVar[int]
@@ -746,11 +750,12 @@ class SweepResults(_message.Message):
     best_trial_id: str
     completed: int
     failed: int
+    killed: int
     pruned: int
     total: int
     trials: _containers.RepeatedCompositeFieldContainer[Trial]
     tuning_time_ms: int
-    def __init__(self, best_trial_id: _Optional[str] = ..., best_params: _Optional[_Mapping[str, _tracking_pb2.ParamValue]] = ..., best_score: _Optional[float] = ..., best_ci95_lower: _Optional[float] = ..., best_ci95_upper: _Optional[float] = ..., best_ci99_lower: _Optional[float] = ..., best_ci99_upper: _Optional[float] = ..., total: _Optional[int] = ..., completed: _Optional[int] = ..., failed: _Optional[int] = ..., pruned: _Optional[int] = ..., tuning_time_ms: _Optional[int] = ..., trials: _Optional[_Iterable[_Union[Trial, _Mapping]]] = ...) -> None: ...
+    def __init__(self, best_trial_id: _Optional[str] = ..., best_params: _Optional[_Mapping[str, _tracking_pb2.ParamValue]] = ..., best_score: _Optional[float] = ..., best_ci95_lower: _Optional[float] = ..., best_ci95_upper: _Optional[float] = ..., best_ci99_lower: _Optional[float] = ..., best_ci99_upper: _Optional[float] = ..., total: _Optional[int] = ..., completed: _Optional[int] = ..., failed: _Optional[int] = ..., pruned: _Optional[int] = ..., tuning_time_ms: _Optional[int] = ..., trials: _Optional[_Iterable[_Union[Trial, _Mapping]]] = ..., killed: _Optional[int] = ...) -> None: ...
 
 class Trial(_message.Message):
     __slots__ = ["error", "finished_at_ms", "folds", "id", "intermediate", "method_used", "note", "number", "params", "run_id", "score", "started_at_ms", "status", "worker"]
