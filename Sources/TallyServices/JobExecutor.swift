@@ -6,4 +6,13 @@ protocol JobExecutor: Sendable {
     /// Runs a job to its results, reporting through `context`. Throws `CancellationError` when
     /// cancelled; any other error fails the job with its description.
     func run(_ job: JobRecord, context: JobContext) async throws -> JobResults
+
+    /// Whether a job of this kind takes one of the manager's bounded workers while it runs. A
+    /// job that only coordinates work done elsewhere (a sweep, whose trials run in its workers'
+    /// processes) does not, so it never keeps other jobs waiting.
+    var usesWorker: Bool { get }
+}
+
+extension JobExecutor {
+    var usesWorker: Bool { true }
 }

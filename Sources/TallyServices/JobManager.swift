@@ -7,13 +7,16 @@ import TallyStore
 
 /// Runs jobs in the background on a bounded pool of workers.
 ///
-/// Jobs run in creation order, at most `workers` at once. A cancelled job ends CANCELLED. On a
+/// Jobs run in creation order, at most `workers` at once (sweeps, which only coordinate their
+/// workers' trials, do not count). A cancelled job ends CANCELLED. On a
 /// graceful shutdown, running jobs are interrupted and left to be resumed: at the next start,
 /// jobs found running or pending are queued again and continue from their stored item results.
 final class JobManager: Sendable {
     private struct State {
         var queue: [JobRecord] = []
         var running: [String: Task<Void, Never>] = [:]
+        /// The running jobs that hold one of the `workers`.
+        var pooled: Set<String> = []
         var cancelRequested: Set<String> = []
         var shuttingDown = false
         var finishWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
@@ -52,8 +55,17 @@ final class JobManager: Sendable {
     private func startWorkers() {
         let started: [(JobRecord, Task<Void, Never>)] = state.withLock { state in
             var started: [(JobRecord, Task<Void, Never>)] = []
-            while !state.shuttingDown, state.running.count < workers, !state.queue.isEmpty {
-                let job = state.queue.removeFirst()
+            guard !state.shuttingDown else { return started }
+            var index = 0
+            while index < state.queue.count {
+                let job = state.queue[index]
+                let pooled = executors[job.kind]?.usesWorker ?? true
+                guard !pooled || state.pooled.count < workers else {
+                    index += 1
+                    continue
+                }
+                state.queue.remove(at: index)
+                if pooled { state.pooled.insert(job.id) }
                 let task = Task { await self.execute(job) }
                 state.running[job.id] = task
                 started.append((job, task))
@@ -88,6 +100,7 @@ final class JobManager: Sendable {
         }
         let waiters = state.withLock { state in
             state.running.removeValue(forKey: job.id)
+            state.pooled.remove(job.id)
             state.cancelRequested.remove(job.id)
             return state.finishWaiters.removeValue(forKey: job.id) ?? []
         }

@@ -372,6 +372,9 @@ final class SweepRegistry: Sendable {
 struct SweepExecutor: JobExecutor {
     static let kind = "sweep"
 
+    /// A sweep only hands out trials and waits for reports: it does not hold a job worker.
+    var usesWorker: Bool { false }
+
     let store: Store
     let registry: SweepRegistry
 

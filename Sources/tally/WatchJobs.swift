@@ -205,6 +205,10 @@ final class JobPrinter: @unchecked Sendable {
         var startedAtMs: Int64 = 0
         var labels: [String] = []
         var progress: String?
+        /// Sweeps: the objective's name and the best trial so far.
+        var isSweep = false
+        var metric = "score"
+        var best: Trial?
     }
 
     let mode: Mode
@@ -242,6 +246,7 @@ final class JobPrinter: @unchecked Sendable {
         var state = jobs[id] ?? JobState()
         defer { if outcome == nil { jobs[id] = state } else { jobs[id] = nil } }
         let who = "job \(id)"
+        if event.jobKind == "sweep" { state.isSweep = true }
         switch event.event {
         case .snapshot(let j)?:
             state.startedAtMs = j.startedAtMs
@@ -252,7 +257,14 @@ final class JobPrinter: @unchecked Sendable {
             if case .classification(let c)? = j.config {
                 line += " of dataset \(c.dataset), models \(c.models.joined(separator: ", ")) (provider \(c.provider))"
             }
-            line += ", \(JobFormat.status(j.status)), \(j.progressCurrent)/\(j.progressTotal) items"
+            if case .sweep(let c)? = j.config {
+                state.isSweep = true
+                state.metric = SweepFormat.metric(c)
+                state.best = j.results?.sweep.flatMap { r in r.trials.first { $0.id == r.bestTrialId } }
+                line += " (\(SweepFormat.summary(c))), \(JobFormat.status(j.status)), \(j.progressCurrent) trials finished"
+            } else {
+                line += ", \(JobFormat.status(j.status)), \(j.progressCurrent)/\(j.progressTotal) items"
+            }
             emit([line])
             if j.status == .running || j.status == .pending, j.progressTotal > 0, j.progressCurrent > 0 {
                 var p = JobProgress()
@@ -260,13 +272,13 @@ final class JobPrinter: @unchecked Sendable {
                 p.total = j.progressTotal
                 p.percentage = Double(j.progressCurrent) / Double(j.progressTotal) * 100
                 p.etaSeconds = -1
-                showProgress(id, bar(p), state: &state)
+                showProgress(id, bar(p, state: state), state: &state)
             }
         case .started(let s)?:
             state.startedAtMs = event.timeMs
-            emit(["\(who) started: \(s.total) items"])
+            emit(["\(who) started" + (event.jobKind == "sweep" ? "" : ": \(s.total) items")])
         case .progress(let p)?:
-            showProgress(id, bar(p), state: &state)
+            showProgress(id, bar(p, state: state), state: &state)
         case .itemResult(let r)?:
             var line = "item \(r.itemId)  model=\(r.model)  actual=\(r.actual)  "
             if r.error.isEmpty {
@@ -281,7 +293,10 @@ final class JobPrinter: @unchecked Sendable {
             emit(["\(who) completed\(after(state, event))"])
             let results = c.results ?? JobResults()
             above {
-                if single {
+                if let sweep = results.sweep {
+                    if single { print() }
+                    SweepFormat.printResults(sweep, metric: state.metric, trials: single)
+                } else if single {
                     print()
                     JobFormat.printResults(results, labels: state.labels)
                 } else {
@@ -295,10 +310,17 @@ final class JobPrinter: @unchecked Sendable {
             retire(id, state: state)
             emit(["\(who) cancelled\(after(state, event))"])
         case .trialStarted(let t)?:
-            emit(["\(who) trial \(t.trial?.number ?? 0) started"])
+            let trial = t.trial ?? Trial()
+            let how = trial.methodUsed.isEmpty ? "" : " (\(trial.methodUsed))"
+            emit([(single ? "" : "job \(id)  ") + "trial \(trial.number) started: \(SweepFormat.params(trial.params))\(how)"])
         case .trialFinished(let t)?:
-            let score = t.trial?.score.map { Format.number($0) } ?? "-"
-            emit(["\(who) trial \(t.trial?.number ?? 0) finished: score \(score)"])
+            let trial = t.trial ?? Trial()
+            var line = (single ? "" : "job \(id)  ") + SweepFormat.finishedLine(trial, metric: state.metric)
+            state.best = t.best
+            if let best = t.best {
+                line += "  best so far: trial \(best.number), \(state.metric) \(SweepFormat.score(best))"
+            }
+            emit([line])
         case nil:
             break
         }
@@ -310,14 +332,20 @@ final class JobPrinter: @unchecked Sendable {
         return " after " + Format.duration(ms: event.timeMs - state.startedAtMs)
     }
 
+    /// The progress line of a job; a sweep's shows the best objective so far.
+    private func bar(_ p: JobProgress, state: JobState) -> String {
+        guard state.isSweep else { return bar(p) }
+        return bar(p, unit: "trials") + (state.best.map { "  best \(state.metric) \(SweepFormat.score($0))" } ?? "")
+    }
+
     /// "[#########-----------]  45% 45/100  12.3 items/s  ETA 4s  model=small"
-    func bar(_ p: JobProgress) -> String {
+    func bar(_ p: JobProgress, unit: String = "items") -> String {
         let fraction = p.total > 0 ? min(1, Double(p.current) / Double(p.total)) : 1
         let width = 20
         let filled = Int((fraction * Double(width)).rounded(.down))
         var line = "[" + String(repeating: "#", count: filled) + String(repeating: "-", count: width - filled) + "]"
         line += String(format: " %3d%% ", Int((fraction * 100).rounded(.down))) + "\(p.current)/\(p.total)"
-        if p.itemsPerSecond > 0 { line += "  " + String(format: "%.1f", p.itemsPerSecond) + " items/s" }
+        if p.itemsPerSecond > 0 { line += "  " + String(format: "%.1f", p.itemsPerSecond) + " \(unit)/s" }
         if p.current < p.total {
             line += "  ETA " + (p.etaSeconds >= 0 ? Format.duration(ms: Int64(p.etaSeconds.rounded(.up)) * 1000) : "-")
         }

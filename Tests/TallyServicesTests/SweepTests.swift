@@ -355,6 +355,24 @@ func rpcCode(_ body: () async throws -> Void) async -> RPCError.Code? {
         #expect(try await h.tracking.getRun(get).status == .failed)
     }
 
+    @Test func sweepsDoNotHoldJobWorkers() async throws {
+        // One job worker: three idle sweeps run side by side, and an evaluation still starts.
+        let h = try await JobHarness(executor: CountingExecutor(delay: .milliseconds(20)), workers: 1)
+        defer { Task { await h.close() } }
+        var sweeps: [Job] = []
+        for _ in 0..<3 { sweeps.append(try await h.sweep(sweepConfig([intParam("a", 1, 3)]))) }
+        for sweep in sweeps { _ = try await h.waitForStatus(sweep.id, [.running]) }
+        _ = try await h.dataset(items: 4)
+        _ = try await h.commandProvider()
+        let evaluation = try await h.job()
+        #expect(try await h.waitForStatus(evaluation.id, [.completed, .failed, .cancelled]).status == .completed)
+        for sweep in sweeps {
+            var cancel = CancelJobRequest()
+            cancel.jobId = sweep.id
+            _ = try await h.client.cancelJob(cancel)
+        }
+    }
+
     @Test func killedTrialsEndTheirRunKilledAndAreCounted() async throws {
         let h = try await JobHarness()
         defer { Task { await h.close() } }
