@@ -9,15 +9,21 @@ with tally.start_run(experiment="resnet-cifar", params={"lr": 3e-4}, tags=["base
     run.log_artifact("model.pt", type="model", aliases=["best"])
 ```
 
+Sweeps: `tally.create_sweep({"lr": tally.loguniform(1e-5, 1e-1), "layers": [2, 4]}, method="bayesian",
+max_trials=30)` returns a `Sweep`; `for trial in sweep.trials(): trial.report(score)`.
+
 `tally.connect()` gives a `Client` with the generated stubs of every service (`.tracking`,
 `.system`, `.diagnostics`); `tally.aio` is the asyncio variant. Errors are `tally.RPCError`
 subclasses named after their status (`tally.NotFound`, `tally.InvalidArgument`, ...).
 """
 
-from tally._api import (Client, RunWatcher, compare, connect, default_client, download_artifact, get_run,
-                        history, search_runs, start_run, watch_run)
+from tally._api import (Client, RunWatcher, compare, connect, create_sweep, cross_validate, current_trial,
+                        default_client, download_artifact, get_run, get_sweep, history, search_runs, start_run,
+                        watch_run)
 from tally._convert import Comparison, History, MetricSummary, Point, RunInfo, WatchEvent
 from tally._run import Run
+from tally._sweep import (CrossValidation, ParamSpec, Sweep, SweepResults, Trial, TrialInfo, choice, int_range,
+                          loguniform, uniform)
 from tally._transport import Channel, ResponseIterator
 from tally._wire import default_socket_path
 from tally.errors import (Aborted, AlreadyExists, Cancelled, DataLoss, DeadlineExceeded, FailedPrecondition,
@@ -30,6 +36,8 @@ __all__ = [
     "Client", "Channel", "ResponseIterator", "Run", "RunWatcher", "RunInfo", "MetricSummary", "History",
     "Point", "WatchEvent", "Comparison", "connect", "default_client", "start_run", "get_run", "search_runs",
     "history", "compare", "watch_run", "download_artifact", "default_socket_path",
+    "Sweep", "Trial", "TrialInfo", "SweepResults", "CrossValidation", "ParamSpec", "create_sweep", "get_sweep",
+    "current_trial", "cross_validate", "choice", "int_range", "uniform", "loguniform",
     "RPCError", "Cancelled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists",
     "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented",
     "Internal", "Unavailable", "DataLoss", "Unauthenticated",

@@ -5,13 +5,14 @@ import os
 import threading
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Union, cast
 
-from tally import _convert
+from tally import _convert, _sweep
 from tally._convert import Comparison, History, RunInfo, WatchEvent
 from tally._run import Run
+from tally._sweep import CrossValidation, SpecLike, Sweep, Trial
 from tally._transport import Channel, ResponseIterator
 from tally.errors import DataLoss, RPCError
 from tally._services import stub_classes
-from tally.v1 import experiments_tally, system_pb2, system_tally, tracking_pb2, tracking_tally
+from tally.v1 import experiments_pb2, experiments_tally, system_pb2, system_tally, tracking_pb2, tracking_tally
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -154,6 +155,33 @@ class Client:
         request = tracking_pb2.WatchRunRequest(run_id=run_id, include_history=include_history)
         return RunWatcher(cast(ResponseIterator[tracking_pb2.RunEvent], self.tracking.watch_run(request, timeout=timeout)))
 
+    # -- sweeps --------------------------------------------------------------------------------
+
+    def create_sweep(self, params: Mapping[str, SpecLike], *, method: str = "grid", objective: str = "score",
+                     direction: str = "minimize", max_trials: int = 0, max_parallel: int = 1,
+                     time_limit: Optional[float] = None, seed: int = 0, startup_trials: Optional[int] = None,
+                     fixed: Optional[Mapping[str, Any]] = None, pruner: Union[bool, Mapping[str, int]] = False,
+                     heartbeat_timeout: Optional[float] = None, experiment: str = "") -> Sweep:
+        """Creates a sweep job and returns it; see `tally.create_sweep`."""
+        config = _sweep.sweep_config(
+            params, method=method, objective=objective, direction=direction, max_trials=max_trials,
+            max_parallel=max_parallel, time_limit=time_limit, seed=seed, startup_trials=startup_trials,
+            fixed=fixed, pruner=pruner, heartbeat_timeout=heartbeat_timeout, experiment=experiment)
+        return Sweep(self, self.experiments.create_job(experiments_pb2.CreateJobRequest(sweep=config)))
+
+    def get_sweep(self, job_id: str) -> Sweep:
+        """The sweep job `job_id` (`InvalidArgument` for a job of another kind)."""
+        return _sweep.get_sweep(self, job_id)
+
+    def cross_validate(self, scores: Iterable[float], fit_times: Optional[Iterable[float]] = None,
+                       score_times: Optional[Iterable[float]] = None) -> CrossValidation:
+        """Statistics of fold scores computed by the daemon: mean, sample std, median, extremes and
+        Student's t intervals of the mean at 95% and 99%."""
+        request = experiments_pb2.CrossValidateRequest(
+            scores=[float(s) for s in scores], fit_times=[float(t) for t in fit_times or ()],
+            score_times=[float(t) for t in score_times or ()])
+        return _sweep.cross_validation(self.experiments.cross_validate(request))
+
     # -- artifacts -----------------------------------------------------------------------------
 
     def download_artifact(self, path: PathLike, artifact_id: str = "", *, experiment: str = "", name: str = "",
@@ -266,3 +294,46 @@ def download_artifact(path: PathLike, artifact_id: str = "", *, experiment: str 
 def history(run_id: str, keys: Optional[Iterable[str]] = None, *, max_points: int = 0) -> Dict[str, History]:
     """A run's stored metric history per key."""
     return default_client().history(run_id, keys, max_points=max_points)
+
+
+def create_sweep(params: Mapping[str, SpecLike], *, method: str = "grid", objective: str = "score",
+                 direction: str = "minimize", max_trials: int = 0, max_parallel: int = 1,
+                 time_limit: Optional[float] = None, seed: int = 0, startup_trials: Optional[int] = None,
+                 fixed: Optional[Mapping[str, Any]] = None, pruner: Union[bool, Mapping[str, int]] = False,
+                 heartbeat_timeout: Optional[float] = None, experiment: str = "",
+                 client: Optional[Client] = None) -> Sweep:
+    """Creates a hyperparameter sweep (a job of the daemon, which chooses the trials) and returns it.
+
+    `params` maps each searched name to its domain: a list or tuple of values (categorical), or
+    `tally.choice([...])`, `tally.int_range(low, high, step=1, log=False)`,
+    `tally.uniform(low, high, step=0, log=False)`, `tally.loguniform(low, high)`. `method` is
+    "grid" (every combination, the default), "random" or "bayesian" (TPE after `startup_trials`
+    random trials, default 10); `objective` names the metric the score is logged as, minimized
+    or maximized (`direction`). `max_trials` counts trials started (0: the grid's size; random and
+    bayesian need it or `time_limit`, in seconds); `max_parallel` trials run at once; `fixed`
+    params are copied into every trial; `pruner` is True or {"min_trials": 5, "warmup_steps": 0}
+    for median pruning; a running trial without a report or heartbeat for `heartbeat_timeout`
+    seconds (default 60) fails; the trials' runs go to `experiment` (default "sweep-<id>")."""
+    return (client or default_client()).create_sweep(
+        params, method=method, objective=objective, direction=direction, max_trials=max_trials,
+        max_parallel=max_parallel, time_limit=time_limit, seed=seed, startup_trials=startup_trials, fixed=fixed,
+        pruner=pruner, heartbeat_timeout=heartbeat_timeout, experiment=experiment)
+
+
+def get_sweep(job_id: str) -> Sweep:
+    """The sweep job `job_id`, e.g. to run more workers on it or wait for its results."""
+    return default_client().get_sweep(job_id)
+
+
+def cross_validate(scores: Iterable[float], fit_times: Optional[Iterable[float]] = None,
+                   score_times: Optional[Iterable[float]] = None) -> CrossValidation:
+    """Statistics of cross-validation fold scores (`CrossValidation`: n, mean, std, median, min,
+    max, Student's t intervals `ci95` and `ci99`, None for a single score)."""
+    return default_client().cross_validate(scores, fit_times, score_times)
+
+
+def current_trial() -> Optional[Trial]:
+    """The sweep trial this process was started for by `tally agent` (from `TALLY_TRIAL_ID`,
+    `TALLY_PARAMS`, …), or None when it was not started by an agent. The agent sends the
+    heartbeats; report the score with `trial.report(score)` or `trial.report(folds=[...])`."""
+    return _sweep.current_trial(default_client())

@@ -87,6 +87,7 @@ class Run:
         self.stall_timeout = stall_timeout
         self._owner_pid = os.getpid()
         self._ended = False
+        self._end_at_exit = True  # False for runs someone else ends (sweep trials): only flushed at exit
         # Next automatic step per key, as the daemon would choose it (highest step + 1).
         self._next_step: Dict[str, int] = {m.key: m.last_step + 1 for m in record.metrics if m.count}
         self._valid_keys: Set[str] = set(self._next_step)
@@ -402,6 +403,18 @@ class Run:
         "killed"). Raises what `flush` raises, after ending the run."""
         if self._ended:
             return
+        flush_error = self._stop(timeout)
+        if os.getpid() == self._owner_pid:
+            try:
+                self.client.tracking.end_run(tracking_pb2.EndRunRequest(run_id=self.id, status=_STATUS[status], error=error))
+            except RPCError:
+                if flush_error is None:
+                    raise
+        if flush_error is not None:
+            raise flush_error
+
+    def _stop(self, timeout: Optional[float] = None) -> Optional[BaseException]:
+        """Flushes and stops the sender; returns what the flush raised. The run stays open."""
         self._ended = True
         _open_runs.pop(self.id, None)
         flush_error: Optional[BaseException] = None
@@ -416,12 +429,14 @@ class Run:
             thread = self._thread
         if thread is not None:
             thread.join(5.0)
-        if os.getpid() == self._owner_pid:
-            try:
-                self.client.tracking.end_run(tracking_pb2.EndRunRequest(run_id=self.id, status=_STATUS[status], error=error))
-            except RPCError:
-                if flush_error is None:
-                    raise
+        return flush_error
+
+    def _detach(self, timeout: Optional[float] = None) -> None:
+        """Flushes and stops the sender without ending the run, for runs someone else ends (the
+        daemon ends a sweep trial's run when the trial is reported). Raises what `flush` raises."""
+        if self._ended:
+            return
+        flush_error = self._stop(timeout)
         if flush_error is not None:
             raise flush_error
 
@@ -463,10 +478,10 @@ sys.excepthook = _excepthook
 @atexit.register
 def _end_open_runs() -> None:
     """Flushes runs left open; a run this process started is ended too, `failed` when an
-    exception ended the program."""
+    exception ended the program (not a sweep trial's run: the daemon ends it with the trial)."""
     for run in list(_open_runs.values()):
         try:
-            if os.getpid() == run._owner_pid:
+            if os.getpid() == run._owner_pid and run._end_at_exit:
                 run.end("failed", error=_escaped[-1]) if _escaped else run.end("completed", timeout=30)
             else:
                 run.flush(timeout=30)
