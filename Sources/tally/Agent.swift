@@ -63,6 +63,10 @@ struct Agent: AsyncParsableCommand {
     }
 
     func run() async throws {
+        // A command that cannot start would fail every trial it is given: refuse it up front.
+        guard Self.findExecutable(command[0]) != nil else {
+            throw ValidationErrorMessage(message: "cannot run \(command[0]): not found or not executable" + (command[0].contains("/") ? "" : " in PATH"))
+        }
         let connection: TallyClient
         do {
             connection = try await TallyClient.connect(socketPath: client.socket, clientName: "tally-agent")
@@ -142,6 +146,21 @@ struct Agent: AsyncParsableCommand {
             output.line("sweep \(sweep): " + SweepFormat.countsLine(results))
             output.lines(SweepFormat.bestLines(results, metric: metric))
         }
+    }
+}
+
+extension Agent {
+    /// The path `posix_spawnp` would run for `name`: itself when it has a slash, else the first
+    /// executable file of that name in `PATH`.
+    static func findExecutable(_ name: String) -> String? {
+        if name.contains("/") { return access(name, X_OK) == 0 ? name : nil }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for directory in path.split(separator: ":", omittingEmptySubsequences: false) {
+            let candidate = (directory.isEmpty ? "." : String(directory)) + "/" + name
+            var info = stat()
+            if stat(candidate, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG, access(candidate, X_OK) == 0 { return candidate }
+        }
+        return nil
     }
 }
 
