@@ -229,7 +229,7 @@ def test_three_agents_find_the_optimum_and_survive_one_killed_mid_trial(daemon, 
     script.write_text(TRAIN_SCRIPT)
     sweep_id = tally_ok(daemon, "sweeps", "create", "--param", "x=float:-3:3", "--param", "y=float:-3:3",
                         "--method", "bayesian", "--startup-trials", "8", "--max-trials", "40", "--parallel", "3",
-                        "--metric", "loss", "--seed", "3", "--heartbeat-timeout", "2s").strip()
+                        "--metric", "loss", "--seed", "3", "--heartbeat-timeout", "3s").strip()
     watch = subprocess.Popen([tally_bin(), "watch", "job", sweep_id, "--socket", daemon.socket],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     command = [sys.executable, str(script)]
@@ -237,10 +237,11 @@ def test_three_agents_find_the_optimum_and_survive_one_killed_mid_trial(daemon, 
     # The third agent's trials are slow, so that it is surely in the middle of one when killed.
     slow = agent(daemon, sweep_id, *command, options=["--no-args"], env={"EPOCH_SECONDS": "2"},
                  start_new_session=True)
-    wait_for(slow, "started", timeout=30)
+    started = wait_for(slow, "started", timeout=30)[-1]
+    slow_trial = started.split()[1]  # "trial N started: x=… y=…"
     time.sleep(0.5)
     # SIGKILL leaves no time to clean up: the agent's child, in a process group of its own, is
-    # orphaned, and its trial fails once no heartbeat came for 2 s.
+    # orphaned, and its trial fails once no heartbeat came for 3 s.
     os.killpg(slow.pid, signal.SIGKILL)
     slow.wait(timeout=10)
     # One of the fast agents is interrupted as a user would, then replaced.
@@ -261,11 +262,16 @@ def test_three_agents_find_the_optimum_and_survive_one_killed_mid_trial(daemon, 
     statuses = [t["status"] for t in results["trials"]]
     assert len(statuses) == 40 and "TRIAL_STATUS_RUNNING" not in statuses
     # The SIGKILLed agent's trial failed for silence; the interrupted one's was killed (unless it
-    # was between trials); every other trial completed.
-    expired = [t for t in results["trials"] if "heartbeat" in t.get("error", "")]
-    assert len(expired) == 1
-    killed = int(results.get("killed", "0"))
-    assert killed <= 1 and int(results["completed"]) == 40 - 1 - killed and results.get("failed") == "1"
+    # was between trials); every other trial completed (or, on a machine stalled for longer than
+    # the heartbeat timeout, failed for silence too: nothing else).
+    by_number = {t.get("number", "0"): t for t in results["trials"]}
+    expired = by_number[slow_trial]
+    assert expired["status"] == "TRIAL_STATUS_FAILED" and "no report or heartbeat" in expired["error"]
+    failed = [t for t in results["trials"] if t["status"] == "TRIAL_STATUS_FAILED"]
+    assert all("no report or heartbeat" in t["error"] for t in failed)
+    killed = [t for t in results["trials"] if t["status"] == "TRIAL_STATUS_KILLED"]
+    assert len(killed) <= 1 and all("agent stopped by SIGINT" in t["error"] for t in killed)
+    assert int(results["completed"]) == 40 - len(failed) - len(killed) >= 35
     assert [t.get("number", "0") for t in results["trials"]] == [str(i) for i in range(40)]
     # The optimum is at (1.5, -0.5) with loss 0.
     best = results["bestParams"]
@@ -276,7 +282,7 @@ def test_three_agents_find_the_optimum_and_survive_one_killed_mid_trial(daemon, 
     best_trial = next(t for t in results["trials"] if t["id"] == results["bestTrialId"])
     history = tally_json(daemon, "metrics", best_trial["runId"], "loss")
     assert len(json.dumps(history)) > 0 and "loss" in json.dumps(history)
-    assert tally_json(daemon, "runs", "show", expired[0]["runId"])["status"] == "RUN_STATUS_FAILED"
+    assert tally_json(daemon, "runs", "show", expired["runId"])["status"] == "RUN_STATUS_FAILED"
     # The watcher followed it live and printed the best params at the end.
     assert "trial 39" in watched and "best so far" in watched
     assert f"best: trial {best_trial.get('number', '0')}, loss" in watched and "params: x=" in watched
