@@ -278,11 +278,20 @@ final class AgentContext: Sendable {
             return
         }
         stop.track(child)
-        let beats = Task {
+        let beats = Task { [stop] in
             while !Task.isCancelled {
                 try? await Task.sleep(for: heartbeat)
                 if Task.isCancelled { break }
-                try? await trial.heartbeat()
+                do {
+                    try await trial.heartbeat()
+                } catch let error as RPCError where error.code == .unavailable {
+                    // The daemon is gone: the trial's result could not be reported (a restarted
+                    // daemon fails the trials it finds running), so stop the children now.
+                    stop.abort()
+                    break
+                } catch {
+                    // FAILED_PRECONDITION: the child has reported already, or the trial expired.
+                }
             }
         }
         let termination = await child.wait()

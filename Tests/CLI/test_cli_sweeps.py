@@ -286,3 +286,30 @@ def test_three_agents_find_the_optimum_and_survive_one_killed_mid_trial(daemon, 
     # The watcher followed it live and printed the best params at the end.
     assert "trial 39" in watched and "best so far" in watched
     assert f"best: trial {best_trial.get('number', '0')}, loss" in watched and "params: x=" in watched
+
+
+def test_agent_stops_its_children_when_the_daemon_goes_away(daemon, workdir):
+    script = workdir / "slow.py"
+    pid_file = workdir / "child.pid"
+    script.write_text(textwrap.dedent(f"""
+        import os, time
+        open({str(pid_file)!r}, "w").write(str(os.getpid()))
+        print("started", flush=True)
+        time.sleep(60)
+    """))
+    sweep_id = tally_ok(daemon, "sweeps", "create", "--param", "a=int:1:3", "--heartbeat-timeout", "1500ms").strip()
+    proc = agent(daemon, sweep_id, sys.executable, str(script))
+    wait_for(proc, "[trial 0] started", timeout=30)
+    daemon.stop()
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1 and "UNAVAILABLE" in err
+    child = int(pid_file.read_text())
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            os.kill(child, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail("the trial's process outlived its agent")
