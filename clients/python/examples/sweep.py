@@ -7,10 +7,10 @@ and reports intermediate values, so the median pruner can stop poor trials early
 results. Start the daemon first (`tally serve`, or `scripts/serve` in the repository).
 
 The same file is also a trial program for `tally agent`, which runs it once per trial with the
-trial in its environment (see `tally agent --help` for the exact options):
+trial in its environment (and the params as --name=value arguments, which --trial ignores):
 
-    python clients/python/examples/sweep.py --create-only       # prints the sweep's id
-    tally agent SWEEP_ID -- python clients/python/examples/sweep.py --trial
+    sweep=$(python clients/python/examples/sweep.py --create-only)    # prints the sweep's id
+    tally agent "$sweep" --parallel 2 -- python clients/python/examples/sweep.py --trial
 """
 import argparse
 import math
@@ -63,7 +63,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--create-only", action="store_true", help="create the sweep and print its id")
     parser.add_argument("--trial", action="store_true", help="evaluate the trial of `tally agent`")
-    args = parser.parse_args()
+    args, unknown = parser.parse_known_args()
+    if unknown and not args.trial:
+        parser.error(f"unrecognized arguments: {' '.join(unknown)}")
 
     if args.trial:
         trial = tally.current_trial()
