@@ -22,34 +22,13 @@ struct Jobs: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Option(help: ArgumentHelp("Only jobs with this status (pending, running, completed, failed, cancelled); repeatable.", valueName: "status"))
-        var status: [String] = []
+        @OptionGroup var filter: JobListOptions
 
         @Option(help: ArgumentHelp("Only jobs of this kind (classification_eval or sweep).", valueName: "kind"))
         var kind: String?
 
-        @Option(help: ArgumentHelp("Show at most this many (default 50).", valueName: "n"))
-        var limit: Int?
-
-        func validate() throws {
-            if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
-            for s in status where JobFormat.parseStatus(s) == nil {
-                throw ValidationError("--status must be pending, running, completed, failed or cancelled, got \"\(s)\"")
-            }
-        }
-
         func run() async throws {
-            let want = limit ?? 50
-            let response = try await client.withClient("jobs") { c in
-                var request = ListJobsRequest()
-                request.statuses = status.compactMap(JobFormat.parseStatus)
-                request.kind = kind ?? ""
-                return try await collectPages(want: want) { size, token in
-                    request.pageSize = size
-                    request.pageToken = token
-                    return try await c.experiments.listJobs(request, options: client.unary)
-                }
-            }
+            let response = try await filter.fetch(kind: kind ?? "", client: client, command: "jobs")
             if client.json {
                 printJSON(response)
                 return
@@ -66,9 +45,7 @@ struct Jobs: AsyncParsableCommand {
                            Format.time(ms: j.createdAtMs), JobFormat.duration(j), dataset, models])
             }
             table.print()
-            if UInt64(response.jobs.count) < response.totalCount {
-                printError("(\(response.jobs.count) of \(response.totalCount) jobs; --limit N for more)")
-            }
+            filter.noteMore(response, noun: "jobs")
         }
     }
 
@@ -210,6 +187,43 @@ struct Jobs: AsyncParsableCommand {
 }
 
 /// How jobs, their configuration and their results look in tables.
+/// The `--status` and `--limit` of `jobs ls` and `sweeps ls`.
+struct JobListOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Only those with this status (pending, running, completed, failed, cancelled); repeatable.", valueName: "status"))
+    var status: [String] = []
+
+    @Option(help: ArgumentHelp("Show at most this many (default 50).", valueName: "n"))
+    var limit: Int?
+
+    func validate() throws {
+        if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
+        for s in status where JobFormat.parseStatus(s) == nil {
+            throw ValidationError("--status must be pending, running, completed, failed or cancelled, got \"\(s)\"")
+        }
+    }
+
+    /// The jobs of `kind` (all kinds when empty), newest first, up to the limit.
+    func fetch(kind: String, client: ClientOptions, command: String) async throws -> ListJobsResponse {
+        try await client.withClient(command) { c in
+            var request = ListJobsRequest()
+            request.statuses = status.compactMap(JobFormat.parseStatus)
+            request.kind = kind
+            return try await collectPages(want: limit ?? 50) { size, token in
+                request.pageSize = size
+                request.pageToken = token
+                return try await c.experiments.listJobs(request, options: client.unary)
+            }
+        }
+    }
+
+    /// Says on standard error when more matched than were shown.
+    func noteMore(_ response: ListJobsResponse, noun: String) {
+        if UInt64(response.jobs.count) < response.totalCount {
+            printError("(\(response.jobs.count) of \(response.totalCount) \(noun); --limit N for more)")
+        }
+    }
+}
+
 enum JobFormat {
     static func parseStatus(_ text: String) -> JobStatus? {
         switch text.lowercased() {

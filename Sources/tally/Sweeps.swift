@@ -147,30 +147,10 @@ struct Sweeps: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Option(help: ArgumentHelp("Only sweeps with this status (pending, running, completed, failed, cancelled); repeatable.", valueName: "status"))
-        var status: [String] = []
-
-        @Option(help: ArgumentHelp("Show at most this many (default 50).", valueName: "n"))
-        var limit: Int?
-
-        func validate() throws {
-            if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
-            for s in status where JobFormat.parseStatus(s) == nil {
-                throw ValidationError("--status must be pending, running, completed, failed or cancelled, got \"\(s)\"")
-            }
-        }
+        @OptionGroup var filter: JobListOptions
 
         func run() async throws {
-            let response = try await client.withClient("sweeps") { c in
-                var request = ListJobsRequest()
-                request.statuses = status.compactMap(JobFormat.parseStatus)
-                request.kind = "sweep"
-                return try await collectPages(want: limit ?? 50) { size, token in
-                    request.pageSize = size
-                    request.pageToken = token
-                    return try await c.experiments.listJobs(request, options: client.unary)
-                }
-            }
+            let response = try await filter.fetch(kind: "sweep", client: client, command: "sweeps")
             if client.json {
                 printJSON(response)
                 return
@@ -185,9 +165,7 @@ struct Sweeps: AsyncParsableCommand {
                            "\(j.progressCurrent)\(total)", best, Format.time(ms: j.createdAtMs), JobFormat.duration(j)])
             }
             table.print()
-            if UInt64(response.jobs.count) < response.totalCount {
-                printError("(\(response.jobs.count) of \(response.totalCount) sweeps; --limit N for more)")
-            }
+            filter.noteMore(response, noun: "sweeps")
         }
     }
 
