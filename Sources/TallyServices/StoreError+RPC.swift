@@ -33,5 +33,8 @@ func mapStoreErrors<T>(_ body: () async throws -> T) async throws -> T {
         return try await body()
     } catch let error as StoreError {
         throw error.rpcError
+    } catch {
+        if let storeError = StoreError.fromSQLite(error) { throw storeError.rpcError }
+        throw error
     }
 }
