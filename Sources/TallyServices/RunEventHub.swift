@@ -5,14 +5,57 @@ import TallyStore
 /// Fans run events (new points, params, status changes) out to the watchers of each run.
 ///
 /// Each watcher has a bounded buffer. A watcher that falls behind by more than `bufferLimit`
-/// events is cut off: its stream ends with ``Overflow`` and its call ends with
-/// RESOURCE_EXHAUSTED, so a slow reader never slows ingest or other watchers.
+/// events, or by more than `pointLimit` metric points, is cut off: its stream ends with
+/// ``Overflow`` and its call ends with RESOURCE_EXHAUSTED, so a slow reader never slows ingest or
+/// other watchers, and a stalled one holds a bounded amount of memory.
 final class RunEventHub: Sendable {
     /// The watcher read too slowly and was dropped.
     struct Overflow: Error {}
 
+    /// Points sent to a watcher and not yet read by it.
+    final class Backlog: Sendable {
+        let points = Atomic<Int>(0)
+    }
+
+    /// The events of one watcher; reading them takes their points off its backlog.
+    struct Events: AsyncSequence, Sendable {
+        typealias Element = RunEvent
+        let stream: AsyncThrowingStream<RunEvent, any Error>
+        let backlog: Backlog
+
+        struct AsyncIterator: AsyncIteratorProtocol {
+            var base: AsyncThrowingStream<RunEvent, any Error>.AsyncIterator
+            let backlog: Backlog
+
+            mutating func next() async throws -> RunEvent? {
+                guard let event = try await base.next() else { return nil }
+                backlog.points.subtract(event.pointCount, ordering: .relaxed)
+                return event
+            }
+        }
+
+        func makeAsyncIterator() -> AsyncIterator {
+            AsyncIterator(base: stream.makeAsyncIterator(), backlog: backlog)
+        }
+    }
+
     private struct Subscriber {
         let continuation: AsyncThrowingStream<RunEvent, any Error>.Continuation
+        let backlog: Backlog
+
+        /// Hands over an event, or drops the watcher when it is too far behind.
+        func send(_ event: RunEvent, pointLimit: Int) -> Bool {
+            let points = event.pointCount
+            if backlog.points.add(points, ordering: .relaxed).newValue > pointLimit {
+                continuation.finish(throwing: Overflow())
+                return false
+            }
+            if case .dropped = continuation.yield(event) {
+                continuation.finish(throwing: Overflow())
+                return false
+            }
+            return true
+        }
     }
 
     private struct State {
@@ -22,19 +65,22 @@ final class RunEventHub: Sendable {
 
     private let state = Mutex(State())
     let bufferLimit: Int
+    let pointLimit: Int
 
-    init(bufferLimit: Int = 4096) {
+    init(bufferLimit: Int = 4096, pointLimit: Int = 262_144) {
         self.bufferLimit = bufferLimit
+        self.pointLimit = pointLimit
     }
 
     /// Starts following a run. The stream ends when the run ends or ``end(runID:)`` is called.
-    func subscribe(runID: String) -> AsyncThrowingStream<RunEvent, any Error> {
+    func subscribe(runID: String) -> Events {
         let (stream, continuation) = AsyncThrowingStream<RunEvent, any Error>.makeStream(
             bufferingPolicy: .bufferingNewest(bufferLimit)
         )
+        let backlog = Backlog()
         let id = state.withLock { state in
             state.nextID += 1
-            state.subscribers[runID, default: [:]][state.nextID] = Subscriber(continuation: continuation)
+            state.subscribers[runID, default: [:]][state.nextID] = Subscriber(continuation: continuation, backlog: backlog)
             return state.nextID
         }
         continuation.onTermination = { [weak self] _ in
@@ -43,7 +89,7 @@ final class RunEventHub: Sendable {
                 if state.subscribers[runID]?.isEmpty == true { state.subscribers.removeValue(forKey: runID) }
             }
         }
-        return stream
+        return Events(stream: stream, backlog: backlog)
     }
 
     /// Number of watchers of a run.
@@ -81,12 +127,8 @@ final class RunEventHub: Sendable {
             if ended { state.subscribers.removeValue(forKey: run.id) }
             return current
         }
-        for subscriber in subscribers {
-            if case .dropped = subscriber.continuation.yield(event) {
-                subscriber.continuation.finish(throwing: Overflow())
-            } else if ended {
-                subscriber.continuation.finish()
-            }
+        for subscriber in subscribers where subscriber.send(event, pointLimit: pointLimit) && ended {
+            subscriber.continuation.finish()
         }
     }
 
@@ -112,9 +154,15 @@ final class RunEventHub: Sendable {
     private func send(_ event: RunEvent, to runID: String) {
         let subscribers = state.withLock { state in state.subscribers[runID].map { Array($0.values) } ?? [] }
         for subscriber in subscribers {
-            if case .dropped = subscriber.continuation.yield(event) {
-                subscriber.continuation.finish(throwing: Overflow())
-            }
+            _ = subscriber.send(event, pointLimit: pointLimit)
         }
+    }
+}
+
+extension RunEvent {
+    /// Metric points the event carries.
+    var pointCount: Int {
+        if case .points(let points)? = event { return points.values.count }
+        return 0
     }
 }

@@ -185,7 +185,7 @@ extension TrackingProvider {
         } catch is RunEventHub.Overflow {
             throw RPCError(
                 code: .resourceExhausted,
-                message: "the watcher fell more than \(hub.bufferLimit) events behind and was dropped; watch again to resume"
+                message: "the watcher fell more than \(hub.bufferLimit) events or \(hub.pointLimit) points behind and was dropped; watch again to resume"
             )
         }
     }
