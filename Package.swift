@@ -143,6 +143,12 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Load and soak test of the real daemon (docs/reliability.md).
+        .executableTarget(
+            name: "tally-load",
+            dependencies: ["TallyClient", "TallyAPI", "TallyProto", "TallyRPC"],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "tally-example-train",
             dependencies: [
