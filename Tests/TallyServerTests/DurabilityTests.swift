@@ -34,7 +34,30 @@ struct DurabilityTests {
         return try await client.tracking.getRun(get).metrics.reduce(0) { $0 + $1.count }
     }
 
-    @Test("every acknowledged point, param and status survives kill -9 at random moments under load")
+    /// Uploads `bytes` as an artifact of `run`; returns the acknowledged artifact's id.
+    func upload(_ client: TallyClient, run: String, bytes: [UInt8], sha256: String) async throws -> String {
+        try await client.tracking.uploadArtifact { writer in
+            var header = ArtifactHeader()
+            header.runId = run
+            header.name = "checkpoint.bin"
+            header.expectedSha256 = sha256
+            var first = UploadArtifactRequest()
+            first.part = .header(header)
+            try await writer.write(first)
+            for offset in stride(from: 0, to: bytes.count, by: 256 << 10) {
+                var chunk = UploadArtifactRequest()
+                chunk.part = .chunk(Array(bytes[offset..<min(offset + (256 << 10), bytes.count)]))
+                try await writer.write(chunk)
+            }
+        }.id
+    }
+
+    /// Kill points: 4 by default, `TALLY_KILL_ROUNDS` for a long run (`scripts/crash-test`).
+    static var rounds: Int {
+        ProcessInfo.processInfo.environment["TALLY_KILL_ROUNDS"].flatMap(Int.init) ?? 4
+    }
+
+    @Test("every acknowledged point, param, status and artifact survives kill -9 at random moments under load")
     func killUnderLoad() async throws {
         let directory = try TestDaemon.makeDirectory()
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -42,8 +65,9 @@ struct DurabilityTests {
         let home = directory + "/home"
         var acknowledged: [String: Int] = [:]
         var ended: [String] = []
+        var artifacts: [String: String] = [:]  // id → sha256
         var rng = SystemRandomNumberGenerator()
-        for round in 0..<3 {
+        for round in 0..<Self.rounds {
             let daemon = try DaemonProcess(socketPath: socket, home: home)
             let client = try await daemon.waitUntilReady()
             // Everything acknowledged in earlier rounds is still there.
@@ -69,9 +93,26 @@ struct DurabilityTests {
                 end.status = .completed
                 if (try? await client.tracking.endRun(end)) != nil { ended.append(runs[3].id) }
             }()
-            // Three writers log until the daemon dies under them: once every writer has had a
-            // batch acknowledged, at a random moment.
+            for (id, sha256) in artifacts {
+                #expect(try await download(client, id) == sha256, "round \(round): artifact \(id) lost or damaged")
+            }
+            // Three writers log, and an uploader uploads checkpoints, until the daemon dies under
+            // them: once every writer has had a batch acknowledged, at a random moment.
             let acknowledgedBatches = AckCounter()
+            let uploads = Task { [runs] in
+                var done: [String: String] = [:]
+                guard let uploader = try? await TallyClient.connect(socketPath: socket) else { return done }
+                var generator = SystemRandomNumberGenerator()
+                while true {
+                    // 512 KiB of random content, in two chunks.
+                    let words = (0..<(64 << 10)).map { _ in generator.next() as UInt64 }
+                    let bytes = words.withUnsafeBytes { Array($0) }
+                    let sha256 = BlobStore.sha256(of: bytes)
+                    guard let id = try? await self.upload(uploader, run: runs[0].id, bytes: bytes, sha256: sha256) else { return done }
+                    if done.isEmpty { acknowledgedBatches.increment() }
+                    done[id] = sha256
+                }
+            }
             let counts = await withTaskGroup(of: (String, Int).self) { group in
                 for run in runs.prefix(3) {
                     group.addTask {
@@ -88,7 +129,7 @@ struct DurabilityTests {
                         }
                     }
                 }
-                for _ in 0..<600 where acknowledgedBatches.value < 3 {
+                for _ in 0..<600 where acknowledgedBatches.value < 4 {
                     try? await Task.sleep(for: .milliseconds(10))
                 }
                 try? await Task.sleep(for: .milliseconds(Int.random(in: 20...300, using: &rng)))
@@ -96,6 +137,7 @@ struct DurabilityTests {
                 return await group.reduce(into: [(String, Int)]()) { $0.append($1) }
             }
             for (run, count) in counts { acknowledged[run] = count }
+            artifacts.merge(await uploads.value) { $1 }
             #expect(counts.allSatisfy { $0.1 > 0 }, "a writer had nothing acknowledged before the kill")
             await client.close()
         }
@@ -108,11 +150,36 @@ struct DurabilityTests {
             // Stored points are whole batches: a commit never lands half.
             #expect(stored % 500 == 0)
         }
+        for (id, sha256) in artifacts {
+            #expect(try await download(client, id) == sha256)
+        }
         await client.close()
         daemon.terminate()
         let store = try Store(path: home + "/tally.sqlite")
         #expect(try await store.integrityCheck())
         try store.close()
+        // No blob is half-written: every stored file has the content its name says, and the
+        // uploads cut off by the kills left no temporary file once the daemon restarted.
+        #expect(try FileManager.default.contentsOfDirectory(atPath: home + "/artifacts/tmp").isEmpty)
+        let blobs = try BlobStore(directory: home + "/artifacts")
+        for name in try blobs.storedBlobs() {
+            let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: blobs.path(sha256: name))))
+            #expect(BlobStore.sha256(of: bytes) == name)
+        }
+        #expect(!artifacts.isEmpty, "no artifact upload was acknowledged before a kill")
+    }
+
+    /// Downloads an artifact (verified by the daemon as it reads) and hashes what arrived.
+    func download(_ client: TallyClient, _ id: String) async throws -> String {
+        var request = DownloadArtifactRequest()
+        var ref = ArtifactRef()
+        ref.artifactId = id
+        request.artifact = ref
+        var bytes: [UInt8] = []
+        for try await part in try await client.tracking.downloadArtifact(request) {
+            if case .chunk(let chunk)? = part.part { bytes += chunk }
+        }
+        return BlobStore.sha256(of: bytes)
     }
 }
 
