@@ -58,6 +58,20 @@ public final class TallyDaemon: Service, Sendable {
         }
     }
 
+    /// Makes the data folder private to the daemon's user: the home, store and artifact folders
+    /// 0700, the store's files 0600 (SQLite gives its WAL and shared-memory files the mode of the
+    /// database file). Folders made by an earlier version with wider modes are narrowed too.
+    private func restrictPermissions() {
+        let store = configuration.storePath
+        let folders = [configuration.homeDirectory, (store as NSString).deletingLastPathComponent, configuration.artifactPath]
+        for folder in Set(folders) where !folder.isEmpty {
+            chmod(folder, 0o700)
+        }
+        for file in [store, store + "-wal", store + "-shm"] where FileManager.default.fileExists(atPath: file) {
+            chmod(file, 0o600)
+        }
+    }
+
     private func serve() async throws {
         let lock = try SocketLock(socketPath: configuration.socketPath, groupID: configuration.allowedGroupID)
         defer { lock.release() }
@@ -67,6 +81,7 @@ public final class TallyDaemon: Service, Sendable {
             throw DaemonError(code: .setupFailed, message: "cannot create \(configuration.artifactPath): \(error)", cause: error)
         }
         let store = try Store(path: configuration.storePath, logger: logger)
+        restrictPermissions()
         defer {
             do { try store.close() } catch { logger.error("closing the store failed", metadata: ["error": "\(error)"]) }
         }
