@@ -66,7 +66,7 @@ private struct Seen: Sendable {
 /// same job with no watchers.
 func benchWatch(report: Report, daemon: DaemonProcess, directory: String, quick: Bool) async throws {
     let watchers = 1_000
-    let items = quick ? 600 : 1_500
+    let items = quick ? 200 : 400
     let client = try await daemon.waitUntilReady()
     defer { Task { await client.close() } }
     let experiments = client.experiments
@@ -83,8 +83,7 @@ func benchWatch(report: Report, daemon: DaemonProcess, directory: String, quick:
     defer { for c in connections { Task { await c.close() } } }
     // Watch every job (the next one is created after all watchers are subscribed).
     log("watch: same job with \(watchers) watchers")
-    let job: String
-    let results: [Seen] = try await withThrowingTaskGroup(of: Seen.self) { group in
+    let (results, job): ([Seen], String) = try await withThrowingTaskGroup(of: Seen.self) { group in
         for index in 0..<watchers {
             let connection = connections[index % connections.count]
             group.addTask {
@@ -116,10 +115,10 @@ func benchWatch(report: Report, daemon: DaemonProcess, directory: String, quick:
             try await Task.sleep(for: .milliseconds(20))
         }
         try await Task.sleep(for: .milliseconds(300))
-        job = try await experiments.createJob(request).id
+        let id = try await experiments.createJob(request).id
         var all: [Seen] = []
         for try await seen in group { all.append(seen) }
-        return all
+        return (all, id)
     }
     let watched = try await jobSpeed(experiments, jobID: job, items: items)
     log("watch: job of \(items) items with no watchers, again")
