@@ -3,6 +3,7 @@ import Foundation
 import TallyAPI
 import TallyClient
 import TallyProto
+import TallyRPC
 #if canImport(Glibc)
 import Glibc
 #endif

@@ -3,6 +3,7 @@ import GRDB
 import TallyAPI
 import TallyClient
 import TallyProto
+import TallyRPC
 import TallyStore
 
 /// History of a 1,000,000-point series downsampled to 1,000 points.

@@ -8,6 +8,7 @@
 // The daemon is the real `tally serve` binary next to this one, in a child process on a
 // temporary socket and home. Progress goes to standard error, the table to standard output.
 import Foundation
+import TallyClient
 
 struct Options {
     var quick = false
