@@ -54,7 +54,8 @@ final class JobManager: Sendable {
             var started: [(JobRecord, Task<Void, Never>)] = []
             while !state.shuttingDown, state.running.count < workers, !state.queue.isEmpty {
                 let job = state.queue.removeFirst()
-                let task = Task { await self.execute(job) }
+                // Jobs run on the shared pool, never on a connection's event loop.
+                let task = Task(executorPreference: globalConcurrentExecutor) { await self.execute(job) }
                 state.running[job.id] = task
                 started.append((job, task))
             }

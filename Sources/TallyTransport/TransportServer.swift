@@ -112,7 +112,8 @@ public final class TransportServer: Sendable {
         try await listener.executeThenClose { inbound in
             try await withThrowingDiscardingTaskGroup { group in
                 for try await connection in inbound {
-                    group.addTask {
+                    // The connection's reader and its handlers run on its event loop.
+                    group.addTask(executorPreference: EventLoopTaskExecutor(connection.channel.eventLoop)) {
                         await self.serve(connection)
                     }
                 }
