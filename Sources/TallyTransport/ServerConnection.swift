@@ -223,8 +223,11 @@ final class ServerConnection: Sendable {
             return try await writeEnd(callID, RPCError(code: .unimplemented, message: "method \(start.method) is not implemented by this server"))
         }
         var callLogger = logger
-        callLogger[metadataKey: "call"] = "\(callID)"
-        callLogger[metadataKey: "method"] = "\(start.method)"
+        // Setting metadata copies the handler's metadata: worth it only when debug lines are kept.
+        if logger.logLevel <= .debug {
+            callLogger[metadataKey: "call"] = "\(callID)"
+            callLogger[metadataKey: "method"] = "\(start.method)"
+        }
         let deadline = start.timeoutMs > 0
             ? ContinuousClock.now.advanced(by: .milliseconds(Int64(clamping: start.timeoutMs)))
             : nil
