@@ -66,7 +66,7 @@ private struct Seen: Sendable {
 /// same job with no watchers.
 func benchWatch(report: Report, daemon: DaemonProcess, directory: String, quick: Bool) async throws {
     let watchers = 1_000
-    let items = quick ? 200 : 400
+    let items = quick ? 400 : 1_000
     let client = try await daemon.waitUntilReady()
     defer { Task { await client.close() } }
     let experiments = client.experiments
