@@ -168,14 +168,10 @@ func benchIngest(report: Report, daemon: DaemonProcess, directory: String, quick
     let warm = try await startRun(client, experiment: "ingest", name: "warmup")
     _ = try await ingestThroughDaemon(client: client, runID: warm.id, shape: IngestShape(batches: 5))
 
+    // One client before and after the four, so that drift in the machine's load affects both.
     log("ingest: one client, \(shape.points) points in batches of \(shape.batchPoints)")
     let run = try await startRun(client, experiment: "ingest", name: "one client")
-    let one = try await ingestThroughDaemon(client: client, runID: run.id, shape: shape)
-    report.add(Figure(
-        name: "Metric ingest, 1 client, batches of 10,000, ack after commit",
-        value: grouped(one) + " points/s", baseline: grouped(raw) + " points/s raw SQLite rows",
-        ratio: ratio(one / raw), target: ">= 1,000,000 points/s and >= 0.5x",
-        met: one >= 1_000_000 && one / raw >= 0.5))
+    let oneBefore = try await ingestThroughDaemon(client: client, runID: run.id, shape: shape)
 
     log("ingest: four clients at once, \(shape.points) points each")
     var clients: [TallyClient] = []
@@ -199,9 +195,18 @@ func benchIngest(report: Report, daemon: DaemonProcess, directory: String, quick
     let total = Double(shape.points * 4) / (now() - start)
     let peak = sampling.stop()
     for c in clients { await c.close() }
+    log("ingest: one client again")
+    let again = try await startRun(client, experiment: "ingest", name: "one client again")
+    let oneAfter = try await ingestThroughDaemon(client: client, runID: again.id, shape: shape)
+    let one = (oneBefore + oneAfter) / 2
+    report.add(Figure(
+        name: "Metric ingest, 1 client, batches of 10,000, ack after commit (mean of 2 runs)",
+        value: grouped(one) + " points/s", baseline: grouped(raw) + " points/s raw SQLite rows",
+        ratio: ratio(one / raw), target: ">= 1,000,000 points/s and >= 0.5x",
+        met: one >= 1_000_000 && one / raw >= 0.5))
     report.add(Figure(
         name: "Metric ingest, 4 clients at once (total)",
-        value: grouped(total) + " points/s", baseline: grouped(one) + " points/s with 1 client",
+        value: grouped(total) + " points/s", baseline: grouped(one) + " points/s with 1 client (runs before and after)",
         ratio: ratio(total / one), target: ">= 1x", met: total >= one))
     report.add(Figure(
         name: "Daemon RSS under 4-client ingest (peak VmRSS)",
