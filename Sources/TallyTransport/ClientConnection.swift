@@ -105,9 +105,7 @@ public final class ClientConnection: ClientTransport, Sendable {
             )
         }
         let connection = ClientConnection(channel: asyncChannel.channel, configuration: configuration, logger: logger)
-        // Frames are read on the connection's event loop, so a response reaches its caller with
-        // one thread hop instead of two.
-        let reader = Task(executorPreference: EventLoopTaskExecutor(asyncChannel.channel.eventLoop)) {
+        let reader = Task {
             await connection.run(asyncChannel)
         }
         connection.readerDone.withLock { $0 = reader }
