@@ -149,6 +149,17 @@ let package = Package(
             dependencies: ["TallyClient", "TallyAPI", "TallyProto", "TallyRPC"],
             swiftSettings: swiftSettings
         ),
+        // Benchmarks of the hot paths against baselines measured in the same run (scripts/bench).
+        .executableTarget(
+            name: "tally-bench",
+            dependencies: [
+                "TallyClient", "TallyAPI", "TallyProto", "TallyRPC", "TallyStore",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "tally-example-train",
             dependencies: [

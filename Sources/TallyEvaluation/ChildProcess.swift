@@ -69,16 +69,6 @@ final class ChildProcess: Sendable {
         process.standardOutput = stdout
         process.standardError = stderr
 
-        stdout.fileHandleForReading.readabilityHandler = { [self] handle in
-            let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil }
-            received(data, onStdout: true)
-        }
-        stderr.fileHandleForReading.readabilityHandler = { [self] handle in
-            let data = handle.availableData
-            if data.isEmpty { handle.readabilityHandler = nil }
-            received(data, onStdout: false)
-        }
         process.terminationHandler = { [self] _ in terminated() }
 
         return try await withTaskCancellationHandler {
@@ -94,13 +84,17 @@ final class ChildProcess: Sendable {
                 do {
                     try process.run()
                 } catch {
-                    stdout.fileHandleForReading.readabilityHandler = nil
-                    stderr.fileHandleForReading.readabilityHandler = nil
                     resume(with: .failure(EvaluationError(
                         code: .unreachable, message: "cannot start \(process.executableURL?.path ?? "?"): \(error)",
                         cause: error)))
                     return
                 }
+                // Output is read with blocking reads on threads of their own, not with
+                // `readabilityHandler`: on Linux, tearing down the dispatch read sources of many
+                // short-lived processes can corrupt libdispatch's epoll bookkeeping and crash the
+                // daemon (swift-corelibs-libdispatch issue 949).
+                readUntilEnd(stdout.fileHandleForReading, onStdout: true)
+                readUntilEnd(stderr.fileHandleForReading, onStdout: false)
                 let writer = stdin.fileHandleForWriting
                 DispatchQueue.global().async {
                     try? writer.write(contentsOf: input)
@@ -112,6 +106,25 @@ final class ChildProcess: Sendable {
             }
         } onCancel: {
             end(.cancelled)
+        }
+    }
+
+    /// Reads a pipe until its end on a thread of its own, handing each piece to ``received``.
+    private func readUntilEnd(_ handle: FileHandle, onStdout: Bool) {
+        let handle = UncheckedFileHandle(value: handle)
+        Thread.detachNewThread { [self] in
+            let fd = handle.value.fileDescriptor
+            var buffer = [UInt8](repeating: 0, count: 1 << 16)
+            while true {
+                let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else {
+                    received(Data(), onStdout: onStdout)  // end of output (or a read error)
+                    break
+                }
+                received(Data(buffer[0..<count]), onStdout: onStdout)
+            }
+            withExtendedLifetime(handle) {}
         }
     }
 
@@ -191,8 +204,6 @@ final class ChildProcess: Sendable {
             return continuation
         }
         guard let continuation else { return }
-        pipes.stdout.fileHandleForReading.readabilityHandler = nil
-        pipes.stderr.fileHandleForReading.readabilityHandler = nil
         continuation.resume(with: result)
     }
 
@@ -207,6 +218,11 @@ struct UncheckedPipes: @unchecked Sendable {
     let stdin: Pipe
     let stdout: Pipe
     let stderr: Pipe
+}
+
+/// A pipe's reading end, read by one thread at a time.
+struct UncheckedFileHandle: @unchecked Sendable {
+    let value: FileHandle
 }
 
 /// `Process` is thread-safe for what ``ChildProcess`` does with it but not marked `Sendable`.

@@ -66,7 +66,8 @@ final class JobManager: Sendable {
                 }
                 state.queue.remove(at: index)
                 if pooled { state.pooled.insert(job.id) }
-                let task = Task { await self.execute(job) }
+                // Jobs run on the shared pool, never on a connection's event loop.
+                let task = Task(executorPreference: globalConcurrentExecutor) { await self.execute(job) }
                 state.running[job.id] = task
                 started.append((job, task))
             }

@@ -206,7 +206,9 @@ extension Store {
         var candidates: Set<String> = []
         for chunk in runPKs.chunked(into: 500) {
             let list = chunk.map(String.init).joined(separator: ",")
-            try db.execute(sql: "DELETE FROM metric_points WHERE series_pk IN (SELECT pk FROM metric_series WHERE run_pk IN (\(list)))")
+            let series = "SELECT pk FROM metric_series WHERE run_pk IN (\(list))"
+            try db.execute(sql: "DELETE FROM metric_chunk_data WHERE chunk_pk IN (SELECT pk FROM metric_chunks WHERE series_pk IN (\(series)))")
+            try db.execute(sql: "DELETE FROM metric_chunks WHERE series_pk IN (\(series))")
             for sha in try String.fetchAll(db, sql: "SELECT sha256 FROM artifacts WHERE run_pk IN (\(list))") {
                 candidates.insert(sha)
                 artifacts += 1

@@ -1,3 +1,4 @@
+import Foundation
 import GRDB
 
 /// A validated batch of metric points of one run, ready to commit.
@@ -52,7 +53,140 @@ public struct MetricHistoryRecord: Sendable {
     public var downsampled: Bool
 }
 
+// Storage of points: per-series chunks.
+//
+// A series' points are stored in the order they were logged, in chunks of at most
+// `metricChunkCapacity` points: a row of `metric_chunks` (step range, point count, lowest and
+// highest point) and a row of `metric_chunk_data` (the points packed as three little-endian
+// columns: steps as Int64, values as Float64 with NaN kept as NaN, times in ms as Int64). A batch
+// first fills the series' last chunk, then adds new ones, so inserts stay sequential and a
+// 10,000-point batch costs a few dozen rows instead of 10,000. Queries stay exact: they read the
+// chunks whose step range meets theirs and filter the points; downsampling reads only the
+// summaries of chunks that fall inside one bucket and the points of the others.
+
+/// Points of one series, column by column, in the order they were logged.
+struct PointColumns {
+    var steps: [Int64] = []
+    var values: [Double] = []
+    var times: [Int64] = []
+
+    var count: Int { steps.count }
+
+    init() {}
+
+    init(capacity: Int) {
+        steps.reserveCapacity(capacity)
+        values.reserveCapacity(capacity)
+        times.reserveCapacity(capacity)
+    }
+
+    /// Unpacks a chunk's data: `count` steps, then `count` values, then `count` times.
+    init(packed data: Data, count: Int) throws {
+        guard data.count == count * 24 else {
+            throw StoreError(code: .dataLoss, message: "a metric chunk holds \(data.count) bytes for \(count) points")
+        }
+        func column<T>(_ index: Int, as type: T.Type) -> [T] {
+            [T](unsafeUninitializedCapacity: count) { buffer, initialized in
+                data.withUnsafeBytes { raw in
+                    let source = UnsafeRawBufferPointer(rebasing: raw[(index * count * 8)..<((index + 1) * count * 8)])
+                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: source)
+                }
+                initialized = count
+            }
+        }
+        steps = column(0, as: Int64.self).map { Int64(littleEndian: $0) }
+        values = column(1, as: UInt64.self).map { Double(bitPattern: UInt64(littleEndian: $0)) }
+        times = column(2, as: Int64.self).map { Int64(littleEndian: $0) }
+    }
+
+    /// The packed form stored in `metric_chunk_data.data`.
+    func packed() -> Data {
+        var data = Data(count: count * 24)
+        data.withUnsafeMutableBytes { raw in
+            let words = raw.bindMemory(to: UInt64.self)
+            for i in 0..<count {
+                words[i] = UInt64(bitPattern: steps[i]).littleEndian
+                words[count + i] = values[i].bitPattern.littleEndian
+                words[2 * count + i] = UInt64(bitPattern: times[i]).littleEndian
+            }
+        }
+        return data
+    }
+
+    mutating func append(step: Int64, value: Double, time: Int64) {
+        steps.append(step)
+        values.append(value)
+        times.append(time)
+    }
+
+    mutating func append(contentsOf other: PointColumns, range: Range<Int>) {
+        steps.append(contentsOf: other.steps[range])
+        values.append(contentsOf: other.values[range])
+        times.append(contentsOf: other.times[range])
+    }
+
+    func slice(_ range: Range<Int>) -> PointColumns {
+        var slice = PointColumns()
+        slice.append(contentsOf: self, range: range)
+        return slice
+    }
+
+    func point(_ i: Int) -> MetricPointRecord {
+        MetricPointRecord(step: steps[i], value: values[i], timestampMs: times[i])
+    }
+}
+
+/// What a chunk row says about its points without reading them.
+struct ChunkSummary {
+    var count: Int
+    var stepLow: Int64
+    var stepHigh: Int64
+    /// The lowest non-NaN value (ties: the lowest step, then the first logged); `nil` when
+    /// every value is NaN.
+    var minPoint: MetricPointRecord?
+    /// The highest non-NaN value, ties broken the same way.
+    var maxPoint: MetricPointRecord?
+
+    init(count: Int, stepLow: Int64, stepHigh: Int64, minPoint: MetricPointRecord?, maxPoint: MetricPointRecord?) {
+        self.count = count
+        self.stepLow = stepLow
+        self.stepHigh = stepHigh
+        self.minPoint = minPoint
+        self.maxPoint = maxPoint
+    }
+
+    init(_ points: PointColumns) {
+        count = points.count
+        stepLow = points.steps.min() ?? 0
+        stepHigh = points.steps.max() ?? 0
+        var low: Int?
+        var high: Int?
+        for i in 0..<points.count {
+            let value = points.values[i]
+            if value.isNaN { continue }
+            let step = points.steps[i]
+            if let l = low {
+                let best = points.values[l]
+                if value < best || (value == best && step < points.steps[l]) { low = i }
+            } else {
+                low = i
+            }
+            if let h = high {
+                let best = points.values[h]
+                if value > best || (value == best && step < points.steps[h]) { high = i }
+            } else {
+                high = i
+            }
+        }
+        minPoint = low.map(points.point)
+        maxPoint = high.map(points.point)
+    }
+}
+
 extension Store {
+    /// Most points in one chunk.
+    static let metricChunkCapacity = 256
+
     /// Commits batches of several runs in one transaction (group commit).
     ///
     /// A batch whose run is missing or has ended fails alone; the others commit.
@@ -62,7 +196,6 @@ extension Store {
             var seriesCache: [String: [String: SeriesState]] = [:]
             var results: [Result<CommittedPoints, StoreError>] = []
             results.reserveCapacity(batches.count)
-            let insert = try db.cachedStatement(sql: "INSERT INTO metric_points (series_pk, step, value, timestamp_ms) VALUES (?, ?, ?, ?)")
             for batch in batches {
                 guard let run = try Row.fetchOne(db, sql: "SELECT pk, status FROM runs WHERE id = ?", arguments: [batch.runID]) else {
                     results.append(.failure(StoreError(code: .notFound, message: "run \(batch.runID) not found", field: "run_id")))
@@ -82,19 +215,33 @@ extension Store {
                         series.append(try Self.loadSeries(db, runPK: runPK, key: key))
                     }
                 }
+                let count = batch.count
                 var steps = batch.steps
                 var times = batch.timestampsMs
-                if steps.isEmpty { steps = [Int64](repeating: 0, count: batch.count) }
-                if times.isEmpty { times = [Int64](repeating: 0, count: batch.count) }
-                for i in 0..<batch.count {
-                    let k = Int(batch.keyIndex[i])
-                    let step = batch.steps.isEmpty ? series[k].lastStep + 1 : steps[i]
-                    let time = times[i] == 0 ? batch.receivedAtMs : times[i]
-                    steps[i] = step
-                    times[i] = time
-                    let value = batch.values[i]
-                    series[k].add(value: value, step: step, timeMs: time)
-                    try insert.execute(arguments: [series[k].pk, step, value.isNaN ? nil : value, time])
+                if steps.isEmpty { steps = [Int64](repeating: 0, count: count) }
+                if times.isEmpty { times = [Int64](repeating: 0, count: count) }
+                var columns = [PointColumns](repeating: PointColumns(), count: series.count)
+                if series.count == 1 {
+                    columns[0] = PointColumns(capacity: count)
+                }
+                let automaticSteps = batch.steps.isEmpty
+                let receivedAt = batch.receivedAtMs
+                batch.keyIndex.withUnsafeBufferPointer { keyIndex in
+                    batch.values.withUnsafeBufferPointer { values in
+                        for i in 0..<count {
+                            let k = Int(keyIndex[i])
+                            let step = automaticSteps ? series[k].lastStep + 1 : steps[i]
+                            let time = times[i] == 0 ? receivedAt : times[i]
+                            steps[i] = step
+                            times[i] = time
+                            let value = values[i]
+                            series[k].add(value: value, step: step, timeMs: time)
+                            columns[k].append(step: step, value: value, time: time)
+                        }
+                    }
+                }
+                for k in series.indices where columns[k].count > 0 {
+                    try Self.appendPoints(db, series: &series[k], columns[k])
                 }
                 for state in series where state.dirty {
                     try state.save(db)
@@ -111,6 +258,61 @@ extension Store {
         }
     }
 
+    /// Appends a series' new points: first into its last chunk while it has room, then in new chunks.
+    static func appendPoints(_ db: Database, series: inout SeriesState, _ points: PointColumns) throws {
+        var offset = 0
+        if let tail = series.tailChunk, tail.count < metricChunkCapacity {
+            var columns = try chunkPoints(db, pk: tail.pk, count: tail.count)
+            let take = min(metricChunkCapacity - columns.count, points.count)
+            columns.append(contentsOf: points, range: 0..<take)
+            let summary = ChunkSummary(columns)
+            try db.cachedStatement(sql: """
+                UPDATE metric_chunks SET count = ?, step_low = ?, step_high = ?, min_value = ?, min_step = ?, min_time = ?,
+                    max_value = ?, max_step = ?, max_time = ? WHERE pk = ?
+                """).execute(arguments: summaryArguments(summary) + [tail.pk])
+            try db.cachedStatement(sql: "UPDATE metric_chunk_data SET data = ? WHERE chunk_pk = ?")
+                .execute(arguments: [columns.packed(), tail.pk])
+            series.tailChunk = (tail.pk, columns.count)
+            offset = take
+        }
+        while offset < points.count {
+            let end = min(offset + metricChunkCapacity, points.count)
+            let columns = offset == 0 && end == points.count ? points : points.slice(offset..<end)
+            let pk = try insertChunk(db, seriesPK: series.pk, columns)
+            series.tailChunk = (pk, columns.count)
+            offset = end
+        }
+    }
+
+    /// Adds a chunk of a series; returns its pk.
+    static func insertChunk(_ db: Database, seriesPK: Int64, _ columns: PointColumns) throws -> Int64 {
+        let summary = ChunkSummary(columns)
+        try db.cachedStatement(sql: """
+            INSERT INTO metric_chunks (series_pk, count, step_low, step_high, min_value, min_step, min_time, max_value, max_step, max_time)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """).execute(arguments: [seriesPK] + summaryArguments(summary))
+        let pk = db.lastInsertedRowID
+        try db.cachedStatement(sql: "INSERT INTO metric_chunk_data (chunk_pk, data) VALUES (?, ?)")
+            .execute(arguments: [pk, columns.packed()])
+        return pk
+    }
+
+    private static func summaryArguments(_ summary: ChunkSummary) -> StatementArguments {
+        [
+            summary.count, summary.stepLow, summary.stepHigh,
+            summary.minPoint?.value, summary.minPoint?.step, summary.minPoint?.timestampMs,
+            summary.maxPoint?.value, summary.maxPoint?.step, summary.maxPoint?.timestampMs,
+        ]
+    }
+
+    /// The points of a chunk, in the order they were logged.
+    static func chunkPoints(_ db: Database, pk: Int64, count: Int) throws -> PointColumns {
+        guard let data = try Data.fetchOne(db.cachedStatement(sql: "SELECT data FROM metric_chunk_data WHERE chunk_pk = ?"), arguments: [pk]) else {
+            throw StoreError(code: .dataLoss, message: "metric chunk \(pk) has no data")
+        }
+        return try PointColumns(packed: data, count: count)
+    }
+
     /// The aggregates of one series while a batch is applied.
     struct SeriesState {
         var pk: Int64
@@ -124,15 +326,18 @@ extension Store {
         var lastStep: Int64
         var lastTimestampMs: Int64
         var firstStep: Int64
+        /// The series' last chunk and its point count, if it has one.
+        var tailChunk: (pk: Int64, count: Int)?
         var dirty = false
 
+        @inline(__always)
         mutating func add(value: Double, step: Int64, timeMs: Int64) {
             if count == 0 || step < firstStep { firstStep = step }
             count += 1
             if !value.isNaN {
                 finiteCount += 1
-                min = Swift.min(min ?? value, value)
-                max = Swift.max(max ?? value, value)
+                if let low = min { if value < low { min = value } } else { min = value }
+                if let high = max { if value > high { max = value } } else { max = value }
                 sum += value
             }
             if count == 1 || step >= lastStep {
@@ -157,11 +362,15 @@ extension Store {
 
     static func loadSeries(_ db: Database, runPK: Int64, key: String) throws -> SeriesState {
         if let row = try Row.fetchOne(db, sql: "SELECT * FROM metric_series WHERE run_pk = ? AND key = ?", arguments: [runPK, key]) {
-            return SeriesState(
+            var state = SeriesState(
                 pk: row["pk"], key: key, count: row["count"], finiteCount: row["finite_count"],
                 min: row["min"], max: row["max"], sum: row["sum"], lastValue: row["last_value"],
                 lastStep: row["last_step"], lastTimestampMs: row["last_timestamp_ms"], firstStep: row["first_step"]
             )
+            if let tail = try Row.fetchOne(db, sql: "SELECT pk, count FROM metric_chunks WHERE series_pk = ? ORDER BY pk DESC LIMIT 1", arguments: [state.pk]) {
+                state.tailChunk = (tail["pk"], tail["count"])
+            }
+            return state
         }
         try db.execute(sql: "INSERT INTO metric_series (run_pk, key) VALUES (?, ?)", arguments: [runPK, key])
         return SeriesState(
@@ -195,63 +404,161 @@ extension Store {
                     series.append((pk, key))
                 }
             }
-            let upper = maxStep ?? Int64.max
+            let range = minStep...(maxStep ?? Int64.max)
             return try series.map { entry in
-                let total = try Int64.fetchOne(
-                    db,
-                    sql: "SELECT COUNT(*) FROM metric_points WHERE series_pk = ? AND step BETWEEN ? AND ?",
-                    arguments: [entry.pk, minStep, upper]
-                ) ?? 0
+                let reader = try SeriesReader(db, seriesPK: entry.pk, range: range)
+                let total = try reader.total()
                 if maxPoints <= 0 || total <= Int64(maxPoints) {
-                    let points = try Self.points(db, sql: """
-                        SELECT step, value, timestamp_ms FROM metric_points
-                        WHERE series_pk = ? AND step BETWEEN ? AND ? ORDER BY step, rowid
-                        """, arguments: [entry.pk, minStep, upper])
-                    return MetricHistoryRecord(key: entry.key, points: points, totalPoints: total, downsampled: false)
+                    return MetricHistoryRecord(key: entry.key, points: try reader.points(), totalPoints: total, downsampled: false)
                 }
-                return MetricHistoryRecord(
-                    key: entry.key,
-                    points: try Self.downsample(db, seriesPK: entry.pk, minStep: minStep, maxStep: upper, maxPoints: maxPoints),
-                    totalPoints: total,
-                    downsampled: true
-                )
+                return MetricHistoryRecord(key: entry.key, points: try reader.downsample(maxPoints: maxPoints), totalPoints: total, downsampled: true)
             }
         }
     }
+}
 
-    static func points(_ db: Database, sql: String, arguments: StatementArguments) throws -> [MetricPointRecord] {
-        var points: [MetricPointRecord] = []
-        let rows = try Row.fetchCursor(db, sql: sql, arguments: arguments)
+/// Reads one series' points in a step range from its chunks.
+final class SeriesReader {
+    struct Chunk {
+        var pk: Int64
+        var summary: ChunkSummary
+        /// Every point of the chunk is in the range.
+        var inside: Bool
+    }
+
+    let db: Database
+    let range: ClosedRange<Int64>
+    let chunks: [Chunk]
+    private var decoded: [Int64: PointColumns] = [:]
+
+    init(_ db: Database, seriesPK: Int64, range: ClosedRange<Int64>) throws {
+        self.db = db
+        self.range = range
+        var chunks: [Chunk] = []
+        let rows = try Row.fetchCursor(db.cachedStatement(sql: """
+            SELECT pk, count, step_low, step_high, min_value, min_step, min_time, max_value, max_step, max_time
+            FROM metric_chunks WHERE series_pk = ? AND step_high >= ? AND step_low <= ? ORDER BY pk
+            """), arguments: [seriesPK, range.lowerBound, range.upperBound])
         while let row = try rows.next() {
-            points.append(MetricPointRecord(step: row[0], value: (row[1] as Double?) ?? .nan, timestampMs: row[2]))
+            let minPoint: MetricPointRecord? = (row[4] as Double?).map { MetricPointRecord(step: row[5], value: $0, timestampMs: row[6]) }
+            let maxPoint: MetricPointRecord? = (row[7] as Double?).map { MetricPointRecord(step: row[8], value: $0, timestampMs: row[9]) }
+            let summary = ChunkSummary(count: row[1], stepLow: row[2], stepHigh: row[3], minPoint: minPoint, maxPoint: maxPoint)
+            chunks.append(Chunk(pk: row[0], summary: summary, inside: range.contains(summary.stepLow) && range.contains(summary.stepHigh)))
         }
+        self.chunks = chunks
+    }
+
+    func points(of chunk: Chunk) throws -> PointColumns {
+        if let cached = decoded[chunk.pk] { return cached }
+        let points = try Store.chunkPoints(db, pk: chunk.pk, count: chunk.summary.count)
+        decoded[chunk.pk] = points
         return points
     }
 
-    /// Min/max buckets over equal step ranges: SQLite returns the row holding a group's MIN or
-    /// MAX for the bare columns, so each bucket's extreme points come back with their steps.
-    static func downsample(_ db: Database, seriesPK: Int64, minStep: Int64, maxStep: Int64, maxPoints: Int) throws -> [MetricPointRecord] {
-        guard let bounds = try Row.fetchOne(db, sql: "SELECT MIN(step), MAX(step) FROM metric_points WHERE series_pk = ? AND step BETWEEN ? AND ?", arguments: [seriesPK, minStep, maxStep]),
-              let low = bounds[0] as Int64?, let high = bounds[1] as Int64? else { return [] }
-        let buckets = Swift.max(1, maxPoints / 2)
+    /// Points in the range.
+    func total() throws -> Int64 {
+        var total: Int64 = 0
+        for chunk in chunks {
+            if chunk.inside {
+                total += Int64(chunk.summary.count)
+            } else {
+                total += Int64(try points(of: chunk).steps.count { range.contains($0) })
+            }
+        }
+        return total
+    }
+
+    /// Every point in the range, ordered by step, then in the order logged.
+    func points() throws -> [MetricPointRecord] {
+        var result: [MetricPointRecord] = []
+        for chunk in chunks {
+            let columns = try points(of: chunk)
+            for i in 0..<columns.count where chunk.inside || range.contains(columns.steps[i]) {
+                result.append(columns.point(i))
+            }
+        }
+        var sorted = true
+        for i in result.indices.dropFirst() where result[i].step < result[i - 1].step {
+            sorted = false
+            break
+        }
+        if !sorted {
+            // Stable: the logged order breaks ties between equal steps.
+            result = result.enumerated().sorted { ($0.element.step, $0.offset) < ($1.element.step, $1.offset) }.map(\.element)
+        }
+        return result
+    }
+
+    /// A candidate for a bucket's lowest or highest point; `order` breaks ties between equal
+    /// values and steps: the first logged wins.
+    private struct Candidate {
+        var point: MetricPointRecord
+        var order: (Int64, Int)
+
+        func beats(_ other: Candidate, lower: Bool) -> Bool {
+            if point.value != other.point.value { return lower ? point.value < other.point.value : point.value > other.point.value }
+            if point.step != other.point.step { return point.step < other.point.step }
+            return order < other.order
+        }
+    }
+
+    /// Min/max buckets over equal step ranges between the lowest and highest step in the range
+    /// (`maxPoints / 2` buckets); each bucket keeps its lowest and highest non-NaN point.
+    /// Chunks that fall inside one bucket contribute their stored extremes without being read.
+    func downsample(maxPoints: Int) throws -> [MetricPointRecord] {
+        var low = Int64.max
+        var high = Int64.min
+        for chunk in chunks {
+            if chunk.inside {
+                low = min(low, chunk.summary.stepLow)
+                high = max(high, chunk.summary.stepHigh)
+            } else {
+                for step in try points(of: chunk).steps where range.contains(step) {
+                    low = min(low, step)
+                    high = max(high, step)
+                }
+            }
+        }
+        guard low <= high else { return [] }
+        let buckets = max(1, maxPoints / 2)
         let width = Double(high - low + 1) / Double(buckets)
-        var result: [Int64: [MetricPointRecord]] = [:]
-        for aggregate in ["MIN", "MAX"] {
-            let rows = try Row.fetchCursor(db, sql: """
-                SELECT CAST((step - ?) / ? AS INTEGER) AS bucket, \(aggregate)(value), step, timestamp_ms
-                FROM metric_points WHERE series_pk = ? AND step BETWEEN ? AND ? AND value IS NOT NULL
-                GROUP BY bucket
-                """, arguments: [low, width, seriesPK, low, high])
-            while let row = try rows.next() {
-                let point = MetricPointRecord(step: row[2], value: row[1], timestampMs: row[3])
-                result[row[0], default: []].append(point)
+        // As SQLite's CAST((step - low) / width AS INTEGER) computed it before chunks.
+        func bucket(_ step: Int64) -> Int { Swift.min(buckets - 1, Int(Double(step - low) / width)) }
+        var lows = [Candidate?](repeating: nil, count: buckets)
+        var highs = [Candidate?](repeating: nil, count: buckets)
+        func offer(_ candidate: Candidate, to b: Int, lower: Bool) {
+            if lower {
+                if let current = lows[b], !candidate.beats(current, lower: true) { return }
+                lows[b] = candidate
+            } else {
+                if let current = highs[b], !candidate.beats(current, lower: false) { return }
+                highs[b] = candidate
+            }
+        }
+        for chunk in chunks {
+            if chunk.inside, bucket(chunk.summary.stepLow) == bucket(chunk.summary.stepHigh) {
+                let b = bucket(chunk.summary.stepLow)
+                if let point = chunk.summary.minPoint { offer(Candidate(point: point, order: (chunk.pk, -1)), to: b, lower: true) }
+                if let point = chunk.summary.maxPoint { offer(Candidate(point: point, order: (chunk.pk, -1)), to: b, lower: false) }
+                continue
+            }
+            let columns = try points(of: chunk)
+            for i in 0..<columns.count {
+                let step = columns.steps[i]
+                let value = columns.values[i]
+                guard !value.isNaN, chunk.inside || range.contains(step) else { continue }
+                let b = bucket(step)
+                let candidate = Candidate(point: columns.point(i), order: (chunk.pk, i))
+                offer(candidate, to: b, lower: true)
+                offer(candidate, to: b, lower: false)
             }
         }
         var points: [MetricPointRecord] = []
-        for bucket in result.keys.sorted() {
-            let pair = result[bucket]!.sorted { $0.step < $1.step }
+        for b in 0..<buckets {
+            guard let lowest = lows[b]?.point, let highest = highs[b]?.point else { continue }
+            let pair = highest.step < lowest.step ? [highest, lowest] : [lowest, highest]
             points.append(pair[0])
-            if pair.count > 1, pair[1] != pair[0] { points.append(pair[1]) }
+            if pair[1] != pair[0] { points.append(pair[1]) }
         }
         return points
     }

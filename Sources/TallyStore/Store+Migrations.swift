@@ -36,6 +36,11 @@ extension Store {
         migrator.registerMigration("v5_sweeps") { db in
             try db.execute(sql: sweepsSchema)
         }
+        migrator.registerMigration("v6_metric_chunks") { db in
+            // Points move from one row each into per-series chunks (Store+Metrics.swift).
+            try db.execute(sql: metricChunksSchema)
+            try moveMetricPointsToChunks(db)
+        }
         return migrator
     }()
 
@@ -242,4 +247,51 @@ extension Store {
             PRIMARY KEY (experiment_pk, name, alias)
         ) WITHOUT ROWID;
         """
+
+    /// Points of a series in chunks of up to ``metricChunkCapacity``, in the order logged.
+    static let metricChunksSchema = """
+        -- A chunk's step range, point count, and lowest and highest non-NaN point (NULL when
+        -- every value is NaN), so that range queries and downsampling can skip its points.
+        CREATE TABLE metric_chunks (
+            pk INTEGER PRIMARY KEY,
+            series_pk INTEGER NOT NULL,
+            count INTEGER NOT NULL,
+            step_low INTEGER NOT NULL,
+            step_high INTEGER NOT NULL,
+            min_value REAL,
+            min_step INTEGER,
+            min_time INTEGER,
+            max_value REAL,
+            max_step INTEGER,
+            max_time INTEGER
+        );
+        CREATE INDEX metric_chunks_series ON metric_chunks(series_pk);
+        -- The chunk's points: `count` steps (int64), then `count` values (float64, NaN kept),
+        -- then `count` times in ms (int64), little-endian.
+        CREATE TABLE metric_chunk_data (
+            chunk_pk INTEGER PRIMARY KEY,
+            data BLOB NOT NULL
+        );
+        """
+
+    /// Moves the rows of the one-row-per-point table into chunks, series by series in the order
+    /// logged, and drops the table.
+    static func moveMetricPointsToChunks(_ db: Database) throws {
+        for seriesPK in try Int64.fetchAll(db, sql: "SELECT pk FROM metric_series ORDER BY pk") {
+            var columns = PointColumns()
+            let rows = try Row.fetchCursor(
+                db, sql: "SELECT step, value, timestamp_ms FROM metric_points WHERE series_pk = ? ORDER BY rowid", arguments: [seriesPK])
+            while let row = try rows.next() {
+                columns.append(step: row[0], value: (row[1] as Double?) ?? .nan, time: row[2])
+                if columns.count == metricChunkCapacity {
+                    _ = try insertChunk(db, seriesPK: seriesPK, columns)
+                    columns = PointColumns()
+                }
+            }
+            if columns.count > 0 {
+                _ = try insertChunk(db, seriesPK: seriesPK, columns)
+            }
+        }
+        try db.execute(sql: "DROP TABLE metric_points")
+    }
 }

@@ -19,6 +19,8 @@ final class ServerConnection: Sendable {
     private let outbound: NIOAsyncChannelOutboundWriter<Frame>
     private let stats: TransportStats
     private let state = Mutex(State())
+    /// Handlers run on the connection's event loop (see ``EventLoopTaskExecutor``).
+    private let executor: EventLoopTaskExecutor
 
     init(
         id: UInt64,
@@ -38,6 +40,7 @@ final class ServerConnection: Sendable {
         logger[metadataKey: "connection"] = "\(id)"
         self.logger = logger
         self.channel = channel
+        self.executor = EventLoopTaskExecutor(channel.eventLoop)
         self.outbound = outbound
         self.stats = stats
     }
@@ -220,8 +223,11 @@ final class ServerConnection: Sendable {
             return try await writeEnd(callID, RPCError(code: .unimplemented, message: "method \(start.method) is not implemented by this server"))
         }
         var callLogger = logger
-        callLogger[metadataKey: "call"] = "\(callID)"
-        callLogger[metadataKey: "method"] = "\(start.method)"
+        // Setting metadata copies the handler's metadata: worth it only when debug lines are kept.
+        if logger.logLevel <= .debug {
+            callLogger[metadataKey: "call"] = "\(callID)"
+            callLogger[metadataKey: "method"] = "\(start.method)"
+        }
         let deadline = start.timeoutMs > 0
             ? ContinuousClock.now.advanced(by: .milliseconds(Int64(clamping: start.timeoutMs)))
             : nil
@@ -395,7 +401,7 @@ final class ServerConnection: Sendable {
         let call = ServerCall(context: entry.context, requests: requests, responses: writer)
         let handler = entry.route.handler
         stats.callStarted()
-        let task = Task {
+        let task = Task(executorPreference: executor) {
             let status = await ServerCallRunner.run(handler, call: call)
             await self.finishCall(callID, status: status)
             self.stats.callFinished()

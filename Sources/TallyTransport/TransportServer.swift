@@ -112,7 +112,8 @@ public final class TransportServer: Sendable {
         try await listener.executeThenClose { inbound in
             try await withThrowingDiscardingTaskGroup { group in
                 for try await connection in inbound {
-                    group.addTask {
+                    // The connection's reader and its handlers run on its event loop.
+                    group.addTask(executorPreference: EventLoopTaskExecutor(connection.channel.eventLoop)) {
                         await self.serve(connection)
                     }
                 }
@@ -165,6 +166,19 @@ public final class TransportServer: Sendable {
                 if let refusal = await self.admit(connection.channel) {
                     self.logger.notice("refused connection", metadata: ["reason": "\(refusal)"])
                     try? await outbound.write(ServerConnection.goAwayFrame(refusal, lastCallID: 0))
+                    // Let the peer read the GOAWAY before the close: drop what it sends until it
+                    // closes, for at most 200 ms. Closing with its HELLO unread would reset the
+                    // connection, and a peer busy writing could then miss the GOAWAY.
+                    await withTaskGroup(of: Void.self) { group in
+                        group.addTask {
+                            do { for try await _ in inbound {} } catch {}
+                        }
+                        group.addTask {
+                            try? await Task.sleep(for: .milliseconds(200))
+                        }
+                        await group.next()
+                        group.cancelAll()
+                    }
                     return
                 }
                 let id = self.stats.nextConnectionID()

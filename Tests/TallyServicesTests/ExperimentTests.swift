@@ -149,10 +149,10 @@ struct ExperimentTests {
         get.runId = run.id
         #expect(await statusCode { _ = try await h.client.getRun(get) } == .notFound)
         let leftovers = try await h.store.pool.read { db in
-            try ["runs", "params", "metric_series", "metric_points", "experiments"].map { table in
+            try ["runs", "params", "metric_series", "metric_chunks", "metric_chunk_data", "experiments"].map { table in
                 try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM \(table)") ?? -1
             }
         }
-        #expect(leftovers == [0, 0, 0, 0, 0])
+        #expect(leftovers == [0, 0, 0, 0, 0, 0])
     }
 }

@@ -12,6 +12,7 @@ stored twice, with the same steps, values and timestamps.
 """
 
 import atexit
+from array import array
 import hashlib
 import os
 import re
@@ -69,6 +70,36 @@ class _Batch:
         self.sent_at = 0.0
 
 
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
+
+
+def _encode_batch(run_id: str, seq: int, key_list: List[str], kidx: List[int], vals: List[float],
+                  steps: List[int], ts: List[int]) -> bytes:
+    """A serialized `MetricBatch`. Values (field 4, packed doubles) and, with fewer than 128 keys,
+    key indexes (field 3, one-byte varints) are packed straight from arrays, which is several times
+    faster than converting the lists into the message; the other fields go through protobuf.
+    Fields may come in any order in the encoding, so the parts are concatenated."""
+    head = tracking_pb2.MetricBatch(run_id=run_id, keys=key_list, steps=steps, timestamps_ms=ts, sequence=seq)
+    parts = [head.SerializeToString()]
+    if len(key_list) < 128:
+        packed_kidx = bytes(kidx)
+        parts += [b"\x1a", _varint(len(packed_kidx)), packed_kidx]
+    else:
+        parts.append(tracking_pb2.MetricBatch(key_index=kidx).SerializeToString())
+    doubles = array("d", vals)
+    if sys.byteorder != "little":
+        doubles.byteswap()
+    packed_vals = doubles.tobytes()
+    parts += [b"\x22", _varint(len(packed_vals)), packed_vals]
+    return b"".join(parts)
+
+
 class Run:
     """A run this process logs to. Use it as a context manager (see `tally.start_run`)."""
 
@@ -113,6 +144,8 @@ class Run:
     def _new_columns(self) -> None:
         self._keys: Dict[str, int] = {}
         self._key_list: List[str] = []
+        # Key indexes of each set of keys `log` was called with, for the columns being filled.
+        self._shapes: Dict[Tuple[Any, ...], List[int]] = {}
         self._kidx: List[int] = []
         self._vals: List[float] = []
         self._steps: List[int] = []
@@ -126,39 +159,48 @@ class Run:
         Blocks only while `max_buffered_points` points wait for the daemon, and raises the error
         that stopped logging if the daemon stayed unreachable for `retry_timeout` seconds."""
         values = [float(v) for v in metrics.values()]
-        valid = self._valid_keys
-        for key in metrics:
-            if key not in valid:
-                _check_key(key)
-                valid.add(key)
+        shape = tuple(metrics)
         ts = int(time.time() * 1000)
         with self._lock:
             if self._thread is None:
                 self._start_locked()
             if self._points >= self.max_buffered_points:
                 self._wait_for_room_locked()
-            keys = self._keys
-            key_list = self._key_list
-            kidx = self._kidx
-            steps = self._steps
+            indexes = self._shapes.get(shape)
+            if indexes is None:  # keys not seen together in these columns yet
+                valid = self._valid_keys
+                for key in shape:
+                    if key not in valid:
+                        _check_key(key)
+                        valid.add(key)
+                keys = self._keys
+                key_list = self._key_list
+                indexes = []
+                for key in shape:
+                    index = keys.get(key)
+                    if index is None:
+                        index = keys[key] = len(key_list)
+                        key_list.append(key)
+                    indexes.append(index)
+                self._shapes[shape] = indexes
+            count = len(values)
+            self._kidx += indexes
             next_step = self._next_step
-            for key, value in zip(metrics, values):
-                index = keys.get(key)
-                if index is None:
-                    index = keys[key] = len(key_list)
-                    key_list.append(key)
-                kidx.append(index)
-                if step is None:
+            if step is None:
+                steps = self._steps
+                for key in shape:
                     s = next_step.get(key, 0)
                     next_step[key] = s + 1
-                else:
-                    s = step
-                    if s >= next_step.get(key, 0):
-                        next_step[key] = s + 1
-                steps.append(s)
+                    steps.append(s)
+            else:
+                self._steps += [step] * count
+                following = step + 1
+                for key in shape:
+                    if next_step.get(key, 0) < following:
+                        next_step[key] = following
             self._vals += values
-            self._ts += [ts] * len(values)
-            self._points += len(values)
+            self._ts += [ts] * count
+            self._points += count
             if len(self._vals) >= self.batch_points:
                 self._seal_locked()
                 self._cond.notify_all()
@@ -243,9 +285,7 @@ class Run:
                 closing = self._closing
                 flushing, self._flush_requested = self._flush_requested, False
             for seq, key_list, kidx, vals, steps, ts in sealed:
-                message = tracking_pb2.MetricBatch(run_id=self.id, keys=key_list, key_index=kidx, values=vals,
-                                                   steps=steps, timestamps_ms=ts, sequence=seq)
-                self._pending.append(_Batch(seq, len(vals), message.SerializeToString()))
+                self._pending.append(_Batch(seq, len(vals), _encode_batch(self.id, seq, key_list, kidx, vals, steps, ts)))
             # Open the stream when there is something to send, and send what is not sent yet.
             # A stream is half-closed (then replaced) when a flush waits on it, when the daemon
             # goes away, or when its oldest batch waits too long: the daemon ends the call, with
