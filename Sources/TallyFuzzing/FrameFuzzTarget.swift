@@ -6,7 +6,8 @@ import TallyTransport
 ///
 /// Input: `limit selector (1) | split seed (1) | byte stream`. The stream goes through
 /// `ByteToMessageHandler(FrameDecoder(maxPayloadSize:))` on an `EmbeddedChannel`, cut into
-/// chunks chosen by the seed (seed 0: one write), then the channel is closed (EOF). Errors are
+/// chunks chosen by the seed (seed 0: one write), then the channel is closed (EOF). The limit is
+/// one of ``limits``, picked by the first byte. Errors are
 /// expected; what must hold:
 /// - no crash, and no allocation beyond the input: a payload is never larger than the limit;
 /// - the frames, oversized headers and final error are exactly those of a simple reference
@@ -136,13 +137,15 @@ public enum FrameFuzzTarget {
             fuzzFailure("cannot set up the channel: \(error)")
         }
         var random = FuzzRandom(seed: UInt64(seed))
-        // Seed 0: the whole stream in one write; else chunks of 1 up to `seed` bytes.
+        // Seed 0: the whole stream in one write; else chunks of 1 up to `seed` bytes, but no
+        // more than about 64 writes (each costs far more than the decoding).
         let largest = seed == 0 ? max(stream.count, 1) : Int(seed)
+        let smallest = max(1, stream.count / 64)
         var outcome = Outcome()
         var offset = 0
         do {
             while offset < stream.count {
-                let size = min(random.next(upTo: largest), stream.count - offset)
+                let size = min(max(random.next(upTo: largest), smallest), stream.count - offset)
                 var buffer = channel.allocator.buffer(capacity: size)
                 buffer.writeBytes(stream[offset..<(offset + size)])
                 try channel.writeInbound(buffer)
