@@ -168,6 +168,27 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // Fuzzing (docs/reliability-fuzzing.md): the targets' code, and one executable per target
+        // that replays corpus files in a normal build and is a libFuzzer fuzzer when built by
+        // scripts/fuzz (-sanitize=fuzzer -DFUZZING).
+        .target(
+            name: "TallyFuzzing",
+            dependencies: [
+                "TallyProto", "TallyRPC", "TallyAPI", "TallyTransport", "TallyStore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(name: "tally-fuzz-frames", dependencies: ["TallyFuzzing"], swiftSettings: swiftSettings),
+        .executableTarget(name: "tally-fuzz-messages", dependencies: ["TallyFuzzing"], swiftSettings: swiftSettings),
+        .executableTarget(name: "tally-fuzz-filter", dependencies: ["TallyFuzzing"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "TallyFuzzTests",
+            dependencies: ["TallyFuzzing", "TallyAPI", "TallyProto", "TallyRPC", "TallyStore", "TallyTransport"],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "TallyProtoTests",
             dependencies: ["TallyProto"],
