@@ -40,15 +40,21 @@ public struct Sweep: Sendable {
     ///   - worker: Who asks, recorded on the trial.
     ///   - pollInterval: The longest pause between two asks while waiting (pauses start at a tenth
     ///     of it and double).
-    /// - Returns: The trial, or `nil` once the sweep hands out no more trials.
+    ///   - stopped: Checked before each ask and every 50 ms while waiting: once it returns `true`,
+    ///     the wait ends with `nil` (a worker that is shutting down).
+    /// - Returns: The trial, or `nil` once the sweep hands out no more trials (or `stopped`).
     /// - Throws: ``RPCError`` NOT_FOUND for an unknown job, INVALID_ARGUMENT for a job that is not a
     ///   sweep; `CancellationError` when the task is cancelled while waiting.
-    public func nextTrial(worker: String = "", pollInterval: Duration = .seconds(1)) async throws -> SweepTrial? {
+    public func nextTrial(
+        worker: String = "",
+        pollInterval: Duration = .seconds(1),
+        until stopped: @Sendable () -> Bool = { false }
+    ) async throws -> SweepTrial? {
         var request = NextTrialRequest()
         request.jobId = id
         request.worker = worker
         var pause = pollInterval / 10
-        while true {
+        while !stopped() {
             let response = try await client.experiments.nextTrial(request)
             switch response.next {
             case .trial(let trial)?:
@@ -56,10 +62,14 @@ public struct Sweep: Sendable {
             case .finished(true)?:
                 return nil
             default:
-                try await Task.sleep(for: pause)
+                let resume = ContinuousClock.now + pause
+                while !stopped() && ContinuousClock.now < resume {
+                    try await Task.sleep(for: min(.milliseconds(50), resume - ContinuousClock.now))
+                }
                 pause = min(pollInterval, pause * 2)
             }
         }
+        return nil
     }
 
     /// The trials of this sweep for one worker, one at a time, until the sweep is finished. Each

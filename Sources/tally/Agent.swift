@@ -224,27 +224,7 @@ final class AgentContext: Sendable {
 
     /// The next trial; `nil` when the sweep is finished or the agent is stopping.
     private func ask() async throws -> SweepTrial? {
-        var request = NextTrialRequest()
-        request.jobId = sweep.id
-        request.worker = worker
-        var pause = 100
-        while !stop.isStopped {
-            let response = try await sweep.client.experiments.nextTrial(request)
-            switch response.next {
-            case .trial(let trial)?:
-                return SweepTrial(client: sweep.client, sweepID: sweep.id, trial: trial)
-            case .finished(true)?:
-                return nil
-            default:
-                var waited = 0
-                while waited < pause && !stop.isStopped {
-                    try await Task.sleep(for: .milliseconds(50))
-                    waited += 50
-                }
-                pause = min(1000, pause * 2)
-            }
-        }
-        return nil
+        try await sweep.nextTrial(worker: worker, until: { [stop] in stop.isStopped })
     }
 
     /// Runs one trial's child process to its end and reports the outcome.
