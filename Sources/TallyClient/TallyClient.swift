@@ -49,6 +49,12 @@ public struct TallyClient: Sendable {
         self.connection = connection
     }
 
+    /// A task executor on the connection's event loop: a task that makes many small calls in a
+    /// row runs them with the fewest thread wake-ups when it prefers it,
+    /// `await withTaskExecutorPreference(client.taskExecutor) { ... }`. Such a task must not
+    /// block or compute for long, since it holds up the connection while it runs.
+    public var taskExecutor: any TaskExecutor { connection.taskExecutor }
+
     /// Closes the connection.
     public func close() async {
         await connection.close()

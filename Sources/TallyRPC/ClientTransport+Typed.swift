@@ -14,10 +14,26 @@ extension ClientTransport {
         options: CallOptions
     ) async throws -> Response {
         let bytes = try request.encodeRequest()
+        return try Response.decodeResponse(try await unaryCall(method, request: bytes, options: options))
+    }
+
+    public func unaryCall(_ method: MethodDescriptor, request: [UInt8], options: CallOptions) async throws -> [UInt8] {
+        try await unaryThroughCall(method, request: request, options: options)
+    }
+
+    /// Makes a unary call through ``openCall(_:options:)``: the general path, which a transport's
+    /// own ``unaryCall(_:request:options:)`` may fall back to.
+    /// - Parameters:
+    ///   - method: The method to call.
+    ///   - request: The serialized request.
+    ///   - options: Deadline and metadata.
+    /// - Returns: The serialized response.
+    /// - Throws: ``RPCError`` with the call's status.
+    public func unaryThroughCall(_ method: MethodDescriptor, request: [UInt8], options: CallOptions) async throws -> [UInt8] {
         let call = try await openCall(method, options: options)
         do {
-            try await call.send(bytes, endStream: true)
-            return try await call.responses.singleResponse(Response.self)
+            try await call.send(request, endStream: true)
+            return try await call.responses.singleResponseBytes()
         } catch {
             call.cancel()
             throw error
@@ -87,12 +103,17 @@ extension ClientTransport {
 extension RawMessageStream {
     /// Reads the one response of a unary or client-streaming call and waits for its END.
     func singleResponse<Message: ProtoMessage>(_ type: Message.Type) async throws -> Message {
+        try Message.decodeResponse(try await singleResponseBytes())
+    }
+
+    /// Reads the one serialized response of a single-response call and waits for its END.
+    func singleResponseBytes() async throws -> [UInt8] {
         var iterator = makeAsyncIterator()
         guard let bytes = try await iterator.next() else {
             try Task.checkCancellation()
             throw RPCError(code: .internalError, message: "the server ended the call without a response")
         }
-        let response = try Message.decodeResponse(bytes)
+        let response = bytes
         if try await iterator.next() != nil {
             throw RPCError(code: .internalError, message: "the server sent more than one response to a single-response call")
         }

@@ -9,6 +9,16 @@ public protocol ClientTransport: Sendable {
     /// - Returns: The open call.
     /// - Throws: ``RPCError`` (UNAVAILABLE when the transport is closed or draining).
     func openCall(_ method: MethodDescriptor, options: CallOptions) async throws -> any ClientCall
+
+    /// Makes a unary call with a serialized request. Transports may answer unary calls faster
+    /// than through ``openCall(_:options:)``; the default implementation goes through it.
+    /// - Parameters:
+    ///   - method: The method to call.
+    ///   - request: The serialized request.
+    ///   - options: Deadline and metadata.
+    /// - Returns: The serialized response.
+    /// - Throws: ``RPCError`` with the call's status.
+    func unaryCall(_ method: MethodDescriptor, request: [UInt8], options: CallOptions) async throws -> [UInt8]
 }
 
 /// One call seen from the client, carrying serialized messages.

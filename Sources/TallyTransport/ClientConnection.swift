@@ -49,11 +49,27 @@ public final class ClientConnection: ClientTransport, Sendable {
     private let channel: any Channel
     private let logger: Logger
     private let state = Mutex(State())
-    private let readerDone: Mutex<Task<Void, Never>?> = Mutex(nil)
+    private let outbox: FrameOutbox
+    /// Runs tasks on the connection's event loop (see ``taskExecutor``).
+    private let executor: EventLoopTaskExecutor
+
+    /// An open call: a streaming one with its response stream, or a unary one waiting for its END.
+    enum OpenCall {
+        case stream(SocketClientCall)
+        case unary(UnaryClientCall)
+    }
 
     struct CallEntry {
-        let call: SocketClientCall
+        let call: OpenCall
         var consumedSinceGrant = 0
+
+        /// Ends the call with the daemon's status, or the connection's failure.
+        func end(_ status: RPCError?) {
+            switch call {
+            case .stream(let call): call.end(status)
+            case .unary(let call): call.end(status)
+            }
+        }
     }
 
     struct State {
@@ -70,7 +86,18 @@ public final class ClientConnection: ClientTransport, Sendable {
         self.channel = channel
         self.configuration = configuration
         self.logger = logger
+        self.executor = EventLoopTaskExecutor(channel.eventLoop)
+        self.outbox = FrameOutbox(channel: channel)
     }
+
+    /// A task executor that runs jobs on this connection's event loop.
+    ///
+    /// A task that makes many small calls in a row can prefer it
+    /// (`withTaskExecutorPreference(connection.taskExecutor) { ... }`): its calls are then written
+    /// and their answers delivered on the thread that reads the socket, with no wake-up of another
+    /// thread in between. Such a task must not block or compute for long: it holds up every
+    /// call of the connection while it runs.
+    public var taskExecutor: any TaskExecutor { executor }
 
     /// Connects to the daemon and performs the handshake.
     /// - Parameters:
@@ -85,15 +112,16 @@ public final class ClientConnection: ClientTransport, Sendable {
     ) async throws -> ClientConnection {
         let path = configuration.socketPath
         let maxFrame = configuration.maxFrameSize
-        let asyncChannel: NIOAsyncChannel<InboundFrame, Frame>
+        let connection: ClientConnection
         do {
-            asyncChannel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            connection = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .connectTimeout(.milliseconds(Int64(configuration.connectTimeout.components.seconds * 1000 + configuration.connectTimeout.components.attoseconds / 1_000_000_000_000_000)))
                 .connect(unixDomainSocketPath: path) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        let connection = ClientConnection(channel: channel, configuration: configuration, logger: logger)
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxPayloadSize: maxFrame)))
-                        try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
-                        return try NIOAsyncChannel<InboundFrame, Frame>(wrappingChannelSynchronously: channel)
+                        try channel.pipeline.syncOperations.addHandler(ClientFrameHandler(connection: connection))
+                        return connection
                     }
                 }
         } catch {
@@ -104,11 +132,13 @@ public final class ClientConnection: ClientTransport, Sendable {
                 cause: error
             )
         }
-        let connection = ClientConnection(channel: asyncChannel.channel, configuration: configuration, logger: logger)
-        let reader = Task {
-            await connection.run(asyncChannel)
-        }
-        connection.readerDone.withLock { $0 = reader }
+        var hello = Hello()
+        hello.minVersion = ProtocolVersion.minimum
+        hello.maxVersion = ProtocolVersion.current
+        hello.clientName = configuration.clientName
+        hello.maxFrameSize = UInt32(configuration.maxFrameSize)
+        hello.initialWindow = UInt32(configuration.initialWindow)
+        connection.enqueue([Frame(kind: .hello, callID: 0, payload: ServerConnection.buffer(hello))])
         let timeout = configuration.connectTimeout
         let timer = Task {
             do { try await Task.sleep(for: timeout) } catch { return }
@@ -138,35 +168,13 @@ public final class ClientConnection: ClientTransport, Sendable {
     /// Closes the connection; open calls fail with UNAVAILABLE.
     public func close() async {
         channel.close(promise: nil)
-        let reader = readerDone.withLock { $0 }
-        await reader?.value
+        try? await channel.closeFuture.get()
     }
 
     // MARK: - Reading
 
-    private func run(_ asyncChannel: NIOAsyncChannel<InboundFrame, Frame>) async {
-        var closing = RPCError(code: .unavailable, message: "the connection to the daemon closed")
-        do {
-            try await asyncChannel.executeThenClose { inbound, _ in
-                var hello = Hello()
-                hello.minVersion = ProtocolVersion.minimum
-                hello.maxVersion = ProtocolVersion.current
-                hello.clientName = configuration.clientName
-                hello.maxFrameSize = UInt32(configuration.maxFrameSize)
-                hello.initialWindow = UInt32(configuration.initialWindow)
-                try await submit([Frame(kind: .hello, callID: 0, payload: ServerConnection.buffer(hello))]).get()
-                for try await event in inbound {
-                    guard case .frame(let frame) = event else {
-                        throw RPCError(code: .resourceExhausted, message: "the daemon sent a frame over the negotiated limit")
-                    }
-                    try handle(frame)
-                }
-            }
-        } catch let error as RPCError {
-            closing = error
-        } catch {
-            closing = RPCError(code: .unavailable, message: "the connection to the daemon failed: \(error)", cause: error)
-        }
+    /// Called on the event loop when the channel has closed: ends every open call.
+    func connectionEnded(_ closing: RPCError) {
         let (calls, handshake, goAway) = state.withLock { state in
             let error = state.goAway ?? closing
             state.closed = error
@@ -177,8 +185,8 @@ public final class ClientConnection: ClientTransport, Sendable {
             return (Array(state.calls.values), state.handshake, error)
         }
         for entry in calls {
-            entry.call.end(goAway)
-            entry.call.releaseSlotOnce()
+            entry.end(goAway)
+            releaseSlot()
         }
         handshake?.resume(throwing: goAway)
         state.withLock { $0.slots }?.fail(goAway)
@@ -195,7 +203,8 @@ public final class ClientConnection: ClientTransport, Sendable {
         }
     }
 
-    private func handle(_ frame: Frame) throws {
+    /// Handles one frame from the daemon, on the event loop.
+    func handle(_ frame: Frame) throws {
         let bytes = Array(frame.payload.readableBytesView)
         switch frame.kind {
         case .hello:
@@ -208,8 +217,11 @@ public final class ClientConnection: ClientTransport, Sendable {
             }
             handshake?.resume(returning: reply)
         case .message:
-            let call = state.withLock { $0.calls[frame.callID]?.call }
-            call?.deliver(bytes)
+            switch state.withLock({ $0.calls[frame.callID]?.call }) {
+            case .stream(let call)?: call.deliver(bytes)
+            case .unary(let call)?: call.deliver(bytes)
+            case nil: break
+            }
         case .end:
             let status: RPCError?
             if let end = try? CallEnd(serializedBytes: bytes) {
@@ -217,29 +229,38 @@ public final class ClientConnection: ClientTransport, Sendable {
             } else {
                 status = RPCError(code: .internalError, message: "the daemon sent an END frame that is not a valid tally.v1.CallEnd")
             }
-            let call = state.withLock { $0.calls.removeValue(forKey: frame.callID)?.call }
-            call?.end(status)
-            call?.releaseSlotOnce()
+            switch state.withLock({ $0.calls.removeValue(forKey: frame.callID)?.call }) {
+            case .stream(let call)?:
+                call.end(status)
+                call.releaseSlotOnce()
+            case .unary(let call)?:
+                call.end(status)
+                releaseSlot()
+            case nil:
+                break
+            }
         case .window:
             guard frame.payload.readableBytes == 4, let credit = frame.payload.getInteger(at: frame.payload.readerIndex, as: UInt32.self) else {
                 throw RPCError(code: .internalError, message: "the daemon sent a malformed WINDOW frame")
             }
-            state.withLock { $0.calls[frame.callID]?.call }?.window.release(Int(credit))
+            if case .stream(let call)? = state.withLock({ $0.calls[frame.callID]?.call }) {
+                call.window.release(Int(credit))
+            }
         case .ping:
-            _ = submit([Frame(kind: .pong, callID: 0, payload: frame.payload)])
+            enqueue([Frame(kind: .pong, callID: 0, payload: frame.payload)])
         case .goAway:
             let goAway = (try? GoAway(serializedBytes: bytes)) ?? GoAway()
             let error = RPCError(code: RPCError.Code(rawValue: goAway.code), message: goAway.message)
             let (refused, handshake) = state.withLock { state in
                 state.goAway = error
-                let refused = state.calls.filter { $0.key > goAway.lastCallId }.map(\.value.call)
-                for call in refused { state.calls.removeValue(forKey: call.assignedID ?? 0) }
+                let refused = state.calls.filter { $0.key > goAway.lastCallId }
+                for id in refused.keys { state.calls.removeValue(forKey: id) }
                 defer { state.handshake = nil }
                 return (refused, state.handshake)
             }
-            for call in refused {
-                call.end(error)
-                call.releaseSlotOnce()
+            for entry in refused.values {
+                entry.end(error)
+                if case .stream(let call) = entry.call { call.releaseSlotOnce() } else { releaseSlot() }
             }
             handshake?.resume(throwing: error)
         default:
@@ -247,17 +268,15 @@ public final class ClientConnection: ClientTransport, Sendable {
         }
     }
 
-    /// Hands frames to the event loop in one go, in the order of calls to this method.
+    /// Hands frames to the event loop in one go, in the order of calls to this method; the
+    /// future completes when the last one is written.
     func submit(_ frames: [Frame]) -> EventLoopFuture<Void> {
-        let channel = self.channel
-        return channel.eventLoop.flatSubmit {
-            var last = channel.eventLoop.makeSucceededVoidFuture()
-            for frame in frames {
-                last = channel.write(frame)
-            }
-            channel.flush()
-            return last
-        }
+        outbox.submit(frames)
+    }
+
+    /// Hands frames to the event loop in one go, in the order of calls to this method.
+    func enqueue(_ frames: [Frame]) {
+        outbox.enqueue(frames)
     }
 
     // MARK: - Calls
@@ -281,6 +300,57 @@ public final class ClientConnection: ClientTransport, Sendable {
         return call
     }
 
+    /// Makes a unary call without a per-call response stream: START and the request go to the
+    /// event loop without waiting for the write, and the daemon's END resumes the caller
+    /// directly. Calls with a timeout take the general path, which also keeps a timer.
+    public func unaryCall(_ method: MethodDescriptor, request: [UInt8], options: CallOptions) async throws -> [UInt8] {
+        guard options.timeout == nil else {
+            return try await unaryThroughCall(method, request: request, options: options)
+        }
+        let (slots, limit) = try state.withLock { state in
+            if let error = state.closed ?? state.goAway {
+                throw RPCError(code: .unavailable, message: "the connection cannot take new calls: \(error.message)")
+            }
+            return (state.slots, Int(state.hello?.maxFrameSize ?? 0))
+        }
+        guard request.count <= limit else {
+            throw RPCError(code: .resourceExhausted, message: "request of \(request.count) bytes exceeds the frame limit of \(limit) bytes")
+        }
+        try await slots?.acquire(1)
+        let call = UnaryClientCall()
+        let registered: Result<UInt32, RPCError> = state.withLock { state in
+            if let error = state.closed {
+                return .failure(RPCError(code: .unavailable, message: "the connection to the daemon is closed: \(error.message)"))
+            }
+            if let error = state.goAway {
+                return .failure(RPCError(code: .unavailable, message: "the connection cannot take new calls: \(error.message)"))
+            }
+            let id = state.nextCallID
+            state.nextCallID += 1
+            state.calls[id] = CallEntry(call: .unary(call))
+            // Under the lock, so that START frames reach the wire in the order of their ids.
+            enqueue([
+                SocketClientCall.startFrame(id: id, method: method, options: options),
+                Frame(kind: .message, flags: .endStream, callID: id, payload: ByteBuffer(bytes: request)),
+            ])
+            return .success(id)
+        }
+        let id: UInt32
+        switch registered {
+        case .success(let assigned): id = assigned
+        case .failure(let error):
+            releaseSlot()
+            throw error
+        }
+        return try await withTaskCancellationHandler {
+            try await call.response()
+        } onCancel: {
+            if call.end(RPCError(code: .cancelled, message: "the call was cancelled by the client")) {
+                abandon(id)
+            }
+        }
+    }
+
     /// Writes a call's frames; the first time, assigns its id and sends START before them.
     ///
     /// Ids are assigned and START frames handed to the event loop under one lock, so the daemon
@@ -296,7 +366,7 @@ public final class ClientConnection: ClientTransport, Sendable {
                     throw RPCError(code: .unavailable, message: "the connection cannot take new calls: \(error.message)")
                 }
                 state.nextCallID += 1
-                state.calls[id] = CallEntry(call: call)
+                state.calls[id] = CallEntry(call: .stream(call))
                 return submit([call.startFrame(id: id)] + makeFrames(id))
             case .existing(let id):
                 return submit(makeFrames(id))
@@ -323,7 +393,7 @@ public final class ClientConnection: ClientTransport, Sendable {
             return grant
         }
         guard grant > 0 else { return }
-        _ = submit([Frame.window(callID: callID, credit: grant)])
+        enqueue([Frame.window(callID: callID, credit: grant)])
     }
 
     /// Tells the daemon a started call was abandoned on the client's side. The call keeps its
@@ -332,7 +402,7 @@ public final class ClientConnection: ClientTransport, Sendable {
         guard let callID else { return }
         let open = state.withLock { $0.calls[callID] != nil }
         if open {
-            _ = submit([Frame(kind: .cancel, callID: callID)])
+            enqueue([Frame(kind: .cancel, callID: callID)])
         }
     }
 
@@ -439,6 +509,11 @@ final class SocketClientCall: ClientCall {
     }
 
     func startFrame(id: UInt32) -> Frame {
+        Self.startFrame(id: id, method: method, options: options)
+    }
+
+    /// The START frame of a call.
+    static func startFrame(id: UInt32, method: MethodDescriptor, options: CallOptions) -> Frame {
         var start = CallStart()
         start.method = method.path
         if let timeout = options.timeout {

@@ -8,6 +8,14 @@ public struct FrameEncoder: MessageToByteEncoder {
     public init() {}
 
     public func encode(data frame: Frame, out: inout ByteBuffer) throws {
+        write(frame, into: &out)
+    }
+
+    /// Appends a frame's header and payload to a buffer.
+    /// - Parameters:
+    ///   - frame: The frame.
+    ///   - out: The buffer.
+    public func write(_ frame: Frame, into out: inout ByteBuffer) {
         out.reserveCapacity(minimumWritableBytes: Frame.headerSize + frame.payload.readableBytes)
         out.writeInteger(Frame.magic)
         out.writeInteger(frame.kind.rawValue)

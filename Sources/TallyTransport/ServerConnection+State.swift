@@ -13,8 +13,9 @@ extension ServerConnection {
         case closed
     }
 
-    /// One call the connection is serving.
-    struct CallEntry {
+    /// One call the connection is serving. A class, so that the dictionary of calls holds
+    /// references rather than copies; its fields change only under the connection's lock.
+    final class CallEntry: @unchecked Sendable {
         let route: RPCRouter.Route
         let context: ServerContext
         let outboundWindow: FlowWindow
@@ -32,6 +33,13 @@ extension ServerConnection {
         var cancelledByClient = false
         /// Ends a single-request call that never receives its request by its deadline.
         var requestTimer: Task<Void, Never>?
+
+        init(route: RPCRouter.Route, context: ServerContext, outboundWindow: FlowWindow, inboundCredit: Int) {
+            self.route = route
+            self.context = context
+            self.outboundWindow = outboundWindow
+            self.inboundCredit = inboundCredit
+        }
     }
 
     /// Everything about a connection that changes, guarded by one lock.

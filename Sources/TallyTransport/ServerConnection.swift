@@ -8,7 +8,8 @@ import TallyRPC
 /// cancellation and draining, as docs/protocol.md describes.
 ///
 /// One task reads frames in order and never waits on a handler; each call's handler runs in a
-/// task of its own and writes through the shared outbound writer.
+/// task of its own. Frames go out through one ``FrameOutbox``: answers made in the same turn of
+/// the event loop are written with one flush.
 final class ServerConnection: Sendable {
     let id: UInt64
     private let router: RPCRouter
@@ -16,7 +17,7 @@ final class ServerConnection: Sendable {
     private let serverName: String
     private let logger: Logger
     private let channel: any Channel
-    private let outbound: NIOAsyncChannelOutboundWriter<Frame>
+    private let outbox: FrameOutbox
     private let stats: TransportStats
     private let state = Mutex(State())
     /// Handlers run on the connection's event loop (see ``EventLoopTaskExecutor``).
@@ -29,7 +30,6 @@ final class ServerConnection: Sendable {
         serverName: String,
         logger: Logger,
         channel: any Channel,
-        outbound: NIOAsyncChannelOutboundWriter<Frame>,
         stats: TransportStats
     ) {
         self.id = id
@@ -41,7 +41,7 @@ final class ServerConnection: Sendable {
         self.logger = logger
         self.channel = channel
         self.executor = EventLoopTaskExecutor(channel.eventLoop)
-        self.outbound = outbound
+        self.outbox = FrameOutbox(channel: channel)
         self.stats = stats
     }
 
@@ -83,7 +83,8 @@ final class ServerConnection: Sendable {
         for entry in open {
             await entry.task?.value
         }
-        channel.close(promise: nil)
+        // Closing here, before the caller closes the channel, writes what is still queued.
+        try? await outbox.close().get()
         logger.debug("connection closed")
     }
 
@@ -97,10 +98,10 @@ final class ServerConnection: Sendable {
         guard changed else { return }
         if !wasHandshaking {
             let error = ConnectionError(code: .unavailable, message: "the server is shutting down")
-            try? await outbound.write(Self.goAwayFrame(error, lastCallID: lastCallID))
+            outbox.enqueue([Self.goAwayFrame(error, lastCallID: lastCallID)])
         }
         if idle || wasHandshaking {
-            channel.close(promise: nil)
+            outbox.close()
         }
     }
 
@@ -111,8 +112,8 @@ final class ServerConnection: Sendable {
 
     private func goAwayAndClose(_ error: ConnectionError) async {
         let lastCallID = state.withLock { $0.lastCallID }
-        try? await outbound.write(Self.goAwayFrame(error, lastCallID: lastCallID))
-        channel.close(promise: nil)
+        outbox.enqueue([Self.goAwayFrame(error, lastCallID: lastCallID)])
+        outbox.close()
     }
 
     static func goAwayFrame(_ error: ConnectionError, lastCallID: UInt32) -> Frame {
@@ -201,7 +202,7 @@ final class ServerConnection: Sendable {
         reply.initialWindow = UInt32(limits.initialWindow)
         reply.connectionId = id
         logger.debug("handshake", metadata: ["client": "\(hello.clientName)", "version": "\(highest)"])
-        try await outbound.write(Frame(kind: .hello, callID: 0, payload: Self.buffer(reply)))
+        outbox.enqueue([Frame(kind: .hello, callID: 0, payload: Self.buffer(reply))])
     }
 
     private func handleStart(_ frame: Frame) async throws {
@@ -248,7 +249,7 @@ final class ServerConnection: Sendable {
                 RPCError(code: .resourceExhausted, message: "too many concurrent calls on this connection (limit \(limits.maxConcurrentCalls))")
             )
         }
-        var entry = CallEntry(
+        let entry = CallEntry(
             route: route,
             context: context,
             outboundWindow: FlowWindow(initial: peerWindow),
@@ -286,7 +287,7 @@ final class ServerConnection: Sendable {
         let bytes = Array(frame.payload.readableBytesView)
         let endStream = frame.flags.contains(.endStream)
         let action: Action = try state.withLock { state in
-            guard var entry = state.calls[callID] else {
+            guard let entry = state.calls[callID] else {
                 try state.checkUnknownCall(callID, kind: .message)
                 return .ignore  // the call has ended; late frames are expected
             }
@@ -326,7 +327,7 @@ final class ServerConnection: Sendable {
     private func handleHalfClose(_ frame: Frame) async throws {
         let callID = frame.callID
         let error: RPCError? = try state.withLock { state in
-            guard var entry = state.calls[callID] else {
+            guard let entry = state.calls[callID] else {
                 try state.checkUnknownCall(callID, kind: .halfClose)
                 return nil
             }
@@ -347,7 +348,7 @@ final class ServerConnection: Sendable {
         let callID = frame.callID
         let cancelled = RPCError(code: .cancelled, message: "the client cancelled the call")
         let (found, task) = try state.withLock { state in
-            guard var entry = state.calls[callID] else {
+            guard let entry = state.calls[callID] else {
                 try state.checkUnknownCall(callID, kind: .cancel)
                 return (false, nil as Task<Void, Never>?)
             }
@@ -383,7 +384,7 @@ final class ServerConnection: Sendable {
         guard frame.callID == 0, frame.payload.readableBytes <= 64 else {
             throw ConnectionError(code: .invalidArgument, message: "PING must use call id 0 and carry at most 64 bytes")
         }
-        try await outbound.write(Frame(kind: .pong, callID: 0, payload: frame.payload))
+        outbox.enqueue([Frame(kind: .pong, callID: 0, payload: frame.payload)])
     }
 
     private func handleGoAway() async {
@@ -391,7 +392,7 @@ final class ServerConnection: Sendable {
             _ = state.startDraining()
             return state.calls.isEmpty
         }
-        if idle { channel.close(promise: nil) }
+        if idle { outbox.close() }
     }
 
     // MARK: - Calls
@@ -427,19 +428,8 @@ final class ServerConnection: Sendable {
         if let status, status.code != .cancelled {
             entry.context.logger.debug("call failed", metadata: ["status": "\(status)"])
         }
-        await writeEvenIfCancelled(frames)
-        if idle { channel.close(promise: nil) }
-    }
-
-    /// Writes frames that must go out even when the current task is cancelled (the END of a
-    /// cancelled call): a cancelled task's writes would otherwise be refused.
-    private func writeEvenIfCancelled(_ frames: [Frame]) async {
-        if Task.isCancelled {
-            let outbound = self.outbound
-            await Task { try? await outbound.write(contentsOf: frames) }.value
-        } else {
-            try? await outbound.write(contentsOf: frames)
-        }
+        outbox.enqueue(frames)
+        if idle { outbox.close() }
     }
 
     /// Ends a call from the connection's side (protocol error, limit): cancels its handler.
@@ -453,18 +443,18 @@ final class ServerConnection: Sendable {
             entry.requestContinuation?.finish(throwing: error)
             entry.outboundWindow.fail(error)
         }
-        await writeEvenIfCancelled([Frame(kind: .end, callID: callID, payload: Self.endPayload(error))])
-        if idle { channel.close(promise: nil) }
+        outbox.enqueue([Frame(kind: .end, callID: callID, payload: Self.endPayload(error))])
+        if idle { outbox.close() }
     }
 
     private func writeEnd(_ callID: UInt32, _ error: RPCError?) async throws {
-        try await outbound.write(Frame(kind: .end, callID: callID, payload: Self.endPayload(error)))
+        outbox.enqueue([Frame(kind: .end, callID: callID, payload: Self.endPayload(error))])
     }
 
     /// The handler consumed a request message: give the client credit back in batches.
     private func consumed(_ callID: UInt32, bytes: Int) {
         let grant: Int = state.withLock { state in
-            guard var entry = state.calls[callID] else { return 0 }
+            guard let entry = state.calls[callID] else { return 0 }
             entry.consumedSinceGrant += bytes
             var grant = 0
             if entry.consumedSinceGrant >= limits.initialWindow / 2 || entry.inboundCredit <= 0 {
@@ -476,9 +466,7 @@ final class ServerConnection: Sendable {
             return grant
         }
         guard grant > 0 else { return }
-        let frame = Frame.window(callID: callID, credit: grant)
-        let outbound = self.outbound
-        Task { try? await outbound.write(frame) }
+        outbox.enqueue([Frame.window(callID: callID, credit: grant)])
     }
 
     // MARK: - Response writing
@@ -504,11 +492,7 @@ final class ServerConnection: Sendable {
         guard state.withLock({ $0.calls[callID] != nil }) else {
             throw RPCError(code: .cancelled, message: "the call has ended")
         }
-        do {
-            try await outbound.write(Frame(kind: .message, callID: callID, payload: ByteBuffer(bytes: response)))
-        } catch {
-            throw RPCError(code: .unavailable, message: "the connection closed", cause: error)
-        }
+        outbox.enqueue([Frame(kind: .message, callID: callID, payload: ByteBuffer(bytes: response))])
     }
 
     // MARK: - Payloads

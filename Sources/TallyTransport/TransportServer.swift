@@ -76,15 +76,15 @@ public final class TransportServer: Sendable {
     /// - Throws: When the socket cannot be bound.
     public func run() async throws {
         let maxFrame = configuration.limits.maxFrameSize
-        let listener: NIOAsyncChannel<NIOAsyncChannel<InboundFrame, Frame>, Never>
+        let listener: NIOAsyncChannel<NIOAsyncChannel<InboundFrame, ByteBuffer>, Never>
         do {
             listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.backlog, value: 512)
                 .bind(unixDomainSocketPath: configuration.socketPath) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxPayloadSize: maxFrame)))
-                        try channel.pipeline.syncOperations.addHandler(MessageToByteHandler(FrameEncoder()))
-                        return try NIOAsyncChannel<InboundFrame, Frame>(wrappingChannelSynchronously: channel)
+                        // Frames are encoded by each connection's FrameOutbox, in batches.
+                        return try NIOAsyncChannel<InboundFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
                     }
                 }
         } catch {
@@ -160,12 +160,14 @@ public final class TransportServer: Sendable {
         }
     }
 
-    private func serve(_ connection: NIOAsyncChannel<InboundFrame, Frame>) async {
+    private func serve(_ connection: NIOAsyncChannel<InboundFrame, ByteBuffer>) async {
         do {
             try await connection.executeThenClose { inbound, outbound in
                 if let refusal = await self.admit(connection.channel) {
                     self.logger.notice("refused connection", metadata: ["reason": "\(refusal)"])
-                    try? await outbound.write(ServerConnection.goAwayFrame(refusal, lastCallID: 0))
+                    var goAway = ByteBuffer()
+                    FrameEncoder().write(ServerConnection.goAwayFrame(refusal, lastCallID: 0), into: &goAway)
+                    try? await outbound.write(goAway)
                     // Let the peer read the GOAWAY before the close: drop what it sends until it
                     // closes, for at most 200 ms. Closing with its HELLO unread would reset the
                     // connection, and a peer busy writing could then miss the GOAWAY.
@@ -189,7 +191,6 @@ public final class TransportServer: Sendable {
                     serverName: self.configuration.serverName,
                     logger: self.logger,
                     channel: connection.channel,
-                    outbound: outbound,
                     stats: self.stats
                 )
                 let draining = self.state.withLock { state in
