@@ -1,6 +1,16 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// The release `tally` binary is linked for a small resident size (docs/performance.md):
+// the Swift runtime and Foundation linked in statically, relative relocations packed (lld),
+// no symbol table exported for dynamic linking.
+let releaseBinarySettings: [LinkerSetting] = [
+    .unsafeFlags(
+        ["-static-stdlib", "-lCoreFoundation", "-l_FoundationICU", "-l_FoundationCShims", "-l_FoundationCollections", "-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
+        .when(configuration: .release)
+    ),
+]
+
 let swiftSettings: [SwiftSetting] = [
     .swiftLanguageMode(.v6),
     .enableUpcomingFeature("ExistentialAny"),
@@ -141,7 +151,8 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
             ],
-            swiftSettings: swiftSettings
+            swiftSettings: swiftSettings,
+            linkerSettings: releaseBinarySettings
         ),
         // Load and soak test of the real daemon (docs/reliability.md).
         .executableTarget(

@@ -15,4 +15,12 @@ public struct ResponseWriter<Message: ProtoMessage>: Sendable {
     public func write(_ message: Message) async throws {
         try await raw.write(message.encodeResponse())
     }
+
+    /// Sends one response that is already serialized: a message encoded once and sent to many
+    /// calls, such as a job event to each of its watchers.
+    /// - Parameter serialized: The serialized bytes of a `Message`.
+    /// - Throws: ``RPCError`` when the call has ended.
+    public func write(serialized: [UInt8]) async throws {
+        try await raw.write(serialized)
+    }
 }

@@ -33,9 +33,10 @@ extension ExperimentsProvider {
             try await response.write(terminal)
             return
         }
-        while let event = await hub.next(watcher) {
+        while let published = await hub.nextPublished(watcher) {
+            let event = published.event
             if event.seq < firstLiveSeq { continue }  // already in the snapshot
-            try await response.write(event)
+            try await response.write(published)
             if event.isTerminal { return }
         }
         try Task.checkCancellation()
@@ -65,11 +66,22 @@ extension ExperimentsProvider {
                 try await response.write(snapshot)
             }
         }
-        while let event = await hub.next(watcher) {
-            if event.seq < firstLiveSeq { continue }  // already in the snapshots
-            try await response.write(event)
+        while let published = await hub.nextPublished(watcher) {
+            if published.event.seq < firstLiveSeq { continue }  // already in the snapshots
+            try await response.write(published)
         }
         try Task.checkCancellation()
+    }
+}
+
+extension ResponseWriter<JobEvent> {
+    /// Sends a published event, with the encoding its hub made once for every watcher.
+    func write(_ published: JobEventHub.Published) async throws {
+        if let serialized = published.serialized {
+            try await write(serialized: serialized)
+        } else {
+            try await write(published.event)
+        }
     }
 }
 

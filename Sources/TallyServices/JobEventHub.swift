@@ -25,10 +25,17 @@ final class JobEventHub: Sendable {
         }
     }
 
+    /// An event as delivered to watchers: the message, and its encoding, made once for all of
+    /// them (`nil` if it could not be encoded; the watcher then encodes it and reports the error).
+    struct Published: Sendable {
+        var event: JobEvent
+        var serialized: [UInt8]?
+    }
+
     private struct Watcher {
         let filter: Filter
-        var queue: [JobEvent] = []
-        var waiting: CheckedContinuation<JobEvent?, Never>?
+        var queue: [Published] = []
+        var waiting: CheckedContinuation<Published?, Never>?
         var closed = false
     }
 
@@ -58,20 +65,24 @@ final class JobEventHub: Sendable {
     /// Publishes an event; its `seq` is assigned here.
     func publish(_ event: JobEvent) {
         var event = event
-        let wake: [(CheckedContinuation<JobEvent?, Never>, JobEvent)] = state.withLock { state in
+        let wake: [(CheckedContinuation<Published?, Never>, Published)] = state.withLock { state in
             event.seq = state.nextSeq
             state.nextSeq += 1
             state.recent.append(event)
             if state.recent.count > retained + retained / 10 {
                 state.recent.removeFirst(state.recent.count - retained)
             }
-            var wake: [(CheckedContinuation<JobEvent?, Never>, JobEvent)] = []
+            var wake: [(CheckedContinuation<Published?, Never>, Published)] = []
+            var published: Published?
             for (id, var watcher) in state.watchers where !watcher.closed && watcher.filter.matches(event) {
+                if published == nil {
+                    published = Published(event: event, serialized: try? event.serializedBytes())
+                }
                 if let waiting = watcher.waiting {
                     watcher.waiting = nil
-                    wake.append((waiting, event))
+                    wake.append((waiting, published!))
                 } else {
-                    Self.enqueue(event, into: &watcher.queue, limit: queueLimit)
+                    Self.enqueue(published!, into: &watcher.queue, limit: queueLimit)
                 }
                 state.watchers[id] = watcher
             }
@@ -80,13 +91,14 @@ final class JobEventHub: Sendable {
         for (continuation, event) in wake { continuation.resume(returning: event) }
     }
 
-    private static func enqueue(_ event: JobEvent, into queue: inout [JobEvent], limit: Int) {
+    private static func enqueue(_ published: Published, into queue: inout [Published], limit: Int) {
+        let event = published.event
         if case .progress? = event.event,
-           let index = queue.lastIndex(where: { if case .progress? = $0.event { $0.jobId == event.jobId } else { false } }) {
+           let index = queue.lastIndex(where: { if case .progress? = $0.event.event { $0.event.jobId == event.jobId } else { false } }) {
             queue.remove(at: index)
         }
-        queue.append(event)
-        while queue.count > limit, let index = queue.firstIndex(where: { if case .itemResult? = $0.event { true } else { false } }) {
+        queue.append(published)
+        while queue.count > limit, let index = queue.firstIndex(where: { if case .itemResult? = $0.event.event { true } else { false } }) {
             queue.remove(at: index)
         }
     }
@@ -112,9 +124,14 @@ final class JobEventHub: Sendable {
 
     /// The next event for a watcher; `nil` once it is closed.
     func next(_ id: UInt64) async -> JobEvent? {
+        await nextPublished(id)?.event
+    }
+
+    /// The next event for a watcher with its shared encoding; `nil` once it is closed.
+    func nextPublished(_ id: UInt64) async -> Published? {
         await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<JobEvent?, Never>) in
-                let ready: JobEvent?? = state.withLock { state in
+            await withCheckedContinuation { (continuation: CheckedContinuation<Published?, Never>) in
+                let ready: Published?? = state.withLock { state in
                     guard var watcher = state.watchers[id], !watcher.closed, !Task.isCancelled else { return .some(nil) }
                     if !watcher.queue.isEmpty {
                         let event = watcher.queue.removeFirst()
@@ -140,8 +157,8 @@ final class JobEventHub: Sendable {
 
     /// Ends every watcher (the daemon is shutting down).
     func closeAll() {
-        let waiting: [CheckedContinuation<JobEvent?, Never>] = state.withLock { state in
-            var waiting: [CheckedContinuation<JobEvent?, Never>] = []
+        let waiting: [CheckedContinuation<Published?, Never>] = state.withLock { state in
+            var waiting: [CheckedContinuation<Published?, Never>] = []
             for (id, var watcher) in state.watchers {
                 watcher.closed = true
                 if let continuation = watcher.waiting { waiting.append(continuation) }
