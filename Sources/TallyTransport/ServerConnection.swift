@@ -20,6 +20,8 @@ final class ServerConnection: Sendable {
     private let outbox: FrameOutbox
     private let stats: TransportStats
     private let state = Mutex(State())
+    /// Set once reading has failed; later frames are dropped.
+    private let readFailed = Atomic<Bool>(false)
     /// Handlers run on the connection's event loop (see ``EventLoopTaskExecutor``).
     private let executor: EventLoopTaskExecutor
 
@@ -47,30 +49,18 @@ final class ServerConnection: Sendable {
 
     // MARK: - Running
 
-    /// Reads and handles frames until the connection closes, then ends every open call and
-    /// waits for their handlers.
-    func run(inbound: NIOAsyncChannelInboundStream<InboundFrame>) async {
+    /// Serves the connection until its channel closes, then ends every open call and waits for
+    /// their handlers. Frames reach ``receive(_:)`` from the channel's ``ServerFrameHandler``.
+    func run() async {
         logger.debug("connection opened")
         let handshakeTimeout = limits.handshakeTimeout
         let handshakeTimer = Task { [self] in
             do { try await Task.sleep(for: handshakeTimeout) } catch { return }
             if state.withLock({ $0.phase == .awaitingHello }) {
-                await goAwayAndClose(ConnectionError(code: .deadlineExceeded, message: "no HELLO within \(handshakeTimeout)"))
+                goAwayAndClose(ConnectionError(code: .deadlineExceeded, message: "no HELLO within \(handshakeTimeout)"))
             }
         }
-        do {
-            for try await event in inbound {
-                try await handle(event)
-            }
-        } catch let error as ConnectionError {
-            logger.notice("closing connection", metadata: ["reason": "\(error)"])
-            await goAwayAndClose(error)
-        } catch let error as FrameError {
-            logger.notice("closing connection", metadata: ["reason": "\(error)"])
-            await goAwayAndClose(ConnectionError(code: .invalidArgument, message: error.message))
-        } catch {
-            logger.debug("connection read ended", metadata: ["error": "\(error)"])
-        }
+        try? await channel.closeFuture.get()
         handshakeTimer.cancel()
         let open = state.withLock { $0.close() }
         let gone = RPCError(code: .cancelled, message: "the connection closed")
@@ -83,13 +73,39 @@ final class ServerConnection: Sendable {
         for entry in open {
             await entry.task?.value
         }
-        // Closing here, before the caller closes the channel, writes what is still queued.
-        try? await outbox.close().get()
         logger.debug("connection closed")
     }
 
+    /// Handles one event from the frame decoder, on the event loop. After a protocol error the
+    /// connection sends GOAWAY, closes and ignores whatever else arrives.
+    func receive(_ event: InboundFrame) {
+        guard !readFailed.load(ordering: .relaxed) else { return }
+        do {
+            try handle(event)
+        } catch {
+            receiveError(error)
+        }
+    }
+
+    /// The connection cannot go on reading: a protocol violation (GOAWAY, then close) or a
+    /// failure of the socket (close).
+    func receiveError(_ error: any Error) {
+        guard readFailed.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged else { return }
+        switch error {
+        case let error as ConnectionError:
+            logger.notice("closing connection", metadata: ["reason": "\(error)"])
+            goAwayAndClose(error)
+        case let error as FrameError:
+            logger.notice("closing connection", metadata: ["reason": "\(error)"])
+            goAwayAndClose(ConnectionError(code: .invalidArgument, message: error.message))
+        default:
+            logger.debug("connection read ended", metadata: ["error": "\(error)"])
+            outbox.close()
+        }
+    }
+
     /// Stops taking calls: sends GOAWAY, lets calls in flight finish, then closes.
-    func drain() async {
+    func drain() {
         let (changed, idle, lastCallID, wasHandshaking) = state.withLock { state in
             let handshaking = state.phase == .awaitingHello
             let changed = state.startDraining()
@@ -110,7 +126,7 @@ final class ServerConnection: Sendable {
         channel.close(promise: nil)
     }
 
-    private func goAwayAndClose(_ error: ConnectionError) async {
+    private func goAwayAndClose(_ error: ConnectionError) {
         let lastCallID = state.withLock { $0.lastCallID }
         outbox.enqueue([Self.goAwayFrame(error, lastCallID: lastCallID)])
         outbox.close()
@@ -126,7 +142,7 @@ final class ServerConnection: Sendable {
 
     // MARK: - Frames
 
-    private func handle(_ event: InboundFrame) async throws {
+    private func handle(_ event: InboundFrame) throws {
         switch event {
         case .oversized(let kind, let callID, let length):
             let message = "\(kind) frame of \(length) bytes exceeds the limit of \(limits.maxFrameSize) bytes"
@@ -137,7 +153,7 @@ final class ServerConnection: Sendable {
             try state.withLock { try $0.requireHandshake(for: kind) }
             if kind == .start {
                 try state.withLock { try $0.claimCallID(callID) }
-                return try await writeEnd(callID, RPCError(code: .resourceExhausted, message: message))
+                return try writeEnd(callID, RPCError(code: .resourceExhausted, message: message))
             }
             let open = try state.withLock { state in
                 if state.calls[callID] != nil { return true }
@@ -145,22 +161,22 @@ final class ServerConnection: Sendable {
                 return false
             }
             if open {
-                try await endCall(callID, RPCError(code: .resourceExhausted, message: message))
+                try endCall(callID, RPCError(code: .resourceExhausted, message: message))
             }
         case .frame(let frame):
             if frame.kind != .hello {
                 try state.withLock { try $0.requireHandshake(for: frame.kind) }
             }
             switch frame.kind {
-            case .hello: try await handleHello(frame)
-            case .start: try await handleStart(frame)
-            case .message: try await handleMessage(frame)
-            case .halfClose: try await handleHalfClose(frame)
-            case .cancel: try await handleCancel(frame)
+            case .hello: try handleHello(frame)
+            case .start: try handleStart(frame)
+            case .message: try handleMessage(frame)
+            case .halfClose: try handleHalfClose(frame)
+            case .cancel: try handleCancel(frame)
             case .window: try handleWindow(frame)
-            case .ping: try await handlePing(frame)
+            case .ping: try handlePing(frame)
             case .pong: break
-            case .goAway: await handleGoAway()
+            case .goAway: handleGoAway()
             case .end:
                 throw ConnectionError(code: .invalidArgument, message: "END frames are sent by the server only")
             default:
@@ -169,7 +185,7 @@ final class ServerConnection: Sendable {
         }
     }
 
-    private func handleHello(_ frame: Frame) async throws {
+    private func handleHello(_ frame: Frame) throws {
         guard frame.callID == 0 else {
             throw ConnectionError(code: .invalidArgument, message: "HELLO must be sent on call id 0")
         }
@@ -205,23 +221,23 @@ final class ServerConnection: Sendable {
         outbox.enqueue([Frame(kind: .hello, callID: 0, payload: Self.buffer(reply))])
     }
 
-    private func handleStart(_ frame: Frame) async throws {
+    private func handleStart(_ frame: Frame) throws {
         let callID = frame.callID
         let draining = try state.withLock { state in
             try state.claimCallID(callID)
             return state.phase != .ready
         }
         if draining {
-            return try await writeEnd(callID, RPCError(code: .unavailable, message: "the server is shutting down and takes no new calls"))
+            return try writeEnd(callID, RPCError(code: .unavailable, message: "the server is shutting down and takes no new calls"))
         }
         let start: CallStart
         do {
             start = try CallStart(serializedBytes: Array(frame.payload.readableBytesView))
         } catch {
-            return try await writeEnd(callID, RPCError(code: .invalidArgument, message: "START payload is not a valid tally.v1.CallStart: \(error)"))
+            return try writeEnd(callID, RPCError(code: .invalidArgument, message: "START payload is not a valid tally.v1.CallStart: \(error)"))
         }
         guard let route = router.route(for: start.method) else {
-            return try await writeEnd(callID, RPCError(code: .unimplemented, message: "method \(start.method) is not implemented by this server"))
+            return try writeEnd(callID, RPCError(code: .unimplemented, message: "method \(start.method) is not implemented by this server"))
         }
         var callLogger = logger
         // Setting metadata copies the handler's metadata: worth it only when debug lines are kept.
@@ -244,7 +260,7 @@ final class ServerConnection: Sendable {
             (state.calls.count < limits.maxConcurrentCalls, state.peerWindow)
         }
         guard admitted else {
-            return try await writeEnd(
+            return try writeEnd(
                 callID,
                 RPCError(code: .resourceExhausted, message: "too many concurrent calls on this connection (limit \(limits.maxConcurrentCalls))")
             )
@@ -262,7 +278,7 @@ final class ServerConnection: Sendable {
                     do { try await Task.sleep(until: deadline, clock: .continuous) } catch { return }
                     let waiting = state.withLock { $0.calls[callID].map { !$0.receivedRequest } ?? false }
                     if waiting {
-                        try? await endCall(callID, RPCError(code: .deadlineExceeded, message: "the call's deadline passed before its request arrived"))
+                        try? self.endCall(callID, RPCError(code: .deadlineExceeded, message: "the call's deadline passed before its request arrived"))
                     }
                 }
             }
@@ -277,7 +293,7 @@ final class ServerConnection: Sendable {
         startHandler(callID, entry: entry, requests: requests)
     }
 
-    private func handleMessage(_ frame: Frame) async throws {
+    private func handleMessage(_ frame: Frame) throws {
         let callID = frame.callID
         enum Action {
             case ignore
@@ -320,11 +336,11 @@ final class ServerConnection: Sendable {
         case .start(let entry, let bytes):
             startHandler(callID, entry: entry, requests: .single(bytes))
         case .end(let error):
-            try await endCall(callID, error)
+            try endCall(callID, error)
         }
     }
 
-    private func handleHalfClose(_ frame: Frame) async throws {
+    private func handleHalfClose(_ frame: Frame) throws {
         let callID = frame.callID
         let error: RPCError? = try state.withLock { state in
             guard let entry = state.calls[callID] else {
@@ -341,10 +357,10 @@ final class ServerConnection: Sendable {
             state.calls[callID] = entry
             return nil
         }
-        if let error { try await endCall(callID, error) }
+        if let error { try endCall(callID, error) }
     }
 
-    private func handleCancel(_ frame: Frame) async throws {
+    private func handleCancel(_ frame: Frame) throws {
         let callID = frame.callID
         let cancelled = RPCError(code: .cancelled, message: "the client cancelled the call")
         let (found, task) = try state.withLock { state in
@@ -362,7 +378,7 @@ final class ServerConnection: Sendable {
         if let task {
             task.cancel()  // the handler ends, and its END says CANCELLED
         } else {
-            try await endCall(callID, cancelled)
+            try endCall(callID, cancelled)
         }
     }
 
@@ -380,14 +396,14 @@ final class ServerConnection: Sendable {
         window?.release(Int(credit))
     }
 
-    private func handlePing(_ frame: Frame) async throws {
+    private func handlePing(_ frame: Frame) throws {
         guard frame.callID == 0, frame.payload.readableBytes <= 64 else {
             throw ConnectionError(code: .invalidArgument, message: "PING must use call id 0 and carry at most 64 bytes")
         }
         outbox.enqueue([Frame(kind: .pong, callID: 0, payload: frame.payload)])
     }
 
-    private func handleGoAway() async {
+    private func handleGoAway() {
         let idle = state.withLock { state in
             _ = state.startDraining()
             return state.calls.isEmpty
@@ -404,14 +420,14 @@ final class ServerConnection: Sendable {
         stats.callStarted()
         let task = Task(executorPreference: executor) {
             let status = await ServerCallRunner.run(handler, call: call)
-            await self.finishCall(callID, status: status)
+            self.finishCall(callID, status: status)
             self.stats.callFinished()
         }
         state.withLock { $0.calls[callID]?.task = task }
     }
 
     /// Called by a call's own task when its handler returns: sends the END (and a held response).
-    private func finishCall(_ callID: UInt32, status: RPCError?) async {
+    private func finishCall(_ callID: UInt32, status: RPCError?) {
         let (entry, idle) = state.withLock { state in
             (state.calls.removeValue(forKey: callID), state.isDrainedAndIdle)
         }
@@ -433,7 +449,7 @@ final class ServerConnection: Sendable {
     }
 
     /// Ends a call from the connection's side (protocol error, limit): cancels its handler.
-    private func endCall(_ callID: UInt32, _ error: RPCError) async throws {
+    private func endCall(_ callID: UInt32, _ error: RPCError) throws {
         let (entry, idle) = state.withLock { state in
             (state.calls.removeValue(forKey: callID), state.isDrainedAndIdle)
         }
@@ -447,7 +463,7 @@ final class ServerConnection: Sendable {
         if idle { outbox.close() }
     }
 
-    private func writeEnd(_ callID: UInt32, _ error: RPCError?) async throws {
+    private func writeEnd(_ callID: UInt32, _ error: RPCError?) throws {
         outbox.enqueue([Frame(kind: .end, callID: callID, payload: Self.endPayload(error))])
     }
 

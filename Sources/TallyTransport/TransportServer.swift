@@ -76,15 +76,17 @@ public final class TransportServer: Sendable {
     /// - Throws: When the socket cannot be bound.
     public func run() async throws {
         let maxFrame = configuration.limits.maxFrameSize
-        let listener: NIOAsyncChannel<NIOAsyncChannel<InboundFrame, ByteBuffer>, Never>
+        let listener: NIOAsyncChannel<any Channel, Never>
         do {
             listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.backlog, value: 512)
                 .bind(unixDomainSocketPath: configuration.socketPath) { channel in
                     channel.eventLoop.makeCompletedFuture {
+                        // Nothing is read until the connection is admitted and its handler added.
+                        try channel.syncOptions?.setOption(.autoRead, value: false)
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxPayloadSize: maxFrame)))
                         // Frames are encoded by each connection's FrameOutbox, in batches.
-                        return try NIOAsyncChannel<InboundFrame, ByteBuffer>(wrappingChannelSynchronously: channel)
+                        return channel
                     }
                 }
         } catch {
@@ -113,7 +115,7 @@ public final class TransportServer: Sendable {
             try await withThrowingDiscardingTaskGroup { group in
                 for try await connection in inbound {
                     // The connection's reader and its handlers run on its event loop.
-                    group.addTask(executorPreference: EventLoopTaskExecutor(connection.channel.eventLoop)) {
+                    group.addTask(executorPreference: EventLoopTaskExecutor(connection.eventLoop)) {
                         await self.serve(connection)
                     }
                 }
@@ -145,7 +147,7 @@ public final class TransportServer: Sendable {
         }
         listener?.close(promise: nil)
         for connection in connections {
-            Task { await connection.drain() }
+            connection.drain()
         }
         guard first else { return }
         let grace = configuration.shutdownGracePeriod
@@ -160,52 +162,64 @@ public final class TransportServer: Sendable {
         }
     }
 
-    private func serve(_ connection: NIOAsyncChannel<InboundFrame, ByteBuffer>) async {
+    private func serve(_ channel: any Channel) async {
+        if let refusal = await admit(channel) {
+            logger.notice("refused connection", metadata: ["reason": "\(refusal)"])
+            await refuse(channel, refusal)
+            return
+        }
+        let id = stats.nextConnectionID()
+        let connection = ServerConnection(
+            id: id,
+            router: router,
+            limits: configuration.limits,
+            serverName: configuration.serverName,
+            logger: logger,
+            channel: channel,
+            stats: stats
+        )
         do {
-            try await connection.executeThenClose { inbound, outbound in
-                if let refusal = await self.admit(connection.channel) {
-                    self.logger.notice("refused connection", metadata: ["reason": "\(refusal)"])
-                    var goAway = ByteBuffer()
-                    FrameEncoder().write(ServerConnection.goAwayFrame(refusal, lastCallID: 0), into: &goAway)
-                    try? await outbound.write(goAway)
-                    // Let the peer read the GOAWAY before the close: drop what it sends until it
-                    // closes, for at most 200 ms. Closing with its HELLO unread would reset the
-                    // connection, and a peer busy writing could then miss the GOAWAY.
-                    await withTaskGroup(of: Void.self) { group in
-                        group.addTask {
-                            do { for try await _ in inbound {} } catch {}
-                        }
-                        group.addTask {
-                            try? await Task.sleep(for: .milliseconds(200))
-                        }
-                        await group.next()
-                        group.cancelAll()
-                    }
-                    return
-                }
-                let id = self.stats.nextConnectionID()
-                let serverConnection = ServerConnection(
-                    id: id,
-                    router: self.router,
-                    limits: self.configuration.limits,
-                    serverName: self.configuration.serverName,
-                    logger: self.logger,
-                    channel: connection.channel,
-                    stats: self.stats
-                )
-                let draining = self.state.withLock { state in
-                    state.connections[id] = serverConnection
-                    return state.shuttingDown
-                }
-                self.stats.connectionOpened()
-                if draining { await serverConnection.drain() }
-                await serverConnection.run(inbound: inbound)
-                self.stats.connectionClosed()
-                _ = self.state.withLock { $0.connections.removeValue(forKey: id) }
-            }
+            try await channel.eventLoop.submit {
+                try channel.pipeline.syncOperations.addHandler(ServerFrameHandler(connection: connection))
+                try channel.syncOptions?.setOption(.autoRead, value: true)
+                channel.read()
+            }.get()
         } catch {
             logger.debug("connection ended", metadata: ["error": "\(error)"])
+            channel.close(promise: nil)
+            return
         }
+        let draining = state.withLock { state in
+            state.connections[id] = connection
+            return state.shuttingDown
+        }
+        stats.connectionOpened()
+        if draining { connection.drain() }
+        await connection.run()
+        stats.connectionClosed()
+        _ = state.withLock { $0.connections.removeValue(forKey: id) }
+    }
+
+    /// Sends a refused peer its GOAWAY, then closes once it has closed, or after 200 ms.
+    /// Closing with its HELLO unread would reset the connection, and a peer busy writing could
+    /// then miss the GOAWAY; what it sends in the meantime is dropped.
+    private func refuse(_ channel: any Channel, _ refusal: ConnectionError) async {
+        var goAway = ByteBuffer()
+        FrameEncoder().write(ServerConnection.goAwayFrame(refusal, lastCallID: 0), into: &goAway)
+        let payload = goAway
+        _ = try? await channel.eventLoop.submit {
+            try channel.pipeline.syncOperations.addHandler(DiscardingHandler())
+            try channel.syncOptions?.setOption(.autoRead, value: true)
+            channel.read()
+            channel.writeAndFlush(payload, promise: nil)
+        }.get()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { try? await channel.closeFuture.get() }
+            group.addTask { try? await Task.sleep(for: .milliseconds(200)) }
+            await group.next()
+            group.cancelAll()
+        }
+        channel.close(promise: nil)
     }
 
     /// Checks a new connection against the peer policy and the connection limit.
