@@ -3,12 +3,15 @@
 `Connection` speaks docs/protocol.md: the HELLO handshake, call multiplexing, per-call flow
 control in both directions, deadlines, cancellation and GOAWAY. A reader thread demultiplexes
 frames into per-call queues and never blocks on a consumer (a queue holds at most the window
-the client granted, which the daemon respects). `Channel` is what the generated stubs call:
+the client granted, which the daemon respects). A thread waiting for the answer of its own
+unary or client-streaming call reads the socket itself while no other thread does (the reader
+thread then waits), so the answer needs no wake-up of a second thread. `Channel` is what the generated stubs call:
 it (re)connects lazily, so a new connection is opened after the daemon restarts or after
 `os.fork()`.
 """
 
 import os
+import select
 import socket as _socket
 import struct
 import threading
@@ -81,6 +84,12 @@ class Connection:
         self._next_id = 1
         self._goaway: Optional[RPCError] = None
         self._closed: Optional[RPCError] = None
+        # Whoever reads the socket and dispatches what it brings holds this: the reader thread, or
+        # a thread waiting for its own call's answer (see `read_until_ended`), which then needs
+        # no wake-up from another thread.
+        self._read_lock = threading.Lock()
+        self._caller_poll = select.poll()
+        self._caller_poll.register(sock.fileno(), select.POLLIN)
         self._reader = threading.Thread(target=self._read_loop, name=f"tally-reader-{path}", daemon=True)
         self._reader.start()
 
@@ -150,13 +159,20 @@ class Connection:
 
     def _read_loop(self) -> None:
         error: RPCError = RPCError.from_status(_wire.UNAVAILABLE, "the connection to the daemon closed")
+        poller = select.poll()
+        poller.register(self._sock.fileno(), select.POLLIN)
         try:
             while True:
-                data = self._sock.recv(262144)
-                if not data:
-                    break
-                for frame in self._decoder.feed(data):
-                    self._dispatch(frame)
+                poller.poll()
+                with self._read_lock:
+                    try:
+                        data = self._sock.recv(262144, _socket.MSG_DONTWAIT)
+                    except BlockingIOError:
+                        continue  # a caller read it first
+                    if not data:
+                        break
+                    for frame in self._decoder.feed(data):
+                        self._dispatch(frame)
         except _wire.FrameError as exc:
             error = RPCError.from_status(_wire.RESOURCE_EXHAUSTED if "above the limit" in str(exc) else _wire.INTERNAL,
                                          f"bad frame from the daemon: {exc}")
@@ -165,6 +181,42 @@ class Connection:
         except Exception as exc:  # a bug must not leave callers waiting forever
             error = RPCError.from_status(_wire.INTERNAL, f"reader failed: {exc!r}")
         self._shutdown(self._goaway or error)
+
+    def read_until_ended(self, call: _Call) -> None:
+        """Reads and dispatches frames on this thread until `call` ends, if no other thread is
+        reading: the answer then reaches its caller without a wake-up of the reader thread.
+        Returns at once otherwise, and at the call's deadline or any trouble, leaving the rest
+        to the reader thread and `recv`."""
+        if not self._read_lock.acquire(blocking=False):
+            return
+        try:
+            while call.status is None and self._closed is None:
+                timeout_ms = None
+                if call.deadline is not None:
+                    remaining = call.deadline - time.monotonic()
+                    if remaining <= 0:
+                        return
+                    timeout_ms = max(1, int(remaining * 1000))
+                if not self._caller_poll.poll(timeout_ms):
+                    continue
+                try:
+                    data = self._sock.recv(262144, _socket.MSG_DONTWAIT)
+                except BlockingIOError:
+                    continue
+                except OSError:
+                    return
+                if not data:
+                    return  # the reader thread sees the end of the stream too
+                try:
+                    for frame in self._decoder.feed(data):
+                        self._dispatch(frame)
+                except _wire.FrameError as exc:
+                    self._shutdown(RPCError.from_status(
+                        _wire.RESOURCE_EXHAUSTED if "above the limit" in str(exc) else _wire.INTERNAL,
+                        f"bad frame from the daemon: {exc}"))
+                    return
+        finally:
+            self._read_lock.release()
 
     def _dispatch(self, frame: _wire.Frame) -> None:
         kind = frame.kind
@@ -496,6 +548,7 @@ class ResponseIterator(Generic[R]):
 
 def _one_response(connection: Connection, call: _Call, response_type: Type[R]) -> R:
     """The single response of a unary or client-streaming call, checked to be exactly one."""
+    connection.read_until_ended(call)
     payload = connection.recv(call)
     if payload is None:
         raise RPCError.from_status(_wire.INTERNAL, f"{call.method} ended OK without a response")
