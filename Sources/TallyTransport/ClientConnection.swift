@@ -80,6 +80,8 @@ public final class ClientConnection: ClientTransport, Sendable {
         var slots: FlowWindow?
         var goAway: RPCError?
         var closed: RPCError?
+        /// START payloads of unary calls without metadata, by method path.
+        var startPayloads: [String: ByteBuffer] = [:]
     }
 
     private init(channel: any Channel, configuration: ClientConfiguration, logger: Logger) {
@@ -205,7 +207,7 @@ public final class ClientConnection: ClientTransport, Sendable {
 
     /// Handles one frame from the daemon, on the event loop.
     func handle(_ frame: Frame) throws {
-        let bytes = Array(frame.payload.readableBytesView)
+        var bytes: [UInt8] { Array(frame.payload.readableBytesView) }
         switch frame.kind {
         case .hello:
             let reply = try HelloReply(serializedBytes: bytes)
@@ -224,7 +226,9 @@ public final class ClientConnection: ClientTransport, Sendable {
             }
         case .end:
             let status: RPCError?
-            if let end = try? CallEnd(serializedBytes: bytes) {
+            if frame.payload.readableBytes == 0 {
+                status = nil  // an empty CallEnd: OK
+            } else if let end = try? CallEnd(serializedBytes: bytes) {
                 status = end.code == 0 ? nil : RPCError(code: RPCError.Code(rawValue: end.code), message: end.message, details: end.details)
             } else {
                 status = RPCError(code: .internalError, message: "the daemon sent an END frame that is not a valid tally.v1.CallEnd")
@@ -330,7 +334,7 @@ public final class ClientConnection: ClientTransport, Sendable {
             state.calls[id] = CallEntry(call: .unary(call))
             // Under the lock, so that START frames reach the wire in the order of their ids.
             enqueue([
-                SocketClientCall.startFrame(id: id, method: method, options: options),
+                startFrame(id: id, method: method, options: options, state: &state),
                 Frame(kind: .message, flags: .endStream, callID: id, payload: ByteBuffer(bytes: request)),
             ])
             return .success(id)
@@ -349,6 +353,20 @@ public final class ClientConnection: ClientTransport, Sendable {
                 abandon(id)
             }
         }
+    }
+
+    /// The START frame of a unary call; the payload of a call without metadata is encoded once
+    /// per method and kept.
+    private func startFrame(id: UInt32, method: MethodDescriptor, options: CallOptions, state: inout State) -> Frame {
+        guard options.metadata.isEmpty, options.timeout == nil else {
+            return SocketClientCall.startFrame(id: id, method: method, options: options)
+        }
+        if let payload = state.startPayloads[method.path] {
+            return Frame(kind: .start, callID: id, payload: payload)
+        }
+        let frame = SocketClientCall.startFrame(id: id, method: method, options: options)
+        state.startPayloads[method.path] = frame.payload
+        return frame
     }
 
     /// Writes a call's frames; the first time, assigns its id and sends START before them.

@@ -1,3 +1,5 @@
+import NIOCore
+import TallyProto
 import TallyRPC
 
 extension ServerConnection {
@@ -51,6 +53,17 @@ extension ServerConnection {
         var peerWindow = 0
         /// Largest payload the client accepts (from its HELLO).
         var peerMaxFrame = 0
+        /// START payloads seen on this connection, decoded: a client calling the same method
+        /// again sends the same bytes, which then need no decoding.
+        private(set) var knownStarts: [ByteBuffer: CallStart] = [:]
+
+        /// Keeps a decoded START payload for the next calls that send the same bytes (at most
+        /// 64 kinds of START per connection are kept; past that the memory starts over).
+        mutating func remember(_ start: CallStart, payload: ByteBuffer) {
+            guard payload.readableBytes <= 512 else { return }
+            if knownStarts.count >= 64 { knownStarts.removeAll() }
+            knownStarts[payload] = start
+        }
 
         mutating func receiveHello() throws {
             switch phase {

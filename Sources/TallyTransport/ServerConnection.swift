@@ -231,10 +231,16 @@ final class ServerConnection: Sendable {
             return try writeEnd(callID, RPCError(code: .unavailable, message: "the server is shutting down and takes no new calls"))
         }
         let start: CallStart
-        do {
-            start = try CallStart(serializedBytes: Array(frame.payload.readableBytesView))
-        } catch {
-            return try writeEnd(callID, RPCError(code: .invalidArgument, message: "START payload is not a valid tally.v1.CallStart: \(error)"))
+        if let known = state.withLock({ $0.knownStarts[frame.payload] }) {
+            // The same START as an earlier call's (same method, deadline and metadata).
+            start = known
+        } else {
+            do {
+                start = try CallStart(serializedBytes: Array(frame.payload.readableBytesView))
+            } catch {
+                return try writeEnd(callID, RPCError(code: .invalidArgument, message: "START payload is not a valid tally.v1.CallStart: \(error)"))
+            }
+            state.withLock { $0.remember(start, payload: frame.payload) }
         }
         guard let route = router.route(for: start.method) else {
             return try writeEnd(callID, RPCError(code: .unimplemented, message: "method \(start.method) is not implemented by this server"))
@@ -494,13 +500,13 @@ final class ServerConnection: Sendable {
         }
         if kind.hasSingleResponse {
             try state.withLock { state in
-                guard state.calls[callID] != nil else {
+                guard let entry = state.calls[callID] else {
                     throw RPCError(code: .cancelled, message: "the call has ended")
                 }
-                guard state.calls[callID]?.pendingResponse == nil else {
+                guard entry.pendingResponse == nil else {
                     throw RPCError(code: .internalError, message: "a \(kind) call may answer only once")
                 }
-                state.calls[callID]?.pendingResponse = response
+                entry.pendingResponse = response
             }
             return
         }
