@@ -124,7 +124,9 @@ final class ChildProcess: Sendable {
                 }
                 received(Data(buffer[0..<count]), onStdout: onStdout)
             }
-            withExtendedLifetime(handle) {}
+            // Closed here rather than when the pipe is released: the descriptor must not
+            // outlive the run even if something still holds the pipe.
+            try? handle.value.close()
         }
     }
 
@@ -141,6 +143,10 @@ final class ChildProcess: Sendable {
     }
 
     private func terminated() {
+        // The handler holds this object, and the process holds the handler: let go of it once
+        // it has run, so that the process, its pipes and this object are released.
+        let process = self.process
+        DispatchQueue.global().async { process.value.terminationHandler = nil }
         let done = state.withLock { state in
             state.terminated = true
             return state.stdoutClosed && state.stderrClosed

@@ -64,8 +64,7 @@ private struct Seen: Sendable {
 
 /// One job, 1,000 watchers: delivery latency of progress events and the job's speed against the
 /// same job with no watchers.
-func benchWatch(report: Report, daemon: DaemonProcess, directory: String, quick: Bool) async throws {
-    let watchers = 1_000
+func benchWatch(report: Report, daemon: DaemonProcess, directory: String, quick: Bool, watchers: Int) async throws {
     let items = quick ? 400 : 1_000
     let client = try await daemon.waitUntilReady()
     defer { Task { await client.close() } }
@@ -77,7 +76,7 @@ func benchWatch(report: Report, daemon: DaemonProcess, directory: String, quick:
 
     // 1,000 watchers over 10 connections (100 calls each, the daemon's per-connection limit).
     var connections: [TallyClient] = []
-    for index in 0..<(watchers / 100) {
+    for index in 0..<((watchers + 99) / 100) {
         connections.append(try await TallyClient.connect(socketPath: daemon.socketPath, clientName: "tally-bench-watch-\(index)"))
     }
     defer { for c in connections { Task { await c.close() } } }
@@ -124,6 +123,7 @@ func benchWatch(report: Report, daemon: DaemonProcess, directory: String, quick:
     log("watch: job of \(items) items with no watchers, again")
     let alone2 = try await jobSpeed(experiments, jobID: try await experiments.createJob(request).id, items: items)
     let alone = (alone1 + alone2) / 2
+    log("watch: items/s alone \(fmt(alone1)), watched \(fmt(watched)), alone again \(fmt(alone2))")
 
     let published = Set(results.flatMap(\.progressSeqs))
     let reachedAll = results.allSatisfy { $0.completed && Set($0.progressSeqs) == published }

@@ -16,6 +16,7 @@ struct Options {
     var python: String? = nil
     var pythonBench = "clients/python/bench/bench_targets.py"
     var artifactMiB = 1024
+    var watchers = 1_000
     var markdown: String? = nil
     var tally = DaemonProcess.defaultBinary()
 
@@ -34,10 +35,11 @@ struct Options {
             case "--python": python = try value(argument)
             case "--python-bench": pythonBench = try value(argument)
             case "--artifact-mib": artifactMiB = Int(try value(argument)) ?? 1024
+            case "--watchers": watchers = max(1, Int(try value(argument)) ?? 1_000)
             case "--markdown": markdown = try value(argument)
             case "--tally": tally = try value(argument)
             case "-h", "--help":
-                print("usage: tally-bench [--quick] [--only \(Self.sections.joined(separator: ","))] [--python PATH] [--python-bench FILE] [--artifact-mib N] [--markdown FILE] [--tally PATH]")
+                print("usage: tally-bench [--quick] [--only \(Self.sections.joined(separator: ","))] [--python PATH] [--python-bench FILE] [--artifact-mib N] [--watchers N] [--markdown FILE] [--tally PATH]")
                 exit(0)
             default:
                 throw NSError(domain: "bench", code: 64, userInfo: [NSLocalizedDescriptionKey: "unknown argument \(argument)"])
@@ -99,7 +101,7 @@ func run() async throws {
         try await benchSearch(report: report, binary: options.tally, directory: directory, quick: options.quick)
     }
     if options.wants("watch") {
-        try await benchWatch(report: report, daemon: daemon, directory: directory, quick: options.quick)
+        try await benchWatch(report: report, daemon: daemon, directory: directory, quick: options.quick, watchers: options.watchers)
     }
     if options.wants("artifacts") {
         try await benchArtifacts(report: report, daemon: daemon, directory: directory, sizeMiB: options.quick ? min(options.artifactMiB, 256) : options.artifactMiB)

@@ -69,6 +69,37 @@ struct CommandClassifierTests {
         }
     }
 
+    @Test("running many items leaves no descriptor open")
+    func noDescriptorLeak() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = try Self.script(
+                """
+                cat > /dev/null
+                echo '{"label":"sports","confidence":0.9,"reasoning":"r"}'
+                echo 'to stderr' >&2
+                """, named: "classify.sh", in: dir)
+            func openDescriptors() throws -> Int {
+                try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count
+            }
+            // One run first, so that whatever a first run sets up for good is not counted.
+            _ = try await Self.run([path], items: [item("warm", "x")])
+            let before = try openDescriptors()
+            let items = (0..<100).map { item("i\($0)", "text \($0)") }
+            let collector = try await Self.run([path], items: items)
+            #expect(collector.byID.count == 100)
+            #expect(collector.byID.values.allSatisfy { $0.predicted == "sports" })
+            // Pipes are closed asynchronously just after each run; give the last ones a moment.
+            var after = try openDescriptors()
+            for _ in 0..<50 where after - before >= 40 {
+                try await Task.sleep(for: .milliseconds(20))
+                after = try openDescriptors()
+            }
+            // Two descriptors kept per run would be 200 more; other tests running alongside
+            // open and close a few of their own.
+            #expect(after - before < 40, "open descriptors went from \(before) to \(after)")
+        }
+    }
+
     @Test("a non-zero exit is an item error with the start of stderr, not retried")
     func failure() async throws {
         try await withTemporaryDirectory { dir in
