@@ -18,9 +18,14 @@ final class JobEventHub: Sendable {
         var itemResults: Bool
 
         func matches(_ event: JobEvent) -> Bool {
+            matches(event, isItemResult: event.isItemResult)
+        }
+
+        /// `matches(_:)` with the event's kind worked out once for all watchers.
+        func matches(_ event: JobEvent, isItemResult: Bool) -> Bool {
+            if isItemResult && !itemResults { return false }
             if let jobID, event.jobId != jobID { return false }
             if let kind, !kind.isEmpty, event.jobKind != kind { return false }
-            if case .itemResult? = event.event, !itemResults { return false }
             return true
         }
     }
@@ -46,6 +51,9 @@ final class JobEventHub: Sendable {
         var recent: [JobEvent] = []
         var watchers: [UInt64: Watcher] = [:]
         var nextWatcherID: UInt64 = 0
+        /// Watchers that asked for item results: when there are none, an item result (one per
+        /// item of a job) is kept for replay without visiting every watcher.
+        var itemResultWatchers = 0
     }
 
     private let state: Mutex<State>
@@ -73,18 +81,26 @@ final class JobEventHub: Sendable {
                 state.recent.removeFirst(state.recent.count - retained)
             }
             var wake: [(CheckedContinuation<Published?, Never>, Published)] = []
+            let isItemResult = event.isItemResult
+            if isItemResult && state.itemResultWatchers == 0 { return wake }
             var published: Published?
-            for (id, var watcher) in state.watchers where !watcher.closed && watcher.filter.matches(event) {
+            // Walked by index and changed in place: a loop over the dictionary that assigned to
+            // it would copy all of it on the first assignment.
+            var index = state.watchers.values.startIndex
+            while index != state.watchers.values.endIndex {
+                defer { state.watchers.values.formIndex(after: &index) }
+                guard !state.watchers.values[index].closed,
+                      state.watchers.values[index].filter.matches(event, isItemResult: isItemResult)
+                else { continue }
                 if published == nil {
                     published = Published(event: event, serialized: try? event.serializedBytes())
                 }
-                if let waiting = watcher.waiting {
-                    watcher.waiting = nil
+                if let waiting = state.watchers.values[index].waiting {
+                    state.watchers.values[index].waiting = nil
                     wake.append((waiting, published!))
                 } else {
-                    Self.enqueue(published!, into: &watcher.queue, limit: queueLimit)
+                    Self.enqueue(published!, into: &state.watchers.values[index].queue, limit: queueLimit)
                 }
-                state.watchers[id] = watcher
             }
             return wake
         }
@@ -110,6 +126,7 @@ final class JobEventHub: Sendable {
             state.nextWatcherID += 1
             let id = state.nextWatcherID
             state.watchers[id] = Watcher(filter: filter)
+            if filter.itemResults { state.itemResultWatchers += 1 }
             guard fromSeq > 0, fromSeq < state.nextSeq else { return (id, nil) }
             let firstRetained = state.recent.first?.seq ?? state.nextSeq
             // Covered: everything after fromSeq is still held. That includes a watcher of an
@@ -151,7 +168,11 @@ final class JobEventHub: Sendable {
 
     /// Removes a watcher, ending a pending `next`.
     func unsubscribe(_ id: UInt64) {
-        let waiting = state.withLock { state in state.watchers.removeValue(forKey: id)?.waiting }
+        let waiting = state.withLock { state in
+            let watcher = state.watchers.removeValue(forKey: id)
+            if watcher?.filter.itemResults == true { state.itemResultWatchers -= 1 }
+            return watcher?.waiting
+        }
         waiting?.resume(returning: nil)
     }
 
@@ -173,4 +194,11 @@ final class JobEventHub: Sendable {
 
     /// Number of registered watchers.
     var watcherCount: Int { state.withLock { $0.watchers.count } }
+}
+
+extension JobEvent {
+    /// Whether this is the result of one item.
+    var isItemResult: Bool {
+        if case .itemResult? = event { true } else { false }
+    }
 }
