@@ -222,6 +222,33 @@ struct EndToEndTests {
         }
     }
 
+    @Test("a unary call cancelled in flight ends with CANCELLED at once, and its slot returns when the daemon ends it", .timeLimit(.minutes(1)))
+    func cancelUnary() async throws {
+        try await withDaemon(limits: ConnectionLimits(maxConcurrentCalls: 2)) { daemon in
+            let client = try await daemon.client()
+            defer { Task { await client.close() } }
+            for round in 0..<10 {
+                let slow = Task {
+                    var request = EchoRequest()
+                    request.delayMs = 10_000
+                    return try await client.diagnostics.echo(request)
+                }
+                // The slow call and this Info call: both of the connection's slots.
+                #expect(try await eventually { try await client.system.info().callsInFlight == 2 }, "round \(round)")
+                let cancelledAt = ContinuousClock.now
+                slow.cancel()
+                let error = await #expect(throws: RPCError.self) { try await slow.value }
+                #expect(error?.code == .cancelled)
+                #expect(ContinuousClock.now - cancelledAt < .seconds(5))
+            }
+            // Every slot came back: two calls at once still go through.
+            async let first = client.diagnostics.echo(EchoRequest())
+            async let second = client.diagnostics.echo(EchoRequest())
+            _ = try await (first, second)
+            #expect(try await eventually { try await client.system.info().callsInFlight == 1 })
+        }
+    }
+
     @Test("100 concurrent calls share one connection")
     func concurrentCalls() async throws {
         try await withDaemon { daemon in
