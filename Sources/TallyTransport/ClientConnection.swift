@@ -478,14 +478,6 @@ final class SocketClientCall: ClientCall {
         }
     }
 
-    var assignedID: UInt32? {
-        switch phase.withLock({ $0 }) {
-        case .idle: nil
-        case .open(let id): id
-        case .ended(let id, _): id
-        }
-    }
-
     func send(_ message: [UInt8], endStream: Bool) async throws {
         let limit = connection.peerMaxFrame
         guard message.count <= limit else {

@@ -45,17 +45,8 @@ func benchUnary(report: Report, daemon: DaemonProcess, echo: RawEchoServer, quic
     let diagnostics = client.diagnostics
     let request = SmallCall.request()
     for _ in 0..<2_000 { _ = try await diagnostics.echo(request) }
-    // Calls from a task on the shared pool: each answer wakes the caller's thread.
-    var poolSamples: [Double] = []
-    poolSamples.reserveCapacity(count)
-    for _ in 0..<count {
-        let start = nowNs()
-        _ = try await diagnostics.echo(request)
-        poolSamples.append(Double(nowNs() - start) / 1e9)
-    }
-    poolSamples.sort()
-    // Calls from a task that prefers the connection's event loop: no thread hop in between.
-    let samples = try await withTaskExecutorPreference(client.taskExecutor) {
+    /// Round-trip times of `count` calls one after another, sorted, in seconds.
+    func roundTrips() async throws -> [Double] {
         var samples: [Double] = []
         samples.reserveCapacity(count)
         for _ in 0..<count {
@@ -65,6 +56,10 @@ func benchUnary(report: Report, daemon: DaemonProcess, echo: RawEchoServer, quic
         }
         return samples.sorted()
     }
+    // Calls from a task on the shared pool: each answer wakes the caller's thread.
+    let poolSamples = try await roundTrips()
+    // Calls from a task that prefers the connection's event loop: no thread hop in between.
+    let samples = try await withTaskExecutorPreference(client.taskExecutor) { try await roundTrips() }
     let p50 = quantile(samples, 0.5)
     let p99 = quantile(samples, 0.99)
     let poolP50 = quantile(poolSamples, 0.5)
