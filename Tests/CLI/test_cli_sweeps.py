@@ -227,8 +227,11 @@ def test_three_agents_find_the_optimum_and_survive_one_killed_mid_trial(daemon, 
     consistent and finds the optimum's region."""
     script = workdir / "train.py"
     script.write_text(TRAIN_SCRIPT)
+    # What the sampler has seen when it proposes a trial depends on the order in which the three
+    # agents' trials end, which the test does not control; 60 trials leave room for the unlucky
+    # orders (with 40, one run in three CI runs ended with a best loss of 0.29).
     sweep_id = tally_ok(daemon, "sweeps", "create", "--param", "x=float:-3:3", "--param", "y=float:-3:3",
-                        "--method", "bayesian", "--startup-trials", "8", "--max-trials", "40", "--parallel", "3",
+                        "--method", "bayesian", "--startup-trials", "8", "--max-trials", "60", "--parallel", "3",
                         "--metric", "loss", "--seed", "3", "--heartbeat-timeout", "3s").strip()
     watch = subprocess.Popen([tally_bin(), "watch", "job", sweep_id, "--socket", daemon.socket],
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -260,7 +263,7 @@ def test_three_agents_find_the_optimum_and_survive_one_killed_mid_trial(daemon, 
     assert job["status"] == "JOB_STATUS_COMPLETED"
     results = job["results"]["sweep"]
     statuses = [t["status"] for t in results["trials"]]
-    assert len(statuses) == 40 and "TRIAL_STATUS_RUNNING" not in statuses
+    assert len(statuses) == 60 and "TRIAL_STATUS_RUNNING" not in statuses
     # The SIGKILLed agent's trial failed for silence; the interrupted one's was killed (unless it
     # was between trials); every other trial completed (or, on a machine stalled for longer than
     # the heartbeat timeout, failed for silence too: nothing else).
@@ -271,8 +274,8 @@ def test_three_agents_find_the_optimum_and_survive_one_killed_mid_trial(daemon, 
     assert all("no report or heartbeat" in t["error"] for t in failed)
     killed = [t for t in results["trials"] if t["status"] == "TRIAL_STATUS_KILLED"]
     assert len(killed) <= 1 and all("agent stopped by SIGINT" in t["error"] for t in killed)
-    assert int(results["completed"]) == 40 - len(failed) - len(killed) >= 35
-    assert [t.get("number", "0") for t in results["trials"]] == [str(i) for i in range(40)]
+    assert int(results["completed"]) == 60 - len(failed) - len(killed) >= 55
+    assert [t.get("number", "0") for t in results["trials"]] == [str(i) for i in range(60)]
     # The optimum is at (1.5, -0.5) with loss 0.
     best = results["bestParams"]
     assert results["bestScore"] < 0.25, results["bestScore"]
@@ -284,7 +287,7 @@ def test_three_agents_find_the_optimum_and_survive_one_killed_mid_trial(daemon, 
     assert len(json.dumps(history)) > 0 and "loss" in json.dumps(history)
     assert tally_json(daemon, "runs", "show", expired["runId"])["status"] == "RUN_STATUS_FAILED"
     # The watcher followed it live and printed the best params at the end.
-    assert "trial 39" in watched and "best so far" in watched
+    assert "trial 59" in watched and "best so far" in watched
     assert f"best: trial {best_trial.get('number', '0')}, loss" in watched and "params: x=" in watched
 
 
