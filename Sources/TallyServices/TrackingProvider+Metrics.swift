@@ -24,6 +24,28 @@ extension TrackingProvider {
         // order; at most `inFlight` are between arrival and acknowledgement.
         let inFlight = FlowWindow(initial: 8)
         let (pending, pendingContinuation) = AsyncStream<Task<LogMetricsResponse, any Error>>.makeStream()
+        // Commits run in tasks of their own and cannot be stopped half-way; the call ends only
+        // once every commit it started has ended, so that nothing it received is stored after
+        // it (when the client went away with batches still unacknowledged, for example).
+        let commits = CommitTracker()
+        do {
+            try await acknowledge(requests, response: response, inFlight: inFlight, pending: pending,
+                                  pendingContinuation: pendingContinuation, commits: commits)
+        } catch {
+            await commits.idle()
+            throw error
+        }
+        await commits.idle()
+    }
+
+    private func acknowledge(
+        _ requests: RequestStream<MetricBatch>,
+        response: ResponseWriter<LogMetricsResponse>,
+        inFlight: FlowWindow,
+        pending: AsyncStream<Task<LogMetricsResponse, any Error>>,
+        pendingContinuation: AsyncStream<Task<LogMetricsResponse, any Error>>.Continuation,
+        commits: CommitTracker
+    ) async throws {
         // Two children: one reads and submits batches, one acknowledges them in order. The first
         // failure (a refused batch, a bad request) ends both, and the call, at once.
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -40,7 +62,9 @@ extension TrackingProvider {
                     let batch = try validate(request)
                     try await inFlight.acquire(1)
                     let ingestor = self.ingestor
+                    commits.started()
                     pendingContinuation.yield(Task {
+                        defer { commits.finished() }
                         if batch.count > 0 {
                             _ = try await mapStoreErrors { try await ingestor.commit(batch) }
                         }
