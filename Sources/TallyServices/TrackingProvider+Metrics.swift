@@ -20,17 +20,12 @@ extension TrackingProvider {
         response: ResponseWriter<LogMetricsResponse>,
         context: ServerContext
     ) async throws {
-        // Batches are committed as they arrive (several may share a commit) and acknowledged in
-        // order; at most `inFlight` are between arrival and acknowledgement.
-        let inFlight = FlowWindow(initial: 8)
-        let (pending, pendingContinuation) = AsyncStream<Task<LogMetricsResponse, any Error>>.makeStream()
         // Commits run in tasks of their own and cannot be stopped half-way; the call ends only
         // once every commit it started has ended, so that nothing it received is stored after
         // it (when the client went away with batches still unacknowledged, for example).
         let commits = CommitTracker()
         do {
-            try await acknowledge(requests, response: response, inFlight: inFlight, pending: pending,
-                                  pendingContinuation: pendingContinuation, commits: commits)
+            try await commitAndAcknowledge(requests, response: response, commits: commits)
         } catch {
             await commits.idle()
             throw error
@@ -38,14 +33,15 @@ extension TrackingProvider {
         await commits.idle()
     }
 
-    private func acknowledge(
+    private func commitAndAcknowledge(
         _ requests: RequestStream<MetricBatch>,
         response: ResponseWriter<LogMetricsResponse>,
-        inFlight: FlowWindow,
-        pending: AsyncStream<Task<LogMetricsResponse, any Error>>,
-        pendingContinuation: AsyncStream<Task<LogMetricsResponse, any Error>>.Continuation,
         commits: CommitTracker
     ) async throws {
+        // Batches are committed as they arrive (several may share a commit) and acknowledged in
+        // order; at most `inFlight` are between arrival and acknowledgement.
+        let inFlight = FlowWindow(initial: 8)
+        let (pending, pendingContinuation) = AsyncStream<Task<LogMetricsResponse, any Error>>.makeStream()
         // Two children: one reads and submits batches, one acknowledges them in order. The first
         // failure (a refused batch, a bad request) ends both, and the call, at once.
         try await withThrowingTaskGroup(of: Void.self) { group in

@@ -5,9 +5,9 @@ control in both directions, deadlines, cancellation and GOAWAY. A reader thread 
 frames into per-call queues and never blocks on a consumer (a queue holds at most the window
 the client granted, which the daemon respects). A thread waiting for the answer of its own
 unary or client-streaming call reads the socket itself while no other thread does (the reader
-thread then waits), so the answer needs no wake-up of a second thread. `Channel` is what the generated stubs call:
-it (re)connects lazily, so a new connection is opened after the daemon restarts or after
-`os.fork()`.
+thread then waits), so the answer needs no wake-up of a second thread. `Channel` is what the
+generated stubs call: it (re)connects lazily, so a new connection is opened after the daemon
+restarts or after `os.fork()`.
 """
 
 import os
@@ -165,17 +165,10 @@ class Connection:
             while True:
                 poller.poll()
                 with self._read_lock:
-                    try:
-                        data = self._sock.recv(262144, _socket.MSG_DONTWAIT)
-                    except BlockingIOError:
-                        continue  # a caller read it first
-                    if not data:
+                    if not self._read_available():
                         break
-                    for frame in self._decoder.feed(data):
-                        self._dispatch(frame)
         except _wire.FrameError as exc:
-            error = RPCError.from_status(_wire.RESOURCE_EXHAUSTED if "above the limit" in str(exc) else _wire.INTERNAL,
-                                         f"bad frame from the daemon: {exc}")
+            error = self._bad_frame(exc)
         except OSError:
             pass
         except Exception as exc:  # a bug must not leave callers waiting forever
@@ -200,23 +193,33 @@ class Connection:
                 if not self._caller_poll.poll(timeout_ms):
                     continue
                 try:
-                    data = self._sock.recv(262144, _socket.MSG_DONTWAIT)
-                except BlockingIOError:
-                    continue
-                except OSError:
-                    return
-                if not data:
-                    return  # the reader thread sees the end of the stream too
-                try:
-                    for frame in self._decoder.feed(data):
-                        self._dispatch(frame)
+                    if not self._read_available():
+                        return  # the reader thread sees the end of the stream too
                 except _wire.FrameError as exc:
-                    self._shutdown(RPCError.from_status(
-                        _wire.RESOURCE_EXHAUSTED if "above the limit" in str(exc) else _wire.INTERNAL,
-                        f"bad frame from the daemon: {exc}"))
+                    self._shutdown(self._bad_frame(exc))
+                    return
+                except OSError:
                     return
         finally:
             self._read_lock.release()
+
+    def _read_available(self) -> bool:
+        """Reads what the socket holds, without waiting, and dispatches its frames; the caller
+        holds the read lock. False at the end of the stream; raises `FrameError` and `OSError`."""
+        try:
+            data = self._sock.recv(262144, _socket.MSG_DONTWAIT)
+        except BlockingIOError:
+            return True  # nothing there: another thread read it first
+        if not data:
+            return False
+        for frame in self._decoder.feed(data):
+            self._dispatch(frame)
+        return True
+
+    @staticmethod
+    def _bad_frame(exc: _wire.FrameError) -> RPCError:
+        return RPCError.from_status(_wire.RESOURCE_EXHAUSTED if "above the limit" in str(exc) else _wire.INTERNAL,
+                                    f"bad frame from the daemon: {exc}")
 
     def _dispatch(self, frame: _wire.Frame) -> None:
         kind = frame.kind
