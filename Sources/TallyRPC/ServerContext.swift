@@ -14,6 +14,8 @@ public struct ServerContext: Sendable {
     public var metadata: Metadata
     /// A logger carrying the connection and call ids as metadata.
     public var logger: Logger
+    /// Who makes the call (the peer's credentials); the daemon's own user for in-process calls.
+    public var caller: Caller
 
     /// Creates a context.
     public init(
@@ -22,7 +24,8 @@ public struct ServerContext: Sendable {
         connectionID: UInt64,
         deadline: ContinuousClock.Instant? = nil,
         metadata: Metadata = [:],
-        logger: Logger
+        logger: Logger,
+        caller: Caller = .daemonUser
     ) {
         self.method = method
         self.callID = callID
@@ -30,5 +33,6 @@ public struct ServerContext: Sendable {
         self.deadline = deadline
         self.metadata = metadata
         self.logger = logger
+        self.caller = caller
     }
 }

@@ -7,7 +7,7 @@ extension ExperimentsProvider {
     public func createJob(request: CreateJobRequest, context: ServerContext) async throws -> Job {
         switch request.config {
         case .classification(let config)?:
-            let (normalized, total) = try await validate(config)
+            let (normalized, total) = try await validate(config, caller: context.caller)
             var stored = CreateJobRequest()
             stored.config = .classification(normalized)
             let record = try await mapStoreErrors {
@@ -31,12 +31,16 @@ extension ExperimentsProvider {
 
     /// Checks a classification configuration against the store and fills in defaults and the
     /// label snapshot. Returns it with the job's total item count.
-    func validate(_ config: ClassificationEvalConfig) async throws -> (ClassificationEvalConfig, Int) {
+    /// A command provider runs its command as the daemon's user: only that user may use one.
+    func validate(_ config: ClassificationEvalConfig, caller: Caller) async throws -> (ClassificationEvalConfig, Int) {
         var config = config
         let dataset = try await mapStoreErrors { try await store.dataset(config.dataset) }
         let provider = try await mapStoreErrors { try await store.provider(config.provider) }
         guard provider.isActive else {
             throw StoreError(code: .failedPrecondition, message: "provider \(provider.name) is not active", field: "provider").rpcError
+        }
+        if ProviderKind(rawValue: Int32(provider.kind)) == .command {
+            try caller.requireDaemonUser(for: "an evaluation with command provider \(provider.name) (it runs a command as the daemon's user)")
         }
         guard !config.models.isEmpty else { throw invalid("name at least one model", field: "models") }
         guard Set(config.models).count == config.models.count else { throw invalid("models must not repeat", field: "models") }

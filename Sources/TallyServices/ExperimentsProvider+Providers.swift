@@ -4,7 +4,11 @@ public import TallyRPC
 import TallyStore
 
 extension ExperimentsProvider {
+    /// What only the daemon's own user may do, named in PERMISSION_DENIED answers.
+    static let managingProviders = "managing providers (they hold API keys and commands the daemon runs)"
+
     public func createProvider(request: CreateProviderRequest, context: ServerContext) async throws -> Provider {
+        try context.caller.requireDaemonUser(for: Self.managingProviders)
         guard !request.name.isEmpty, request.name.count <= 128 else {
             throw invalid("provider name must be 1 to 128 characters", field: "name")
         }
@@ -42,6 +46,7 @@ extension ExperimentsProvider {
     }
 
     public func updateProvider(request: UpdateProviderRequest, context: ServerContext) async throws -> Provider {
+        try context.caller.requireDaemonUser(for: Self.managingProviders)
         let current = try await mapStoreErrors { try await store.provider(request.provider) }
         let kind = ProviderKind(rawValue: Int32(current.kind))
         try validateProvider(
@@ -67,6 +72,7 @@ extension ExperimentsProvider {
     }
 
     public func deleteProvider(request: DeleteProviderRequest, context: ServerContext) async throws -> DeleteProviderResponse {
+        try context.caller.requireDaemonUser(for: Self.managingProviders)
         try await mapStoreErrors { try await store.deleteProvider(request.provider) }
         return DeleteProviderResponse()
     }

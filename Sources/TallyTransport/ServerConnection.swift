@@ -24,9 +24,12 @@ final class ServerConnection: Sendable {
     private let readFailed = Atomic<Bool>(false)
     /// Handlers run on the connection's event loop (see ``EventLoopTaskExecutor``).
     private let executor: EventLoopTaskExecutor
+    /// Who is at the other end, as the services see it.
+    private let caller: Caller
 
     init(
         id: UInt64,
+        caller: Caller,
         router: RPCRouter,
         limits: ConnectionLimits,
         serverName: String,
@@ -35,6 +38,7 @@ final class ServerConnection: Sendable {
         stats: TransportStats
     ) {
         self.id = id
+        self.caller = caller
         self.router = router
         self.limits = limits
         self.serverName = serverName
@@ -260,7 +264,8 @@ final class ServerConnection: Sendable {
             connectionID: id,
             deadline: deadline,
             metadata: start.metadata,
-            logger: callLogger
+            logger: callLogger,
+            caller: caller
         )
         let (admitted, peerWindow) = state.withLock { state in
             (state.calls.count < limits.maxConcurrentCalls, state.peerWindow)

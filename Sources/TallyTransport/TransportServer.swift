@@ -169,8 +169,11 @@ public final class TransportServer: Sendable {
             return
         }
         let id = stats.nextConnectionID()
+        let policy = configuration.peerPolicy
+        let caller = (try? await PeerCredentials.of(channel)).map(policy.caller) ?? PeerPolicy.unknownCaller
         let connection = ServerConnection(
             id: id,
+            caller: caller,
             router: router,
             limits: configuration.limits,
             serverName: configuration.serverName,
