@@ -58,12 +58,14 @@ public final class TallyDaemon: Service, Sendable {
         }
     }
 
-    /// Makes the data folder private to the daemon's user: the home, store and artifact folders
-    /// 0700, the store's files 0600 (SQLite gives its WAL and shared-memory files the mode of the
-    /// database file). Folders made by an earlier version with wider modes are narrowed too.
-    private func restrictPermissions() {
+    /// Makes the data folder private to the daemon's user: the home (when it is Tally's own, see
+    /// ``HomeFolder``), store and artifact folders 0700, the store's files 0600 (SQLite gives its
+    /// WAL and shared-memory files the mode of the database file). Folders made by an earlier
+    /// version with wider modes are narrowed too.
+    private func restrictPermissions(home: HomeFolder.Ownership) {
         let store = configuration.storePath
-        let folders = [configuration.homeDirectory, (store as NSString).deletingLastPathComponent, configuration.artifactPath]
+        var folders = [configuration.artifactPath]
+        if home == .tallys { folders += [configuration.homeDirectory, (store as NSString).deletingLastPathComponent] }
         for folder in Set(folders) where !folder.isEmpty {
             chmod(folder, 0o700)
         }
@@ -75,13 +77,14 @@ public final class TallyDaemon: Service, Sendable {
     private func serve() async throws {
         let lock = try SocketLock(socketPath: configuration.socketPath, groupID: configuration.allowedGroupID)
         defer { lock.release() }
+        let home = try HomeFolder.prepare(configuration.homeDirectory, logger: logger)
         do {
-            try FileManager.default.createDirectory(atPath: configuration.artifactPath, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: configuration.artifactPath, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
             throw DaemonError(code: .setupFailed, message: "cannot create \(configuration.artifactPath): \(error)", cause: error)
         }
         let store = try Store(path: configuration.storePath, logger: logger)
-        restrictPermissions()
+        restrictPermissions(home: home)
         defer {
             do { try store.close() } catch { logger.error("closing the store failed", metadata: ["error": "\(error)"]) }
         }
