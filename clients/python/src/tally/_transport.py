@@ -99,9 +99,12 @@ class Connection:
     def connect(cls, path: Optional[str] = None, *, timeout: float = 5.0,
                 max_frame_size: int = _wire.DEFAULT_MAX_FRAME,
                 initial_window: int = _wire.DEFAULT_WINDOW,
-                client_name: str = _wire.CLIENT_NAME) -> "Connection":
+                client_name: str = _wire.CLIENT_NAME,
+                daemon_uid: Optional[int] = None) -> "Connection":
         """Connects to the daemon and performs the handshake; raises `Unavailable` naming the
-        socket when nothing listens there, `DeadlineExceeded` when no answer comes in `timeout`."""
+        socket when nothing listens there, `PermissionDenied` naming the daemon's uid when it runs
+        as another user than this one, root or `daemon_uid` (default `$TALLY_DAEMON_UID`), before
+        anything is sent, and `DeadlineExceeded` when no answer comes in `timeout`."""
         path = path or _wire.default_socket_path()
         sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
         sock.settimeout(timeout)
@@ -110,6 +113,11 @@ class Connection:
         except OSError as exc:
             sock.close()
             raise _wire.connect_error(path, exc.strerror or str(exc)) from None
+        try:
+            _wire.check_daemon(path, sock, daemon_uid)
+        except BaseException:
+            sock.close()
+            raise
         decoder = _wire.FrameDecoder(max_frame_size)
         deadline = time.monotonic() + timeout
         try:
@@ -578,11 +586,13 @@ class Channel:
 
     def __init__(self, socket: Optional[str] = None, *, connect_timeout: float = 5.0,
                  max_frame_size: int = _wire.DEFAULT_MAX_FRAME,
-                 initial_window: int = _wire.DEFAULT_WINDOW) -> None:
+                 initial_window: int = _wire.DEFAULT_WINDOW,
+                 daemon_uid: Optional[int] = None) -> None:
         self.socket_path = socket or _wire.default_socket_path()
         self.connect_timeout = connect_timeout
         self.max_frame_size = max_frame_size
         self.initial_window = initial_window
+        self.daemon_uid = daemon_uid
         self._lock = threading.Lock()
         self._connection: Optional[Connection] = None
         self._closed = False
@@ -600,7 +610,8 @@ class Channel:
             if conn is None or not conn.usable:
                 self._connection = conn = Connection.connect(
                     self.socket_path, timeout=self.connect_timeout,
-                    max_frame_size=self.max_frame_size, initial_window=self.initial_window)
+                    max_frame_size=self.max_frame_size, initial_window=self.initial_window,
+                    daemon_uid=self.daemon_uid)
             return conn
 
     def close(self) -> None:

@@ -1,8 +1,9 @@
 """Frames of the Tally wire protocol (docs/protocol.md, section 2), shared by the sync and asyncio transports."""
 
 import os
+import socket as _socket
 import struct
-from typing import Iterator, List, Mapping, NamedTuple, Optional
+from typing import Iterator, List, Mapping, NamedTuple, Optional, Protocol
 
 from tally.errors import RPCError
 from tally.v1 import wire_pb2
@@ -23,7 +24,7 @@ DEFAULT_MAX_FRAME = 4 << 20
 DEFAULT_WINDOW = 1 << 20
 CLIENT_NAME = "tally-python/0.1.0"
 
-OK, CANCELLED, INVALID_ARGUMENT, DEADLINE_EXCEEDED = 0, 1, 3, 4
+OK, CANCELLED, INVALID_ARGUMENT, DEADLINE_EXCEEDED, PERMISSION_DENIED = 0, 1, 3, 4, 7
 RESOURCE_EXHAUSTED, FAILED_PRECONDITION, INTERNAL, UNAVAILABLE = 8, 9, 13, 14
 
 
@@ -159,3 +160,47 @@ def connect_error(path: str, reason: str) -> RPCError:
         UNAVAILABLE,
         f"cannot connect to the Tally daemon at {path}: {reason}; start it with `tally serve`",
     )
+
+
+TRUSTED_UID_VARIABLE = "TALLY_DAEMON_UID"
+_UCRED = struct.Struct("iII")  # struct ucred: pid, uid, gid
+
+
+class _PeerSocket(Protocol):
+    def getsockopt(self, level: int, option: int, buflen: int) -> bytes: ...
+
+
+def trusted_daemon_uid(explicit: Optional[int] = None) -> Optional[int]:
+    """One more daemon uid to talk to besides this user's and root: `explicit`, else
+    `$TALLY_DAEMON_UID` (for a member of a group that another user's daemon allows)."""
+    if explicit is not None:
+        return explicit
+    value = os.environ.get(TRUSTED_UID_VARIABLE, "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def daemon_refusal(path: str, daemon_uid: int, client_uid: int, trusted: Optional[int] = None) -> Optional[RPCError]:
+    """PERMISSION_DENIED unless a client of `client_uid` may talk to a daemon of `daemon_uid`:
+    its own user's, root's, or the trusted uid's (`trusted_daemon_uid(trusted)`)."""
+    if daemon_uid in (client_uid, 0) or daemon_uid == trusted_daemon_uid(trusted):
+        return None
+    return RPCError.from_status(
+        PERMISSION_DENIED,
+        f"the socket {path} is served by uid {daemon_uid}, not by this user (uid {client_uid}) or root; "
+        f"refusing to talk to it (set {TRUSTED_UID_VARIABLE}={daemon_uid} to trust that user's daemon)",
+    )
+
+
+def check_daemon(path: str, sock: _PeerSocket, trusted: Optional[int] = None) -> None:
+    """Right after connecting, before anything is sent: raises `PermissionDenied` naming the uid
+    of the process serving `sock` (`SO_PEERCRED`) unless it is this user, root or `trusted`."""
+    option = getattr(_socket, "SO_PEERCRED", None)
+    if option is None:  # not Linux
+        return
+    try:
+        _pid, uid, _gid = _UCRED.unpack(sock.getsockopt(_socket.SOL_SOCKET, option, _UCRED.size))
+    except OSError as exc:
+        raise connect_error(path, f"cannot read the daemon's credentials: {exc.strerror or exc}") from None
+    refusal = daemon_refusal(path, uid, os.geteuid(), trusted)
+    if refusal is not None:
+        raise refusal

@@ -74,7 +74,10 @@ class AsyncConnection:
     @classmethod
     async def connect(cls, path: Optional[str] = None, *, timeout: float = 5.0,
                       max_frame_size: int = _wire.DEFAULT_MAX_FRAME,
-                      initial_window: int = _wire.DEFAULT_WINDOW) -> "AsyncConnection":
+                      initial_window: int = _wire.DEFAULT_WINDOW,
+                      daemon_uid: Optional[int] = None) -> "AsyncConnection":
+        """Connects and performs the handshake; like `tally.Connection.connect`, refuses a daemon
+        of another user than this one, root or `daemon_uid` before anything is sent."""
         path = path or _wire.default_socket_path()
         try:
             reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(path, limit=1 << 20), timeout)
@@ -82,6 +85,11 @@ class AsyncConnection:
             raise _wire.connect_error(path, "timed out") from None
         except OSError as exc:
             raise _wire.connect_error(path, exc.strerror or str(exc)) from None
+        try:
+            _wire.check_daemon(path, writer.get_extra_info("socket"), daemon_uid)
+        except BaseException:
+            writer.close()
+            raise
         decoder = _wire.FrameDecoder(max_frame_size)
         writer.write(_wire.hello_frame(max_frame_size, initial_window))
 
@@ -382,11 +390,13 @@ class AsyncChannel:
     """The asyncio counterpart of `tally.Channel`; reconnects lazily for new calls."""
 
     def __init__(self, socket: Optional[str] = None, *, connect_timeout: float = 5.0,
-                 max_frame_size: int = _wire.DEFAULT_MAX_FRAME, initial_window: int = _wire.DEFAULT_WINDOW) -> None:
+                 max_frame_size: int = _wire.DEFAULT_MAX_FRAME, initial_window: int = _wire.DEFAULT_WINDOW,
+                 daemon_uid: Optional[int] = None) -> None:
         self.socket_path = socket or _wire.default_socket_path()
         self.connect_timeout = connect_timeout
         self.max_frame_size = max_frame_size
         self.initial_window = initial_window
+        self.daemon_uid = daemon_uid
         self._conn: Optional[AsyncConnection] = None
         self._lock: Optional[asyncio.Lock] = None
 
@@ -399,7 +409,8 @@ class AsyncChannel:
             if self._conn is None or not self._conn.usable:
                 self._conn = await AsyncConnection.connect(
                     self.socket_path, timeout=self.connect_timeout,
-                    max_frame_size=self.max_frame_size, initial_window=self.initial_window)
+                    max_frame_size=self.max_frame_size, initial_window=self.initial_window,
+                    daemon_uid=self.daemon_uid)
             return self._conn
 
     async def close(self) -> None:
