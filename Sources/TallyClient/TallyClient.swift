@@ -26,10 +26,13 @@ public struct TallyClient: Sendable {
     ///   - socketPath: The daemon's socket; `nil` for the default (`$TALLY_SOCKET`, else the
     ///     per-user default path).
     ///   - clientName: Name sent in the handshake.
-    ///   - environment: Where the default path comes from.
+    ///   - environment: Where the default path comes from, and `TALLY_DAEMON_UID`: one more daemon
+    ///     uid to trust besides this user's and root (a daemon of any other uid is refused with
+    ///     PERMISSION_DENIED before anything is sent).
     ///   - logger: Logger for connection events.
     /// - Returns: A connected client.
-    /// - Throws: ``RPCError`` UNAVAILABLE naming the socket and the command that starts a daemon.
+    /// - Throws: ``RPCError`` UNAVAILABLE naming the socket and the command that starts a daemon;
+    ///   PERMISSION_DENIED naming the daemon's uid when it runs as an untrusted user.
     public static func connect(
         socketPath: String? = nil,
         clientName: String = "tally-swift",
@@ -38,7 +41,11 @@ public struct TallyClient: Sendable {
     ) async throws -> TallyClient {
         let path = socketPath ?? SocketLocation.defaultPath(environment: environment)
         let connection = try await ClientConnection.connect(
-            configuration: ClientConfiguration(socketPath: path, clientName: clientName),
+            configuration: ClientConfiguration(
+                socketPath: path,
+                clientName: clientName,
+                trustedDaemonUID: ServerIdentity.trustedUID(environment: environment)
+            ),
             logger: logger
         )
         return TallyClient(connection: connection)

@@ -20,6 +20,8 @@ public struct ClientConfiguration: Sendable {
     public var initialWindow: Int
     /// Time to connect and finish the handshake (default 5 s).
     public var connectTimeout: Duration
+    /// One more daemon uid to talk to besides the client's own and root (see ``ServerIdentity``).
+    public var trustedDaemonUID: UInt32?
 
     /// Creates a configuration; everything but the socket path has a default.
     public init(
@@ -27,13 +29,15 @@ public struct ClientConfiguration: Sendable {
         clientName: String = "tally-swift",
         maxFrameSize: Int = 4 << 20,
         initialWindow: Int = 1 << 20,
-        connectTimeout: Duration = .seconds(5)
+        connectTimeout: Duration = .seconds(5),
+        trustedDaemonUID: UInt32? = nil
     ) {
         self.socketPath = socketPath
         self.clientName = clientName
         self.maxFrameSize = maxFrameSize
         self.initialWindow = initialWindow
         self.connectTimeout = connectTimeout
+        self.trustedDaemonUID = trustedDaemonUID
     }
 }
 
@@ -106,7 +110,8 @@ public final class ClientConnection: ClientTransport, Sendable {
     ///   - configuration: Socket path and limits.
     ///   - logger: Logger for connection events.
     /// - Returns: A ready connection.
-    /// - Throws: ``RPCError`` UNAVAILABLE naming the socket when no daemon answers there, or the
+    /// - Throws: ``RPCError`` UNAVAILABLE naming the socket when no daemon answers there,
+    ///   PERMISSION_DENIED when the daemon runs as another user (``ServerIdentity``), or the
     ///   status of the daemon's refusal.
     public static func connect(
         configuration: ClientConfiguration,
@@ -133,6 +138,13 @@ public final class ClientConnection: ClientTransport, Sendable {
                 message: "cannot connect to the Tally daemon at \(path): \(reason); start it with `tally serve`",
                 cause: error
             )
+        }
+        // Nothing is sent before the daemon's uid is known to be trusted.
+        do {
+            try await ServerIdentity.verify(connection.channel, path: path, trusted: configuration.trustedDaemonUID)
+        } catch {
+            await connection.close()
+            throw error
         }
         var hello = Hello()
         hello.minVersion = ProtocolVersion.minimum

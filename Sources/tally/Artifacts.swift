@@ -184,7 +184,7 @@ struct Artifacts: AsyncParsableCommand {
             if client.json {
                 printJSON(artifact)
             } else {
-                print("uploaded \(Artifacts.describe(artifact))")
+                print(("uploaded \(Artifacts.describe(artifact))").terminalSafe)
             }
         }
 
@@ -266,7 +266,7 @@ struct Artifacts: AsyncParsableCommand {
             if client.json {
                 printJSON(artifact)
             } else {
-                print("downloaded \(Artifacts.describe(artifact)) to \(destination)")
+                print(("downloaded \(Artifacts.describe(artifact)) to \(destination)").terminalSafe)
             }
         }
 
@@ -328,7 +328,7 @@ struct Artifacts: AsyncParsableCommand {
             if client.json {
                 printJSON(artifact)
             } else {
-                print("\(newAlias) -> \(Artifacts.describe(artifact))")
+                print(("\(newAlias) -> \(Artifacts.describe(artifact))").terminalSafe)
             }
         }
     }

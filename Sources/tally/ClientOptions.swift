@@ -56,7 +56,7 @@ struct ClientOptions: ParsableArguments {
 
 /// A failed call, shown as "Error: CODE: message" with exit code 1.
 func CLIError(_ error: RPCError) -> ValidationErrorMessage {
-    ValidationErrorMessage(message: "\(error.code.name): \(error.message)")
+    ValidationErrorMessage(message: "\(error.code.name): \(error.message.terminalSafe)")
 }
 
 /// A "KEY=VALUE" argument.

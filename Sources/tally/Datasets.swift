@@ -158,7 +158,7 @@ struct Datasets: AsyncParsableCommand {
             } else if quiet {
                 print(dataset.id)
             } else {
-                print("created dataset \(Datasets.describe(dataset))")
+                print(("created dataset \(Datasets.describe(dataset))").terminalSafe)
             }
         }
 
@@ -252,7 +252,7 @@ struct Datasets: AsyncParsableCommand {
             if client.json {
                 printJSON(response)
             } else {
-                print("deleted dataset \(d.name) (\(d.id))")
+                print(("deleted dataset \(d.name) (\(d.id))").terminalSafe)
             }
         }
     }

@@ -133,7 +133,7 @@ struct Experiments: AsyncParsableCommand {
             } else if quiet {
                 print(experiment.id)
             } else {
-                print("created experiment \(experiment.name) (\(experiment.id))")
+                print(("created experiment \(experiment.name) (\(experiment.id))").terminalSafe)
             }
         }
     }
@@ -184,7 +184,7 @@ struct Experiments: AsyncParsableCommand {
             if client.json {
                 printJSON(response)
             } else {
-                print("deleted experiment \(e.name) (\(e.id)): \(plural(response.deletedRuns, "run")), \(plural(response.deletedArtifacts, "artifact version"))")
+                print(("deleted experiment \(e.name) (\(e.id)): \(plural(response.deletedRuns, "run")), \(plural(response.deletedArtifacts, "artifact version"))").terminalSafe)
             }
         }
     }

@@ -102,7 +102,7 @@ struct Jobs: AsyncParsableCommand {
             if client.json {
                 printJSON(j)
             } else {
-                print("cancelled job \(j.id) at \(j.progressCurrent)/\(j.progressTotal)")
+                print(("cancelled job \(j.id) at \(j.progressCurrent)/\(j.progressTotal)").terminalSafe)
             }
         }
     }
@@ -128,7 +128,7 @@ struct Jobs: AsyncParsableCommand {
             if client.json {
                 printJSON(response)
             } else {
-                print("deleted job \(job)")
+                print(("deleted job \(job)").terminalSafe)
             }
         }
     }
@@ -345,7 +345,7 @@ enum JobFormat {
         print("results")
         summaryTable(results).print(indent: "  ")
         for m in results.models {
-            print("\nmodel \(m.model)" + (m.runId.isEmpty ? "" : " (run \(m.runId))"))
+            print("\n" + ("model \(m.model)" + (m.runId.isEmpty ? "" : " (run \(m.runId))")).terminalSafe)
             // Labels in the dataset's order, then any others seen, with ERROR last.
             var order = labels
             let seen = Set(m.confusion.keys).union(m.confusion.values.flatMap { $0.predicted.keys }).union(m.perLabel.keys)

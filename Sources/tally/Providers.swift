@@ -152,7 +152,7 @@ struct Providers: AsyncParsableCommand {
             if client.json {
                 printJSON(provider)
             } else {
-                print("created provider \(Providers.describe(provider))")
+                print(("created provider \(Providers.describe(provider))").terminalSafe)
             }
         }
     }
@@ -209,7 +209,7 @@ struct Providers: AsyncParsableCommand {
             if client.json {
                 printJSON(updated)
             } else {
-                print("updated provider \(Providers.describe(updated))")
+                print(("updated provider \(Providers.describe(updated))").terminalSafe)
             }
         }
     }
@@ -235,7 +235,7 @@ struct Providers: AsyncParsableCommand {
             if client.json {
                 printJSON(response)
             } else {
-                print("deleted provider \(provider)")
+                print(("deleted provider \(provider)").terminalSafe)
             }
         }
     }

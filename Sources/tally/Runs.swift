@@ -307,7 +307,7 @@ struct Runs: AsyncParsableCommand {
                 var parts: [String] = []
                 if let logged { parts.append(plural(logged.accepted, "point")) }
                 if let stored { parts.append(plural(UInt64(stored.stored), "param")) }
-                print("logged " + parts.joined(separator: ", "))
+                print(("logged " + parts.joined(separator: ", ")).terminalSafe)
             }
         }
     }
@@ -350,7 +350,7 @@ struct Runs: AsyncParsableCommand {
             if client.json {
                 printJSON(r)
             } else {
-                print("run \(r.id) \(Format.status(r.status)) after \(Format.duration(ms: r.durationMs))")
+                print(("run \(r.id) \(Format.status(r.status)) after \(Format.duration(ms: r.durationMs))").terminalSafe)
             }
         }
     }
@@ -384,7 +384,7 @@ struct Runs: AsyncParsableCommand {
             if client.json {
                 printJSON(r)
             } else {
-                print("tags of run \(r.id): \(r.tags.isEmpty ? "(none)" : Format.tags(r.tags))")
+                print(("tags of run \(r.id): \(r.tags.isEmpty ? "(none)" : Format.tags(r.tags))").terminalSafe)
             }
         }
     }
@@ -414,7 +414,7 @@ struct Runs: AsyncParsableCommand {
             if client.json {
                 printJSON(response)
             } else {
-                print("deleted run \(run): \(plural(response.deletedRuns, "run")), \(plural(response.deletedArtifacts, "artifact version"))")
+                print(("deleted run \(run): \(plural(response.deletedRuns, "run")), \(plural(response.deletedArtifacts, "artifact version"))").terminalSafe)
             }
         }
     }

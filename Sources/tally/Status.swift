@@ -61,7 +61,7 @@ struct Status: AsyncParsableCommand {
         let width = rows.map(\.0.count).max() ?? 0
         print("tally daemon is running")
         for (key, value) in rows {
-            print("  " + key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value)
+            print(("  " + key.padding(toLength: width, withPad: " ", startingAt: 0) + "  " + value).terminalSafe)
         }
     }
 

@@ -168,8 +168,8 @@ enum SweepFormat {
 
     /// The results of a sweep: counts, the best trial and every trial.
     static func printResults(_ r: SweepResults, metric: String, trials: Bool = true) {
-        print(countsLine(r))
-        for line in bestLines(r, metric: metric) { print(line) }
+        print(countsLine(r).terminalSafe)
+        for line in bestLines(r, metric: metric) { print(line.terminalSafe) }
         if trials && !r.trials.isEmpty {
             print()
             trialTable(r.trials, metric: metric).print(indent: "  ")

@@ -18,9 +18,10 @@ struct Table {
         rows.append(row)
     }
 
-    /// The table's lines, without trailing spaces; `indent` is prepended to each.
+    /// The table's lines, without trailing spaces; `indent` is prepended to each. Control
+    /// characters in cells are shown escaped (``Swift/String/terminalSafe``).
     func render(indent: String = "") -> String {
-        let all = [headers] + rows
+        let all = ([headers] + rows).map { $0.map(\.terminalSafe) }
         var widths = [Int](repeating: 0, count: headers.count)
         for row in all {
             for (i, cell) in row.enumerated() where i < widths.count {
@@ -62,8 +63,9 @@ func displayWidth(_ text: String) -> Int {
     return width
 }
 
-/// "key  value" lines with the keys padded to one width.
+/// "key  value" lines with the keys padded to one width; control characters shown escaped.
 func printFields(_ fields: [(String, String)], indent: String = "") {
+    let fields = fields.map { ($0.0.terminalSafe, $0.1.terminalSafe) }
     let width = fields.map { displayWidth($0.0) }.max() ?? 0
     for (key, value) in fields {
         let pad = String(repeating: " ", count: width - displayWidth(key))

@@ -94,7 +94,7 @@ final class WatchPrinter: @unchecked Sendable {
                 let step = latest.values.map(\.step).max() ?? 0
                 let parts = latest.keys.sorted().map { "\($0)=\(Format.number(latest[$0]!.value))" }
                 let line = "step \(step)  " + parts.joined(separator: "  ")
-                print("\r\u{1B}[K" + line, terminator: "")
+                print("\r\u{1B}[K" + line.terminalSafe, terminator: "")
                 fflush(nil)
                 lineOpen = true
             } else {
@@ -123,7 +123,7 @@ final class WatchPrinter: @unchecked Sendable {
             print()
             lineOpen = false
         }
-        print(line)
+        print(line.terminalSafe)
         fflush(nil)
     }
 

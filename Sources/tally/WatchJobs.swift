@@ -355,7 +355,7 @@ final class JobPrinter: @unchecked Sendable {
 
     private func showProgress(_ id: String, _ text: String, state: inout JobState) {
         // On a terminal, a short id keeps the line within the width.
-        let line = single ? text : "job \(mode == .interactive ? Format.short(id, 8) : id)  " + text
+        let line = (single ? text : "job \(mode == .interactive ? Format.short(id, 8) : id)  " + text).terminalSafe
         state.progress = line
         if mode == .plain {
             print(line)
@@ -377,7 +377,7 @@ final class JobPrinter: @unchecked Sendable {
     /// Prints lines above the live block of progress lines.
     private func emit(_ lines: [String]) {
         above {
-            for line in lines { print(line) }
+            for line in lines { print(line.terminalSafe) }
         }
     }
 

@@ -89,6 +89,6 @@ struct ProviderAccessTests {
         #expect(try await h.provider.listJobs(request: ListJobsRequest(), context: context(Self.owner, "ListJobs")).jobs.isEmpty)
 
         let job = try await h.provider.createJob(request: request, context: context(Self.owner, "CreateJob"))
-        #expect(try await h.waitForStatus(job.id, [.succeeded, .failed]).status == .succeeded)
+        #expect(try await h.waitForStatus(job.id, [.completed, .failed]).status == .completed)
     }
 }
