@@ -2,6 +2,7 @@
 and artifact names can never reach the file system."""
 import json
 import os
+import shutil
 import stat
 import subprocess
 import sys
@@ -116,3 +117,135 @@ def test_artifact_names_never_reach_the_file_system(workdir):
         client.close()
     finally:
         daemon.stop()
+
+
+def serve(socket_path, home, *extra):
+    """Starts `tally serve`; returns the process once it listens, or once it has exited."""
+    import time
+    proc = subprocess.Popen([tally_bin(), "serve", "--socket", str(socket_path), "--home", str(home), *extra],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for _ in range(600):
+        if Path(socket_path).exists() or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    return proc
+
+
+def test_a_symlink_at_the_lock_path_is_refused_and_its_target_untouched(workdir):
+    (workdir / "run").mkdir(mode=0o700)
+    socket_path = workdir / "run" / "tally.sock"
+    target = workdir / "precious.txt"
+    target.write_text("precious content\n")
+    Path(str(socket_path) + ".lock").symlink_to(target)
+    proc = serve(socket_path, workdir / "home")
+    try:
+        assert proc.wait(timeout=30) != 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    stderr = proc.stderr.read()
+    assert "tally.sock.lock" in stderr and "symbolic link" in stderr, stderr
+    assert target.read_text() == "precious content\n"
+    assert not socket_path.exists()
+    # A lock path that is not a regular file (here a FIFO, which could block an open) is refused too.
+    os.unlink(str(socket_path) + ".lock")
+    os.mkfifo(str(socket_path) + ".lock", 0o600)
+    proc = serve(socket_path, workdir / "home")
+    assert proc.wait(timeout=30) != 0
+    assert "not a regular file" in proc.stderr.read()
+
+
+def test_a_clean_stop_leaves_no_lock_file(workdir):
+    socket_path = workdir / "run" / "tally.sock"
+    lock = Path(str(socket_path) + ".lock")
+    proc = serve(socket_path, workdir / "home")
+    try:
+        assert proc.poll() is None, proc.stderr.read()
+        assert lock.is_file() and not lock.is_symlink()
+        assert lock.read_text().strip() == str(proc.pid) and mode(lock) == 0o600
+        # A second daemon on the same socket is refused, naming the first one's pid.
+        second = serve(socket_path, workdir / "home2")
+        assert second.wait(timeout=30) != 0
+        assert f"pid {proc.pid}" in second.stderr.read()
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0
+    assert not socket_path.exists()
+    assert not lock.exists()
+    assert sorted(p.name for p in socket_path.parent.iterdir()) == []
+    # A daemon killed outright leaves its lock file; the next one takes it over.
+    proc = serve(socket_path, workdir / "home")
+    proc.kill()
+    proc.wait()
+    assert lock.exists()
+    proc = serve(socket_path, workdir / "home")  # returns at once: the dead daemon's socket is still there
+    try:
+        import time
+        for _ in range(600):
+            if lock.read_text().strip() == str(proc.pid) or proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        assert proc.poll() is None and lock.read_text().strip() == str(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    assert not lock.exists()
+
+
+def test_a_shared_home_folder_is_refused_and_never_chmodded(workdir):
+    shared = workdir / "shared"
+    shared.mkdir()
+    os.chmod(shared, 0o1777)
+    proc = serve(workdir / "run" / "tally.sock", shared)
+    assert proc.wait(timeout=30) != 0
+    stderr = proc.stderr.read()
+    assert str(shared) in stderr and "1777" in stderr and "--home" in stderr, stderr
+    assert mode(shared) == 0o1777
+    assert list(shared.iterdir()) == []
+    # A folder of the user's that holds other files is used, and its mode left as it is.
+    own = workdir / "own"
+    own.mkdir()
+    os.chmod(own, 0o750)
+    (own / "notes.txt").write_text("mine\n")
+    proc = serve(workdir / "run" / "tally.sock", own)
+    try:
+        assert proc.poll() is None, proc.stderr.read()
+        assert mode(own) == 0o750
+        assert mode(own / "artifacts") == 0o700 and mode(own / "tally.sqlite") == 0o600
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+FOREIGN_DAEMON = Path(__file__).resolve().parents[2] / "clients" / "python" / "tests" / "foreign_daemon.py"
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv to act as other users")
+def test_the_cli_refuses_a_daemon_of_another_uid(workdir):
+    import tempfile
+    import time
+    folder = Path(tempfile.mkdtemp(prefix="tally-foreign-", dir="/tmp"))
+    os.chmod(folder, 0o777)
+    sock, log = folder / "tally.sock", folder / "received.bin"
+    fake = subprocess.Popen(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
+                             sys.executable, str(FOREIGN_DAEMON), str(sock), str(log)],
+                            stdout=subprocess.PIPE, text=True)
+    try:
+        assert fake.stdout.readline().strip() == "ready"
+        env = {k: v for k, v in os.environ.items() if k != "TALLY_DAEMON_UID"}
+        # The CLI is the Swift client (TallyClient over ClientConnection), run as uid 65533.
+        for args in (["status"], ["experiments", "ls"],
+                     ["providers", "create", "p", "--kind", "openai", "--base-url", "https://api.example.com/v1",
+                      "--api-key-env", "KEY"]):
+            result = subprocess.run(["setpriv", "--reuid=65533", "--regid=65533", "--clear-groups",
+                                     tally_bin(), *args, "--socket", str(sock), "--timeout", "3"],
+                                    capture_output=True, text=True, timeout=60, env=dict(env, KEY=API_KEY))
+            assert result.returncode != 0
+            assert "PERMISSION_DENIED" in result.stderr, result.stderr
+            assert "uid 65534" in result.stderr and "uid 65533" in result.stderr, result.stderr
+        time.sleep(0.2)
+        assert not log.exists() or log.read_bytes() == b""  # not a HELLO, let alone the key
+    finally:
+        fake.kill()
+        fake.wait()
+        shutil.rmtree(folder, ignore_errors=True)
