@@ -185,16 +185,18 @@ let package = Package(
         .target(
             name: "TallyFuzzing",
             dependencies: [
-                "TallyProto", "TallyRPC", "TallyAPI", "TallyTransport", "TallyStore",
+                "TallyProto", "TallyRPC", "TallyAPI", "TallyTransport", "TallyStore", "TallyServer",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
         ),
         .executableTarget(name: "tally-fuzz-frames", dependencies: ["TallyFuzzing"], swiftSettings: swiftSettings),
         .executableTarget(name: "tally-fuzz-messages", dependencies: ["TallyFuzzing"], swiftSettings: swiftSettings),
         .executableTarget(name: "tally-fuzz-filter", dependencies: ["TallyFuzzing"], swiftSettings: swiftSettings),
+        .executableTarget(name: "tally-fuzz-calls", dependencies: ["TallyFuzzing"], swiftSettings: swiftSettings),
         .testTarget(
             name: "TallyFuzzTests",
             dependencies: ["TallyFuzzing", "TallyAPI", "TallyProto", "TallyRPC", "TallyStore", "TallyTransport"],

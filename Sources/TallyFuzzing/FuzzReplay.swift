@@ -5,6 +5,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case frames
     case messages
     case filter
+    case calls
 
     /// Runs one input through the target. Returns normally unless an invariant breaks (then the
     /// process stops, as with any crash).
@@ -13,6 +14,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .frames: FrameFuzzTarget.run(data)
         case .messages: MessageFuzzTarget.run(data)
         case .filter: FilterFuzzTarget.run(data)
+        case .calls: CallSequenceFuzzTarget.run(data)
         }
     }
 
