@@ -249,3 +249,44 @@ def test_the_cli_refuses_a_daemon_of_another_uid(workdir):
         fake.kill()
         fake.wait()
         shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.mark.skipif(os.geteuid() != 0 or shutil.which("setpriv") is None, reason="needs root and setpriv to act as another user")
+def test_a_group_member_cannot_manage_providers_or_run_commands(workdir):
+    """With --allow-group, a member of the group is served, but providers (which hold API keys and
+    commands) and evaluations that run a command are the daemon's user's only."""
+    os.chmod(workdir, 0o755)
+    socket_path = workdir / "run" / "tally.sock"
+    proc = serve(socket_path, workdir / "home", "--allow-group", "65534")
+    try:
+        assert proc.poll() is None, proc.stderr.read()
+        daemon = type("Served", (), {"socket": str(socket_path)})()
+        items = workdir / "items.jsonl"
+        items.write_text("".join(json.dumps({"id": f"i{i}", "text": "t", "label": "a"}) + "\n" for i in range(3)))
+        assert cli(daemon, "datasets", "create", "d", "--items", str(items), "--label", "a").returncode == 0
+        owned = cli(daemon, "providers", "create", "local", "--kind", "command", "--command", "/bin/true")
+        assert owned.returncode == 0, owned.stderr
+        marker = workdir / "ran-as-daemon"
+
+        def member(*args):
+            # --socket before any "--", after which the words are a command line.
+            split = args.index("--") if "--" in args else len(args)
+            return subprocess.run(["setpriv", "--reuid=65533", "--regid=65534", "--clear-groups",
+                                   tally_bin(), *args[:split], "--socket", str(socket_path), *args[split:]],
+                                  capture_output=True, text=True, timeout=60)
+
+        assert member("providers", "ls").returncode == 0  # a member is served
+        for args in (["providers", "create", "mine", "--kind", "command", "--", "/bin/sh", "-c", f"touch {marker}"],
+                     ["providers", "update", "local", "--", "/bin/sh", "-c", f"touch {marker}"],
+                     ["providers", "rm", "local"],
+                     ["eval", "d", "--provider", "local", "--model", "m"]):
+            result = member(*args)
+            assert result.returncode != 0, args
+            assert "PERMISSION_DENIED" in result.stderr and "uid 65533" in result.stderr, (args, result.stderr)
+        names = [p["name"] for p in json.loads(cli(daemon, "providers", "ls", "--json").stdout)["providers"]]
+        assert names == ["local"]
+        assert json.loads(cli(daemon, "jobs", "ls", "--json").stdout).get("jobs", []) == []
+        assert not marker.exists()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
