@@ -17,12 +17,20 @@ public struct FrameEncoder: MessageToByteEncoder {
     ///   - out: The buffer.
     public func write(_ frame: Frame, into out: inout ByteBuffer) {
         out.reserveCapacity(minimumWritableBytes: Frame.headerSize + frame.payload.readableBytes)
+        writeHeader(frame, into: &out)
+        out.writeImmutableBuffer(frame.payload)
+    }
+
+    /// Appends a frame's header only; its payload must follow.
+    /// - Parameters:
+    ///   - frame: The frame.
+    ///   - out: The buffer.
+    public func writeHeader(_ frame: Frame, into out: inout ByteBuffer) {
         out.writeInteger(Frame.magic)
         out.writeInteger(frame.kind.rawValue)
         out.writeInteger(frame.flags.rawValue)
         out.writeInteger(UInt8(0))
         out.writeInteger(frame.callID)
-        out.writeInteger(UInt32(frame.payload.readableBytes))
-        out.writeImmutableBuffer(frame.payload)
+        out.writeInteger(UInt32(truncatingIfNeeded: frame.payload.readableBytes))
     }
 }

@@ -120,7 +120,10 @@ extension ServerConnection {
         /// Whether a frame for a call that is not open is late (the call ended: ignore it) or
         /// names a call that was never started (a protocol violation).
         func checkUnknownCall(_ id: UInt32, kind: FrameKind) throws {
-            if id == 0 || id > lastCallID {
+            if id == 0 {
+                throw ConnectionError(code: .invalidArgument, message: "\(kind) on call id 0, which is reserved for connection frames")
+            }
+            if id > lastCallID {
                 throw ConnectionError(code: .invalidArgument, message: "\(kind) for call \(id), which was never started")
             }
         }

@@ -22,8 +22,13 @@ final class ServerConnection: Sendable {
     private let state = Mutex(State())
     /// Set once reading has failed; later frames are dropped.
     private let readFailed = Atomic<Bool>(false)
-    /// Handlers run on the connection's event loop (see ``EventLoopTaskExecutor``).
-    private let executor: EventLoopTaskExecutor
+    /// When the connection was last active (a frame received, a call ended), in nanoseconds
+    /// since ``epoch``: the idle timeout counts from there.
+    private let lastActive = Atomic<Int64>(0)
+    private let epoch = ContinuousClock.now
+    /// The connection's event loop as an executor, when handlers run there
+    /// (``ConnectionLimits/HandlerExecutor/eventLoop``); `nil` for the global executor.
+    private let executor: EventLoopTaskExecutor?
     /// Who is at the other end, as the services see it.
     private let caller: Caller
 
@@ -46,8 +51,8 @@ final class ServerConnection: Sendable {
         logger[metadataKey: "connection"] = "\(id)"
         self.logger = logger
         self.channel = channel
-        self.executor = EventLoopTaskExecutor(channel.eventLoop)
-        self.outbox = FrameOutbox(channel: channel)
+        self.executor = limits.handlerExecutor == .eventLoop ? EventLoopTaskExecutor(channel.eventLoop) : nil
+        self.outbox = FrameOutbox(channel: channel, limit: limits.outboundBufferSize)
         self.stats = stats
     }
 
@@ -64,10 +69,15 @@ final class ServerConnection: Sendable {
                 goAwayAndClose(ConnectionError(code: .deadlineExceeded, message: "no HELLO within \(handshakeTimeout)"))
             }
         }
+        let idleTimer = limits.idleTimeout.map { timeout in
+            Task { [self] in await closeWhenIdle(after: timeout) }
+        }
         try? await channel.closeFuture.get()
         handshakeTimer.cancel()
+        idleTimer?.cancel()
         let open = state.withLock { $0.close() }
         let gone = RPCError(code: .cancelled, message: "the connection closed")
+        outbox.fail(gone)
         for entry in open {
             entry.task?.cancel()
             entry.requestTimer?.cancel()
@@ -80,10 +90,57 @@ final class ServerConnection: Sendable {
         logger.debug("connection closed")
     }
 
+    // MARK: - Idle timeout
+
+    private func markActive() {
+        let elapsed = (ContinuousClock.now - epoch).components
+        lastActive.store(elapsed.seconds &* 1_000_000_000 &+ elapsed.attoseconds / 1_000_000_000, ordering: .relaxed)
+    }
+
+    private func lastActiveInstant() -> ContinuousClock.Instant {
+        epoch + .nanoseconds(lastActive.load(ordering: .relaxed))
+    }
+
+    /// Sends GOAWAY UNAVAILABLE and closes the connection once it has had no call open and
+    /// received no frame for `timeout`. Returns when it did, or when cancelled.
+    private func closeWhenIdle(after timeout: Duration) async {
+        markActive()
+        var deadline = lastActiveInstant() + timeout
+        while true {
+            do { try await Task.sleep(until: deadline, clock: .continuous) } catch { return }
+            let busy = state.withLock { $0.phase == .awaitingHello || !$0.calls.isEmpty }
+            let now = ContinuousClock.now
+            if busy {
+                // A call is open (or the handshake timer is in charge): not idle.
+                deadline = now + timeout
+                continue
+            }
+            let due = lastActiveInstant() + timeout
+            if due > now {
+                deadline = due
+                continue
+            }
+            let (lastCallID, stillIdle) = state.withLock { state in
+                let idle = state.calls.isEmpty && state.phase == .ready
+                if idle { _ = state.startDraining() }
+                return (state.lastCallID, idle)
+            }
+            guard stillIdle else { return }
+            logger.debug("closing idle connection", metadata: ["idle": "\(timeout)"])
+            let error = ConnectionError(code: .unavailable, message: "the connection was idle for \(timeout)")
+            outbox.enqueue([Self.goAwayFrame(error, lastCallID: lastCallID)])
+            outbox.close()
+            return
+        }
+    }
+
+    // MARK: - Reading
+
     /// Handles one event from the frame decoder, on the event loop. After a protocol error the
     /// connection sends GOAWAY, closes and ignores whatever else arrives.
     func receive(_ event: InboundFrame) {
         guard !readFailed.load(ordering: .relaxed) else { return }
+        if limits.idleTimeout != nil { markActive() }
         do {
             try handle(event)
         } catch {
@@ -99,6 +156,10 @@ final class ServerConnection: Sendable {
         case let error as ConnectionError:
             logger.notice("closing connection", metadata: ["reason": "\(error)"])
             goAwayAndClose(error)
+        case let error as FrameError where error.code == .truncated:
+            // The peer has already closed its end: there is no one to send a GOAWAY to.
+            logger.notice("connection ended in the middle of a frame", metadata: ["reason": "\(error)"])
+            outbox.close()
         case let error as FrameError:
             logger.notice("closing connection", metadata: ["reason": "\(error)"])
             goAwayAndClose(ConnectionError(code: .invalidArgument, message: error.message))
@@ -150,11 +211,17 @@ final class ServerConnection: Sendable {
         switch event {
         case .oversized(let kind, let callID, let length):
             let message = "\(kind) frame of \(length) bytes exceeds the limit of \(limits.maxFrameSize) bytes"
+            // Precedence: the first-frame rule, then unknown kinds, then the size.
+            if kind != .hello {
+                try state.withLock { try $0.requireHandshake(for: kind) }
+            }
+            guard kind.isKnown else {
+                throw ConnectionError(code: .invalidArgument, message: "unknown frame kind \(kind.rawValue)")
+            }
             // Only a call's START or MESSAGE can be refused alone; anything else ends the connection.
             guard callID != 0, kind == .message || kind == .start else {
                 throw ConnectionError(code: .resourceExhausted, message: message)
             }
-            try state.withLock { try $0.requireHandshake(for: kind) }
             if kind == .start {
                 try state.withLock { try $0.claimCallID(callID) }
                 return try writeEnd(callID, RPCError(code: .resourceExhausted, message: message))
@@ -217,9 +284,9 @@ final class ServerConnection: Sendable {
         var reply = HelloReply()
         reply.version = highest
         reply.serverName = serverName
-        reply.maxFrameSize = UInt32(peerMaxFrame)
-        reply.maxConcurrentCalls = UInt32(limits.maxConcurrentCalls)
-        reply.initialWindow = UInt32(limits.initialWindow)
+        reply.maxFrameSize = UInt32(clamping: peerMaxFrame)
+        reply.maxConcurrentCalls = UInt32(clamping: limits.maxConcurrentCalls)
+        reply.initialWindow = UInt32(clamping: limits.initialWindow)
         reply.connectionId = id
         logger.debug("handshake", metadata: ["client": "\(hello.clientName)", "version": "\(highest)"])
         outbox.enqueue([Frame(kind: .hello, callID: 0, payload: Self.buffer(reply))])
@@ -404,8 +471,22 @@ final class ServerConnection: Sendable {
             }
             return entry.outboundWindow
         }
-        window?.release(Int(credit))
+        guard let window, credit > 0 else { return }
+        // The send window is a signed 64-bit count that the client's grants may raise to at most
+        // 2^32 - 1 (the largest initial window): a client only hands back what it consumed.
+        // Only this reader raises it, so the check cannot race with another grant.
+        let available = window.available
+        guard available <= Self.maxSendWindow - Int(credit) else {
+            throw ConnectionError(
+                code: .invalidArgument,
+                message: "WINDOW of \(credit) bytes for call \(frame.callID) would raise its send window from \(available) above \(Self.maxSendWindow) bytes"
+            )
+        }
+        window.release(Int(credit))
     }
+
+    /// The largest send window a client may grant a call: 2^32 - 1 bytes.
+    static let maxSendWindow = Int(UInt32.max)
 
     private func handlePing(_ frame: Frame) throws {
         guard frame.callID == 0, frame.payload.readableBytes <= 64 else {
@@ -429,33 +510,61 @@ final class ServerConnection: Sendable {
         let call = ServerCall(context: entry.context, requests: requests, responses: writer)
         let handler = entry.route.handler
         stats.callStarted()
-        let task = Task(executorPreference: executor) {
+        let body: @Sendable () async -> Void = {
             let status = await ServerCallRunner.run(handler, call: call)
-            self.finishCall(callID, status: status)
+            await self.finishCall(callID, status: status)
             self.stats.callFinished()
         }
+        let task = executor.map { Task(executorPreference: $0, operation: body) } ?? Task(executorPreference: globalConcurrentExecutor, operation: body)
         state.withLock { $0.calls[callID]?.task = task }
     }
 
     /// Called by a call's own task when its handler returns: sends the END (and a held response).
-    private func finishCall(_ callID: UInt32, status: RPCError?) {
+    ///
+    /// A held response waits for room in the outbox first; the call stays open (and counts
+    /// against the concurrency limit) until its frames are handed in.
+    private func finishCall(_ callID: UInt32, status: RPCError?) async {
+        let pending: (cancelled: Bool, response: [UInt8]?)? = state.withLock { state in
+            state.calls[callID].map { ($0.cancelledByClient, $0.pendingResponse) }
+        }
+        guard let pending else { return }  // the connection already ended it
+        var status = status
+        var reserved = 0
+        var response: Frame?
+        if status == nil, !pending.cancelled, let bytes = pending.response {
+            let size = Frame.cost(payloadSize: bytes.count)
+            do {
+                try await outbox.reserve(size)
+                reserved = size
+                response = Frame(kind: .message, callID: callID, payload: ByteBuffer(bytes: bytes))
+            } catch {
+                status = RPCError(code: .cancelled, message: "the call was cancelled")
+            }
+        }
         let (entry, idle) = state.withLock { state in
             (state.calls.removeValue(forKey: callID), state.isDrainedAndIdle)
         }
-        guard let entry else { return }  // the connection already ended it
-        let status = entry.cancelledByClient ? RPCError(code: .cancelled, message: "the client cancelled the call") : status
+        guard let entry else {
+            // The connection ended the call while the response waited.
+            if reserved > 0 { outbox.cancelReservation(reserved) }
+            return
+        }
+        if limits.idleTimeout != nil { markActive() }
+        if entry.cancelledByClient {
+            status = RPCError(code: .cancelled, message: "the client cancelled the call")
+            response = nil
+        }
         let ended = RPCError(code: .cancelled, message: "the call has ended")
         entry.requestContinuation?.finish(throwing: ended)
         entry.outboundWindow.fail(ended)
         var frames: [Frame] = []
-        if status == nil, let response = entry.pendingResponse {
-            frames.append(Frame(kind: .message, callID: callID, payload: ByteBuffer(bytes: response)))
-        }
+        if let response { frames.append(response) }
         frames.append(Frame(kind: .end, callID: callID, payload: Self.endPayload(status)))
         if let status, status.code != .cancelled {
             entry.context.logger.debug("call failed", metadata: ["status": "\(status)"])
         }
-        outbox.enqueue(frames)
+        outbox.enqueue(frames, reserved: response == nil ? 0 : reserved)
+        if response == nil, reserved > 0 { outbox.cancelReservation(reserved) }
         if idle { outbox.close() }
     }
 
@@ -516,10 +625,16 @@ final class ServerConnection: Sendable {
             return
         }
         try await window.acquire(Frame.cost(payloadSize: response.count))
+        // Then room in the connection's outbox: a peer that grants a huge window but does not
+        // read makes this wait, not the daemon buffer.
+        let size = Frame.cost(payloadSize: response.count)
+        try await outbox.reserve(size)
         guard state.withLock({ $0.calls[callID] != nil }) else {
+            outbox.cancelReservation(size)
             throw RPCError(code: .cancelled, message: "the call has ended")
         }
-        outbox.enqueue([Frame(kind: .message, callID: callID, payload: ByteBuffer(bytes: response))])
+        // Copied into a buffer only once admitted: a waiting writer holds one copy.
+        outbox.enqueue([Frame(kind: .message, callID: callID, payload: ByteBuffer(bytes: response))], reserved: size)
     }
 
     // MARK: - Payloads

@@ -13,8 +13,12 @@ public struct TransportServerConfiguration: Sendable {
     public var socketPath: String
     /// Per-connection limits.
     public var limits: ConnectionLimits
-    /// Most connections open at once (default 1024); more are refused with RESOURCE_EXHAUSTED.
+    /// Most connections open at once (default 1024); more are refused with RESOURCE_EXHAUSTED,
+    /// except for the daemon's own uid, which may open ``reservedOwnerConnections`` more.
     public var maxConnections: Int
+    /// Connections past ``maxConnections`` that only peers with the daemon's own uid may open
+    /// (default 8), so that its owner is never locked out by other peers' connections.
+    public var reservedOwnerConnections: Int = 8
     /// Who may connect: the daemon's own uid, and optionally one group.
     public var peerPolicy: PeerPolicy
     /// Name and version sent in the handshake ("tally/0.1.0").
@@ -59,6 +63,7 @@ public final class TransportServer: Sendable {
     }
 
     private let state = Mutex(State())
+    private let acceptErrorLog: AcceptErrorLog
 
     /// Creates a server.
     /// - Parameters:
@@ -69,6 +74,7 @@ public final class TransportServer: Sendable {
         self.configuration = configuration
         self.router = router
         self.logger = logger
+        self.acceptErrorLog = AcceptErrorLog(logger: logger)
     }
 
     /// Binds the socket and serves until ``beginShutdown()`` is called and every connection has
@@ -78,12 +84,29 @@ public final class TransportServer: Sendable {
         let maxFrame = configuration.limits.maxFrameSize
         let listener: NIOAsyncChannel<any Channel, Never>
         do {
-            listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        let outboundBuffer = max(configuration.limits.outboundBufferSize, 2)
+        let acceptErrors = acceptErrorLog
+        listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.backlog, value: 512)
+                .serverChannelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        // Runs in front of the AcceptBackoffHandler NIO adds: logs accept failures
+                        // (rate-limited) and pauses accepting while descriptors are exhausted.
+                        try channel.pipeline.syncOperations.addHandler(AcceptErrorHandler(log: acceptErrors))
+                    }
+                }
+                // Writability, for the frame reader's back-pressure (see BackPressureHandler).
+                .childChannelOption(
+                    .writeBufferWaterMark,
+                    value: ChannelOptions.Types.WriteBufferWaterMark(low: outboundBuffer / 2, high: outboundBuffer)
+                )
                 .bind(unixDomainSocketPath: configuration.socketPath) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         // Nothing is read until the connection is admitted and its handler added.
                         try channel.syncOptions?.setOption(.autoRead, value: false)
+                        // While the peer does not read what the server writes, the server stops
+                        // reading from it: what its frames make the server answer stays bounded.
+                        try channel.pipeline.syncOperations.addHandler(BackPressureHandler())
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxPayloadSize: maxFrame)))
                         // Frames are encoded by each connection's FrameOutbox, in batches.
                         return channel
@@ -203,30 +226,23 @@ public final class TransportServer: Sendable {
         _ = state.withLock { $0.connections.removeValue(forKey: id) }
     }
 
-    /// Sends a refused peer its GOAWAY, then closes once it has closed, or after 200 ms.
-    /// Closing with its HELLO unread would reset the connection, and a peer busy writing could
-    /// then miss the GOAWAY; what it sends in the meantime is dropped.
+    /// Sends a refused peer its GOAWAY and closes the connection as soon as the GOAWAY is
+    /// written: a refused connection holds no descriptor longer than that. A peer that had
+    /// already sent data (its HELLO) may see the connection reset after reading the GOAWAY.
     private func refuse(_ channel: any Channel, _ refusal: ConnectionError) async {
         var goAway = ByteBuffer()
         FrameEncoder().write(ServerConnection.goAwayFrame(refusal, lastCallID: 0), into: &goAway)
         let payload = goAway
-        _ = try? await channel.eventLoop.submit {
-            try channel.pipeline.syncOperations.addHandler(DiscardingHandler())
-            try channel.syncOptions?.setOption(.autoRead, value: true)
-            channel.read()
-            channel.writeAndFlush(payload, promise: nil)
-        }.get()
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await channel.closeFuture.get() }
-            group.addTask { try? await Task.sleep(for: .milliseconds(200)) }
-            await group.next()
-            group.cancelAll()
+        let written = channel.eventLoop.flatSubmit {
+            channel.writeAndFlush(payload)
         }
-        channel.close(promise: nil)
+        _ = try? await written.get()
+        try? await channel.close()
     }
 
     /// Checks a new connection against the peer policy and the connection limit.
     private func admit(_ channel: any Channel) async -> ConnectionError? {
+        var isOwner = false
         #if os(Linux)
         if let provider = channel as? any SocketOptionProvider {
             do {
@@ -240,12 +256,15 @@ public final class TransportServer: Sendable {
                         message: "uid \(peer.uid) may not use this daemon (it serves uid \(configuration.peerPolicy.ownerUID))"
                     )
                 }
+                isOwner = peer.uid == configuration.peerPolicy.ownerUID
             } catch {
                 return ConnectionError(code: .permissionDenied, message: "cannot read the peer's credentials: \(error)")
             }
         }
         #endif
-        if stats.openConnections >= configuration.maxConnections {
+        let open = stats.openConnections
+        let limit = configuration.maxConnections
+        if open >= limit && !(isOwner && open < limit + max(configuration.reservedOwnerConnections, 0)) {
             return ConnectionError(
                 code: .resourceExhausted,
                 message: "too many connections (limit \(configuration.maxConnections))"

@@ -34,6 +34,12 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Most connections at once.")
     var maxConnections: Int = 1024
 
+    @Option(name: .customLong("idle-timeout"), help: "Close connections idle (no call open, no frame received) for this many seconds; 0 = never.")
+    var idleTimeout: Double = 300
+
+    @Flag(name: .customLong("handlers-on-event-loop"), help: "Run call handlers on the connections' event loops instead of the global executor (faster small calls; a slow handler stalls other connections).")
+    var handlersOnEventLoop = false
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
@@ -56,6 +62,17 @@ struct Serve: AsyncParsableCommand {
         configuration.maxConnections = maxConnections
         configuration.limits.maxFrameSize = maxFrameSize
         configuration.limits.maxConcurrentCalls = maxConcurrentCalls
+        guard (1024...ConnectionLimits.protocolMaxFrameSize).contains(maxFrameSize) else {
+            throw ValidationErrorMessage(message: "--max-frame-size must be between 1024 and \(ConnectionLimits.protocolMaxFrameSize)")
+        }
+        guard maxConcurrentCalls >= 1, maxConnections >= 1 else {
+            throw ValidationErrorMessage(message: "--max-concurrent-calls and --max-connections must be at least 1")
+        }
+        guard idleTimeout.isFinite, idleTimeout >= 0, idleTimeout <= 1e9 else {
+            throw ValidationErrorMessage(message: "--idle-timeout must be a number of seconds, 0 or more")
+        }
+        configuration.limits.idleTimeout = idleTimeout == 0 ? nil : .milliseconds(Int64((idleTimeout * 1000).rounded(.up)))
+        configuration.limits.handlerExecutor = handlersOnEventLoop ? .eventLoop : .global
 
         let daemon = TallyDaemon(configuration: configuration, logger: logger)
         let group = ServiceGroup(

@@ -33,6 +33,13 @@ final class RawSocket: @unchecked Sendable {
 
     deinit { close(fd) }
 
+    /// Makes `send` fail instead of blocking for longer than `seconds` (a server that stops
+    /// reading from a peer that does not read).
+    func setSendTimeout(_ seconds: Int) {
+        var timeout = timeval(tv_sec: seconds, tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    }
+
     static func frame(kind: UInt8, flags: UInt8 = 0, callID: UInt32, payload: [UInt8] = [], magic: UInt8 = 0xA1) -> [UInt8] {
         var bytes: [UInt8] = [magic, kind, flags, 0]
         bytes += withUnsafeBytes(of: callID.bigEndian, Array.init)
@@ -49,12 +56,28 @@ final class RawSocket: @unchecked Sendable {
         }
     }
 
-    func hello(minVersion: UInt32 = 1, maxVersion: UInt32 = 1) throws {
+    func hello(minVersion: UInt32 = 1, maxVersion: UInt32 = 1, initialWindow: UInt32 = 0, maxFrameSize: UInt32 = 0) throws {
         var hello = Hello()
         hello.minVersion = minVersion
         hello.maxVersion = maxVersion
         hello.clientName = "raw-test"
+        hello.initialWindow = initialWindow
+        hello.maxFrameSize = maxFrameSize
         try send(Self.frame(kind: 1, callID: 0, payload: hello.serializedBytes()))
+    }
+
+    /// Sends HELLO and reads frames up to the server's HELLO; `nil` if a GOAWAY or the end of
+    /// the stream came instead.
+    func handshake(initialWindow: UInt32 = 0) async throws -> HelloReply? {
+        try hello(initialWindow: initialWindow)
+        guard let frame = try await readFrame(), frame.kind == 1 else { return nil }
+        return try HelloReply(serializedBytes: frame.payload)
+    }
+
+    /// Half-closes the socket: the server sees the end of the stream, and this side can still
+    /// read.
+    func shutdownWrite() {
+        _ = Glibc.shutdown(fd, Int32(SHUT_WR))
     }
 
     func start(callID: UInt32, method: String) throws {
