@@ -210,7 +210,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TallyRPCTests",
-            dependencies: ["TallyProto", "TallyRPC", "TallyAPI"],
+            dependencies: ["TallyProto", "TallyRPC", "TallyAPI", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .testTarget(

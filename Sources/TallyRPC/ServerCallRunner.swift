@@ -10,7 +10,8 @@ public enum ServerCallRunner {
     ///   - handler: The route's handler.
     ///   - call: The call.
     /// - Returns: `nil` when the call succeeded, otherwise the error to report. Errors that are
-    ///   not ``RPCError`` become INTERNAL (logged at error level with the real cause).
+    ///   not ``RPCError`` become INTERNAL; every INTERNAL answer is logged at error level with its
+    ///   real cause.
     public static func run(_ handler: @escaping RouteHandler, call: ServerCall) async -> RPCError? {
         let outcome: Result<Void, any Error>
         if let deadline = call.context.deadline {
@@ -28,10 +29,18 @@ public enum ServerCallRunner {
             return nil
         case .failure(let error):
             let status = RPCError.from(error)
-            if status.code == .internalError, !(error is RPCError) {
+            if status.code == .internalError {
+                // Every INTERNAL answer is logged with its cause: the client sees only "internal
+                // error", so the log is the one place the reason is kept. An RPCError made from a
+                // store error carries that error as its cause.
+                let cause: any Error = (error as? RPCError)?.cause ?? error
                 call.context.logger.error(
                     "handler failed",
-                    metadata: ["method": "\(call.context.method.path)", "error": "\(String(reflecting: error))"]
+                    metadata: [
+                        "method": "\(call.context.method.path)",
+                        "status": "\(status.message)",
+                        "error": "\(String(reflecting: cause))",
+                    ]
                 )
             }
             return status

@@ -68,20 +68,44 @@ final class MetricIngestor: Sendable {
             do {
                 let results = try await store.commitMetrics(group.map(\.batch))
                 for (pending, result) in zip(group, results) {
-                    switch result {
-                    case .success(let points):
-                        hub.publish(points: points)
-                        pending.continuation.resume(returning: points)
-                    case .failure(let error):
-                        pending.continuation.resume(throwing: error)
-                    }
+                    finish(pending, result)
+                }
+            } catch where group.count > 1 {
+                // One batch can fail the grouped transaction for everyone in it. Retry each batch
+                // in a transaction of its own, so that only a batch that fails alone gets an error.
+                logger.warning("grouped metric commit failed; committing its batches one by one", metadata: [
+                    "error": "\(error)", "batches": "\(group.count)",
+                ])
+                for pending in group {
+                    await commitAlone(pending)
                 }
             } catch {
-                logger.error("metric commit failed", metadata: ["error": "\(error)", "batches": "\(group.count)"])
-                for pending in group {
-                    pending.continuation.resume(throwing: error)
-                }
+                fail(group[0], error)
             }
         }
+    }
+
+    private func commitAlone(_ pending: Pending) async {
+        do {
+            let results = try await store.commitMetrics([pending.batch])
+            finish(pending, results[0])
+        } catch {
+            fail(pending, error)
+        }
+    }
+
+    private func finish(_ pending: Pending, _ result: Result<CommittedPoints, StoreError>) {
+        switch result {
+        case .success(let points):
+            hub.publish(points: points)
+            pending.continuation.resume(returning: points)
+        case .failure(let error):
+            pending.continuation.resume(throwing: error)
+        }
+    }
+
+    private func fail(_ pending: Pending, _ error: any Error) {
+        logger.error("metric commit failed", metadata: ["error": "\(error)", "run": "\(pending.batch.runID)", "points": "\(pending.batch.count)"])
+        pending.continuation.resume(throwing: error)
     }
 }

@@ -137,8 +137,10 @@ extension TrackingProvider {
         guard request.maxStep == 0 || request.maxStep >= request.minStep else {
             throw Self.invalid("max_step \(request.maxStep) is below min_step \(request.minStep)", field: "max_step")
         }
-        let histories = try await mapStoreErrors {
-            try await store.metricHistory(
+        // Read page by page (at most about `historyChunkPoints` points held at a time, whatever
+        // the series' length), each page sent before the next is read.
+        let plans = try await mapStoreErrors {
+            try await store.metricHistoryPlans(
                 runID: request.runId,
                 keys: request.keys,
                 minStep: request.minStep,
@@ -146,21 +148,34 @@ extension TrackingProvider {
                 maxPoints: Int(request.maxPoints)
             )
         }
-        for history in histories {
-            var start = 0
-            repeat {
-                let end = min(start + Self.historyChunkPoints, history.points.count)
-                var chunk = MetricHistoryChunk()
-                chunk.key = history.key
-                chunk.totalPoints = UInt64(history.totalPoints)
-                chunk.downsampled = history.downsampled
-                let slice = history.points[start..<end]
-                chunk.steps = slice.map(\.step)
-                chunk.values = slice.map(\.value)
-                chunk.timestampsMs = slice.map(\.timestampMs)
-                try await response.write(chunk)
-                start = end
-            } while start < history.points.count
+        for plan in plans {
+            var sent = false
+            func send(_ points: ArraySlice<MetricPointRecord>) async throws {
+                var start = points.startIndex
+                repeat {
+                    let end = min(start + Self.historyChunkPoints, points.endIndex)
+                    var chunk = MetricHistoryChunk()
+                    chunk.key = plan.key
+                    chunk.totalPoints = UInt64(plan.totalPoints)
+                    chunk.downsampled = plan.downsampledPoints != nil
+                    let slice = points[start..<end]
+                    chunk.steps = slice.map(\.step)
+                    chunk.values = slice.map(\.value)
+                    chunk.timestampsMs = slice.map(\.timestampMs)
+                    try await response.write(chunk)
+                    sent = true
+                    start = end
+                } while start < points.endIndex
+            }
+            if let points = plan.downsampledPoints {
+                try await send(points[...])
+            }
+            for page in 0..<plan.pageCount {
+                let points = try await mapStoreErrors { try await store.metricHistoryPage(plan, page: page) }
+                if !points.isEmpty { try await send(points[...]) }
+            }
+            // A key with no point in the range still gets one (empty) chunk.
+            if !sent { try await send([]) }
         }
     }
 
@@ -174,21 +189,24 @@ extension TrackingProvider {
         snapshot.event = .snapshot(run)
         try await response.write(snapshot)
         if request.includeHistory {
-            let histories = try await mapStoreErrors {
-                try await store.metricHistory(runID: request.runId, keys: [], minStep: 0, maxStep: nil, maxPoints: 0)
+            let plans = try await mapStoreErrors {
+                try await store.metricHistoryPlans(runID: request.runId, keys: [], minStep: 0, maxStep: nil, maxPoints: 0)
             }
-            for history in histories where !history.points.isEmpty {
-                for start in stride(from: 0, to: history.points.count, by: Self.historyChunkPoints) {
-                    let slice = history.points[start..<min(start + Self.historyChunkPoints, history.points.count)]
-                    var points = MetricPoints()
-                    points.keys = [history.key]
-                    points.keyIndex = [UInt32](repeating: 0, count: slice.count)
-                    points.values = slice.map(\.value)
-                    points.steps = slice.map(\.step)
-                    points.timestampsMs = slice.map(\.timestampMs)
-                    var event = RunEvent()
-                    event.event = .points(points)
-                    try await response.write(event)
+            for plan in plans {
+                for page in 0..<plan.pageCount {
+                    let history = try await mapStoreErrors { try await store.metricHistoryPage(plan, page: page) }
+                    for start in stride(from: 0, to: history.count, by: Self.historyChunkPoints) {
+                        let slice = history[start..<min(start + Self.historyChunkPoints, history.count)]
+                        var points = MetricPoints()
+                        points.keys = [plan.key]
+                        points.keyIndex = [UInt32](repeating: 0, count: slice.count)
+                        points.values = slice.map(\.value)
+                        points.steps = slice.map(\.step)
+                        points.timestampsMs = slice.map(\.timestampMs)
+                        var event = RunEvent()
+                        event.event = .points(points)
+                        try await response.write(event)
+                    }
                 }
             }
         }

@@ -226,11 +226,23 @@ extension Store {
                 }
                 let automaticSteps = batch.steps.isEmpty
                 let receivedAt = batch.receivedAtMs
+                // The key whose automatic step would pass Int64.max; the batch is refused whole.
+                var overflowingKey: String?
                 batch.keyIndex.withUnsafeBufferPointer { keyIndex in
                     batch.values.withUnsafeBufferPointer { values in
                         for i in 0..<count {
                             let k = Int(keyIndex[i])
-                            let step = automaticSteps ? series[k].lastStep + 1 : steps[i]
+                            let step: Int64
+                            if automaticSteps {
+                                let (next, overflow) = series[k].lastStep.addingReportingOverflow(1)
+                                if overflow {
+                                    overflowingKey = series[k].key
+                                    return
+                                }
+                                step = next
+                            } else {
+                                step = steps[i]
+                            }
                             let time = times[i] == 0 ? receivedAt : times[i]
                             steps[i] = step
                             times[i] = time
@@ -239,6 +251,14 @@ extension Store {
                             columns[k].append(step: step, value: value, time: time)
                         }
                     }
+                }
+                if let key = overflowingKey {
+                    results.append(.failure(StoreError(
+                        code: .invalidArgument,
+                        message: "metric \"\(key)\" is at step \(Int64.max), the highest step there is; an automatic step would pass it (send explicit steps)",
+                        field: "steps"
+                    )))
+                    continue
                 }
                 for k in series.indices where columns[k].count > 0 {
                     try Self.appendPoints(db, series: &series[k], columns[k])
@@ -364,7 +384,7 @@ extension Store {
         if let row = try Row.fetchOne(db, sql: "SELECT * FROM metric_series WHERE run_pk = ? AND key = ?", arguments: [runPK, key]) {
             var state = SeriesState(
                 pk: row["pk"], key: key, count: row["count"], finiteCount: row["finite_count"],
-                min: row["min"], max: row["max"], sum: row["sum"], lastValue: row["last_value"],
+                min: row["min"], max: row["max"], sum: (row["sum"] as Double?) ?? .nan, lastValue: row["last_value"],
                 lastStep: row["last_step"], lastTimestampMs: row["last_timestamp_ms"], firstStep: row["first_step"]
             )
             if let tail = try Row.fetchOne(db, sql: "SELECT pk, count FROM metric_chunks WHERE series_pk = ? ORDER BY pk DESC LIMIT 1", arguments: [state.pk]) {
@@ -381,6 +401,10 @@ extension Store {
 
     /// The history of a run's series in a step range, downsampled by min/max buckets when it
     /// holds more than `maxPoints` points (each bucket keeps its lowest and highest point).
+    ///
+    /// Holds every point of the answer at once: for tests and small reads. The daemon reads
+    /// through ``metricHistoryPlans(runID:keys:minStep:maxStep:maxPoints:)`` and
+    /// ``metricHistoryPage(_:page:)``, whose memory does not grow with the series.
     /// - Parameters:
     ///   - runID: The run.
     ///   - keys: Keys to return; empty for every key of the run.
@@ -389,6 +413,24 @@ extension Store {
     ///   - maxPoints: About how many points per key at most; 0 for all.
     /// - Throws: ``StoreError`` `notFound` for a missing run or key.
     public func metricHistory(runID: String, keys: [String], minStep: Int64, maxStep: Int64?, maxPoints: Int) async throws -> [MetricHistoryRecord] {
+        var records: [MetricHistoryRecord] = []
+        for plan in try await metricHistoryPlans(runID: runID, keys: keys, minStep: minStep, maxStep: maxStep, maxPoints: maxPoints) {
+            var points = plan.downsampledPoints ?? []
+            for page in 0..<plan.pageCount {
+                points += try await metricHistoryPage(plan, page: page)
+            }
+            records.append(MetricHistoryRecord(key: plan.key, points: points, totalPoints: plan.totalPoints, downsampled: plan.downsampledPoints != nil))
+        }
+        return records
+    }
+
+    /// Plans the reading of a run's series in a step range: the total per key, the downsampled
+    /// points when a series holds more than `maxPoints` in the range (their number is bounded by
+    /// `maxPoints`), and otherwise the pages in which to read its points.
+    ///
+    /// Reads chunk summaries and at most one chunk's points at a time.
+    /// - Throws: ``StoreError`` `notFound` for a missing run or key.
+    public func metricHistoryPlans(runID: String, keys: [String], minStep: Int64, maxStep: Int64?, maxPoints: Int) async throws -> [MetricHistoryPlan] {
         try await pool.read { db in
             let runPK = try Self.runPK(db, id: runID)
             var series: [(pk: Int64, key: String)] = []
@@ -409,12 +451,78 @@ extension Store {
                 let reader = try SeriesReader(db, seriesPK: entry.pk, range: range)
                 let total = try reader.total()
                 if maxPoints <= 0 || total <= Int64(maxPoints) {
-                    return MetricHistoryRecord(key: entry.key, points: try reader.points(), totalPoints: total, downsampled: false)
+                    return MetricHistoryPlan(
+                        runID: runID, key: entry.key, range: range, totalPoints: total, downsampledPoints: nil,
+                        pages: reader.pages(pointsPerPage: Self.historyPagePoints)
+                    )
                 }
-                return MetricHistoryRecord(key: entry.key, points: try reader.downsample(maxPoints: maxPoints), totalPoints: total, downsampled: true)
+                return MetricHistoryPlan(
+                    runID: runID, key: entry.key, range: range, totalPoints: total,
+                    downsampledPoints: try reader.downsample(maxPoints: maxPoints), pages: []
+                )
             }
         }
     }
+
+    /// About how many points one page of a history holds: pages are whole groups of chunks whose
+    /// step ranges overlap, so a page passes this only when one such group does.
+    static let historyPagePoints = 50_000
+
+    /// The points of one page of a planned history, ordered by step, then in the order logged.
+    /// Points logged after the plan was made are left out.
+    /// - Throws: ``StoreError`` `notFound` when the run was deleted since.
+    public func metricHistoryPage(_ plan: MetricHistoryPlan, page: Int) async throws -> [MetricPointRecord] {
+        precondition(plan.pages.indices.contains(page), "page \(page) of \(plan.pages.count)")
+        let chunks = plan.pages[page]
+        return try await pool.read { db in
+            var points: [(point: MetricPointRecord, order: (Int64, Int))] = []
+            for chunk in chunks {
+                guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+                    SELECT c.count, d.data FROM metric_chunks c JOIN metric_chunk_data d ON d.chunk_pk = c.pk WHERE c.pk = ?
+                    """), arguments: [chunk.pk]) else {
+                    throw StoreError(code: .notFound, message: "the history of run \(plan.runID) changed while it was read (deleted?)", field: plan.key)
+                }
+                // A chunk only grows: its first `chunk.count` points are the ones planned.
+                let columns = try PointColumns(packed: row[1], count: row[0])
+                for i in 0..<Swift.min(chunk.count, columns.count) where chunk.inside || plan.range.contains(columns.steps[i]) {
+                    points.append((columns.point(i), (chunk.pk, i)))
+                }
+            }
+            var sorted = true
+            for i in points.indices.dropFirst() where points[i].point.step < points[i - 1].point.step {
+                sorted = false
+                break
+            }
+            if !sorted {
+                points.sort { ($0.point.step, $0.order.0, $0.order.1) < ($1.point.step, $1.order.0, $1.order.1) }
+            }
+            return points.map(\.point)
+        }
+    }
+}
+
+/// How one series' history in a step range is read: downsampled points, or pages of chunks.
+public struct MetricHistoryPlan: Sendable {
+    struct ChunkRef: Sendable {
+        var pk: Int64
+        /// Points of the chunk when planned.
+        var count: Int
+        /// Every point of the chunk is in the range.
+        var inside: Bool
+    }
+
+    public let runID: String
+    public let key: String
+    let range: ClosedRange<Int64>
+    /// Points in the range.
+    public let totalPoints: Int64
+    /// The min/max-bucket points when the series was downsampled; `nil` when it is read in pages.
+    public let downsampledPoints: [MetricPointRecord]?
+    /// Chunks per page, pages in step order.
+    let pages: [[ChunkRef]]
+
+    /// Pages to read with ``Store/metricHistoryPage(_:page:)``; 0 when downsampled.
+    public var pageCount: Int { pages.count }
 }
 
 /// Reads one series' points in a step range from its chunks.
@@ -429,7 +537,6 @@ final class SeriesReader {
     let db: Database
     let range: ClosedRange<Int64>
     let chunks: [Chunk]
-    private var decoded: [Int64: PointColumns] = [:]
 
     init(_ db: Database, seriesPK: Int64, range: ClosedRange<Int64>) throws {
         self.db = db
@@ -448,11 +555,43 @@ final class SeriesReader {
         self.chunks = chunks
     }
 
+    /// A chunk's points, decoded again at each call: nothing is kept, so that reading a series
+    /// holds one chunk's points at a time.
     func points(of chunk: Chunk) throws -> PointColumns {
-        if let cached = decoded[chunk.pk] { return cached }
-        let points = try Store.chunkPoints(db, pk: chunk.pk, count: chunk.summary.count)
-        decoded[chunk.pk] = points
-        return points
+        try Store.chunkPoints(db, pk: chunk.pk, count: chunk.summary.count)
+    }
+
+    /// The chunks grouped into pages in step order. Chunks whose step ranges overlap (a series
+    /// logged out of step order) must be sorted together, so they share a page; pages gather
+    /// such groups, in order, up to about `pointsPerPage` points.
+    func pages(pointsPerPage: Int) -> [[MetricHistoryPlan.ChunkRef]] {
+        let ordered = chunks.sorted { ($0.summary.stepLow, $0.pk) < ($1.summary.stepLow, $1.pk) }
+        var groups: [[Chunk]] = []
+        var high = Int64.min
+        for chunk in ordered {
+            if !groups.isEmpty, chunk.summary.stepLow <= high {
+                groups[groups.count - 1].append(chunk)
+                high = max(high, chunk.summary.stepHigh)
+            } else {
+                groups.append([chunk])
+                high = chunk.summary.stepHigh
+            }
+        }
+        var pages: [[MetricHistoryPlan.ChunkRef]] = []
+        var points = 0
+        for group in groups {
+            let count = group.reduce(0) { $0 + $1.summary.count }
+            if pages.isEmpty || points + count > pointsPerPage {
+                pages.append([])
+                points = 0
+            }
+            // Within a page, chunks in the order logged: ties between equal steps keep it.
+            pages[pages.count - 1] += group.sorted { $0.pk < $1.pk }.map {
+                MetricHistoryPlan.ChunkRef(pk: $0.pk, count: $0.summary.count, inside: $0.inside)
+            }
+            points += count
+        }
+        return pages
     }
 
     /// Points in the range.
@@ -466,27 +605,6 @@ final class SeriesReader {
             }
         }
         return total
-    }
-
-    /// Every point in the range, ordered by step, then in the order logged.
-    func points() throws -> [MetricPointRecord] {
-        var result: [MetricPointRecord] = []
-        for chunk in chunks {
-            let columns = try points(of: chunk)
-            for i in 0..<columns.count where chunk.inside || range.contains(columns.steps[i]) {
-                result.append(columns.point(i))
-            }
-        }
-        var sorted = true
-        for i in result.indices.dropFirst() where result[i].step < result[i - 1].step {
-            sorted = false
-            break
-        }
-        if !sorted {
-            // Stable: the logged order breaks ties between equal steps.
-            result = result.enumerated().sorted { ($0.element.step, $0.offset) < ($1.element.step, $1.offset) }.map(\.element)
-        }
-        return result
     }
 
     /// A candidate for a bucket's lowest or highest point; `order` breaks ties between equal
@@ -521,7 +639,8 @@ final class SeriesReader {
         }
         guard low <= high else { return [] }
         let buckets = max(1, maxPoints / 2)
-        let width = Double(high - low + 1) / Double(buckets)
+        // In Double: `high - low + 1` passes Int64.max for a series that reaches step Int64.max.
+        let width = (Double(high) - Double(low) + 1) / Double(buckets)
         // As SQLite's CAST((step - low) / width AS INTEGER) computed it before chunks.
         func bucket(_ step: Int64) -> Int { Swift.min(buckets - 1, Int(Double(step - low) / width)) }
         var lows = [Candidate?](repeating: nil, count: buckets)

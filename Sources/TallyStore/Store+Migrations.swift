@@ -41,6 +41,34 @@ extension Store {
             try db.execute(sql: metricChunksSchema)
             try moveMetricPointsToChunks(db)
         }
+        migrator.registerMigration("v7_nullable_series_sum") { db in
+            // A series holding both +inf and -inf has a NaN sum, which SQLite stores as NULL:
+            // `sum` becomes nullable (NULL: no defined sum, so no mean). SQLite cannot drop a
+            // NOT NULL constraint in place, so the table is rebuilt.
+            try db.execute(sql: """
+                CREATE TABLE metric_series_new (
+                    pk INTEGER PRIMARY KEY,
+                    run_pk INTEGER NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+                    key TEXT NOT NULL,
+                    count INTEGER NOT NULL DEFAULT 0,
+                    finite_count INTEGER NOT NULL DEFAULT 0,
+                    min REAL,
+                    max REAL,
+                    sum REAL DEFAULT 0,
+                    last_value REAL,
+                    last_step INTEGER NOT NULL DEFAULT -1,
+                    last_timestamp_ms INTEGER NOT NULL DEFAULT 0,
+                    first_step INTEGER NOT NULL DEFAULT 0,
+                    UNIQUE (run_pk, key)
+                );
+                INSERT INTO metric_series_new
+                    (pk, run_pk, key, count, finite_count, min, max, sum, last_value, last_step, last_timestamp_ms, first_step)
+                    SELECT pk, run_pk, key, count, finite_count, min, max, sum, last_value, last_step, last_timestamp_ms, first_step
+                    FROM metric_series;
+                DROP TABLE metric_series;
+                ALTER TABLE metric_series_new RENAME TO metric_series;
+                """)
+        }
         return migrator
     }()
 

@@ -168,7 +168,7 @@ extension Store {
             finiteCount: row["finite_count"],
             min: row["min"],
             max: row["max"],
-            sum: row["sum"],
+            sum: (row["sum"] as Double?) ?? .nan,
             lastValue: (row["last_value"] as Double?) ?? .nan,
             lastStep: row["last_step"],
             lastTimestampMs: row["last_timestamp_ms"],

@@ -27,11 +27,14 @@ public final class Store: Sendable {
             var configuration = Configuration()
             configuration.busyMode = .timeout(10)
             configuration.foreignKeysEnabled = true
-            configuration.prepareDatabase { db in
-                // Acknowledged writes must survive a crash of the process and of the machine.
+            pool = try DatabasePool(path: path, configuration: configuration)
+            // Acknowledged writes must survive a crash of the process and of the machine, so the
+            // writer syncs the WAL at every commit. This is set here, on the pool's one writer
+            // connection, because the pool switches that connection to WAL after the setup hooks
+            // and lowers `synchronous` to NORMAL as it does so.
+            try pool.barrierWriteWithoutTransaction { db in
                 try db.execute(sql: "PRAGMA synchronous = FULL")
             }
-            pool = try DatabasePool(path: path, configuration: configuration)
             try Self.migrator.migrate(pool)
         } catch {
             throw StoreError(code: .openFailed, message: "cannot open the store at \(path): \(error)", cause: error)
@@ -43,6 +46,13 @@ public final class Store: Sendable {
     public func appliedMigrations() async throws -> [String] {
         let applied = try await pool.read { db in try Self.migrator.appliedIdentifiers(db) }
         return Self.migrator.migrations.filter { applied.contains($0) }
+    }
+
+    /// The writer connection's `PRAGMA synchronous` (2 is FULL: the WAL is synced at every commit).
+    package func writerSynchronousMode() async throws -> Int {
+        try await pool.writeWithoutTransaction { db in
+            try Int.fetchOne(db, sql: "PRAGMA synchronous") ?? -1
+        }
     }
 
     /// Runs SQLite's integrity check.

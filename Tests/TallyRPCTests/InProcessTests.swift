@@ -9,6 +9,10 @@ struct ScriptedDiagnostics: DiagnosticsServiceProtocol {
 
     func echo(request: EchoRequest, context: ServerContext) async throws -> EchoResponse {
         if request.failMessage == "boom" { throw Boom() }
+        if request.failMessage == "wrapped" {
+            // As services wrap a store error they cannot show the client.
+            throw RPCError(code: .internalError, message: "internal error", cause: Boom())
+        }
         if request.failCode != 0 {
             throw RPCError(code: RPCError.Code(rawValue: request.failCode), message: request.failMessage)
         }

@@ -23,6 +23,9 @@ struct StoreTests {
             #expect(mode == "wal")
             let synchronous = try await store.pool.read { db in try Int.fetchOne(db, sql: "PRAGMA synchronous") }
             #expect(synchronous == 2)  // FULL
+            // The writer is the connection that commits: the pool's switch to WAL must not have
+            // lowered it to NORMAL (1), which syncs only at checkpoints.
+            #expect(try await store.writerSynchronousMode() == 2)
             #expect(try await store.appliedMigrations() == Store.migrator.migrations)
             #expect(try await store.integrityCheck())
             try store.close()
