@@ -84,13 +84,34 @@ public enum CallSequenceFuzzTarget {
         return types
     }()
 
-    public static func run(_ data: UnsafeRawBufferPointer) {
+    /// What a program got back, for tests.
+    public struct Outcome: Sendable {
+        /// Status code of each call's END, by call id (ids are given from 1 in START order).
+        public var endCodes: [UInt32: UInt32] = [:]
+        /// The code of the daemon's GOAWAY, if it sent one.
+        public var goAwayCode: UInt32?
+        /// The most the process's memory grew while the reader was stopped.
+        public var largestGrowth = 0
+        /// Whether the daemon closed the connection before the program's end.
+        public var closedByDaemon = false
+    }
+
+    /// Runs one input; returns only when every invariant held.
+    @discardableResult
+    public static func run(_ data: UnsafeRawBufferPointer) -> Outcome {
         let program = CallProgram(decoding: data)
         let socketPath = FuzzDaemon.shared.socketPath
         guard let session = CallSession(program: program, socketPath: socketPath) else {
             fuzzFailure("cannot connect to the daemon at \(socketPath)")
         }
         session.run()
+        return session.outcome
+    }
+
+    /// ``run(_:)`` on bytes.
+    @discardableResult
+    public static func run(_ bytes: [UInt8]) -> Outcome {
+        bytes.withUnsafeBytes { run($0) }
     }
 
     // MARK: Heap
@@ -225,6 +246,7 @@ final class CallSession {
     /// Time left for operations that wait.
     var waitBudget: Duration = .milliseconds(300)
     var blockBudget: Duration = .seconds(4)
+    var outcome = CallSequenceFuzzTarget.Outcome()
 
     init?(program: CallProgram, socketPath: String) {
         guard let connection = FrameConnection(path: socketPath) else { return nil }
@@ -372,6 +394,7 @@ final class CallSession {
         guard let baseline = stoppedBaseline else { return }
         let growth = CallSequenceFuzzTarget.heapInUse() - baseline
         trace("  memory growth while not reading: \(growth) bytes")
+        outcome.largestGrowth = max(outcome.largestGrowth, growth)
         if growth > CallSequenceFuzzTarget.bufferBound {
             fuzzFailure("the heap grew by \(growth) bytes (bound \(CallSequenceFuzzTarget.bufferBound)) while the client did not read (HELLO initial_window \(program.initialWindow), max_frame_size \(program.maxFrameSize); calls \(calls.values.sorted { $0.id < $1.id }.map { "\($0.id) \($0.method?.method ?? "?")" }))")
         }
@@ -423,6 +446,7 @@ final class CallSession {
         while !connection.closed, calls.values.contains(where: { !$0.ended }), clock.now < end {
             pump(for: .milliseconds(10))
         }
+        outcome.closedByDaemon = connection.closed
         if !connection.closed {
             let open = calls.values.filter { !$0.ended }.map(\.id).sorted()
             if !open.isEmpty {
@@ -518,6 +542,7 @@ final class CallSession {
             }
             calls[callID]!.ended = true
             calls[callID]!.endCode = end.code
+            outcome.endCodes[callID] = end.code
         case .window:
             guard payload.count == 4 else {
                 fuzzFailure("WINDOW of \(payload.count) bytes from the daemon")
@@ -532,6 +557,7 @@ final class CallSession {
                 fuzzFailure("GOAWAY on call \(callID) or not a tally.v1.GoAway")
             }
             goAway = decoded
+            outcome.goAwayCode = decoded.code
         default:
             fuzzFailure("the daemon sent a \(name) frame (flags \(flags), call \(callID))")
         }
