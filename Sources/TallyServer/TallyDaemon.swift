@@ -75,9 +75,10 @@ public final class TallyDaemon: Service, Sendable {
     }
 
     private func serve() async throws {
+        // Checked before the socket's files are made, which may be inside it.
+        let home = try HomeFolder.prepare(configuration.homeDirectory, logger: logger)
         let lock = try SocketLock(socketPath: configuration.socketPath, groupID: configuration.allowedGroupID)
         defer { lock.release() }
-        let home = try HomeFolder.prepare(configuration.homeDirectory, logger: logger)
         do {
             try FileManager.default.createDirectory(atPath: configuration.artifactPath, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         } catch {
