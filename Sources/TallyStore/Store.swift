@@ -16,7 +16,21 @@ public final class Store: Sendable {
     ///   - path: Path of the SQLite file; its directory is created if missing.
     ///   - logger: Logger for migrations and errors.
     /// - Throws: ``StoreError`` when the file cannot be opened or migrated.
-    public init(path: String, logger: Logger = Logger(label: "tally.store")) throws {
+    /// When an acknowledged commit reaches the disk.
+    package enum Durability: String, Sendable {
+        /// The WAL is synced at every commit (`PRAGMA synchronous = FULL`): an acknowledged write
+        /// survives a crash of the process and a power loss. The daemon's setting.
+        case full
+        /// The WAL is synced only at checkpoints (`NORMAL`): an acknowledged write survives a
+        /// crash of the process but not a power loss. Only the benchmark's baseline uses it.
+        case normal
+    }
+
+    public convenience init(path: String, logger: Logger = Logger(label: "tally.store")) throws {
+        try self.init(path: path, durability: .full, logger: logger)
+    }
+
+    package init(path: String, durability: Durability, logger: Logger = Logger(label: "tally.store")) throws {
         self.path = path
         self.logger = logger
         let directory = (path as NSString).deletingLastPathComponent
@@ -33,7 +47,7 @@ public final class Store: Sendable {
             // connection, because the pool switches that connection to WAL after the setup hooks
             // and lowers `synchronous` to NORMAL as it does so.
             try pool.barrierWriteWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA synchronous = FULL")
+                try db.execute(sql: durability == .full ? "PRAGMA synchronous = FULL" : "PRAGMA synchronous = NORMAL")
             }
             try Self.migrator.migrate(pool)
         } catch {

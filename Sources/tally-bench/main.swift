@@ -20,7 +20,7 @@ struct Options {
     var markdown: String? = nil
     var tally = DaemonProcess.defaultBinary()
 
-    static let sections = ["memory", "unary", "python", "ingest", "history", "search", "watch", "artifacts"]
+    static let sections = ["memory", "unary", "python", "ingest", "history", "search", "watch", "artifacts", "durability"]
 
     init(arguments: [String]) throws {
         var iterator = arguments.dropFirst().makeIterator()
@@ -105,6 +105,10 @@ func run() async throws {
     }
     if options.wants("artifacts") {
         try await benchArtifacts(report: report, daemon: daemon, directory: directory, sizeMiB: options.quick ? min(options.artifactMiB, 256) : options.artifactMiB)
+    }
+
+    if options.wants("durability") {
+        try await benchDurability(report: report, directory: directory, quick: options.quick)
     }
 
     print("Tally benchmarks — \(machine()) — \(date)\n")
