@@ -137,7 +137,8 @@ public final class TransportServer: Sendable {
         try await listener.executeThenClose { inbound in
             try await withThrowingDiscardingTaskGroup { group in
                 for try await connection in inbound {
-                    // The connection's reader and its handlers run on its event loop.
+                    // Admission and the connection task run on its event loop; its handlers run where
+                    // ConnectionLimits.handlerExecutor says (the global executor by default).
                     group.addTask(executorPreference: EventLoopTaskExecutor(connection.eventLoop)) {
                         await self.serve(connection)
                     }
