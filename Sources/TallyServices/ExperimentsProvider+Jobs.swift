@@ -98,7 +98,7 @@ extension ExperimentsProvider {
         guard !current.isFinished else {
             throw StoreError(code: .failedPrecondition, message: "job \(request.jobId) has already ended", field: "job_id").rpcError
         }
-        await sweeps.run(request.jobId)?.cancel()
+        try await mapStoreErrors { try await sweeps.run(request.jobId)?.cancel() }
         return try Job(try await mapStoreErrors { try await jobs.cancel(request.jobId) })
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 import TallyProto
 import TallyStore
@@ -9,6 +10,8 @@ import TallyStore
 /// item; item results are stored before they are published, so a resumed job skips them.
 final class JobContext: Sendable {
     let job: JobRecord
+    /// The job manager's logger, with the job's id.
+    let logger: Logger
     private let store: Store
     private let hub: JobEventHub
     private let state = Mutex(Progress())
@@ -27,8 +30,9 @@ final class JobContext: Sendable {
         try await store.jobItems(jobPK: job.pk)
     }
 
-    init(job: JobRecord, store: Store, hub: JobEventHub) {
+    init(job: JobRecord, store: Store, hub: JobEventHub, logger: Logger = Logger(label: "tally.jobs")) {
         self.job = job
+        self.logger = logger
         self.store = store
         self.hub = hub
     }

@@ -77,9 +77,9 @@ final class JobManager: Sendable {
     }
 
     private func execute(_ job: JobRecord) async {
-        let context = JobContext(job: job, store: store, hub: hub)
         var logger = self.logger
         logger[metadataKey: "job"] = "\(job.id)"
+        let context = JobContext(job: job, store: store, hub: hub, logger: logger)
         do {
             guard let executor = executors[job.kind] else {
                 throw RPCError(code: .unimplemented, message: "no executor for job kind \(job.kind)")
@@ -92,11 +92,11 @@ final class JobManager: Sendable {
             if shuttingDown && !cancelled {
                 logger.info("job interrupted by shutdown; it resumes at the next start")
             } else if cancelled || error is CancellationError {
-                try? await finish(job, status: JobRecord.cancelled, error: "", results: nil)
+                await record(job, status: JobRecord.cancelled, error: "", logger: logger)
             } else {
-                let message = (error as? RPCError)?.message ?? "\(error)"
+                let message = (error as? RPCError)?.message ?? (error as? StoreError)?.message ?? "\(error)"
                 logger.warning("job failed", metadata: ["error": "\(message)"])
-                try? await finish(job, status: JobRecord.failed, error: message, results: nil)
+                await record(job, status: JobRecord.failed, error: message, logger: logger)
             }
         }
         let waiters = state.withLock { state in
@@ -108,6 +108,31 @@ final class JobManager: Sendable {
         for waiter in waiters { waiter.resume() }
         startWorkers()
     }
+
+    /// Records how a job ended, retrying while the store refuses (a full disk can clear) and
+    /// logging each refusal. A job whose end could not be recorded at all stays RUNNING in the
+    /// store, and the next start resumes it.
+    private func record(_ job: JobRecord, status: Int, error: String, logger: Logger) async {
+        var delay = Duration.milliseconds(100)
+        for attempt in 1...Self.recordAttempts {
+            do {
+                try await finish(job, status: status, error: error, results: nil)
+                return
+            } catch let storeError {
+                logger.error("cannot record the job's end", metadata: [
+                    "status": "\(status)", "attempt": "\(attempt)", "error": "\(storeError)",
+                ])
+            }
+            guard attempt < Self.recordAttempts else { break }
+            // The job's own task may be cancelled: wait in a task of its own.
+            let wait = delay
+            await Task { try? await Task.sleep(for: wait) }.value
+            delay *= 4
+        }
+        logger.error("the job's end is not recorded; it stays running until the next start resumes it")
+    }
+
+    static let recordAttempts = 4
 
     private func finish(_ job: JobRecord, status: Int, error: String, results: JobResults?) async throws {
         // A cancelled job's task is cancelled itself, and the store refuses work in a cancelled

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import Synchronization
 import TallyProto
 import TallyRPC
@@ -48,7 +49,9 @@ actor SweepRun {
         return timeUp
     }
     private var timeUp: Bool {
-        plan.config.timeLimitMs > 0 && Self.nowMs() >= startedAtMs + Int64(clamping: plan.config.timeLimitMs)
+        // Checked: a client's time limit near UInt64.max must not overflow the sum.
+        let (end, overflow) = startedAtMs.addingReportingOverflow(Int64(clamping: plan.config.timeLimitMs))
+        return plan.config.timeLimitMs > 0 && !overflow && Self.nowMs() >= end
     }
 
     // MARK: - Ask
@@ -60,7 +63,7 @@ actor SweepRun {
             return response
         }
         if timeUp {
-            await stopRunning(error: "the sweep's time limit was reached")
+            try await stopRunning(error: "the sweep's time limit was reached")
             await checkEnded()
             response.next = .finished(true)
             return response
@@ -115,7 +118,15 @@ actor SweepRun {
                 trials[index].error = "the trial could not be recorded: \(error)"
                 trials[index].finishedAtMs = Self.nowMs()
                 lastSeen[trial.id] = nil
-                try? await save(index)
+                do {
+                    try await save(index)
+                } catch let saveError {
+                    // The trial's first error is the one the worker gets; this one is kept in
+                    // the log. After a restart the trial is found running and failed then.
+                    context.logger.error("cannot record a trial that could not start", metadata: [
+                        "trial": "\(trial.id)", "error": "\(saveError)", "first_error": "\(error)",
+                    ])
+                }
             }
             throw error
         }
@@ -222,21 +233,26 @@ actor SweepRun {
                 values += [folds.std, folds.ci95Lower, folds.ci95Upper, folds.ci99Lower, folds.ci99Upper]
             }
             if !keys.isEmpty {
-                _ = try? await store.commitMetrics([MetricPointBatch(
+                let results = try await store.commitMetrics([MetricPointBatch(
                     runID: trial.runId, keys: keys, keyIndex: (0..<keys.count).map(UInt32.init),
                     values: values, steps: [Int64](repeating: 0, count: keys.count), timestampsMs: [],
                     receivedAtMs: Self.nowMs()
                 )])
+                if case .failure(let refused) = results[0] { try tolerateEndedRun(refused, trial: trial, what: "its score") }
             }
             let state: RunState = switch status {
             case .completed: .completed
             case .pruned, .killed: .killed
             default: .failed
             }
-            _ = try? await store.endRun(id: trial.runId, state: state, error: error)
+            do {
+                _ = try await store.endRun(id: trial.runId, state: state, error: error)
+            } catch let refused as StoreError {
+                try tolerateEndedRun(refused, trial: trial, what: "its end")
+            }
         }
         try await save(index)
-        try? await store.setJobProgress(jobPK: job.pk, current: Int64(finishedCount))
+        try await store.setJobProgress(jobPK: job.pk, current: Int64(finishedCount))
         publishTrial(index, started: false)
         publishProgress()
         await checkEnded()
@@ -244,27 +260,38 @@ actor SweepRun {
 
     /// Fails the running trials whose worker has not reported or sent a heartbeat within the
     /// timeout, ends the sweep when its time is up, and notes when it is done.
-    func tick() async {
+    /// - Throws: A store error that kept a trial's end from being recorded: the sweep then fails
+    ///   with it, rather than going on with trials it could not account for.
+    func tick() async throws {
         let now = Self.nowMs()
         for index in running where now - (lastSeen[trials[index].id] ?? trials[index].startedAtMs) > plan.heartbeatTimeoutMs {
             guard trials[index].status == .running else { continue }
-            try? await finish(index, status: .failed, score: nil, folds: nil, error: "no report or heartbeat for \(plan.heartbeatTimeoutMs) ms")
+            try await finish(index, status: .failed, score: nil, folds: nil, error: "no report or heartbeat for \(plan.heartbeatTimeoutMs) ms")
         }
-        if timeUp { await stopRunning(error: "the sweep's time limit was reached") }
+        if timeUp { try await stopRunning(error: "the sweep's time limit was reached") }
         await checkEnded()
     }
 
     /// Fails every running trial (cancel, time limit).
-    func stopRunning(error: String) async {
+    func stopRunning(error: String) async throws {
         for index in running where trials[index].status == .running {
-            try? await finish(index, status: .failed, score: nil, folds: nil, error: error)
+            try await finish(index, status: .failed, score: nil, folds: nil, error: error)
         }
     }
 
     /// Cancels the sweep: running trials fail and no more are handed out.
-    func cancel() async {
+    func cancel() async throws {
         cancelled = true
-        await stopRunning(error: "the sweep was cancelled")
+        try await stopRunning(error: "the sweep was cancelled")
+    }
+
+    /// A trial's run that another client ended or deleted keeps its state; any other store
+    /// error is thrown.
+    private func tolerateEndedRun(_ error: StoreError, trial: Trial, what: String) throws {
+        guard error.code == .failedPrecondition || error.code == .notFound else { throw error }
+        context.logger.warning("a trial's run was ended or deleted elsewhere; \(what) is not recorded on it", metadata: [
+            "trial": "\(trial.id)", "run": "\(trial.runId)", "error": "\(error.message)",
+        ])
     }
 
     private func checkEnded() async {
@@ -274,9 +301,9 @@ actor SweepRun {
     }
 
     /// Fails the trials an earlier daemon left running: their workers' reports would go nowhere.
-    func failInterrupted() async {
+    func failInterrupted() async throws {
         for index in running {
-            try? await finish(index, status: .failed, score: nil, folds: nil, error: "daemon restarted")
+            try await finish(index, status: .failed, score: nil, folds: nil, error: "daemon restarted")
         }
     }
 
@@ -394,14 +421,14 @@ struct SweepExecutor: JobExecutor {
         let stored = try await store.sweepTrials(jobPK: job.pk).map { try Trial(serializedBytes: $0.trial) }
         let startedAtMs = job.startedAtMs > 0 ? job.startedAtMs : SweepRun.nowMs()
         let run = try SweepRun(job: job, plan: plan, experimentID: experiment.id, store: store, context: context, trials: stored, startedAtMs: startedAtMs)
-        await run.failInterrupted()
+        try await run.failInterrupted()
         try await context.start(total: Int64(plan.maxTrials ?? 0), alreadyDone: Int64(await run.finished), experimentID: experiment.id)
         registry.register(run, for: job.id)
         defer { registry.remove(job.id) }
         let interval = Duration.milliseconds(max(5, min(250, plan.heartbeatTimeoutMs / 4)))
         while true {
             if await run.cancelled { throw CancellationError() }
-            await run.tick()
+            try await run.tick()
             if await run.ended { break }
             try await Task.sleep(for: interval)
         }

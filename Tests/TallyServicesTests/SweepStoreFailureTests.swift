@@ -1,0 +1,32 @@
+import Foundation
+import GRDB
+import Testing
+import TallyAPI
+import TallyProto
+import TallyRPC
+import TallyServices
+import TallyStore
+
+/// A store write that fails while a sweep runs is not dropped: the sweep ends FAILED with the
+/// store's reason instead of completing with trials it could not record.
+@Suite("Sweeps: store failures are not dropped")
+struct SweepStoreFailureTests {
+    @Test func aTrialEndTheStoreRefusesFailsTheSweepWithTheReason() async throws {
+        let h = try await JobHarness()
+        defer { Task { await h.close() } }
+        let job = try await h.sweep(sweepConfig([intParam("a", 1, 2)], maxParallel: 1, heartbeatMs: 300))
+        let trial = try #require(try await h.nextTrial(job.id))
+        // From now on the store refuses to record any trial's change (a real SQLite failure,
+        // raised by a trigger), and the trial is left to miss its heartbeats.
+        try await h.store.pool.write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER refuse_trial_updates BEFORE INSERT ON sweep_trials
+                BEGIN SELECT RAISE(ABORT, 'trial updates refused for the test'); END;
+                """)
+        }
+        let finished = try await h.waitForStatus(job.id, [.completed, .failed, .cancelled], timeout: .seconds(30))
+        #expect(finished.status == .failed)
+        #expect(finished.error.contains("trial updates refused"), "\(finished.error)")
+        _ = trial
+    }
+}
