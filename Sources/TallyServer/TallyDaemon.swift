@@ -139,26 +139,45 @@ public final class TallyDaemon: Service, Sendable {
         statsBox.withLock { $0 = transport.stats }
         let stopEarly = state.withLock { state in
             state.transport = transport
+            // Ends the run watchers' streams so that their calls end; the jobs and the metric
+            // ingest stop below, once the transport has stopped, in this task's own order.
             state.stopServices = {
                 tracking.shutdown()
-                Task { await experiments.shutdown() }
+                experiments.closeWatchers()
             }
             return state.shutdownRequested
         }
         if stopEarly { return }
         try await experiments.start()
 
-        try await withGracefulShutdownHandler {
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { try await transport.run() }
-                try await transport.waitUntilBound()
-                self.markReady()
-                try await group.waitForAll()
+        // The long-lived work is children of this task: the metric ingest loop beside the
+        // transport. Shutdown waits for each by construction: the transport lets calls in flight
+        // finish, then the jobs are interrupted (and left to resume), then the ingest loop
+        // commits what the finished calls queued and returns.
+        try await withThrowingTaskGroup(of: Void.self) { services in
+            services.addTask { await tracking.run() }
+            let served: Result<Void, any Error>
+            do {
+                try await withGracefulShutdownHandler {
+                    try await withThrowingTaskGroup(of: Void.self) { group in
+                        group.addTask { try await transport.run() }
+                        try await transport.waitUntilBound()
+                        self.markReady()
+                        try await group.waitForAll()
+                    }
+                } onGracefulShutdown: {
+                    self.shutdown()
+                }
+                served = .success(())
+            } catch {
+                served = .failure(error)
             }
-        } onGracefulShutdown: {
-            self.shutdown()
+            tracking.shutdown()
+            await experiments.shutdown()
+            tracking.finishIngest()
+            try await services.waitForAll()
+            try served.get()
         }
-        await experiments.shutdown()
         logger.info("daemon stopped")
     }
 

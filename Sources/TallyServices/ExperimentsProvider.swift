@@ -54,6 +54,11 @@ public final class ExperimentsProvider: ExperimentsServiceProtocol {
     }
 
     /// Ends the progress streams and interrupts running jobs (they resume at the next start).
+    /// Ends the job watchers' streams so that their calls end (the daemon is shutting down).
+    public func closeWatchers() {
+        hub.closeAll()
+    }
+
     public func shutdown() async {
         hub.closeAll()
         await jobs.shutdown()

@@ -20,9 +20,10 @@ extension TrackingProvider {
         response: ResponseWriter<LogMetricsResponse>,
         context: ServerContext
     ) async throws {
-        // Commits run in tasks of their own and cannot be stopped half-way; the call ends only
-        // once every commit it started has ended, so that nothing it received is stored after
-        // it (when the client went away with batches still unacknowledged, for example).
+        // Batches are committed by the ingestor's run loop and cannot be stopped half-way; the
+        // call ends only once every batch it queued has been committed or refused, so that
+        // nothing it received is stored after it (when the client went away with batches still
+        // unacknowledged, for example).
         let commits = CommitTracker()
         do {
             try await commitAndAcknowledge(requests, response: response, commits: commits)
@@ -33,21 +34,33 @@ extension TrackingProvider {
         await commits.idle()
     }
 
+    /// A batch on its way to acknowledgement: its commit ticket (none for an empty batch).
+    private struct QueuedBatch: Sendable {
+        let ticket: CommitTicket?
+        let accepted: UInt64
+        let sequence: UInt64
+    }
+
     private func commitAndAcknowledge(
         _ requests: RequestStream<MetricBatch>,
         response: ResponseWriter<LogMetricsResponse>,
         commits: CommitTracker
     ) async throws {
-        // Batches are committed as they arrive (several may share a commit) and acknowledged in
-        // order; at most `inFlight` are between arrival and acknowledgement.
+        // Batches are queued for commit as they arrive (several may share a commit) and
+        // acknowledged in order; at most `inFlight` are between arrival and acknowledgement.
         let inFlight = FlowWindow(initial: 8)
-        let (pending, pendingContinuation) = AsyncStream<Task<LogMetricsResponse, any Error>>.makeStream()
-        // Two children: one reads and submits batches, one acknowledges them in order. The first
+        let (pending, pendingContinuation) = AsyncStream<QueuedBatch>.makeStream()
+        // Two children: one reads and queues batches, one acknowledges them in order. The first
         // failure (a refused batch, a bad request) ends both, and the call, at once.
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                for await commit in pending {
-                    let ack = try await commit.value
+                for await queued in pending {
+                    if let ticket = queued.ticket {
+                        _ = try await mapStoreErrors { try await ticket.value }
+                    }
+                    var ack = LogMetricsResponse()
+                    ack.accepted = queued.accepted
+                    ack.sequence = queued.sequence
                     try await response.write(ack)
                     inFlight.release(1)
                 }
@@ -57,18 +70,14 @@ extension TrackingProvider {
                 for try await request in requests {
                     let batch = try validate(request)
                     try await inFlight.acquire(1)
-                    let ingestor = self.ingestor
-                    commits.started()
-                    pendingContinuation.yield(Task {
-                        defer { commits.finished() }
-                        if batch.count > 0 {
-                            _ = try await mapStoreErrors { try await ingestor.commit(batch) }
-                        }
-                        var ack = LogMetricsResponse()
-                        ack.accepted = UInt64(batch.count)
-                        ack.sequence = request.sequence
-                        return ack
-                    })
+                    var ticket: CommitTicket?
+                    if batch.count > 0 {
+                        commits.started()
+                        let queued = ingestor.submit(batch)
+                        ticket = queued
+                        queued.whenDone { commits.finished() }
+                    }
+                    pendingContinuation.yield(QueuedBatch(ticket: ticket, accepted: UInt64(batch.count), sequence: request.sequence))
                 }
             }
             while try await group.next() != nil {}

@@ -31,6 +31,19 @@ public struct TrackingProvider: TrackingServiceProtocol {
     }
 
     /// Ends the run watchers' streams (the daemon is shutting down).
+    /// Commits metric batches until ``finishIngest()``: a long-lived child task of whatever
+    /// serves this provider (the daemon's service group). Metric calls wait until it runs.
+    public func run() async {
+        await ingestor.run()
+    }
+
+    /// Lets ``run()`` return once the batches queued so far are committed; batches that arrive
+    /// later are refused with UNAVAILABLE. Called when no call can queue any more (the
+    /// transport has stopped).
+    public func finishIngest() {
+        ingestor.stop()
+    }
+
     public func shutdown() {
         hub.closeAll()
     }

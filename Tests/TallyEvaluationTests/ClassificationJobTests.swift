@@ -14,6 +14,8 @@ final class EvaluationServiceHarness: @unchecked Sendable {
     let experiments: ExperimentsProvider
     let client: ExperimentsClient
     let tracking: TrackingClient
+    let trackingProvider: TrackingProvider
+    private let ingest: Task<Void, Never>
 
     init() async throws {
         directory = NSTemporaryDirectory() + "tally-eval-jobs-" + UUID().uuidString
@@ -26,7 +28,10 @@ final class EvaluationServiceHarness: @unchecked Sendable {
         try await experiments.start()
         var router = RPCRouter()
         experiments.registerMethods(with: &router)
-        TrackingProvider(store: store, blobs: blobs, logger: logger).registerMethods(with: &router)
+        let trackingProvider = TrackingProvider(store: store, blobs: blobs, logger: logger)
+        self.trackingProvider = trackingProvider
+        trackingProvider.registerMethods(with: &router)
+        ingest = Task { await trackingProvider.run() }
         let transport = InProcessTransport(router: router)
         client = ExperimentsClient(transport: transport)
         tracking = TrackingClient(transport: transport)
@@ -34,6 +39,8 @@ final class EvaluationServiceHarness: @unchecked Sendable {
 
     func close() async {
         await experiments.shutdown()
+        trackingProvider.finishIngest()
+        await ingest.value
         try? store.close()
         try? FileManager.default.removeItem(atPath: directory)
     }

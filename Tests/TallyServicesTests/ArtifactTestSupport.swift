@@ -30,6 +30,9 @@ struct ArtifactFixture {
         let provider = TrackingProvider(store: store, blobs: blobs, logger: Logger(label: "tally.test", factory: { _ in SwiftLogNoOpLogHandler() }))
         var router = RPCRouter()
         provider.registerMethods(with: &router)
+        let ingest = Task { await provider.run() }
+        defer { provider.finishIngest() }
+        _ = ingest
         let fixture = ArtifactFixture(
             directory: directory,
             store: store,

@@ -49,6 +49,8 @@ final class JobHarness: @unchecked Sendable {
     let provider: ExperimentsProvider
     let client: ExperimentsClient
     let tracking: TrackingClient
+    let trackingProvider: TrackingProvider
+    private let ingest: Task<Void, Never>
 
     init(executor: (any JobExecutor)? = CountingExecutor(), workers: Int = 2, directory: String? = nil) async throws {
         self.directory = directory ?? NSTemporaryDirectory() + "tally-jobs-" + UUID().uuidString
@@ -66,7 +68,10 @@ final class JobHarness: @unchecked Sendable {
         try await provider.start()
         var router = RPCRouter()
         provider.registerMethods(with: &router)
-        TrackingProvider(store: store, blobs: blobs, logger: logger).registerMethods(with: &router)
+        let trackingProvider = TrackingProvider(store: store, blobs: blobs, logger: logger)
+        self.trackingProvider = trackingProvider
+        trackingProvider.registerMethods(with: &router)
+        ingest = Task { await trackingProvider.run() }
         let transport = InProcessTransport(router: router)
         client = ExperimentsClient(transport: transport)
         tracking = TrackingClient(transport: transport)
@@ -74,6 +79,8 @@ final class JobHarness: @unchecked Sendable {
 
     func close(removing: Bool = true) async {
         await provider.shutdown()
+        trackingProvider.finishIngest()
+        await ingest.value
         try? store.close()
         if removing { try? FileManager.default.removeItem(atPath: directory) }
     }

@@ -11,6 +11,9 @@ final class TrackingHarness: @unchecked Sendable {
     let directory: String
     let store: Store
     let client: TrackingClient
+    let provider: TrackingProvider
+    /// The provider's ingest loop, as the daemon runs it in its service group.
+    private let ingest: Task<Void, Never>
 
     init(limits: TrackingLimits = TrackingLimits()) throws {
         directory = NSTemporaryDirectory() + "tally-tracking-" + UUID().uuidString
@@ -20,11 +23,15 @@ final class TrackingHarness: @unchecked Sendable {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         var router = RPCRouter()
-        TrackingProvider(store: store, blobs: blobs, limits: limits, logger: logger).registerMethods(with: &router)
+        let provider = TrackingProvider(store: store, blobs: blobs, limits: limits, logger: logger)
+        self.provider = provider
+        provider.registerMethods(with: &router)
+        ingest = Task { await provider.run() }
         client = TrackingClient(transport: InProcessTransport(router: router))
     }
 
     deinit {
+        provider.finishIngest()
         try? store.close()
         try? FileManager.default.removeItem(atPath: directory)
     }
