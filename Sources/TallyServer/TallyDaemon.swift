@@ -150,12 +150,13 @@ public final class TallyDaemon: Service, Sendable {
         if stopEarly { return }
         try await experiments.start()
 
-        // The long-lived work is children of this task: the metric ingest loop beside the
-        // transport. Shutdown waits for each by construction: the transport lets calls in flight
+        // The long-lived work is children of this task: the metric ingest loop and the jobs beside
+        // the transport. Shutdown waits for each by construction: the transport lets calls in flight
         // finish, then the jobs are interrupted (and left to resume), then the ingest loop
         // commits what the finished calls queued and returns.
         try await withThrowingTaskGroup(of: Void.self) { services in
             services.addTask { await tracking.run() }
+            services.addTask { await experiments.run() }
             let served: Result<Void, any Error>
             do {
                 try await withGracefulShutdownHandler {

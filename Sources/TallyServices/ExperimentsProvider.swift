@@ -53,12 +53,19 @@ public final class ExperimentsProvider: ExperimentsServiceProtocol {
         try await jobs.resume()
     }
 
-    /// Ends the progress streams and interrupts running jobs (they resume at the next start).
+    /// Runs the jobs, each as a child task, until ``shutdown()``: a long-lived child task of
+    /// whatever serves this provider (the daemon's service group). Jobs wait until it runs.
+    public func run() async {
+        await jobs.run()
+    }
+
     /// Ends the job watchers' streams so that their calls end (the daemon is shutting down).
     public func closeWatchers() {
         hub.closeAll()
     }
 
+    /// Ends the progress streams and interrupts running jobs (they resume at the next start);
+    /// returns once ``run()`` has returned.
     public func shutdown() async {
         hub.closeAll()
         await jobs.shutdown()

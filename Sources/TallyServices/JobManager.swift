@@ -11,16 +11,23 @@ import TallyStore
 /// workers' trials, do not count). A cancelled job ends CANCELLED. On a
 /// graceful shutdown, running jobs are interrupted and left to be resumed: at the next start,
 /// jobs found running or pending are queued again and continue from their stored item results.
+///
+/// Each job runs as a child task of ``run()``, which the daemon runs in its service group:
+/// shutdown waits for every job by construction. Jobs do not start until ``run()`` runs.
 final class JobManager: Sendable {
     private struct State {
         var queue: [JobRecord] = []
-        var running: [String: Task<Void, Never>] = [:]
+        var running: [String: JobStop] = [:]
         /// The running jobs that hold one of the `workers`.
         var pooled: Set<String> = []
         var cancelRequested: Set<String> = []
         var shuttingDown = false
         var finishWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+        var loop = LoopState.notStarted
+        var loopWaiters: [CheckedContinuation<Void, Never>] = []
     }
+
+    private enum LoopState { case notStarted, running, ended }
 
     let store: Store
     let hub: JobEventHub
@@ -28,6 +35,9 @@ final class JobManager: Sendable {
     let logger: Logger
     private let executors: [String: any JobExecutor]
     private let state = Mutex(State())
+    /// Jobs to start, handed from ``startWorkers()`` to ``run()``.
+    private let starts: AsyncStream<(JobRecord, JobStop)>
+    private let startContinuation: AsyncStream<(JobRecord, JobStop)>.Continuation
 
     init(store: Store, hub: JobEventHub, executors: [String: any JobExecutor], workers: Int, logger: Logger) {
         self.store = store
@@ -35,6 +45,29 @@ final class JobManager: Sendable {
         self.executors = executors
         self.workers = max(1, workers)
         self.logger = logger
+        (starts, startContinuation) = AsyncStream.makeStream(of: (JobRecord, JobStop).self)
+    }
+
+    /// Runs every job started while it runs, each as a child task; returns after ``shutdown()``
+    /// once every job has stopped.
+    func run() async {
+        let start = state.withLock { state in
+            guard case .notStarted = state.loop else { return false }
+            state.loop = .running
+            return true
+        }
+        guard start else { return }
+        await withDiscardingTaskGroup { group in
+            for await (job, stop) in starts {
+                group.addTask { await self.execute(job, stop: stop) }
+            }
+        }
+        let waiters = state.withLock { state in
+            state.loop = .ended
+            defer { state.loopWaiters.removeAll() }
+            return state.loopWaiters
+        }
+        for waiter in waiters { waiter.resume() }
     }
 
     /// Queues the jobs an earlier daemon left pending or running.
@@ -53,8 +86,8 @@ final class JobManager: Sendable {
     }
 
     private func startWorkers() {
-        let started: [(JobRecord, Task<Void, Never>)] = state.withLock { state in
-            var started: [(JobRecord, Task<Void, Never>)] = []
+        let started: [(JobRecord, JobStop)] = state.withLock { state in
+            var started: [(JobRecord, JobStop)] = []
             guard !state.shuttingDown else { return started }
             var index = 0
             while index < state.queue.count {
@@ -66,14 +99,25 @@ final class JobManager: Sendable {
                 }
                 state.queue.remove(at: index)
                 if pooled { state.pooled.insert(job.id) }
-                // Jobs run on the shared pool, never on a connection's event loop.
-                let task = Task(executorPreference: globalConcurrentExecutor) { await self.execute(job) }
-                state.running[job.id] = task
-                started.append((job, task))
+                let stop = JobStop()
+                state.running[job.id] = stop
+                started.append((job, stop))
             }
             return started
         }
-        _ = started
+        for start in started { startContinuation.yield(start) }
+    }
+
+    /// Runs a job until it ends or its stop fires (cancel, shutdown), whichever comes first.
+    private func execute(_ job: JobRecord, stop: JobStop) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.execute(job) }
+            group.addTask { await stop.wait() }
+            await group.next()
+            // The job ended (the stop's wait ends too), or the stop fired: the job's task is
+            // cancelled and the group waits for it to end.
+            group.cancelAll()
+        }
     }
 
     private func execute(_ job: JobRecord) async {
@@ -164,23 +208,23 @@ final class JobManager: Sendable {
     /// Cancels a job: a queued job ends at once, a running one as soon as it notices.
     /// - Returns: The job as it is afterwards.
     func cancel(_ id: String) async throws -> JobRecord {
-        enum Action { case dequeued(JobRecord), running(Task<Void, Never>), none }
+        enum Action { case dequeued(JobRecord), running(JobStop), none }
         let action: Action = state.withLock { state in
             if let index = state.queue.firstIndex(where: { $0.id == id }) {
                 return .dequeued(state.queue.remove(at: index))
             }
-            if let task = state.running[id] {
+            if let stop = state.running[id] {
                 state.cancelRequested.insert(id)
-                return .running(task)
+                return .running(stop)
             }
             return .none
         }
         switch action {
         case .dequeued(let job):
             try await finish(job, status: JobRecord.cancelled, error: "", results: nil)
-        case .running(let task):
-            task.cancel()
-            await task.value
+        case .running(let stop):
+            stop.fire()
+            await finished(id)
         case .none:
             let job = try await store.job(id)
             if job.status == JobRecord.pending {
@@ -190,19 +234,40 @@ final class JobManager: Sendable {
         return try await store.job(id)
     }
 
+    /// Returns once the job is not running (at once if it is not).
+    private func finished(_ id: String) async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state in
+                guard state.running[id] != nil else { return true }
+                state.finishWaiters[id, default: []].append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
+    }
+
     /// Whether a job is executing now.
     func isRunning(_ id: String) -> Bool {
         state.withLock { $0.running[id] != nil }
     }
 
-    /// Interrupts running jobs (they resume at the next start) and waits for them to stop.
+    /// Interrupts running jobs (they resume at the next start), lets ``run()`` return, and waits
+    /// until it has (at once when it never ran).
     func shutdown() async {
-        let tasks = state.withLock { state in
+        let stops = state.withLock { state in
             state.shuttingDown = true
             state.queue.removeAll()
             return Array(state.running.values)
         }
-        for task in tasks { task.cancel() }
-        for task in tasks { await task.value }
+        for stop in stops { stop.fire() }
+        startContinuation.finish()
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state in
+                guard case .running = state.loop else { return true }
+                state.loopWaiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
+        }
     }
 }

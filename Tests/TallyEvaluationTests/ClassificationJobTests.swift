@@ -16,6 +16,7 @@ final class EvaluationServiceHarness: @unchecked Sendable {
     let tracking: TrackingClient
     let trackingProvider: TrackingProvider
     private let ingest: Task<Void, Never>
+    private let jobLoop: Task<Void, Never>
 
     init() async throws {
         directory = NSTemporaryDirectory() + "tally-eval-jobs-" + UUID().uuidString
@@ -26,6 +27,8 @@ final class EvaluationServiceHarness: @unchecked Sendable {
         logger.logLevel = .critical
         experiments = try ExperimentsProvider(store: store, blobs: blobs, keyFile: directory + "/secret.key", logger: logger)
         try await experiments.start()
+        let experiments = self.experiments
+        jobLoop = Task { await experiments.run() }
         var router = RPCRouter()
         experiments.registerMethods(with: &router)
         let trackingProvider = TrackingProvider(store: store, blobs: blobs, logger: logger)
@@ -39,6 +42,7 @@ final class EvaluationServiceHarness: @unchecked Sendable {
 
     func close() async {
         await experiments.shutdown()
+        await jobLoop.value
         trackingProvider.finishIngest()
         await ingest.value
         try? store.close()

@@ -51,6 +51,8 @@ final class JobHarness: @unchecked Sendable {
     let tracking: TrackingClient
     let trackingProvider: TrackingProvider
     private let ingest: Task<Void, Never>
+    /// The provider's job loop, as the daemon runs it in its service group.
+    private let jobLoop: Task<Void, Never>
 
     init(executor: (any JobExecutor)? = CountingExecutor(), workers: Int = 2, directory: String? = nil) async throws {
         self.directory = directory ?? NSTemporaryDirectory() + "tally-jobs-" + UUID().uuidString
@@ -66,6 +68,8 @@ final class JobHarness: @unchecked Sendable {
             hub: JobEventHub(), executors: executors, workers: workers, logger: logger
         )
         try await provider.start()
+        let provider = self.provider
+        jobLoop = Task { await provider.run() }
         var router = RPCRouter()
         provider.registerMethods(with: &router)
         let trackingProvider = TrackingProvider(store: store, blobs: blobs, logger: logger)
@@ -79,6 +83,7 @@ final class JobHarness: @unchecked Sendable {
 
     func close(removing: Bool = true) async {
         await provider.shutdown()
+        await jobLoop.value
         trackingProvider.finishIngest()
         await ingest.value
         try? store.close()
