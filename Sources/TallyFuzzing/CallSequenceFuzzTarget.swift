@@ -94,6 +94,8 @@ public enum CallSequenceFuzzTarget {
         public var largestGrowth = 0
         /// Whether the daemon closed the connection before the program's end.
         public var closedByDaemon = false
+        /// Bytes of a frame the daemon's close cut short (0: none); see ``FrameConnection``.
+        public var cutFrameBytes = 0
     }
 
     /// Runs one input; returns only when every invariant held.
@@ -245,7 +247,7 @@ final class CallSession {
     var stoppedEver = false
     /// Time left for operations that wait.
     var waitBudget: Duration = .milliseconds(300)
-    var blockBudget: Duration = .seconds(4)
+    var blockBudget: Duration = .seconds(2)
     var outcome = CallSequenceFuzzTarget.Outcome()
 
     init?(program: CallProgram, socketPath: String) {
@@ -326,7 +328,7 @@ final class CallSession {
             checkGrowth()
         case .await(let slot):
             guard let id = slots[slot] else { return }
-            block(limit: .seconds(1)) { session in session.calls[id]?.ended ?? true }
+            block(limit: .milliseconds(500)) { session in session.calls[id]?.ended ?? true }
         case .settle:
             settle()
         case .ping(let length):
@@ -368,24 +370,23 @@ final class CallSession {
         blockBudget -= clock.now - start
     }
 
-    /// With the reader stopped: lets the daemon write until the heap stops growing (no growth of
-    /// 1 MiB in 200 ms), checking the bound all along, then checks that another client is
-    /// served. With the reader reading: waits for every call to end.
+    /// With the reader stopped: lets the daemon write until memory stops growing (less than
+    /// 1 MiB in 100 ms, at most 1 s), checking the bound all along, then checks that another
+    /// client is served. With the reader reading: waits for every call to end (at most 500 ms).
     func settle() {
-        guard let baseline = stoppedBaseline else {
-            block(limit: .seconds(1)) { session in session.calls.values.allSatisfy(\.ended) }
+        guard stoppedBaseline != nil else {
+            block(limit: .milliseconds(500)) { session in session.calls.values.allSatisfy(\.ended) }
             return
         }
         var samples: [(ContinuousClock.Instant, Int)] = []
-        let window: Duration = .milliseconds(200)
-        block(limit: .milliseconds(1500)) { _ in
+        let window: Duration = .milliseconds(100)
+        block(limit: .seconds(1)) { _ in
             let now = ContinuousClock.now
             samples.append((now, CallSequenceFuzzTarget.heapInUse()))
             guard let first = samples.first, now - first.0 >= window else { return false }
             let old = samples.last { now - $0.0 >= window }!
             return samples.last!.1 - old.1 < 1 << 20
         }
-        _ = baseline
         checkGrowth()
         probeAnotherClient()
     }
@@ -447,6 +448,8 @@ final class CallSession {
             pump(for: .milliseconds(10))
         }
         outcome.closedByDaemon = connection.closed
+        outcome.cutFrameBytes = connection.cutFrameBytes
+        if connection.cutFrameBytes > 0 { trace("  the daemon closed in the middle of a frame (\(connection.cutFrameBytes) bytes of it came)") }
         if !connection.closed {
             let open = calls.values.filter { !$0.ended }.map(\.id).sorted()
             if !open.isEmpty {
@@ -698,6 +701,8 @@ final class FrameConnection {
     private var incoming: [UInt8] = []
     private var incomingStart = 0
     private var chunk = [UInt8](repeating: 0, count: 256 << 10)
+    /// Bytes of a frame cut short by the daemon's close; 0 when none.
+    private(set) var cutFrameBytes = 0
 
     init?(path: String) {
         fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
@@ -801,9 +806,10 @@ final class FrameConnection {
             parse(frame)
         }
         if closed, incoming.count > incomingStart {
-            // A truncated frame at the end of the stream: the daemon closed mid-frame.
-            let header = Array(incoming[incomingStart..<min(incoming.count, incomingStart + 12)])
-            fuzzFailure("the daemon closed the connection in the middle of a frame (\(incoming.count - incomingStart) bytes left, header \(header))")
+            // The daemon closed in the middle of a frame. Not a failure: a connection closed
+            // (after a GOAWAY) while frames were still queued for a socket the client did not
+            // drain loses what was not written yet, possibly part of a frame.
+            cutFrameBytes = incoming.count - incomingStart
         }
     }
 
