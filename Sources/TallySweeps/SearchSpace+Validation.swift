@@ -21,7 +21,10 @@ extension SearchSpace {
             case .int(let low, let high, let step, let log):
                 guard low <= high else { throw fail("low \(low) > high \(high)") }
                 guard step > 0 else { throw fail("step \(step) is not positive") }
-                guard !high.subtractingReportingOverflow(low).overflow else { throw fail("range too wide") }
+                let (span, overflow) = high.subtractingReportingOverflow(low)
+                guard !overflow else { throw fail("range too wide") }
+                // The number of values, span / step + 1, must be an Int too.
+                guard !(span / step).addingReportingOverflow(1).overflow else { throw fail("range too wide for step \(step)") }
                 if log {
                     guard low > 0 else { throw fail("log scale needs low > 0, got \(low)") }
                     guard step == 1 else { throw fail("log scale needs step 1, got \(step)") }

@@ -18,6 +18,9 @@ struct SearchSpaceTests {
             (.float("dropout", low: 0, high: 1, step: -0.1), "dropout", "step"),
             (.float("lr", low: 1e-4, high: 1, log: true, step: 0.1), "lr", "step"),
             (.float("x", low: 0, high: .infinity), "x", "finite"),
+            // Int64.max + 1 values: counting them overflowed (a trap in the daemon).
+            (.int("n", low: 0, high: Int.max), "n", "range too wide"),
+            (.int("n", low: -1, high: Int.max - 1), "n", "range too wide"),
         ]
     )
     func invalid(spec: ParameterSpec, name: String, fragment: String) {
