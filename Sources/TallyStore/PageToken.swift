@@ -28,6 +28,9 @@ public enum PageToken {
 
     /// The token of the page after one that started at `offset` and held `count` of `total`.
     public static func next(offset: Int, count: Int, total: Int64) -> String {
-        Int64(offset + count) < total ? "o\(offset + count)" : ""
+        // The offset came from a client's token: checked, so that a forged one near Int.max ends
+        // the listing rather than overflowing.
+        let (next, overflow) = offset.addingReportingOverflow(count)
+        return !overflow && Int64(next) < total ? "o\(next)" : ""
     }
 }

@@ -73,3 +73,14 @@ struct StoreTests {
         }
     }
 }
+
+@Suite("Page tokens")
+struct PageTokenTests {
+    @Test("a forged offset near Int.max ends the listing instead of overflowing")
+    func forgedOffset() throws {
+        let offset = try PageToken.offset("o\(Int.max)")
+        #expect(PageToken.next(offset: offset, count: 1, total: Int64.max) == "")
+        #expect(PageToken.next(offset: 10, count: 5, total: 20) == "o15")
+        #expect(PageToken.next(offset: 10, count: 10, total: 20) == "")
+    }
+}
