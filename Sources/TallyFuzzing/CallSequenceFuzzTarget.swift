@@ -98,9 +98,14 @@ public enum CallSequenceFuzzTarget {
         public var cutFrameBytes = 0
     }
 
+    /// One program at a time per process: the memory measured is the whole process's.
+    private static let oneAtATime = NSLock()
+
     /// Runs one input; returns only when every invariant held.
     @discardableResult
     public static func run(_ data: UnsafeRawBufferPointer) -> Outcome {
+        oneAtATime.lock()
+        defer { oneAtATime.unlock() }
         let program = CallProgram(decoding: data)
         let socketPath = FuzzDaemon.shared.socketPath
         guard let session = CallSession(program: program, socketPath: socketPath) else {
