@@ -43,6 +43,11 @@ public enum ServerIdentity {
         let peer: PeerCredentials
         do {
             peer = try await PeerCredentials.of(channel)
+        } catch where !channel.isActive {
+            // The daemon closed the connection at once (a refusal at its connection limit closes
+            // right after the GOAWAY): nothing can be sent on it, and the handshake that follows
+            // reports the daemon's reason.
+            return
         } catch {
             throw RPCError(code: .unavailable, message: "cannot read the credentials of the daemon at \(path): \(error)", cause: error)
         }
