@@ -22,6 +22,10 @@ public struct ClientConfiguration: Sendable {
     public var connectTimeout: Duration
     /// One more daemon uid to talk to besides the client's own and root (see ``ServerIdentity``).
     public var trustedDaemonUID: UInt32?
+    /// How often the connection sends a PING, so that the daemon's idle timeout (`tally serve
+    /// --idle-timeout`, 300 s by default) does not close a client that is only quiet; `nil` for
+    /// never (default 60 s).
+    public var keepaliveInterval: Duration?
 
     /// Creates a configuration; everything but the socket path has a default.
     public init(
@@ -30,8 +34,10 @@ public struct ClientConfiguration: Sendable {
         maxFrameSize: Int = 4 << 20,
         initialWindow: Int = 1 << 20,
         connectTimeout: Duration = .seconds(5),
-        trustedDaemonUID: UInt32? = nil
+        trustedDaemonUID: UInt32? = nil,
+        keepaliveInterval: Duration? = .seconds(60)
     ) {
+        self.keepaliveInterval = keepaliveInterval
         self.socketPath = socketPath
         self.clientName = clientName
         self.maxFrameSize = maxFrameSize
@@ -176,7 +182,26 @@ public final class ClientConnection: ClientTransport, Sendable {
             await connection.close()
             throw error
         }
+        if let interval = configuration.keepaliveInterval {
+            connection.startKeepalive(every: interval)
+        }
         return connection
+    }
+
+    /// Sends a PING every `interval` from the channel's event loop until the channel closes.
+    private func startKeepalive(every interval: Duration) {
+        let (seconds, attoseconds) = interval.components
+        let (whole, overflow) = seconds.multipliedReportingOverflow(by: 1_000_000_000)
+        let nanoseconds = overflow ? Int64.max : whole.addingReportingOverflow(attoseconds / 1_000_000_000).partialValue
+        let delay = TimeAmount.nanoseconds(max(1_000_000, nanoseconds))
+        let task = channel.eventLoop.scheduleRepeatedTask(initialDelay: delay, delay: delay) { [weak self] task in
+            guard let self else {
+                task.cancel()
+                return
+            }
+            self.enqueue([Frame(kind: .ping, callID: 0, payload: ByteBuffer())])
+        }
+        channel.closeFuture.whenComplete { _ in task.cancel() }
     }
 
     /// Closes the connection; open calls fail with UNAVAILABLE.
