@@ -19,10 +19,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Path of the Unix socket to listen on.")
     var socket: String?
 
-    @Option(help: "Folder of the data (SQLite store and artifacts).")
+    @Option(help: "Folder of the data (SQLite store and artifacts). A missing one is created 0700; one that other users can write to, or that another user owns, is refused and left as it is.")
     var home: String?
 
-    @Option(name: .customLong("allow-group"), help: "Also allow peers whose primary group id is this gid.")
+    @Option(name: .customLong("allow-group"), help: "Also allow peers whose primary group id is this gid (they may not manage providers or run command providers).")
     var allowGroup: UInt32?
 
     @Option(help: "Largest frame payload in bytes.")
@@ -31,7 +31,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Most concurrent calls per connection.")
     var maxConcurrentCalls: Int = ConnectionLimits().maxConcurrentCalls
 
-    @Option(help: "Most connections at once.")
+    @Option(help: "Most connections at once; the daemon's own uid may open 8 more.")
     var maxConnections: Int = 1024
 
     @Option(name: .customLong("idle-timeout"), help: "Close connections idle (no call open, no frame received) for this many seconds; 0 = never.")
