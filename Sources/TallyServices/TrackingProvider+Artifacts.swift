@@ -31,7 +31,7 @@ extension TrackingProvider {
                 while let message = try await iterator.next() {
                     switch message.part {
                     case .chunk(let bytes):
-                        try writer.write(bytes)
+                        try await writer.append(bytes)
                     case .header:
                         throw StoreError(code: .invalidArgument, message: "the upload sent a second header", field: "header")
                     case nil:
@@ -79,7 +79,7 @@ extension TrackingProvider {
                 first.part = .artifact(Artifact(record))
                 try await response.write(first)
                 while true {
-                    let chunk = try reader.read(maxCount: chunkSize)
+                    let chunk = try await reader.next(maxCount: chunkSize)
                     if chunk.isEmpty { break }
                     var message = DownloadArtifactResponse()
                     message.part = .chunk(chunk)

@@ -17,7 +17,7 @@ extension BlobStore {
     public func pending(_ bytes: [UInt8]) async throws -> PendingBlob {
         let writer = try makeWriter()
         do {
-            try writer.write(bytes)
+            try await writer.append(bytes)
             return try await writer.finish()
         } catch {
             writer.discard()

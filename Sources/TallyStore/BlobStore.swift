@@ -278,7 +278,7 @@ extension BlobStore {
             let fd = self.fd
             let path = temporaryPath
             let result: Result<Void, StoreError> = await withCheckedContinuation { continuation in
-                DispatchQueue.global().async {
+                BlobStore.ioQueue.async {
                     if fchmod(fd, 0o444) != 0 {
                         continuation.resume(returning: .failure(BlobStore.ioError("cannot chmod \(path)", errno: errno)))
                     } else if fsync(fd) != 0 {
