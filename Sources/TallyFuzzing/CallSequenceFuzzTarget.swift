@@ -102,13 +102,15 @@ public enum CallSequenceFuzzTarget {
     private static let oneAtATime = NSLock()
 
     /// Runs one input; returns only when every invariant held.
+    /// - Parameter awaitLimit: How long an AWAIT waits for its call to end (tests that need a
+    ///   call's answer on a loaded machine give more than the fuzzer's 500 ms).
     @discardableResult
-    public static func run(_ data: UnsafeRawBufferPointer) -> Outcome {
+    public static func run(_ data: UnsafeRawBufferPointer, awaitLimit: Duration = .milliseconds(500)) -> Outcome {
         oneAtATime.lock()
         defer { oneAtATime.unlock() }
         let program = CallProgram(decoding: data)
         let socketPath = FuzzDaemon.shared.socketPath
-        guard let session = CallSession(program: program, socketPath: socketPath) else {
+        guard let session = CallSession(program: program, socketPath: socketPath, awaitLimit: awaitLimit) else {
             fuzzFailure("cannot connect to the daemon at \(socketPath)")
         }
         session.run()
@@ -117,8 +119,8 @@ public enum CallSequenceFuzzTarget {
 
     /// ``run(_:)`` on bytes.
     @discardableResult
-    public static func run(_ bytes: [UInt8]) -> Outcome {
-        bytes.withUnsafeBytes { run($0) }
+    public static func run(_ bytes: [UInt8], awaitLimit: Duration = .milliseconds(500)) -> Outcome {
+        bytes.withUnsafeBytes { run($0, awaitLimit: awaitLimit) }
     }
 
     // MARK: Heap
@@ -255,12 +257,16 @@ final class CallSession {
     var blockBudget: Duration = .seconds(2)
     var outcome = CallSequenceFuzzTarget.Outcome()
 
-    init?(program: CallProgram, socketPath: String) {
+    let awaitLimit: Duration
+
+    init?(program: CallProgram, socketPath: String, awaitLimit: Duration) {
         guard let connection = FrameConnection(path: socketPath) else { return nil }
         self.program = program
         self.connection = connection
         self.socketPath = socketPath
+        self.awaitLimit = awaitLimit
         peerWindow = program.initialWindow == 0 ? 1 << 20 : Int(program.initialWindow)
+        blockBudget = max(.seconds(2), awaitLimit * 4)
     }
 
     func run() {
@@ -333,7 +339,7 @@ final class CallSession {
             checkGrowth()
         case .await(let slot):
             guard let id = slots[slot] else { return }
-            block(limit: .milliseconds(500)) { session in session.calls[id]?.ended ?? true }
+            block(limit: awaitLimit) { session in session.calls[id]?.ended ?? true }
         case .settle:
             settle()
         case .ping(let length):

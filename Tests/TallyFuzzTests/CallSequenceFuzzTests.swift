@@ -53,7 +53,8 @@ struct CallSequenceFuzzTests {
         let unary = try regression("metric-step-overflow")
         let stream = try regression("metric-step-overflow-stream")
         let (first, second) = try await onOwnThread {
-            (CallSequenceFuzzTarget.run(unary), CallSequenceFuzzTarget.run(stream))
+            // Each step waits for the one before (the run id comes from StartRun's answer).
+            (CallSequenceFuzzTarget.run(unary, awaitLimit: .seconds(10)), CallSequenceFuzzTarget.run(stream, awaitLimit: .seconds(10)))
         }
         #expect(first.endCodes[1] == 0)  // StartRun
         #expect(first.endCodes[2] == 0)  // the point at step Int64.max
