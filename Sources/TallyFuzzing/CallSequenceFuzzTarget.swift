@@ -223,6 +223,8 @@ struct FuzzCall {
     let method: MethodDescriptor?
     var ended = false
     var endCode: UInt32 = 0
+    /// MESSAGEs that came after the END (at most one, after an END for a broken rule).
+    var messagesAfterEnd = 0
     var cancelSent = false
     var responses = 0
     /// Cost of the MESSAGEs received (12 + payload each).
@@ -524,8 +526,14 @@ final class CallSession {
             guard var call = calls[callID] else {
                 fuzzFailure("MESSAGE for call \(callID), which the client never started")
             }
-            guard !call.ended else {
-                fuzzFailure("MESSAGE for call \(callID) (\(call.method?.path ?? "?")) after its END")
+            if call.ended {
+                // docs/protocol.md 4.4: when the server ends a running streaming call because the
+                // client broke a rule, the one response its handler was writing may follow the END.
+                let ruleBroken = call.endCode == RPCError.Code.invalidArgument.rawValue || call.endCode == RPCError.Code.resourceExhausted.rawValue
+                guard let method = call.method, !method.kind.hasSingleResponse, ruleBroken, call.messagesAfterEnd == 0 else {
+                    fuzzFailure("MESSAGE for call \(callID) (\(call.method?.path ?? "?")) after its END (code \(call.endCode), \(call.messagesAfterEnd) MESSAGEs after it before)")
+                }
+                call.messagesAfterEnd += 1
             }
             guard payload.count <= maxFrame else {
                 fuzzFailure("MESSAGE of \(payload.count) bytes on call \(callID), over the negotiated frame size \(maxFrame)")

@@ -63,6 +63,23 @@ struct CallSequenceFuzzTests {
         #expect(first.goAwayCode == nil && second.goAwayCode == nil)
     }
 
+    /// Found by the calls fuzzer in its second 300 s run: a harness false positive. A second
+    /// request on a running EchoStream makes the daemon end the call INVALID_ARGUMENT, and the
+    /// response its handler was writing at that moment can follow the END, as docs/protocol.md
+    /// 4.4 allows (at most one); the target failed the input as "MESSAGE after its END". It
+    /// happens about once in 100 runs of this program, so the test runs it 100 times.
+    @Test("a stream ended for a broken rule may send one more response after its END")
+    func messageAfterRuleBreak() async throws {
+        let bytes = try regression("stream-message-after-rule-break")
+        let outcomes = try await onOwnThread {
+            (0..<100).map { _ in CallSequenceFuzzTarget.run(bytes) }
+        }
+        for outcome in outcomes {
+            #expect(outcome.endCodes.count == 8)
+            #expect(outcome.endCodes.values.allSatisfy { $0 == RPCError.Code.invalidArgument.rawValue })
+        }
+    }
+
     /// Issue 13, item 2: a client that grants a 4 GiB window (HELLO initial_window 0xFFFFFFFF)
     /// and never reads an EchoStream of 1 MiB responses made the daemon buffer without limit,
     /// then trap in FrameOutbox.append. The target fails when memory grows by more than its
