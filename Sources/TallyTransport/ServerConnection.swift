@@ -569,16 +569,18 @@ final class ServerConnection: Sendable {
     }
 
     /// Ends a call from the connection's side (protocol error, limit): cancels its handler.
+    /// Ends an open call with `error`: only the caller that removes the call from the table sends
+    /// its END, so two events ending it at once (its deadline and the client's CANCEL, say) send
+    /// one END between them.
     private func endCall(_ callID: UInt32, _ error: RPCError) throws {
         let (entry, idle) = state.withLock { state in
             (state.calls.removeValue(forKey: callID), state.isDrainedAndIdle)
         }
-        if let entry {
-            entry.task?.cancel()
-            entry.requestTimer?.cancel()
-            entry.requestContinuation?.finish(throwing: error)
-            entry.outboundWindow.fail(error)
-        }
+        guard let entry else { return }
+        entry.task?.cancel()
+        entry.requestTimer?.cancel()
+        entry.requestContinuation?.finish(throwing: error)
+        entry.outboundWindow.fail(error)
         outbox.enqueue([Frame(kind: .end, callID: callID, payload: Self.endPayload(error))])
         if idle { outbox.close() }
     }

@@ -80,17 +80,15 @@ struct CallSequenceFuzzTests {
         }
     }
 
-    /// Found by the calls fuzzer in its third 300 s run, not fixed yet (Tests/Fuzz/Open/calls/).
-    /// A unary call with a 1 ms deadline and no request, cancelled by the client about when the
-    /// deadline passes: the request timer and the CANCEL both end the call, and
-    /// `ServerConnection.endCall` sends an END even when the call was already removed, so the
-    /// client gets two ENDs (DEADLINE_EXCEEDED and CANCELLED). The target stops at the second.
-    /// About one run in 60 hits it; 300 runs nearly always do. Enable once `endCall` sends END only
-    /// for a call it removed, and move the input to Tests/Fuzz/Regressions/calls/.
-    @Test("a call ended by its deadline and by CANCEL at once gets one END",
-          .disabled("open: ServerConnection.endCall sends END for a call already ended"))
+    /// Found by the calls fuzzer in its third 300 s run. A unary call with a 1 ms deadline and no
+    /// request, cancelled by the client about when the deadline passes: the request timer and the
+    /// CANCEL both ended the call, and `ServerConnection.endCall` sent an END even when the call
+    /// was already removed, so the client got two ENDs (DEADLINE_EXCEEDED and CANCELLED). About
+    /// one run in 60 hit it; 300 runs nearly always did. `endCall` now sends END only for a call
+    /// it removed.
+    @Test("a call ended by its deadline and by CANCEL at once gets one END")
     func deadlineAndCancelOneEnd() async throws {
-        let bytes = try Array(Data(contentsOf: FuzzFolders.root.appendingPathComponent("Open/calls/deadline-and-cancel-double-end")))
+        let bytes = try Array(Data(contentsOf: FuzzFolders.root.appendingPathComponent("Regressions/calls/deadline-and-cancel-double-end")))
         let outcomes = try await onOwnThread {
             (0..<300).map { _ in CallSequenceFuzzTarget.run(bytes) }
         }
