@@ -64,6 +64,9 @@ public final class TransportServer: Sendable {
 
     private let state = Mutex(State())
     private let acceptErrorLog: AcceptErrorLog
+    /// Yields once when a shutdown begins: starts the grace period's timer in ``run()``.
+    private let shutdownBegan: AsyncStream<Void>
+    private let shutdownContinuation: AsyncStream<Void>.Continuation
 
     /// Creates a server.
     /// - Parameters:
@@ -75,6 +78,7 @@ public final class TransportServer: Sendable {
         self.router = router
         self.logger = logger
         self.acceptErrorLog = AcceptErrorLog(logger: logger)
+        (shutdownBegan, shutdownContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Binds the socket and serves until ``beginShutdown()`` is called and every connection has
@@ -134,18 +138,41 @@ public final class TransportServer: Sendable {
         if stopNow { listener.channel.close(promise: nil) }
         logger.info("listening", metadata: ["socket": "\(configuration.socketPath)"])
 
-        try await listener.executeThenClose { inbound in
-            try await withThrowingDiscardingTaskGroup { group in
-                for try await connection in inbound {
-                    // Admission and the connection task run on its event loop; its handlers run where
-                    // ConnectionLimits.handlerExecutor says (the global executor by default).
-                    group.addTask(executorPreference: EventLoopTaskExecutor(connection.eventLoop)) {
-                        await self.serve(connection)
+        try await withThrowingTaskGroup(of: Void.self) { server in
+            // The grace period's timer is a child too: it starts when a shutdown begins, and is
+            // cancelled once every connection has ended.
+            server.addTask { await self.closeLateConnections() }
+            try await listener.executeThenClose { inbound in
+                try await withThrowingDiscardingTaskGroup { group in
+                    for try await connection in inbound {
+                        // Admission and the connection task run on its event loop; its handlers run where
+                        // ConnectionLimits.handlerExecutor says (the global executor by default).
+                        group.addTask(executorPreference: EventLoopTaskExecutor(connection.eventLoop)) {
+                            await self.serve(connection)
+                        }
                     }
                 }
             }
+            server.cancelAll()
         }
         logger.info("stopped listening", metadata: ["socket": "\(configuration.socketPath)"])
+    }
+
+    /// Once a shutdown has begun and its grace period passed, closes the connections still open,
+    /// cancelling their calls. Returns early when cancelled (every connection ended in time).
+    private func closeLateConnections() async {
+        var began = shutdownBegan.makeAsyncIterator()
+        guard await began.next() != nil, !Task.isCancelled else { return }
+        do {
+            try await Task.sleep(for: configuration.shutdownGracePeriod)
+        } catch {
+            return
+        }
+        let remaining = state.withLock { Array($0.connections.values) }
+        if !remaining.isEmpty {
+            logger.warning("grace period over; closing connections with calls in flight", metadata: ["connections": "\(remaining.count)"])
+        }
+        for connection in remaining { connection.forceClose() }
     }
 
     /// Waits until the socket is bound (or binding failed).
@@ -174,16 +201,7 @@ public final class TransportServer: Sendable {
             connection.drain()
         }
         guard first else { return }
-        let grace = configuration.shutdownGracePeriod
-        Task { [weak self] in
-            try? await Task.sleep(for: grace)
-            guard let self else { return }
-            let remaining = self.state.withLock { Array($0.connections.values) }
-            if !remaining.isEmpty {
-                self.logger.warning("grace period over; closing connections with calls in flight", metadata: ["connections": "\(remaining.count)"])
-            }
-            for connection in remaining { connection.forceClose() }
-        }
+        shutdownContinuation.yield()
     }
 
     private func serve(_ channel: any Channel) async {
