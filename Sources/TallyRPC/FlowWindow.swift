@@ -85,6 +85,12 @@ public final class FlowWindow: Sendable {
         }
     }
 
+    /// Takes `cost` bytes of credit at once, without waiting: the window may go below zero, and
+    /// senders wait until credit brings it back above. For bytes that cannot wait their turn.
+    public func take(_ cost: Int) {
+        state.withLock { $0.available -= cost }
+    }
+
     /// Adds credit and wakes a waiting sender if the window became positive.
     /// - Parameter credit: Bytes granted by the receiver.
     public func release(_ credit: Int) {

@@ -23,60 +23,27 @@ final class FrameOutbox: Sendable {
         case close(EventLoopPromise<Void>)
     }
 
-    private struct Waiter {
-        let id: UInt64
-        let bytes: Int
-        let continuation: CheckedContinuation<Void, any Error>
-    }
-
     private struct State {
         var entries: [Entry] = []
         var scheduled = false
-        /// Bytes handed in whose write has not completed.
-        var held = 0
-        /// Bytes reserved by writers admitted but not yet handed in.
-        var reserved = 0
-        var waiters: [Waiter] = []
-        var nextWaiterID: UInt64 = 0
-        /// Set once the connection has closed: reservations fail with it.
-        var failure: RPCError?
-
-        var hasRoom: Bool { held + reserved < limitForRoom }
-        var limitForRoom = 0
-
-        /// Admits waiters in order while there is room; returns those admitted.
-        mutating func admit() -> [Waiter] {
-            var admitted: [Waiter] = []
-            while hasRoom, !waiters.isEmpty {
-                let waiter = waiters.removeFirst()
-                reserved += waiter.bytes
-                admitted.append(waiter)
-            }
-            return admitted
-        }
     }
 
-    /// Most bytes taken in before writers must wait (see the type's documentation).
-    let limit: Int
     /// Largest buffer one write hands to the channel; bigger batches are split.
     static let chunkSize = 1 << 20
     /// Payloads of at least this size are written without being copied into a batch buffer.
     static let largePayload = 64 << 10
     private let channel: any Channel
-    private let state: Mutex<State>
+    private let state = Mutex(State())
+    /// The room left: `limit` less the bytes held and reserved. Writers wait in it, first come
+    /// first served, while it is not positive; it may go below zero by one batch.
+    private let room: FlowWindow
 
     /// Creates an outbox; `limit` defaults to no bound (the client side, whose writers are
     /// bounded by its calls' windows).
     init(channel: any Channel, limit: Int = .max / 2) {
         self.channel = channel
-        self.limit = max(1, limit)
-        var initial = State()
-        initial.limitForRoom = self.limit
-        self.state = Mutex(initial)
+        self.room = FlowWindow(initial: max(1, limit))
     }
-
-    /// Bytes held right now: handed in and not yet written to the socket.
-    var heldBytes: Int { state.withLock { $0.held } }
 
     /// The bytes `frames` take on the wire.
     static func wireSize(_ frames: [Frame]) -> Int {
@@ -88,60 +55,17 @@ final class FrameOutbox: Sendable {
     /// - Throws: `CancellationError` when the task is cancelled while waiting; the connection's
     ///   error once it has closed.
     func reserve(_ bytes: Int) async throws {
-        let ready: Bool = try state.withLock { state in
-            if let failure = state.failure { throw failure }
-            if state.waiters.isEmpty && state.hasRoom {
-                state.reserved += bytes
-                return true
-            }
-            return false
-        }
-        if ready { return }
-        try Task.checkCancellation()
-        let id = state.withLock { state -> UInt64 in
-            state.nextWaiterID += 1
-            return state.nextWaiterID
-        }
-        try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
-                let resumeNow: Result<Void, any Error>? = state.withLock { state in
-                    if let failure = state.failure { return .failure(failure) }
-                    if Task.isCancelled { return .failure(CancellationError()) }
-                    if state.waiters.isEmpty && state.hasRoom {
-                        state.reserved += bytes
-                        return .success(())
-                    }
-                    state.waiters.append(Waiter(id: id, bytes: bytes, continuation: continuation))
-                    return nil
-                }
-                if let resumeNow { continuation.resume(with: resumeNow) }
-            }
-        } onCancel: {
-            let waiter: Waiter? = state.withLock { state in
-                guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                return state.waiters.remove(at: index)
-            }
-            waiter?.continuation.resume(throwing: CancellationError())
-        }
+        try await room.acquire(bytes)
     }
 
     /// Gives back a reservation that will not be used.
     func cancelReservation(_ bytes: Int) {
-        let admitted = state.withLock { state in
-            state.reserved -= bytes
-            return state.admit()
-        }
-        for waiter in admitted { waiter.continuation.resume() }
+        room.release(bytes)
     }
 
     /// Fails waiting and future reservations (the connection has closed).
     func fail(_ error: RPCError) {
-        let waiters: [Waiter] = state.withLock { state in
-            if state.failure == nil { state.failure = error }
-            defer { state.waiters.removeAll() }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.continuation.resume(throwing: error) }
+        room.fail(error)
     }
 
     /// Queues frames. `reserved` is the part of them reserved with ``reserve(_:)``.
@@ -174,19 +98,16 @@ final class FrameOutbox: Sendable {
 
     /// Bytes whose write completed (or failed): they are no longer held.
     private func written(_ bytes: Int) {
-        let admitted = state.withLock { state in
-            state.held -= bytes
-            return state.admit()
-        }
-        for waiter in admitted { waiter.continuation.resume() }
+        room.release(bytes)
     }
 
+    /// Queues entries of `bytes` on the wire, `reserved` of which were reserved already: the rest
+    /// (control frames, which cannot wait) takes its room at once.
     private func append(_ entries: [Entry], bytes: Int, reserved: Int) {
         guard !entries.isEmpty else { return }
+        if bytes > reserved { room.take(bytes - reserved) }
         let schedule = state.withLock { state in
             state.entries.append(contentsOf: entries)
-            state.held += bytes
-            state.reserved -= reserved
             defer { state.scheduled = true }
             return !state.scheduled
         }
