@@ -475,7 +475,10 @@ extension Store {
         precondition(plan.pages.indices.contains(page), "page \(page) of \(plan.pages.count)")
         let chunks = plan.pages[page]
         return try await pool.read { db in
-            var points: [(point: MetricPointRecord, order: (Int64, Int))] = []
+            // Appended in the order logged wherever steps can tie: points of one chunk in order,
+            // and chunks whose step ranges overlap (the only ones that can share a step) by pk.
+            var points: [MetricPointRecord] = []
+            points.reserveCapacity(chunks.reduce(0) { $0 + $1.count })
             for chunk in chunks {
                 guard let row = try Row.fetchOne(db.cachedStatement(sql: """
                     SELECT c.count, d.data FROM metric_chunks c JOIN metric_chunk_data d ON d.chunk_pk = c.pk WHERE c.pk = ?
@@ -485,18 +488,19 @@ extension Store {
                 // A chunk only grows: its first `chunk.count` points are the ones planned.
                 let columns = try PointColumns(packed: row[1], count: row[0])
                 for i in 0..<Swift.min(chunk.count, columns.count) where chunk.inside || plan.range.contains(columns.steps[i]) {
-                    points.append((columns.point(i), (chunk.pk, i)))
+                    points.append(columns.point(i))
                 }
             }
             var sorted = true
-            for i in points.indices.dropFirst() where points[i].point.step < points[i - 1].point.step {
+            for i in points.indices.dropFirst() where points[i].step < points[i - 1].step {
                 sorted = false
                 break
             }
             if !sorted {
-                points.sort { ($0.point.step, $0.order.0, $0.order.1) < ($1.point.step, $1.order.0, $1.order.1) }
+                // Stable: the order appended breaks ties between equal steps.
+                points = points.enumerated().sorted { ($0.element.step, $0.offset) < ($1.element.step, $1.offset) }.map(\.element)
             }
-            return points.map(\.point)
+            return points
         }
     }
 }

@@ -89,6 +89,35 @@ struct MetricChunkTests {
         }
     }
 
+    @Test("a history longer than a page is read in several pages, in step order, with equal steps in the order logged")
+    func historyInPages() async throws {
+        try await Self.withRun { store in
+            // 120 blocks of 1,023 steps, logged last block first; each block also logs its first
+            // step a second time, at its end. A block is 1,024 points, four whole chunks, so
+            // blocks do not share chunks; the block's last chunk spans the whole block, so its
+            // four chunks overlap and are sorted together, with the repeated step's two points
+            // (in different chunks) in the order logged.
+            var expected: [MetricPointRecord] = []
+            for block in (0..<120).reversed() {
+                let steps = (block * 1_023..<(block + 1) * 1_023).map(Int64.init) + [Int64(block * 1_023)]
+                let values = steps.indices.map { Double(block * 10_000 + $0) }
+                _ = try await store.commitMetrics([Self.batch("m", steps: steps, values: values)])
+                var points = zip(steps, values).map { MetricPointRecord(step: $0, value: $1, timestampMs: 1_000) }
+                let repeated = points.removeLast()
+                points.insert(repeated, at: 1)
+                expected = points + expected
+            }
+            let plans = try await store.metricHistoryPlans(runID: "r1", keys: ["m"], minStep: 0, maxStep: nil, maxPoints: 0)
+            #expect(plans[0].pageCount > 1)
+            #expect(plans[0].totalPoints == 122_880)
+            var read: [MetricPointRecord] = []
+            for page in 0..<plans[0].pageCount {
+                read += try await store.metricHistoryPage(plans[0], page: page)
+            }
+            #expect(Self.same(read, expected))
+        }
+    }
+
     @Test("a large batch is split into full chunks; automatic steps continue across batches")
     func largeBatchAndAutomaticSteps() async throws {
         try await Self.withRun { store in
