@@ -17,16 +17,27 @@ final class DaemonProcess: @unchecked Sendable {
         return root.appendingPathComponent(".build/debug/tally").path
     }
 
-    init(socketPath: String, home: String) throws {
+    /// Starts `tally serve` on `socketPath` and `home`.
+    /// - Parameters:
+    ///   - arguments: Extra arguments for `tally serve`.
+    ///   - fileLimit: A soft and hard `RLIMIT_NOFILE` for the daemon (set by `prlimit`, which then
+    ///     executes the daemon in its own process, so `process` is the daemon's).
+    ///   - quiet: Discard the daemon's standard error too.
+    init(socketPath: String, home: String, arguments: [String] = [], fileLimit: Int? = nil, quiet: Bool = false) throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binary) else {
             throw POSIXError(.ENOENT, userInfo: [NSLocalizedDescriptionKey: "tally binary not found at \(Self.binary); run `swift build` first"])
         }
         self.socketPath = socketPath
         self.home = home
         process = Process()
-        process.executableURL = URL(fileURLWithPath: Self.binary)
-        process.arguments = ["serve", "--socket", socketPath, "--home", home, "--log-level", "error"]
+        var command = [Self.binary, "serve", "--socket", socketPath, "--home", home, "--log-level", "error"] + arguments
+        if let fileLimit {
+            command = ["/usr/bin/env", "prlimit", "--nofile=\(fileLimit):\(fileLimit)", "--"] + command
+        }
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
         process.standardOutput = FileHandle.nullDevice
+        if quiet { process.standardError = FileHandle.nullDevice }
         try process.run()
     }
 

@@ -7,29 +7,20 @@ import Glibc
 /// descriptor limit, with readings of its memory and CPU time from /proc.
 final class SpawnedDaemon: @unchecked Sendable {
     let directory: String
-    let socketPath: String
-    let process: Process
+    let daemon: DaemonProcess
+    var socketPath: String { daemon.socketPath }
+    var process: Process { daemon.process }
 
-    /// Starts the daemon.
+    /// Starts the daemon in a new temporary folder.
     /// - Parameters:
     ///   - arguments: Extra arguments for `tally serve`.
     ///   - fileLimit: A soft and hard `RLIMIT_NOFILE` for the daemon (set by `prlimit`).
     init(arguments: [String] = [], fileLimit: Int? = nil) throws {
-        guard FileManager.default.isExecutableFile(atPath: DaemonProcess.binary) else {
-            throw POSIXError(.ENOENT, userInfo: [NSLocalizedDescriptionKey: "tally binary not found at \(DaemonProcess.binary); run `swift build` first"])
-        }
         directory = try TestDaemon.makeDirectory()
-        socketPath = directory + "/run/tally.sock"
-        process = Process()
-        var command = [DaemonProcess.binary, "serve", "--socket", socketPath, "--home", directory + "/home", "--log-level", "error"] + arguments
-        if let fileLimit {
-            command = ["prlimit", "--nofile=\(fileLimit):\(fileLimit)", "--"] + command
-        }
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = command
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
+        daemon = try DaemonProcess(
+            socketPath: directory + "/run/tally.sock", home: directory + "/home",
+            arguments: arguments, fileLimit: fileLimit, quiet: true
+        )
     }
 
     deinit {
@@ -79,10 +70,7 @@ final class SpawnedDaemon: @unchecked Sendable {
     }
 
     func stop() {
-        if process.isRunning {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        daemon.terminate()
         try? FileManager.default.removeItem(atPath: directory)
     }
 }
