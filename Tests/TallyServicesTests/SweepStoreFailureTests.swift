@@ -30,3 +30,20 @@ struct SweepStoreFailureTests {
         _ = trial
     }
 }
+
+/// A sweep's time limit is a client's number: the end it gives is a checked sum.
+@Suite("Sweeps: a time limit near 2^64")
+struct SweepTimeLimitTests {
+    @Test func aTimeLimitOfUInt64MaxNeverEndsTheSweepAndNeverTraps() async throws {
+        let h = try await JobHarness()
+        defer { Task { await h.close() } }
+        var config = sweepConfig([intParam("a", 1, 9)], method: .random, maxTrials: 2)
+        config.timeLimitMs = UInt64.max
+        let job = try await h.sweep(config)
+        // Each NextTrial checks the time limit: startedAt + Int64.max used to overflow.
+        let trials = try await h.work(job.id, worker: "w") { Double($0.double("a")) }
+        #expect(trials.count == 2)
+        let finished = try await h.waitForStatus(job.id, [.completed, .failed, .cancelled])
+        #expect(finished.status == .completed)
+    }
+}
