@@ -34,6 +34,10 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.12.3"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        // The dashboard's HTTP server; its default traits (swift-configuration, full Foundation)
+        // are not needed.
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
     ],
     targets: [
         // C layer: the protobuf-c runtime from the system, and protoc-c's output for proto/.
@@ -80,6 +84,19 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The HTTP gateway and the dashboard (docs/dashboard.md): every RPC of the router as JSON
+        // over HTTP (Hummingbird), beside the socket transport, and the dashboard's own files.
+        .target(
+            name: "TallyGateway",
+            dependencies: [
+                "TallyProto", "TallyRPC", "TallyAPI",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            resources: [.copy("Dashboard")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TallyStore",
             dependencies: [
@@ -116,7 +133,7 @@ let package = Package(
         .target(
             name: "TallyServer",
             dependencies: [
-                "TallyProto", "TallyRPC", "TallyAPI", "TallyTransport", "TallyStore", "TallyServices",
+                "TallyProto", "TallyRPC", "TallyAPI", "TallyTransport", "TallyStore", "TallyServices", "TallyGateway",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -144,7 +161,7 @@ let package = Package(
         .executableTarget(
             name: "tally",
             dependencies: [
-                "TallyServer", "TallyClient", "TallyProto", "TallyRPC", "TallyAPI",
+                "TallyServer", "TallyClient", "TallyGateway", "TallyProto", "TallyRPC", "TallyAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -200,6 +217,17 @@ let package = Package(
         .testTarget(
             name: "TallyFuzzTests",
             dependencies: ["TallyFuzzing", "TallyAPI", "TallyProto", "TallyRPC", "TallyStore", "TallyTransport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TallyGatewayTests",
+            dependencies: [
+                "TallyGateway", "TallyServices", "TallyAPI", "TallyProto", "TallyRPC",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: swiftSettings
         ),
         .testTarget(

@@ -1,3 +1,4 @@
+public import TallyGateway
 public import TallyTransport
 
 /// Everything `tally serve` can be told. Every field has a default.
@@ -16,6 +17,11 @@ public struct DaemonConfiguration: Sendable {
     public var shutdownGracePeriod: Duration = .seconds(30)
     /// Background jobs running at once (default 2).
     public var jobWorkers = 2
+    /// Where the dashboard and HTTP gateway listen; `nil` (the default here) for no HTTP at all.
+    /// `tally serve` sets ``GatewayAddress/default`` unless told `--http off`.
+    public var http: GatewayAddress?
+    /// Folder of the chart library the dashboard serves (Debian's libjs-dygraphs).
+    public var chartLibraryFolder = "/usr/share/javascript/dygraphs"
 
     /// Creates a configuration.
     public init(

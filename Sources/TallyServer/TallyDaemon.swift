@@ -2,6 +2,7 @@ import Foundation
 public import Logging
 public import ServiceLifecycle
 import TallyAPI
+import TallyGateway
 import TallyRPC
 import TallyServices
 import TallyStore
@@ -25,6 +26,7 @@ public final class TallyDaemon: Service, Sendable {
 
     private struct RunState {
         var transport: TransportServer?
+        var gateway: HTTPGateway?
         var stopServices: (@Sendable () -> Void)?
         var shutdownRequested = false
         var readyWaiters: [CheckedContinuation<Void, any Error>] = []
@@ -99,6 +101,7 @@ public final class TallyDaemon: Service, Sendable {
             shutdownGracePeriod: configuration.shutdownGracePeriod
         )
         let statsBox = Mutex<TransportStats?>(nil)
+        let gatewayBox = Mutex<HTTPGateway?>(nil)
         let status = DaemonStatus(
             version: Self.version,
             socketPath: configuration.socketPath,
@@ -108,7 +111,8 @@ public final class TallyDaemon: Service, Sendable {
             counters: {
                 let stats = statsBox.withLock { $0 }
                 return (stats?.openConnections ?? 0, stats?.callsInFlight ?? 0)
-            }
+            },
+            dashboardURL: { gatewayBox.withLock { $0 }?.dashboardURL }
         )
         var router = RPCRouter()
         SystemProvider(status: status, store: store, protocolVersion: ProtocolVersion.current).registerMethods(with: &router)
@@ -137,8 +141,11 @@ public final class TallyDaemon: Service, Sendable {
 
         let transport = TransportServer(configuration: transportConfiguration, router: router, logger: logger)
         statsBox.withLock { $0 = transport.stats }
+        let gateway = try makeGateway(router: router)
+        gatewayBox.withLock { $0 = gateway }
         let stopEarly = state.withLock { state in
             state.transport = transport
+            state.gateway = gateway
             // Ends the run watchers' streams so that their calls end; the jobs and the metric
             // ingest stop below, once the transport has stopped, in this task's own order.
             state.stopServices = {
@@ -163,7 +170,15 @@ public final class TallyDaemon: Service, Sendable {
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask { try await transport.run() }
                         try await transport.waitUntilBound()
+                        if let gateway {
+                            // The HTTP side stops with the socket: when the transport's run
+                            // returns (its calls finished), the gateway's task is cancelled.
+                            group.addTask { try await gateway.run() }
+                            _ = try await gateway.waitUntilBound()
+                        }
                         self.markReady()
+                        try await group.next()
+                        group.cancelAll()
                         try await group.waitForAll()
                     }
                 } onGracefulShutdown: {
@@ -180,6 +195,29 @@ public final class TallyDaemon: Service, Sendable {
             try served.get()
         }
         logger.info("daemon stopped")
+    }
+
+    /// The HTTP gateway, when ``DaemonConfiguration/http`` asks for one: its token is read from
+    /// (or made in) the home folder.
+    private func makeGateway(router: RPCRouter) throws -> HTTPGateway? {
+        guard let address = configuration.http else { return nil }
+        let token: DashboardToken
+        do {
+            token = try DashboardToken.loadOrCreate(inFolder: configuration.homeDirectory)
+        } catch {
+            throw DaemonError(code: .setupFailed, message: "cannot set up the dashboard: \(error)", cause: error)
+        }
+        let gatewayConfiguration = HTTPGateway.Configuration(
+            address: address,
+            token: token,
+            chartLibraryFolder: configuration.chartLibraryFolder
+        )
+        return HTTPGateway(configuration: gatewayConfiguration, router: router, logger: logger)
+    }
+
+    /// The dashboard's URL with its token, once it listens.
+    public var dashboardURL: String? {
+        state.withLock { $0.gateway }?.dashboardURL
     }
 
     /// Starts a graceful shutdown.

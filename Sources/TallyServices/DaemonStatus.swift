@@ -14,6 +14,8 @@ public struct DaemonStatus: Sendable {
     public var startedAt: ContinuousClock.Instant
     /// Live counters: open connections and calls in flight.
     public var counters: @Sendable () -> (connections: Int, calls: Int)
+    /// The dashboard's URL with its token once it listens; `nil` while it does not (or is off).
+    public var dashboardURL: @Sendable () -> String?
 
     /// Creates a status.
     public init(
@@ -23,8 +25,10 @@ public struct DaemonStatus: Sendable {
         artifactPath: String,
         startedAtMs: Int64,
         startedAt: ContinuousClock.Instant = .now,
-        counters: @escaping @Sendable () -> (connections: Int, calls: Int) = { (0, 0) }
+        counters: @escaping @Sendable () -> (connections: Int, calls: Int) = { (0, 0) },
+        dashboardURL: @escaping @Sendable () -> String? = { nil }
     ) {
+        self.dashboardURL = dashboardURL
         self.version = version
         self.socketPath = socketPath
         self.storePath = storePath

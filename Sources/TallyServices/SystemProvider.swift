@@ -36,6 +36,10 @@ public struct SystemProvider: SystemServiceProtocol {
         response.openConnections = UInt32(clamping: counters.connections)
         response.callsInFlight = UInt32(clamping: counters.calls)
         response.migrations = try await store.appliedMigrations()
+        if let url = status.dashboardURL() {
+            // The token is the daemon user's secret: an allowed group's peer gets the address only.
+            response.dashboardUrl = context.caller.isDaemonUser ? url : String(url.prefix { $0 != "?" })
+        }
         return response
     }
 

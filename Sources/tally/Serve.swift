@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import ServiceLifecycle
+import TallyGateway
 import TallyServer
 import TallyTransport
 import UnixSignals
@@ -43,6 +44,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.")
     var logLevel: String = "info"
 
+    @Option(help: "Address of the dashboard and HTTP gateway, HOST:PORT, or off. The default, 127.0.0.1:7311, moves to a free port near it when taken; a port given here must be free (0: any free port). Requests need the token `tally ui` prints.")
+    var http: String?
+
     func run() async throws {
         // Everything the daemon creates (store, artifacts, keys, socket) is for its user only.
         umask(0o077)
@@ -73,6 +77,11 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.limits.idleTimeout = idleTimeout == 0 ? nil : .milliseconds(Int64((idleTimeout * 1000).rounded(.up)))
         configuration.limits.handlerExecutor = handlersOnEventLoop ? .eventLoop : .global
+        do {
+            configuration.http = try http.map { try GatewayAddress.parse($0) } ?? .default
+        } catch let error as GatewayError {
+            throw ValidationErrorMessage(message: error.message)
+        }
 
         let daemon = TallyDaemon(configuration: configuration, logger: logger)
         let group = ServiceGroup(
@@ -88,12 +97,16 @@ struct Serve: AsyncParsableCommand {
             } catch {
                 return
             }
-            let banner = """
+            var banner = """
                 tally \(TallyDaemon.version) listening on \(configuration.socketPath)
                   store:     \(configuration.storePath)
                   artifacts: \(configuration.artifactPath)
 
                 """
+            if let url = daemon.dashboardURL {
+                // The token stays out of the banner (it may end up in a log others read).
+                banner += "  dashboard: \(url.prefix { $0 != "?" }) (`tally ui` prints the URL with its token)\n"
+            }
             FileHandle.standardOutput.write(Data(banner.utf8))
         }
         do {

@@ -199,6 +199,14 @@ class SwiftMessages:
         for m in self.all_messages(f):
             self.emit_json(out, m)
             out.append("")
+        out.append("// MARK: - proto3 JSON decoding")
+        out.append("")
+        for e in self.all_enums(f):
+            self.emit_enum_json_decode(out, e)
+            out.append("")
+        for m in self.all_messages(f):
+            self.emit_json_decode(out, m)
+            out.append("")
         while out and out[-1] == "":
             out.pop()
         return "\n".join(out) + "\n"
@@ -438,6 +446,133 @@ class SwiftMessages:
             out.append("        return .object(o)")
         else:
             out.append("        .object([:])")
+        out.append("    }")
+        out.append("}")
+
+    # proto3 JSON decoding ----------------------------------------------------------
+
+    def json_decoder(self, field):
+        """A Swift function reference reading one value of the field's type from a JSONValue."""
+        t = field.type
+        if t == FD.TYPE_DOUBLE:
+            return "ProtoJSONDecoding.decodeDouble"
+        if t == FD.TYPE_FLOAT:
+            return "ProtoJSONDecoding.decodeFloat"
+        if t in (FD.TYPE_INT32, FD.TYPE_SINT32, FD.TYPE_SFIXED32):
+            return "ProtoJSONDecoding.decodeInt32"
+        if t in (FD.TYPE_UINT32, FD.TYPE_FIXED32):
+            return "ProtoJSONDecoding.decodeUInt32"
+        if t in JSON_INT64:
+            return "ProtoJSONDecoding.decodeInt64"
+        if t in JSON_UINT64:
+            return "ProtoJSONDecoding.decodeUInt64"
+        if t == FD.TYPE_BOOL:
+            return "ProtoJSONDecoding.decodeBool"
+        if t == FD.TYPE_STRING:
+            return "ProtoJSONDecoding.decodeString"
+        if t == FD.TYPE_BYTES:
+            return "ProtoJSONDecoding.decodeBytes"
+        if t in (FD.TYPE_ENUM, FD.TYPE_MESSAGE):
+            return "%s.init(protoJSON:)" % self.value_type(field)
+        raise ValueError(t)
+
+    def json_key_decoder(self, key_field):
+        t = key_field.type
+        if t == FD.TYPE_STRING:
+            return "ProtoJSONDecoding.stringKey"
+        if t == FD.TYPE_BOOL:
+            return "ProtoJSONDecoding.boolKey"
+        if t in (FD.TYPE_INT32, FD.TYPE_SINT32, FD.TYPE_SFIXED32):
+            return "ProtoJSONDecoding.int32Key"
+        if t in (FD.TYPE_UINT32, FD.TYPE_FIXED32):
+            return "ProtoJSONDecoding.uint32Key"
+        if t in JSON_INT64:
+            return "ProtoJSONDecoding.int64Key"
+        if t in JSON_UINT64:
+            return "ProtoJSONDecoding.uint64Key"
+        raise ValueError("unsupported map key type %d" % t)
+
+    def json_decode_expr(self, field, v):
+        """A Swift expression reading one value of the field's type from JSONValue `v`."""
+        if field.type in (FD.TYPE_ENUM, FD.TYPE_MESSAGE):
+            return "try %s(protoJSON: %s)" % (self.value_type(field), v)
+        return "try %s(%s)" % (self.json_decoder(field), v)
+
+    def emit_enum_json_decode(self, out, e):
+        out.append("extension %s: ProtoJSONDecodable {" % e.swift_name)
+        out.append("    /// Reads the value from its name in the .proto file or from its number (any int32).")
+        out.append("    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {")
+        out.append("        if case .string(let name) = json {")
+        out.append("            switch name {")
+        for v in e.proto.value:
+            out.append('            case "%s": self.init(rawValue: %d); return' % (v.name, v.number))
+        out.append("            default: break")
+        out.append("            }")
+        out.append("        }")
+        out.append('        self.init(rawValue: try ProtoJSONDecoding.enumNumber(json, enumName: "%s"))' % e.full_name)
+        out.append("    }")
+        out.append("}")
+
+    def emit_json_decode(self, out, m):
+        p = m.proto
+        out.append("extension %s: ProtoJSONDecodable {" % m.swift_name)
+        out.append("    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,")
+        out.append("    /// `null` for a field's default; unknown fields and two members of a oneof are errors.")
+        out.append("    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {")
+        out.append("        self.init()")
+        out.append("        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)")
+        if not p.field:
+            out.append("        try ProtoJSONDecoding.rejectMembers(members, message: Self.protoMessageName)")
+            out.append("    }")
+            out.append("}")
+            return
+        # Every spelling must name exactly one field.
+        spellings = {}
+        for field in p.field:
+            for name in (json_name(field), field.name):
+                other = spellings.setdefault(name, field.number)
+                if other != field.number:
+                    raise ValueError("%s: the JSON name %r names fields %d and %d" % (m.full_name, name, other, field.number))
+        real_oneofs = sorted({f.oneof_index for f in p.field
+                              if f.HasField("oneof_index") and not is_synthetic_single_oneof(p, f.oneof_index)})
+        for oi in real_oneofs:
+            out.append("        var oneof%d: String? = nil" % oi)
+        out.append("        for (key, value) in ProtoJSONDecoding.sorted(members) {")
+        out.append("            do throws(ProtoJSONError) {")
+        out.append("                switch key {")
+        for field in p.field:
+            jn, pn = json_name(field), field.name
+            sf = swift_escape(lower_camel(field.name))
+            labels = ['"%s"' % jn] + (['"%s"' % pn] if pn != jn else [])
+            out.append("                case %s:" % ", ".join(labels))
+            body = []
+            if pn != jn:
+                body.append('try ProtoJSONDecoding.checkSingleSpelling(members, "%s", "%s")' % (jn, pn))
+            body.append("if case .null = value { continue }")
+            if field.HasField("oneof_index") and not is_synthetic_single_oneof(p, field.oneof_index):
+                oi = field.oneof_index
+                body.append('try ProtoJSONDecoding.setOneof(&oneof%d, key, oneof: "%s")' % (oi, p.oneof_decl[oi].name))
+                body.append("self.%s = .%s(%s)" % (
+                    swift_escape(lower_camel(p.oneof_decl[oi].name)), sf, self.json_decode_expr(field, "value")))
+            else:
+                entry = self.index.map_entry(field)
+                if entry:
+                    k, v = entry.proto.field[0], entry.proto.field[1]
+                    body.append("self.%s = try ProtoJSONDecoding.map(value, key: %s, value: %s)" % (
+                        sf, self.json_key_decoder(k), self.json_decoder(v)))
+                elif field.label == FD.LABEL_REPEATED:
+                    body.append("self.%s = try ProtoJSONDecoding.array(value, %s)" % (sf, self.json_decoder(field)))
+                else:
+                    body.append("self.%s = %s" % (sf, self.json_decode_expr(field, "value")))
+            for line in body:
+                out.append("                    " + line)
+        out.append("                default:")
+        out.append("                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)")
+        out.append("                }")
+        out.append("            } catch {")
+        out.append("                throw error.inField(key)")
+        out.append("            }")
+        out.append("        }")
         out.append("    }")
         out.append("}")
 

@@ -53,6 +53,12 @@ def generate_services_file(index, f):
         out.append("        /// Every method, in declaration order.")
         out.append("        public static let all: [MethodDescriptor] = [%s]" % ", ".join(m["name"] for m in methods))
         out.append("    }")
+        out.append("    /// Every method with its request and response message types, in declaration order.")
+        out.append("    public static let schemas: [MethodSchema] = [")
+        for m in methods:
+            out.append("        MethodSchema(descriptor: Method.%s, requestType: %s.self, responseType: %s.self)," % (
+                m["name"], m["input"].swift_name, m["output"].swift_name))
+        out.append("    ]")
         out.append("}")
 
         out.append("")

@@ -53,6 +53,30 @@ public enum ExperimentsService {
         /// Every method, in declaration order.
         public static let all: [MethodDescriptor] = [createDataset, getDataset, listDatasets, updateDatasetLabels, deleteDataset, createProvider, updateProvider, listProviders, deleteProvider, createJob, getJob, listJobs, cancelJob, deleteJob, listJobItems, watchJob, watchJobs, nextTrial, reportTrial, heartbeat, crossValidate]
     }
+    /// Every method with its request and response message types, in declaration order.
+    public static let schemas: [MethodSchema] = [
+        MethodSchema(descriptor: Method.createDataset, requestType: CreateDatasetRequest.self, responseType: Dataset.self),
+        MethodSchema(descriptor: Method.getDataset, requestType: GetDatasetRequest.self, responseType: Dataset.self),
+        MethodSchema(descriptor: Method.listDatasets, requestType: ListDatasetsRequest.self, responseType: ListDatasetsResponse.self),
+        MethodSchema(descriptor: Method.updateDatasetLabels, requestType: UpdateDatasetLabelsRequest.self, responseType: Dataset.self),
+        MethodSchema(descriptor: Method.deleteDataset, requestType: DeleteDatasetRequest.self, responseType: DeleteDatasetResponse.self),
+        MethodSchema(descriptor: Method.createProvider, requestType: CreateProviderRequest.self, responseType: Provider.self),
+        MethodSchema(descriptor: Method.updateProvider, requestType: UpdateProviderRequest.self, responseType: Provider.self),
+        MethodSchema(descriptor: Method.listProviders, requestType: ListProvidersRequest.self, responseType: ListProvidersResponse.self),
+        MethodSchema(descriptor: Method.deleteProvider, requestType: DeleteProviderRequest.self, responseType: DeleteProviderResponse.self),
+        MethodSchema(descriptor: Method.createJob, requestType: CreateJobRequest.self, responseType: Job.self),
+        MethodSchema(descriptor: Method.getJob, requestType: GetJobRequest.self, responseType: Job.self),
+        MethodSchema(descriptor: Method.listJobs, requestType: ListJobsRequest.self, responseType: ListJobsResponse.self),
+        MethodSchema(descriptor: Method.cancelJob, requestType: CancelJobRequest.self, responseType: Job.self),
+        MethodSchema(descriptor: Method.deleteJob, requestType: DeleteJobRequest.self, responseType: DeleteJobResponse.self),
+        MethodSchema(descriptor: Method.listJobItems, requestType: ListJobItemsRequest.self, responseType: ListJobItemsResponse.self),
+        MethodSchema(descriptor: Method.watchJob, requestType: WatchJobRequest.self, responseType: JobEvent.self),
+        MethodSchema(descriptor: Method.watchJobs, requestType: WatchJobsRequest.self, responseType: JobEvent.self),
+        MethodSchema(descriptor: Method.nextTrial, requestType: NextTrialRequest.self, responseType: NextTrialResponse.self),
+        MethodSchema(descriptor: Method.reportTrial, requestType: ReportTrialRequest.self, responseType: ReportTrialResponse.self),
+        MethodSchema(descriptor: Method.heartbeat, requestType: HeartbeatRequest.self, responseType: HeartbeatResponse.self),
+        MethodSchema(descriptor: Method.crossValidate, requestType: CrossValidateRequest.self, responseType: CrossValidationResult.self),
+    ]
 }
 
 /// Background jobs with live progress: datasets, providers, classification evaluations. Implement it and register it with `registerMethods(with:)`.

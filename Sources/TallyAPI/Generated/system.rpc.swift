@@ -15,6 +15,11 @@ public enum SystemService {
         /// Every method, in declaration order.
         public static let all: [MethodDescriptor] = [info, ping]
     }
+    /// Every method with its request and response message types, in declaration order.
+    public static let schemas: [MethodSchema] = [
+        MethodSchema(descriptor: Method.info, requestType: InfoRequest.self, responseType: InfoResponse.self),
+        MethodSchema(descriptor: Method.ping, requestType: PingRequest.self, responseType: PingResponse.self),
+    ]
 }
 
 /// Daemon information and liveness. Implement it and register it with `registerMethods(with:)`.
@@ -73,6 +78,13 @@ public enum DiagnosticsService {
         /// Every method, in declaration order.
         public static let all: [MethodDescriptor] = [echo, echoStream, echoCollect, echoBidi]
     }
+    /// Every method with its request and response message types, in declaration order.
+    public static let schemas: [MethodSchema] = [
+        MethodSchema(descriptor: Method.echo, requestType: EchoRequest.self, responseType: EchoResponse.self),
+        MethodSchema(descriptor: Method.echoStream, requestType: EchoRequest.self, responseType: EchoResponse.self),
+        MethodSchema(descriptor: Method.echoCollect, requestType: EchoRequest.self, responseType: EchoResponse.self),
+        MethodSchema(descriptor: Method.echoBidi, requestType: EchoRequest.self, responseType: EchoResponse.self),
+    ]
 }
 
 /// Echo in every call shape, for tests and benchmarks. Implement it and register it with `registerMethods(with:)`.

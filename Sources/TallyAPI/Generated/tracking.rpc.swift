@@ -57,6 +57,32 @@ public enum TrackingService {
         /// Every method, in declaration order.
         public static let all: [MethodDescriptor] = [createExperiment, getExperiment, updateExperiment, deleteExperiment, listExperiments, startRun, endRun, getRun, deleteRun, setRunTags, listRuns, searchRuns, logParams, logMetrics, streamMetrics, getMetricHistory, watchRun, uploadArtifact, downloadArtifact, listArtifacts, setArtifactAlias, deleteArtifact, compareRuns]
     }
+    /// Every method with its request and response message types, in declaration order.
+    public static let schemas: [MethodSchema] = [
+        MethodSchema(descriptor: Method.createExperiment, requestType: CreateExperimentRequest.self, responseType: Experiment.self),
+        MethodSchema(descriptor: Method.getExperiment, requestType: GetExperimentRequest.self, responseType: Experiment.self),
+        MethodSchema(descriptor: Method.updateExperiment, requestType: UpdateExperimentRequest.self, responseType: Experiment.self),
+        MethodSchema(descriptor: Method.deleteExperiment, requestType: DeleteExperimentRequest.self, responseType: DeleteExperimentResponse.self),
+        MethodSchema(descriptor: Method.listExperiments, requestType: ListExperimentsRequest.self, responseType: ListExperimentsResponse.self),
+        MethodSchema(descriptor: Method.startRun, requestType: StartRunRequest.self, responseType: Run.self),
+        MethodSchema(descriptor: Method.endRun, requestType: EndRunRequest.self, responseType: Run.self),
+        MethodSchema(descriptor: Method.getRun, requestType: GetRunRequest.self, responseType: Run.self),
+        MethodSchema(descriptor: Method.deleteRun, requestType: DeleteRunRequest.self, responseType: DeleteRunResponse.self),
+        MethodSchema(descriptor: Method.setRunTags, requestType: SetRunTagsRequest.self, responseType: Run.self),
+        MethodSchema(descriptor: Method.listRuns, requestType: ListRunsRequest.self, responseType: ListRunsResponse.self),
+        MethodSchema(descriptor: Method.searchRuns, requestType: SearchRunsRequest.self, responseType: ListRunsResponse.self),
+        MethodSchema(descriptor: Method.logParams, requestType: LogParamsRequest.self, responseType: LogParamsResponse.self),
+        MethodSchema(descriptor: Method.logMetrics, requestType: MetricBatch.self, responseType: LogMetricsResponse.self),
+        MethodSchema(descriptor: Method.streamMetrics, requestType: MetricBatch.self, responseType: LogMetricsResponse.self),
+        MethodSchema(descriptor: Method.getMetricHistory, requestType: GetMetricHistoryRequest.self, responseType: MetricHistoryChunk.self),
+        MethodSchema(descriptor: Method.watchRun, requestType: WatchRunRequest.self, responseType: RunEvent.self),
+        MethodSchema(descriptor: Method.uploadArtifact, requestType: UploadArtifactRequest.self, responseType: Artifact.self),
+        MethodSchema(descriptor: Method.downloadArtifact, requestType: DownloadArtifactRequest.self, responseType: DownloadArtifactResponse.self),
+        MethodSchema(descriptor: Method.listArtifacts, requestType: ListArtifactsRequest.self, responseType: ListArtifactsResponse.self),
+        MethodSchema(descriptor: Method.setArtifactAlias, requestType: SetArtifactAliasRequest.self, responseType: Artifact.self),
+        MethodSchema(descriptor: Method.deleteArtifact, requestType: DeleteArtifactRequest.self, responseType: DeleteArtifactResponse.self),
+        MethodSchema(descriptor: Method.compareRuns, requestType: CompareRunsRequest.self, responseType: CompareRunsResponse.self),
+    ]
 }
 
 /// Experiments, runs, params, metrics, artifacts, search and comparison. Implement it and register it with `registerMethods(with:)`.

@@ -5200,3 +5200,2137 @@ extension WatchJobsRequest: ProtoJSONEncodable {
         return .object(o)
     }
 }
+
+// MARK: - proto3 JSON decoding
+
+extension ProviderKind: ProtoJSONDecodable {
+    /// Reads the value from its name in the .proto file or from its number (any int32).
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        if case .string(let name) = json {
+            switch name {
+            case "PROVIDER_KIND_UNSPECIFIED": self.init(rawValue: 0); return
+            case "PROVIDER_KIND_OPENAI": self.init(rawValue: 1); return
+            case "PROVIDER_KIND_OLLAMA": self.init(rawValue: 2); return
+            case "PROVIDER_KIND_COMMAND": self.init(rawValue: 3); return
+            default: break
+            }
+        }
+        self.init(rawValue: try ProtoJSONDecoding.enumNumber(json, enumName: "tally.v1.ProviderKind"))
+    }
+}
+
+extension JobStatus: ProtoJSONDecodable {
+    /// Reads the value from its name in the .proto file or from its number (any int32).
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        if case .string(let name) = json {
+            switch name {
+            case "JOB_STATUS_UNSPECIFIED": self.init(rawValue: 0); return
+            case "JOB_STATUS_PENDING": self.init(rawValue: 1); return
+            case "JOB_STATUS_RUNNING": self.init(rawValue: 2); return
+            case "JOB_STATUS_COMPLETED": self.init(rawValue: 3); return
+            case "JOB_STATUS_FAILED": self.init(rawValue: 4); return
+            case "JOB_STATUS_CANCELLED": self.init(rawValue: 5); return
+            default: break
+            }
+        }
+        self.init(rawValue: try ProtoJSONDecoding.enumNumber(json, enumName: "tally.v1.JobStatus"))
+    }
+}
+
+extension Sampling: ProtoJSONDecodable {
+    /// Reads the value from its name in the .proto file or from its number (any int32).
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        if case .string(let name) = json {
+            switch name {
+            case "SAMPLING_UNSPECIFIED": self.init(rawValue: 0); return
+            case "SAMPLING_RANDOM": self.init(rawValue: 1); return
+            case "SAMPLING_STRATIFIED": self.init(rawValue: 2); return
+            default: break
+            }
+        }
+        self.init(rawValue: try ProtoJSONDecoding.enumNumber(json, enumName: "tally.v1.Sampling"))
+    }
+}
+
+extension SweepMethod: ProtoJSONDecodable {
+    /// Reads the value from its name in the .proto file or from its number (any int32).
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        if case .string(let name) = json {
+            switch name {
+            case "SWEEP_METHOD_UNSPECIFIED": self.init(rawValue: 0); return
+            case "SWEEP_METHOD_GRID": self.init(rawValue: 1); return
+            case "SWEEP_METHOD_RANDOM": self.init(rawValue: 2); return
+            case "SWEEP_METHOD_BAYESIAN": self.init(rawValue: 3); return
+            default: break
+            }
+        }
+        self.init(rawValue: try ProtoJSONDecoding.enumNumber(json, enumName: "tally.v1.SweepMethod"))
+    }
+}
+
+extension ObjectiveDirection: ProtoJSONDecodable {
+    /// Reads the value from its name in the .proto file or from its number (any int32).
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        if case .string(let name) = json {
+            switch name {
+            case "OBJECTIVE_DIRECTION_UNSPECIFIED": self.init(rawValue: 0); return
+            case "OBJECTIVE_DIRECTION_MINIMIZE": self.init(rawValue: 1); return
+            case "OBJECTIVE_DIRECTION_MAXIMIZE": self.init(rawValue: 2); return
+            default: break
+            }
+        }
+        self.init(rawValue: try ProtoJSONDecoding.enumNumber(json, enumName: "tally.v1.ObjectiveDirection"))
+    }
+}
+
+extension TrialStatus: ProtoJSONDecodable {
+    /// Reads the value from its name in the .proto file or from its number (any int32).
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        if case .string(let name) = json {
+            switch name {
+            case "TRIAL_STATUS_UNSPECIFIED": self.init(rawValue: 0); return
+            case "TRIAL_STATUS_RUNNING": self.init(rawValue: 1); return
+            case "TRIAL_STATUS_COMPLETED": self.init(rawValue: 2); return
+            case "TRIAL_STATUS_FAILED": self.init(rawValue: 3); return
+            case "TRIAL_STATUS_PRUNED": self.init(rawValue: 4); return
+            case "TRIAL_STATUS_KILLED": self.init(rawValue: 5); return
+            default: break
+            }
+        }
+        self.init(rawValue: try ProtoJSONDecoding.enumNumber(json, enumName: "tally.v1.TrialStatus"))
+    }
+}
+
+extension Label: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "id":
+                    if case .null = value { continue }
+                    self.id = try ProtoJSONDecoding.decodeString(value)
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                case "description":
+                    if case .null = value { continue }
+                    self.description = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension DatasetItem: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "id":
+                    if case .null = value { continue }
+                    self.id = try ProtoJSONDecoding.decodeString(value)
+                case "text":
+                    if case .null = value { continue }
+                    self.text = try ProtoJSONDecoding.decodeString(value)
+                case "label":
+                    if case .null = value { continue }
+                    self.label = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension Dataset: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "id":
+                    if case .null = value { continue }
+                    self.id = try ProtoJSONDecoding.decodeString(value)
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                case "description":
+                    if case .null = value { continue }
+                    self.description = try ProtoJSONDecoding.decodeString(value)
+                case "labels":
+                    if case .null = value { continue }
+                    self.labels = try ProtoJSONDecoding.array(value, Label.init(protoJSON:))
+                case "itemCount", "item_count":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "itemCount", "item_count")
+                    if case .null = value { continue }
+                    self.itemCount = try ProtoJSONDecoding.decodeUInt64(value)
+                case "labelCounts", "label_counts":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "labelCounts", "label_counts")
+                    if case .null = value { continue }
+                    self.labelCounts = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ProtoJSONDecoding.decodeUInt64)
+                case "createdAtMs", "created_at_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "createdAtMs", "created_at_ms")
+                    if case .null = value { continue }
+                    self.createdAtMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "updatedAtMs", "updated_at_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "updatedAtMs", "updated_at_ms")
+                    if case .null = value { continue }
+                    self.updatedAtMs = try ProtoJSONDecoding.decodeInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension CreateDatasetRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                case "description":
+                    if case .null = value { continue }
+                    self.description = try ProtoJSONDecoding.decodeString(value)
+                case "labels":
+                    if case .null = value { continue }
+                    self.labels = try ProtoJSONDecoding.array(value, Label.init(protoJSON:))
+                case "items":
+                    if case .null = value { continue }
+                    self.items = try ProtoJSONDecoding.array(value, DatasetItem.init(protoJSON:))
+                case "artifact":
+                    if case .null = value { continue }
+                    self.artifact = try ArtifactRef(protoJSON: value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension GetDatasetRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "dataset":
+                    if case .null = value { continue }
+                    self.dataset = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ListDatasetsRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "pageSize", "page_size":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "pageSize", "page_size")
+                    if case .null = value { continue }
+                    self.pageSize = try ProtoJSONDecoding.decodeUInt32(value)
+                case "pageToken", "page_token":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "pageToken", "page_token")
+                    if case .null = value { continue }
+                    self.pageToken = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ListDatasetsResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "datasets":
+                    if case .null = value { continue }
+                    self.datasets = try ProtoJSONDecoding.array(value, Dataset.init(protoJSON:))
+                case "nextPageToken", "next_page_token":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "nextPageToken", "next_page_token")
+                    if case .null = value { continue }
+                    self.nextPageToken = try ProtoJSONDecoding.decodeString(value)
+                case "totalCount", "total_count":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "totalCount", "total_count")
+                    if case .null = value { continue }
+                    self.totalCount = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension UpdateDatasetLabelsRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "dataset":
+                    if case .null = value { continue }
+                    self.dataset = try ProtoJSONDecoding.decodeString(value)
+                case "labels":
+                    if case .null = value { continue }
+                    self.labels = try ProtoJSONDecoding.array(value, Label.init(protoJSON:))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension DeleteDatasetRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "dataset":
+                    if case .null = value { continue }
+                    self.dataset = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension DeleteDatasetResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        try ProtoJSONDecoding.rejectMembers(members, message: Self.protoMessageName)
+    }
+}
+
+extension Provider: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "id":
+                    if case .null = value { continue }
+                    self.id = try ProtoJSONDecoding.decodeString(value)
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                case "kind":
+                    if case .null = value { continue }
+                    self.kind = try ProviderKind(protoJSON: value)
+                case "baseUrl", "base_url":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "baseUrl", "base_url")
+                    if case .null = value { continue }
+                    self.baseUrl = try ProtoJSONDecoding.decodeString(value)
+                case "command":
+                    if case .null = value { continue }
+                    self.command = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                case "isActive", "is_active":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "isActive", "is_active")
+                    if case .null = value { continue }
+                    self.isActive = try ProtoJSONDecoding.decodeBool(value)
+                case "hasApiKey", "has_api_key":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "hasApiKey", "has_api_key")
+                    if case .null = value { continue }
+                    self.hasApiKey = try ProtoJSONDecoding.decodeBool(value)
+                case "createdAtMs", "created_at_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "createdAtMs", "created_at_ms")
+                    if case .null = value { continue }
+                    self.createdAtMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "updatedAtMs", "updated_at_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "updatedAtMs", "updated_at_ms")
+                    if case .null = value { continue }
+                    self.updatedAtMs = try ProtoJSONDecoding.decodeInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension CreateProviderRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                case "kind":
+                    if case .null = value { continue }
+                    self.kind = try ProviderKind(protoJSON: value)
+                case "baseUrl", "base_url":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "baseUrl", "base_url")
+                    if case .null = value { continue }
+                    self.baseUrl = try ProtoJSONDecoding.decodeString(value)
+                case "apiKey", "api_key":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "apiKey", "api_key")
+                    if case .null = value { continue }
+                    self.apiKey = try ProtoJSONDecoding.decodeString(value)
+                case "command":
+                    if case .null = value { continue }
+                    self.command = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                case "inactive":
+                    if case .null = value { continue }
+                    self.inactive = try ProtoJSONDecoding.decodeBool(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension UpdateProviderRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "provider":
+                    if case .null = value { continue }
+                    self.provider = try ProtoJSONDecoding.decodeString(value)
+                case "baseUrl", "base_url":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "baseUrl", "base_url")
+                    if case .null = value { continue }
+                    self.baseUrl = try ProtoJSONDecoding.decodeString(value)
+                case "apiKey", "api_key":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "apiKey", "api_key")
+                    if case .null = value { continue }
+                    self.apiKey = try ProtoJSONDecoding.decodeString(value)
+                case "isActive", "is_active":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "isActive", "is_active")
+                    if case .null = value { continue }
+                    self.isActive = try ProtoJSONDecoding.decodeBool(value)
+                case "command":
+                    if case .null = value { continue }
+                    self.command = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ListProvidersRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        try ProtoJSONDecoding.rejectMembers(members, message: Self.protoMessageName)
+    }
+}
+
+extension ListProvidersResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "providers":
+                    if case .null = value { continue }
+                    self.providers = try ProtoJSONDecoding.array(value, Provider.init(protoJSON:))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension DeleteProviderRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "provider":
+                    if case .null = value { continue }
+                    self.provider = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension DeleteProviderResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        try ProtoJSONDecoding.rejectMembers(members, message: Self.protoMessageName)
+    }
+}
+
+extension ClassificationEvalConfig: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "dataset":
+                    if case .null = value { continue }
+                    self.dataset = try ProtoJSONDecoding.decodeString(value)
+                case "provider":
+                    if case .null = value { continue }
+                    self.provider = try ProtoJSONDecoding.decodeString(value)
+                case "models":
+                    if case .null = value { continue }
+                    self.models = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                case "promptTemplate", "prompt_template":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "promptTemplate", "prompt_template")
+                    if case .null = value { continue }
+                    self.promptTemplate = try ProtoJSONDecoding.decodeString(value)
+                case "sampleSize", "sample_size":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "sampleSize", "sample_size")
+                    if case .null = value { continue }
+                    self.sampleSize = try ProtoJSONDecoding.decodeUInt32(value)
+                case "sampling":
+                    if case .null = value { continue }
+                    self.sampling = try Sampling(protoJSON: value)
+                case "seed":
+                    if case .null = value { continue }
+                    self.seed = try ProtoJSONDecoding.decodeUInt64(value)
+                case "concurrency":
+                    if case .null = value { continue }
+                    self.concurrency = try ProtoJSONDecoding.decodeUInt32(value)
+                case "requestTimeoutMs", "request_timeout_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "requestTimeoutMs", "request_timeout_ms")
+                    if case .null = value { continue }
+                    self.requestTimeoutMs = try ProtoJSONDecoding.decodeUInt32(value)
+                case "retries":
+                    if case .null = value { continue }
+                    self.retries = try ProtoJSONDecoding.decodeUInt32(value)
+                case "experiment":
+                    if case .null = value { continue }
+                    self.experiment = try ProtoJSONDecoding.decodeString(value)
+                case "labels":
+                    if case .null = value { continue }
+                    self.labels = try ProtoJSONDecoding.array(value, Label.init(protoJSON:))
+                case "datasetId", "dataset_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "datasetId", "dataset_id")
+                    if case .null = value { continue }
+                    self.datasetId = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension LabelScores: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "precision":
+                    if case .null = value { continue }
+                    self.precision = try ProtoJSONDecoding.decodeDouble(value)
+                case "recall":
+                    if case .null = value { continue }
+                    self.recall = try ProtoJSONDecoding.decodeDouble(value)
+                case "f1":
+                    if case .null = value { continue }
+                    self.f1 = try ProtoJSONDecoding.decodeDouble(value)
+                case "support":
+                    if case .null = value { continue }
+                    self.support = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension CalibrationBin: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "lower":
+                    if case .null = value { continue }
+                    self.lower = try ProtoJSONDecoding.decodeDouble(value)
+                case "upper":
+                    if case .null = value { continue }
+                    self.upper = try ProtoJSONDecoding.decodeDouble(value)
+                case "count":
+                    if case .null = value { continue }
+                    self.count = try ProtoJSONDecoding.decodeUInt64(value)
+                case "meanConfidence", "mean_confidence":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "meanConfidence", "mean_confidence")
+                    if case .null = value { continue }
+                    self.meanConfidence = try ProtoJSONDecoding.decodeDouble(value)
+                case "accuracy":
+                    if case .null = value { continue }
+                    self.accuracy = try ProtoJSONDecoding.decodeDouble(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ConfusionRow: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "predicted":
+                    if case .null = value { continue }
+                    self.predicted = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ProtoJSONDecoding.decodeUInt64)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ModelEvaluation: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "model":
+                    if case .null = value { continue }
+                    self.model = try ProtoJSONDecoding.decodeString(value)
+                case "runId", "run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runId", "run_id")
+                    if case .null = value { continue }
+                    self.runId = try ProtoJSONDecoding.decodeString(value)
+                case "total":
+                    if case .null = value { continue }
+                    self.total = try ProtoJSONDecoding.decodeUInt64(value)
+                case "evaluated":
+                    if case .null = value { continue }
+                    self.evaluated = try ProtoJSONDecoding.decodeUInt64(value)
+                case "errors":
+                    if case .null = value { continue }
+                    self.errors = try ProtoJSONDecoding.decodeUInt64(value)
+                case "accuracy":
+                    if case .null = value { continue }
+                    self.accuracy = try ProtoJSONDecoding.decodeDouble(value)
+                case "averageConfidence", "average_confidence":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "averageConfidence", "average_confidence")
+                    if case .null = value { continue }
+                    self.averageConfidence = try ProtoJSONDecoding.decodeDouble(value)
+                case "averageLatencyMs", "average_latency_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "averageLatencyMs", "average_latency_ms")
+                    if case .null = value { continue }
+                    self.averageLatencyMs = try ProtoJSONDecoding.decodeDouble(value)
+                case "p50LatencyMs", "p50_latency_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "p50LatencyMs", "p50_latency_ms")
+                    if case .null = value { continue }
+                    self.p50LatencyMs = try ProtoJSONDecoding.decodeDouble(value)
+                case "p95LatencyMs", "p95_latency_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "p95LatencyMs", "p95_latency_ms")
+                    if case .null = value { continue }
+                    self.p95LatencyMs = try ProtoJSONDecoding.decodeDouble(value)
+                case "confusion":
+                    if case .null = value { continue }
+                    self.confusion = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ConfusionRow.init(protoJSON:))
+                case "perLabel", "per_label":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "perLabel", "per_label")
+                    if case .null = value { continue }
+                    self.perLabel = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: LabelScores.init(protoJSON:))
+                case "macroF1", "macro_f1":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "macroF1", "macro_f1")
+                    if case .null = value { continue }
+                    self.macroF1 = try ProtoJSONDecoding.decodeDouble(value)
+                case "weightedF1", "weighted_f1":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "weightedF1", "weighted_f1")
+                    if case .null = value { continue }
+                    self.weightedF1 = try ProtoJSONDecoding.decodeDouble(value)
+                case "expectedCalibrationError", "expected_calibration_error":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "expectedCalibrationError", "expected_calibration_error")
+                    if case .null = value { continue }
+                    self.expectedCalibrationError = try ProtoJSONDecoding.decodeDouble(value)
+                case "reliability":
+                    if case .null = value { continue }
+                    self.reliability = try ProtoJSONDecoding.array(value, CalibrationBin.init(protoJSON:))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ItemResult: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "model":
+                    if case .null = value { continue }
+                    self.model = try ProtoJSONDecoding.decodeString(value)
+                case "itemId", "item_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "itemId", "item_id")
+                    if case .null = value { continue }
+                    self.itemId = try ProtoJSONDecoding.decodeString(value)
+                case "excerpt":
+                    if case .null = value { continue }
+                    self.excerpt = try ProtoJSONDecoding.decodeString(value)
+                case "actual":
+                    if case .null = value { continue }
+                    self.actual = try ProtoJSONDecoding.decodeString(value)
+                case "predicted":
+                    if case .null = value { continue }
+                    self.predicted = try ProtoJSONDecoding.decodeString(value)
+                case "confidence":
+                    if case .null = value { continue }
+                    self.confidence = try ProtoJSONDecoding.decodeDouble(value)
+                case "latencyMs", "latency_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "latencyMs", "latency_ms")
+                    if case .null = value { continue }
+                    self.latencyMs = try ProtoJSONDecoding.decodeDouble(value)
+                case "reasoning":
+                    if case .null = value { continue }
+                    self.reasoning = try ProtoJSONDecoding.decodeString(value)
+                case "alternatives":
+                    if case .null = value { continue }
+                    self.alternatives = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                case "error":
+                    if case .null = value { continue }
+                    self.error = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension SweepParam: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        var oneof0: String? = nil
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                case "categorical":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "kind")
+                    self.kind = .categorical(try SweepParam.Categorical(protoJSON: value))
+                case "intRange", "int_range":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "intRange", "int_range")
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "kind")
+                    self.kind = .intRange(try SweepParam.IntRange(protoJSON: value))
+                case "floatRange", "float_range":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "floatRange", "float_range")
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "kind")
+                    self.kind = .floatRange(try SweepParam.FloatRange(protoJSON: value))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension SweepParam.Categorical: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "values":
+                    if case .null = value { continue }
+                    self.values = try ProtoJSONDecoding.array(value, ParamValue.init(protoJSON:))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension SweepParam.IntRange: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "low":
+                    if case .null = value { continue }
+                    self.low = try ProtoJSONDecoding.decodeInt64(value)
+                case "high":
+                    if case .null = value { continue }
+                    self.high = try ProtoJSONDecoding.decodeInt64(value)
+                case "step":
+                    if case .null = value { continue }
+                    self.step = try ProtoJSONDecoding.decodeInt64(value)
+                case "log":
+                    if case .null = value { continue }
+                    self.log = try ProtoJSONDecoding.decodeBool(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension SweepParam.FloatRange: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "low":
+                    if case .null = value { continue }
+                    self.low = try ProtoJSONDecoding.decodeDouble(value)
+                case "high":
+                    if case .null = value { continue }
+                    self.high = try ProtoJSONDecoding.decodeDouble(value)
+                case "step":
+                    if case .null = value { continue }
+                    self.step = try ProtoJSONDecoding.decodeDouble(value)
+                case "log":
+                    if case .null = value { continue }
+                    self.log = try ProtoJSONDecoding.decodeBool(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension SweepObjective: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "metric":
+                    if case .null = value { continue }
+                    self.metric = try ProtoJSONDecoding.decodeString(value)
+                case "direction":
+                    if case .null = value { continue }
+                    self.direction = try ObjectiveDirection(protoJSON: value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension PrunerConfig: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "enabled":
+                    if case .null = value { continue }
+                    self.enabled = try ProtoJSONDecoding.decodeBool(value)
+                case "minTrials", "min_trials":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "minTrials", "min_trials")
+                    if case .null = value { continue }
+                    self.minTrials = try ProtoJSONDecoding.decodeUInt32(value)
+                case "warmupSteps", "warmup_steps":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "warmupSteps", "warmup_steps")
+                    if case .null = value { continue }
+                    self.warmupSteps = try ProtoJSONDecoding.decodeUInt32(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension SweepConfig: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "params":
+                    if case .null = value { continue }
+                    self.params = try ProtoJSONDecoding.array(value, SweepParam.init(protoJSON:))
+                case "fixed":
+                    if case .null = value { continue }
+                    self.fixed = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ParamValue.init(protoJSON:))
+                case "method":
+                    if case .null = value { continue }
+                    self.method = try SweepMethod(protoJSON: value)
+                case "objective":
+                    if case .null = value { continue }
+                    self.objective = try SweepObjective(protoJSON: value)
+                case "maxTrials", "max_trials":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "maxTrials", "max_trials")
+                    if case .null = value { continue }
+                    self.maxTrials = try ProtoJSONDecoding.decodeUInt32(value)
+                case "maxParallel", "max_parallel":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "maxParallel", "max_parallel")
+                    if case .null = value { continue }
+                    self.maxParallel = try ProtoJSONDecoding.decodeUInt32(value)
+                case "timeLimitMs", "time_limit_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "timeLimitMs", "time_limit_ms")
+                    if case .null = value { continue }
+                    self.timeLimitMs = try ProtoJSONDecoding.decodeUInt64(value)
+                case "seed":
+                    if case .null = value { continue }
+                    self.seed = try ProtoJSONDecoding.decodeUInt64(value)
+                case "startupTrials", "startup_trials":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "startupTrials", "startup_trials")
+                    if case .null = value { continue }
+                    self.startupTrials = try ProtoJSONDecoding.decodeUInt32(value)
+                case "pruner":
+                    if case .null = value { continue }
+                    self.pruner = try PrunerConfig(protoJSON: value)
+                case "heartbeatTimeoutMs", "heartbeat_timeout_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "heartbeatTimeoutMs", "heartbeat_timeout_ms")
+                    if case .null = value { continue }
+                    self.heartbeatTimeoutMs = try ProtoJSONDecoding.decodeUInt64(value)
+                case "experiment":
+                    if case .null = value { continue }
+                    self.experiment = try ProtoJSONDecoding.decodeString(value)
+                case "totalCombinations", "total_combinations":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "totalCombinations", "total_combinations")
+                    if case .null = value { continue }
+                    self.totalCombinations = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension IntermediateValue: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "step":
+                    if case .null = value { continue }
+                    self.step = try ProtoJSONDecoding.decodeInt64(value)
+                case "value":
+                    if case .null = value { continue }
+                    self.value = try ProtoJSONDecoding.decodeDouble(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension CrossValidationResult: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "n":
+                    if case .null = value { continue }
+                    self.n = try ProtoJSONDecoding.decodeUInt64(value)
+                case "mean":
+                    if case .null = value { continue }
+                    self.mean = try ProtoJSONDecoding.decodeDouble(value)
+                case "std":
+                    if case .null = value { continue }
+                    self.std = try ProtoJSONDecoding.decodeDouble(value)
+                case "median":
+                    if case .null = value { continue }
+                    self.median = try ProtoJSONDecoding.decodeDouble(value)
+                case "min":
+                    if case .null = value { continue }
+                    self.min = try ProtoJSONDecoding.decodeDouble(value)
+                case "max":
+                    if case .null = value { continue }
+                    self.max = try ProtoJSONDecoding.decodeDouble(value)
+                case "ci95Lower", "ci95_lower":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "ci95Lower", "ci95_lower")
+                    if case .null = value { continue }
+                    self.ci95Lower = try ProtoJSONDecoding.decodeDouble(value)
+                case "ci95Upper", "ci95_upper":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "ci95Upper", "ci95_upper")
+                    if case .null = value { continue }
+                    self.ci95Upper = try ProtoJSONDecoding.decodeDouble(value)
+                case "ci99Lower", "ci99_lower":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "ci99Lower", "ci99_lower")
+                    if case .null = value { continue }
+                    self.ci99Lower = try ProtoJSONDecoding.decodeDouble(value)
+                case "ci99Upper", "ci99_upper":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "ci99Upper", "ci99_upper")
+                    if case .null = value { continue }
+                    self.ci99Upper = try ProtoJSONDecoding.decodeDouble(value)
+                case "hasInterval", "has_interval":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "hasInterval", "has_interval")
+                    if case .null = value { continue }
+                    self.hasInterval = try ProtoJSONDecoding.decodeBool(value)
+                case "fitTimeMean", "fit_time_mean":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fitTimeMean", "fit_time_mean")
+                    if case .null = value { continue }
+                    self.fitTimeMean = try ProtoJSONDecoding.decodeDouble(value)
+                case "scoreTimeMean", "score_time_mean":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "scoreTimeMean", "score_time_mean")
+                    if case .null = value { continue }
+                    self.scoreTimeMean = try ProtoJSONDecoding.decodeDouble(value)
+                case "scores":
+                    if case .null = value { continue }
+                    self.scores = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeDouble)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension Trial: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "id":
+                    if case .null = value { continue }
+                    self.id = try ProtoJSONDecoding.decodeString(value)
+                case "number":
+                    if case .null = value { continue }
+                    self.number = try ProtoJSONDecoding.decodeUInt64(value)
+                case "params":
+                    if case .null = value { continue }
+                    self.params = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ParamValue.init(protoJSON:))
+                case "runId", "run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runId", "run_id")
+                    if case .null = value { continue }
+                    self.runId = try ProtoJSONDecoding.decodeString(value)
+                case "status":
+                    if case .null = value { continue }
+                    self.status = try TrialStatus(protoJSON: value)
+                case "methodUsed", "method_used":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "methodUsed", "method_used")
+                    if case .null = value { continue }
+                    self.methodUsed = try ProtoJSONDecoding.decodeString(value)
+                case "score":
+                    if case .null = value { continue }
+                    self.score = try ProtoJSONDecoding.decodeDouble(value)
+                case "folds":
+                    if case .null = value { continue }
+                    self.folds = try CrossValidationResult(protoJSON: value)
+                case "startedAtMs", "started_at_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "startedAtMs", "started_at_ms")
+                    if case .null = value { continue }
+                    self.startedAtMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "finishedAtMs", "finished_at_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "finishedAtMs", "finished_at_ms")
+                    if case .null = value { continue }
+                    self.finishedAtMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "error":
+                    if case .null = value { continue }
+                    self.error = try ProtoJSONDecoding.decodeString(value)
+                case "worker":
+                    if case .null = value { continue }
+                    self.worker = try ProtoJSONDecoding.decodeString(value)
+                case "intermediate":
+                    if case .null = value { continue }
+                    self.intermediate = try ProtoJSONDecoding.array(value, IntermediateValue.init(protoJSON:))
+                case "note":
+                    if case .null = value { continue }
+                    self.note = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension SweepResults: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "bestTrialId", "best_trial_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "bestTrialId", "best_trial_id")
+                    if case .null = value { continue }
+                    self.bestTrialId = try ProtoJSONDecoding.decodeString(value)
+                case "bestParams", "best_params":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "bestParams", "best_params")
+                    if case .null = value { continue }
+                    self.bestParams = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ParamValue.init(protoJSON:))
+                case "bestScore", "best_score":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "bestScore", "best_score")
+                    if case .null = value { continue }
+                    self.bestScore = try ProtoJSONDecoding.decodeDouble(value)
+                case "bestCi95Lower", "best_ci95_lower":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "bestCi95Lower", "best_ci95_lower")
+                    if case .null = value { continue }
+                    self.bestCi95Lower = try ProtoJSONDecoding.decodeDouble(value)
+                case "bestCi95Upper", "best_ci95_upper":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "bestCi95Upper", "best_ci95_upper")
+                    if case .null = value { continue }
+                    self.bestCi95Upper = try ProtoJSONDecoding.decodeDouble(value)
+                case "bestCi99Lower", "best_ci99_lower":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "bestCi99Lower", "best_ci99_lower")
+                    if case .null = value { continue }
+                    self.bestCi99Lower = try ProtoJSONDecoding.decodeDouble(value)
+                case "bestCi99Upper", "best_ci99_upper":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "bestCi99Upper", "best_ci99_upper")
+                    if case .null = value { continue }
+                    self.bestCi99Upper = try ProtoJSONDecoding.decodeDouble(value)
+                case "total":
+                    if case .null = value { continue }
+                    self.total = try ProtoJSONDecoding.decodeUInt64(value)
+                case "completed":
+                    if case .null = value { continue }
+                    self.completed = try ProtoJSONDecoding.decodeUInt64(value)
+                case "failed":
+                    if case .null = value { continue }
+                    self.failed = try ProtoJSONDecoding.decodeUInt64(value)
+                case "pruned":
+                    if case .null = value { continue }
+                    self.pruned = try ProtoJSONDecoding.decodeUInt64(value)
+                case "tuningTimeMs", "tuning_time_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "tuningTimeMs", "tuning_time_ms")
+                    if case .null = value { continue }
+                    self.tuningTimeMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "trials":
+                    if case .null = value { continue }
+                    self.trials = try ProtoJSONDecoding.array(value, Trial.init(protoJSON:))
+                case "killed":
+                    if case .null = value { continue }
+                    self.killed = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension NextTrialRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "jobId", "job_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "jobId", "job_id")
+                    if case .null = value { continue }
+                    self.jobId = try ProtoJSONDecoding.decodeString(value)
+                case "worker":
+                    if case .null = value { continue }
+                    self.worker = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension NextTrialResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        var oneof0: String? = nil
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "trial":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "next")
+                    self.next = .trial(try Trial(protoJSON: value))
+                case "finished":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "next")
+                    self.next = .finished(try ProtoJSONDecoding.decodeBool(value))
+                case "wait":
+                    if case .null = value { continue }
+                    self.wait = try ProtoJSONDecoding.decodeBool(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ReportTrialRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        var oneof0: String? = nil
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "trialId", "trial_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "trialId", "trial_id")
+                    if case .null = value { continue }
+                    self.trialId = try ProtoJSONDecoding.decodeString(value)
+                case "score":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "outcome")
+                    self.outcome = .score(try ProtoJSONDecoding.decodeDouble(value))
+                case "folds":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "outcome")
+                    self.outcome = .folds(try ReportTrialRequest.Folds(protoJSON: value))
+                case "failure":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "outcome")
+                    self.outcome = .failure(try ProtoJSONDecoding.decodeString(value))
+                case "killed":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "outcome")
+                    self.outcome = .killed(try ProtoJSONDecoding.decodeString(value))
+                case "intermediate":
+                    if case .null = value { continue }
+                    self.intermediate = try ProtoJSONDecoding.array(value, IntermediateValue.init(protoJSON:))
+                case "final":
+                    if case .null = value { continue }
+                    self.final = try ProtoJSONDecoding.decodeBool(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ReportTrialRequest.Folds: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "scores":
+                    if case .null = value { continue }
+                    self.scores = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeDouble)
+                case "fitTimes", "fit_times":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fitTimes", "fit_times")
+                    if case .null = value { continue }
+                    self.fitTimes = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeDouble)
+                case "scoreTimes", "score_times":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "scoreTimes", "score_times")
+                    if case .null = value { continue }
+                    self.scoreTimes = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeDouble)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ReportTrialResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "prune":
+                    if case .null = value { continue }
+                    self.prune = try ProtoJSONDecoding.decodeBool(value)
+                case "trial":
+                    if case .null = value { continue }
+                    self.trial = try Trial(protoJSON: value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension HeartbeatRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "trialId", "trial_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "trialId", "trial_id")
+                    if case .null = value { continue }
+                    self.trialId = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension HeartbeatResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        try ProtoJSONDecoding.rejectMembers(members, message: Self.protoMessageName)
+    }
+}
+
+extension CrossValidateRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "scores":
+                    if case .null = value { continue }
+                    self.scores = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeDouble)
+                case "fitTimes", "fit_times":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fitTimes", "fit_times")
+                    if case .null = value { continue }
+                    self.fitTimes = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeDouble)
+                case "scoreTimes", "score_times":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "scoreTimes", "score_times")
+                    if case .null = value { continue }
+                    self.scoreTimes = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeDouble)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension JobResults: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "models":
+                    if case .null = value { continue }
+                    self.models = try ProtoJSONDecoding.array(value, ModelEvaluation.init(protoJSON:))
+                case "sweep":
+                    if case .null = value { continue }
+                    self.sweep = try SweepResults(protoJSON: value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension Job: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        var oneof0: String? = nil
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "id":
+                    if case .null = value { continue }
+                    self.id = try ProtoJSONDecoding.decodeString(value)
+                case "kind":
+                    if case .null = value { continue }
+                    self.kind = try ProtoJSONDecoding.decodeString(value)
+                case "status":
+                    if case .null = value { continue }
+                    self.status = try JobStatus(protoJSON: value)
+                case "createdAtMs", "created_at_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "createdAtMs", "created_at_ms")
+                    if case .null = value { continue }
+                    self.createdAtMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "startedAtMs", "started_at_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "startedAtMs", "started_at_ms")
+                    if case .null = value { continue }
+                    self.startedAtMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "completedAtMs", "completed_at_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "completedAtMs", "completed_at_ms")
+                    if case .null = value { continue }
+                    self.completedAtMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "error":
+                    if case .null = value { continue }
+                    self.error = try ProtoJSONDecoding.decodeString(value)
+                case "classification":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "config")
+                    self.config = .classification(try ClassificationEvalConfig(protoJSON: value))
+                case "sweep":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "config")
+                    self.config = .sweep(try SweepConfig(protoJSON: value))
+                case "progressCurrent", "progress_current":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "progressCurrent", "progress_current")
+                    if case .null = value { continue }
+                    self.progressCurrent = try ProtoJSONDecoding.decodeUInt64(value)
+                case "progressTotal", "progress_total":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "progressTotal", "progress_total")
+                    if case .null = value { continue }
+                    self.progressTotal = try ProtoJSONDecoding.decodeUInt64(value)
+                case "results":
+                    if case .null = value { continue }
+                    self.results = try JobResults(protoJSON: value)
+                case "experimentId", "experiment_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "experimentId", "experiment_id")
+                    if case .null = value { continue }
+                    self.experimentId = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension CreateJobRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        var oneof0: String? = nil
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "classification":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "config")
+                    self.config = .classification(try ClassificationEvalConfig(protoJSON: value))
+                case "sweep":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "config")
+                    self.config = .sweep(try SweepConfig(protoJSON: value))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension GetJobRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "jobId", "job_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "jobId", "job_id")
+                    if case .null = value { continue }
+                    self.jobId = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ListJobsRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "statuses":
+                    if case .null = value { continue }
+                    self.statuses = try ProtoJSONDecoding.array(value, JobStatus.init(protoJSON:))
+                case "kind":
+                    if case .null = value { continue }
+                    self.kind = try ProtoJSONDecoding.decodeString(value)
+                case "pageSize", "page_size":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "pageSize", "page_size")
+                    if case .null = value { continue }
+                    self.pageSize = try ProtoJSONDecoding.decodeUInt32(value)
+                case "pageToken", "page_token":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "pageToken", "page_token")
+                    if case .null = value { continue }
+                    self.pageToken = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ListJobsResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "jobs":
+                    if case .null = value { continue }
+                    self.jobs = try ProtoJSONDecoding.array(value, Job.init(protoJSON:))
+                case "nextPageToken", "next_page_token":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "nextPageToken", "next_page_token")
+                    if case .null = value { continue }
+                    self.nextPageToken = try ProtoJSONDecoding.decodeString(value)
+                case "totalCount", "total_count":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "totalCount", "total_count")
+                    if case .null = value { continue }
+                    self.totalCount = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension CancelJobRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "jobId", "job_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "jobId", "job_id")
+                    if case .null = value { continue }
+                    self.jobId = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension DeleteJobRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "jobId", "job_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "jobId", "job_id")
+                    if case .null = value { continue }
+                    self.jobId = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension DeleteJobResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        try ProtoJSONDecoding.rejectMembers(members, message: Self.protoMessageName)
+    }
+}
+
+extension ListJobItemsRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "jobId", "job_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "jobId", "job_id")
+                    if case .null = value { continue }
+                    self.jobId = try ProtoJSONDecoding.decodeString(value)
+                case "model":
+                    if case .null = value { continue }
+                    self.model = try ProtoJSONDecoding.decodeString(value)
+                case "errorsOnly", "errors_only":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "errorsOnly", "errors_only")
+                    if case .null = value { continue }
+                    self.errorsOnly = try ProtoJSONDecoding.decodeBool(value)
+                case "pageSize", "page_size":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "pageSize", "page_size")
+                    if case .null = value { continue }
+                    self.pageSize = try ProtoJSONDecoding.decodeUInt32(value)
+                case "pageToken", "page_token":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "pageToken", "page_token")
+                    if case .null = value { continue }
+                    self.pageToken = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ListJobItemsResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "items":
+                    if case .null = value { continue }
+                    self.items = try ProtoJSONDecoding.array(value, ItemResult.init(protoJSON:))
+                case "nextPageToken", "next_page_token":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "nextPageToken", "next_page_token")
+                    if case .null = value { continue }
+                    self.nextPageToken = try ProtoJSONDecoding.decodeString(value)
+                case "totalCount", "total_count":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "totalCount", "total_count")
+                    if case .null = value { continue }
+                    self.totalCount = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension JobStarted: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "total":
+                    if case .null = value { continue }
+                    self.total = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension JobProgress: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "current":
+                    if case .null = value { continue }
+                    self.current = try ProtoJSONDecoding.decodeUInt64(value)
+                case "total":
+                    if case .null = value { continue }
+                    self.total = try ProtoJSONDecoding.decodeUInt64(value)
+                case "percentage":
+                    if case .null = value { continue }
+                    self.percentage = try ProtoJSONDecoding.decodeDouble(value)
+                case "itemsPerSecond", "items_per_second":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "itemsPerSecond", "items_per_second")
+                    if case .null = value { continue }
+                    self.itemsPerSecond = try ProtoJSONDecoding.decodeDouble(value)
+                case "etaSeconds", "eta_seconds":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "etaSeconds", "eta_seconds")
+                    if case .null = value { continue }
+                    self.etaSeconds = try ProtoJSONDecoding.decodeDouble(value)
+                case "model":
+                    if case .null = value { continue }
+                    self.model = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension JobCompleted: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "results":
+                    if case .null = value { continue }
+                    self.results = try JobResults(protoJSON: value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension JobFailed: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "error":
+                    if case .null = value { continue }
+                    self.error = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension JobCancelled: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        try ProtoJSONDecoding.rejectMembers(members, message: Self.protoMessageName)
+    }
+}
+
+extension TrialEvent: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "trial":
+                    if case .null = value { continue }
+                    self.trial = try Trial(protoJSON: value)
+                case "best":
+                    if case .null = value { continue }
+                    self.best = try Trial(protoJSON: value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension JobEvent: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        var oneof0: String? = nil
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "seq":
+                    if case .null = value { continue }
+                    self.seq = try ProtoJSONDecoding.decodeUInt64(value)
+                case "jobId", "job_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "jobId", "job_id")
+                    if case .null = value { continue }
+                    self.jobId = try ProtoJSONDecoding.decodeString(value)
+                case "jobKind", "job_kind":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "jobKind", "job_kind")
+                    if case .null = value { continue }
+                    self.jobKind = try ProtoJSONDecoding.decodeString(value)
+                case "timeMs", "time_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "timeMs", "time_ms")
+                    if case .null = value { continue }
+                    self.timeMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "snapshot":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "event")
+                    self.event = .snapshot(try Job(protoJSON: value))
+                case "started":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "event")
+                    self.event = .started(try JobStarted(protoJSON: value))
+                case "progress":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "event")
+                    self.event = .progress(try JobProgress(protoJSON: value))
+                case "itemResult", "item_result":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "itemResult", "item_result")
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "event")
+                    self.event = .itemResult(try ItemResult(protoJSON: value))
+                case "completed":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "event")
+                    self.event = .completed(try JobCompleted(protoJSON: value))
+                case "failed":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "event")
+                    self.event = .failed(try JobFailed(protoJSON: value))
+                case "cancelled":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "event")
+                    self.event = .cancelled(try JobCancelled(protoJSON: value))
+                case "trialStarted", "trial_started":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "trialStarted", "trial_started")
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "event")
+                    self.event = .trialStarted(try TrialEvent(protoJSON: value))
+                case "trialFinished", "trial_finished":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "trialFinished", "trial_finished")
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "event")
+                    self.event = .trialFinished(try TrialEvent(protoJSON: value))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension WatchJobRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "jobId", "job_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "jobId", "job_id")
+                    if case .null = value { continue }
+                    self.jobId = try ProtoJSONDecoding.decodeString(value)
+                case "itemResults", "item_results":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "itemResults", "item_results")
+                    if case .null = value { continue }
+                    self.itemResults = try ProtoJSONDecoding.decodeBool(value)
+                case "fromSeq", "from_seq":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fromSeq", "from_seq")
+                    if case .null = value { continue }
+                    self.fromSeq = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension WatchJobsRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "kind":
+                    if case .null = value { continue }
+                    self.kind = try ProtoJSONDecoding.decodeString(value)
+                case "itemResults", "item_results":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "itemResults", "item_results")
+                    if case .null = value { continue }
+                    self.itemResults = try ProtoJSONDecoding.decodeBool(value)
+                case "fromSeq", "from_seq":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fromSeq", "from_seq")
+                    if case .null = value { continue }
+                    self.fromSeq = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}

@@ -93,6 +93,10 @@ public struct InfoResponse: ProtoMessage {
     /// Schema migrations applied to the store, oldest first.
     public var migrations: [String] = []
 
+    /// The dashboard's URL (`tally serve --http`), with its token for callers that run as the
+    /// daemon's user and without it for others; empty when the dashboard is off.
+    public var dashboardUrl: String = ""
+
     /// Creates a message with every field at its default value.
     public init() {}
 
@@ -448,6 +452,7 @@ extension InfoResponse: CMessageConvertible {
         self.openConnections = c.pointee.open_connections
         self.callsInFlight = c.pointee.calls_in_flight
         self.migrations = CConvert.strings(c.pointee.migrations, count: c.pointee.n_migrations)
+        self.dashboardUrl = CConvert.string(c.pointee.dashboard_url)
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -463,6 +468,7 @@ extension InfoResponse: CMessageConvertible {
         c.pointee.calls_in_flight = self.callsInFlight
         c.pointee.n_migrations = self.migrations.count
         c.pointee.migrations = try arena.strings(self.migrations, field: "migrations")
+        c.pointee.dashboard_url = try arena.string(self.dashboardUrl, field: "dashboard_url")
     }
 }
 
@@ -776,6 +782,7 @@ extension InfoResponse: ProtoJSONEncodable {
         if self.openConnections != 0 { o["openConnections"] = .integer(Int64(self.openConnections)) }
         if self.callsInFlight != 0 { o["callsInFlight"] = .integer(Int64(self.callsInFlight)) }
         if !self.migrations.isEmpty { o["migrations"] = .array(self.migrations.map { .string($0) }) }
+        if !self.dashboardUrl.isEmpty { o["dashboardUrl"] = .string(self.dashboardUrl) }
         return .object(o)
     }
 }
@@ -889,5 +896,399 @@ extension EchoResponse: ProtoJSONEncodable {
         if self.index != 0 { o["index"] = .integer(Int64(self.index)) }
         if self.receivedBytes != 0 { o["receivedBytes"] = .uint64(self.receivedBytes) }
         return .object(o)
+    }
+}
+
+// MARK: - proto3 JSON decoding
+
+extension SampleKind: ProtoJSONDecodable {
+    /// Reads the value from its name in the .proto file or from its number (any int32).
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        if case .string(let name) = json {
+            switch name {
+            case "SAMPLE_KIND_UNSPECIFIED": self.init(rawValue: 0); return
+            case "SAMPLE_KIND_SMALL": self.init(rawValue: 1); return
+            case "SAMPLE_KIND_LARGE": self.init(rawValue: 2); return
+            default: break
+            }
+        }
+        self.init(rawValue: try ProtoJSONDecoding.enumNumber(json, enumName: "tally.v1.SampleKind"))
+    }
+}
+
+extension InfoRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        try ProtoJSONDecoding.rejectMembers(members, message: Self.protoMessageName)
+    }
+}
+
+extension InfoResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "version":
+                    if case .null = value { continue }
+                    self.version = try ProtoJSONDecoding.decodeString(value)
+                case "protocolVersion", "protocol_version":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "protocolVersion", "protocol_version")
+                    if case .null = value { continue }
+                    self.protocolVersion = try ProtoJSONDecoding.decodeUInt32(value)
+                case "pid":
+                    if case .null = value { continue }
+                    self.pid = try ProtoJSONDecoding.decodeInt64(value)
+                case "uptimeMs", "uptime_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "uptimeMs", "uptime_ms")
+                    if case .null = value { continue }
+                    self.uptimeMs = try ProtoJSONDecoding.decodeUInt64(value)
+                case "storePath", "store_path":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "storePath", "store_path")
+                    if case .null = value { continue }
+                    self.storePath = try ProtoJSONDecoding.decodeString(value)
+                case "artifactPath", "artifact_path":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "artifactPath", "artifact_path")
+                    if case .null = value { continue }
+                    self.artifactPath = try ProtoJSONDecoding.decodeString(value)
+                case "socketPath", "socket_path":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "socketPath", "socket_path")
+                    if case .null = value { continue }
+                    self.socketPath = try ProtoJSONDecoding.decodeString(value)
+                case "startedAtMs", "started_at_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "startedAtMs", "started_at_ms")
+                    if case .null = value { continue }
+                    self.startedAtMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "openConnections", "open_connections":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "openConnections", "open_connections")
+                    if case .null = value { continue }
+                    self.openConnections = try ProtoJSONDecoding.decodeUInt32(value)
+                case "callsInFlight", "calls_in_flight":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "callsInFlight", "calls_in_flight")
+                    if case .null = value { continue }
+                    self.callsInFlight = try ProtoJSONDecoding.decodeUInt32(value)
+                case "migrations":
+                    if case .null = value { continue }
+                    self.migrations = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                case "dashboardUrl", "dashboard_url":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "dashboardUrl", "dashboard_url")
+                    if case .null = value { continue }
+                    self.dashboardUrl = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension PingRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "payload":
+                    if case .null = value { continue }
+                    self.payload = try ProtoJSONDecoding.decodeBytes(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension PingResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "payload":
+                    if case .null = value { continue }
+                    self.payload = try ProtoJSONDecoding.decodeBytes(value)
+                case "serverTimeMs", "server_time_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "serverTimeMs", "server_time_ms")
+                    if case .null = value { continue }
+                    self.serverTimeMs = try ProtoJSONDecoding.decodeInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension SamplePoint: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "key":
+                    if case .null = value { continue }
+                    self.key = try ProtoJSONDecoding.decodeString(value)
+                case "value":
+                    if case .null = value { continue }
+                    self.value = try ProtoJSONDecoding.decodeDouble(value)
+                case "step":
+                    if case .null = value { continue }
+                    self.step = try ProtoJSONDecoding.decodeInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension Sample: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        var oneof0: String? = nil
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "fDouble", "f_double":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fDouble", "f_double")
+                    if case .null = value { continue }
+                    self.fDouble = try ProtoJSONDecoding.decodeDouble(value)
+                case "fFloat", "f_float":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fFloat", "f_float")
+                    if case .null = value { continue }
+                    self.fFloat = try ProtoJSONDecoding.decodeFloat(value)
+                case "fInt32", "f_int32":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fInt32", "f_int32")
+                    if case .null = value { continue }
+                    self.fInt32 = try ProtoJSONDecoding.decodeInt32(value)
+                case "fInt64", "f_int64":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fInt64", "f_int64")
+                    if case .null = value { continue }
+                    self.fInt64 = try ProtoJSONDecoding.decodeInt64(value)
+                case "fUint32", "f_uint32":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fUint32", "f_uint32")
+                    if case .null = value { continue }
+                    self.fUint32 = try ProtoJSONDecoding.decodeUInt32(value)
+                case "fUint64", "f_uint64":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fUint64", "f_uint64")
+                    if case .null = value { continue }
+                    self.fUint64 = try ProtoJSONDecoding.decodeUInt64(value)
+                case "fSint32", "f_sint32":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fSint32", "f_sint32")
+                    if case .null = value { continue }
+                    self.fSint32 = try ProtoJSONDecoding.decodeInt32(value)
+                case "fSint64", "f_sint64":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fSint64", "f_sint64")
+                    if case .null = value { continue }
+                    self.fSint64 = try ProtoJSONDecoding.decodeInt64(value)
+                case "fFixed32", "f_fixed32":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fFixed32", "f_fixed32")
+                    if case .null = value { continue }
+                    self.fFixed32 = try ProtoJSONDecoding.decodeUInt32(value)
+                case "fFixed64", "f_fixed64":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fFixed64", "f_fixed64")
+                    if case .null = value { continue }
+                    self.fFixed64 = try ProtoJSONDecoding.decodeUInt64(value)
+                case "fSfixed32", "f_sfixed32":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fSfixed32", "f_sfixed32")
+                    if case .null = value { continue }
+                    self.fSfixed32 = try ProtoJSONDecoding.decodeInt32(value)
+                case "fSfixed64", "f_sfixed64":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fSfixed64", "f_sfixed64")
+                    if case .null = value { continue }
+                    self.fSfixed64 = try ProtoJSONDecoding.decodeInt64(value)
+                case "fBool", "f_bool":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fBool", "f_bool")
+                    if case .null = value { continue }
+                    self.fBool = try ProtoJSONDecoding.decodeBool(value)
+                case "fString", "f_string":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fString", "f_string")
+                    if case .null = value { continue }
+                    self.fString = try ProtoJSONDecoding.decodeString(value)
+                case "fBytes", "f_bytes":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fBytes", "f_bytes")
+                    if case .null = value { continue }
+                    self.fBytes = try ProtoJSONDecoding.decodeBytes(value)
+                case "fKind", "f_kind":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fKind", "f_kind")
+                    if case .null = value { continue }
+                    self.fKind = try SampleKind(protoJSON: value)
+                case "fPoint", "f_point":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fPoint", "f_point")
+                    if case .null = value { continue }
+                    self.fPoint = try SamplePoint(protoJSON: value)
+                case "rDouble", "r_double":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "rDouble", "r_double")
+                    if case .null = value { continue }
+                    self.rDouble = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeDouble)
+                case "rInt64", "r_int64":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "rInt64", "r_int64")
+                    if case .null = value { continue }
+                    self.rInt64 = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeInt64)
+                case "rString", "r_string":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "rString", "r_string")
+                    if case .null = value { continue }
+                    self.rString = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                case "rBytes", "r_bytes":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "rBytes", "r_bytes")
+                    if case .null = value { continue }
+                    self.rBytes = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeBytes)
+                case "rKind", "r_kind":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "rKind", "r_kind")
+                    if case .null = value { continue }
+                    self.rKind = try ProtoJSONDecoding.array(value, SampleKind.init(protoJSON:))
+                case "rPoint", "r_point":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "rPoint", "r_point")
+                    if case .null = value { continue }
+                    self.rPoint = try ProtoJSONDecoding.array(value, SamplePoint.init(protoJSON:))
+                case "mString", "m_string":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "mString", "m_string")
+                    if case .null = value { continue }
+                    self.mString = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ProtoJSONDecoding.decodeString)
+                case "mDouble", "m_double":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "mDouble", "m_double")
+                    if case .null = value { continue }
+                    self.mDouble = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ProtoJSONDecoding.decodeDouble)
+                case "mPoint", "m_point":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "mPoint", "m_point")
+                    if case .null = value { continue }
+                    self.mPoint = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.int64Key, value: SamplePoint.init(protoJSON:))
+                case "cString", "c_string":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "cString", "c_string")
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "choice")
+                    self.choice = .cString(try ProtoJSONDecoding.decodeString(value))
+                case "cInt64", "c_int64":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "cInt64", "c_int64")
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "choice")
+                    self.choice = .cInt64(try ProtoJSONDecoding.decodeInt64(value))
+                case "cPoint", "c_point":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "cPoint", "c_point")
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "choice")
+                    self.choice = .cPoint(try SamplePoint(protoJSON: value))
+                case "oStep", "o_step":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "oStep", "o_step")
+                    if case .null = value { continue }
+                    self.oStep = try ProtoJSONDecoding.decodeInt64(value)
+                case "rBool", "r_bool":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "rBool", "r_bool")
+                    if case .null = value { continue }
+                    self.rBool = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeBool)
+                case "rUint32", "r_uint32":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "rUint32", "r_uint32")
+                    if case .null = value { continue }
+                    self.rUint32 = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeUInt32)
+                case "rFloat", "r_float":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "rFloat", "r_float")
+                    if case .null = value { continue }
+                    self.rFloat = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeFloat)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension EchoRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "sample":
+                    if case .null = value { continue }
+                    self.sample = try Sample(protoJSON: value)
+                case "payload":
+                    if case .null = value { continue }
+                    self.payload = try ProtoJSONDecoding.decodeBytes(value)
+                case "count":
+                    if case .null = value { continue }
+                    self.count = try ProtoJSONDecoding.decodeUInt32(value)
+                case "delayMs", "delay_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "delayMs", "delay_ms")
+                    if case .null = value { continue }
+                    self.delayMs = try ProtoJSONDecoding.decodeUInt32(value)
+                case "failCode", "fail_code":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "failCode", "fail_code")
+                    if case .null = value { continue }
+                    self.failCode = try ProtoJSONDecoding.decodeUInt32(value)
+                case "failMessage", "fail_message":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "failMessage", "fail_message")
+                    if case .null = value { continue }
+                    self.failMessage = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension EchoResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "sample":
+                    if case .null = value { continue }
+                    self.sample = try Sample(protoJSON: value)
+                case "payload":
+                    if case .null = value { continue }
+                    self.payload = try ProtoJSONDecoding.decodeBytes(value)
+                case "index":
+                    if case .null = value { continue }
+                    self.index = try ProtoJSONDecoding.decodeUInt32(value)
+                case "receivedBytes", "received_bytes":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "receivedBytes", "received_bytes")
+                    if case .null = value { continue }
+                    self.receivedBytes = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
     }
 }

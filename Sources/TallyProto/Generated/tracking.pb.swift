@@ -3969,3 +3969,1602 @@ extension CompareRunsResponse: ProtoJSONEncodable {
         return .object(o)
     }
 }
+
+// MARK: - proto3 JSON decoding
+
+extension MetricGoal: ProtoJSONDecodable {
+    /// Reads the value from its name in the .proto file or from its number (any int32).
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        if case .string(let name) = json {
+            switch name {
+            case "METRIC_GOAL_UNSPECIFIED": self.init(rawValue: 0); return
+            case "METRIC_GOAL_MINIMIZE": self.init(rawValue: 1); return
+            case "METRIC_GOAL_MAXIMIZE": self.init(rawValue: 2); return
+            default: break
+            }
+        }
+        self.init(rawValue: try ProtoJSONDecoding.enumNumber(json, enumName: "tally.v1.MetricGoal"))
+    }
+}
+
+extension RunStatus: ProtoJSONDecodable {
+    /// Reads the value from its name in the .proto file or from its number (any int32).
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        if case .string(let name) = json {
+            switch name {
+            case "RUN_STATUS_UNSPECIFIED": self.init(rawValue: 0); return
+            case "RUN_STATUS_RUNNING": self.init(rawValue: 1); return
+            case "RUN_STATUS_COMPLETED": self.init(rawValue: 2); return
+            case "RUN_STATUS_FAILED": self.init(rawValue: 3); return
+            case "RUN_STATUS_KILLED": self.init(rawValue: 4); return
+            default: break
+            }
+        }
+        self.init(rawValue: try ProtoJSONDecoding.enumNumber(json, enumName: "tally.v1.RunStatus"))
+    }
+}
+
+extension ArtifactType: ProtoJSONDecodable {
+    /// Reads the value from its name in the .proto file or from its number (any int32).
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        if case .string(let name) = json {
+            switch name {
+            case "ARTIFACT_TYPE_UNSPECIFIED": self.init(rawValue: 0); return
+            case "ARTIFACT_TYPE_MODEL": self.init(rawValue: 1); return
+            case "ARTIFACT_TYPE_DATASET": self.init(rawValue: 2); return
+            case "ARTIFACT_TYPE_FIGURE": self.init(rawValue: 3); return
+            case "ARTIFACT_TYPE_OTHER": self.init(rawValue: 4); return
+            default: break
+            }
+        }
+        self.init(rawValue: try ProtoJSONDecoding.enumNumber(json, enumName: "tally.v1.ArtifactType"))
+    }
+}
+
+extension Experiment: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "id":
+                    if case .null = value { continue }
+                    self.id = try ProtoJSONDecoding.decodeString(value)
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                case "description":
+                    if case .null = value { continue }
+                    self.description = try ProtoJSONDecoding.decodeString(value)
+                case "tags":
+                    if case .null = value { continue }
+                    self.tags = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ProtoJSONDecoding.decodeString)
+                case "createdBy", "created_by":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "createdBy", "created_by")
+                    if case .null = value { continue }
+                    self.createdBy = try ProtoJSONDecoding.decodeString(value)
+                case "createdAtMs", "created_at_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "createdAtMs", "created_at_ms")
+                    if case .null = value { continue }
+                    self.createdAtMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "updatedAtMs", "updated_at_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "updatedAtMs", "updated_at_ms")
+                    if case .null = value { continue }
+                    self.updatedAtMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "metricGoals", "metric_goals":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "metricGoals", "metric_goals")
+                    if case .null = value { continue }
+                    self.metricGoals = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: MetricGoal.init(protoJSON:))
+                case "runCount", "run_count":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runCount", "run_count")
+                    if case .null = value { continue }
+                    self.runCount = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ParamValue: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        var oneof0: String? = nil
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "stringValue", "string_value":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "stringValue", "string_value")
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "kind")
+                    self.kind = .stringValue(try ProtoJSONDecoding.decodeString(value))
+                case "intValue", "int_value":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "intValue", "int_value")
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "kind")
+                    self.kind = .intValue(try ProtoJSONDecoding.decodeInt64(value))
+                case "doubleValue", "double_value":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "doubleValue", "double_value")
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "kind")
+                    self.kind = .doubleValue(try ProtoJSONDecoding.decodeDouble(value))
+                case "boolValue", "bool_value":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "boolValue", "bool_value")
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "kind")
+                    self.kind = .boolValue(try ProtoJSONDecoding.decodeBool(value))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension MetricSummary: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "key":
+                    if case .null = value { continue }
+                    self.key = try ProtoJSONDecoding.decodeString(value)
+                case "count":
+                    if case .null = value { continue }
+                    self.count = try ProtoJSONDecoding.decodeUInt64(value)
+                case "min":
+                    if case .null = value { continue }
+                    self.min = try ProtoJSONDecoding.decodeDouble(value)
+                case "max":
+                    if case .null = value { continue }
+                    self.max = try ProtoJSONDecoding.decodeDouble(value)
+                case "mean":
+                    if case .null = value { continue }
+                    self.mean = try ProtoJSONDecoding.decodeDouble(value)
+                case "lastValue", "last_value":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "lastValue", "last_value")
+                    if case .null = value { continue }
+                    self.lastValue = try ProtoJSONDecoding.decodeDouble(value)
+                case "lastStep", "last_step":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "lastStep", "last_step")
+                    if case .null = value { continue }
+                    self.lastStep = try ProtoJSONDecoding.decodeInt64(value)
+                case "lastTimestampMs", "last_timestamp_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "lastTimestampMs", "last_timestamp_ms")
+                    if case .null = value { continue }
+                    self.lastTimestampMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "firstStep", "first_step":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "firstStep", "first_step")
+                    if case .null = value { continue }
+                    self.firstStep = try ProtoJSONDecoding.decodeInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension Run: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "id":
+                    if case .null = value { continue }
+                    self.id = try ProtoJSONDecoding.decodeString(value)
+                case "experimentId", "experiment_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "experimentId", "experiment_id")
+                    if case .null = value { continue }
+                    self.experimentId = try ProtoJSONDecoding.decodeString(value)
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                case "tags":
+                    if case .null = value { continue }
+                    self.tags = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ProtoJSONDecoding.decodeString)
+                case "parentRunId", "parent_run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "parentRunId", "parent_run_id")
+                    if case .null = value { continue }
+                    self.parentRunId = try ProtoJSONDecoding.decodeString(value)
+                case "status":
+                    if case .null = value { continue }
+                    self.status = try RunStatus(protoJSON: value)
+                case "error":
+                    if case .null = value { continue }
+                    self.error = try ProtoJSONDecoding.decodeString(value)
+                case "startedAtMs", "started_at_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "startedAtMs", "started_at_ms")
+                    if case .null = value { continue }
+                    self.startedAtMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "completedAtMs", "completed_at_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "completedAtMs", "completed_at_ms")
+                    if case .null = value { continue }
+                    self.completedAtMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "durationMs", "duration_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "durationMs", "duration_ms")
+                    if case .null = value { continue }
+                    self.durationMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "params":
+                    if case .null = value { continue }
+                    self.params = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ParamValue.init(protoJSON:))
+                case "metrics":
+                    if case .null = value { continue }
+                    self.metrics = try ProtoJSONDecoding.array(value, MetricSummary.init(protoJSON:))
+                case "artifacts":
+                    if case .null = value { continue }
+                    self.artifacts = try ProtoJSONDecoding.array(value, Artifact.init(protoJSON:))
+                case "childCount", "child_count":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "childCount", "child_count")
+                    if case .null = value { continue }
+                    self.childCount = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension Artifact: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "id":
+                    if case .null = value { continue }
+                    self.id = try ProtoJSONDecoding.decodeString(value)
+                case "experimentId", "experiment_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "experimentId", "experiment_id")
+                    if case .null = value { continue }
+                    self.experimentId = try ProtoJSONDecoding.decodeString(value)
+                case "runId", "run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runId", "run_id")
+                    if case .null = value { continue }
+                    self.runId = try ProtoJSONDecoding.decodeString(value)
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                case "type":
+                    if case .null = value { continue }
+                    self.type = try ArtifactType(protoJSON: value)
+                case "version":
+                    if case .null = value { continue }
+                    self.version = try ProtoJSONDecoding.decodeUInt32(value)
+                case "sha256":
+                    if case .null = value { continue }
+                    self.sha256 = try ProtoJSONDecoding.decodeString(value)
+                case "size":
+                    if case .null = value { continue }
+                    self.size = try ProtoJSONDecoding.decodeUInt64(value)
+                case "metadata":
+                    if case .null = value { continue }
+                    self.metadata = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ProtoJSONDecoding.decodeString)
+                case "aliases":
+                    if case .null = value { continue }
+                    self.aliases = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                case "createdAtMs", "created_at_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "createdAtMs", "created_at_ms")
+                    if case .null = value { continue }
+                    self.createdAtMs = try ProtoJSONDecoding.decodeInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension CreateExperimentRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                case "description":
+                    if case .null = value { continue }
+                    self.description = try ProtoJSONDecoding.decodeString(value)
+                case "tags":
+                    if case .null = value { continue }
+                    self.tags = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ProtoJSONDecoding.decodeString)
+                case "createdBy", "created_by":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "createdBy", "created_by")
+                    if case .null = value { continue }
+                    self.createdBy = try ProtoJSONDecoding.decodeString(value)
+                case "metricGoals", "metric_goals":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "metricGoals", "metric_goals")
+                    if case .null = value { continue }
+                    self.metricGoals = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: MetricGoal.init(protoJSON:))
+                case "getIfExists", "get_if_exists":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "getIfExists", "get_if_exists")
+                    if case .null = value { continue }
+                    self.getIfExists = try ProtoJSONDecoding.decodeBool(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ExperimentRef: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        var oneof0: String? = nil
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "id":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "ref")
+                    self.ref = .id(try ProtoJSONDecoding.decodeString(value))
+                case "name":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "ref")
+                    self.ref = .name(try ProtoJSONDecoding.decodeString(value))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension GetExperimentRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "experiment":
+                    if case .null = value { continue }
+                    self.experiment = try ExperimentRef(protoJSON: value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension UpdateExperimentRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "id":
+                    if case .null = value { continue }
+                    self.id = try ProtoJSONDecoding.decodeString(value)
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                case "description":
+                    if case .null = value { continue }
+                    self.description = try ProtoJSONDecoding.decodeString(value)
+                case "replaceTags", "replace_tags":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "replaceTags", "replace_tags")
+                    if case .null = value { continue }
+                    self.replaceTags = try ProtoJSONDecoding.decodeBool(value)
+                case "tags":
+                    if case .null = value { continue }
+                    self.tags = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ProtoJSONDecoding.decodeString)
+                case "metricGoals", "metric_goals":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "metricGoals", "metric_goals")
+                    if case .null = value { continue }
+                    self.metricGoals = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: MetricGoal.init(protoJSON:))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension DeleteExperimentRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "id":
+                    if case .null = value { continue }
+                    self.id = try ProtoJSONDecoding.decodeString(value)
+                case "force":
+                    if case .null = value { continue }
+                    self.force = try ProtoJSONDecoding.decodeBool(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension DeleteExperimentResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "deletedRuns", "deleted_runs":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "deletedRuns", "deleted_runs")
+                    if case .null = value { continue }
+                    self.deletedRuns = try ProtoJSONDecoding.decodeUInt64(value)
+                case "deletedArtifacts", "deleted_artifacts":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "deletedArtifacts", "deleted_artifacts")
+                    if case .null = value { continue }
+                    self.deletedArtifacts = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ListExperimentsRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "nameContains", "name_contains":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "nameContains", "name_contains")
+                    if case .null = value { continue }
+                    self.nameContains = try ProtoJSONDecoding.decodeString(value)
+                case "tagsAny", "tags_any":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "tagsAny", "tags_any")
+                    if case .null = value { continue }
+                    self.tagsAny = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                case "tagsAll", "tags_all":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "tagsAll", "tags_all")
+                    if case .null = value { continue }
+                    self.tagsAll = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                case "createdAfterMs", "created_after_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "createdAfterMs", "created_after_ms")
+                    if case .null = value { continue }
+                    self.createdAfterMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "createdBeforeMs", "created_before_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "createdBeforeMs", "created_before_ms")
+                    if case .null = value { continue }
+                    self.createdBeforeMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "updatedAfterMs", "updated_after_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "updatedAfterMs", "updated_after_ms")
+                    if case .null = value { continue }
+                    self.updatedAfterMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "updatedBeforeMs", "updated_before_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "updatedBeforeMs", "updated_before_ms")
+                    if case .null = value { continue }
+                    self.updatedBeforeMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "orderBy", "order_by":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "orderBy", "order_by")
+                    if case .null = value { continue }
+                    self.orderBy = try ProtoJSONDecoding.decodeString(value)
+                case "pageSize", "page_size":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "pageSize", "page_size")
+                    if case .null = value { continue }
+                    self.pageSize = try ProtoJSONDecoding.decodeUInt32(value)
+                case "pageToken", "page_token":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "pageToken", "page_token")
+                    if case .null = value { continue }
+                    self.pageToken = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ListExperimentsResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "experiments":
+                    if case .null = value { continue }
+                    self.experiments = try ProtoJSONDecoding.array(value, Experiment.init(protoJSON:))
+                case "nextPageToken", "next_page_token":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "nextPageToken", "next_page_token")
+                    if case .null = value { continue }
+                    self.nextPageToken = try ProtoJSONDecoding.decodeString(value)
+                case "totalCount", "total_count":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "totalCount", "total_count")
+                    if case .null = value { continue }
+                    self.totalCount = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension StartRunRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "experiment":
+                    if case .null = value { continue }
+                    self.experiment = try ExperimentRef(protoJSON: value)
+                case "createExperiment", "create_experiment":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "createExperiment", "create_experiment")
+                    if case .null = value { continue }
+                    self.createExperiment = try ProtoJSONDecoding.decodeBool(value)
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                case "tags":
+                    if case .null = value { continue }
+                    self.tags = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ProtoJSONDecoding.decodeString)
+                case "parentRunId", "parent_run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "parentRunId", "parent_run_id")
+                    if case .null = value { continue }
+                    self.parentRunId = try ProtoJSONDecoding.decodeString(value)
+                case "params":
+                    if case .null = value { continue }
+                    self.params = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ParamValue.init(protoJSON:))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension EndRunRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "runId", "run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runId", "run_id")
+                    if case .null = value { continue }
+                    self.runId = try ProtoJSONDecoding.decodeString(value)
+                case "status":
+                    if case .null = value { continue }
+                    self.status = try RunStatus(protoJSON: value)
+                case "error":
+                    if case .null = value { continue }
+                    self.error = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension GetRunRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "runId", "run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runId", "run_id")
+                    if case .null = value { continue }
+                    self.runId = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension DeleteRunRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "runId", "run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runId", "run_id")
+                    if case .null = value { continue }
+                    self.runId = try ProtoJSONDecoding.decodeString(value)
+                case "force":
+                    if case .null = value { continue }
+                    self.force = try ProtoJSONDecoding.decodeBool(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension DeleteRunResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "deletedRuns", "deleted_runs":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "deletedRuns", "deleted_runs")
+                    if case .null = value { continue }
+                    self.deletedRuns = try ProtoJSONDecoding.decodeUInt64(value)
+                case "deletedArtifacts", "deleted_artifacts":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "deletedArtifacts", "deleted_artifacts")
+                    if case .null = value { continue }
+                    self.deletedArtifacts = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension SetRunTagsRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "runId", "run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runId", "run_id")
+                    if case .null = value { continue }
+                    self.runId = try ProtoJSONDecoding.decodeString(value)
+                case "tags":
+                    if case .null = value { continue }
+                    self.tags = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ProtoJSONDecoding.decodeString)
+                case "removeKeys", "remove_keys":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "removeKeys", "remove_keys")
+                    if case .null = value { continue }
+                    self.removeKeys = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ListRunsRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "experimentIds", "experiment_ids":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "experimentIds", "experiment_ids")
+                    if case .null = value { continue }
+                    self.experimentIds = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                case "parentRunId", "parent_run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "parentRunId", "parent_run_id")
+                    if case .null = value { continue }
+                    self.parentRunId = try ProtoJSONDecoding.decodeString(value)
+                case "pageSize", "page_size":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "pageSize", "page_size")
+                    if case .null = value { continue }
+                    self.pageSize = try ProtoJSONDecoding.decodeUInt32(value)
+                case "pageToken", "page_token":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "pageToken", "page_token")
+                    if case .null = value { continue }
+                    self.pageToken = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension SearchRunsRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "experimentIds", "experiment_ids":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "experimentIds", "experiment_ids")
+                    if case .null = value { continue }
+                    self.experimentIds = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                case "filter":
+                    if case .null = value { continue }
+                    self.filter = try ProtoJSONDecoding.decodeString(value)
+                case "orderBy", "order_by":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "orderBy", "order_by")
+                    if case .null = value { continue }
+                    self.orderBy = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                case "pageSize", "page_size":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "pageSize", "page_size")
+                    if case .null = value { continue }
+                    self.pageSize = try ProtoJSONDecoding.decodeUInt32(value)
+                case "pageToken", "page_token":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "pageToken", "page_token")
+                    if case .null = value { continue }
+                    self.pageToken = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ListRunsResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "runs":
+                    if case .null = value { continue }
+                    self.runs = try ProtoJSONDecoding.array(value, Run.init(protoJSON:))
+                case "nextPageToken", "next_page_token":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "nextPageToken", "next_page_token")
+                    if case .null = value { continue }
+                    self.nextPageToken = try ProtoJSONDecoding.decodeString(value)
+                case "totalCount", "total_count":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "totalCount", "total_count")
+                    if case .null = value { continue }
+                    self.totalCount = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension LogParamsRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "runId", "run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runId", "run_id")
+                    if case .null = value { continue }
+                    self.runId = try ProtoJSONDecoding.decodeString(value)
+                case "params":
+                    if case .null = value { continue }
+                    self.params = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ParamValue.init(protoJSON:))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension LogParamsResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "stored":
+                    if case .null = value { continue }
+                    self.stored = try ProtoJSONDecoding.decodeUInt32(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension MetricBatch: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "runId", "run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runId", "run_id")
+                    if case .null = value { continue }
+                    self.runId = try ProtoJSONDecoding.decodeString(value)
+                case "keys":
+                    if case .null = value { continue }
+                    self.keys = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                case "keyIndex", "key_index":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "keyIndex", "key_index")
+                    if case .null = value { continue }
+                    self.keyIndex = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeUInt32)
+                case "values":
+                    if case .null = value { continue }
+                    self.values = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeDouble)
+                case "steps":
+                    if case .null = value { continue }
+                    self.steps = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeInt64)
+                case "timestampsMs", "timestamps_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "timestampsMs", "timestamps_ms")
+                    if case .null = value { continue }
+                    self.timestampsMs = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeInt64)
+                case "sequence":
+                    if case .null = value { continue }
+                    self.sequence = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension LogMetricsResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "accepted":
+                    if case .null = value { continue }
+                    self.accepted = try ProtoJSONDecoding.decodeUInt64(value)
+                case "sequence":
+                    if case .null = value { continue }
+                    self.sequence = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension GetMetricHistoryRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "runId", "run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runId", "run_id")
+                    if case .null = value { continue }
+                    self.runId = try ProtoJSONDecoding.decodeString(value)
+                case "keys":
+                    if case .null = value { continue }
+                    self.keys = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                case "minStep", "min_step":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "minStep", "min_step")
+                    if case .null = value { continue }
+                    self.minStep = try ProtoJSONDecoding.decodeInt64(value)
+                case "maxStep", "max_step":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "maxStep", "max_step")
+                    if case .null = value { continue }
+                    self.maxStep = try ProtoJSONDecoding.decodeInt64(value)
+                case "maxPoints", "max_points":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "maxPoints", "max_points")
+                    if case .null = value { continue }
+                    self.maxPoints = try ProtoJSONDecoding.decodeUInt32(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension MetricHistoryChunk: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "key":
+                    if case .null = value { continue }
+                    self.key = try ProtoJSONDecoding.decodeString(value)
+                case "steps":
+                    if case .null = value { continue }
+                    self.steps = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeInt64)
+                case "values":
+                    if case .null = value { continue }
+                    self.values = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeDouble)
+                case "timestampsMs", "timestamps_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "timestampsMs", "timestamps_ms")
+                    if case .null = value { continue }
+                    self.timestampsMs = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeInt64)
+                case "totalPoints", "total_points":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "totalPoints", "total_points")
+                    if case .null = value { continue }
+                    self.totalPoints = try ProtoJSONDecoding.decodeUInt64(value)
+                case "downsampled":
+                    if case .null = value { continue }
+                    self.downsampled = try ProtoJSONDecoding.decodeBool(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension WatchRunRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "runId", "run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runId", "run_id")
+                    if case .null = value { continue }
+                    self.runId = try ProtoJSONDecoding.decodeString(value)
+                case "includeHistory", "include_history":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "includeHistory", "include_history")
+                    if case .null = value { continue }
+                    self.includeHistory = try ProtoJSONDecoding.decodeBool(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension MetricPoints: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "keys":
+                    if case .null = value { continue }
+                    self.keys = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                case "keyIndex", "key_index":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "keyIndex", "key_index")
+                    if case .null = value { continue }
+                    self.keyIndex = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeUInt32)
+                case "values":
+                    if case .null = value { continue }
+                    self.values = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeDouble)
+                case "steps":
+                    if case .null = value { continue }
+                    self.steps = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeInt64)
+                case "timestampsMs", "timestamps_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "timestampsMs", "timestamps_ms")
+                    if case .null = value { continue }
+                    self.timestampsMs = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeInt64)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension RunEvent: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        var oneof0: String? = nil
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "snapshot":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "event")
+                    self.event = .snapshot(try Run(protoJSON: value))
+                case "points":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "event")
+                    self.event = .points(try MetricPoints(protoJSON: value))
+                case "status":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "event")
+                    self.event = .status(try Run(protoJSON: value))
+                case "params":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "event")
+                    self.event = .params(try LogParamsRequest(protoJSON: value))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ArtifactHeader: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "runId", "run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runId", "run_id")
+                    if case .null = value { continue }
+                    self.runId = try ProtoJSONDecoding.decodeString(value)
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                case "type":
+                    if case .null = value { continue }
+                    self.type = try ArtifactType(protoJSON: value)
+                case "metadata":
+                    if case .null = value { continue }
+                    self.metadata = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ProtoJSONDecoding.decodeString)
+                case "expectedSha256", "expected_sha256":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "expectedSha256", "expected_sha256")
+                    if case .null = value { continue }
+                    self.expectedSha256 = try ProtoJSONDecoding.decodeString(value)
+                case "aliases":
+                    if case .null = value { continue }
+                    self.aliases = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension UploadArtifactRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        var oneof0: String? = nil
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "header":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "part")
+                    self.part = .header(try ArtifactHeader(protoJSON: value))
+                case "chunk":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "part")
+                    self.part = .chunk(try ProtoJSONDecoding.decodeBytes(value))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ArtifactRef: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "artifactId", "artifact_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "artifactId", "artifact_id")
+                    if case .null = value { continue }
+                    self.artifactId = try ProtoJSONDecoding.decodeString(value)
+                case "experimentId", "experiment_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "experimentId", "experiment_id")
+                    if case .null = value { continue }
+                    self.experimentId = try ProtoJSONDecoding.decodeString(value)
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                case "version":
+                    if case .null = value { continue }
+                    self.version = try ProtoJSONDecoding.decodeUInt32(value)
+                case "alias":
+                    if case .null = value { continue }
+                    self.alias = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension DownloadArtifactRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "artifact":
+                    if case .null = value { continue }
+                    self.artifact = try ArtifactRef(protoJSON: value)
+                case "chunkSize", "chunk_size":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "chunkSize", "chunk_size")
+                    if case .null = value { continue }
+                    self.chunkSize = try ProtoJSONDecoding.decodeUInt32(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension DownloadArtifactResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        var oneof0: String? = nil
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "artifact":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "part")
+                    self.part = .artifact(try Artifact(protoJSON: value))
+                case "chunk":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "part")
+                    self.part = .chunk(try ProtoJSONDecoding.decodeBytes(value))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ListArtifactsRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "runId", "run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runId", "run_id")
+                    if case .null = value { continue }
+                    self.runId = try ProtoJSONDecoding.decodeString(value)
+                case "experimentId", "experiment_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "experimentId", "experiment_id")
+                    if case .null = value { continue }
+                    self.experimentId = try ProtoJSONDecoding.decodeString(value)
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ListArtifactsResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "artifacts":
+                    if case .null = value { continue }
+                    self.artifacts = try ProtoJSONDecoding.array(value, Artifact.init(protoJSON:))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension SetArtifactAliasRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "artifact":
+                    if case .null = value { continue }
+                    self.artifact = try ArtifactRef(protoJSON: value)
+                case "alias":
+                    if case .null = value { continue }
+                    self.alias = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension DeleteArtifactRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "artifact":
+                    if case .null = value { continue }
+                    self.artifact = try ArtifactRef(protoJSON: value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension DeleteArtifactResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "blobRemoved", "blob_removed":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "blobRemoved", "blob_removed")
+                    if case .null = value { continue }
+                    self.blobRemoved = try ProtoJSONDecoding.decodeBool(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension CompareRunsRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "experimentIds", "experiment_ids":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "experimentIds", "experiment_ids")
+                    if case .null = value { continue }
+                    self.experimentIds = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                case "runIds", "run_ids":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runIds", "run_ids")
+                    if case .null = value { continue }
+                    self.runIds = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ComparedRun: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "runId", "run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runId", "run_id")
+                    if case .null = value { continue }
+                    self.runId = try ProtoJSONDecoding.decodeString(value)
+                case "experimentId", "experiment_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "experimentId", "experiment_id")
+                    if case .null = value { continue }
+                    self.experimentId = try ProtoJSONDecoding.decodeString(value)
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                case "status":
+                    if case .null = value { continue }
+                    self.status = try RunStatus(protoJSON: value)
+                case "params":
+                    if case .null = value { continue }
+                    self.params = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ParamValue.init(protoJSON:))
+                case "metrics":
+                    if case .null = value { continue }
+                    self.metrics = try ProtoJSONDecoding.array(value, MetricSummary.init(protoJSON:))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ParamDiff: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "key":
+                    if case .null = value { continue }
+                    self.key = try ProtoJSONDecoding.decodeString(value)
+                case "values":
+                    if case .null = value { continue }
+                    self.values = try ProtoJSONDecoding.array(value, ParamValue.init(protoJSON:))
+                case "differs":
+                    if case .null = value { continue }
+                    self.differs = try ProtoJSONDecoding.decodeBool(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension MetricComparison: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "key":
+                    if case .null = value { continue }
+                    self.key = try ProtoJSONDecoding.decodeString(value)
+                case "goal":
+                    if case .null = value { continue }
+                    self.goal = try MetricGoal(protoJSON: value)
+                case "bestRunId", "best_run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "bestRunId", "best_run_id")
+                    if case .null = value { continue }
+                    self.bestRunId = try ProtoJSONDecoding.decodeString(value)
+                case "bestValue", "best_value":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "bestValue", "best_value")
+                    if case .null = value { continue }
+                    self.bestValue = try ProtoJSONDecoding.decodeDouble(value)
+                case "worstRunId", "worst_run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "worstRunId", "worst_run_id")
+                    if case .null = value { continue }
+                    self.worstRunId = try ProtoJSONDecoding.decodeString(value)
+                case "worstValue", "worst_value":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "worstValue", "worst_value")
+                    if case .null = value { continue }
+                    self.worstValue = try ProtoJSONDecoding.decodeDouble(value)
+                case "runCount", "run_count":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runCount", "run_count")
+                    if case .null = value { continue }
+                    self.runCount = try ProtoJSONDecoding.decodeUInt32(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension CompareRunsResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "runs":
+                    if case .null = value { continue }
+                    self.runs = try ProtoJSONDecoding.array(value, ComparedRun.init(protoJSON:))
+                case "params":
+                    if case .null = value { continue }
+                    self.params = try ProtoJSONDecoding.array(value, ParamDiff.init(protoJSON:))
+                case "metrics":
+                    if case .null = value { continue }
+                    self.metrics = try ProtoJSONDecoding.array(value, MetricComparison.init(protoJSON:))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}

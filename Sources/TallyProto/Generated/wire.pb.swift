@@ -483,3 +483,203 @@ extension GoAway: ProtoJSONEncodable {
         return .object(o)
     }
 }
+
+// MARK: - proto3 JSON decoding
+
+extension Hello: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "minVersion", "min_version":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "minVersion", "min_version")
+                    if case .null = value { continue }
+                    self.minVersion = try ProtoJSONDecoding.decodeUInt32(value)
+                case "maxVersion", "max_version":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "maxVersion", "max_version")
+                    if case .null = value { continue }
+                    self.maxVersion = try ProtoJSONDecoding.decodeUInt32(value)
+                case "clientName", "client_name":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "clientName", "client_name")
+                    if case .null = value { continue }
+                    self.clientName = try ProtoJSONDecoding.decodeString(value)
+                case "maxFrameSize", "max_frame_size":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "maxFrameSize", "max_frame_size")
+                    if case .null = value { continue }
+                    self.maxFrameSize = try ProtoJSONDecoding.decodeUInt32(value)
+                case "initialWindow", "initial_window":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "initialWindow", "initial_window")
+                    if case .null = value { continue }
+                    self.initialWindow = try ProtoJSONDecoding.decodeUInt32(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension HelloReply: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "version":
+                    if case .null = value { continue }
+                    self.version = try ProtoJSONDecoding.decodeUInt32(value)
+                case "serverName", "server_name":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "serverName", "server_name")
+                    if case .null = value { continue }
+                    self.serverName = try ProtoJSONDecoding.decodeString(value)
+                case "maxFrameSize", "max_frame_size":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "maxFrameSize", "max_frame_size")
+                    if case .null = value { continue }
+                    self.maxFrameSize = try ProtoJSONDecoding.decodeUInt32(value)
+                case "maxConcurrentCalls", "max_concurrent_calls":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "maxConcurrentCalls", "max_concurrent_calls")
+                    if case .null = value { continue }
+                    self.maxConcurrentCalls = try ProtoJSONDecoding.decodeUInt32(value)
+                case "initialWindow", "initial_window":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "initialWindow", "initial_window")
+                    if case .null = value { continue }
+                    self.initialWindow = try ProtoJSONDecoding.decodeUInt32(value)
+                case "connectionId", "connection_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "connectionId", "connection_id")
+                    if case .null = value { continue }
+                    self.connectionId = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension CallStart: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "method":
+                    if case .null = value { continue }
+                    self.method = try ProtoJSONDecoding.decodeString(value)
+                case "timeoutMs", "timeout_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "timeoutMs", "timeout_ms")
+                    if case .null = value { continue }
+                    self.timeoutMs = try ProtoJSONDecoding.decodeUInt64(value)
+                case "metadata":
+                    if case .null = value { continue }
+                    self.metadata = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ProtoJSONDecoding.decodeString)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension CallEnd: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "code":
+                    if case .null = value { continue }
+                    self.code = try ProtoJSONDecoding.decodeUInt32(value)
+                case "message":
+                    if case .null = value { continue }
+                    self.message = try ProtoJSONDecoding.decodeString(value)
+                case "details":
+                    if case .null = value { continue }
+                    self.details = try ProtoJSONDecoding.decodeBytes(value)
+                case "metadata":
+                    if case .null = value { continue }
+                    self.metadata = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ProtoJSONDecoding.decodeString)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ErrorDetails: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "field":
+                    if case .null = value { continue }
+                    self.field = try ProtoJSONDecoding.decodeString(value)
+                case "position":
+                    if case .null = value { continue }
+                    self.position = try ProtoJSONDecoding.decodeInt64(value)
+                case "reason":
+                    if case .null = value { continue }
+                    self.reason = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension GoAway: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "code":
+                    if case .null = value { continue }
+                    self.code = try ProtoJSONDecoding.decodeUInt32(value)
+                case "message":
+                    if case .null = value { continue }
+                    self.message = try ProtoJSONDecoding.decodeString(value)
+                case "lastCallId", "last_call_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "lastCallId", "last_call_id")
+                    if case .null = value { continue }
+                    self.lastCallId = try ProtoJSONDecoding.decodeUInt32(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}

@@ -403,7 +403,7 @@ const ProtobufCMessageDescriptor tally__v1__info_request__descriptor =
   (ProtobufCMessageInit) tally__v1__info_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__info_response__field_descriptors[11] =
+static const ProtobufCFieldDescriptor tally__v1__info_response__field_descriptors[12] =
 {
   {
     "version",
@@ -537,10 +537,23 @@ static const ProtobufCFieldDescriptor tally__v1__info_response__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "dashboard_url",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__InfoResponse, dashboard_url),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__info_response__field_indices_by_name[] = {
   5,   /* field[5] = artifact_path */
   9,   /* field[9] = calls_in_flight */
+  11,   /* field[11] = dashboard_url */
   10,   /* field[10] = migrations */
   8,   /* field[8] = open_connections */
   2,   /* field[2] = pid */
@@ -554,7 +567,7 @@ static const unsigned tally__v1__info_response__field_indices_by_name[] = {
 static const ProtobufCIntRange tally__v1__info_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 12 }
 };
 const ProtobufCMessageDescriptor tally__v1__info_response__descriptor =
 {
@@ -564,7 +577,7 @@ const ProtobufCMessageDescriptor tally__v1__info_response__descriptor =
   "Tally__V1__InfoResponse",
   "tally.v1",
   sizeof(Tally__V1__InfoResponse),
-  11,
+  12,
   tally__v1__info_response__field_descriptors,
   tally__v1__info_response__field_indices_by_name,
   1,  tally__v1__info_response__number_ranges,

@@ -105,10 +105,15 @@ struct  Tally__V1__InfoResponse
    */
   size_t n_migrations;
   char **migrations;
+  /*
+   * The dashboard's URL (`tally serve --http`), with its token for callers that run as the
+   * daemon's user and without it for others; empty when the dashboard is off.
+   */
+  char *dashboard_url;
 };
 #define TALLY__V1__INFO_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__info_response__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 /*

@@ -42,9 +42,10 @@ class InfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class InfoResponse(_message.Message):
-    __slots__ = ["artifact_path", "calls_in_flight", "migrations", "open_connections", "pid", "protocol_version", "socket_path", "started_at_ms", "store_path", "uptime_ms", "version"]
+    __slots__ = ["artifact_path", "calls_in_flight", "dashboard_url", "migrations", "open_connections", "pid", "protocol_version", "socket_path", "started_at_ms", "store_path", "uptime_ms", "version"]
     ARTIFACT_PATH_FIELD_NUMBER: _ClassVar[int]
     CALLS_IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
+    DASHBOARD_URL_FIELD_NUMBER: _ClassVar[int]
     MIGRATIONS_FIELD_NUMBER: _ClassVar[int]
     OPEN_CONNECTIONS_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +57,7 @@ class InfoResponse(_message.Message):
     VERSION_FIELD_NUMBER: _ClassVar[int]
     artifact_path: str
     calls_in_flight: int
+    dashboard_url: str
     migrations: _containers.RepeatedScalarFieldContainer[str]
     open_connections: int
     pid: int
@@ -65,7 +67,7 @@ class InfoResponse(_message.Message):
     store_path: str
     uptime_ms: int
     version: str
-    def __init__(self, version: _Optional[str] = ..., protocol_version: _Optional[int] = ..., pid: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., store_path: _Optional[str] = ..., artifact_path: _Optional[str] = ..., socket_path: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., open_connections: _Optional[int] = ..., calls_in_flight: _Optional[int] = ..., migrations: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, version: _Optional[str] = ..., protocol_version: _Optional[int] = ..., pid: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., store_path: _Optional[str] = ..., artifact_path: _Optional[str] = ..., socket_path: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., open_connections: _Optional[int] = ..., calls_in_flight: _Optional[int] = ..., migrations: _Optional[_Iterable[str]] = ..., dashboard_url: _Optional[str] = ...) -> None: ...
 
 class PingRequest(_message.Message):
     __slots__ = ["payload"]
