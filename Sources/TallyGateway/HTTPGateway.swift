@@ -4,6 +4,7 @@ import HTTPTypes
 import Hummingbird
 public import Logging
 import NIOCore
+import ServiceLifecycle
 import Synchronization
 import TallyProto
 public import TallyRPC
@@ -63,6 +64,7 @@ public final class HTTPGateway: Sendable {
     let logger: Logger
     private let bound = Mutex<GatewayAddress?>(nil)
     private let boundWaiters = Mutex<[CheckedContinuation<GatewayAddress, any Error>]>([])
+    private let lifecycle = Mutex<(stop: AsyncStream<Void>.Continuation?, stopping: Bool)>((nil, false))
 
     /// Creates a gateway for `router`'s methods.
     public init(configuration: Configuration, router: RPCRouter, logger: Logger) {
@@ -88,7 +90,19 @@ public final class HTTPGateway: Sendable {
         return "http://\(hostPart):\(address.port)/?token=\(token.value)"
     }
 
-    /// Serves until cancelled (or until a graceful shutdown of the enclosing service group).
+    /// Stops taking connections and ends ``run()`` once the requests in flight are answered
+    /// (streams end when their calls do: the daemon ends its watchers when it shuts down).
+    public func beginShutdown() {
+        let stop = lifecycle.withLock { state in
+            state.stopping = true
+            return state.stop
+        }
+        stop?.yield()
+        stop?.finish()
+    }
+
+    /// Serves until ``beginShutdown()`` (or a graceful shutdown of an enclosing service group, or
+    /// cancellation).
     /// - Throws: ``GatewayError`` `bindFailed` when the address cannot be bound (for the default
     ///   address: when no port near it, nor one the system chooses, can be).
     public func run() async throws {
@@ -156,6 +170,12 @@ public final class HTTPGateway: Sendable {
     }
 
     private func serve(on address: GatewayAddress) async throws {
+        // Hummingbird's own logging: its shutdown reports cancelled idle connections at error
+        // level, and its other messages repeat what this type logs (listening, bind failures,
+        // which it throws). What a call does is logged by ServerCallRunner on `logger`.
+        var serverLogger = logger
+        serverLogger.logLevel = .critical
+        let logger = serverLogger
         let router = Router(context: BasicRequestContext.self)
         router.add(middleware: GatewayAuthMiddleware(token: configuration.token))
         let assets = configuration.assetsFolder ?? Self.builtInAssetsFolder
@@ -163,7 +183,7 @@ public final class HTTPGateway: Sendable {
             router.add(middleware: FileMiddleware(assets, urlBasePath: "/assets", searchForIndexHtml: false, logger: logger))
         }
         router.add(middleware: FileMiddleware(configuration.chartLibraryFolder, urlBasePath: "/vendor/dygraphs", searchForIndexHtml: false, logger: logger))
-        router.get("/") { [logger] _, _ -> Response in
+        router.get("/") { [logger = self.logger] _, _ -> Response in
             guard let assets, let page = FileManager.default.contents(atPath: assets + "/index.html") else {
                 logger.error("the dashboard's files are missing", metadata: ["folder": "\(assets ?? "(none)")"])
                 return Response(status: .internalServerError, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "the dashboard's files are missing from this build\n")))
@@ -200,9 +220,28 @@ public final class HTTPGateway: Sendable {
                 if let port = channel.localAddress?.port { actual.port = port }
                 self.markBound(actual)
             },
-            logger: logger
+            logger: serverLogger
         )
-        try await application.run()
+        // In a service group of its own, so that ``beginShutdown()`` can stop it gracefully.
+        let group = ServiceGroup(configuration: .init(services: [application], logger: logger))
+        let (stopRequests, stop) = AsyncStream<Void>.makeStream()
+        let stopping = lifecycle.withLock { state in
+            state.stop = stop
+            return state.stopping
+        }
+        if stopping { return }
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                for await _ in stopRequests {
+                    await group.triggerGracefulShutdown()
+                    return
+                }
+            }
+            // The server's group ends after a stop request, or on its own with an error.
+            try await tasks.next()
+            tasks.cancelAll()
+        }
     }
 
     /// The dashboard's files as built into the package's resources.

@@ -177,8 +177,10 @@ public final class TallyDaemon: Service, Sendable {
                             _ = try await gateway.waitUntilBound()
                         }
                         self.markReady()
+                        // The transport returns once shut down; the gateway was told to stop
+                        // by the same shutdown and ends when its requests are answered.
                         try await group.next()
-                        group.cancelAll()
+                        gateway?.beginShutdown()
                         try await group.waitForAll()
                     }
                 } onGracefulShutdown: {
@@ -222,12 +224,13 @@ public final class TallyDaemon: Service, Sendable {
 
     /// Starts a graceful shutdown.
     public func shutdown() {
-        let (transport, stopServices) = state.withLock { state in
+        let (transport, gateway, stopServices) = state.withLock { state in
             state.shutdownRequested = true
-            return (state.transport, state.stopServices)
+            return (state.transport, state.gateway, state.stopServices)
         }
         stopServices?()
         transport?.beginShutdown()
+        gateway?.beginShutdown()
     }
 
     /// Waits until the socket accepts connections.

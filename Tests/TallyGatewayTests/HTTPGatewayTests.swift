@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 import NIOPosix
 import TallyAPI
 import TallyGateway
@@ -35,7 +36,7 @@ import Testing
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await gateway.run() }
             let bound = try await gateway.waitUntilBound()
-            defer { group.cancelAll() }
+            defer { gateway.beginShutdown() }
             try await body(bound, client)
         }
         try await client.shutdown()
