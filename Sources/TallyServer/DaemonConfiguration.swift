@@ -22,6 +22,9 @@ public struct DaemonConfiguration: Sendable {
     public var http: GatewayAddress?
     /// Folder of the chart library the dashboard serves (Debian's libjs-dygraphs).
     public var chartLibraryFolder = "/usr/share/javascript/dygraphs"
+    /// Folder of the dashboard's own files; `nil` for the copy built with the binary. Pointing it
+    /// at `Sources/TallyGateway/Dashboard` serves edits without a rebuild.
+    public var dashboardAssetsFolder: String?
 
     /// Creates a configuration.
     public init(

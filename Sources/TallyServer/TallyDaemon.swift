@@ -212,6 +212,7 @@ public final class TallyDaemon: Service, Sendable {
         let gatewayConfiguration = HTTPGateway.Configuration(
             address: address,
             token: token,
+            assetsFolder: configuration.dashboardAssetsFolder,
             chartLibraryFolder: configuration.chartLibraryFolder
         )
         return HTTPGateway(configuration: gatewayConfiguration, router: router, logger: logger)

@@ -47,6 +47,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address of the dashboard and HTTP gateway, HOST:PORT, or off. The default, 127.0.0.1:7311, moves to a free port near it when taken; a port given here must be free (0: any free port). Requests need the token `tally ui` prints.")
     var http: String?
 
+    @Option(name: .customLong("dashboard-assets"), help: "Serve the dashboard's files from this folder instead of the copy built with the binary (for working on them: Sources/TallyGateway/Dashboard).")
+    var dashboardAssets: String?
+
     func run() async throws {
         // Everything the daemon creates (store, artifacts, keys, socket) is for its user only.
         umask(0o077)
@@ -79,6 +82,7 @@ struct Serve: AsyncParsableCommand {
         configuration.limits.handlerExecutor = handlersOnEventLoop ? .eventLoop : .global
         do {
             configuration.http = try http.map { try GatewayAddress.parse($0) } ?? .default
+            configuration.dashboardAssetsFolder = dashboardAssets.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
         } catch let error as GatewayError {
             throw ValidationErrorMessage(message: error.message)
         }
