@@ -62,8 +62,15 @@ public final class HTTPGateway: Sendable {
     let methods: GatewayMethods
     let runner: GatewayCallRunner
     let logger: Logger
-    private let bound = Mutex<GatewayAddress?>(nil)
-    private let boundWaiters = Mutex<[CheckedContinuation<GatewayAddress, any Error>]>([])
+    /// Where the binding stands, for ``waitUntilBound()``.
+    private enum Binding {
+        case waiting([CheckedContinuation<GatewayAddress?, any Error>])
+        case bound(GatewayAddress)
+        case stopped
+        case failed(any Error)
+    }
+
+    private let binding = Mutex<Binding>(.waiting([]))
     private let lifecycle = Mutex<(stop: AsyncStream<Void>.Continuation?, stopping: Bool)>((nil, false))
 
     /// Creates a gateway for `router`'s methods.
@@ -75,7 +82,12 @@ public final class HTTPGateway: Sendable {
     }
 
     /// The address it listens on once bound (the port the system chose for port 0).
-    public var boundAddress: GatewayAddress? { bound.withLock { $0 } }
+    public var boundAddress: GatewayAddress? {
+        binding.withLock { state in
+            if case .bound(let address) = state { return address }
+            return nil
+        }
+    }
 
     /// The dashboard's URL with the token, once bound.
     public var dashboardURL: String? {
@@ -111,13 +123,18 @@ public final class HTTPGateway: Sendable {
         while true {
             do {
                 try await serve(on: address)
+                // Stopped before it listened: nobody waits for it any more.
+                settle(.success(nil))
                 return
             } catch {
                 let wasBound = boundAddress != nil
-                if wasBound || Task.isCancelled { throw error }
+                if wasBound || Task.isCancelled {
+                    settle(.failure(error))
+                    throw error
+                }
                 guard address.isDefault, attempt <= Self.fallbackPorts else {
                     let failure = GatewayError(code: .bindFailed, message: "the dashboard cannot listen on \(address): \(error)", cause: error)
-                    failBoundWaiters(failure)
+                    settle(.failure(failure))
                     throw failure
                 }
                 attempt += 1
@@ -128,41 +145,41 @@ public final class HTTPGateway: Sendable {
         }
     }
 
-    /// Waits until the gateway listens; returns where.
-    public func waitUntilBound() async throws -> GatewayAddress {
+    /// Waits until the gateway listens; returns where, or `nil` when it was stopped first.
+    /// - Throws: The error that kept it from listening.
+    public func waitUntilBound() async throws -> GatewayAddress? {
         try await withCheckedThrowingContinuation { continuation in
-            let now = bound.withLock { $0 }
-            if let now {
-                continuation.resume(returning: now)
-                return
-            }
-            boundWaiters.withLock { $0.append(continuation) }
-            // Bound in between: resume now.
-            if let now = bound.withLock({ $0 }) {
-                let waiters = boundWaiters.withLock { waiters in
-                    defer { waiters.removeAll() }
-                    return waiters
+            let outcome: Result<GatewayAddress?, any Error>? = binding.withLock { state in
+                switch state {
+                case .waiting(var waiters):
+                    waiters.append(continuation)
+                    state = .waiting(waiters)
+                    return nil
+                case .bound(let address): return .success(address)
+                case .stopped: return .success(nil)
+                case .failed(let error): return .failure(error)
                 }
-                for waiter in waiters { waiter.resume(returning: now) }
             }
+            if let outcome { continuation.resume(with: outcome) }
         }
     }
 
-    private func failBoundWaiters(_ error: any Error) {
-        let waiters = boundWaiters.withLock { waiters in
-            defer { waiters.removeAll() }
+    /// Settles the binding once: bound, stopped before binding, or failed; resumes the waiters.
+    private func settle(_ outcome: Result<GatewayAddress?, any Error>) {
+        let waiters = binding.withLock { state -> [CheckedContinuation<GatewayAddress?, any Error>] in
+            guard case .waiting(let waiters) = state else { return [] }
+            switch outcome {
+            case .success(let address?): state = .bound(address)
+            case .success(nil): state = .stopped
+            case .failure(let error): state = .failed(error)
+            }
             return waiters
         }
-        for waiter in waiters { waiter.resume(throwing: error) }
+        for waiter in waiters { waiter.resume(with: outcome) }
     }
 
     private func markBound(_ address: GatewayAddress) {
-        bound.withLock { $0 = address }
-        let waiters = boundWaiters.withLock { waiters in
-            defer { waiters.removeAll() }
-            return waiters
-        }
-        for waiter in waiters { waiter.resume(returning: address) }
+        settle(.success(address))
         if !address.isLoopback {
             logger.warning("the dashboard listens on a non-loopback address: anyone who can reach it and has the token can use it", metadata: ["address": "\(address)"])
         }

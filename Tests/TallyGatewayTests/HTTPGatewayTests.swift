@@ -35,7 +35,9 @@ import Testing
         let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(redirectConfiguration: .disallow))
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await gateway.run() }
-            let bound = try await gateway.waitUntilBound()
+            guard let bound = try await gateway.waitUntilBound() else {
+                throw GatewayError(code: .bindFailed, message: "stopped before it listened")
+            }
             defer { gateway.beginShutdown() }
             try await body(bound, client)
         }
@@ -166,6 +168,23 @@ import Testing
         let gateway = HTTPGateway(configuration: .init(address: GatewayAddress(host: "127.0.0.1", port: taken), token: Self.token), router: router, logger: Logger(label: "test.http"))
         await #expect(throws: GatewayError.self) { try await gateway.run() }
         try await holder.close()
+    }
+
+    @Test func aGatewayStoppedBeforeItListensReleasesItsWaiters() async throws {
+        // The daemon waits for the gateway to listen; a SIGTERM that comes first must not leave
+        // that wait hanging (the daemon then never stopped).
+        var router = RPCRouter()
+        DiagnosticsProvider().registerMethods(with: &router)
+        let gateway = HTTPGateway(configuration: .init(address: GatewayAddress(host: "127.0.0.1", port: 0), token: Self.token), router: router, logger: Logger(label: "test.http"))
+        gateway.beginShutdown()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await gateway.run() }
+            let bound = try await gateway.waitUntilBound()
+            #expect(bound == nil)
+            try await group.waitForAll()
+        }
+        #expect(try await gateway.waitUntilBound() == nil)
+        #expect(gateway.dashboardURL == nil)
     }
 
     @Test func addressesParse() throws {
