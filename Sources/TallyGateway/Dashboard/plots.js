@@ -235,6 +235,57 @@ export const isActive = (status) => {
  * A trailing throttle: call() runs fn at most once per `ms` (a number, or a function returning
  * one; the last call wins, run at the end of the window). cancel() drops a pending run.
  */
+/**
+ * Shows a Cancel button for an active job in `actions` (once), or removes it when the job is no
+ * longer active. `prefix` names the data-test hooks (`<prefix>-cancel`, `<prefix>-cancel-result`),
+ * `noun` the result text; `onUpdated(job)` gets the job CancelJob answered.
+ */
+export function syncCancelButton(actions, { job, jobId, prefix, noun, isDisposed, onUpdated }) {
+  const hook = `${prefix}-cancel`;
+  if (!isActive(job.status)) {
+    actions.querySelector(`[data-test="${hook}"]`)?.remove();
+    return;
+  }
+  if (actions.querySelector(`[data-test="${hook}"]`)) return;
+  const result = h("span", { "data-test": `${hook}-result` });
+  const button = h("button", {
+    class: "tj-button tj-danger", "data-test": hook,
+    onclick: async () => {
+      button.disabled = true;
+      button.textContent = "Cancelling…";
+      try {
+        const updated = await experiments("CancelJob", { jobId });
+        if (isDisposed()) return;
+        fill(result, h("span", { class: "tj-result-ok" }, `${noun} ${shortEnum(updated.status)}`));
+        onUpdated(updated);
+      } catch (error) {
+        if (isDisposed()) return;
+        button.disabled = false;
+        button.textContent = "Cancel";
+        fill(result, h("span", { class: "tj-result-err" }, `${error.codeName}: ${error.message}`));
+      }
+    },
+  }, "Cancel");
+  fill(actions, button, result);
+}
+
+/**
+ * Runs a view's first load: an error goes into `message` (and `root.dataset.error`), and
+ * `root.dataset.ready` is set either way, unless the view was left meanwhile.
+ */
+export async function firstLoad(root, message, load, isDisposed) {
+  try {
+    await load();
+  } catch (error) {
+    if (!isDisposed()) {
+      fill(message, errorBox(error));
+      root.dataset.error = "true";
+    }
+  } finally {
+    if (!isDisposed()) root.dataset.ready = "true";
+  }
+}
+
 export function throttle(fn, ms) {
   let timer = null;
   let last = 0;

@@ -46,6 +46,8 @@
 
 import { experiments, int } from "../api.js";
 import {
+  firstLoad,
+  syncCancelButton,
   barChart, confusionHeatmap, errorBox, fill, fmtMs, fmtNumber, fmtPercent, fmtTime, fmtTimeShort, h, injectStyles, insertByCreated,
   isActive, jobDuration, jobFraction, liveIndicator, pollPending, progressBar, refresher, reliabilityDiagram,
   routeParams, setProgress, shortEnum, statusBadge, watchJobs,
@@ -169,18 +171,7 @@ function renderList(root, ctx) {
     if (!rows.has(job.id)) upsert(job);
   });
 
-  (async () => {
-    try {
-      await loadPage("");
-    } catch (error) {
-      if (!disposed) {
-        fill(message, errorBox(error));
-        root.dataset.error = "true";
-      }
-    } finally {
-      if (!disposed) root.dataset.ready = "true";
-    }
-  })();
+  firstLoad(root, message, () => loadPage(""), () => disposed);
 
   return () => {
     disposed = true;
@@ -241,32 +232,7 @@ function renderEvaluation(root, jobId, query, ctx) {
 
   const drawHeader = () => {
     fill(statusBox, statusBadge(job.status, { "data-test": "eval-status" }));
-    if (isActive(job.status)) {
-      if (!actions.querySelector('[data-test="eval-cancel"]')) {
-        const result = h("span", { "data-test": "eval-cancel-result" });
-        const button = h("button", {
-          class: "tj-button tj-danger", "data-test": "eval-cancel",
-          onclick: async () => {
-            button.disabled = true;
-            button.textContent = "Cancelling…";
-            try {
-              const updated = await experiments("CancelJob", { jobId });
-              if (disposed) return;
-              fill(result, h("span", { class: "tj-result-ok" }, `evaluation ${shortEnum(updated.status)}`));
-              update(updated);
-            } catch (error) {
-              if (disposed) return;
-              button.disabled = false;
-              button.textContent = "Cancel";
-              fill(result, h("span", { class: "tj-result-err" }, `${error.codeName}: ${error.message}`));
-            }
-          },
-        }, "Cancel");
-        fill(actions, button, result);
-      }
-    } else {
-      actions.querySelector('[data-test="eval-cancel"]')?.remove();
-    }
+    syncCancelButton(actions, { job, jobId, prefix: "eval", noun: "evaluation", isDisposed: () => disposed, onUpdated: update });
   };
 
   let progressBar_ = null;

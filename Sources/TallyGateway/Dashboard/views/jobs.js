@@ -29,6 +29,7 @@
 
 import { experiments, int } from "../api.js";
 import {
+  firstLoad,
   errorBox, fill, fmtTime, fmtTimeShort, h, injectStyles, insertByCreated, isActive, jobDuration, jobFraction, liveIndicator, progressBar,
   pollPending, refresher, routeParams, setProgress, shortEnum, statusBadge, watchJobs,
 } from "../plots.js";
@@ -298,18 +299,7 @@ export async function render(root, params, ctx) {
     for (const entry of rows.values()) if (shortEnum(entry.job.status) === "running") entry.durationCell.textContent = jobDuration(entry.job);
   }, 1000);
 
-  (async () => {
-    try {
-      await loadPage("");
-    } catch (error) {
-      if (!disposed) {
-        fill(message, errorBox(error));
-        root.dataset.error = "true";
-      }
-    } finally {
-      if (!disposed) root.dataset.ready = "true";
-    }
-  })();
+  firstLoad(root, message, () => loadPage(""), () => disposed);
 
   return () => {
     disposed = true;

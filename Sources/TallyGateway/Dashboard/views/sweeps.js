@@ -38,6 +38,8 @@
 
 import { experiments, int } from "../api.js";
 import {
+  firstLoad,
+  syncCancelButton,
   bestSoFarChart, errorBox, fill, fmtDuration, fmtNumber, fmtParam, fmtTime, fmtTimeShort, h, injectStyles, isActive,
   insertByCreated, jobDuration, jobFraction, liveIndicator, parallelCoordinates, paramValue, progressBar, refresher,
   routeParams, scoreLegend, setProgress, shortEnum, statusBadge, watchJobs,
@@ -223,18 +225,7 @@ function renderList(root, ctx) {
     refresh.call();
   }, (state, error) => live.set(state, error));
 
-  (async () => {
-    try {
-      await loadPage("");
-    } catch (error) {
-      if (!disposed) {
-        fill(message, errorBox(error));
-        root.dataset.error = "true";
-      }
-    } finally {
-      if (!disposed) root.dataset.ready = "true";
-    }
-  })();
+  firstLoad(root, message, () => loadPage(""), () => disposed);
 
   return () => {
     disposed = true;
@@ -309,33 +300,7 @@ function renderSweep(root, jobId, ctx) {
 
   const drawHeader = () => {
     fill(statusBox, statusBadge(job.status, { "data-test": "sweep-status" }));
-    if (isActive(job.status)) {
-      if (!actions.querySelector('[data-test="sweep-cancel"]')) {
-        const result = h("span", { "data-test": "sweep-cancel-result" });
-        const button = h("button", {
-          class: "tj-button tj-danger", "data-test": "sweep-cancel",
-          onclick: async () => {
-            button.disabled = true;
-            button.textContent = "Cancelling…";
-            try {
-              const updated = await experiments("CancelJob", { jobId });
-              if (disposed) return;
-              fill(result, h("span", { class: "tj-result-ok" }, `sweep ${shortEnum(updated.status)}`));
-              update(updated);
-            } catch (error) {
-              if (disposed) return;
-              button.disabled = false;
-              button.textContent = "Cancel";
-              fill(result, h("span", { class: "tj-result-err" }, `${error.codeName}: ${error.message}`));
-            }
-          },
-        }, "Cancel");
-        fill(actions, button, result);
-      }
-    } else {
-      const button = actions.querySelector('[data-test="sweep-cancel"]');
-      if (button) button.remove();
-    }
+    syncCancelButton(actions, { job, jobId, prefix: "sweep", noun: "sweep", isDisposed: () => disposed, onUpdated: update });
     fill(progressBox,
       progressBar(sweepFraction(job), { test: "sweep-progress", jobId, label: progressLabel(job) }),
       h("span", { class: "tj-note" }, job.error ? `error: ${job.error}` : ""));
