@@ -65,29 +65,35 @@ export function stream(service, method, request, onMessage) {
     if (!response.ok) throw await failure(response);
     const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
     let buffer = "";
-    for (;;) {
-      const { value, done: finished } = await reader.read();
-      if (finished) throw new RPCError({ code: 14, codeName: "UNAVAILABLE", message: "the stream ended without a status" });
-      buffer += value;
-      let cut;
-      while ((cut = buffer.indexOf("\n\n")) >= 0) {
-        const block = buffer.slice(0, cut);
-        buffer = buffer.slice(cut + 2);
-        let event = "message";
-        const data = [];
-        for (const line of block.split("\n")) {
-          if (line.startsWith("event:")) event = line.slice(6).trim();
-          else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
+    try {
+      for (;;) {
+        const { value, done: finished } = await reader.read();
+        if (finished) throw new RPCError({ code: 14, codeName: "UNAVAILABLE", message: "the stream ended without a status" });
+        buffer += value;
+        let cut;
+        while ((cut = buffer.indexOf("\n\n")) >= 0) {
+          const block = buffer.slice(0, cut);
+          buffer = buffer.slice(cut + 2);
+          let event = "message";
+          const data = [];
+          for (const line of block.split("\n")) {
+            if (line.startsWith("event:")) event = line.slice(6).trim();
+            else if (line.startsWith("data:")) data.push(line.slice(5).trimStart());
+          }
+          if (data.length === 0) continue;
+          const json = JSON.parse(data.join("\n"));
+          if (event === "end") {
+            reader.cancel().catch(() => {});
+            if ((json.code ?? 0) !== 0) throw new RPCError(json);
+            return;
+          }
+          onMessage(json);
         }
-        if (data.length === 0) continue;
-        const json = JSON.parse(data.join("\n"));
-        if (event === "end") {
-          reader.cancel().catch(() => {});
-          if ((json.code ?? 0) !== 0) throw new RPCError(json);
-          return;
-        }
-        onMessage(json);
       }
+    } catch (error) {
+      // A bad event or a throwing onMessage: stop reading, so the call does not stay open.
+      reader.cancel().catch(() => {});
+      throw error;
     }
   })().catch((error) => {
     if (controller.signal.aborted) return;
