@@ -367,7 +367,7 @@ enum ProtoJSONDecoding {
         if d.magnitude <= exactLimit, let v = T(exactly: d) { return v }
         let inRange = T.isSigned ? d.magnitude <= 9_223_372_036_854_775_808.0 : (d >= 0 && d <= 18_446_744_073_709_551_616.0)
         if d.magnitude > exactLimit && T.bitWidth == 64 && inRange {
-            throw ProtoJSONError(reason: "\(text) is beyond 2^53 and cannot be read exactly from a JSON number written with a fraction, an exponent or beyond int64; write 64-bit integers as decimal strings")
+            throw ProtoJSONError(reason: "\(text) cannot be read exactly from a JSON number (beyond 2^53 and written with a fraction, an exponent or beyond the int64 range); write 64-bit integers as decimal strings")
         }
         throw outOfRange(text, typeName)
     }
