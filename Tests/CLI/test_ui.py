@@ -90,3 +90,31 @@ def test_a_port_given_explicitly_must_be_free(workdir):
         assert "cannot listen" in result.stderr
     finally:
         first.stop()
+
+
+def test_ui_open_hands_the_url_to_the_browser(workdir):
+    d = Daemon(workdir, args=["--socket", str(workdir / "s.sock"), "--home", str(workdir / "home"), "--http", "127.0.0.1:0"])
+    d.socket = str(workdir / "s.sock")
+    try:
+        # A "browser" that records what it was asked to open.
+        opened = workdir / "opened.txt"
+        browser = workdir / "browser.sh"
+        browser.write_text(f"#!/bin/sh\nprintf '%s' \"$1\" > {opened}\n")
+        browser.chmod(0o755)
+        env = dict(os.environ, BROWSER=str(browser))
+        result = run_tally("ui", "--open", "--socket", d.socket, env=env)
+        assert result.returncode == 0, result.stderr
+        url = result.stdout.strip()
+        import time
+        deadline = time.monotonic() + 10
+        while not opened.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert opened.read_text() == url
+        # No browser at all: the URL is still printed, and the command says what to do.
+        env = dict(os.environ, BROWSER="", PATH=str(workdir / "empty"))
+        result = run_tally("ui", "--open", "--socket", d.socket, env=env)
+        assert result.returncode == 1
+        assert result.stdout.strip() == url
+        assert "no browser found" in result.stderr
+    finally:
+        d.stop()
