@@ -47,6 +47,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Address of the dashboard and HTTP gateway, HOST:PORT, or off. The default, 127.0.0.1:7311, moves to a free port near it when taken; a port given here must be free (0: any free port). Requests need the token `tally ui` prints.")
     var http: String?
 
+    @Option(name: .customLong("ready-fd"), help: "Once the daemon serves (socket and dashboard listening), write `ready SOCKET` and a newline to this inherited file descriptor and close it; a daemon that fails to start closes it without writing. For scripts and clients that start the daemon.")
+    var readyFD: Int32?
+
     @Option(name: .customLong("dashboard-assets"), help: "Serve the dashboard's files from this folder instead of the copy built with the binary (for working on them: Sources/TallyGateway/Dashboard).")
     var dashboardAssets: String?
 
@@ -87,6 +90,13 @@ struct Serve: AsyncParsableCommand {
             throw ValidationErrorMessage(message: error.message)
         }
 
+        if let readyFD {
+            guard readyFD > 2, fcntl(readyFD, F_GETFD) != -1 else {
+                throw ValidationErrorMessage(message: "--ready-fd \(readyFD) is not an open file descriptor above 2")
+            }
+            // Not passed on to the commands jobs run.
+            _ = fcntl(readyFD, F_SETFD, FD_CLOEXEC)
+        }
         let daemon = TallyDaemon(configuration: configuration, logger: logger)
         let group = ServiceGroup(
             configuration: ServiceGroupConfiguration(
@@ -112,6 +122,11 @@ struct Serve: AsyncParsableCommand {
                 banner += "  dashboard: \(url.prefix { $0 != "?" }) (`tally ui` prints the URL with its token)\n"
             }
             FileHandle.standardOutput.write(Data(banner.utf8))
+            if let readyFD {
+                let line = Array("ready \(configuration.socketPath)\n".utf8)
+                _ = line.withUnsafeBytes { write(readyFD, $0.baseAddress, $0.count) }
+                close(readyFD)
+            }
         }
         do {
             try await group.run()
