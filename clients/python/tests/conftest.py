@@ -68,6 +68,13 @@ def _tmp(prefix: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
 
 
+@pytest.fixture(autouse=True)
+def _no_autostart(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Tests of a missing daemon expect Unavailable, not a daemon started on this user's default
+    # data folder when a `tally` is on PATH; test_autostart.py turns it back on where it tests it.
+    monkeypatch.setenv("TALLY_AUTOSTART", "0")
+
+
 @pytest.fixture(scope="session")
 def daemon() -> Iterator[Daemon]:
     root = _tmp("tally-py-")

@@ -23,7 +23,7 @@ from typing import (Any, Callable, Deque, Dict, Generic, Iterable, Iterator, Lis
 
 from google.protobuf.message import Message
 
-from tally import _wire
+from tally import _autostart, _wire
 from tally._wire import (CANCEL, END, END_STREAM, GOAWAY, HALF_CLOSE, HELLO, MESSAGE, PING,
                          PONG, START, WINDOW)
 from tally.errors import RPCError
@@ -100,19 +100,28 @@ class Connection:
                 max_frame_size: int = _wire.DEFAULT_MAX_FRAME,
                 initial_window: int = _wire.DEFAULT_WINDOW,
                 client_name: str = _wire.CLIENT_NAME,
-                daemon_uid: Optional[int] = None) -> "Connection":
+                daemon_uid: Optional[int] = None, autostart: bool = True) -> "Connection":
         """Connects to the daemon and performs the handshake; raises `Unavailable` naming the
         socket when nothing listens there, `PermissionDenied` naming the daemon's uid when it runs
         as another user than this one, root or `daemon_uid` (default `$TALLY_DAEMON_UID`), before
-        anything is sent, and `DeadlineExceeded` when no answer comes in `timeout`."""
+        anything is sent, and `DeadlineExceeded` when no answer comes in `timeout`.
+
+        When nothing listens and `autostart` (and `$TALLY_AUTOSTART` is not 0), it starts
+        `tally serve` on `path` first, waits until it is ready and connects once more."""
         path = path or _wire.default_socket_path()
-        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        sock.settimeout(timeout)
         try:
-            sock.connect(path)
+            sock = cls._open_socket(path, timeout)
         except OSError as exc:
-            sock.close()
-            raise _wire.connect_error(path, exc.strerror or str(exc)) from None
+            reason = exc.strerror or str(exc)
+            if not (autostart and _autostart.should_start(exc)):
+                raise _wire.connect_error(path, reason) from None
+            if _autostart.executable() is None:
+                raise _autostart.no_executable(path, reason) from None
+            _autostart.autostart(path, _autostart.timeout())
+            try:
+                sock = cls._open_socket(path, timeout)
+            except OSError as again:
+                raise _autostart.failed(path, again.strerror or str(again)) from None
         try:
             _wire.check_daemon(path, sock, daemon_uid)
         except BaseException:
@@ -153,6 +162,17 @@ class Connection:
             raise
         sock.settimeout(None)
         return cls(path, sock, reply, decoder, initial_window)
+
+    @staticmethod
+    def _open_socket(path: str, timeout: float) -> _socket.socket:
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        sock.settimeout(timeout)
+        try:
+            sock.connect(path)
+        except BaseException:
+            sock.close()
+            raise
+        return sock
 
     @property
     def usable(self) -> bool:
@@ -587,14 +607,18 @@ class Channel:
     def __init__(self, socket: Optional[str] = None, *, connect_timeout: float = 5.0,
                  max_frame_size: int = _wire.DEFAULT_MAX_FRAME,
                  initial_window: int = _wire.DEFAULT_WINDOW,
-                 daemon_uid: Optional[int] = None) -> None:
+                 daemon_uid: Optional[int] = None, autostart: bool = True) -> None:
         self.socket_path = socket or _wire.default_socket_path()
         self.connect_timeout = connect_timeout
         self.max_frame_size = max_frame_size
         self.initial_window = initial_window
         self.daemon_uid = daemon_uid
+        # Start a daemon when none listens (`$TALLY_AUTOSTART` permitting), for the first
+        # connection only: a daemon that goes away later is not replaced behind its owner's back.
+        self.autostart = autostart
         self._lock = threading.Lock()
         self._connection: Optional[Connection] = None
+        self._connected = False
         self._closed = False
         _channels.add(self)
 
@@ -611,7 +635,8 @@ class Channel:
                 self._connection = conn = Connection.connect(
                     self.socket_path, timeout=self.connect_timeout,
                     max_frame_size=self.max_frame_size, initial_window=self.initial_window,
-                    daemon_uid=self.daemon_uid)
+                    daemon_uid=self.daemon_uid, autostart=self.autostart and not self._connected)
+                self._connected = True
             return conn
 
     def close(self) -> None:

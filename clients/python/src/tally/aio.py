@@ -22,7 +22,7 @@ from typing import (Any, AsyncIterable, AsyncIterator, Deque, Dict, Generic, Ite
 
 from google.protobuf.message import Message
 
-from tally import _wire
+from tally import _autostart, _wire
 from tally._wire import (CANCEL, END, END_STREAM, GOAWAY, HALF_CLOSE, HELLO, MESSAGE, PING,
                          PONG, START, WINDOW)
 from tally.errors import RPCError
@@ -75,16 +75,32 @@ class AsyncConnection:
     async def connect(cls, path: Optional[str] = None, *, timeout: float = 5.0,
                       max_frame_size: int = _wire.DEFAULT_MAX_FRAME,
                       initial_window: int = _wire.DEFAULT_WINDOW,
-                      daemon_uid: Optional[int] = None) -> "AsyncConnection":
+                      daemon_uid: Optional[int] = None, autostart: bool = True) -> "AsyncConnection":
         """Connects and performs the handshake; like `tally.Connection.connect`, refuses a daemon
-        of another user than this one, root or `daemon_uid` before anything is sent."""
+        of another user than this one, root or `daemon_uid` before anything is sent, and starts
+        `tally serve` when nothing listens (unless `autostart` is False or `$TALLY_AUTOSTART` is 0)."""
         path = path or _wire.default_socket_path()
+
+        async def open_connection() -> "tuple[asyncio.StreamReader, asyncio.StreamWriter]":
+            try:
+                return await asyncio.wait_for(asyncio.open_unix_connection(path, limit=1 << 20), timeout)
+            except asyncio.TimeoutError:
+                raise _wire.connect_error(path, "timed out") from None
+
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(path, limit=1 << 20), timeout)
-        except asyncio.TimeoutError:
-            raise _wire.connect_error(path, "timed out") from None
+            reader, writer = await open_connection()
         except OSError as exc:
-            raise _wire.connect_error(path, exc.strerror or str(exc)) from None
+            reason = exc.strerror or str(exc)
+            if not (autostart and _autostart.should_start(exc)):
+                raise _wire.connect_error(path, reason) from None
+            if _autostart.executable() is None:
+                raise _autostart.no_executable(path, reason) from None
+            # Blocking (it waits for the daemon's ready line): off the event loop.
+            await asyncio.get_running_loop().run_in_executor(None, _autostart.autostart, path, _autostart.timeout())
+            try:
+                reader, writer = await open_connection()
+            except OSError as again:
+                raise _autostart.failed(path, again.strerror or str(again)) from None
         try:
             _wire.check_daemon(path, writer.get_extra_info("socket"), daemon_uid)
         except BaseException:
@@ -391,12 +407,14 @@ class AsyncChannel:
 
     def __init__(self, socket: Optional[str] = None, *, connect_timeout: float = 5.0,
                  max_frame_size: int = _wire.DEFAULT_MAX_FRAME, initial_window: int = _wire.DEFAULT_WINDOW,
-                 daemon_uid: Optional[int] = None) -> None:
+                 daemon_uid: Optional[int] = None, autostart: bool = True) -> None:
         self.socket_path = socket or _wire.default_socket_path()
         self.connect_timeout = connect_timeout
         self.max_frame_size = max_frame_size
         self.initial_window = initial_window
         self.daemon_uid = daemon_uid
+        self.autostart = autostart  # for the first connection only, like `tally.Channel`
+        self._connected = False
         self._conn: Optional[AsyncConnection] = None
         self._lock: Optional[asyncio.Lock] = None
 
@@ -410,7 +428,8 @@ class AsyncChannel:
                 self._conn = await AsyncConnection.connect(
                     self.socket_path, timeout=self.connect_timeout,
                     max_frame_size=self.max_frame_size, initial_window=self.initial_window,
-                    daemon_uid=self.daemon_uid)
+                    daemon_uid=self.daemon_uid, autostart=self.autostart and not self._connected)
+                self._connected = True
             return self._conn
 
     async def close(self) -> None:
