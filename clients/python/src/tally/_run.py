@@ -5,6 +5,17 @@ into `MetricBatch`es (every `flush_interval` seconds, or as soon as `batch_point
 and sends them on one `StreamMetrics` call; the daemon acknowledges each batch, by `sequence`,
 once it is committed. `flush()` waits for the acknowledgement of everything logged before it.
 
+`Run.log` makes no system call in the common case (they are what costs under sandboxed kernels,
+where reading the clock is a syscall and every futex wake-up is expensive): it reads the time
+from `_now_ms`, which a clock thread that never blocks on I/O refreshes every `_TICK` seconds
+while logging goes on (points logged within one tick share a timestamp), and takes a lock the
+sender seldom takes (to seal the columns and to count acknowledgements), so it is uncontended.
+Nothing on that path wakes the sender: the clock thread kicks it (`_kick`) when it sees a sealed
+batch, and so do `flush`, `end`, back-pressure at `max_buffered_points` and the transport's
+callbacks. While the clock thread is not ticking (no log call for `_IDLE_AFTER`, the run ended,
+the sender gone), `_clock_live` is False and `log` reads the clock itself, so a timestamp is at
+most about a tick plus the interpreter's switch interval old.
+
 Delivery is at least once: when the connection drops, the batches not yet acknowledged are sent
 again on a new connection (with retries and backoff for up to `retry_timeout` seconds). A batch
 the daemon committed just before the connection dropped, whose acknowledgement was lost, is then
@@ -34,6 +45,8 @@ if TYPE_CHECKING:
 
 STREAM_METRICS = "/tally.v1.Tracking/StreamMetrics"
 _RETRYABLE = {14}  # UNAVAILABLE: the connection dropped or no daemon listens (yet)
+_TICK = 0.005  # seconds between refreshes of the coarse clock `log` reads (and polls for sealed batches)
+_IDLE_AFTER = 1.0  # seconds without a log call after which the clock thread stops ticking (log then reads the clock)
 
 _STATUS = {
     "completed": tracking_pb2.RUN_STATUS_COMPLETED,
@@ -136,7 +149,13 @@ class Run:
         self._points = 0  # points logged and not yet acknowledged (the bounded buffer)
         self._error: Optional[RPCError] = None  # fatal: logging has stopped
         self._rejected: List[RPCError] = []  # batches the daemon refused, raised by the next flush
-        self._wake = False
+        # Wakes the sender. Set by flush, end, back-pressure and the transport, never by a plain log.
+        self._kick = threading.Event()
+        # The clock thread's coarse clock (ms since the epoch), valid while `_clock_live` is True:
+        # the clock thread sets `_now_ms` before `_clock_live`, and clears `_clock_live` when it
+        # stops ticking.
+        self._now_ms = 0
+        self._clock_live = False
         self._flush_requested = False
         self._closing = False
         self._thread: Optional[threading.Thread] = None
@@ -160,7 +179,6 @@ class Run:
         that stopped logging if the daemon stayed unreachable for `retry_timeout` seconds."""
         values = [float(v) for v in metrics.values()]
         shape = tuple(metrics)
-        ts = int(time.time() * 1000)
         with self._lock:
             if self._thread is None:
                 self._start_locked()
@@ -199,16 +217,17 @@ class Run:
                     if next_step.get(key, 0) < following:
                         next_step[key] = following
             self._vals += values
+            # Read under the lock, after the loops above (where the interpreter lets the sender
+            # run if it asked to), so that timestamps follow the order of the points.
+            ts = self._now_ms if self._clock_live else int(time.time() * 1000)
             self._ts += [ts] * count
             self._points += count
             if len(self._vals) >= self.batch_points:
-                self._seal_locked()
-                self._cond.notify_all()
+                self._seal_locked()  # the clock thread kicks the sender on its next tick
 
     def _wait_for_room_locked(self) -> None:
         while self._points >= self.max_buffered_points and self._error is None:
-            self._wake = True
-            self._cond.notify_all()
+            self._kick.set()
             self._cond.wait(1.0)
         if self._error is not None:
             raise self._error
@@ -238,9 +257,8 @@ class Run:
                 self._start_locked()
             self._seal_locked()
             target = self._seq
-            self._wake = True
             self._flush_requested = True
-            self._cond.notify_all()
+            self._kick.set()
             while self._done_seq_locked() < target and self._error is None:
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
@@ -257,11 +275,35 @@ class Run:
     def _start_locked(self) -> None:
         self._thread = threading.Thread(target=self._send_loop, name=f"tally-run-{self.id}", daemon=True)
         self._thread.start()
+        threading.Thread(target=self._tick_loop, args=(self._thread,), name=f"tally-clock-{self.id}", daemon=True).start()
+
+    def _tick_loop(self, sender: threading.Thread) -> None:
+        """Refreshes `_now_ms` every `_TICK` seconds while points are logged, and kicks the sender
+        when `log` has sealed a batch. Never blocks but to sleep, so the clock stays fresh while the
+        sender waits on the daemon. Ends with the sender or when the run ends."""
+        seen = (-1, -1)
+        last_activity = time.monotonic()
+        try:
+            while not self._closing and sender.is_alive():
+                now = time.monotonic()
+                activity = (self._seq, len(self._vals))  # changes only when points are logged
+                if activity != seen:
+                    seen = activity
+                    last_activity = now
+                if now - last_activity < _IDLE_AFTER:
+                    self._now_ms = int(time.time() * 1000)
+                    self._clock_live = True
+                    if self._sealed:
+                        self._kick.set()
+                    time.sleep(_TICK)
+                else:
+                    self._clock_live = False
+                    time.sleep(0.1)
+        finally:
+            self._clock_live = False
 
     def _poke(self) -> None:
-        with self._lock:
-            self._wake = True
-            self._cond.notify_all()
+        self._kick.set()
 
     def _send_loop(self) -> None:
         stream: Optional[RawCall] = None
@@ -269,14 +311,17 @@ class Run:
         outage_since: Optional[float] = None
         backoff = 0.05
         last_send = time.monotonic()
+        kick = self._kick
         while True:
+            # Wait until kicked, a batch is sealed or `flush_interval` has passed. Whatever a
+            # kicker changed before its set() is seen below, as the kick is cleared before.
+            while not (self._sealed or kick.is_set()):
+                remaining = self.flush_interval - (time.monotonic() - last_send)
+                if remaining <= 0:
+                    break
+                kick.wait(remaining)
+            kick.clear()
             with self._lock:
-                while not (self._wake or self._sealed):
-                    remaining = self.flush_interval - (time.monotonic() - last_send)
-                    if remaining <= 0:
-                        break
-                    self._cond.wait(remaining)
-                self._wake = False
                 if time.monotonic() - last_send >= self.flush_interval or self._closing:
                     self._seal_locked()
                     last_send = time.monotonic()
@@ -330,8 +375,7 @@ class Run:
                             f"{error.message}; gave up after {self.retry_timeout:.0f}s of retries with "
                             f"{self._points} points of run {self.id} not stored"))
                         return
-                    with self._lock:
-                        self._cond.wait(backoff)
+                    kick.wait(backoff)  # a kick (flush, end, a sealed batch) cuts it short and stays set
                     backoff = min(backoff * 2, 2.0)
                     continue
             if closing and not self._pending:
@@ -464,9 +508,8 @@ class Run:
             flush_error = exc
         with self._lock:
             self._closing = True
-            self._wake = True
-            self._cond.notify_all()
             thread = self._thread
+        self._kick.set()
         if thread is not None:
             thread.join(5.0)
         return flush_error
