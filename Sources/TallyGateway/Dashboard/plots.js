@@ -286,6 +286,29 @@ export async function firstLoad(root, message, load, isDisposed) {
   }
 }
 
+// The pages of the job kinds: where each is shown, what it is called.
+const JOB_PAGES = {
+  sweep: { route: "#/sweeps/", noun: "a sweep", link: "show it as a sweep" },
+  classification_eval: { route: "#/evaluations/", noun: "a classification evaluation", link: "show it as an evaluation" },
+};
+
+/**
+ * Fetches the job of a detail page. A job of another kind is not shown here: the page gets an
+ * error with a link to the job's own page (`root.dataset.error`), and the result is null, as it
+ * is when the view was left meanwhile.
+ */
+export async function jobOfKind(root, message, jobId, kind, isDisposed) {
+  const job = await experiments("GetJob", { jobId });
+  if (isDisposed()) return null;
+  if (!job.kind || job.kind === kind) return job;
+  const other = JOB_PAGES[job.kind];
+  fill(message,
+    errorBox({ codeName: "INVALID_ARGUMENT", message: `job ${jobId} is a ${job.kind} job, not ${JOB_PAGES[kind].noun}` }),
+    other ? h("a", { href: `${other.route}${encodeURIComponent(jobId)}` }, other.link) : null);
+  root.dataset.error = "true";
+  return null;
+}
+
 export function throttle(fn, ms) {
   let timer = null;
   let last = 0;

@@ -47,6 +47,7 @@
 import { experiments, int } from "../api.js";
 import {
   firstLoad,
+  jobOfKind,
   syncCancelButton,
   barChart, confusionHeatmap, errorBox, fill, fmtMs, fmtNumber, fmtPercent, fmtTime, fmtTimeShort, h, injectStyles, insertByCreated,
   isActive, jobDuration, jobFraction, liveIndicator, pollPending, progressBar, refresher, reliabilityDiagram,
@@ -470,30 +471,18 @@ function renderEvaluation(root, jobId, query, ctx) {
     }, (s, error) => live.set(s, error));
   };
 
-  (async () => {
+  firstLoad(root, message, async () => {
     try {
-      const first = await experiments("GetJob", { jobId });
-      if (disposed) return;
-      if (first.kind && first.kind !== "classification_eval") {
-        fill(message, errorBox({ codeName: "INVALID_ARGUMENT", message: `job ${jobId} is a ${first.kind} job, not a classification evaluation` }),
-          first.kind === "sweep" ? h("a", { href: `#/sweeps/${encodeURIComponent(jobId)}` }, "show it as a sweep") : null);
-        root.dataset.error = "true";
-        live.set("ended");
-        return;
-      }
+      const first = await jobOfKind(root, message, jobId, "classification_eval", () => disposed);
+      if (!first) return live.set("ended");
       update(first);
       if (isActive(first.status)) startWatch();
       else live.set("ended");
     } catch (error) {
-      if (!disposed) {
-        fill(message, errorBox(error));
-        root.dataset.error = "true";
-        live.set("ended");
-      }
-    } finally {
-      if (!disposed) root.dataset.ready = "true";
+      live.set("ended");
+      throw error;
     }
-  })();
+  }, () => disposed);
 
   return () => {
     disposed = true;

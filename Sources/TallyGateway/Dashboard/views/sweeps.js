@@ -39,6 +39,7 @@
 import { experiments, int } from "../api.js";
 import {
   firstLoad,
+  jobOfKind,
   syncCancelButton,
   bestSoFarChart, errorBox, fill, fmtDuration, fmtNumber, fmtParam, fmtTime, fmtTimeShort, h, injectStyles, isActive,
   insertByCreated, jobDuration, jobFraction, liveIndicator, parallelCoordinates, paramValue, progressBar, refresher,
@@ -558,30 +559,18 @@ function renderSweep(root, jobId, ctx) {
     }, (s, error) => live.set(s, error));
   };
 
-  (async () => {
+  firstLoad(root, message, async () => {
     try {
-      const first = await experiments("GetJob", { jobId });
-      if (disposed) return;
-      if (first.kind && first.kind !== "sweep") {
-        fill(message, errorBox({ codeName: "INVALID_ARGUMENT", message: `job ${jobId} is a ${first.kind} job, not a sweep` }),
-          first.kind === "classification_eval" ? h("a", { href: `#/evaluations/${encodeURIComponent(jobId)}` }, "show it as an evaluation") : null);
-        root.dataset.error = "true";
-        live.set("ended");
-        return;
-      }
+      const first = await jobOfKind(root, message, jobId, "sweep", () => disposed);
+      if (!first) return live.set("ended");
       update(first);
       if (isActive(first.status)) startWatch();
       else live.set("ended");
     } catch (error) {
-      if (!disposed) {
-        fill(message, errorBox(error));
-        root.dataset.error = "true";
-        live.set("ended");
-      }
-    } finally {
-      if (!disposed) root.dataset.ready = "true";
+      live.set("ended");
+      throw error;
     }
-  })();
+  }, () => disposed);
 
   return () => {
     disposed = true;
