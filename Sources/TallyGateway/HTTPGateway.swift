@@ -215,8 +215,7 @@ public final class HTTPGateway: Sendable {
             return await self.respond(
                 service: context.parameters.get("service") ?? "",
                 method: context.parameters.get("method") ?? "",
-                body: Array(buffer: body),
-                wantsEvents: request.headers[.accept]?.contains("text/event-stream") ?? false
+                body: Array(buffer: body)
             )
         }
         router.get("/api/:service/:method") { request, context -> Response in
@@ -224,8 +223,7 @@ public final class HTTPGateway: Sendable {
             return await self.respond(
                 service: context.parameters.get("service") ?? "",
                 method: context.parameters.get("method") ?? "",
-                body: Array(text.utf8),
-                wantsEvents: true
+                body: Array(text.utf8)
             )
         }
         let bindAddress = address
@@ -268,7 +266,8 @@ public final class HTTPGateway: Sendable {
 
     // MARK: Calls
 
-    func respond(service: String, method: String, body: [UInt8], wantsEvents: Bool) async -> Response {
+    /// A call: server-streaming methods answer events whatever the request's `Accept` says.
+    func respond(service: String, method: String, body: [UInt8]) async -> Response {
         let entry: GatewayMethods.Entry
         switch methods.lookup(service: service, method: method) {
         case .success(let found): entry = found
