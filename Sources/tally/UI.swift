@@ -17,28 +17,21 @@ struct UI: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "Path of the daemon's Unix socket (default: $TALLY_SOCKET or the per-user default).")
-    var socket: String?
+    @OptionGroup var options: ClientOptions
 
-    @Flag(help: "Open the URL in a browser ($BROWSER, else xdg-open) instead of only printing it.")
+    @Flag(help: "Open the URL in a browser ($BROWSER, else xdg-open) as well as printing it.")
     var open = false
 
-    @Option(help: "Seconds to wait for the daemon's answer.")
-    var timeout: Double = 5
-
     func run() async throws {
-        let info: InfoResponse
-        do {
-            let client = try await TallyClient.connect(socketPath: socket, clientName: "tally-cli/ui")
-            defer { Task { await client.close() } }
-            info = try await client.system.info(options: CallOptions(timeout: .milliseconds(Int64(timeout * 1000))))
-        } catch let error as RPCError {
-            throw ValidationErrorMessage(message: "\(error.code.name): \(error.message)")
-        }
+        let info = try await options.withClient("ui") { try await $0.system.info(options: options.unary) }
         guard !info.dashboardUrl.isEmpty else {
             throw ValidationErrorMessage(message: "the daemon serves no dashboard (it was started with --http off, or is older than the dashboard); restart it with `tally serve --http 127.0.0.1:7311`")
         }
-        print(info.dashboardUrl)
+        if options.json {
+            print(JSONValue.object(["dashboardUrl": .string(info.dashboardUrl)]).serialized())
+        } else {
+            print(info.dashboardUrl)
+        }
         guard open else { return }
         let environment = ProcessInfo.processInfo.environment
         let candidates = (environment["BROWSER"].map { $0.split(separator: ":").map(String.init) } ?? []) + ["xdg-open", "sensible-browser", "chromium", "firefox"]

@@ -33,6 +33,8 @@ def test_ui_prints_the_url_with_the_token_from_the_home_folder(workdir):
         assert url.startswith("http://127.0.0.1:")
         assert url.endswith(f"/?token={token}")
         base = url.split("?")[0]
+        import json
+        assert json.loads(tally_ok(d, "ui", "--json")) == {"dashboardUrl": url}
         # The banner names the address, never the token.
         line = d.proc.stdout.readline()
         assert line.strip() == f"dashboard: {base} (`tally ui` prints the URL with its token)"
