@@ -662,3 +662,85 @@ def test_compare_whole_experiments(browser, seeded):
     metrics = {r["key"]: r for r in items(browser, "[data-test=compare-metrics] [data-test=metric-row]")}
     assert metrics["val_loss"]["best-run-id"] == min(runs, key=lambda r: r.final["val_loss"]).id
     assert metrics["val_loss"]["worst-run-id"] == max(runs, key=lambda r: r.final["val_loss"]).id
+
+
+# -- charts: smoothing and the x axis; the run page's artifacts and lineage ----------------------
+
+def tensorboard_ema(values, weight):
+    """TensorBoard's smoothing: an EMA debiased for its start."""
+    out, last, count = [], 0.0, 0
+    for v in values:
+        last = last * weight + (1 - weight) * v
+        count += 1
+        out.append(last / (1 - weight ** count))
+    return out
+
+
+def test_smoothing_is_tensorboards_ema_and_the_controls_reach_the_charts(browser, seeded):
+    runs = [r for r in seeded.runs_of("mnist-cnn") if r.status == "completed"][:2]
+    open_page(browser, f"/charts?runs={','.join(r.id for r in runs)}")
+    values = [3.0, 1.0, 4.0, 1.0, 5.0, 9.0, 2.0, 6.0]
+    for weight in (0.3, 0.9):
+        drawn = browser.driver.execute_async_script(
+            "const done = arguments[arguments.length - 1];"
+            "import('/assets/charts.js').then(m => done(m.ema(arguments[0], arguments[1])), e => done(String(e)));",
+            values, weight)
+        assert drawn == pytest.approx(tensorboard_ema(values, weight), rel=1e-12), drawn
+    # The slider and the x-axis select take effect on every chart.
+    browser.driver.execute_script(
+        "const s = document.querySelector('[data-test=smoothing]'); s.value = '0.9';"
+        "s.dispatchEvent(new Event('input', {bubbles: true}));")
+    browser.wait_until(lambda: all(c.get("smoothing") == "0.9" for c in items(browser, "[data-test=metric-chart]")),
+                       describe=lambda: f"smoothing 0.9: {items(browser, '[data-test=metric-chart]')}")
+    browser.driver.execute_script(
+        "const s = document.querySelector('[data-test=x-axis]'); s.value = 'time';"
+        "s.dispatchEvent(new Event('change', {bubbles: true}));")
+    browser.wait_until(lambda: all(c.get("x-mode") == "time" for c in items(browser, "[data-test=metric-chart]")),
+                       describe=lambda: f"x by time: {items(browser, '[data-test=metric-chart]')}")
+    assert all(int(c["points"]) == 2 * runs[0].steps for c in items(browser, "[data-test=metric-chart]"))
+    assert_no_console_errors(browser)
+
+
+def test_run_page_lists_artifacts_and_lineage_and_downloads_verified(browser, seeded, client, tmp_path):
+    import hashlib
+    import os as _os
+    content = _os.urandom(3 * (1 << 20) + 17)  # several chunks of the download stream
+    path = tmp_path / "model.bin"
+    path.write_bytes(content)
+    parent = client.start_run("artifacts-lineage", name="parent-run")
+    first = parent.log_artifact(path, name="model.bin")
+    path.write_bytes(content[::-1])
+    second = parent.log_artifact(path, name="model.bin", aliases=["best"])
+    child = client.start_run("artifacts-lineage", name="child-run", parent=parent)
+    child.end()
+    parent.end()
+
+    open_page(browser, f"/run/{parent.id}")
+    rows = {r["version"]: r for r in items(browser, "[data-test=artifact-row]")}
+    assert rows[str(second.version)]["artifact-id"] == second.id
+    cells = browser.driver.execute_script(
+        """return [...document.querySelectorAll('[data-test=artifact-row]')].map(r => ({
+             id: r.dataset.artifactId,
+             sha: r.querySelector('[data-test=artifact-sha256]').innerText.trim(),
+             bytes: r.querySelector('[data-test=artifact-size]').dataset.bytes,
+             aliases: r.querySelector('[data-test=artifact-aliases]').innerText}))""")
+    newest = next(c for c in cells if c["id"] == second.id)
+    assert newest["sha"] == hashlib.sha256(content[::-1]).hexdigest()
+    assert int(newest["bytes"]) == len(content)
+    assert "best" in newest["aliases"]
+    children = one(browser, "[data-test=run-children]")
+    assert children["count"] == "1"
+    assert [c["run-id"] for c in items(browser, "[data-test=child-link]")] == [child.id]
+    # The download arrives whole: the page checks its SHA-256 against the record before saving.
+    browser.driver.find_element(By.CSS_SELECTOR, f"[data-test=artifact-download][data-artifact-id='{second.id}']").click()
+    browser.wait_until(lambda: any(s.get("state") in ("done", "error") for s in items(browser, "[data-test=download-status]")),
+                       timeout=30, describe=lambda: f"download: {items(browser, '[data-test=download-status]')}")
+    status = next(s for s in items(browser, "[data-test=download-status]") if s.get("state"))
+    assert status["state"] == "done", status
+    assert int(status["bytes"]) == len(content)
+    assert "SHA-256 verified" in status["text"]
+    assert first.id != second.id
+
+    open_page(browser, f"/run/{child.id}")
+    assert one(browser, "[data-test=run-parent]")["run-id"] == parent.id
+    assert_no_console_errors(browser)

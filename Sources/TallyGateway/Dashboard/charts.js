@@ -11,7 +11,7 @@
 //                                data-points="<points drawn, all series>", data-series="<n series>",
 //                                data-live-last-step="<last step appended live>" (once a live point came),
 //                                data-log-y="true|false" (log y actually in effect),
-//                                data-x-mode="step|relative|time", data-zoomed="true|false" (after a
+//                                data-x-mode="step|relative|time", data-smoothing="<EMA weight drawn>", data-zoomed="true|false" (after a
 //                                zoom), data-detail="loading|loaded|error" (zoomed in on downsampled
 //                                series: the visible step range fetched again at full resolution)
 //   data-test="chart-graph"      the dygraphs div inside a chart
@@ -722,6 +722,7 @@ export class MetricChart {
     this.container.dataset.points = String(total);
     this.container.dataset.series = String(this.built.length);
     this.container.dataset.xMode = this.options.xMode;
+    this.container.dataset.smoothing = String(this.options.smoothing);
     const logY = this.options.logY && total > 0;
     this.container.dataset.logY = String(logY);
     if (total === 0) {
