@@ -134,10 +134,17 @@ let package = Package(
         .target(
             name: "TallyServer",
             dependencies: [
-                "TallyProto", "TallyRPC", "TallyAPI", "TallyTransport", "TallyStore", "TallyServices", "TallyGateway",
+                "TallyProto", "TallyRPC", "TallyAPI", "TallyTransport", "TallyStore", "TallyServices", "TallyGateway", "TallyJournal",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
+            swiftSettings: swiftSettings
+        ),
+        // Clients' offline journals: the file format, and delivery to the tracking service
+        // (`tally sync`, and the daemon at start).
+        .target(
+            name: "TallyJournal",
+            dependencies: ["TallyProto", "TallyRPC", "TallyAPI"],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -162,7 +169,7 @@ let package = Package(
         .executableTarget(
             name: "tally",
             dependencies: [
-                "TallyServer", "TallyClient", "TallyGateway", "TallyProto", "TallyRPC", "TallyAPI",
+                "TallyServer", "TallyClient", "TallyGateway", "TallyJournal", "TallyProto", "TallyRPC", "TallyAPI",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
@@ -272,7 +279,7 @@ let package = Package(
         .testTarget(
             name: "TallyServicesTests",
             dependencies: [
-                "TallyServices", "TallyStore", "TallyProto", "TallyRPC", "TallyAPI",
+                "TallyServices", "TallyStore", "TallyProto", "TallyRPC", "TallyAPI", "TallyJournal",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "Logging", package: "swift-log"),
             ],

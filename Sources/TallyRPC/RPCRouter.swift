@@ -13,6 +13,11 @@ public struct RPCRouter: Sendable {
 
     private var routes: [String: Route] = [:]
 
+    /// Called by transports once a connection has closed and every call on it has ended, with
+    /// the connection's id (``ServerContext/connectionID``): services that keep state per
+    /// connection (a run's writer) learn that it is gone.
+    public var connectionClosed: [@Sendable (UInt64) async -> Void] = []
+
     /// Creates an empty router.
     public init() {}
 

@@ -17,6 +17,12 @@ public struct DaemonConfiguration: Sendable {
     public var shutdownGracePeriod: Duration = .seconds(30)
     /// Background jobs running at once (default 2).
     public var jobWorkers = 2
+    /// How long a run's writer may stay silent (no batch, no heartbeat) before the run is
+    /// marked crashed (default 60 s).
+    public var heartbeatTimeout: Duration = .seconds(60)
+    /// Deliver the journals of clients that could not reach the daemon (`<home>/journal`) at
+    /// start (default on).
+    public var deliverJournals = true
     /// Where the dashboard and HTTP gateway listen; `nil` (the default here) for no HTTP at all.
     /// `tally serve` sets ``GatewayAddress/default`` unless told `--http off`.
     public var http: GatewayAddress?
@@ -69,4 +75,6 @@ public struct DaemonConfiguration: Sendable {
     public var storePath: String { "\(homeDirectory)/tally.sqlite" }
     /// Folder of the artifact blobs.
     public var artifactPath: String { "\(homeDirectory)/artifacts" }
+    /// Where clients that could not reach the daemon leave their journals (docs/journal.md).
+    public var journalPath: String { "\(homeDirectory)/journal" }
 }

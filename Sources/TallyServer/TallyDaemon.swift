@@ -123,8 +123,8 @@ public final class TallyDaemon: Service, Sendable {
         } catch {
             throw DaemonError(code: .setupFailed, message: "cannot open the artifact store at \(configuration.artifactPath): \(error)", cause: error)
         }
-        let tracking = TrackingProvider(store: store, blobs: blobs, logger: logger)
-        tracking.registerMethods(with: &router)
+        let tracking = TrackingProvider(store: store, blobs: blobs, heartbeatTimeout: configuration.heartbeatTimeout, logger: logger)
+        tracking.register(with: &router)
         let experiments: ExperimentsProvider
         do {
             experiments = try ExperimentsProvider(
@@ -156,6 +156,8 @@ public final class TallyDaemon: Service, Sendable {
         }
         if stopEarly { return }
         try await experiments.start()
+        let journals = configuration.deliverJournals
+            ? JournalCollector(folder: configuration.journalPath, router: router, logger: logger) : nil
 
         // The long-lived work is children of this task: the metric ingest loop and the jobs beside
         // the transport. Shutdown waits for each by construction: the transport lets calls in flight
@@ -164,6 +166,9 @@ public final class TallyDaemon: Service, Sendable {
         try await withThrowingTaskGroup(of: Void.self) { services in
             services.addTask { await tracking.run() }
             services.addTask { await experiments.run() }
+            if let journals {
+                services.addTask { await journals.run() }
+            }
             let served: Result<Void, any Error>
             do {
                 try await withGracefulShutdownHandler {
@@ -190,6 +195,7 @@ public final class TallyDaemon: Service, Sendable {
             } catch {
                 served = .failure(error)
             }
+            journals?.stop()
             tracking.shutdown()
             await experiments.shutdown()
             tracking.finishIngest()

@@ -127,7 +127,7 @@ final class MetricIngestor: Sendable {
     private func finish(_ pending: Pending, _ result: Result<CommittedPoints, StoreError>) {
         switch result {
         case .success(let points):
-            hub.publish(points: points)
+            if !points.duplicate { hub.publish(points: points) }
             pending.ticket.complete(.success(points))
         case .failure(let error):
             pending.ticket.complete(.failure(error))

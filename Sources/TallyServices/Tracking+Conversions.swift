@@ -73,7 +73,11 @@ extension Run {
         error = record.error
         startedAtMs = record.startedAtMs
         completedAtMs = record.completedAtMs
-        durationMs = (record.completedAtMs > 0 ? record.completedAtMs : nowMs) - record.startedAtMs
+        // A crashed run lasted until its writer was last heard from.
+        let end = record.completedAtMs > 0 ? record.completedAtMs
+            : record.state == .crashed && record.lastContactMs > 0 ? record.lastContactMs : nowMs
+        durationMs = end - record.startedAtMs
+        lastContactMs = record.state == .crashed ? record.lastContactMs : 0
         params = record.params.mapValues(ParamValue.init)
         metrics = record.metrics.map(MetricSummary.init)
         childCount = UInt64(record.childCount)

@@ -6,13 +6,21 @@ import TallyStore
 extension TrackingProvider {
     public func logMetrics(request: MetricBatch, context: ServerContext) async throws -> LogMetricsResponse {
         let batch = try validate(request)
+        try await heardFromWriter(request, context: context)
         var response = LogMetricsResponse()
         response.sequence = request.sequence
         if batch.count > 0 {
-            _ = try await mapStoreErrors { try await ingestor.commit(batch) }
+            let committed = try await mapStoreErrors { try await ingestor.commit(batch) }
+            response.duplicate = committed.duplicate
+            response.accepted = committed.duplicate ? 0 : UInt64(batch.count)
         }
-        response.accepted = UInt64(batch.count)
         return response
+    }
+
+    /// A batch with a writer id is a sign of life from the run's writer (docs/journal.md).
+    private func heardFromWriter(_ request: MetricBatch, context: ServerContext) async throws {
+        guard !request.writerId.isEmpty else { return }
+        try await mapStoreErrors { try await liveness.contact(runID: request.runId, connection: context.connectionID) }
     }
 
     public func streamMetrics(
@@ -26,7 +34,7 @@ extension TrackingProvider {
         // unacknowledged, for example).
         let commits = CommitTracker()
         do {
-            try await commitAndAcknowledge(requests, response: response, commits: commits)
+            try await commitAndAcknowledge(requests, response: response, commits: commits, context: context)
         } catch {
             await commits.idle()
             throw error
@@ -44,7 +52,8 @@ extension TrackingProvider {
     private func commitAndAcknowledge(
         _ requests: RequestStream<MetricBatch>,
         response: ResponseWriter<LogMetricsResponse>,
-        commits: CommitTracker
+        commits: CommitTracker,
+        context: ServerContext
     ) async throws {
         // Batches are queued for commit as they arrive (several may share a commit) and
         // acknowledged in order; at most `inFlight` are between arrival and acknowledgement.
@@ -55,11 +64,15 @@ extension TrackingProvider {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await queued in pending {
-                    if let ticket = queued.ticket {
-                        _ = try await mapStoreErrors { try await ticket.value }
-                    }
                     var ack = LogMetricsResponse()
                     ack.accepted = queued.accepted
+                    if let ticket = queued.ticket {
+                        let committed = try await mapStoreErrors { try await ticket.value }
+                        if committed.duplicate {
+                            ack.duplicate = true
+                            ack.accepted = 0
+                        }
+                    }
                     ack.sequence = queued.sequence
                     try await response.write(ack)
                     inFlight.release(1)
@@ -69,6 +82,7 @@ extension TrackingProvider {
                 defer { pendingContinuation.finish() }
                 for try await request in requests {
                     let batch = try validate(request)
+                    try await heardFromWriter(request, context: context)
                     try await inFlight.acquire(1)
                     var ticket: CommitTicket?
                     if batch.count > 0 {
@@ -120,6 +134,11 @@ extension TrackingProvider {
         if let bad = request.timestampsMs.firstIndex(where: { $0 < 0 }) {
             throw Self.invalid("timestamps_ms[\(bad)] = \(request.timestampsMs[bad]) is negative", field: "timestamps_ms")
         }
+        if !request.writerId.isEmpty {
+            guard request.writerId.utf8.count <= 64, request.writerId.utf8.allSatisfy(Self.isWriterIDByte) else {
+                throw Self.invalid("writer_id must be 1 to 64 letters, digits, '-' or '_'", field: "writer_id")
+            }
+        }
         return MetricPointBatch(
             runID: request.runId,
             keys: request.keys,
@@ -127,8 +146,20 @@ extension TrackingProvider {
             values: request.values,
             steps: request.steps,
             timestampsMs: request.timestampsMs,
-            receivedAtMs: Self.nowMs()
+            receivedAtMs: Self.nowMs(),
+            writerID: request.writerId,
+            sequence: request.sequence
         )
+    }
+
+    static func isWriterIDByte(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+             UInt8(ascii: "-"), UInt8(ascii: "_"):
+            true
+        default:
+            false
+        }
     }
 
     /// Points per history chunk: about 1.2 MB of payload, well inside the frame limit.

@@ -11,6 +11,13 @@ extension TrackingProvider {
         try validateName(request.name, kind: "run", required: false)
         try validateTags(request.tags)
         let params = try paramRecords(request.params)
+        if !request.runId.isEmpty {
+            guard request.runId.utf8.count == 16, request.runId.utf8.allSatisfy({
+                (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) || (UInt8(ascii: "a")...UInt8(ascii: "f")).contains($0)
+            }) else {
+                throw Self.invalid("run_id must be 16 lower-case hex characters (or empty: the daemon makes one)", field: "run_id")
+            }
+        }
         let record = try await mapStoreErrors {
             try await store.startRun(
                 Store.NewRun(
@@ -20,11 +27,20 @@ extension TrackingProvider {
                     name: request.name,
                     tags: request.tags,
                     parentRunID: request.parentRunId.isEmpty ? nil : request.parentRunId,
-                    params: params
+                    params: params,
+                    id: request.runId.isEmpty ? nil : request.runId
                 )
             )
         }
         return Run(record, nowMs: Self.nowMs())
+    }
+
+    public func resumeRun(request: ResumeRunRequest, context: ServerContext) async throws -> Run {
+        try validateID(request.runId, field: "run_id")
+        let record = try await mapStoreErrors { try await store.resumeRun(id: request.runId) }
+        let run = Run(record, nowMs: Self.nowMs())
+        hub.publish(status: run)
+        return run
     }
 
     public func endRun(request: EndRunRequest, context: ServerContext) async throws -> Run {
@@ -43,6 +59,7 @@ extension TrackingProvider {
         // Points acknowledged before EndRun was sent are committed: the ingestor answers only
         // after commit, so nothing is waiting for this run here.
         let record = try await mapStoreErrors { try await store.endRun(id: request.runId, state: state, error: request.error) }
+        liveness.forget(request.runId)
         let run = Run(record, nowMs: Self.nowMs())
         hub.publish(status: run)
         return run
@@ -65,6 +82,7 @@ extension TrackingProvider {
             }
         }
         hub.end(runID: request.runId)
+        liveness.forget(request.runId)
         var response = DeleteRunResponse()
         response.deletedRuns = UInt64(deletion.runs)
         response.deletedArtifacts = UInt64(deletion.artifacts)
@@ -102,11 +120,7 @@ extension TrackingProvider {
         try validateID(request.runId, field: "run_id")
         let params = try paramRecords(request.params)
         let stored = try await mapStoreErrors {
-            let run = try await store.runState(id: request.runId)
-            guard run.state == .running else {
-                throw StoreError(code: .failedPrecondition, message: "run \(request.runId) has ended; params can only be logged to a running run", field: "run_id")
-            }
-            return try await store.logParams(runID: request.runId, params: params)
+            try await store.logParams(runID: request.runId, params: params, requireRunning: true)
         }
         if stored > 0 { hub.publish(params: request) }
         var response = LogParamsResponse()

@@ -1,7 +1,7 @@
 public import Logging
 public import TallyAPI
 import TallyProto
-import TallyRPC
+public import TallyRPC
 public import TallyStore
 
 /// Serves `tally.v1.Tracking` from the store. The methods live in extensions by topic:
@@ -13,14 +13,24 @@ public struct TrackingProvider: TrackingServiceProtocol {
     let hub: RunEventHub
     let limits: TrackingLimits
     let logger: Logger
+    let liveness: RunLiveness
 
     /// Creates the provider.
     /// - Parameters:
     ///   - store: The SQLite store.
     ///   - blobs: The artifact blob store.
     ///   - limits: Size limits of records.
+    ///   - heartbeatTimeout: How long a run's writer may stay silent before the run is crashed.
+    ///   - clock: Paces the check for silent writers.
     ///   - logger: Logger for ingest and errors.
-    public init(store: Store, blobs: BlobStore, limits: TrackingLimits = TrackingLimits(), logger: Logger) {
+    public init(
+        store: Store,
+        blobs: BlobStore,
+        limits: TrackingLimits = TrackingLimits(),
+        heartbeatTimeout: Duration = .seconds(60),
+        clock: any Clock<Duration> = ContinuousClock(),
+        logger: Logger
+    ) {
         self.store = store
         self.blobs = blobs
         self.limits = limits
@@ -28,13 +38,29 @@ public struct TrackingProvider: TrackingServiceProtocol {
         let hub = RunEventHub()
         self.hub = hub
         self.ingestor = MetricIngestor(store: store, hub: hub, logger: logger)
+        self.liveness = RunLiveness(timeout: heartbeatTimeout, store: store, hub: hub, logger: logger, clock: clock, nowMs: { Self.nowMs() })
     }
 
-    /// Ends the run watchers' streams (the daemon is shutting down).
-    /// Commits metric batches until ``finishIngest()``: a long-lived child task of whatever
-    /// serves this provider (the daemon's service group). Metric calls wait until it runs.
+    /// Registers the methods, and the connection observer that crashes the runs whose writer's
+    /// connection closed.
+    public func register(with router: inout RPCRouter) {
+        registerMethods(with: &router)
+        let liveness = self.liveness
+        router.connectionClosed.append { id in await liveness.connectionClosed(id) }
+    }
+
+    /// Ids of the runs found crashed, in order (for tests).
+    public var crashedRuns: AsyncStream<String> { liveness.crashes }
+
+    /// Commits metric batches until ``finishIngest()``, and watches runs' writers meanwhile: a
+    /// long-lived child task of whatever serves this provider (the daemon's service group).
+    /// Metric calls wait until it runs.
     public func run() async {
-        await ingestor.run()
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await liveness.run() }
+            await ingestor.run()
+            group.cancelAll()
+        }
     }
 
     /// Lets ``run()`` return once the batches queued so far are committed; batches that arrive

@@ -22,6 +22,8 @@ public enum RunState: Int, Sendable, Hashable {
     case completed = 2
     case failed = 3
     case killed = 4
+    /// Its writer went away without ending it (see ``Store/markCrashed(_:)``).
+    case crashed = 5
 
     /// The lower-case name used in filters ("running", "completed", …).
     public var name: String {
@@ -30,6 +32,7 @@ public enum RunState: Int, Sendable, Hashable {
         case .completed: "completed"
         case .failed: "failed"
         case .killed: "killed"
+        case .crashed: "crashed"
         }
     }
 }
@@ -85,6 +88,8 @@ public struct RunRecord: Sendable, Hashable {
     /// Ordered by key.
     public var metrics: [MetricSummaryRecord]
     public var childCount: Int64
+    /// The last time its writer was heard from, as last recorded; 0 when no writer streamed to it.
+    public var lastContactMs: Int64 = 0
 }
 
 /// One artifact version.

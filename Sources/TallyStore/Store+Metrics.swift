@@ -13,8 +13,14 @@ public struct MetricPointBatch: Sendable {
     public var timestampsMs: [Int64]
     /// The time the daemon received the batch.
     public var receivedAtMs: Int64
+    /// The writer numbering its batches, with this batch's number: a batch whose (writer,
+    /// sequence) the run has stored before is not stored again. Empty: no such check.
+    public var writerID: String
+    public var sequence: UInt64
 
-    public init(runID: String, keys: [String], keyIndex: [UInt32], values: [Double], steps: [Int64], timestampsMs: [Int64], receivedAtMs: Int64) {
+    public init(runID: String, keys: [String], keyIndex: [UInt32], values: [Double], steps: [Int64], timestampsMs: [Int64], receivedAtMs: Int64, writerID: String = "", sequence: UInt64 = 0) {
+        self.writerID = writerID
+        self.sequence = sequence
         self.runID = runID
         self.keys = keys
         self.keyIndex = keyIndex
@@ -35,6 +41,8 @@ public struct CommittedPoints: Sendable {
     public var values: [Double]
     public var steps: [Int64]
     public var timestampsMs: [Int64]
+    /// The batch had been stored before (same writer and sequence); nothing was stored now.
+    public var duplicate = false
 }
 
 /// One point of a series' history.
@@ -189,7 +197,9 @@ extension Store {
 
     /// Commits batches of several runs in one transaction (group commit).
     ///
-    /// A batch whose run is missing or has ended fails alone; the others commit.
+    /// A batch whose run is missing or has ended fails alone; the others commit. A batch for a
+    /// crashed run makes it running again (its writer is back). A batch with a writer id whose
+    /// (writer, sequence) the run has stored before is answered as a duplicate, storing nothing.
     /// - Returns: For each batch, the committed points or the error that rejected it.
     public func commitMetrics(_ batches: [MetricPointBatch]) async throws -> [Result<CommittedPoints, StoreError>] {
         try await pool.write { db in
@@ -202,7 +212,22 @@ extension Store {
                     continue
                 }
                 let runPK: Int64 = run["pk"]
-                guard (run["status"] as Int) == RunState.running.rawValue else {
+                if !batch.writerID.isEmpty {
+                    let seen = try Bool.fetchOne(
+                        db, sql: "SELECT 1 FROM run_batches WHERE run_pk = ? AND writer_id = ? AND sequence = ?",
+                        arguments: [runPK, batch.writerID, Int64(bitPattern: batch.sequence)]
+                    ) ?? false
+                    if seen {
+                        results.append(.success(CommittedPoints(runID: batch.runID, keys: [], keyIndex: [], values: [], steps: [], timestampsMs: [], duplicate: true)))
+                        continue
+                    }
+                }
+                switch RunState(rawValue: run["status"]) {
+                case .running:
+                    break
+                case .crashed:
+                    try db.execute(sql: "UPDATE runs SET status = ? WHERE pk = ?", arguments: [RunState.running.rawValue, runPK])
+                default:
                     results.append(.failure(StoreError(code: .failedPrecondition, message: "run \(batch.runID) has ended; metrics can only be logged to a running run", field: "run_id")))
                     continue
                 }
@@ -272,6 +297,12 @@ extension Store {
                     cache[state.key] = state
                 }
                 seriesCache[batch.runID] = cache
+                if !batch.writerID.isEmpty {
+                    try db.execute(
+                        sql: "INSERT INTO run_batches (run_pk, writer_id, sequence) VALUES (?, ?, ?)",
+                        arguments: [runPK, batch.writerID, Int64(bitPattern: batch.sequence)]
+                    )
+                }
                 results.append(.success(CommittedPoints(runID: batch.runID, keys: batch.keys, keyIndex: batch.keyIndex, values: batch.values, steps: steps, timestampsMs: times)))
             }
             return results

@@ -69,6 +69,20 @@ extension Store {
                 ALTER TABLE metric_series_new RENAME TO metric_series;
                 """)
         }
+        migrator.registerMigration("v8_run_writers") { db in
+            // Crashed runs and idempotent delivery (docs/journal.md): the last time a run's
+            // writer was heard from, and the (writer, sequence) of every batch stored with a
+            // writer id, so that a batch delivered twice is stored once.
+            try db.execute(sql: """
+                ALTER TABLE runs ADD COLUMN last_contact_ms INTEGER NOT NULL DEFAULT 0;
+                CREATE TABLE run_batches (
+                    run_pk INTEGER NOT NULL REFERENCES runs(pk) ON DELETE CASCADE,
+                    writer_id TEXT NOT NULL,
+                    sequence INTEGER NOT NULL,
+                    PRIMARY KEY (run_pk, writer_id, sequence)
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }()
 
@@ -186,7 +200,7 @@ extension Store {
             PRIMARY KEY (experiment_pk, key)
         ) WITHOUT ROWID;
 
-        -- status: 1 running, 2 completed, 3 failed, 4 killed (tally.v1.RunStatus).
+        -- status: 1 running, 2 completed, 3 failed, 4 killed, 5 crashed (tally.v1.RunStatus).
         CREATE TABLE runs (
             pk INTEGER PRIMARY KEY,
             id TEXT NOT NULL UNIQUE,

@@ -11,6 +11,8 @@ extension Store {
         public var tags: [String: String]
         public var parentRunID: String?
         public var params: [String: ParamValueRecord]
+        /// A client-made id; nil: the store makes one.
+        public var id: String?
 
         public init(
             experimentID: String? = nil,
@@ -19,8 +21,10 @@ extension Store {
             name: String = "",
             tags: [String: String] = [:],
             parentRunID: String? = nil,
-            params: [String: ParamValueRecord] = [:]
+            params: [String: ParamValueRecord] = [:],
+            id: String? = nil
         ) {
+            self.id = id
             self.experimentID = experimentID
             self.experimentName = experimentName
             self.createExperiment = createExperiment
@@ -32,7 +36,11 @@ extension Store {
     }
 
     /// Starts a run, status running.
-    /// - Throws: ``StoreError`` `notFound` for a missing experiment or parent run.
+    ///
+    /// With a client-made ``NewRun/id`` that an existing run of the same experiment has, that
+    /// run is returned unchanged (a journal's start delivered again).
+    /// - Throws: ``StoreError`` `notFound` for a missing experiment or parent run;
+    ///   `alreadyExists` when the id is another experiment's run.
     public func startRun(_ run: NewRun) async throws -> RunRecord {
         try await pool.write { db in
             let experimentPK: Int64
@@ -41,13 +49,19 @@ extension Store {
             } else {
                 experimentPK = try Self.experimentPK(db, id: run.experimentID, name: run.experimentName)
             }
+            if let id = run.id, let existing = try Row.fetchOne(db, sql: "SELECT pk, experiment_pk FROM runs WHERE id = ?", arguments: [id]) {
+                guard (existing["experiment_pk"] as Int64) == experimentPK else {
+                    throw StoreError(code: .alreadyExists, message: "run \(id) exists in another experiment", field: "run_id")
+                }
+                return try Self.runRecords(db, pks: [existing["pk"]])[0]
+            }
             var parentPK: Int64?
             if let parent = run.parentRunID {
                 parentPK = try Self.runPK(db, id: parent, field: "parent_run_id")
             }
             try db.execute(
                 sql: "INSERT INTO runs (id, experiment_pk, parent_pk, name, status, started_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [Identifiers.make(), experimentPK, parentPK, run.name, RunState.running.rawValue, Identifiers.nowMs()]
+                arguments: [run.id ?? Identifiers.make(), experimentPK, parentPK, run.name, RunState.running.rawValue, Identifiers.nowMs()]
             )
             let pk = db.lastInsertedRowID
             for (key, value) in run.tags {
@@ -59,13 +73,13 @@ extension Store {
         }
     }
 
-    /// Ends a running run.
+    /// Ends a running (or crashed) run.
     /// - Throws: ``StoreError`` `notFound`, or `failedPrecondition` when it has ended already.
     public func endRun(id: String, state: RunState, error: String) async throws -> RunRecord {
         try await pool.write { db in
             let pk = try Self.runPK(db, id: id)
             let current = try Int.fetchOne(db, sql: "SELECT status FROM runs WHERE pk = ?", arguments: [pk])
-            guard current == RunState.running.rawValue else {
+            guard current == RunState.running.rawValue || current == RunState.crashed.rawValue else {
                 let name = current.flatMap(RunState.init(rawValue:))?.name ?? "ended"
                 throw StoreError(code: .failedPrecondition, message: "run \(id) has already ended (\(name))", field: "run_id")
             }
@@ -74,6 +88,88 @@ extension Store {
                 arguments: [state.rawValue, state == .failed ? error : "", Identifiers.nowMs(), pk]
             )
             return try Self.runRecords(db, pks: [pk])[0]
+        }
+    }
+
+    /// Reopens a run that has ended or crashed: status running again, no end time or error.
+    /// A running run is returned unchanged.
+    /// - Throws: ``StoreError`` `notFound`.
+    public func resumeRun(id: String) async throws -> RunRecord {
+        try await pool.write { db in
+            let pk = try Self.runPK(db, id: id)
+            try db.execute(
+                sql: "UPDATE runs SET status = ?, error = '', completed_at_ms = 0 WHERE pk = ? AND status != ?",
+                arguments: [RunState.running.rawValue, pk, RunState.running.rawValue]
+            )
+            return try Self.runRecords(db, pks: [pk])[0]
+        }
+    }
+
+    /// Marks running runs crashed, each with the last time its writer was heard from. Runs that
+    /// are no longer running (ended meanwhile) or no longer exist are left alone.
+    /// - Returns: The ids of the runs marked.
+    public func markCrashed(_ runs: [(id: String, lastContactMs: Int64)]) async throws -> [String] {
+        guard !runs.isEmpty else { return [] }
+        return try await pool.write { db in
+            var marked: [String] = []
+            for run in runs {
+                try db.execute(
+                    sql: "UPDATE runs SET status = ?, last_contact_ms = MAX(last_contact_ms, ?) WHERE id = ? AND status = ?",
+                    arguments: [RunState.crashed.rawValue, run.lastContactMs, run.id, RunState.running.rawValue]
+                )
+                if db.changesCount > 0 { marked.append(run.id) }
+            }
+            return marked
+        }
+    }
+
+    /// What ``recordWriter(id:contactMs:)`` found.
+    public enum WriterContact: Sendable {
+        /// No such run.
+        case missing
+        /// The contact time is recorded.
+        case recorded
+        /// The run had been marked crashed; it is running again.
+        case revived(RunRecord)
+    }
+
+    /// A writer streams to the run: records the time, and makes a crashed run running again.
+    public func recordWriter(id: String, contactMs: Int64) async throws -> WriterContact {
+        try await pool.write { db in
+            guard let row = try Row.fetchOne(db, sql: "SELECT pk, status FROM runs WHERE id = ?", arguments: [id]) else {
+                return .missing
+            }
+            let pk: Int64 = row["pk"]
+            let crashed = (row["status"] as Int) == RunState.crashed.rawValue
+            try db.execute(
+                sql: "UPDATE runs SET last_contact_ms = MAX(last_contact_ms, ?), status = ? WHERE pk = ?",
+                arguments: [contactMs, crashed ? RunState.running.rawValue : row["status"] as Int, pk]
+            )
+            return crashed ? .revived(try Self.runRecords(db, pks: [pk])[0]) : .recorded
+        }
+    }
+
+    /// Records when the writers of running runs were last heard from (never moving a time back).
+    public func recordContacts(_ runs: [(id: String, lastContactMs: Int64)]) async throws {
+        guard !runs.isEmpty else { return }
+        try await pool.write { db in
+            for run in runs {
+                try db.execute(
+                    sql: "UPDATE runs SET last_contact_ms = ? WHERE id = ? AND last_contact_ms < ?",
+                    arguments: [run.lastContactMs, run.id, run.lastContactMs]
+                )
+            }
+        }
+    }
+
+    /// Running runs that a writer has streamed to (a recorded contact), with that contact time:
+    /// the runs whose writers the daemon waits for after a restart.
+    public func runsWithWriters() async throws -> [(id: String, lastContactMs: Int64)] {
+        try await pool.read { db in
+            try Row.fetchAll(
+                db, sql: "SELECT id, last_contact_ms FROM runs WHERE status = ? AND last_contact_ms > 0",
+                arguments: [RunState.running.rawValue]
+            ).map { (id: $0["id"], lastContactMs: $0["last_contact_ms"]) }
         }
     }
 
@@ -132,7 +228,8 @@ extension Store {
                     tags: [:],
                     params: [:],
                     metrics: [],
-                    childCount: row["child_count"]
+                    childCount: row["child_count"],
+                    lastContactMs: row["last_contact_ms"]
                 )
             }
             for row in try Row.fetchAll(db, sql: "SELECT run_pk, key, value FROM run_tags WHERE run_pk IN (\(list))") {
@@ -263,10 +360,19 @@ extension Store {
     /// Logs params of a run; identical values already logged are accepted.
     /// - Returns: How many were newly stored.
     /// - Throws: ``StoreError`` `failedPrecondition` naming the key whose logged value differs.
-    public func logParams(runID: String, params: [String: ParamValueRecord]) async throws -> Int {
+    ///
+    /// With `requireRunning`, a run that has ended takes no new param; logging params it already
+    /// has with the same values is accepted (0 stored), so that a journal delivered twice is.
+    public func logParams(runID: String, params: [String: ParamValueRecord], requireRunning: Bool = false) async throws -> Int {
         try await pool.write { db in
             let pk = try Self.runPK(db, id: runID)
-            return try Self.logParams(db, runPK: pk, params: params)
+            let status = try Int.fetchOne(db, sql: "SELECT status FROM runs WHERE pk = ?", arguments: [pk])
+            let stored = try Self.logParams(db, runPK: pk, params: params)
+            if requireRunning, stored > 0, status != RunState.running.rawValue, status != RunState.crashed.rawValue {
+                // Rolls the transaction back.
+                throw StoreError(code: .failedPrecondition, message: "run \(runID) has ended; params can only be logged to a running run", field: "run_id")
+            }
+            return stored
         }
     }
 

@@ -87,6 +87,9 @@ final class ServerConnection: Sendable {
         for entry in open {
             await entry.task?.value
         }
+        for observer in router.connectionClosed {
+            await observer(id)
+        }
         logger.debug("connection closed")
     }
 

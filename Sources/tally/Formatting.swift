@@ -59,13 +59,14 @@ enum Format {
         }
     }
 
-    /// "running", "completed", "failed", "killed".
+    /// "running", "completed", "failed", "killed", "crashed".
     static func status(_ status: RunStatus) -> String {
         switch status {
         case .running: "running"
         case .completed: "completed"
         case .failed: "failed"
         case .killed: "killed"
+        case .crashed: "crashed"
         default: "unknown"
         }
     }

@@ -8,8 +8,8 @@ import TallyRPC
 struct Runs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runs",
-        abstract: "List, search, show, start, log to, end, tag and delete runs.",
-        subcommands: [List.self, Show.self, Search.self, Start.self, Log.self, End.self, Tag.self, Remove.self],
+        abstract: "List, search, show, start, log to, end, resume, tag and delete runs.",
+        subcommands: [List.self, Show.self, Search.self, Start.self, Log.self, End.self, Resume.self, Tag.self, Remove.self],
         aliases: ["run"]
     )
 
@@ -117,6 +117,7 @@ struct Runs: AsyncParsableCommand {
                 ("status", Format.status(r.status)),
             ]
             if !r.error.isEmpty { fields.append(("error", r.error)) }
+            if r.lastContactMs > 0 { fields.append(("last contact", Format.time(ms: r.lastContactMs))) }
             if !r.parentRunId.isEmpty { fields.append(("parent", r.parentRunId)) }
             fields += [
                 ("started", Format.time(ms: r.startedAtMs)),
@@ -351,6 +352,31 @@ struct Runs: AsyncParsableCommand {
                 printJSON(r)
             } else {
                 print(("run \(r.id) \(Format.status(r.status)) after \(Format.duration(ms: r.durationMs))").terminalSafe)
+            }
+        }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Reopen a completed, failed, killed or crashed run so that it can be logged to again.",
+            discussion: "Steps continue after the stored ones. From Python: tally.resume_run(RUN)."
+        )
+
+        @OptionGroup var client: ClientOptions
+
+        @Argument(help: "The run's id.")
+        var run: String
+
+        func run() async throws {
+            var request = ResumeRunRequest()
+            request.runId = run
+            let r = try await client.withClient("runs") { c in
+                try await c.tracking.resumeRun(request, options: client.unary)
+            }
+            if client.json {
+                printJSON(r)
+            } else {
+                print("run \(r.id) \(Format.status(r.status))".terminalSafe)
             }
         }
     }

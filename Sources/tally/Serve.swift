@@ -38,6 +38,9 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("idle-timeout"), help: "Close connections idle (no call open, no frame received) for this many seconds; 0 = never.")
     var idleTimeout: Double = 300
 
+    @Option(name: .customLong("heartbeat-timeout"), help: "Mark a run crashed when its writer (a client streaming to it) has been silent for this many seconds; a writer whose connection closes crashes its run at once.")
+    var heartbeatTimeout: Double = 60
+
     @Flag(name: .customLong("handlers-on-event-loop"), help: "Run call handlers on the connections' event loops instead of the global executor (faster small calls; a slow handler stalls other connections).")
     var handlersOnEventLoop = false
 
@@ -83,6 +86,10 @@ struct Serve: AsyncParsableCommand {
         }
         configuration.limits.idleTimeout = idleTimeout == 0 ? nil : .milliseconds(Int64((idleTimeout * 1000).rounded(.up)))
         configuration.limits.handlerExecutor = handlersOnEventLoop ? .eventLoop : .global
+        guard heartbeatTimeout.isFinite, heartbeatTimeout >= 0.05, heartbeatTimeout <= 1e7 else {
+            throw ValidationErrorMessage(message: "--heartbeat-timeout must be a number of seconds, at least 0.05")
+        }
+        configuration.heartbeatTimeout = .milliseconds(Int64((heartbeatTimeout * 1000).rounded(.up)))
         do {
             configuration.http = try http.map { try GatewayAddress.parse($0) } ?? .default
             configuration.dashboardAssetsFolder = dashboardAssets.map { URL(fileURLWithPath: $0).standardizedFileURL.path }

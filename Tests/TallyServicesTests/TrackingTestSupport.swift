@@ -15,7 +15,9 @@ final class TrackingHarness: @unchecked Sendable {
     /// The provider's ingest loop, as the daemon runs it in its service group.
     private let ingest: Task<Void, Never>
 
-    init(limits: TrackingLimits = TrackingLimits()) throws {
+    let router: RPCRouter
+
+    init(limits: TrackingLimits = TrackingLimits(), heartbeatTimeout: Duration = .seconds(60)) throws {
         directory = NSTemporaryDirectory() + "tally-tracking-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try Store(path: directory + "/tally.sqlite")
@@ -23,9 +25,10 @@ final class TrackingHarness: @unchecked Sendable {
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         var router = RPCRouter()
-        let provider = TrackingProvider(store: store, blobs: blobs, limits: limits, logger: logger)
+        let provider = TrackingProvider(store: store, blobs: blobs, limits: limits, heartbeatTimeout: heartbeatTimeout, logger: logger)
         self.provider = provider
-        provider.registerMethods(with: &router)
+        provider.register(with: &router)
+        self.router = router
         ingest = Task { await provider.run() }
         client = TrackingClient(transport: InProcessTransport(router: router))
     }

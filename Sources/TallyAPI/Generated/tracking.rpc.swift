@@ -22,6 +22,9 @@ public enum TrackingService {
         public static let startRun = MethodDescriptor(service: "tally.v1.Tracking", method: "StartRun", kind: .unary)
         /// Ends a running run as completed, failed or killed; FAILED_PRECONDITION when it has ended already.
         public static let endRun = MethodDescriptor(service: "tally.v1.Tracking", method: "EndRun", kind: .unary)
+        /// Reopens a completed, failed, killed or crashed run (status running again); metrics logged
+        /// to it continue its series.
+        public static let resumeRun = MethodDescriptor(service: "tally.v1.Tracking", method: "ResumeRun", kind: .unary)
         /// Returns a run with its params, latest metric values and artifacts.
         public static let getRun = MethodDescriptor(service: "tally.v1.Tracking", method: "GetRun", kind: .unary)
         /// Deletes a run, its children, metrics, params and artifacts.
@@ -55,7 +58,7 @@ public enum TrackingService {
         /// Compares runs: params side by side with differences, best and worst run per metric.
         public static let compareRuns = MethodDescriptor(service: "tally.v1.Tracking", method: "CompareRuns", kind: .unary)
         /// Every method, in declaration order.
-        public static let all: [MethodDescriptor] = [createExperiment, getExperiment, updateExperiment, deleteExperiment, listExperiments, startRun, endRun, getRun, deleteRun, setRunTags, listRuns, searchRuns, logParams, logMetrics, streamMetrics, getMetricHistory, watchRun, uploadArtifact, downloadArtifact, listArtifacts, setArtifactAlias, deleteArtifact, compareRuns]
+        public static let all: [MethodDescriptor] = [createExperiment, getExperiment, updateExperiment, deleteExperiment, listExperiments, startRun, endRun, resumeRun, getRun, deleteRun, setRunTags, listRuns, searchRuns, logParams, logMetrics, streamMetrics, getMetricHistory, watchRun, uploadArtifact, downloadArtifact, listArtifacts, setArtifactAlias, deleteArtifact, compareRuns]
     }
     /// Every method with its request and response message types, in declaration order.
     public static let schemas: [MethodSchema] = [
@@ -66,6 +69,7 @@ public enum TrackingService {
         MethodSchema(descriptor: Method.listExperiments, requestType: ListExperimentsRequest.self, responseType: ListExperimentsResponse.self),
         MethodSchema(descriptor: Method.startRun, requestType: StartRunRequest.self, responseType: Run.self),
         MethodSchema(descriptor: Method.endRun, requestType: EndRunRequest.self, responseType: Run.self),
+        MethodSchema(descriptor: Method.resumeRun, requestType: ResumeRunRequest.self, responseType: Run.self),
         MethodSchema(descriptor: Method.getRun, requestType: GetRunRequest.self, responseType: Run.self),
         MethodSchema(descriptor: Method.deleteRun, requestType: DeleteRunRequest.self, responseType: DeleteRunResponse.self),
         MethodSchema(descriptor: Method.setRunTags, requestType: SetRunTagsRequest.self, responseType: Run.self),
@@ -101,6 +105,9 @@ public protocol TrackingServiceProtocol: Sendable {
     func startRun(request: StartRunRequest, context: ServerContext) async throws -> Run
     /// Ends a running run as completed, failed or killed; FAILED_PRECONDITION when it has ended already.
     func endRun(request: EndRunRequest, context: ServerContext) async throws -> Run
+    /// Reopens a completed, failed, killed or crashed run (status running again); metrics logged
+    /// to it continue its series.
+    func resumeRun(request: ResumeRunRequest, context: ServerContext) async throws -> Run
     /// Returns a run with its params, latest metric values and artifacts.
     func getRun(request: GetRunRequest, context: ServerContext) async throws -> Run
     /// Deletes a run, its children, metrics, params and artifacts.
@@ -158,6 +165,9 @@ extension TrackingServiceProtocol {
         }
         router.registerUnary(TrackingService.Method.endRun, input: EndRunRequest.self, output: Run.self) { request, context in
             try await self.endRun(request: request, context: context)
+        }
+        router.registerUnary(TrackingService.Method.resumeRun, input: ResumeRunRequest.self, output: Run.self) { request, context in
+            try await self.resumeRun(request: request, context: context)
         }
         router.registerUnary(TrackingService.Method.getRun, input: GetRunRequest.self, output: Run.self) { request, context in
             try await self.getRun(request: request, context: context)
@@ -251,6 +261,12 @@ public struct TrackingClient: Sendable {
     /// Ends a running run as completed, failed or killed; FAILED_PRECONDITION when it has ended already.
     public func endRun(_ request: EndRunRequest, options: CallOptions = CallOptions()) async throws -> Run {
         try await transport.unary(TrackingService.Method.endRun, request: request, options: options)
+    }
+
+    /// Reopens a completed, failed, killed or crashed run (status running again); metrics logged
+    /// to it continue its series.
+    public func resumeRun(_ request: ResumeRunRequest, options: CallOptions = CallOptions()) async throws -> Run {
+        try await transport.unary(TrackingService.Method.resumeRun, request: request, options: options)
     }
 
     /// Returns a run with its params, latest metric values and artifacts.

@@ -49,9 +49,13 @@ public struct RunStatus: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let failed = RunStatus(rawValue: 3)
     /// `RUN_STATUS_KILLED` (4).
     public static let killed = RunStatus(rawValue: 4)
+    /// Its writer went away without ending it: its connection closed, or nothing was heard from it
+    /// (no write, no heartbeat) for the daemon's heartbeat timeout. A write from the writer makes it
+    /// running again; ResumeRun reopens it from another process.
+    public static let crashed = RunStatus(rawValue: 5)
 
     /// The values the .proto file declares, in declaration order.
-    public static let knownValues: [RunStatus] = [.unspecified, .running, .completed, .failed, .killed]
+    public static let knownValues: [RunStatus] = [.unspecified, .running, .completed, .failed, .killed, .crashed]
 
     /// The value's name in the .proto file, or its number when it has none.
     public var description: String {
@@ -61,6 +65,7 @@ public struct RunStatus: RawRepresentable, Hashable, Sendable, CustomStringConve
         case 2: "RUN_STATUS_COMPLETED"
         case 3: "RUN_STATUS_FAILED"
         case 4: "RUN_STATUS_KILLED"
+        case 5: "RUN_STATUS_CRASHED"
         default: String(rawValue)
         }
     }
@@ -288,6 +293,9 @@ public struct Run: ProtoMessage {
 
     /// Number of direct child runs.
     public var childCount: UInt64 = 0
+
+    /// When the run was found crashed: the last time its writer was heard from. 0 otherwise.
+    public var lastContactMs: Int64 = 0
 
     /// Creates a message with every field at its default value.
     public init() {}
@@ -682,6 +690,12 @@ public struct StartRunRequest: ProtoMessage {
     /// `params` (field 6).
     public var params: [String: ParamValue] = [:]
 
+    /// A client-made id (16 lower-case hex characters, as the daemon makes them), for a run started
+    /// before the daemon could be reached (docs/journal.md). Starting a run again with the id of an
+    /// existing run of the same experiment returns that run unchanged, so replaying a journal is
+    /// idempotent; empty: the daemon makes the id.
+    public var runId: String = ""
+
     /// Creates a message with every field at its default value.
     public init() {}
 
@@ -738,6 +752,33 @@ public struct EndRunRequest: ProtoMessage {
 public struct GetRunRequest: ProtoMessage {
     /// The full protobuf name of the message.
     public static let protoMessageName = "tally.v1.GetRunRequest"
+
+    /// `run_id` (field 1).
+    public var runId: String = ""
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// Reopens an ended or crashed run so that it can be logged to again (steps continue).
+public struct ResumeRunRequest: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.ResumeRunRequest"
 
     /// `run_id` (field 1).
     public var runId: String = ""
@@ -1048,6 +1089,12 @@ public struct MetricBatch: ProtoMessage {
     /// Client-chosen sequence number echoed in the acknowledgement (StreamMetrics).
     public var sequence: UInt64 = 0
 
+    /// The writer that numbers its batches with `sequence` (any 1 to 64 letters, digits, '-' or '_').
+    /// When set, a batch whose (writer_id, sequence) the run has already stored is acknowledged
+    /// with duplicate = true and not stored again, so a batch may safely be sent twice. A batch
+    /// without points stores nothing and tells the daemon the writer is alive (a heartbeat).
+    public var writerId: String = ""
+
     /// Creates a message with every field at its default value.
     public init() {}
 
@@ -1077,6 +1124,9 @@ public struct LogMetricsResponse: ProtoMessage {
 
     /// MetricBatch.sequence of the batch acknowledged.
     public var sequence: UInt64 = 0
+
+    /// The batch had been stored before (same writer_id and sequence); nothing was stored now.
+    public var duplicate: Bool = false
 
     /// Creates a message with every field at its default value.
     public init() {}
@@ -1975,6 +2025,7 @@ extension Run: CMessageConvertible {
         self.metrics = CConvert.messages(c.pointee.metrics, count: c.pointee.n_metrics)
         self.artifacts = CConvert.messages(c.pointee.artifacts, count: c.pointee.n_artifacts)
         self.childCount = c.pointee.child_count
+        self.lastContactMs = c.pointee.last_contact_ms
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -2014,6 +2065,7 @@ extension Run: CMessageConvertible {
         c.pointee.n_artifacts = self.artifacts.count
         c.pointee.artifacts = try arena.messages(self.artifacts, field: "artifacts")
         c.pointee.child_count = self.childCount
+        c.pointee.last_contact_ms = self.lastContactMs
     }
 }
 
@@ -2389,6 +2441,7 @@ extension StartRunRequest: CMessageConvertible {
                 self.params[CConvert.string(e.key)] = e.value.map { ParamValue(cMessage: $0) } ?? ParamValue()
             }
         }
+        self.runId = CConvert.string(c.pointee.run_id)
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -2418,6 +2471,7 @@ extension StartRunRequest: CMessageConvertible {
             c.pointee.n_params = sorted.count
             c.pointee.params = entries
         }
+        c.pointee.run_id = try arena.string(self.runId, field: "run_id")
     }
 }
 
@@ -2451,6 +2505,25 @@ extension GetRunRequest: CMessageConvertible {
 
     static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
         tally__v1__get_run_request__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.runId = CConvert.string(c.pointee.run_id)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.run_id = try arena.string(self.runId, field: "run_id")
+    }
+}
+
+extension ResumeRunRequest: CMessageConvertible {
+    typealias CStruct = Tally__V1__ResumeRunRequest
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__resume_run_request__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__resume_run_request__init(c)
     }
 
     init(cMessage c: UnsafePointer<CStruct>) {
@@ -2698,6 +2771,7 @@ extension MetricBatch: CMessageConvertible {
         self.steps = CConvert.array(c.pointee.steps, count: c.pointee.n_steps)
         self.timestampsMs = CConvert.array(c.pointee.timestamps_ms, count: c.pointee.n_timestamps_ms)
         self.sequence = c.pointee.sequence
+        self.writerId = CConvert.string(c.pointee.writer_id)
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -2713,6 +2787,7 @@ extension MetricBatch: CMessageConvertible {
         c.pointee.n_timestamps_ms = self.timestampsMs.count
         c.pointee.timestamps_ms = arena.array(self.timestampsMs)
         c.pointee.sequence = self.sequence
+        c.pointee.writer_id = try arena.string(self.writerId, field: "writer_id")
     }
 }
 
@@ -2729,11 +2804,13 @@ extension LogMetricsResponse: CMessageConvertible {
         self.init()
         self.accepted = c.pointee.accepted
         self.sequence = c.pointee.sequence
+        self.duplicate = c.pointee.duplicate != 0
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
         c.pointee.accepted = self.accepted
         c.pointee.sequence = self.sequence
+        c.pointee.duplicate = self.duplicate ? 1 : 0
     }
 }
 
@@ -3320,6 +3397,7 @@ extension RunStatus: ProtoJSONEncodable {
         case 2: .string("RUN_STATUS_COMPLETED")
         case 3: .string("RUN_STATUS_FAILED")
         case 4: .string("RUN_STATUS_KILLED")
+        case 5: .string("RUN_STATUS_CRASHED")
         default: .integer(Int64(rawValue))
         }
     }
@@ -3422,6 +3500,7 @@ extension Run: ProtoJSONEncodable {
         if !self.metrics.isEmpty { o["metrics"] = .array(self.metrics.map { $0.protoJSON }) }
         if !self.artifacts.isEmpty { o["artifacts"] = .array(self.artifacts.map { $0.protoJSON }) }
         if self.childCount != 0 { o["childCount"] = .uint64(self.childCount) }
+        if self.lastContactMs != 0 { o["lastContactMs"] = .int64(self.lastContactMs) }
         return .object(o)
     }
 }
@@ -3582,6 +3661,7 @@ extension StartRunRequest: ProtoJSONEncodable {
             for (k, v) in self.params { m[k] = v.protoJSON }
             o["params"] = .object(m)
         }
+        if !self.runId.isEmpty { o["runId"] = .string(self.runId) }
         return .object(o)
     }
 }
@@ -3598,6 +3678,15 @@ extension EndRunRequest: ProtoJSONEncodable {
 }
 
 extension GetRunRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.runId.isEmpty { o["runId"] = .string(self.runId) }
+        return .object(o)
+    }
+}
+
+extension ResumeRunRequest: ProtoJSONEncodable {
     /// The message in the proto3 JSON mapping.
     public var protoJSON: JSONValue {
         var o: [String: JSONValue] = [:]
@@ -3711,6 +3800,7 @@ extension MetricBatch: ProtoJSONEncodable {
         if !self.steps.isEmpty { o["steps"] = .array(self.steps.map { .int64($0) }) }
         if !self.timestampsMs.isEmpty { o["timestampsMs"] = .array(self.timestampsMs.map { .int64($0) }) }
         if self.sequence != 0 { o["sequence"] = .uint64(self.sequence) }
+        if !self.writerId.isEmpty { o["writerId"] = .string(self.writerId) }
         return .object(o)
     }
 }
@@ -3721,6 +3811,7 @@ extension LogMetricsResponse: ProtoJSONEncodable {
         var o: [String: JSONValue] = [:]
         if self.accepted != 0 { o["accepted"] = .uint64(self.accepted) }
         if self.sequence != 0 { o["sequence"] = .uint64(self.sequence) }
+        if self.duplicate { o["duplicate"] = .bool(self.duplicate) }
         return .object(o)
     }
 }
@@ -3997,6 +4088,7 @@ extension RunStatus: ProtoJSONDecodable {
             case "RUN_STATUS_COMPLETED": self.init(rawValue: 2); return
             case "RUN_STATUS_FAILED": self.init(rawValue: 3); return
             case "RUN_STATUS_KILLED": self.init(rawValue: 4); return
+            case "RUN_STATUS_CRASHED": self.init(rawValue: 5); return
             default: break
             }
         }
@@ -4219,6 +4311,10 @@ extension Run: ProtoJSONDecodable {
                     try ProtoJSONDecoding.checkSingleSpelling(members, "childCount", "child_count")
                     if case .null = value { continue }
                     self.childCount = try ProtoJSONDecoding.decodeUInt64(value)
+                case "lastContactMs", "last_contact_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "lastContactMs", "last_contact_ms")
+                    if case .null = value { continue }
+                    self.lastContactMs = try ProtoJSONDecoding.decodeInt64(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }
@@ -4583,6 +4679,10 @@ extension StartRunRequest: ProtoJSONDecodable {
                 case "params":
                     if case .null = value { continue }
                     self.params = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ParamValue.init(protoJSON:))
+                case "runId", "run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runId", "run_id")
+                    if case .null = value { continue }
+                    self.runId = try ProtoJSONDecoding.decodeString(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }
@@ -4623,6 +4723,29 @@ extension EndRunRequest: ProtoJSONDecodable {
 }
 
 extension GetRunRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "runId", "run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runId", "run_id")
+                    if case .null = value { continue }
+                    self.runId = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ResumeRunRequest: ProtoJSONDecodable {
     /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
     /// `null` for a field's default; unknown fields and two members of a oneof are errors.
     public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
@@ -4912,6 +5035,10 @@ extension MetricBatch: ProtoJSONDecodable {
                 case "sequence":
                     if case .null = value { continue }
                     self.sequence = try ProtoJSONDecoding.decodeUInt64(value)
+                case "writerId", "writer_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "writerId", "writer_id")
+                    if case .null = value { continue }
+                    self.writerId = try ProtoJSONDecoding.decodeString(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }
@@ -4937,6 +5064,9 @@ extension LogMetricsResponse: ProtoJSONDecodable {
                 case "sequence":
                     if case .null = value { continue }
                     self.sequence = try ProtoJSONDecoding.decodeUInt64(value)
+                case "duplicate":
+                    if case .null = value { continue }
+                    self.duplicate = try ProtoJSONDecoding.decodeBool(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }

@@ -280,7 +280,7 @@ public struct FilterParser {
                 throw FilterError("status can only be compared with =, != or in", at: operatorPosition)
             }
             guard case .string(let text) = value, RunState.byName[text.lowercased()] != nil else {
-                throw FilterError("status is one of \"running\", \"completed\", \"failed\", \"killed\"; got \(value)", at: valuePosition)
+                throw FilterError("status is one of \"running\", \"completed\", \"failed\", \"killed\", \"crashed\"; got \(value)", at: valuePosition)
             }
             return
         }

@@ -1,6 +1,6 @@
 /// Columns of a run a filter can use.
 public enum RunAttribute: String, Sendable, Hashable, CaseIterable {
-    /// "running", "completed", "failed" or "killed".
+    /// "running", "completed", "failed", "killed" or "crashed".
     case status
     case name
     case id

@@ -793,6 +793,51 @@ void   tally__v1__get_run_request__free_unpacked
   assert(message->base.descriptor == &tally__v1__get_run_request__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   tally__v1__resume_run_request__init
+                     (Tally__V1__ResumeRunRequest         *message)
+{
+  static const Tally__V1__ResumeRunRequest init_value = TALLY__V1__RESUME_RUN_REQUEST__INIT;
+  *message = init_value;
+}
+size_t tally__v1__resume_run_request__get_packed_size
+                     (const Tally__V1__ResumeRunRequest *message)
+{
+  assert(message->base.descriptor == &tally__v1__resume_run_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__resume_run_request__pack
+                     (const Tally__V1__ResumeRunRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__resume_run_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__resume_run_request__pack_to_buffer
+                     (const Tally__V1__ResumeRunRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__resume_run_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__ResumeRunRequest *
+       tally__v1__resume_run_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__ResumeRunRequest *)
+     protobuf_c_message_unpack (&tally__v1__resume_run_request__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__resume_run_request__free_unpacked
+                     (Tally__V1__ResumeRunRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__resume_run_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   tally__v1__delete_run_request__init
                      (Tally__V1__DeleteRunRequest         *message)
 {
@@ -2732,7 +2777,7 @@ const ProtobufCMessageDescriptor tally__v1__run__params_entry__descriptor =
   (ProtobufCMessageInit) tally__v1__run__params_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__run__field_descriptors[14] =
+static const ProtobufCFieldDescriptor tally__v1__run__field_descriptors[15] =
 {
   {
     "id",
@@ -2902,6 +2947,18 @@ static const ProtobufCFieldDescriptor tally__v1__run__field_descriptors[14] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "last_contact_ms",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Run, last_contact_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__run__field_indices_by_name[] = {
   12,   /* field[12] = artifacts */
@@ -2911,6 +2968,7 @@ static const unsigned tally__v1__run__field_indices_by_name[] = {
   6,   /* field[6] = error */
   1,   /* field[1] = experiment_id */
   0,   /* field[0] = id */
+  14,   /* field[14] = last_contact_ms */
   11,   /* field[11] = metrics */
   2,   /* field[2] = name */
   10,   /* field[10] = params */
@@ -2922,7 +2980,7 @@ static const unsigned tally__v1__run__field_indices_by_name[] = {
 static const ProtobufCIntRange tally__v1__run__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 14 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor tally__v1__run__descriptor =
 {
@@ -2932,7 +2990,7 @@ const ProtobufCMessageDescriptor tally__v1__run__descriptor =
   "Tally__V1__Run",
   "tally.v1",
   sizeof(Tally__V1__Run),
-  14,
+  15,
   tally__v1__run__field_descriptors,
   tally__v1__run__field_indices_by_name,
   1,  tally__v1__run__number_ranges,
@@ -4080,7 +4138,7 @@ const ProtobufCMessageDescriptor tally__v1__start_run_request__params_entry__des
   (ProtobufCMessageInit) tally__v1__start_run_request__params_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__start_run_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor tally__v1__start_run_request__field_descriptors[7] =
 {
   {
     "experiment",
@@ -4154,6 +4212,18 @@ static const ProtobufCFieldDescriptor tally__v1__start_run_request__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "run_id",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__StartRunRequest, run_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__start_run_request__field_indices_by_name[] = {
   1,   /* field[1] = create_experiment */
@@ -4161,12 +4231,13 @@ static const unsigned tally__v1__start_run_request__field_indices_by_name[] = {
   2,   /* field[2] = name */
   5,   /* field[5] = params */
   4,   /* field[4] = parent_run_id */
+  6,   /* field[6] = run_id */
   3,   /* field[3] = tags */
 };
 static const ProtobufCIntRange tally__v1__start_run_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor tally__v1__start_run_request__descriptor =
 {
@@ -4176,7 +4247,7 @@ const ProtobufCMessageDescriptor tally__v1__start_run_request__descriptor =
   "Tally__V1__StartRunRequest",
   "tally.v1",
   sizeof(Tally__V1__StartRunRequest),
-  6,
+  7,
   tally__v1__start_run_request__field_descriptors,
   tally__v1__start_run_request__field_indices_by_name,
   1,  tally__v1__start_run_request__number_ranges,
@@ -4283,6 +4354,44 @@ const ProtobufCMessageDescriptor tally__v1__get_run_request__descriptor =
   tally__v1__get_run_request__field_indices_by_name,
   1,  tally__v1__get_run_request__number_ranges,
   (ProtobufCMessageInit) tally__v1__get_run_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__resume_run_request__field_descriptors[1] =
+{
+  {
+    "run_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__ResumeRunRequest, run_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__resume_run_request__field_indices_by_name[] = {
+  0,   /* field[0] = run_id */
+};
+static const ProtobufCIntRange tally__v1__resume_run_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor tally__v1__resume_run_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.ResumeRunRequest",
+  "ResumeRunRequest",
+  "Tally__V1__ResumeRunRequest",
+  "tally.v1",
+  sizeof(Tally__V1__ResumeRunRequest),
+  1,
+  tally__v1__resume_run_request__field_descriptors,
+  tally__v1__resume_run_request__field_indices_by_name,
+  1,  tally__v1__resume_run_request__number_ranges,
+  (ProtobufCMessageInit) tally__v1__resume_run_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor tally__v1__delete_run_request__field_descriptors[2] =
@@ -4873,7 +4982,7 @@ const ProtobufCMessageDescriptor tally__v1__log_params_response__descriptor =
   (ProtobufCMessageInit) tally__v1__log_params_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__metric_batch__field_descriptors[7] =
+static const ProtobufCFieldDescriptor tally__v1__metric_batch__field_descriptors[8] =
 {
   {
     "run_id",
@@ -4959,6 +5068,18 @@ static const ProtobufCFieldDescriptor tally__v1__metric_batch__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "writer_id",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__MetricBatch, writer_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__metric_batch__field_indices_by_name[] = {
   2,   /* field[2] = key_index */
@@ -4968,11 +5089,12 @@ static const unsigned tally__v1__metric_batch__field_indices_by_name[] = {
   4,   /* field[4] = steps */
   5,   /* field[5] = timestamps_ms */
   3,   /* field[3] = values */
+  7,   /* field[7] = writer_id */
 };
 static const ProtobufCIntRange tally__v1__metric_batch__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor tally__v1__metric_batch__descriptor =
 {
@@ -4982,14 +5104,14 @@ const ProtobufCMessageDescriptor tally__v1__metric_batch__descriptor =
   "Tally__V1__MetricBatch",
   "tally.v1",
   sizeof(Tally__V1__MetricBatch),
-  7,
+  8,
   tally__v1__metric_batch__field_descriptors,
   tally__v1__metric_batch__field_indices_by_name,
   1,  tally__v1__metric_batch__number_ranges,
   (ProtobufCMessageInit) tally__v1__metric_batch__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__log_metrics_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor tally__v1__log_metrics_response__field_descriptors[3] =
 {
   {
     "accepted",
@@ -5015,15 +5137,28 @@ static const ProtobufCFieldDescriptor tally__v1__log_metrics_response__field_des
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "duplicate",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__LogMetricsResponse, duplicate),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__log_metrics_response__field_indices_by_name[] = {
   0,   /* field[0] = accepted */
+  2,   /* field[2] = duplicate */
   1,   /* field[1] = sequence */
 };
 static const ProtobufCIntRange tally__v1__log_metrics_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor tally__v1__log_metrics_response__descriptor =
 {
@@ -5033,7 +5168,7 @@ const ProtobufCMessageDescriptor tally__v1__log_metrics_response__descriptor =
   "Tally__V1__LogMetricsResponse",
   "tally.v1",
   sizeof(Tally__V1__LogMetricsResponse),
-  2,
+  3,
   tally__v1__log_metrics_response__field_descriptors,
   tally__v1__log_metrics_response__field_indices_by_name,
   1,  tally__v1__log_metrics_response__number_ranges,
@@ -6556,20 +6691,22 @@ const ProtobufCEnumDescriptor tally__v1__metric_goal__descriptor =
   tally__v1__metric_goal__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCEnumValue tally__v1__run_status__enum_values_by_number[5] =
+static const ProtobufCEnumValue tally__v1__run_status__enum_values_by_number[6] =
 {
   { "RUN_STATUS_UNSPECIFIED", "TALLY__V1__RUN_STATUS__RUN_STATUS_UNSPECIFIED", 0 },
   { "RUN_STATUS_RUNNING", "TALLY__V1__RUN_STATUS__RUN_STATUS_RUNNING", 1 },
   { "RUN_STATUS_COMPLETED", "TALLY__V1__RUN_STATUS__RUN_STATUS_COMPLETED", 2 },
   { "RUN_STATUS_FAILED", "TALLY__V1__RUN_STATUS__RUN_STATUS_FAILED", 3 },
   { "RUN_STATUS_KILLED", "TALLY__V1__RUN_STATUS__RUN_STATUS_KILLED", 4 },
+  { "RUN_STATUS_CRASHED", "TALLY__V1__RUN_STATUS__RUN_STATUS_CRASHED", 5 },
 };
 static const ProtobufCIntRange tally__v1__run_status__value_ranges[] = {
-{0, 0},{0, 5}
+{0, 0},{0, 6}
 };
-static const ProtobufCEnumValueIndex tally__v1__run_status__enum_values_by_name[5] =
+static const ProtobufCEnumValueIndex tally__v1__run_status__enum_values_by_name[6] =
 {
   { "RUN_STATUS_COMPLETED", 2 },
+  { "RUN_STATUS_CRASHED", 5 },
   { "RUN_STATUS_FAILED", 3 },
   { "RUN_STATUS_KILLED", 4 },
   { "RUN_STATUS_RUNNING", 1 },
@@ -6582,9 +6719,9 @@ const ProtobufCEnumDescriptor tally__v1__run_status__descriptor =
   "RunStatus",
   "Tally__V1__RunStatus",
   "tally.v1",
-  5,
+  6,
   tally__v1__run_status__enum_values_by_number,
-  5,
+  6,
   tally__v1__run_status__enum_values_by_name,
   1,
   tally__v1__run_status__value_ranges,
@@ -6624,7 +6761,7 @@ const ProtobufCEnumDescriptor tally__v1__artifact_type__descriptor =
   tally__v1__artifact_type__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor tally__v1__tracking__method_descriptors[23] =
+static const ProtobufCMethodDescriptor tally__v1__tracking__method_descriptors[24] =
 {
   { "CreateExperiment", &tally__v1__create_experiment_request__descriptor, &tally__v1__experiment__descriptor },
   { "GetExperiment", &tally__v1__get_experiment_request__descriptor, &tally__v1__experiment__descriptor },
@@ -6633,6 +6770,7 @@ static const ProtobufCMethodDescriptor tally__v1__tracking__method_descriptors[2
   { "ListExperiments", &tally__v1__list_experiments_request__descriptor, &tally__v1__list_experiments_response__descriptor },
   { "StartRun", &tally__v1__start_run_request__descriptor, &tally__v1__run__descriptor },
   { "EndRun", &tally__v1__end_run_request__descriptor, &tally__v1__run__descriptor },
+  { "ResumeRun", &tally__v1__resume_run_request__descriptor, &tally__v1__run__descriptor },
   { "GetRun", &tally__v1__get_run_request__descriptor, &tally__v1__run__descriptor },
   { "DeleteRun", &tally__v1__delete_run_request__descriptor, &tally__v1__delete_run_response__descriptor },
   { "SetRunTags", &tally__v1__set_run_tags_request__descriptor, &tally__v1__run__descriptor },
@@ -6651,29 +6789,30 @@ static const ProtobufCMethodDescriptor tally__v1__tracking__method_descriptors[2
   { "CompareRuns", &tally__v1__compare_runs_request__descriptor, &tally__v1__compare_runs_response__descriptor },
 };
 const unsigned tally__v1__tracking__method_indices_by_name[] = {
-  22,        /* CompareRuns */
+  23,        /* CompareRuns */
   0,        /* CreateExperiment */
-  21,        /* DeleteArtifact */
+  22,        /* DeleteArtifact */
   3,        /* DeleteExperiment */
-  8,        /* DeleteRun */
-  18,        /* DownloadArtifact */
+  9,        /* DeleteRun */
+  19,        /* DownloadArtifact */
   6,        /* EndRun */
   1,        /* GetExperiment */
-  15,        /* GetMetricHistory */
-  7,        /* GetRun */
-  19,        /* ListArtifacts */
+  16,        /* GetMetricHistory */
+  8,        /* GetRun */
+  20,        /* ListArtifacts */
   4,        /* ListExperiments */
-  10,        /* ListRuns */
-  13,        /* LogMetrics */
-  12,        /* LogParams */
-  11,        /* SearchRuns */
-  20,        /* SetArtifactAlias */
-  9,        /* SetRunTags */
+  11,        /* ListRuns */
+  14,        /* LogMetrics */
+  13,        /* LogParams */
+  7,        /* ResumeRun */
+  12,        /* SearchRuns */
+  21,        /* SetArtifactAlias */
+  10,        /* SetRunTags */
   5,        /* StartRun */
-  14,        /* StreamMetrics */
+  15,        /* StreamMetrics */
   2,        /* UpdateExperiment */
-  17,        /* UploadArtifact */
-  16         /* WatchRun */
+  18,        /* UploadArtifact */
+  17         /* WatchRun */
 };
 const ProtobufCServiceDescriptor tally__v1__tracking__descriptor =
 {
@@ -6682,7 +6821,7 @@ const ProtobufCServiceDescriptor tally__v1__tracking__descriptor =
   "Tracking",
   "Tally__V1__Tracking",
   "tally.v1",
-  23,
+  24,
   tally__v1__tracking__method_descriptors,
   tally__v1__tracking__method_indices_by_name
 };
@@ -6742,13 +6881,21 @@ void tally__v1__tracking__end_run(ProtobufCService *service,
   assert(service->descriptor == &tally__v1__tracking__descriptor);
   service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void tally__v1__tracking__resume_run(ProtobufCService *service,
+                                     const Tally__V1__ResumeRunRequest *input,
+                                     Tally__V1__Run_Closure closure,
+                                     void *closure_data)
+{
+  assert(service->descriptor == &tally__v1__tracking__descriptor);
+  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void tally__v1__tracking__get_run(ProtobufCService *service,
                                   const Tally__V1__GetRunRequest *input,
                                   Tally__V1__Run_Closure closure,
                                   void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 7, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__delete_run(ProtobufCService *service,
                                      const Tally__V1__DeleteRunRequest *input,
@@ -6756,7 +6903,7 @@ void tally__v1__tracking__delete_run(ProtobufCService *service,
                                      void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 8, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__set_run_tags(ProtobufCService *service,
                                        const Tally__V1__SetRunTagsRequest *input,
@@ -6764,7 +6911,7 @@ void tally__v1__tracking__set_run_tags(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 9, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__list_runs(ProtobufCService *service,
                                     const Tally__V1__ListRunsRequest *input,
@@ -6772,7 +6919,7 @@ void tally__v1__tracking__list_runs(ProtobufCService *service,
                                     void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__search_runs(ProtobufCService *service,
                                       const Tally__V1__SearchRunsRequest *input,
@@ -6780,7 +6927,7 @@ void tally__v1__tracking__search_runs(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__log_params(ProtobufCService *service,
                                      const Tally__V1__LogParamsRequest *input,
@@ -6788,7 +6935,7 @@ void tally__v1__tracking__log_params(ProtobufCService *service,
                                      void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__log_metrics(ProtobufCService *service,
                                       const Tally__V1__MetricBatch *input,
@@ -6796,7 +6943,7 @@ void tally__v1__tracking__log_metrics(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__stream_metrics(ProtobufCService *service,
                                          const Tally__V1__MetricBatch *input,
@@ -6804,7 +6951,7 @@ void tally__v1__tracking__stream_metrics(ProtobufCService *service,
                                          void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__get_metric_history(ProtobufCService *service,
                                              const Tally__V1__GetMetricHistoryRequest *input,
@@ -6812,7 +6959,7 @@ void tally__v1__tracking__get_metric_history(ProtobufCService *service,
                                              void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__watch_run(ProtobufCService *service,
                                     const Tally__V1__WatchRunRequest *input,
@@ -6820,7 +6967,7 @@ void tally__v1__tracking__watch_run(ProtobufCService *service,
                                     void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__upload_artifact(ProtobufCService *service,
                                           const Tally__V1__UploadArtifactRequest *input,
@@ -6828,7 +6975,7 @@ void tally__v1__tracking__upload_artifact(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__download_artifact(ProtobufCService *service,
                                             const Tally__V1__DownloadArtifactRequest *input,
@@ -6836,7 +6983,7 @@ void tally__v1__tracking__download_artifact(ProtobufCService *service,
                                             void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__list_artifacts(ProtobufCService *service,
                                          const Tally__V1__ListArtifactsRequest *input,
@@ -6844,7 +6991,7 @@ void tally__v1__tracking__list_artifacts(ProtobufCService *service,
                                          void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__set_artifact_alias(ProtobufCService *service,
                                              const Tally__V1__SetArtifactAliasRequest *input,
@@ -6852,7 +6999,7 @@ void tally__v1__tracking__set_artifact_alias(ProtobufCService *service,
                                              void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__delete_artifact(ProtobufCService *service,
                                           const Tally__V1__DeleteArtifactRequest *input,
@@ -6860,7 +7007,7 @@ void tally__v1__tracking__delete_artifact(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__compare_runs(ProtobufCService *service,
                                        const Tally__V1__CompareRunsRequest *input,
@@ -6868,7 +7015,7 @@ void tally__v1__tracking__compare_runs(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__init (Tally__V1__Tracking_Service *service,
                                 Tally__V1__Tracking_ServiceDestroy destroy)

@@ -42,6 +42,7 @@ typedef struct Tally__V1__StartRunRequest__TagsEntry Tally__V1__StartRunRequest_
 typedef struct Tally__V1__StartRunRequest__ParamsEntry Tally__V1__StartRunRequest__ParamsEntry;
 typedef struct Tally__V1__EndRunRequest Tally__V1__EndRunRequest;
 typedef struct Tally__V1__GetRunRequest Tally__V1__GetRunRequest;
+typedef struct Tally__V1__ResumeRunRequest Tally__V1__ResumeRunRequest;
 typedef struct Tally__V1__DeleteRunRequest Tally__V1__DeleteRunRequest;
 typedef struct Tally__V1__DeleteRunResponse Tally__V1__DeleteRunResponse;
 typedef struct Tally__V1__SetRunTagsRequest Tally__V1__SetRunTagsRequest;
@@ -100,7 +101,13 @@ typedef enum _Tally__V1__RunStatus {
   TALLY__V1__RUN_STATUS__RUN_STATUS_RUNNING = 1,
   TALLY__V1__RUN_STATUS__RUN_STATUS_COMPLETED = 2,
   TALLY__V1__RUN_STATUS__RUN_STATUS_FAILED = 3,
-  TALLY__V1__RUN_STATUS__RUN_STATUS_KILLED = 4
+  TALLY__V1__RUN_STATUS__RUN_STATUS_KILLED = 4,
+  /*
+   * Its writer went away without ending it: its connection closed, or nothing was heard from it
+   * (no write, no heartbeat) for the daemon's heartbeat timeout. A write from the writer makes it
+   * running again; ResumeRun reopens it from another process.
+   */
+  TALLY__V1__RUN_STATUS__RUN_STATUS_CRASHED = 5
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__RUN_STATUS)
 } Tally__V1__RunStatus;
 /*
@@ -287,10 +294,14 @@ struct  Tally__V1__Run
    * Number of direct child runs.
    */
   uint64_t child_count;
+  /*
+   * When the run was found crashed: the last time its writer was heard from. 0 otherwise.
+   */
+  int64_t last_contact_ms;
 };
 #define TALLY__V1__RUN__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__run__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, TALLY__V1__RUN_STATUS__RUN_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, 0,NULL, 0,NULL, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, TALLY__V1__RUN_STATUS__RUN_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, 0,NULL, 0,NULL, 0, 0 }
 
 
 struct  Tally__V1__Artifact__MetadataEntry
@@ -606,10 +617,17 @@ struct  Tally__V1__StartRunRequest
   char *parent_run_id;
   size_t n_params;
   Tally__V1__StartRunRequest__ParamsEntry **params;
+  /*
+   * A client-made id (16 lower-case hex characters, as the daemon makes them), for a run started
+   * before the daemon could be reached (docs/journal.md). Starting a run again with the id of an
+   * existing run of the same experiment returns that run unchanged, so replaying a journal is
+   * idempotent; empty: the daemon makes the id.
+   */
+  char *run_id;
 };
 #define TALLY__V1__START_RUN_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__start_run_request__descriptor) \
-    , NULL, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL }
+    , NULL, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 struct  Tally__V1__EndRunRequest
@@ -637,6 +655,19 @@ struct  Tally__V1__GetRunRequest
 };
 #define TALLY__V1__GET_RUN_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__get_run_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+/*
+ * Reopens an ended or crashed run so that it can be logged to again (steps continue).
+ */
+struct  Tally__V1__ResumeRunRequest
+{
+  ProtobufCMessage base;
+  char *run_id;
+};
+#define TALLY__V1__RESUME_RUN_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__resume_run_request__descriptor) \
     , (char *)protobuf_c_empty_string }
 
 
@@ -823,10 +854,17 @@ struct  Tally__V1__MetricBatch
    * Client-chosen sequence number echoed in the acknowledgement (StreamMetrics).
    */
   uint64_t sequence;
+  /*
+   * The writer that numbers its batches with `sequence` (any 1 to 64 letters, digits, '-' or '_').
+   * When set, a batch whose (writer_id, sequence) the run has already stored is acknowledged
+   * with duplicate = true and not stored again, so a batch may safely be sent twice. A batch
+   * without points stores nothing and tells the daemon the writer is alive (a heartbeat).
+   */
+  char *writer_id;
 };
 #define TALLY__V1__METRIC_BATCH__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__metric_batch__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0 }
+    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Tally__V1__LogMetricsResponse
@@ -840,10 +878,14 @@ struct  Tally__V1__LogMetricsResponse
    * MetricBatch.sequence of the batch acknowledged.
    */
   uint64_t sequence;
+  /*
+   * The batch had been stored before (same writer_id and sequence); nothing was stored now.
+   */
+  protobuf_c_boolean duplicate;
 };
 #define TALLY__V1__LOG_METRICS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__log_metrics_response__descriptor) \
-    , 0, 0 }
+    , 0, 0, 0 }
 
 
 struct  Tally__V1__GetMetricHistoryRequest
@@ -1596,6 +1638,25 @@ Tally__V1__GetRunRequest *
 void   tally__v1__get_run_request__free_unpacked
                      (Tally__V1__GetRunRequest *message,
                       ProtobufCAllocator *allocator);
+/* Tally__V1__ResumeRunRequest methods */
+void   tally__v1__resume_run_request__init
+                     (Tally__V1__ResumeRunRequest         *message);
+size_t tally__v1__resume_run_request__get_packed_size
+                     (const Tally__V1__ResumeRunRequest   *message);
+size_t tally__v1__resume_run_request__pack
+                     (const Tally__V1__ResumeRunRequest   *message,
+                      uint8_t             *out);
+size_t tally__v1__resume_run_request__pack_to_buffer
+                     (const Tally__V1__ResumeRunRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__ResumeRunRequest *
+       tally__v1__resume_run_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__resume_run_request__free_unpacked
+                     (Tally__V1__ResumeRunRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Tally__V1__DeleteRunRequest methods */
 void   tally__v1__delete_run_request__init
                      (Tally__V1__DeleteRunRequest         *message);
@@ -2261,6 +2322,9 @@ typedef void (*Tally__V1__EndRunRequest_Closure)
 typedef void (*Tally__V1__GetRunRequest_Closure)
                  (const Tally__V1__GetRunRequest *message,
                   void *closure_data);
+typedef void (*Tally__V1__ResumeRunRequest_Closure)
+                 (const Tally__V1__ResumeRunRequest *message,
+                  void *closure_data);
 typedef void (*Tally__V1__DeleteRunRequest_Closure)
                  (const Tally__V1__DeleteRunRequest *message,
                   void *closure_data);
@@ -2398,6 +2462,10 @@ struct Tally__V1__Tracking_Service
                   const Tally__V1__EndRunRequest *input,
                   Tally__V1__Run_Closure closure,
                   void *closure_data);
+  void (*resume_run)(Tally__V1__Tracking_Service *service,
+                     const Tally__V1__ResumeRunRequest *input,
+                     Tally__V1__Run_Closure closure,
+                     void *closure_data);
   void (*get_run)(Tally__V1__Tracking_Service *service,
                   const Tally__V1__GetRunRequest *input,
                   Tally__V1__Run_Closure closure,
@@ -2477,6 +2545,7 @@ void tally__v1__tracking__init (Tally__V1__Tracking_Service *service,
       function_prefix__ ## list_experiments,\
       function_prefix__ ## start_run,\
       function_prefix__ ## end_run,\
+      function_prefix__ ## resume_run,\
       function_prefix__ ## get_run,\
       function_prefix__ ## delete_run,\
       function_prefix__ ## set_run_tags,\
@@ -2521,6 +2590,10 @@ void tally__v1__tracking__end_run(ProtobufCService *service,
                                   const Tally__V1__EndRunRequest *input,
                                   Tally__V1__Run_Closure closure,
                                   void *closure_data);
+void tally__v1__tracking__resume_run(ProtobufCService *service,
+                                     const Tally__V1__ResumeRunRequest *input,
+                                     Tally__V1__Run_Closure closure,
+                                     void *closure_data);
 void tally__v1__tracking__get_run(ProtobufCService *service,
                                   const Tally__V1__GetRunRequest *input,
                                   Tally__V1__Run_Closure closure,
@@ -2618,6 +2691,7 @@ extern const ProtobufCMessageDescriptor tally__v1__start_run_request__tags_entry
 extern const ProtobufCMessageDescriptor tally__v1__start_run_request__params_entry__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__end_run_request__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__get_run_request__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__resume_run_request__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__delete_run_request__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__delete_run_response__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__set_run_tags_request__descriptor;

@@ -14,6 +14,7 @@ METRIC_GOAL_MAXIMIZE: MetricGoal
 METRIC_GOAL_MINIMIZE: MetricGoal
 METRIC_GOAL_UNSPECIFIED: MetricGoal
 RUN_STATUS_COMPLETED: RunStatus
+RUN_STATUS_CRASHED: RunStatus
 RUN_STATUS_FAILED: RunStatus
 RUN_STATUS_KILLED: RunStatus
 RUN_STATUS_RUNNING: RunStatus
@@ -373,12 +374,14 @@ class ListRunsResponse(_message.Message):
     def __init__(self, runs: _Optional[_Iterable[_Union[Run, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., total_count: _Optional[int] = ...) -> None: ...
 
 class LogMetricsResponse(_message.Message):
-    __slots__ = ["accepted", "sequence"]
+    __slots__ = ["accepted", "duplicate", "sequence"]
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
+    DUPLICATE_FIELD_NUMBER: _ClassVar[int]
     SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     accepted: int
+    duplicate: bool
     sequence: int
-    def __init__(self, accepted: _Optional[int] = ..., sequence: _Optional[int] = ...) -> None: ...
+    def __init__(self, accepted: _Optional[int] = ..., sequence: _Optional[int] = ..., duplicate: bool = ...) -> None: ...
 
 class LogParamsRequest(_message.Message):
     __slots__ = ["params", "run_id"]
@@ -402,7 +405,7 @@ class LogParamsResponse(_message.Message):
     def __init__(self, stored: _Optional[int] = ...) -> None: ...
 
 class MetricBatch(_message.Message):
-    __slots__ = ["key_index", "keys", "run_id", "sequence", "steps", "timestamps_ms", "values"]
+    __slots__ = ["key_index", "keys", "run_id", "sequence", "steps", "timestamps_ms", "values", "writer_id"]
     KEYS_FIELD_NUMBER: _ClassVar[int]
     KEY_INDEX_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
@@ -410,6 +413,7 @@ class MetricBatch(_message.Message):
     STEPS_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMPS_MS_FIELD_NUMBER: _ClassVar[int]
     VALUES_FIELD_NUMBER: _ClassVar[int]
+    WRITER_ID_FIELD_NUMBER: _ClassVar[int]
     key_index: _containers.RepeatedScalarFieldContainer[int]
     keys: _containers.RepeatedScalarFieldContainer[str]
     run_id: str
@@ -417,7 +421,8 @@ class MetricBatch(_message.Message):
     steps: _containers.RepeatedScalarFieldContainer[int]
     timestamps_ms: _containers.RepeatedScalarFieldContainer[int]
     values: _containers.RepeatedScalarFieldContainer[float]
-    def __init__(self, run_id: _Optional[str] = ..., keys: _Optional[_Iterable[str]] = ..., key_index: _Optional[_Iterable[int]] = ..., values: _Optional[_Iterable[float]] = ..., steps: _Optional[_Iterable[int]] = ..., timestamps_ms: _Optional[_Iterable[int]] = ..., sequence: _Optional[int] = ...) -> None: ...
+    writer_id: str
+    def __init__(self, run_id: _Optional[str] = ..., keys: _Optional[_Iterable[str]] = ..., key_index: _Optional[_Iterable[int]] = ..., values: _Optional[_Iterable[float]] = ..., steps: _Optional[_Iterable[int]] = ..., timestamps_ms: _Optional[_Iterable[int]] = ..., sequence: _Optional[int] = ..., writer_id: _Optional[str] = ...) -> None: ...
 
 class MetricComparison(_message.Message):
     __slots__ = ["best_run_id", "best_value", "goal", "key", "run_count", "worst_run_id", "worst_value"]
@@ -511,8 +516,14 @@ class ParamValue(_message.Message):
     string_value: str
     def __init__(self, string_value: _Optional[str] = ..., int_value: _Optional[int] = ..., double_value: _Optional[float] = ..., bool_value: bool = ...) -> None: ...
 
+class ResumeRunRequest(_message.Message):
+    __slots__ = ["run_id"]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    run_id: str
+    def __init__(self, run_id: _Optional[str] = ...) -> None: ...
+
 class Run(_message.Message):
-    __slots__ = ["artifacts", "child_count", "completed_at_ms", "duration_ms", "error", "experiment_id", "id", "metrics", "name", "params", "parent_run_id", "started_at_ms", "status", "tags"]
+    __slots__ = ["artifacts", "child_count", "completed_at_ms", "duration_ms", "error", "experiment_id", "id", "last_contact_ms", "metrics", "name", "params", "parent_run_id", "started_at_ms", "status", "tags"]
     class ParamsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -534,6 +545,7 @@ class Run(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
+    LAST_CONTACT_MS_FIELD_NUMBER: _ClassVar[int]
     METRICS_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
@@ -548,6 +560,7 @@ class Run(_message.Message):
     error: str
     experiment_id: str
     id: str
+    last_contact_ms: int
     metrics: _containers.RepeatedCompositeFieldContainer[MetricSummary]
     name: str
     params: _containers.MessageMap[str, ParamValue]
@@ -555,7 +568,7 @@ class Run(_message.Message):
     started_at_ms: int
     status: RunStatus
     tags: _containers.ScalarMap[str, str]
-    def __init__(self, id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., name: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., parent_run_id: _Optional[str] = ..., status: _Optional[_Union[RunStatus, str]] = ..., error: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., completed_at_ms: _Optional[int] = ..., duration_ms: _Optional[int] = ..., params: _Optional[_Mapping[str, ParamValue]] = ..., metrics: _Optional[_Iterable[_Union[MetricSummary, _Mapping]]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., child_count: _Optional[int] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., name: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., parent_run_id: _Optional[str] = ..., status: _Optional[_Union[RunStatus, str]] = ..., error: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., completed_at_ms: _Optional[int] = ..., duration_ms: _Optional[int] = ..., params: _Optional[_Mapping[str, ParamValue]] = ..., metrics: _Optional[_Iterable[_Union[MetricSummary, _Mapping]]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., child_count: _Optional[int] = ..., last_contact_ms: _Optional[int] = ...) -> None: ...
 
 class RunEvent(_message.Message):
     __slots__ = ["params", "points", "snapshot", "status"]
@@ -609,7 +622,7 @@ class SetRunTagsRequest(_message.Message):
     def __init__(self, run_id: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., remove_keys: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class StartRunRequest(_message.Message):
-    __slots__ = ["create_experiment", "experiment", "name", "params", "parent_run_id", "tags"]
+    __slots__ = ["create_experiment", "experiment", "name", "params", "parent_run_id", "run_id", "tags"]
     class ParamsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -629,14 +642,16 @@ class StartRunRequest(_message.Message):
     NAME_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     PARENT_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
     create_experiment: bool
     experiment: ExperimentRef
     name: str
     params: _containers.MessageMap[str, ParamValue]
     parent_run_id: str
+    run_id: str
     tags: _containers.ScalarMap[str, str]
-    def __init__(self, experiment: _Optional[_Union[ExperimentRef, _Mapping]] = ..., create_experiment: bool = ..., name: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., parent_run_id: _Optional[str] = ..., params: _Optional[_Mapping[str, ParamValue]] = ...) -> None: ...
+    def __init__(self, experiment: _Optional[_Union[ExperimentRef, _Mapping]] = ..., create_experiment: bool = ..., name: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., parent_run_id: _Optional[str] = ..., params: _Optional[_Mapping[str, ParamValue]] = ..., run_id: _Optional[str] = ...) -> None: ...
 
 class UpdateExperimentRequest(_message.Message):
     __slots__ = ["description", "id", "metric_goals", "name", "replace_tags", "tags"]

@@ -16,6 +16,7 @@ METHODS: Dict[str, Tuple[Type[Message], Type[Message], str]] = {
     "/tally.v1.Tracking/ListExperiments": (tracking_pb2.ListExperimentsRequest, tracking_pb2.ListExperimentsResponse, "unary"),
     "/tally.v1.Tracking/StartRun": (tracking_pb2.StartRunRequest, tracking_pb2.Run, "unary"),
     "/tally.v1.Tracking/EndRun": (tracking_pb2.EndRunRequest, tracking_pb2.Run, "unary"),
+    "/tally.v1.Tracking/ResumeRun": (tracking_pb2.ResumeRunRequest, tracking_pb2.Run, "unary"),
     "/tally.v1.Tracking/GetRun": (tracking_pb2.GetRunRequest, tracking_pb2.Run, "unary"),
     "/tally.v1.Tracking/DeleteRun": (tracking_pb2.DeleteRunRequest, tracking_pb2.DeleteRunResponse, "unary"),
     "/tally.v1.Tracking/SetRunTags": (tracking_pb2.SetRunTagsRequest, tracking_pb2.Run, "unary"),
@@ -84,6 +85,14 @@ class TrackingStub:
         """Ends a running run as completed, failed or killed; FAILED_PRECONDITION when it has ended already."""
         return self._channel.unary(
             "/tally.v1.Tracking/EndRun", request, tracking_pb2.Run, timeout=timeout, metadata=metadata
+        )
+
+    def resume_run(self, request: tracking_pb2.ResumeRunRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> tracking_pb2.Run:
+        """Reopens a completed, failed, killed or crashed run (status running again); metrics logged
+        to it continue its series.
+        """
+        return self._channel.unary(
+            "/tally.v1.Tracking/ResumeRun", request, tracking_pb2.Run, timeout=timeout, metadata=metadata
         )
 
     def get_run(self, request: tracking_pb2.GetRunRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> tracking_pb2.Run:
@@ -232,6 +241,14 @@ class TrackingAsyncStub:
         """Ends a running run as completed, failed or killed; FAILED_PRECONDITION when it has ended already."""
         return await self._channel.unary(
             "/tally.v1.Tracking/EndRun", request, tracking_pb2.Run, timeout=timeout, metadata=metadata
+        )
+
+    async def resume_run(self, request: tracking_pb2.ResumeRunRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> tracking_pb2.Run:
+        """Reopens a completed, failed, killed or crashed run (status running again); metrics logged
+        to it continue its series.
+        """
+        return await self._channel.unary(
+            "/tally.v1.Tracking/ResumeRun", request, tracking_pb2.Run, timeout=timeout, metadata=metadata
         )
 
     async def get_run(self, request: tracking_pb2.GetRunRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> tracking_pb2.Run:
