@@ -52,6 +52,7 @@ public enum MessageFuzzTarget {
         (TrackingService.Method.listExperiments, ListExperimentsRequest.self),
         (TrackingService.Method.startRun, StartRunRequest.self),
         (TrackingService.Method.endRun, EndRunRequest.self),
+        (TrackingService.Method.resumeRun, ResumeRunRequest.self),
         (TrackingService.Method.getRun, GetRunRequest.self),
         (TrackingService.Method.deleteRun, DeleteRunRequest.self),
         (TrackingService.Method.setRunTags, SetRunTagsRequest.self),

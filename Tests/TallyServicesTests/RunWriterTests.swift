@@ -87,7 +87,7 @@ struct RunWriterTests {
         }
     }
 
-    @Test("a writer that falls silent crashes its run; its next heartbeat makes it running again")
+    @Test("a writer that falls silent crashes its run after the timeout; an ended run is not watched")
     func heartbeatTimeout() async throws {
         let h = try TrackingHarness(heartbeatTimeout: .milliseconds(200))
         let run = try await h.run(in: try await h.experiment())
@@ -106,8 +106,6 @@ struct RunWriterTests {
         var search = SearchRunsRequest()
         search.filter = "status = \"crashed\""
         #expect(try await h.client.searchRuns(search).runs.map(\.id) == [run.id])
-        _ = try await h.client.logMetrics(Self.batch(run.id, writer: "w1", sequence: 0, values: []))
-        #expect(try await h.client.getRun(GetRunRequest.with(run.id)).status == .running)
         // An ended run is no longer watched: it is not crashed later.
         _ = try await h.end(run)
         try await Task.sleep(for: .milliseconds(400))
@@ -127,23 +125,31 @@ struct RunWriterTests {
         #expect(try await h.client.getRun(GetRunRequest.with(plain.id)).status == .running)
     }
 
-    @Test("a crashed run can be ended, and a batch from its writer revives it")
+    @Test("a writer's last connection closing crashes its run at once; it can be ended, and a batch from its writer revives it")
     func crashedRunsEndAndRevive() async throws {
-        let h = try TrackingHarness(heartbeatTimeout: .milliseconds(100))
+        let h = try TrackingHarness()
         let a = try await h.run(in: try await h.experiment())
         let b = try await h.run(in: try await h.experiment())
         var crashes = h.provider.crashedRuns.makeAsyncIterator()
+        // In-process calls come from connection 0; the transport reports a closed connection so.
         _ = try await h.client.logMetrics(Self.batch(a.id, writer: "wa", sequence: 1, values: [1]))
         _ = try await h.client.logMetrics(Self.batch(b.id, writer: "wb", sequence: 1, values: [1]))
+        for observer in h.router.connectionClosed { await observer(0) }
         let firstCrash = await crashes.next()
         let secondCrash = await crashes.next()
-        let found = Set([firstCrash, secondCrash])
-        #expect(found == [a.id, b.id])
+        #expect(Set([firstCrash, secondCrash]) == [a.id, b.id])
+        let crashed = try await h.client.getRun(GetRunRequest.with(b.id))
+        #expect(crashed.status == .crashed && crashed.lastContactMs > 0)
         #expect(try await h.end(a, .failed, error: "gone").status == .failed)
         let ack = try await h.client.logMetrics(Self.batch(b.id, writer: "wb", sequence: 2, values: [2], firstStep: 1))
         #expect(ack.accepted == 1)
         let revived = try await h.client.getRun(GetRunRequest.with(b.id))
         #expect(revived.status == .running && revived.metrics.first?.count == 2 && revived.lastContactMs == 0)
+        // An empty batch (a heartbeat) revives a crashed run too.
+        for observer in h.router.connectionClosed { await observer(0) }
+        #expect(await crashes.next() == b.id)
+        _ = try await h.client.logMetrics(Self.batch(b.id, writer: "wb", sequence: 0, values: []))
+        #expect(try await h.client.getRun(GetRunRequest.with(b.id)).status == .running)
     }
 
     @Test("resume reopens a completed, failed or killed run; steps continue")
