@@ -19,6 +19,8 @@ import select
 import shutil
 import socket as _socket
 import subprocess
+import sys
+import sysconfig
 import threading
 import time
 import warnings
@@ -51,10 +53,16 @@ def enabled() -> bool:
 
 
 def executable() -> Optional[str]:
-    """The `tally` binary to start: `$TALLY_EXECUTABLE`, else `tally` on PATH, else None."""
+    """The `tally` binary to start: `$TALLY_EXECUTABLE`, else the one installed with this client
+    (the platform wheel puts it in the environment's scripts folder, which need not be on PATH),
+    else `tally` on PATH, else None."""
     explicit = os.environ.get(EXECUTABLE_VARIABLE, "").strip()
     if explicit:
         return explicit
+    for folder in (sysconfig.get_path("scripts"), os.path.dirname(sys.executable)):
+        candidate = os.path.join(folder, "tally") if folder else ""
+        if candidate and os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
     return shutil.which("tally")
 
 
