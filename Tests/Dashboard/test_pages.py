@@ -6,6 +6,8 @@ import time
 import urllib.parse
 
 import pytest
+
+import tally
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 
@@ -373,6 +375,23 @@ def test_failed_run_shows_its_error(browser, seeded):
     open_page(browser, f"/run/{run.id}")
     assert one(browser, "[data-test=run-status]")["status"] == "failed"
     assert "CUDA out of memory" in one(browser, "[data-test=run-error]")["text"]
+
+
+def test_crashed_run_shows_its_status_and_last_contact(browser, seeded, daemon, client):
+    # A writer (a batch with a writer id) whose connection closes without ending its run.
+    from tally.v1 import tracking_pb2 as pb
+    writer = tally.connect(daemon.socket)
+    run = writer.tracking.start_run(pb.StartRunRequest(experiment=pb.ExperimentRef(name="crashes"), create_experiment=True, name="gone"))
+    writer.tracking.log_metrics(pb.MetricBatch(run_id=run.id, keys=["loss"], key_index=[0], values=[0.5], steps=[0], writer_id="w", sequence=1))
+    writer.close()
+    deadline = time.monotonic() + 10
+    while client.get_run(run.id).status != "crashed" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert client.get_run(run.id).status == "crashed"
+    open_page(browser, f"/run/{run.id}")
+    assert one(browser, "[data-test=run-status]")["status"] == "crashed"
+    assert "last contact" in browser.text()
+    assert_no_console_errors(browser)
 
 
 def test_unknown_run_shows_not_found(browser, seeded):

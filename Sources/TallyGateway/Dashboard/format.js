@@ -4,7 +4,7 @@
 // Test hooks created here (used by every view):
 //   data-test="loading"        a loading placeholder
 //   data-test="error"          an error box; data-code="<RPC code name>"; its text is the message
-//   data-test="status-badge"   a run status badge; data-status="running|completed|failed|killed|unknown"
+//   data-test="status-badge"   a run status badge; data-status="running|completed|failed|killed|crashed|unknown"
 
 /**
  * Creates an element. `props`: "class", "text", "style" (string or object), "dataset" (object),

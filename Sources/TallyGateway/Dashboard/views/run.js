@@ -8,7 +8,7 @@
 // Test hooks:
 //   root data-ready="true" once the run's details are on screen (charts fill in after)
 //   data-test="run-name", "run-id", "run-experiment" (link → runs of the experiment)
-//   data-test="run-status"        wraps the status badge; data-status="running|completed|failed|killed"
+//   data-test="run-status"        wraps the status badge; data-status="running|completed|failed|killed|crashed"
 //                                 (updated live from WatchRun)
 //   data-test="run-error"         why a failed run failed
 //   data-test="run-started", "run-duration" (ticks while running), "run-completed"
@@ -128,7 +128,10 @@ export async function render(root, params, ctx) {
     statusEl.dataset.status = statusName(run.status);
     const running = isRunning(run);
     durationEl.textContent = fmtDuration(running ? Date.now() - num(run.startedAtMs) : num(run.durationMs));
-    completedEl.textContent = num(run.completedAtMs) ? fmtTime(run.completedAtMs) : running ? "running" : "";
+    // A crashed run has no end time: it shows when its writer was last heard from.
+    completedEl.textContent = num(run.completedAtMs) ? fmtTime(run.completedAtMs)
+      : num(run.lastContactMs) ? `crashed; last contact ${fmtTime(run.lastContactMs)}`
+      : running ? "running" : "";
     errorEl.hidden = !run.error;
     errorEl.textContent = run.error ? `Error: ${run.error}` : "";
   };
