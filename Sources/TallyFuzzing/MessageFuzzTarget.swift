@@ -61,6 +61,7 @@ public enum MessageFuzzTarget {
         (TrackingService.Method.logParams, LogParamsRequest.self),
         (TrackingService.Method.logMetrics, MetricBatch.self),
         (TrackingService.Method.streamMetrics, MetricBatch.self),
+        (TrackingService.Method.writeRun, RunWrite.self),
         (TrackingService.Method.getMetricHistory, GetMetricHistoryRequest.self),
         (TrackingService.Method.watchRun, WatchRunRequest.self),
         (TrackingService.Method.uploadArtifact, UploadArtifactRequest.self),

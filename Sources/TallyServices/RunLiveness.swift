@@ -24,6 +24,8 @@ final class RunLiveness: Sendable {
         }
 
         private(set) var entries: [String: Entry] = [:]
+        /// Runs not watched here (sweep trials' runs, watched by their sweep).
+        private(set) var ignored: Set<String> = []
         let timeoutMs: Int64
 
         init(timeoutMs: Int64) {
@@ -34,6 +36,7 @@ final class RunLiveness: Sendable {
         /// not being watched: the store should record the writer (and revive the run if it had
         /// been marked crashed).
         mutating func contact(runID: String, connection: UInt64, nowMs: Int64) -> Bool {
+            if ignored.contains(runID) { return false }
             if var entry = entries[runID] {
                 entry.lastContactMs = max(entry.lastContactMs, nowMs)
                 entry.connections.insert(connection)
@@ -92,6 +95,13 @@ final class RunLiveness: Sendable {
         /// The run ended (or was deleted): it is no longer watched.
         mutating func forget(_ runID: String) {
             entries[runID] = nil
+            ignored.remove(runID)
+        }
+
+        /// The run is watched by someone else (its sweep): contacts for it are ignored.
+        mutating func ignore(_ runID: String) {
+            entries[runID] = nil
+            ignored.insert(runID)
         }
     }
 
@@ -136,6 +146,9 @@ final class RunLiveness: Sendable {
         case .missing:
             // No such run: nothing to watch (the write itself is refused as NOT_FOUND).
             state.withLock { $0.forget(runID) }
+        case .ownedBySweep:
+            // A sweep trial's run: its sweep watches the trial's worker and ends the run.
+            state.withLock { $0.ignore(runID) }
         case .recorded:
             break
         case .revived(let record):

@@ -18,7 +18,7 @@ extension TrackingProvider {
     }
 
     /// A batch with a writer id is a sign of life from the run's writer (docs/journal.md).
-    private func heardFromWriter(_ request: MetricBatch, context: ServerContext) async throws {
+    func heardFromWriter(_ request: MetricBatch, context: ServerContext) async throws {
         guard !request.writerId.isEmpty else { return }
         try await mapStoreErrors { try await liveness.contact(runID: request.runId, connection: context.connectionID) }
     }

@@ -6,6 +6,13 @@ import TallyStore
 
 extension TrackingProvider {
     public func startRun(request: StartRunRequest, context: ServerContext) async throws -> Run {
+        let run = try newRun(request)
+        let record = try await mapStoreErrors { try await store.startRun(run) }
+        return Run(record, nowMs: Self.nowMs())
+    }
+
+    /// A checked StartRun request, as the store takes it.
+    func newRun(_ request: StartRunRequest) throws -> Store.NewRun {
         let (id, name) = try experimentRef(request.experiment)
         if let name { try validateName(name, kind: "experiment", required: true) }
         try validateName(request.name, kind: "run", required: false)
@@ -18,21 +25,16 @@ extension TrackingProvider {
                 throw Self.invalid("run_id must be 16 lower-case hex characters (or empty: the daemon makes one)", field: "run_id")
             }
         }
-        let record = try await mapStoreErrors {
-            try await store.startRun(
-                Store.NewRun(
-                    experimentID: id,
-                    experimentName: name,
-                    createExperiment: request.createExperiment,
-                    name: request.name,
-                    tags: request.tags,
-                    parentRunID: request.parentRunId.isEmpty ? nil : request.parentRunId,
-                    params: params,
-                    id: request.runId.isEmpty ? nil : request.runId
-                )
-            )
-        }
-        return Run(record, nowMs: Self.nowMs())
+        return Store.NewRun(
+            experimentID: id,
+            experimentName: name,
+            createExperiment: request.createExperiment,
+            name: request.name,
+            tags: request.tags,
+            parentRunID: request.parentRunId.isEmpty ? nil : request.parentRunId,
+            params: params,
+            id: request.runId.isEmpty ? nil : request.runId
+        )
     }
 
     public func resumeRun(request: ResumeRunRequest, context: ServerContext) async throws -> Run {
@@ -44,6 +46,18 @@ extension TrackingProvider {
     }
 
     public func endRun(request: EndRunRequest, context: ServerContext) async throws -> Run {
+        let state = try endState(request)
+        // Points acknowledged before EndRun was sent are committed: the ingestor answers only
+        // after commit, so nothing is waiting for this run here.
+        let record = try await mapStoreErrors { try await store.endRun(id: request.runId, state: state, error: request.error) }
+        liveness.forget(request.runId)
+        let run = Run(record, nowMs: Self.nowMs())
+        hub.publish(status: run)
+        return run
+    }
+
+    /// The state a checked EndRun request ends its run in.
+    func endState(_ request: EndRunRequest) throws -> RunState {
         try validateID(request.runId, field: "run_id")
         let state: RunState
         switch request.status {
@@ -56,13 +70,7 @@ extension TrackingProvider {
         guard request.error.count <= limits.maxParamValueLength else {
             throw Self.invalid("error is longer than \(limits.maxParamValueLength) characters", field: "error")
         }
-        // Points acknowledged before EndRun was sent are committed: the ingestor answers only
-        // after commit, so nothing is waiting for this run here.
-        let record = try await mapStoreErrors { try await store.endRun(id: request.runId, state: state, error: request.error) }
-        liveness.forget(request.runId)
-        let run = Run(record, nowMs: Self.nowMs())
-        hub.publish(status: run)
-        return run
+        return state
     }
 
     public func getRun(request: GetRunRequest, context: ServerContext) async throws -> Run {
@@ -90,9 +98,7 @@ extension TrackingProvider {
     }
 
     public func setRunTags(request: SetRunTagsRequest, context: ServerContext) async throws -> Run {
-        try validateID(request.runId, field: "run_id")
-        try validateTags(request.tags)
-        for key in request.removeKeys { try validateKey(key, kind: "tag") }
+        try validateTagChange(request)
         let record = try await mapStoreErrors {
             try await store.setRunTags(id: request.runId, set: request.tags, remove: request.removeKeys, maxTags: limits.maxTags)
         }
@@ -114,6 +120,12 @@ extension TrackingProvider {
         response.nextPageToken = page.nextPageToken
         response.totalCount = UInt64(page.totalCount)
         return response
+    }
+
+    func validateTagChange(_ request: SetRunTagsRequest) throws {
+        try validateID(request.runId, field: "run_id")
+        try validateTags(request.tags)
+        for key in request.removeKeys { try validateKey(key, kind: "tag") }
     }
 
     public func logParams(request: LogParamsRequest, context: ServerContext) async throws -> LogParamsResponse {

@@ -207,106 +207,112 @@ extension Store {
             var results: [Result<CommittedPoints, StoreError>] = []
             results.reserveCapacity(batches.count)
             for batch in batches {
-                guard let run = try Row.fetchOne(db, sql: "SELECT pk, status FROM runs WHERE id = ?", arguments: [batch.runID]) else {
-                    results.append(.failure(StoreError(code: .notFound, message: "run \(batch.runID) not found", field: "run_id")))
-                    continue
-                }
-                let runPK: Int64 = run["pk"]
-                if !batch.writerID.isEmpty {
-                    let seen = try Bool.fetchOne(
-                        db, sql: "SELECT 1 FROM run_batches WHERE run_pk = ? AND writer_id = ? AND sequence = ?",
-                        arguments: [runPK, batch.writerID, Int64(bitPattern: batch.sequence)]
-                    ) ?? false
-                    if seen {
-                        results.append(.success(CommittedPoints(runID: batch.runID, keys: [], keyIndex: [], values: [], steps: [], timestampsMs: [], duplicate: true)))
-                        continue
-                    }
-                }
-                switch RunState(rawValue: run["status"]) {
-                case .running:
-                    break
-                case .crashed:
-                    try db.execute(sql: "UPDATE runs SET status = ? WHERE pk = ?", arguments: [RunState.running.rawValue, runPK])
-                default:
-                    results.append(.failure(StoreError(code: .failedPrecondition, message: "run \(batch.runID) has ended; metrics can only be logged to a running run", field: "run_id")))
-                    continue
-                }
-                var series: [SeriesState] = []
-                series.reserveCapacity(batch.keys.count)
-                for key in batch.keys {
-                    if let cached = seriesCache[batch.runID]?[key] {
-                        series.append(cached)
-                    } else {
-                        series.append(try Self.loadSeries(db, runPK: runPK, key: key))
-                    }
-                }
-                let count = batch.count
-                var steps = batch.steps
-                var times = batch.timestampsMs
-                if steps.isEmpty { steps = [Int64](repeating: 0, count: count) }
-                if times.isEmpty { times = [Int64](repeating: 0, count: count) }
-                var columns = [PointColumns](repeating: PointColumns(), count: series.count)
-                if series.count == 1 {
-                    columns[0] = PointColumns(capacity: count)
-                }
-                let automaticSteps = batch.steps.isEmpty
-                let receivedAt = batch.receivedAtMs
-                // The key whose automatic step would pass Int64.max; the batch is refused whole.
-                var overflowingKey: String?
-                batch.keyIndex.withUnsafeBufferPointer { keyIndex in
-                    batch.values.withUnsafeBufferPointer { values in
-                        for i in 0..<count {
-                            let k = Int(keyIndex[i])
-                            let step: Int64
-                            if automaticSteps {
-                                let (next, overflow) = series[k].lastStep.addingReportingOverflow(1)
-                                if overflow {
-                                    overflowingKey = series[k].key
-                                    return
-                                }
-                                step = next
-                            } else {
-                                step = steps[i]
-                            }
-                            let time = times[i] == 0 ? receivedAt : times[i]
-                            steps[i] = step
-                            times[i] = time
-                            let value = values[i]
-                            series[k].add(value: value, step: step, timeMs: time)
-                            columns[k].append(step: step, value: value, time: time)
-                        }
-                    }
-                }
-                if let key = overflowingKey {
-                    results.append(.failure(StoreError(
-                        code: .invalidArgument,
-                        message: "metric \"\(key)\" is at step \(Int64.max), the highest step there is; an automatic step would pass it (send explicit steps)",
-                        field: "steps"
-                    )))
-                    continue
-                }
-                for k in series.indices where columns[k].count > 0 {
-                    try Self.appendPoints(db, series: &series[k], columns[k])
-                }
-                for state in series where state.dirty {
-                    try state.save(db)
-                }
-                var cache = seriesCache[batch.runID] ?? [:]
-                for var state in series {
-                    state.dirty = false
-                    cache[state.key] = state
-                }
-                seriesCache[batch.runID] = cache
-                if !batch.writerID.isEmpty {
-                    try db.execute(
-                        sql: "INSERT INTO run_batches (run_pk, writer_id, sequence) VALUES (?, ?, ?)",
-                        arguments: [runPK, batch.writerID, Int64(bitPattern: batch.sequence)]
-                    )
-                }
-                results.append(.success(CommittedPoints(runID: batch.runID, keys: batch.keys, keyIndex: batch.keyIndex, values: batch.values, steps: steps, timestampsMs: times)))
+                results.append(try Self.commitBatch(db, batch, seriesCache: &seriesCache))
             }
             return results
         }
+    }
+
+    /// Commits one batch inside a transaction; `seriesCache` carries series states between the
+    /// batches of one transaction. A batch refused before anything was written is a `.failure`.
+    static func commitBatch(
+        _ db: Database,
+        _ batch: MetricPointBatch,
+        seriesCache: inout [String: [String: SeriesState]]
+    ) throws -> Result<CommittedPoints, StoreError> {
+        guard let run = try Row.fetchOne(db, sql: "SELECT pk, status FROM runs WHERE id = ?", arguments: [batch.runID]) else {
+            return .failure(StoreError(code: .notFound, message: "run \(batch.runID) not found", field: "run_id"))
+        }
+        let runPK: Int64 = run["pk"]
+        if !batch.writerID.isEmpty {
+            let seen = try Bool.fetchOne(
+                db, sql: "SELECT 1 FROM run_batches WHERE run_pk = ? AND writer_id = ? AND sequence = ?",
+                arguments: [runPK, batch.writerID, Int64(bitPattern: batch.sequence)]
+            ) ?? false
+            if seen {
+                return .success(CommittedPoints(runID: batch.runID, keys: [], keyIndex: [], values: [], steps: [], timestampsMs: [], duplicate: true))
+            }
+        }
+        switch RunState(rawValue: run["status"]) {
+        case .running:
+            break
+        case .crashed:
+            try db.execute(sql: "UPDATE runs SET status = ? WHERE pk = ?", arguments: [RunState.running.rawValue, runPK])
+        default:
+            return .failure(StoreError(code: .failedPrecondition, message: "run \(batch.runID) has ended; metrics can only be logged to a running run", field: "run_id"))
+        }
+        var series: [SeriesState] = []
+        series.reserveCapacity(batch.keys.count)
+        for key in batch.keys {
+            if let cached = seriesCache[batch.runID]?[key] {
+                series.append(cached)
+            } else {
+                series.append(try Self.loadSeries(db, runPK: runPK, key: key))
+            }
+        }
+        let count = batch.count
+        var steps = batch.steps
+        var times = batch.timestampsMs
+        if steps.isEmpty { steps = [Int64](repeating: 0, count: count) }
+        if times.isEmpty { times = [Int64](repeating: 0, count: count) }
+        var columns = [PointColumns](repeating: PointColumns(), count: series.count)
+        if series.count == 1 {
+            columns[0] = PointColumns(capacity: count)
+        }
+        let automaticSteps = batch.steps.isEmpty
+        let receivedAt = batch.receivedAtMs
+        // The key whose automatic step would pass Int64.max; the batch is refused whole.
+        var overflowingKey: String?
+        batch.keyIndex.withUnsafeBufferPointer { keyIndex in
+            batch.values.withUnsafeBufferPointer { values in
+                for i in 0..<count {
+                    let k = Int(keyIndex[i])
+                    let step: Int64
+                    if automaticSteps {
+                        let (next, overflow) = series[k].lastStep.addingReportingOverflow(1)
+                        if overflow {
+                            overflowingKey = series[k].key
+                            return
+                        }
+                        step = next
+                    } else {
+                        step = steps[i]
+                    }
+                    let time = times[i] == 0 ? receivedAt : times[i]
+                    steps[i] = step
+                    times[i] = time
+                    let value = values[i]
+                    series[k].add(value: value, step: step, timeMs: time)
+                    columns[k].append(step: step, value: value, time: time)
+                }
+            }
+        }
+        if let key = overflowingKey {
+            return .failure(StoreError(
+                code: .invalidArgument,
+                message: "metric \"\(key)\" is at step \(Int64.max), the highest step there is; an automatic step would pass it (send explicit steps)",
+                field: "steps"
+            ))
+        }
+        for k in series.indices where columns[k].count > 0 {
+            try Self.appendPoints(db, series: &series[k], columns[k])
+        }
+        for state in series where state.dirty {
+            try state.save(db)
+        }
+        var cache = seriesCache[batch.runID] ?? [:]
+        for var state in series {
+            state.dirty = false
+            cache[state.key] = state
+        }
+        seriesCache[batch.runID] = cache
+        if !batch.writerID.isEmpty {
+            try db.execute(
+                sql: "INSERT INTO run_batches (run_pk, writer_id, sequence) VALUES (?, ?, ?)",
+                arguments: [runPK, batch.writerID, Int64(bitPattern: batch.sequence)]
+            )
+        }
+        return .success(CommittedPoints(runID: batch.runID, keys: batch.keys, keyIndex: batch.keyIndex, values: batch.values, steps: steps, timestampsMs: times))
     }
 
     /// Appends a series' new points: first into its last chunk while it has room, then in new chunks.

@@ -81,6 +81,7 @@ extension Store {
                     sequence INTEGER NOT NULL,
                     PRIMARY KEY (run_pk, writer_id, sequence)
                 ) WITHOUT ROWID;
+                CREATE INDEX sweep_trials_run ON sweep_trials(run_id);
                 """)
         }
         return migrator

@@ -42,67 +42,80 @@ extension Store {
     /// - Throws: ``StoreError`` `notFound` for a missing experiment or parent run;
     ///   `alreadyExists` when the id is another experiment's run.
     public func startRun(_ run: NewRun) async throws -> RunRecord {
-        try await pool.write { db in
-            let experimentPK: Int64
-            if run.createExperiment, run.experimentID == nil, let name = run.experimentName {
-                experimentPK = try Self.createExperiment(db, NewExperiment(name: name), getIfExists: true).pk
-            } else {
-                experimentPK = try Self.experimentPK(db, id: run.experimentID, name: run.experimentName)
-            }
-            if let id = run.id, let existing = try Row.fetchOne(db, sql: "SELECT pk, experiment_pk FROM runs WHERE id = ?", arguments: [id]) {
-                guard (existing["experiment_pk"] as Int64) == experimentPK else {
-                    throw StoreError(code: .alreadyExists, message: "run \(id) exists in another experiment", field: "run_id")
-                }
-                return try Self.runRecords(db, pks: [existing["pk"]])[0]
-            }
-            var parentPK: Int64?
-            if let parent = run.parentRunID {
-                parentPK = try Self.runPK(db, id: parent, field: "parent_run_id")
-            }
-            try db.execute(
-                sql: "INSERT INTO runs (id, experiment_pk, parent_pk, name, status, started_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [run.id ?? Identifiers.make(), experimentPK, parentPK, run.name, RunState.running.rawValue, Identifiers.nowMs()]
-            )
-            let pk = db.lastInsertedRowID
-            for (key, value) in run.tags {
-                try db.execute(sql: "INSERT INTO run_tags (run_pk, key, value) VALUES (?, ?, ?)", arguments: [pk, key, value])
-            }
-            _ = try Self.logParams(db, runPK: pk, params: run.params)
-            try Self.touchExperiment(db, pk: experimentPK)
-            return try Self.runRecords(db, pks: [pk])[0]
-        }
+        try await pool.write { db in try Self.startRun(db, run) }
     }
 
-    /// Ends a running (or crashed) run.
-    /// - Throws: ``StoreError`` `notFound`, or `failedPrecondition` when it has ended already.
-    public func endRun(id: String, state: RunState, error: String) async throws -> RunRecord {
-        try await pool.write { db in
-            let pk = try Self.runPK(db, id: id)
-            let current = try Int.fetchOne(db, sql: "SELECT status FROM runs WHERE pk = ?", arguments: [pk])
-            guard current == RunState.running.rawValue || current == RunState.crashed.rawValue else {
-                let name = current.flatMap(RunState.init(rawValue:))?.name ?? "ended"
-                throw StoreError(code: .failedPrecondition, message: "run \(id) has already ended (\(name))", field: "run_id")
+    static func startRun(_ db: Database, _ run: NewRun) throws -> RunRecord {
+        let experimentPK: Int64
+        if run.createExperiment, run.experimentID == nil, let name = run.experimentName {
+            experimentPK = try Self.createExperiment(db, NewExperiment(name: name), getIfExists: true).pk
+        } else {
+            experimentPK = try Self.experimentPK(db, id: run.experimentID, name: run.experimentName)
+        }
+        if let id = run.id, let existing = try Row.fetchOne(db, sql: "SELECT pk, experiment_pk FROM runs WHERE id = ?", arguments: [id]) {
+            guard (existing["experiment_pk"] as Int64) == experimentPK else {
+                throw StoreError(code: .alreadyExists, message: "run \(id) exists in another experiment", field: "run_id")
             }
-            try db.execute(
-                sql: "UPDATE runs SET status = ?, error = ?, completed_at_ms = ? WHERE pk = ?",
-                arguments: [state.rawValue, state == .failed ? error : "", Identifiers.nowMs(), pk]
-            )
+            return try Self.runRecords(db, pks: [existing["pk"]])[0]
+        }
+        var parentPK: Int64?
+        if let parent = run.parentRunID {
+            parentPK = try Self.runPK(db, id: parent, field: "parent_run_id")
+        }
+        try db.execute(
+            sql: "INSERT INTO runs (id, experiment_pk, parent_pk, name, status, started_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
+            arguments: [run.id ?? Identifiers.make(), experimentPK, parentPK, run.name, RunState.running.rawValue, Identifiers.nowMs()]
+        )
+        let pk = db.lastInsertedRowID
+        for (key, value) in run.tags {
+            try db.execute(sql: "INSERT INTO run_tags (run_pk, key, value) VALUES (?, ?, ?)", arguments: [pk, key, value])
+        }
+        _ = try Self.logParams(db, runPK: pk, params: run.params)
+        try Self.touchExperiment(db, pk: experimentPK)
+        return try Self.runRecords(db, pks: [pk])[0]
+    }
+
+    /// Ends a running (or crashed) run. Ending a run again as it ended (same status and error)
+    /// returns it unchanged.
+    /// - Throws: ``StoreError`` `notFound`, or `failedPrecondition` when it has ended otherwise.
+    public func endRun(id: String, state: RunState, error: String) async throws -> RunRecord {
+        try await pool.write { db in try Self.endRun(db, id: id, state: state, error: error) }
+    }
+
+    static func endRun(_ db: Database, id: String, state: RunState, error: String) throws -> RunRecord {
+        let pk = try Self.runPK(db, id: id)
+        let row = try Row.fetchOne(db, sql: "SELECT status, error FROM runs WHERE pk = ?", arguments: [pk])
+        let current: Int? = row?["status"]
+        let storedError: String = row?["error"] ?? ""
+        // The same end again (a journal delivered twice) is answered with the run as it is.
+        if current == state.rawValue, storedError == (state == .failed ? error : "") {
             return try Self.runRecords(db, pks: [pk])[0]
         }
+        guard current == RunState.running.rawValue || current == RunState.crashed.rawValue else {
+            let name = current.flatMap(RunState.init(rawValue:))?.name ?? "ended"
+            throw StoreError(code: .failedPrecondition, message: "run \(id) has already ended (\(name))", field: "run_id")
+        }
+        try db.execute(
+            sql: "UPDATE runs SET status = ?, error = ?, completed_at_ms = ? WHERE pk = ?",
+            arguments: [state.rawValue, state == .failed ? error : "", Identifiers.nowMs(), pk]
+        )
+        return try Self.runRecords(db, pks: [pk])[0]
     }
 
     /// Reopens a run that has ended or crashed: status running again, no end time or error.
     /// A running run is returned unchanged.
     /// - Throws: ``StoreError`` `notFound`.
     public func resumeRun(id: String) async throws -> RunRecord {
-        try await pool.write { db in
-            let pk = try Self.runPK(db, id: id)
-            try db.execute(
-                sql: "UPDATE runs SET status = ?, error = '', completed_at_ms = 0 WHERE pk = ? AND status != ?",
-                arguments: [RunState.running.rawValue, pk, RunState.running.rawValue]
-            )
-            return try Self.runRecords(db, pks: [pk])[0]
-        }
+        try await pool.write { db in try Self.resumeRun(db, id: id) }
+    }
+
+    static func resumeRun(_ db: Database, id: String) throws -> RunRecord {
+        let pk = try Self.runPK(db, id: id)
+        try db.execute(
+            sql: "UPDATE runs SET status = ?, error = '', completed_at_ms = 0 WHERE pk = ? AND status != ?",
+            arguments: [RunState.running.rawValue, pk, RunState.running.rawValue]
+        )
+        return try Self.runRecords(db, pks: [pk])[0]
     }
 
     /// Marks running runs crashed, each with the last time its writer was heard from. Runs that
@@ -131,6 +144,9 @@ extension Store {
         case recorded
         /// The run had been marked crashed; it is running again.
         case revived(RunRecord)
+        /// The run is a sweep trial's: its sweep watches the trial's worker (trial heartbeats)
+        /// and ends the run with the trial, so the run is not watched for its writer.
+        case ownedBySweep
     }
 
     /// A writer streams to the run: records the time, and makes a crashed run running again.
@@ -140,6 +156,9 @@ extension Store {
                 return .missing
             }
             let pk: Int64 = row["pk"]
+            if try Bool.fetchOne(db, sql: "SELECT 1 FROM sweep_trials WHERE run_id = ? LIMIT 1", arguments: [id]) ?? false {
+                return .ownedBySweep
+            }
             let crashed = (row["status"] as Int) == RunState.crashed.rawValue
             try db.execute(
                 sql: "UPDATE runs SET last_contact_ms = MAX(last_contact_ms, ?), status = ? WHERE pk = ?",
@@ -311,23 +330,25 @@ extension Store {
     /// - Throws: ``StoreError`` `notFound`, or `invalidArgument` (nothing changed) when the run
     ///   would hold more than `maxTags` tags.
     public func setRunTags(id: String, set tags: [String: String], remove keys: [String], maxTags: Int) async throws -> RunRecord {
-        try await pool.write { db in
-            let pk = try Self.runPK(db, id: id)
-            for key in keys {
-                try db.execute(sql: "DELETE FROM run_tags WHERE run_pk = ? AND key = ?", arguments: [pk, key])
-            }
-            for (key, value) in tags {
-                try db.execute(
-                    sql: "INSERT INTO run_tags (run_pk, key, value) VALUES (?, ?, ?) ON CONFLICT (run_pk, key) DO UPDATE SET value = excluded.value",
-                    arguments: [pk, key, value]
-                )
-            }
-            let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run_tags WHERE run_pk = ?", arguments: [pk]) ?? 0
-            if count > maxTags {
-                throw StoreError(code: .invalidArgument, message: "a run holds at most \(maxTags) tags; this would make \(count)", field: "tags")
-            }
-            return try Self.runRecords(db, pks: [pk])[0]
+        try await pool.write { db in try Self.setRunTags(db, id: id, set: tags, remove: keys, maxTags: maxTags) }
+    }
+
+    static func setRunTags(_ db: Database, id: String, set tags: [String: String], remove keys: [String], maxTags: Int) throws -> RunRecord {
+        let pk = try Self.runPK(db, id: id)
+        for key in keys {
+            try db.execute(sql: "DELETE FROM run_tags WHERE run_pk = ? AND key = ?", arguments: [pk, key])
         }
+        for (key, value) in tags {
+            try db.execute(
+                sql: "INSERT INTO run_tags (run_pk, key, value) VALUES (?, ?, ?) ON CONFLICT (run_pk, key) DO UPDATE SET value = excluded.value",
+                arguments: [pk, key, value]
+            )
+        }
+        let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run_tags WHERE run_pk = ?", arguments: [pk]) ?? 0
+        if count > maxTags {
+            throw StoreError(code: .invalidArgument, message: "a run holds at most \(maxTags) tags; this would make \(count)", field: "tags")
+        }
+        return try Self.runRecords(db, pks: [pk])[0]
     }
 
     /// Lists runs of experiments (all when empty) or the children of a run, newest first.
@@ -364,16 +385,18 @@ extension Store {
     /// With `requireRunning`, a run that has ended takes no new param; logging params it already
     /// has with the same values is accepted (0 stored), so that a journal delivered twice is.
     public func logParams(runID: String, params: [String: ParamValueRecord], requireRunning: Bool = false) async throws -> Int {
-        try await pool.write { db in
-            let pk = try Self.runPK(db, id: runID)
-            let status = try Int.fetchOne(db, sql: "SELECT status FROM runs WHERE pk = ?", arguments: [pk])
-            let stored = try Self.logParams(db, runPK: pk, params: params)
-            if requireRunning, stored > 0, status != RunState.running.rawValue, status != RunState.crashed.rawValue {
-                // Rolls the transaction back.
-                throw StoreError(code: .failedPrecondition, message: "run \(runID) has ended; params can only be logged to a running run", field: "run_id")
-            }
-            return stored
+        try await pool.write { db in try Self.logParams(db, runID: runID, params: params, requireRunning: requireRunning) }
+    }
+
+    static func logParams(_ db: Database, runID: String, params: [String: ParamValueRecord], requireRunning: Bool) throws -> Int {
+        let pk = try Self.runPK(db, id: runID)
+        let status = try Int.fetchOne(db, sql: "SELECT status FROM runs WHERE pk = ?", arguments: [pk])
+        let stored = try Self.logParams(db, runPK: pk, params: params)
+        if requireRunning, stored > 0, status != RunState.running.rawValue, status != RunState.crashed.rawValue {
+            // Rolls the transaction back.
+            throw StoreError(code: .failedPrecondition, message: "run \(runID) has ended; params can only be logged to a running run", field: "run_id")
         }
+        return stored
     }
 
     static func logParams(_ db: Database, runPK: Int64, params: [String: ParamValueRecord]) throws -> Int {

@@ -41,6 +41,11 @@ public enum TrackingService {
         public static let logMetrics = MethodDescriptor(service: "tally.v1.Tracking", method: "LogMetrics", kind: .unary)
         /// Logs a stream of batches; each is acknowledged, in order, after it is committed.
         public static let streamMetrics = MethodDescriptor(service: "tally.v1.Tracking", method: "StreamMetrics", kind: .bidirectional)
+        /// Applies a stream of writes (starts, params, tags, metric batches, ends) in order; writes that
+        /// arrive together are committed in one transaction. Each is answered, in order, once
+        /// committed; the first write refused ends the call with its status, and nothing after it is
+        /// applied.
+        public static let writeRun = MethodDescriptor(service: "tally.v1.Tracking", method: "WriteRun", kind: .bidirectional)
         /// Returns the history of a run's metrics, optionally downsampled.
         public static let getMetricHistory = MethodDescriptor(service: "tally.v1.Tracking", method: "GetMetricHistory", kind: .serverStreaming)
         /// Follows a run: new metric points, params and status changes as they are committed.
@@ -58,7 +63,7 @@ public enum TrackingService {
         /// Compares runs: params side by side with differences, best and worst run per metric.
         public static let compareRuns = MethodDescriptor(service: "tally.v1.Tracking", method: "CompareRuns", kind: .unary)
         /// Every method, in declaration order.
-        public static let all: [MethodDescriptor] = [createExperiment, getExperiment, updateExperiment, deleteExperiment, listExperiments, startRun, endRun, resumeRun, getRun, deleteRun, setRunTags, listRuns, searchRuns, logParams, logMetrics, streamMetrics, getMetricHistory, watchRun, uploadArtifact, downloadArtifact, listArtifacts, setArtifactAlias, deleteArtifact, compareRuns]
+        public static let all: [MethodDescriptor] = [createExperiment, getExperiment, updateExperiment, deleteExperiment, listExperiments, startRun, endRun, resumeRun, getRun, deleteRun, setRunTags, listRuns, searchRuns, logParams, logMetrics, streamMetrics, writeRun, getMetricHistory, watchRun, uploadArtifact, downloadArtifact, listArtifacts, setArtifactAlias, deleteArtifact, compareRuns]
     }
     /// Every method with its request and response message types, in declaration order.
     public static let schemas: [MethodSchema] = [
@@ -78,6 +83,7 @@ public enum TrackingService {
         MethodSchema(descriptor: Method.logParams, requestType: LogParamsRequest.self, responseType: LogParamsResponse.self),
         MethodSchema(descriptor: Method.logMetrics, requestType: MetricBatch.self, responseType: LogMetricsResponse.self),
         MethodSchema(descriptor: Method.streamMetrics, requestType: MetricBatch.self, responseType: LogMetricsResponse.self),
+        MethodSchema(descriptor: Method.writeRun, requestType: RunWrite.self, responseType: RunWriteResult.self),
         MethodSchema(descriptor: Method.getMetricHistory, requestType: GetMetricHistoryRequest.self, responseType: MetricHistoryChunk.self),
         MethodSchema(descriptor: Method.watchRun, requestType: WatchRunRequest.self, responseType: RunEvent.self),
         MethodSchema(descriptor: Method.uploadArtifact, requestType: UploadArtifactRequest.self, responseType: Artifact.self),
@@ -124,6 +130,11 @@ public protocol TrackingServiceProtocol: Sendable {
     func logMetrics(request: MetricBatch, context: ServerContext) async throws -> LogMetricsResponse
     /// Logs a stream of batches; each is acknowledged, in order, after it is committed.
     func streamMetrics(requests: RequestStream<MetricBatch>, response: ResponseWriter<LogMetricsResponse>, context: ServerContext) async throws
+    /// Applies a stream of writes (starts, params, tags, metric batches, ends) in order; writes that
+    /// arrive together are committed in one transaction. Each is answered, in order, once
+    /// committed; the first write refused ends the call with its status, and nothing after it is
+    /// applied.
+    func writeRun(requests: RequestStream<RunWrite>, response: ResponseWriter<RunWriteResult>, context: ServerContext) async throws
     /// Returns the history of a run's metrics, optionally downsampled.
     func getMetricHistory(request: GetMetricHistoryRequest, response: ResponseWriter<MetricHistoryChunk>, context: ServerContext) async throws
     /// Follows a run: new metric points, params and status changes as they are committed.
@@ -192,6 +203,9 @@ extension TrackingServiceProtocol {
         }
         router.registerBidirectional(TrackingService.Method.streamMetrics, input: MetricBatch.self, output: LogMetricsResponse.self) { requests, response, context in
             try await self.streamMetrics(requests: requests, response: response, context: context)
+        }
+        router.registerBidirectional(TrackingService.Method.writeRun, input: RunWrite.self, output: RunWriteResult.self) { requests, response, context in
+            try await self.writeRun(requests: requests, response: response, context: context)
         }
         router.registerServerStreaming(TrackingService.Method.getMetricHistory, input: GetMetricHistoryRequest.self, output: MetricHistoryChunk.self) { request, response, context in
             try await self.getMetricHistory(request: request, response: response, context: context)
@@ -307,6 +321,14 @@ public struct TrackingClient: Sendable {
     /// Logs a stream of batches; each is acknowledged, in order, after it is committed.
     public func streamMetrics(options: CallOptions = CallOptions()) async throws -> BidirectionalCall<MetricBatch, LogMetricsResponse> {
         try await transport.bidirectional(TrackingService.Method.streamMetrics, options: options)
+    }
+
+    /// Applies a stream of writes (starts, params, tags, metric batches, ends) in order; writes that
+    /// arrive together are committed in one transaction. Each is answered, in order, once
+    /// committed; the first write refused ends the call with its status, and nothing after it is
+    /// applied.
+    public func writeRun(options: CallOptions = CallOptions()) async throws -> BidirectionalCall<RunWrite, RunWriteResult> {
+        try await transport.bidirectional(TrackingService.Method.writeRun, options: options)
     }
 
     /// Returns the history of a run's metrics, optionally downsampled.

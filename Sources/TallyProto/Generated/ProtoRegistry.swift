@@ -106,6 +106,8 @@ public enum ProtoRegistry {
         "tally.v1.ResumeRunRequest": ResumeRunRequest.self,
         "tally.v1.Run": Run.self,
         "tally.v1.RunEvent": RunEvent.self,
+        "tally.v1.RunWrite": RunWrite.self,
+        "tally.v1.RunWriteResult": RunWriteResult.self,
         "tally.v1.Sample": Sample.self,
         "tally.v1.SamplePoint": SamplePoint.self,
         "tally.v1.SearchRunsRequest": SearchRunsRequest.self,

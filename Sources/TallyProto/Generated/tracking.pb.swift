@@ -1147,6 +1147,88 @@ public struct LogMetricsResponse: ProtoMessage {
     }
 }
 
+/// One write of a run. On a WriteRun call a client sends a run's whole life in order (its start
+/// with a client-made run_id, params, tags, metric batches, its end); the same messages are the
+/// records of a client's journal (docs/journal.md). Field numbers match tally.v1.JournalRecord.
+public struct RunWrite: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.RunWrite"
+
+    /// The oneof `write`; nil when no member is set.
+    public var write: Write? = nil
+
+    /// The members of the oneof `write`.
+    public enum Write: Sendable, Hashable {
+        /// `start_run` (field 1).
+        case startRun(StartRunRequest)
+        /// `metrics` (field 2).
+        case metrics(MetricBatch)
+        /// `params` (field 3).
+        case params(LogParamsRequest)
+        /// `tags` (field 4).
+        case tags(SetRunTagsRequest)
+        /// `end_run` (field 5).
+        case endRun(EndRunRequest)
+        /// `resume_run` (field 6).
+        case resumeRun(ResumeRunRequest)
+    }
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// The answer to one RunWrite, sent in order once the write is committed.
+public struct RunWriteResult: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.RunWriteResult"
+
+    /// The oneof `result`; nil when no member is set.
+    public var result: Result? = nil
+
+    /// The members of the oneof `result`.
+    public enum Result: Sendable, Hashable {
+        /// For start_run, resume_run, tags and end_run: the run after the write.
+        case run(Run)
+        /// `metrics` (field 2).
+        case metrics(LogMetricsResponse)
+        /// `params` (field 3).
+        case params(LogParamsResponse)
+    }
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
 /// The message `tally.v1.GetMetricHistoryRequest`.
 public struct GetMetricHistoryRequest: ProtoMessage {
     /// The full protobuf name of the message.
@@ -2814,6 +2896,88 @@ extension LogMetricsResponse: CMessageConvertible {
     }
 }
 
+extension RunWrite: CMessageConvertible {
+    typealias CStruct = Tally__V1__RunWrite
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__run_write__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__run_write__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        switch c.pointee.write_case.rawValue {
+        case 1: self.write = .startRun(StartRunRequest(cMessage: c.pointee.start_run))
+        case 2: self.write = .metrics(MetricBatch(cMessage: c.pointee.metrics))
+        case 3: self.write = .params(LogParamsRequest(cMessage: c.pointee.params))
+        case 4: self.write = .tags(SetRunTagsRequest(cMessage: c.pointee.tags))
+        case 5: self.write = .endRun(EndRunRequest(cMessage: c.pointee.end_run))
+        case 6: self.write = .resumeRun(ResumeRunRequest(cMessage: c.pointee.resume_run))
+        default: break
+        }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        switch self.write {
+        case .startRun(let v)?:
+            c.pointee.write_case = .init(rawValue: 1)
+            c.pointee.start_run = try arena.message(v, field: "start_run")
+        case .metrics(let v)?:
+            c.pointee.write_case = .init(rawValue: 2)
+            c.pointee.metrics = try arena.message(v, field: "metrics")
+        case .params(let v)?:
+            c.pointee.write_case = .init(rawValue: 3)
+            c.pointee.params = try arena.message(v, field: "params")
+        case .tags(let v)?:
+            c.pointee.write_case = .init(rawValue: 4)
+            c.pointee.tags = try arena.message(v, field: "tags")
+        case .endRun(let v)?:
+            c.pointee.write_case = .init(rawValue: 5)
+            c.pointee.end_run = try arena.message(v, field: "end_run")
+        case .resumeRun(let v)?:
+            c.pointee.write_case = .init(rawValue: 6)
+            c.pointee.resume_run = try arena.message(v, field: "resume_run")
+        case nil: break
+        }
+    }
+}
+
+extension RunWriteResult: CMessageConvertible {
+    typealias CStruct = Tally__V1__RunWriteResult
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__run_write_result__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__run_write_result__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        switch c.pointee.result_case.rawValue {
+        case 1: self.result = .run(Run(cMessage: c.pointee.run))
+        case 2: self.result = .metrics(LogMetricsResponse(cMessage: c.pointee.metrics))
+        case 3: self.result = .params(LogParamsResponse(cMessage: c.pointee.params))
+        default: break
+        }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        switch self.result {
+        case .run(let v)?:
+            c.pointee.result_case = .init(rawValue: 1)
+            c.pointee.run = try arena.message(v, field: "run")
+        case .metrics(let v)?:
+            c.pointee.result_case = .init(rawValue: 2)
+            c.pointee.metrics = try arena.message(v, field: "metrics")
+        case .params(let v)?:
+            c.pointee.result_case = .init(rawValue: 3)
+            c.pointee.params = try arena.message(v, field: "params")
+        case nil: break
+        }
+    }
+}
+
 extension GetMetricHistoryRequest: CMessageConvertible {
     typealias CStruct = Tally__V1__GetMetricHistoryRequest
 
@@ -3812,6 +3976,37 @@ extension LogMetricsResponse: ProtoJSONEncodable {
         if self.accepted != 0 { o["accepted"] = .uint64(self.accepted) }
         if self.sequence != 0 { o["sequence"] = .uint64(self.sequence) }
         if self.duplicate { o["duplicate"] = .bool(self.duplicate) }
+        return .object(o)
+    }
+}
+
+extension RunWrite: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        switch self.write {
+        case .startRun(let v)?: o["startRun"] = v.protoJSON
+        case .metrics(let v)?: o["metrics"] = v.protoJSON
+        case .params(let v)?: o["params"] = v.protoJSON
+        case .tags(let v)?: o["tags"] = v.protoJSON
+        case .endRun(let v)?: o["endRun"] = v.protoJSON
+        case .resumeRun(let v)?: o["resumeRun"] = v.protoJSON
+        case nil: break
+        }
+        return .object(o)
+    }
+}
+
+extension RunWriteResult: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        switch self.result {
+        case .run(let v)?: o["run"] = v.protoJSON
+        case .metrics(let v)?: o["metrics"] = v.protoJSON
+        case .params(let v)?: o["params"] = v.protoJSON
+        case nil: break
+        }
         return .object(o)
     }
 }
@@ -5067,6 +5262,85 @@ extension LogMetricsResponse: ProtoJSONDecodable {
                 case "duplicate":
                     if case .null = value { continue }
                     self.duplicate = try ProtoJSONDecoding.decodeBool(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension RunWrite: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        var oneof0: String? = nil
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "startRun", "start_run":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "startRun", "start_run")
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "write")
+                    self.write = .startRun(try StartRunRequest(protoJSON: value))
+                case "metrics":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "write")
+                    self.write = .metrics(try MetricBatch(protoJSON: value))
+                case "params":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "write")
+                    self.write = .params(try LogParamsRequest(protoJSON: value))
+                case "tags":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "write")
+                    self.write = .tags(try SetRunTagsRequest(protoJSON: value))
+                case "endRun", "end_run":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "endRun", "end_run")
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "write")
+                    self.write = .endRun(try EndRunRequest(protoJSON: value))
+                case "resumeRun", "resume_run":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "resumeRun", "resume_run")
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "write")
+                    self.write = .resumeRun(try ResumeRunRequest(protoJSON: value))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension RunWriteResult: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        var oneof0: String? = nil
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "run":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "result")
+                    self.result = .run(try Run(protoJSON: value))
+                case "metrics":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "result")
+                    self.result = .metrics(try LogMetricsResponse(protoJSON: value))
+                case "params":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "result")
+                    self.result = .params(try LogParamsResponse(protoJSON: value))
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }

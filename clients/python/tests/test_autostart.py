@@ -124,11 +124,16 @@ def test_autostart_off(place: Place, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("TALLY_AUTOSTART", value)
         t = time.monotonic()
         with pytest.raises(tally.Unavailable) as info:
-            tally.start_run("auto")
+            tally.get_run("0123456789abcdef")
         assert time.monotonic() - t < 1
         assert place.socket in str(info.value) and "start it with `tally serve`" in str(info.value)
         assert _autostart.NO_EXECUTABLE_HINT not in str(info.value)
+        run = tally.start_run("auto")  # no daemon: the run goes on offline, into its journal
+        assert run.experiment_id == "" and run.journal_path.startswith(os.path.join(place.home, "journal"))
+        run.end()
+        assert time.monotonic() - t < 1 and os.path.exists(run.journal_path)
         assert not os.path.exists(place.socket) and not os.path.exists(place.log)
+        tally._api._default.close()
         tally._api._default = None
 
 
@@ -162,7 +167,7 @@ def test_the_daemon_cannot_start(place: Place, monkeypatch: pytest.MonkeyPatch) 
         monkeypatch.setenv("TALLY_HOME", shared)
         t = time.monotonic()
         with pytest.raises(tally.Unavailable) as info:
-            tally.start_run("auto")
+            tally.get_run("0123456789abcdef")
         assert time.monotonic() - t < 20
         message = str(info.value)
         assert place.socket in message and place.log in message

@@ -145,9 +145,10 @@ def test_watch_can_be_closed(daemon, client):
     run.end()
 
 
-def test_flushed_points_survive_kill_9(own_daemon):
+def test_flushed_points_survive_kill_9(own_daemon, tmp_path, monkeypatch):
+    monkeypatch.setenv("TALLY_JOURNAL", str(tmp_path / "journal"))  # where an outage's batches wait
     client = tally.connect(own_daemon.socket)
-    run = client.start_run(unique("kill9"), retry_timeout=30)
+    run = client.start_run(unique("kill9"))
     for step in range(5000):
         run.log({"loss": float(step)}, step=step)
     run.flush()
@@ -159,12 +160,14 @@ def test_flushed_points_survive_kill_9(own_daemon):
     run.log({"loss": 5000.0}, step=5000)
     run.end()
     assert client.get_run(run.id).metrics["loss"].count == 5001
+    assert not os.path.exists(run.journal_path)
     client.close()
 
 
-def test_daemon_down_mid_run_retries_then_delivers(own_daemon):
+def test_daemon_down_mid_run_retries_then_delivers(own_daemon, tmp_path, monkeypatch):
+    monkeypatch.setenv("TALLY_JOURNAL", str(tmp_path / "journal"))
     client = tally.connect(own_daemon.socket)
-    run = client.start_run(unique("outage"), retry_timeout=30)
+    run = client.start_run(unique("outage"))
     run.log({"x": 0.0}, step=0)
     run.flush()
     own_daemon.kill9()
@@ -175,21 +178,32 @@ def test_daemon_down_mid_run_retries_then_delivers(own_daemon):
     run.flush(timeout=20)
     run.end()
     info = client.get_run(run.id)
-    assert info.metrics["x"].last_step == 1000 and info.metrics["x"].count >= 1001
+    assert info.metrics["x"].last_step == 1000 and info.metrics["x"].count == 1001  # each point once
+    assert info.status == "completed" and not os.path.exists(run.journal_path)
     client.close()
 
 
-def test_unreachable_daemon_raises_at_flush(own_daemon):
+def test_unreachable_daemon_journals_instead_of_raising(own_daemon, tmp_path, monkeypatch):
+    """Nothing gives up any more: while the daemon is away, flush and end return once the points
+    (and the end) are in the run's journal on disk; the journal is delivered when it is back."""
+    monkeypatch.setenv("TALLY_JOURNAL", str(tmp_path / "journal"))
     client = tally.connect(own_daemon.socket)
-    run = client.start_run(unique("gone"), retry_timeout=0.5)
+    run = client.start_run(unique("gone"))
     own_daemon.kill9()
     run.log({"x": 1.0})
-    with pytest.raises(tally.Unavailable, match="not stored"):
-        run.flush(timeout=10)
-    with pytest.raises(tally.Unavailable):
-        run.log({"x": 2.0}) or run.flush()
-    with pytest.raises(tally.Unavailable):
-        run.end()
+    run.flush(timeout=10)
+    assert (run.journalled_points, run.buffered_points, run.acknowledged_points) == (1, 0, 0)
+    run.log({"x": 2.0})
+    run.end(timeout=10)  # journalled and synced: no error
+    assert os.path.exists(run.journal_path) and run.journalled_points == 2
+    own_daemon.start()
+    deadline = time.monotonic() + 20
+    while os.path.exists(run.journal_path) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not os.path.exists(run.journal_path)
+    info = client.get_run(run.id)
+    assert info.status == "completed" and info.metrics["x"].count == 2
+    assert (run.acknowledged_points, run.journalled_points) == (2, 0)
     client.close()
 
 

@@ -63,8 +63,10 @@ def test_runs_params_metrics_history_search_compare(client):
     assert len(cmp.runs) == 2
     ended = t.end_run(pb.EndRunRequest(run_id=child.id, status=pb.RUN_STATUS_COMPLETED))
     assert ended.status == pb.RUN_STATUS_COMPLETED
+    # The same end again is answered with the run as it is (an end delivered twice); another is refused.
+    assert t.end_run(pb.EndRunRequest(run_id=child.id, status=pb.RUN_STATUS_COMPLETED)).completed_at_ms == ended.completed_at_ms
     with pytest.raises(tally.FailedPrecondition):
-        t.end_run(pb.EndRunRequest(run_id=child.id, status=pb.RUN_STATUS_COMPLETED))
+        t.end_run(pb.EndRunRequest(run_id=child.id, status=pb.RUN_STATUS_KILLED))
     got = t.get_run(pb.GetRunRequest(run_id=run.id))
     assert {m.key for m in got.metrics} == {"loss", "acc"} and got.child_count == 1
     events = t.watch_run(pb.WatchRunRequest(run_id=run.id, include_history=True))

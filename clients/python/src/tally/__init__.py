@@ -12,14 +12,17 @@ with tally.start_run(experiment="resnet-cifar", params={"lr": 3e-4}, tags=["base
 Sweeps: `tally.create_sweep({"lr": tally.loguniform(1e-5, 1e-1), "layers": [2, 4]}, method="bayesian",
 max_trials=30)` returns a `Sweep`; `for trial in sweep.trials(): trial.report(score)`.
 
+When the daemon cannot be reached, a run's points, params, tags and end go to its journal on disk
+and are delivered when it is back; `tally.resume_run(run_id)` reopens an ended or crashed run.
+
 `tally.connect()` gives a `Client` with the generated stubs of every service (`.tracking`,
 `.system`, `.diagnostics`); `tally.aio` is the asyncio variant. Errors are `tally.RPCError`
 subclasses named after their status (`tally.NotFound`, `tally.InvalidArgument`, ...).
 """
 
 from tally._api import (Client, RunWatcher, compare, connect, create_sweep, cross_validate, current_trial,
-                        default_client, download_artifact, get_run, get_sweep, history, search_runs, start_run,
-                        watch_run)
+                        default_client, download_artifact, get_run, get_sweep, history, resume_run, search_runs,
+                        start_run, watch_run)
 from tally._convert import Comparison, History, MetricSummary, Point, RunInfo, WatchEvent
 from tally._run import Run
 from tally._sweep import (CrossValidation, ParamSpec, Sweep, SweepResults, Trial, TrialInfo, choice, int_range,
@@ -34,7 +37,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Client", "Channel", "ResponseIterator", "Run", "RunWatcher", "RunInfo", "MetricSummary", "History",
-    "Point", "WatchEvent", "Comparison", "connect", "default_client", "start_run", "get_run", "search_runs",
+    "Point", "WatchEvent", "Comparison", "connect", "default_client", "start_run", "resume_run", "get_run", "search_runs",
     "history", "compare", "watch_run", "download_artifact", "default_socket_path",
     "Sweep", "Trial", "TrialInfo", "SweepResults", "CrossValidation", "ParamSpec", "create_sweep", "get_sweep",
     "current_trial", "cross_validate", "choice", "int_range", "uniform", "loguniform",

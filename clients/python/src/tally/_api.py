@@ -5,9 +5,9 @@ import os
 import threading
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Union, cast
 
-from tally import _convert, _sweep
+from tally import _convert, _journal, _sweep
 from tally._convert import Comparison, History, RunInfo, WatchEvent
-from tally._run import Run
+from tally._run import Run, new_id
 from tally._sweep import CrossValidation, SpecLike, Sweep, Trial
 from tally._transport import Channel, ResponseIterator
 from tally.errors import DataLoss, RPCError
@@ -78,17 +78,50 @@ class Client:
     def start_run(self, experiment: str = "default", *, name: str = "", params: Optional[Mapping[str, Any]] = None,
                   tags: Union[Mapping[str, Any], Iterable[str], None] = None, parent: Union[Run, str, None] = None,
                   **options: Any) -> Run:
-        """Starts a run in `experiment` (created when missing) and returns it; see `tally.start_run`."""
+        """Starts a run in `experiment` (created when missing) and returns it; see `tally.start_run`.
+        When the daemon cannot be reached, the run starts offline: its id is made here, and its
+        start goes to its journal with everything logged, to be delivered later."""
         request = tracking_pb2.StartRunRequest(
             experiment=tracking_pb2.ExperimentRef(name=experiment), create_experiment=True, name=name,
-            tags=_convert.tag_map(tags), parent_run_id=parent.id if isinstance(parent, Run) else (parent or ""))
+            tags=_convert.tag_map(tags), parent_run_id=parent.id if isinstance(parent, Run) else (parent or ""),
+            run_id=new_id())  # made here, so that sending the start again (from the journal) is idempotent
         for key, value in _convert.flatten_params(params or {}).items():
             request.params[key].CopyFrom(_convert.param_value(value))
-        return Run(self, self.tracking.start_run(request), **options)
+        try:
+            record = self.tracking.start_run(request)
+        except RPCError as exc:
+            if not _journal.may_clear(exc):
+                raise
+            self._no_more_autostart()
+            offline = tracking_pb2.Run(id=request.run_id, name=name, tags=request.tags, parent_run_id=request.parent_run_id,
+                                       status=tracking_pb2.RUN_STATUS_RUNNING)
+            return Run(self, offline, _start=request, **options)
+        return Run(self, record, **options)
 
     def resume_run(self, run_id: str, **options: Any) -> Run:
-        """A `Run` handle to log more to a running run (automatic steps continue after the stored ones)."""
-        return Run(self, self.tracking.get_run(tracking_pb2.GetRunRequest(run_id=run_id)), **options)
+        """Reopens a run (completed, failed, killed or crashed: it is running again; a running
+        run is taken as it is) and returns a `Run` to log more to it: automatic steps continue
+        after the stored ones. When the daemon cannot be reached, the reopening is journalled and
+        sent later; until then `log` needs explicit steps."""
+        try:
+            record = self.tracking.resume_run(tracking_pb2.ResumeRunRequest(run_id=run_id))
+        except RPCError as exc:
+            if _journal.may_clear(exc):
+                self._no_more_autostart()
+                return Run(self, tracking_pb2.Run(id=run_id, status=tracking_pb2.RUN_STATUS_RUNNING),
+                           _resume=tracking_pb2.ResumeRunRequest(run_id=run_id), **options)
+            if exc.code not in (9, 12):  # FAILED_PRECONDITION (running already?), UNIMPLEMENTED (an older daemon)
+                raise
+            record = self.tracking.get_run(tracking_pb2.GetRunRequest(run_id=run_id))
+            if exc.code == 9 and record.status != tracking_pb2.RUN_STATUS_RUNNING:
+                raise
+        return Run(self, record, **options)
+
+    def _no_more_autostart(self) -> None:
+        # Starting a daemon was tried (or is off) for this client's first connection: the
+        # retries of a run that goes on offline must not start one each time (docs/decisions.md).
+        if hasattr(self.channel, "_connected"):
+            self.channel._connected = True
 
     def get_run(self, run_id: str) -> RunInfo:
         return _convert.run_info(self.tracking.get_run(tracking_pb2.GetRunRequest(run_id=run_id)))
@@ -258,9 +291,20 @@ def start_run(experiment: str = "default", *, name: str = "", params: Optional[M
 
     `params` may nest (flattened with "."), `tags` is a mapping or a list of labels, `parent` a
     run (or run id) this one is nested under. Options: `flush_interval` (0.1 s),
-    `batch_points` (20,000), `max_buffered_points` (1,000,000), `retry_timeout` (60 s)."""
+    `batch_points` (20,000), `max_buffered_points` (1,000,000), `retry_timeout` (10 s: the
+    longest a batch waits unacknowledged in memory before it goes to the journal),
+    `heartbeat_interval` (15 s; 0 or None: none).
+
+    When the daemon cannot be reached, the run starts offline and everything logged goes to its
+    journal, delivered when the daemon is back (see the README)."""
     return (client or default_client()).start_run(experiment, name=name, params=params, tags=tags,
                                                   parent=parent, **options)
+
+
+def resume_run(run_id: str, *, client: Optional[Client] = None, **options: Any) -> Run:
+    """Reopens a run (completed, failed, killed or crashed) and returns it to log more to it;
+    automatic steps continue after the stored ones. Takes the options of `start_run`."""
+    return (client or default_client()).resume_run(run_id, **options)
 
 
 def get_run(run_id: str) -> RunInfo:

@@ -12,6 +12,7 @@ _STATUS_NAMES = {
     tracking_pb2.RUN_STATUS_COMPLETED: "completed",
     tracking_pb2.RUN_STATUS_FAILED: "failed",
     tracking_pb2.RUN_STATUS_KILLED: "killed",
+    tracking_pb2.RUN_STATUS_CRASHED: "crashed",
 }
 
 
@@ -71,8 +72,10 @@ class MetricSummary:
 
 @dataclass
 class RunInfo:
-    """A run as the daemon has it: `status` is "running", "completed", "failed" or "killed";
-    `params` hold Python values; `metrics` map each key to its aggregates. `proto` is the record."""
+    """A run as the daemon has it: `status` is "running", "completed", "failed", "killed" or
+    "crashed" (its writer went away without ending it; `last_contact_ms` is when it was last
+    heard from); `params` hold Python values; `metrics` map each key to its aggregates. `proto`
+    is the record."""
 
     id: str
     experiment_id: str
@@ -87,6 +90,7 @@ class RunInfo:
     completed_at_ms: int
     duration_ms: int
     child_count: int
+    last_contact_ms: int = 0
     artifacts: List[tracking_pb2.Artifact] = field(default_factory=list)
     proto: Optional[tracking_pb2.Run] = field(default=None, repr=False)
 
@@ -103,7 +107,7 @@ def run_info(run: tracking_pb2.Run) -> RunInfo:
         tags=dict(run.tags), metrics={m.key: summary(m) for m in run.metrics},
         parent_run_id=run.parent_run_id, error=run.error, started_at_ms=run.started_at_ms,
         completed_at_ms=run.completed_at_ms, duration_ms=run.duration_ms, child_count=run.child_count,
-        artifacts=list(run.artifacts), proto=run,
+        last_contact_ms=run.last_contact_ms, artifacts=list(run.artifacts), proto=run,
     )
 
 

@@ -1,9 +1,9 @@
-"""`Run`: a running run, its background metric batcher, and the exit hooks.
+"""`Run`: a running run, its background sender and journal, and the exit hooks.
 
 `Run.log` only appends to in-memory columns under a lock. A background thread seals the columns
 into `MetricBatch`es (every `flush_interval` seconds, or as soon as `batch_points` are buffered)
 and sends them on one `StreamMetrics` call; the daemon acknowledges each batch, by `sequence`,
-once it is committed. `flush()` waits for the acknowledgement of everything logged before it.
+once it is committed. `flush()` waits for everything logged before it to be settled.
 
 `Run.log` makes no system call in the common case (they are what costs under sandboxed kernels,
 where reading the clock is a syscall and every futex wake-up is expensive): it reads the time
@@ -14,12 +14,22 @@ Nothing on that path wakes the sender: the clock thread kicks it (`_kick`) when 
 batch, and so do `flush`, `end`, back-pressure at `max_buffered_points` and the transport's
 callbacks. While the clock thread is not ticking (no log call for `_IDLE_AFTER`, the run ended,
 the sender gone), `_clock_live` is False and `log` reads the clock itself, so a timestamp is at
-most about a tick plus the interpreter's switch interval old.
+most about a tick plus the interpreter's switch interval old. All file I/O (the journal) happens
+on the sender thread.
 
-Delivery is at least once: when the connection drops, the batches not yet acknowledged are sent
-again on a new connection (with retries and backoff for up to `retry_timeout` seconds). A batch
-the daemon committed just before the connection dropped, whose acknowledgement was lost, is then
-stored twice, with the same steps, values and timestamps.
+Delivery is exactly once: every batch carries the run's `writer_id` (random per `Run` object)
+and its `sequence`, and the daemon stores a batch it already has only once (acknowledging it as a
+duplicate), so the sender may always send again what was not acknowledged. Everything the sender
+handles is an entry of one queue, in order: batches, and the run's start, params, tags and end
+when they could not be sent right away. When the daemon cannot take them with a status that may
+clear (`_journal.may_clear`), or a batch waited `retry_timeout` seconds unacknowledged, the queue
+goes to the run's journal (`_journal.py`), and so does everything sealed after, until the journal
+is delivered; the sender reconnects with backoff (50 ms to 2 s, forever) and sends the journal's
+entries in order, then removes it. A status that cannot clear is a refusal: the batches are sent
+one by one (`_isolate`) so that exactly the refused points are counted, and the next `log`,
+`flush` or `end` raises with their count. Every point logged is, at any time, acknowledged,
+journalled, refused, or buffered in memory (`acknowledged_points`, `journalled_points`,
+`refused_points`, `buffered_points`).
 """
 
 import atexit
@@ -27,6 +37,7 @@ from array import array
 import hashlib
 import os
 import re
+import secrets
 import sys
 import threading
 import time
@@ -35,18 +46,22 @@ import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any, Deque, Dict, Iterable, List, Mapping, Optional, Set, Tuple, Union
 
-from tally import _convert
+from tally import _convert, _journal
+from tally._journal import CANCELLED, JournalWriter, may_clear, retried
 from tally._transport import RawCall
 from tally.errors import InvalidArgument, RPCError, Unavailable
-from tally.v1 import tracking_pb2
+from tally.v1 import journal_pb2, tracking_pb2
 
 if TYPE_CHECKING:
     from tally._api import Client
 
 STREAM_METRICS = "/tally.v1.Tracking/StreamMetrics"
-_RETRYABLE = {14}  # UNAVAILABLE: the connection dropped or no daemon listens (yet)
 _TICK = 0.005  # seconds between refreshes of the coarse clock `log` reads (and polls for sealed batches)
 _IDLE_AFTER = 1.0  # seconds without a log call after which the clock thread stops ticking (log then reads the clock)
+_BACKOFF_MIN = 0.05  # seconds between delivery attempts while the daemon cannot be reached: from…
+_BACKOFF_MAX = 2.0  # …doubling up to
+_JOURNAL_RETRY = 2.0  # seconds before trying again to write a journal that could not be written
+_SEND_PER_PASS = 64  # entries sent per pass of the sender, so that journalling and acknowledgements keep up
 
 _STATUS = {
     "completed": tracking_pb2.RUN_STATUS_COMPLETED,
@@ -61,6 +76,11 @@ _ARTIFACT_TYPES = {
     "other": tracking_pb2.ARTIFACT_TYPE_OTHER,
 }
 
+# Kinds of queue entries; the others than _METRICS are sent with their unary call, in order.
+_METRICS, _START, _RESUME, _PARAMS, _TAGS, _END = range(6)
+_RECORD_FIELD = {_START: "start_run", _RESUME: "resume_run", _PARAMS: "params", _TAGS: "tags", _END: "end_run"}
+_RECORD_NAME = {_START: "start", _RESUME: "resumption", _PARAMS: "params", _TAGS: "tags", _END: "end"}
+
 
 _KEY = re.compile(r"[A-Za-z0-9_\-./:]([A-Za-z0-9_\-./: ]*[A-Za-z0-9_\-./:])?")
 
@@ -72,15 +92,37 @@ def _check_key(key: Any) -> None:
         raise InvalidArgument(f"metric key {key!r} must be 1 to 250 of letters, digits, _ - . / : and inner spaces")
 
 
-class _Batch:
-    __slots__ = ("seq", "points", "payload", "sent", "sent_at")
+def new_id() -> str:
+    """A run or writer id as the daemon makes them: 16 lower-case hex characters."""
+    return secrets.token_hex(8)
 
-    def __init__(self, seq: int, points: int, payload: bytes) -> None:
+
+def _count(n: int) -> str:
+    return f"{n} point" if n == 1 else f"{n} points"
+
+
+class _Entry:
+    """One thing to deliver: a sealed batch (`columns`, then its encoding `payload`) or a record
+    sent with its unary call (`request`). `journalled`: it is in the journal (a batch's bytes
+    then at `where`, and its payload no longer held)."""
+
+    __slots__ = ("kind", "seq", "points", "columns", "payload", "where", "request", "journalled",
+                 "sent", "sent_at", "tries", "done", "error")
+
+    def __init__(self, kind: int, seq: int, points: int = 0, columns: Any = None, request: Any = None) -> None:
+        self.kind = kind
         self.seq = seq
         self.points = points
-        self.payload = payload
+        self.columns = columns
+        self.payload: Optional[bytes] = None
+        self.where: Tuple[int, int] = (0, 0)
+        self.request = request
+        self.journalled = False
         self.sent = False
         self.sent_at = 0.0
+        self.tries = 0
+        self.done = False
+        self.error: Optional[RPCError] = None
 
 
 def _varint(value: int) -> bytes:
@@ -92,13 +134,14 @@ def _varint(value: int) -> bytes:
     return bytes(out)
 
 
-def _encode_batch(run_id: str, seq: int, key_list: List[str], kidx: List[int], vals: List[float],
+def _encode_batch(run_id: str, writer_id: str, seq: int, key_list: List[str], kidx: List[int], vals: List[float],
                   steps: List[int], ts: List[int]) -> bytes:
     """A serialized `MetricBatch`. Values (field 4, packed doubles) and, with fewer than 128 keys,
     key indexes (field 3, one-byte varints) are packed straight from arrays, which is several times
     faster than converting the lists into the message; the other fields go through protobuf.
     Fields may come in any order in the encoding, so the parts are concatenated."""
-    head = tracking_pb2.MetricBatch(run_id=run_id, keys=key_list, steps=steps, timestamps_ms=ts, sequence=seq)
+    head = tracking_pb2.MetricBatch(run_id=run_id, keys=key_list, steps=steps, timestamps_ms=ts, sequence=seq,
+                                    writer_id=writer_id)
     parts = [head.SerializeToString()]
     if len(key_list) < 128:
         packed_kidx = bytes(kidx)
@@ -114,11 +157,19 @@ def _encode_batch(run_id: str, seq: int, key_list: List[str], kidx: List[int], v
 
 
 class Run:
-    """A run this process logs to. Use it as a context manager (see `tally.start_run`)."""
+    """A run this process logs to. Use it as a context manager (see `tally.start_run`).
+
+    Where its points are: `acknowledged_points` (committed by the daemon), `journalled_points`
+    (in the run's journal on disk, not yet delivered), `refused_points` (refused by the daemon
+    with a status that cannot clear; reported by the next `log`, `flush` or `end`) and
+    `buffered_points` (in memory, not yet sent or not yet acknowledged). Their sum is the number
+    of points logged. `journal_path` is where the run's journal goes when it needs one."""
 
     def __init__(self, client: "Client", record: tracking_pb2.Run, *, flush_interval: float = 0.1,
                  batch_points: int = 20_000, max_buffered_points: int = 1_000_000,
-                 retry_timeout: float = 60.0, stall_timeout: float = 5.0) -> None:
+                 retry_timeout: float = 10.0, stall_timeout: float = 5.0, heartbeat_interval: Optional[float] = 15.0,
+                 _start: Optional[tracking_pb2.StartRunRequest] = None,
+                 _resume: Optional[tracking_pb2.ResumeRunRequest] = None) -> None:
         self.client = client
         self.id = record.id
         self.experiment_id = record.experiment_id
@@ -129,6 +180,8 @@ class Run:
         self.max_buffered_points = max_buffered_points
         self.retry_timeout = retry_timeout
         self.stall_timeout = stall_timeout
+        self.heartbeat_interval = heartbeat_interval or 0.0
+        self._journal_dir = _journal.journal_dir()
         self._owner_pid = os.getpid()
         self._ended = False
         self._end_at_exit = True  # False for runs someone else ends (sweep trials): only flushed at exit
@@ -136,19 +189,56 @@ class Run:
         self._next_step: Dict[str, int] = {m.key: m.last_step + 1 for m in record.metrics if m.count}
         self._valid_keys: Set[str] = set(self._next_step)
         self._init_state()
+        with self._lock:
+            if _start is not None:  # started offline: the start is the journal's first record
+                self._journalling = True
+                self._enqueue_locked(_START, _start)
+            elif _resume is not None:  # resumed offline: steps continue once the daemon says where
+                self._journalling = True
+                self._steps_unknown = True
+                self._enqueue_locked(_RESUME, _resume)
+            self._start_locked()
         _live_runs.add(self)
         _open_runs[self.id] = self
 
     def _init_state(self) -> None:
+        self.writer_id = new_id()
+        self.journal_path = _journal.journal_path(self.id, self.writer_id, self._journal_dir)
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
         self._new_columns()
-        self._sealed: Deque[Tuple[int, List[str], List[int], List[float], List[int], List[int]]] = deque()
-        self._pending: Deque[_Batch] = deque()  # sent or to send, not yet acknowledged
-        self._seq = 0  # last sequence number sealed
-        self._points = 0  # points logged and not yet acknowledged (the bounded buffer)
-        self._error: Optional[RPCError] = None  # fatal: logging has stopped
-        self._rejected: List[RPCError] = []  # batches the daemon refused, raised by the next flush
+        self._sealed: Deque[_Entry] = deque()  # sealed by log, flush, end…, not yet taken by the sender
+        self._pending: Deque[_Entry] = deque()  # taken by the sender, not yet settled (sender-owned; popped under the lock)
+        self._seq = 0  # last sequence number given to an entry
+        self._points = 0  # points in memory: logged and not yet acknowledged, journalled or refused (the bounded buffer)
+        self.acknowledged_points = 0
+        self.journalled_points = 0
+        self.refused_points = 0
+        self._error: Optional[RPCError] = None  # fatal: the sender has stopped
+        # Refusals not yet reported; `_refusal` is what the next log, flush or end raises.
+        self._refusal: Optional[RPCError] = None
+        self._unreported_points = 0
+        self._unreported_first: Optional[RPCError] = None
+        self._unreported_records: List[str] = []
+        self._first_refusal = ""  # the run's first refused points: status and message, for the end's error
+        self._first_refusal_code = 9
+        self._steps_unknown = False  # resumed offline: automatic steps wait for the daemon's answer
+        # Journal: `_journalling` while entries go to the journal instead of memory (read by other
+        # threads to route params and tags); `_to_journal`: entries still to write there, in order.
+        self._journalling = False
+        self._journal: Optional[JournalWriter] = None
+        self._to_journal: Deque[_Entry] = deque()
+        self._journal_error: Optional[BaseException] = None
+        self._journal_retry_at = 0.0
+        # Flushes: each asks for a delivery attempt (`_flush_gen`); everything up to
+        # `_offline_through` is in the synced journal while the daemon cannot take it.
+        self._flush_gen = 0
+        self._answered_gen = 0
+        self._offline_through = 0
+        self._stuck: Optional[RPCError] = None  # unreachable daemon and unwritable journal, as of `_answered_gen`
+        self._stream: Optional[RawCall] = None
+        self._draining = False
+        self._last_write = time.monotonic()
         # Wakes the sender. Set by flush, end, back-pressure and the transport, never by a plain log.
         self._kick = threading.Event()
         # The clock thread's coarse clock (ms since the epoch), valid while `_clock_live` is True:
@@ -156,7 +246,6 @@ class Run:
         # stops ticking.
         self._now_ms = 0
         self._clock_live = False
-        self._flush_requested = False
         self._closing = False
         self._thread: Optional[threading.Thread] = None
 
@@ -170,16 +259,23 @@ class Run:
         self._steps: List[int] = []
         self._ts: List[int] = []
 
+    @property
+    def buffered_points(self) -> int:
+        """Points logged and held in memory: not yet acknowledged, journalled or refused."""
+        return self._points
+
     # -- logging -------------------------------------------------------------------------------
 
     def log(self, metrics: Mapping[str, Any], step: Optional[int] = None) -> None:
         """Records metric values (anything `float()` accepts) at `step`, or at each key's next
         step (its highest step + 1, from 0). Returns at once: points are sent in the background.
-        Blocks only while `max_buffered_points` points wait for the daemon, and raises the error
-        that stopped logging if the daemon stayed unreachable for `retry_timeout` seconds."""
+        Blocks only while `max_buffered_points` points wait in memory. Raises, once, the error of
+        points the daemon refused since the last report, with their count."""
         values = [float(v) for v in metrics.values()]
         shape = tuple(metrics)
         with self._lock:
+            if self._refusal is not None:
+                raise self._take_refusal_locked()
             if self._thread is None:
                 self._start_locked()
             if self._points >= self.max_buffered_points:
@@ -202,15 +298,19 @@ class Run:
                     indexes.append(index)
                 self._shapes[shape] = indexes
             count = len(values)
-            self._kidx += indexes
             next_step = self._next_step
             if step is None:
+                if self._steps_unknown:
+                    raise Unavailable(f"run {self.id} was resumed while the daemon could not be reached: its last "
+                                      "steps are not known yet, so log needs explicit steps until the daemon is back")
+                self._kidx += indexes
                 steps = self._steps
                 for key in shape:
                     s = next_step.get(key, 0)
                     next_step[key] = s + 1
                     steps.append(s)
             else:
+                self._kidx += indexes
                 self._steps += [step] * count
                 following = step + 1
                 for key in shape:
@@ -236,39 +336,68 @@ class Run:
         if not self._vals:
             return
         self._seq += 1
-        self._sealed.append((self._seq, self._key_list, self._kidx, self._vals, self._steps, self._ts))
+        columns = (self._key_list, self._kidx, self._vals, self._steps, self._ts)
+        self._sealed.append(_Entry(_METRICS, self._seq, len(self._vals), columns=columns))
         self._new_columns()
 
+    def _enqueue_locked(self, kind: int, request: Any) -> _Entry:
+        """Queues a record after everything logged so far."""
+        self._seal_locked()
+        self._seq += 1
+        entry = _Entry(kind, self._seq, request=request)
+        self._sealed.append(entry)
+        self._kick.set()
+        return entry
+
     def _done_seq_locked(self) -> int:
-        """Every sequence up to this one is acknowledged (or refused)."""
+        """Every entry up to this sequence is settled (acknowledged or refused)."""
         if self._pending:
             return self._pending[0].seq - 1
         if self._sealed:
-            return self._sealed[0][0] - 1
+            return self._sealed[0].seq - 1
         return self._seq
 
+    def _take_refusal_locked(self) -> RPCError:
+        error = self._refusal
+        assert error is not None
+        self._refusal = None
+        self._unreported_points = 0
+        self._unreported_first = None
+        self._unreported_records = []
+        return error
+
     def flush(self, timeout: Optional[float] = None) -> None:
-        """Waits until every point logged so far is committed by the daemon. Raises the error of
-        batches the daemon refused since the last flush, `Unavailable` when it stayed
-        unreachable, `DeadlineExceeded` after `timeout` seconds."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        """Waits until every point logged so far is acknowledged by the daemon, refused, or, when
+        the daemon cannot take it now, written to the run's journal and synced to disk (to be
+        delivered later). Raises, once, the error of points the daemon refused since the last
+        report, with their count; `Unavailable` when the daemon cannot be reached and the journal
+        cannot be written (the points stay in memory and are still sent later);
+        `DeadlineExceeded` after `timeout` seconds."""
         with self._lock:
             if self._thread is None and (self._vals or self._sealed):
                 self._start_locked()
             self._seal_locked()
-            target = self._seq
-            self._flush_requested = True
-            self._kick.set()
-            while self._done_seq_locked() < target and self._error is None:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise RPCError.from_status(4, f"flush did not finish within {timeout}s ({self._points} points not yet acknowledged)")
-                self._cond.wait(remaining)
+            self._wait_settled_locked(self._seq, timeout)
+            if self._refusal is not None:
+                raise self._take_refusal_locked()
+
+    def _wait_settled_locked(self, target: int, timeout: Optional[float]) -> None:
+        """Asks the sender to deliver now and waits until every entry up to `target` is settled
+        or safe in the journal while the daemon cannot take it."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        self._flush_gen += 1
+        gen = self._flush_gen
+        self._kick.set()
+        while self._done_seq_locked() < target and self._offline_through < target:
             if self._error is not None:
                 raise self._error
-            if self._rejected:
-                first, self._rejected = self._rejected[0], []
-                raise first
+            if self._stuck is not None and self._answered_gen >= gen:
+                raise self._stuck
+            remaining = None if deadline is None else deadline - time.monotonic()
+            if remaining is not None and remaining <= 0:
+                raise RPCError.from_status(4, f"flush did not finish within {timeout}s ({self._points} points of run "
+                                              f"{self.id} in memory, {self.journalled_points} in its journal)")
+            self._cond.wait(remaining)
 
     # -- the background sender -----------------------------------------------------------------
 
@@ -306,131 +435,431 @@ class Run:
         self._kick.set()
 
     def _send_loop(self) -> None:
-        stream: Optional[RawCall] = None
-        draining = False
-        outage_since: Optional[float] = None
-        backoff = 0.05
-        last_send = time.monotonic()
+        try:
+            self._sender()
+        except BaseException as exc:  # a bug must not leave flush, end and back-pressure waiting forever
+            self._fail(RPCError.from_status(13, f"the sender of run {self.id} stopped: {exc!r}"))
+            raise
+
+    def _sender(self) -> None:
         kick = self._kick
+        pending = self._pending
+        last_seal = time.monotonic()
+        failures = 1 if self._journalling else 0  # consecutive failed delivery attempts
+        backoff = _BACKOFF_MIN
+        retry_at = 0.0
+        attempted_gen = 0
+        last_error: Optional[RPCError] = None
         while True:
             # Wait until kicked, a batch is sealed or `flush_interval` has passed. Whatever a
             # kicker changed before its set() is seen below, as the kick is cleared before.
             while not (self._sealed or kick.is_set()):
-                remaining = self.flush_interval - (time.monotonic() - last_send)
+                remaining = self.flush_interval - (time.monotonic() - last_seal)
                 if remaining <= 0:
                     break
                 kick.wait(remaining)
             kick.clear()
             with self._lock:
-                if time.monotonic() - last_send >= self.flush_interval or self._closing:
+                now = time.monotonic()
+                if now - last_seal >= self.flush_interval or self._closing:
                     self._seal_locked()
-                    last_send = time.monotonic()
-                sealed = list(self._sealed)
+                    last_seal = now
+                new = list(self._sealed)
+                pending.extend(new)  # under the lock: an entry is always in `_sealed` or `_pending` until settled
                 self._sealed.clear()
                 closing = self._closing
-                flushing, self._flush_requested = self._flush_requested, False
-            for seq, key_list, kidx, vals, steps, ts in sealed:
-                self._pending.append(_Batch(seq, len(vals), _encode_batch(self.id, seq, key_list, kidx, vals, steps, ts)))
-            # Open the stream when there is something to send, and send what is not sent yet.
-            # A stream is half-closed (then replaced) when a flush waits on it, when the daemon
-            # goes away, or when its oldest batch waits too long: the daemon ends the call, with
-            # the error of a refused batch if there is one, only once the requests have ended.
-            try:
-                if stream is not None and stream.ended:
-                    stream = self._drain_acks(stream)
-                    draining = False
-                if stream is None and any(not b.sent for b in self._pending):
-                    stream = self.client.channel.open_call(STREAM_METRICS)
-                    stream.set_on_ready(self._poke)
-                    draining = False
-                if stream is not None and not draining and stream.connection.usable:
-                    for batch in self._pending:
-                        if not batch.sent:
-                            stream.send(batch.payload)
-                            batch.sent = True
-                            batch.sent_at = time.monotonic()
-                if stream is not None:
-                    stream = self._drain_acks(stream)
-                if stream is None:
-                    draining = False
-                elif not draining and self._pending and (
-                        flushing or closing or not stream.connection.usable
-                        or time.monotonic() - self._pending[0].sent_at > self.stall_timeout):
-                    stream.half_close()
-                    draining = True
-                outage_since = None
-                backoff = 0.05
-            except RPCError as error:
-                stream = None
-                draining = False
-                for batch in self._pending:
-                    batch.sent = False
-                if error.code not in _RETRYABLE:
-                    self._isolate(error)
-                else:
-                    now = time.monotonic()
-                    outage_since = outage_since or now
-                    if now - outage_since >= self.retry_timeout:
-                        self._fail(Unavailable(
-                            f"{error.message}; gave up after {self.retry_timeout:.0f}s of retries with "
-                            f"{self._points} points of run {self.id} not stored"))
+                flush_gen = self._flush_gen
+            for entry in new:
+                if entry.kind == _METRICS:
+                    entry.payload = _encode_batch(self.id, self.writer_id, entry.seq, *entry.columns)
+                    entry.columns = None
+                if self._journalling:
+                    self._to_journal.append(entry)
+            now = time.monotonic()
+            if (not self._journalling and pending and pending[0].sent
+                    and now - pending[0].sent_at > self.retry_timeout):
+                self._enter_journal()  # waited too long unacknowledged in memory
+            if self._to_journal:
+                self._write_journal(now)
+
+            # Deliver: send what is not sent, take acknowledgements, send records in order.
+            wanted = flush_gen > attempted_gen
+            heartbeat = (not pending and not closing and self.heartbeat_interval > 0
+                         and now - self._last_write >= self.heartbeat_interval)
+            if (pending or heartbeat) and (failures == 0 or now >= retry_at or wanted):
+                attempted_gen = flush_gen
+                try:
+                    self._deliver(flushing=wanted or closing, heartbeat=heartbeat)
+                    failures = 0
+                    backoff = _BACKOFF_MIN
+                    if self._stuck is not None:
+                        with self._lock:
+                            self._stuck = None
+                except RPCError as error:
+                    self._drop_stream()
+                    last_error = error
+                    if error.code == CANCELLED:  # the client was closed: leave the journal for later
+                        self._park(error)
                         return
-                    kick.wait(backoff)  # a kick (flush, end, a sealed batch) cuts it short and stays set
-                    backoff = min(backoff * 2, 2.0)
-                    continue
-            if closing and not self._pending:
+                    failures += 1
+                    if pending:
+                        self._enter_journal()
+                        self._write_journal(now)
+                    if failures == 1:
+                        retry_at = now  # once at once: the connection may just have been stale
+                        kick.set()
+                    else:
+                        retry_at = now + backoff
+                        backoff = min(backoff * 2, _BACKOFF_MAX)
+
+            # Answer a flush while the daemon cannot take the entries (or takes too long): once
+            # they are in the journal and synced, the points are safe.
+            if self._journalling and flush_gen > self._answered_gen and pending and (
+                    failures >= 2 or (pending[0].sent and time.monotonic() - pending[0].sent_at > self.retry_timeout)):
+                self._answer_offline(flush_gen, last_error)
+
+            if self._journalling and not pending:
+                self._leave_journal()
+            if closing and not pending:
                 with self._lock:
                     done = not self._sealed and not self._vals
                 if done:
-                    if stream is not None:
-                        try:
-                            stream.half_close()
-                            while stream.recv() is not None:
-                                pass
-                        except RPCError:
-                            pass
+                    self._finish_stream()
                     return
+
+    def _deliver(self, flushing: bool, heartbeat: bool) -> None:
+        """One delivery pass; raises the error of a status that may clear (or CANCELLED)."""
+        pending = self._pending
+        for _ in range(1000):
+            while pending and pending[0].kind != _METRICS:
+                self._send_record(pending[0])
+            self._stream_metrics(flushing)
+            if not pending or pending[0].kind == _METRICS:
+                break  # metrics wait for their acknowledgements (or nothing is left)
+        if heartbeat and not pending:
+            # An empty batch: the daemon hears from this writer while nothing else is sent.
+            try:
+                self.client.tracking.log_metrics(tracking_pb2.MetricBatch(run_id=self.id, writer_id=self.writer_id),
+                                                 timeout=self._call_timeout())
+            except RPCError as exc:
+                if retried(exc):
+                    raise
+                self.heartbeat_interval = 0.0  # the run is gone or ended: nothing to keep alive
+            self._last_write = time.monotonic()
+
+    def _call_timeout(self) -> float:
+        return max(self.retry_timeout, 1.0)
+
+    def _stream_metrics(self, flushing: bool) -> None:
+        """Sends the batches not sent yet (up to the first record) on the StreamMetrics call and
+        takes the acknowledgements that arrived. A stream is half-closed (then replaced) when a
+        flush waits on it, when the daemon goes away, or when its oldest batch waits too long.
+        After a refusal ends the call, the batches not acknowledged are sent one by one."""
+        pending = self._pending
+        try:
+            stream = self._stream
+            if stream is not None and stream.ended:
+                stream = self._stream = self._drain_acks(stream)
+                self._draining = False
+            to_send: List[_Entry] = []
+            for entry in pending:
+                if entry.kind != _METRICS or len(to_send) >= _SEND_PER_PASS:
+                    break
+                if not entry.sent:
+                    to_send.append(entry)
+            if to_send and len(to_send) == _SEND_PER_PASS:
+                self._kick.set()  # more after this pass
+            if stream is None and to_send:
+                stream = self._stream = self.client.channel.open_call(STREAM_METRICS)
+                stream.set_on_ready(self._poke)
+                self._draining = False
+            if stream is not None and not self._draining and stream.connection.usable:
+                for entry in to_send:
+                    stream.send(self._payload(entry))
+                    entry.sent = True
+                    entry.sent_at = self._last_write = time.monotonic()
+                    # Take acknowledgements as they come, so that the daemon never waits for
+                    # credit to send them while this thread waits for credit to send batches.
+                    if self._drain_acks(stream) is None:
+                        break
+            if stream is not None:
+                stream = self._stream = self._drain_acks(stream)
+            if stream is None:
+                self._draining = False
+            elif not self._draining and pending and pending[0].kind == _METRICS and pending[0].sent and (
+                    flushing or not stream.connection.usable
+                    or time.monotonic() - pending[0].sent_at > self.stall_timeout):
+                stream.half_close()
+                self._draining = True
+        except RPCError as error:
+            self._drop_stream()
+            if retried(error):
+                raise
+            self._isolate(error)
+
+    def _payload(self, entry: _Entry) -> bytes:
+        if entry.payload is not None:
+            return entry.payload
+        journal = self._journal
+        if journal is None or journal.closed:
+            raise RPCError.from_status(15, f"batch {entry.seq} of run {self.id} is neither in memory nor in a journal")
+        try:
+            return journal.read(*entry.where)
+        except OSError as exc:
+            raise RPCError.from_status(15, f"batch {entry.seq} of run {self.id} cannot be read back from its journal "
+                                           f"{journal.path}: {exc.strerror or exc}") from None
 
     def _drain_acks(self, stream: RawCall) -> Optional[RawCall]:
         """Takes the acknowledgements that arrived; None once the stream has ended cleanly.
         Raises the stream's error."""
-        acked = 0
+        last = -1
         try:
             while True:
                 payload = stream.recv(block=False)
                 if payload is None:
                     break
-                ack = tracking_pb2.LogMetricsResponse.FromString(payload)
-                while self._pending and self._pending[0].seq <= ack.sequence:
-                    acked += self._pending.popleft().points
+                last = tracking_pb2.LogMetricsResponse.FromString(payload).sequence
         finally:
-            if acked:
-                with self._lock:
-                    self._points -= acked
-                    self._cond.notify_all()
+            if last > 0:
+                self._settle_through(last)
         if not stream.ended:
             return stream
-        for batch in self._pending:  # ended without acknowledging them: send them again
-            batch.sent = False
+        for entry in self._pending:  # ended without acknowledging them: send them again
+            entry.sent = False
         return None
 
+    def _settle_through(self, sequence: int) -> None:
+        """The daemon acknowledged (stored, or had stored) every batch up to `sequence`."""
+        pending = self._pending
+        with self._lock:
+            while pending and pending[0].kind == _METRICS and pending[0].seq <= sequence:
+                self._settled_locked(pending.popleft())
+            self._cond.notify_all()
+
+    def _settled_locked(self, entry: _Entry, refused: Optional[RPCError] = None) -> None:
+        entry.done = True
+        entry.payload = None
+        n = entry.points
+        if entry.journalled:
+            self.journalled_points -= n
+        else:
+            self._points -= n
+        if refused is None:
+            self.acknowledged_points += n
+        else:
+            self.refused_points += n
+            self._note_refusal_locked(refused, n, "")
+
+    def _note_refusal_locked(self, error: RPCError, points: int, what: str) -> None:
+        if points:
+            if not self._first_refusal:
+                self._first_refusal = f"{error.code_name}: {error.message}"
+                self._first_refusal_code = error.code
+            self._unreported_points += points
+            if self._unreported_first is None:
+                self._unreported_first = error
+        else:
+            self._unreported_records.append(f"the daemon refused the {what} of run {self.id}: {error.message}")
+            if self._unreported_first is None:
+                self._unreported_first = error
+        parts = []
+        if self._unreported_points:
+            first = self._unreported_first
+            assert first is not None
+            parts.append(f"{_count(self._unreported_points)} of run {self.id} "
+                         f"{'was' if self._unreported_points == 1 else 'were'} refused by the daemon: {first.message}")
+        parts += self._unreported_records
+        first = self._unreported_first
+        assert first is not None
+        self._refusal = RPCError.from_status(first.code, "; ".join(parts), first.details)
+
     def _isolate(self, error: RPCError) -> None:
-        """The stream failed with a non-retryable status: send the unacknowledged batches one by
-        one with LogMetrics, so that only the batches the daemon refuses are reported."""
-        for batch in list(self._pending):
+        """The stream failed with a status that cannot clear: send the unacknowledged batches
+        (up to the next record) one by one with LogMetrics, so that only the batches the daemon
+        refuses are counted as refused. Raises a status that may clear (sent again later)."""
+        pending = self._pending
+        while pending and pending[0].kind == _METRICS:
+            entry = pending[0]
+            refused: Optional[RPCError] = None
             try:
-                request = tracking_pb2.MetricBatch.FromString(batch.payload)
-                self.client.tracking.log_metrics(request)
+                request = tracking_pb2.MetricBatch.FromString(self._payload(entry))
+                self.client.tracking.log_metrics(request, timeout=self._call_timeout())
             except RPCError as exc:
-                if exc.code in _RETRYABLE:
-                    return  # retried by the send loop
-                with self._lock:
-                    self._rejected.append(RPCError.from_status(
-                        exc.code, f"{batch.points} points of run {self.id} were refused: {exc.message}", exc.details))
-            self._pending.popleft()
+                if retried(exc):
+                    raise
+                refused = exc
+            self._last_write = time.monotonic()
             with self._lock:
-                self._points -= batch.points
+                self._settled_locked(pending.popleft(), refused)
                 self._cond.notify_all()
+
+    def _send_record(self, entry: _Entry) -> None:
+        """Sends the record at the head of the queue with its unary call. A refusal is noted (an
+        end that is refused is raised by `end`); a status that may clear is raised."""
+        entry.tries += 1
+        error: Optional[RPCError] = None
+        answer: Any = None
+        try:
+            answer = _journal.send_record(self.client, self._record(entry), timeout=self._call_timeout(),
+                                          ended_is_done=entry.tries > 1 or entry.journalled)
+        except RPCError as exc:
+            if retried(exc):
+                raise
+            if entry.kind == _START and exc.code == _journal.NOT_FOUND and _undelivered(entry.request.parent_run_id):
+                # Its parent, started offline in this process too, is not delivered yet.
+                raise RPCError.from_status(14, f"{exc.message} (the parent run's start is not delivered yet)") from None
+            error = exc
+        self._last_write = time.monotonic()
+        if error is None and entry.kind == _START and answer is not None:
+            self.experiment_id = answer.experiment_id
+        with self._lock:
+            if error is None and entry.kind == _RESUME and answer is not None:
+                self.experiment_id = answer.experiment_id
+                for m in answer.metrics:
+                    if m.count:
+                        self._next_step[m.key] = max(self._next_step.get(m.key, 0), m.last_step + 1)
+                        self._valid_keys.add(m.key)
+                self._steps_unknown = False
+            entry.error = error
+            if error is not None and entry.kind != _END:
+                self._note_refusal_locked(error, 0, _RECORD_NAME[entry.kind])
+            self._pending.popleft()
+            entry.done = True
+            self._cond.notify_all()
+
+    def _record(self, entry: _Entry) -> journal_pb2.JournalRecord:
+        request = entry.request
+        if entry.kind == _END:  # a run with refused points is not `completed`
+            request = _journal.refusal_end(request, self.refused_points, self._first_refusal)
+        record = journal_pb2.JournalRecord()
+        getattr(record, _RECORD_FIELD[entry.kind]).CopyFrom(request)
+        return record
+
+    def _drop_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        self._draining = False
+        if stream is not None and stream.status is None:
+            try:
+                stream.cancel()
+            except RPCError:
+                pass
+        for entry in self._pending:
+            entry.sent = False
+
+    def _finish_stream(self) -> None:
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            try:
+                stream.half_close()
+                while stream.recv() is not None:
+                    pass
+            except RPCError:
+                pass
+
+    # -- the journal (sender thread only) ------------------------------------------------------
+
+    def _enter_journal(self) -> None:
+        """From now on entries go to the journal, starting with every one not yet settled."""
+        if self._journalling:
+            return
+        self._journalling = True
+        self._to_journal = deque(entry for entry in self._pending if not entry.journalled)
+
+    def _write_journal(self, now: float) -> None:
+        """Appends the entries waiting for the journal, in order. When the journal cannot be
+        written, they stay in memory (with back-pressure) and it is tried again later."""
+        if now < self._journal_retry_at:
+            return
+        moved = 0
+        queue = self._to_journal
+        try:
+            journal = self._journal
+            if journal is None or journal.closed:
+                journal = self._journal = JournalWriter(self.journal_path)
+            while queue:
+                entry = queue[0]
+                if not entry.done and not entry.journalled:
+                    if entry.kind == _METRICS:
+                        assert entry.payload is not None
+                        entry.where = journal.append_metrics(entry.payload)
+                        entry.payload = None
+                        moved += entry.points
+                    else:
+                        journal.append(self._record(entry).SerializeToString())
+                    entry.journalled = True
+                queue.popleft()
+            self._journal_error = None
+        except Exception as exc:
+            self._journal_error = exc
+            self._journal_retry_at = now + _JOURNAL_RETRY
+        finally:
+            if moved:
+                with self._lock:
+                    self._points -= moved
+                    self.journalled_points += moved
+                    self._cond.notify_all()
+
+    def _answer_offline(self, flush_gen: int, last_error: Optional[RPCError]) -> None:
+        """Syncs the journal and tells waiting flushes that what it holds is safe."""
+        self._write_journal(time.monotonic())
+        synced = False
+        journal = self._journal
+        if journal is not None and not journal.closed:
+            try:
+                journal.sync()
+                synced = True
+            except OSError as exc:
+                self._journal_error = exc
+        with self._lock:
+            through = 0
+            for entry in self._pending:
+                if not (entry.journalled and synced):
+                    break
+                through = entry.seq
+            if through > self._offline_through:
+                self._offline_through = through
+            if self._to_journal or not synced:
+                reason = self._journal_error or "not written yet"
+                self._stuck = Unavailable(
+                    f"{last_error.message if last_error else 'the daemon cannot take the points'}; and the journal "
+                    f"{self.journal_path} cannot be written ({reason}): {_count(self._points)} of run {self.id} "
+                    f"are held in memory and sent when the daemon is back")
+            else:
+                self._stuck = None
+            self._answered_gen = flush_gen
+            self._cond.notify_all()
+
+    def _leave_journal(self) -> None:
+        """Everything in the journal is delivered: remove it, and send from memory again."""
+        journal, self._journal = self._journal, None
+        self._journalling = False
+        self._to_journal.clear()
+        if journal is not None:
+            try:
+                journal.close(delete=True)
+            except OSError:
+                pass
+
+    def _park(self, error: RPCError) -> None:
+        """The client was closed: write and sync everything to the journal and leave it there
+        (`tally sync` or the daemon at its start delivers it); the sender stops."""
+        self._enter_journal()
+        self._write_journal(0.0)
+        journal, self._journal = self._journal, None
+        safe = False
+        if journal is not None and not self._to_journal:
+            try:
+                journal.close()
+                safe = True
+            except OSError:
+                pass
+        with self._lock:
+            if safe and self._pending:
+                self._offline_through = max(self._offline_through, self._pending[-1].seq)
+            self._error = RPCError.from_status(error.code, f"{error.message}: run {self.id} cannot send any more"
+                                               + (f"; its journal {self.journal_path} holds what was not delivered"
+                                                  if safe and self._pending else ""))
+            self._cond.notify_all()
 
     def _fail(self, error: RPCError) -> None:
         with self._lock:
@@ -439,23 +868,57 @@ class Run:
 
     # -- the rest of the run -------------------------------------------------------------------
 
+    def _record_later(self, kind: int, request: Any) -> _Entry:
+        with self._lock:
+            if self._thread is None:
+                self._start_locked()
+            return self._enqueue_locked(kind, request)
+
     def log_params(self, params: Mapping[str, Any]) -> int:
-        """Logs params (nested dicts are flattened with "."); returns how many were new."""
+        """Logs params (nested dicts are flattened with "."); returns how many were new. While the
+        daemon cannot be reached they are journalled (sent later, in order) and 0 is returned."""
         request = tracking_pb2.LogParamsRequest(run_id=self.id)
         for key, value in _convert.flatten_params(params).items():
             request.params[key].CopyFrom(_convert.param_value(value))
-        return self.client.tracking.log_params(request).stored
+        if not self._journalling:
+            try:
+                return self.client.tracking.log_params(request).stored
+            except RPCError as exc:
+                if not may_clear(exc):
+                    raise
+        self._record_later(_PARAMS, request)
+        return 0
 
     def set_tags(self, tags: Union[Mapping[str, Any], Iterable[str]], remove: Iterable[str] = ()) -> None:
-        """Adds or overwrites tags (a mapping, or labels with an empty value) and removes `remove`."""
+        """Adds or overwrites tags (a mapping, or labels with an empty value) and removes `remove`.
+        While the daemon cannot be reached the change is journalled and sent later, in order."""
         request = tracking_pb2.SetRunTagsRequest(run_id=self.id, tags=_convert.tag_map(tags), remove_keys=list(remove))
-        self.client.tracking.set_run_tags(request)
+        if not self._journalling:
+            try:
+                self.client.tracking.set_run_tags(request)
+                return
+            except RPCError as exc:
+                if not may_clear(exc):
+                    raise
+        self._record_later(_TAGS, request)
 
     def log_artifact(self, path: Union[str, "os.PathLike[str]"], name: Optional[str] = None, *, type: str = "other",
                      aliases: Iterable[str] = (), metadata: Optional[Mapping[str, str]] = None,
                      chunk_size: int = 1 << 20) -> tracking_pb2.Artifact:
         """Uploads a file as a new version of the artifact `name` (default: the file's name).
-        The daemon checks the content against the SHA-256 computed here first."""
+        The daemon checks the content against the SHA-256 computed here first. Artifacts are not
+        journalled: while the daemon cannot be reached this raises `Unavailable`."""
+        if self._journalling:
+            with self._lock:  # delivers the journal first if the daemon is back
+                self._seal_locked()
+                try:
+                    self._wait_settled_locked(self._seq, None)
+                except RPCError:
+                    pass
+            if self._journalling:
+                raise Unavailable(f"the daemon cannot be reached: the artifact is not stored (artifacts are not "
+                                  f"journalled; run {self.id}'s points and params are); log it again once the daemon "
+                                  f"is back")
         path = os.fspath(path)
         digest = hashlib.sha256()
         with open(path, "rb") as f:
@@ -471,7 +934,11 @@ class Run:
                 for block in iter(lambda: f.read(chunk_size), b""):
                     yield tracking_pb2.UploadArtifactRequest(chunk=block)
 
-        return self.client.tracking.upload_artifact(requests())
+        try:
+            return self.client.tracking.upload_artifact(requests())
+        except Unavailable as exc:
+            raise Unavailable(f"{exc.message} (artifacts are not journalled: log it again once the daemon is back)",
+                              details=exc.details) from None
 
     def history(self, keys: Optional[Iterable[str]] = None, *, max_points: int = 0,
                 min_step: int = 0, max_step: int = 0) -> "Dict[str, Any]":
@@ -483,19 +950,41 @@ class Run:
         return self.client.get_run(self.id)
 
     def end(self, status: str = "completed", error: str = "", *, timeout: Optional[float] = None) -> None:
-        """Flushes, stops the sender and ends the run with `status` ("completed", "failed",
-        "killed"). Raises what `flush` raises, after ending the run."""
+        """Delivers what was logged and ends the run with `status` ("completed", "failed",
+        "killed"). When the daemon cannot be reached, the end is journalled with the points and
+        synced to disk, and this returns: the journal is delivered later. A run some of whose
+        points the daemon refused is recorded `failed` (with the count) instead of `completed`,
+        and this then raises the refusal; it also raises what `flush` raises, and the daemon's
+        refusal of the end itself (`FailedPrecondition` when the run had been ended already)."""
         if self._ended:
             return
-        flush_error = self._stop(timeout)
-        if os.getpid() == self._owner_pid:
-            try:
-                self.client.tracking.end_run(tracking_pb2.EndRunRequest(run_id=self.id, status=_STATUS[status], error=error))
-            except RPCError:
-                if flush_error is None:
-                    raise
-        if flush_error is not None:
-            raise flush_error
+        self._ended = True
+        _open_runs.pop(self.id, None)
+        if os.getpid() != self._owner_pid:  # a forked child flushes; the run is its parent's to end
+            flush_error = self._stop(timeout)
+            if flush_error is not None:
+                raise flush_error
+            return
+        request = tracking_pb2.EndRunRequest(run_id=self.id, status=_STATUS[status], error=error)
+        with self._lock:
+            if self._thread is None:
+                self._start_locked()
+            entry = self._enqueue_locked(_END, request)
+            self._closing = True
+            self._wait_settled_locked(entry.seq, timeout)
+            refusal = self._take_refusal_locked() if self._refusal is not None else None
+            if refusal is None and entry.error is None and status == "completed" and self.refused_points:
+                refusal = RPCError.from_status(
+                    self._first_refusal_code,
+                    f"run {self.id} was recorded failed: {_count(self.refused_points)} "
+                    f"{'was' if self.refused_points == 1 else 'were'} refused by the daemon: {self._first_refusal}")
+            thread = self._thread
+        if entry.done and thread is not None and thread is not threading.current_thread():
+            thread.join(1.0)
+        if refusal is not None:
+            raise refusal
+        if entry.error is not None:
+            raise entry.error
 
     def _stop(self, timeout: Optional[float] = None) -> Optional[BaseException]:
         """Flushes and stops the sender; returns what the flush raised. The run stays open."""
@@ -510,7 +999,7 @@ class Run:
             self._closing = True
             thread = self._thread
         self._kick.set()
-        if thread is not None:
+        if thread is not None and not self._journalling:  # a sender still delivering a journal goes on
             thread.join(5.0)
         return flush_error
 
@@ -540,8 +1029,18 @@ class Run:
         return f"<tally.Run {self.id} {self.name!r} experiment={self.experiment_id}>"
 
     def _after_fork(self) -> None:
-        # The child starts with empty buffers: what the parent logged is the parent's to send.
+        # The child starts with empty buffers: what the parent logged is the parent's to send. It
+        # writes as a writer of its own (its batches are numbered from 1 again), and leaves the
+        # parent's journal to the parent.
+        journal = self._journal
+        if journal is not None:
+            journal.abandon()
         self._init_state()
+
+
+def _undelivered(run_id: str) -> bool:
+    """Whether `run_id` is a run of this process whose journal is not delivered yet."""
+    return bool(run_id) and any(run.id == run_id and run._journalling for run in list(_live_runs))
 
 
 _live_runs: "weakref.WeakSet[Run]" = weakref.WeakSet()
@@ -561,7 +1060,9 @@ sys.excepthook = _excepthook
 @atexit.register
 def _end_open_runs() -> None:
     """Flushes runs left open; a run this process started is ended too, `failed` when an
-    exception ended the program (not a sweep trial's run: the daemon ends it with the trial)."""
+    exception ended the program (not a sweep trial's run: the daemon ends it with the trial).
+    Runs that have ended but still hold points in memory are flushed (to the daemon, or to
+    their journal)."""
     for run in list(_open_runs.values()):
         try:
             if os.getpid() == run._owner_pid and run._end_at_exit:
@@ -570,6 +1071,13 @@ def _end_open_runs() -> None:
                 run.flush(timeout=30)
         except Exception as exc:
             print(f"tally: run {run.id} was not flushed at exit: {exc}", file=sys.stderr)
+    for run in list(_live_runs):
+        thread = run._thread
+        if run._points and thread is not None and thread.is_alive() and run._error is None:
+            try:
+                run.flush(timeout=10)
+            except Exception as exc:
+                print(f"tally: run {run.id} was not flushed at exit: {exc}", file=sys.stderr)
 
 
 def _reset_after_fork() -> None:

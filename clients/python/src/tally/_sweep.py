@@ -21,6 +21,7 @@ from tally._run import Run
 from tally._transport import ResponseIterator
 from tally.errors import DeadlineExceeded, InvalidArgument, RPCError
 from tally.v1 import experiments_pb2 as pb
+from tally.v1 import tracking_pb2
 
 if TYPE_CHECKING:
     from tally._api import Client
@@ -323,7 +324,9 @@ class Trial:
         not end it (or use it in a `with` block) yourself."""
         with self._lock:
             if self._run is None:
-                run = self.client.resume_run(self.run_id)
+                # Attached as it is: the daemon started the run and ends it with the trial.
+                record = self.client.tracking.get_run(tracking_pb2.GetRunRequest(run_id=self.run_id))
+                run = Run(self.client, record)
                 run._end_at_exit = False
                 self._run = run
             return self._run

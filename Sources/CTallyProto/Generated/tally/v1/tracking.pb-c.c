@@ -1300,6 +1300,96 @@ void   tally__v1__log_metrics_response__free_unpacked
   assert(message->base.descriptor == &tally__v1__log_metrics_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   tally__v1__run_write__init
+                     (Tally__V1__RunWrite         *message)
+{
+  static const Tally__V1__RunWrite init_value = TALLY__V1__RUN_WRITE__INIT;
+  *message = init_value;
+}
+size_t tally__v1__run_write__get_packed_size
+                     (const Tally__V1__RunWrite *message)
+{
+  assert(message->base.descriptor == &tally__v1__run_write__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__run_write__pack
+                     (const Tally__V1__RunWrite *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__run_write__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__run_write__pack_to_buffer
+                     (const Tally__V1__RunWrite *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__run_write__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__RunWrite *
+       tally__v1__run_write__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__RunWrite *)
+     protobuf_c_message_unpack (&tally__v1__run_write__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__run_write__free_unpacked
+                     (Tally__V1__RunWrite *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__run_write__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__run_write_result__init
+                     (Tally__V1__RunWriteResult         *message)
+{
+  static const Tally__V1__RunWriteResult init_value = TALLY__V1__RUN_WRITE_RESULT__INIT;
+  *message = init_value;
+}
+size_t tally__v1__run_write_result__get_packed_size
+                     (const Tally__V1__RunWriteResult *message)
+{
+  assert(message->base.descriptor == &tally__v1__run_write_result__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__run_write_result__pack
+                     (const Tally__V1__RunWriteResult *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__run_write_result__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__run_write_result__pack_to_buffer
+                     (const Tally__V1__RunWriteResult *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__run_write_result__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__RunWriteResult *
+       tally__v1__run_write_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__RunWriteResult *)
+     protobuf_c_message_unpack (&tally__v1__run_write_result__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__run_write_result__free_unpacked
+                     (Tally__V1__RunWriteResult *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__run_write_result__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   tally__v1__get_metric_history_request__init
                      (Tally__V1__GetMetricHistoryRequest         *message)
 {
@@ -5175,6 +5265,173 @@ const ProtobufCMessageDescriptor tally__v1__log_metrics_response__descriptor =
   (ProtobufCMessageInit) tally__v1__log_metrics_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
+static const ProtobufCFieldDescriptor tally__v1__run_write__field_descriptors[6] =
+{
+  {
+    "start_run",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__RunWrite, write_case),
+    offsetof(Tally__V1__RunWrite, start_run),
+    &tally__v1__start_run_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "metrics",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__RunWrite, write_case),
+    offsetof(Tally__V1__RunWrite, metrics),
+    &tally__v1__metric_batch__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "params",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__RunWrite, write_case),
+    offsetof(Tally__V1__RunWrite, params),
+    &tally__v1__log_params_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "tags",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__RunWrite, write_case),
+    offsetof(Tally__V1__RunWrite, tags),
+    &tally__v1__set_run_tags_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "end_run",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__RunWrite, write_case),
+    offsetof(Tally__V1__RunWrite, end_run),
+    &tally__v1__end_run_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "resume_run",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__RunWrite, write_case),
+    offsetof(Tally__V1__RunWrite, resume_run),
+    &tally__v1__resume_run_request__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__run_write__field_indices_by_name[] = {
+  4,   /* field[4] = end_run */
+  1,   /* field[1] = metrics */
+  2,   /* field[2] = params */
+  5,   /* field[5] = resume_run */
+  0,   /* field[0] = start_run */
+  3,   /* field[3] = tags */
+};
+static const ProtobufCIntRange tally__v1__run_write__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor tally__v1__run_write__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.RunWrite",
+  "RunWrite",
+  "Tally__V1__RunWrite",
+  "tally.v1",
+  sizeof(Tally__V1__RunWrite),
+  6,
+  tally__v1__run_write__field_descriptors,
+  tally__v1__run_write__field_indices_by_name,
+  1,  tally__v1__run_write__number_ranges,
+  (ProtobufCMessageInit) tally__v1__run_write__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__run_write_result__field_descriptors[3] =
+{
+  {
+    "run",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__RunWriteResult, result_case),
+    offsetof(Tally__V1__RunWriteResult, run),
+    &tally__v1__run__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "metrics",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__RunWriteResult, result_case),
+    offsetof(Tally__V1__RunWriteResult, metrics),
+    &tally__v1__log_metrics_response__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "params",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__RunWriteResult, result_case),
+    offsetof(Tally__V1__RunWriteResult, params),
+    &tally__v1__log_params_response__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__run_write_result__field_indices_by_name[] = {
+  1,   /* field[1] = metrics */
+  2,   /* field[2] = params */
+  0,   /* field[0] = run */
+};
+static const ProtobufCIntRange tally__v1__run_write_result__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor tally__v1__run_write_result__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.RunWriteResult",
+  "RunWriteResult",
+  "Tally__V1__RunWriteResult",
+  "tally.v1",
+  sizeof(Tally__V1__RunWriteResult),
+  3,
+  tally__v1__run_write_result__field_descriptors,
+  tally__v1__run_write_result__field_indices_by_name,
+  1,  tally__v1__run_write_result__number_ranges,
+  (ProtobufCMessageInit) tally__v1__run_write_result__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
 static const ProtobufCFieldDescriptor tally__v1__get_metric_history_request__field_descriptors[5] =
 {
   {
@@ -6761,7 +7018,7 @@ const ProtobufCEnumDescriptor tally__v1__artifact_type__descriptor =
   tally__v1__artifact_type__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor tally__v1__tracking__method_descriptors[24] =
+static const ProtobufCMethodDescriptor tally__v1__tracking__method_descriptors[25] =
 {
   { "CreateExperiment", &tally__v1__create_experiment_request__descriptor, &tally__v1__experiment__descriptor },
   { "GetExperiment", &tally__v1__get_experiment_request__descriptor, &tally__v1__experiment__descriptor },
@@ -6779,6 +7036,7 @@ static const ProtobufCMethodDescriptor tally__v1__tracking__method_descriptors[2
   { "LogParams", &tally__v1__log_params_request__descriptor, &tally__v1__log_params_response__descriptor },
   { "LogMetrics", &tally__v1__metric_batch__descriptor, &tally__v1__log_metrics_response__descriptor },
   { "StreamMetrics", &tally__v1__metric_batch__descriptor, &tally__v1__log_metrics_response__descriptor },
+  { "WriteRun", &tally__v1__run_write__descriptor, &tally__v1__run_write_result__descriptor },
   { "GetMetricHistory", &tally__v1__get_metric_history_request__descriptor, &tally__v1__metric_history_chunk__descriptor },
   { "WatchRun", &tally__v1__watch_run_request__descriptor, &tally__v1__run_event__descriptor },
   { "UploadArtifact", &tally__v1__upload_artifact_request__descriptor, &tally__v1__artifact__descriptor },
@@ -6789,30 +7047,31 @@ static const ProtobufCMethodDescriptor tally__v1__tracking__method_descriptors[2
   { "CompareRuns", &tally__v1__compare_runs_request__descriptor, &tally__v1__compare_runs_response__descriptor },
 };
 const unsigned tally__v1__tracking__method_indices_by_name[] = {
-  23,        /* CompareRuns */
+  24,        /* CompareRuns */
   0,        /* CreateExperiment */
-  22,        /* DeleteArtifact */
+  23,        /* DeleteArtifact */
   3,        /* DeleteExperiment */
   9,        /* DeleteRun */
-  19,        /* DownloadArtifact */
+  20,        /* DownloadArtifact */
   6,        /* EndRun */
   1,        /* GetExperiment */
-  16,        /* GetMetricHistory */
+  17,        /* GetMetricHistory */
   8,        /* GetRun */
-  20,        /* ListArtifacts */
+  21,        /* ListArtifacts */
   4,        /* ListExperiments */
   11,        /* ListRuns */
   14,        /* LogMetrics */
   13,        /* LogParams */
   7,        /* ResumeRun */
   12,        /* SearchRuns */
-  21,        /* SetArtifactAlias */
+  22,        /* SetArtifactAlias */
   10,        /* SetRunTags */
   5,        /* StartRun */
   15,        /* StreamMetrics */
   2,        /* UpdateExperiment */
-  18,        /* UploadArtifact */
-  17         /* WatchRun */
+  19,        /* UploadArtifact */
+  18,        /* WatchRun */
+  16         /* WriteRun */
 };
 const ProtobufCServiceDescriptor tally__v1__tracking__descriptor =
 {
@@ -6821,7 +7080,7 @@ const ProtobufCServiceDescriptor tally__v1__tracking__descriptor =
   "Tracking",
   "Tally__V1__Tracking",
   "tally.v1",
-  24,
+  25,
   tally__v1__tracking__method_descriptors,
   tally__v1__tracking__method_indices_by_name
 };
@@ -6953,13 +7212,21 @@ void tally__v1__tracking__stream_metrics(ProtobufCService *service,
   assert(service->descriptor == &tally__v1__tracking__descriptor);
   service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void tally__v1__tracking__write_run(ProtobufCService *service,
+                                    const Tally__V1__RunWrite *input,
+                                    Tally__V1__RunWriteResult_Closure closure,
+                                    void *closure_data)
+{
+  assert(service->descriptor == &tally__v1__tracking__descriptor);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void tally__v1__tracking__get_metric_history(ProtobufCService *service,
                                              const Tally__V1__GetMetricHistoryRequest *input,
                                              Tally__V1__MetricHistoryChunk_Closure closure,
                                              void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__watch_run(ProtobufCService *service,
                                     const Tally__V1__WatchRunRequest *input,
@@ -6967,7 +7234,7 @@ void tally__v1__tracking__watch_run(ProtobufCService *service,
                                     void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__upload_artifact(ProtobufCService *service,
                                           const Tally__V1__UploadArtifactRequest *input,
@@ -6975,7 +7242,7 @@ void tally__v1__tracking__upload_artifact(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__download_artifact(ProtobufCService *service,
                                             const Tally__V1__DownloadArtifactRequest *input,
@@ -6983,7 +7250,7 @@ void tally__v1__tracking__download_artifact(ProtobufCService *service,
                                             void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__list_artifacts(ProtobufCService *service,
                                          const Tally__V1__ListArtifactsRequest *input,
@@ -6991,7 +7258,7 @@ void tally__v1__tracking__list_artifacts(ProtobufCService *service,
                                          void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__set_artifact_alias(ProtobufCService *service,
                                              const Tally__V1__SetArtifactAliasRequest *input,
@@ -6999,7 +7266,7 @@ void tally__v1__tracking__set_artifact_alias(ProtobufCService *service,
                                              void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__delete_artifact(ProtobufCService *service,
                                           const Tally__V1__DeleteArtifactRequest *input,
@@ -7007,7 +7274,7 @@ void tally__v1__tracking__delete_artifact(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__compare_runs(ProtobufCService *service,
                                        const Tally__V1__CompareRunsRequest *input,
@@ -7015,7 +7282,7 @@ void tally__v1__tracking__compare_runs(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__init (Tally__V1__Tracking_Service *service,
                                 Tally__V1__Tracking_ServiceDestroy destroy)

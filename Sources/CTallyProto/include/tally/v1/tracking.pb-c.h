@@ -55,6 +55,8 @@ typedef struct Tally__V1__LogParamsRequest__ParamsEntry Tally__V1__LogParamsRequ
 typedef struct Tally__V1__LogParamsResponse Tally__V1__LogParamsResponse;
 typedef struct Tally__V1__MetricBatch Tally__V1__MetricBatch;
 typedef struct Tally__V1__LogMetricsResponse Tally__V1__LogMetricsResponse;
+typedef struct Tally__V1__RunWrite Tally__V1__RunWrite;
+typedef struct Tally__V1__RunWriteResult Tally__V1__RunWriteResult;
 typedef struct Tally__V1__GetMetricHistoryRequest Tally__V1__GetMetricHistoryRequest;
 typedef struct Tally__V1__MetricHistoryChunk Tally__V1__MetricHistoryChunk;
 typedef struct Tally__V1__WatchRunRequest Tally__V1__WatchRunRequest;
@@ -886,6 +888,69 @@ struct  Tally__V1__LogMetricsResponse
 #define TALLY__V1__LOG_METRICS_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__log_metrics_response__descriptor) \
     , 0, 0, 0 }
+
+
+typedef enum {
+  TALLY__V1__RUN_WRITE__WRITE__NOT_SET = 0,
+  TALLY__V1__RUN_WRITE__WRITE_START_RUN = 1,
+  TALLY__V1__RUN_WRITE__WRITE_METRICS = 2,
+  TALLY__V1__RUN_WRITE__WRITE_PARAMS = 3,
+  TALLY__V1__RUN_WRITE__WRITE_TAGS = 4,
+  TALLY__V1__RUN_WRITE__WRITE_END_RUN = 5,
+  TALLY__V1__RUN_WRITE__WRITE_RESUME_RUN = 6
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__RUN_WRITE__WRITE__CASE)
+} Tally__V1__RunWrite__WriteCase;
+
+/*
+ * One write of a run. On a WriteRun call a client sends a run's whole life in order (its start
+ * with a client-made run_id, params, tags, metric batches, its end); the same messages are the
+ * records of a client's journal (docs/journal.md). Field numbers match tally.v1.JournalRecord.
+ */
+struct  Tally__V1__RunWrite
+{
+  ProtobufCMessage base;
+  Tally__V1__RunWrite__WriteCase write_case;
+  union {
+    Tally__V1__StartRunRequest *start_run;
+    Tally__V1__MetricBatch *metrics;
+    Tally__V1__LogParamsRequest *params;
+    Tally__V1__SetRunTagsRequest *tags;
+    Tally__V1__EndRunRequest *end_run;
+    Tally__V1__ResumeRunRequest *resume_run;
+  };
+};
+#define TALLY__V1__RUN_WRITE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__run_write__descriptor) \
+    , TALLY__V1__RUN_WRITE__WRITE__NOT_SET, {0} }
+
+
+typedef enum {
+  TALLY__V1__RUN_WRITE_RESULT__RESULT__NOT_SET = 0,
+  TALLY__V1__RUN_WRITE_RESULT__RESULT_RUN = 1,
+  TALLY__V1__RUN_WRITE_RESULT__RESULT_METRICS = 2,
+  TALLY__V1__RUN_WRITE_RESULT__RESULT_PARAMS = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__RUN_WRITE_RESULT__RESULT__CASE)
+} Tally__V1__RunWriteResult__ResultCase;
+
+/*
+ * The answer to one RunWrite, sent in order once the write is committed.
+ */
+struct  Tally__V1__RunWriteResult
+{
+  ProtobufCMessage base;
+  Tally__V1__RunWriteResult__ResultCase result_case;
+  union {
+    /*
+     * For start_run, resume_run, tags and end_run: the run after the write.
+     */
+    Tally__V1__Run *run;
+    Tally__V1__LogMetricsResponse *metrics;
+    Tally__V1__LogParamsResponse *params;
+  };
+};
+#define TALLY__V1__RUN_WRITE_RESULT__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__run_write_result__descriptor) \
+    , TALLY__V1__RUN_WRITE_RESULT__RESULT__NOT_SET, {0} }
 
 
 struct  Tally__V1__GetMetricHistoryRequest
@@ -1853,6 +1918,44 @@ Tally__V1__LogMetricsResponse *
 void   tally__v1__log_metrics_response__free_unpacked
                      (Tally__V1__LogMetricsResponse *message,
                       ProtobufCAllocator *allocator);
+/* Tally__V1__RunWrite methods */
+void   tally__v1__run_write__init
+                     (Tally__V1__RunWrite         *message);
+size_t tally__v1__run_write__get_packed_size
+                     (const Tally__V1__RunWrite   *message);
+size_t tally__v1__run_write__pack
+                     (const Tally__V1__RunWrite   *message,
+                      uint8_t             *out);
+size_t tally__v1__run_write__pack_to_buffer
+                     (const Tally__V1__RunWrite   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__RunWrite *
+       tally__v1__run_write__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__run_write__free_unpacked
+                     (Tally__V1__RunWrite *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__RunWriteResult methods */
+void   tally__v1__run_write_result__init
+                     (Tally__V1__RunWriteResult         *message);
+size_t tally__v1__run_write_result__get_packed_size
+                     (const Tally__V1__RunWriteResult   *message);
+size_t tally__v1__run_write_result__pack
+                     (const Tally__V1__RunWriteResult   *message,
+                      uint8_t             *out);
+size_t tally__v1__run_write_result__pack_to_buffer
+                     (const Tally__V1__RunWriteResult   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__RunWriteResult *
+       tally__v1__run_write_result__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__run_write_result__free_unpacked
+                     (Tally__V1__RunWriteResult *message,
+                      ProtobufCAllocator *allocator);
 /* Tally__V1__GetMetricHistoryRequest methods */
 void   tally__v1__get_metric_history_request__init
                      (Tally__V1__GetMetricHistoryRequest         *message);
@@ -2361,6 +2464,12 @@ typedef void (*Tally__V1__MetricBatch_Closure)
 typedef void (*Tally__V1__LogMetricsResponse_Closure)
                  (const Tally__V1__LogMetricsResponse *message,
                   void *closure_data);
+typedef void (*Tally__V1__RunWrite_Closure)
+                 (const Tally__V1__RunWrite *message,
+                  void *closure_data);
+typedef void (*Tally__V1__RunWriteResult_Closure)
+                 (const Tally__V1__RunWriteResult *message,
+                  void *closure_data);
 typedef void (*Tally__V1__GetMetricHistoryRequest_Closure)
                  (const Tally__V1__GetMetricHistoryRequest *message,
                   void *closure_data);
@@ -2498,6 +2607,10 @@ struct Tally__V1__Tracking_Service
                          const Tally__V1__MetricBatch *input,
                          Tally__V1__LogMetricsResponse_Closure closure,
                          void *closure_data);
+  void (*write_run)(Tally__V1__Tracking_Service *service,
+                    const Tally__V1__RunWrite *input,
+                    Tally__V1__RunWriteResult_Closure closure,
+                    void *closure_data);
   void (*get_metric_history)(Tally__V1__Tracking_Service *service,
                              const Tally__V1__GetMetricHistoryRequest *input,
                              Tally__V1__MetricHistoryChunk_Closure closure,
@@ -2554,6 +2667,7 @@ void tally__v1__tracking__init (Tally__V1__Tracking_Service *service,
       function_prefix__ ## log_params,\
       function_prefix__ ## log_metrics,\
       function_prefix__ ## stream_metrics,\
+      function_prefix__ ## write_run,\
       function_prefix__ ## get_metric_history,\
       function_prefix__ ## watch_run,\
       function_prefix__ ## upload_artifact,\
@@ -2626,6 +2740,10 @@ void tally__v1__tracking__stream_metrics(ProtobufCService *service,
                                          const Tally__V1__MetricBatch *input,
                                          Tally__V1__LogMetricsResponse_Closure closure,
                                          void *closure_data);
+void tally__v1__tracking__write_run(ProtobufCService *service,
+                                    const Tally__V1__RunWrite *input,
+                                    Tally__V1__RunWriteResult_Closure closure,
+                                    void *closure_data);
 void tally__v1__tracking__get_metric_history(ProtobufCService *service,
                                              const Tally__V1__GetMetricHistoryRequest *input,
                                              Tally__V1__MetricHistoryChunk_Closure closure,
@@ -2704,6 +2822,8 @@ extern const ProtobufCMessageDescriptor tally__v1__log_params_request__params_en
 extern const ProtobufCMessageDescriptor tally__v1__log_params_response__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__metric_batch__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__log_metrics_response__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__run_write__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__run_write_result__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__get_metric_history_request__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__metric_history_chunk__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__watch_run_request__descriptor;

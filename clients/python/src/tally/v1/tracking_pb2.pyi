@@ -582,6 +582,32 @@ class RunEvent(_message.Message):
     status: Run
     def __init__(self, snapshot: _Optional[_Union[Run, _Mapping]] = ..., points: _Optional[_Union[MetricPoints, _Mapping]] = ..., status: _Optional[_Union[Run, _Mapping]] = ..., params: _Optional[_Union[LogParamsRequest, _Mapping]] = ...) -> None: ...
 
+class RunWrite(_message.Message):
+    __slots__ = ["end_run", "metrics", "params", "resume_run", "start_run", "tags"]
+    END_RUN_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    RESUME_RUN_FIELD_NUMBER: _ClassVar[int]
+    START_RUN_FIELD_NUMBER: _ClassVar[int]
+    TAGS_FIELD_NUMBER: _ClassVar[int]
+    end_run: EndRunRequest
+    metrics: MetricBatch
+    params: LogParamsRequest
+    resume_run: ResumeRunRequest
+    start_run: StartRunRequest
+    tags: SetRunTagsRequest
+    def __init__(self, start_run: _Optional[_Union[StartRunRequest, _Mapping]] = ..., metrics: _Optional[_Union[MetricBatch, _Mapping]] = ..., params: _Optional[_Union[LogParamsRequest, _Mapping]] = ..., tags: _Optional[_Union[SetRunTagsRequest, _Mapping]] = ..., end_run: _Optional[_Union[EndRunRequest, _Mapping]] = ..., resume_run: _Optional[_Union[ResumeRunRequest, _Mapping]] = ...) -> None: ...
+
+class RunWriteResult(_message.Message):
+    __slots__ = ["metrics", "params", "run"]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    RUN_FIELD_NUMBER: _ClassVar[int]
+    metrics: LogMetricsResponse
+    params: LogParamsResponse
+    run: Run
+    def __init__(self, run: _Optional[_Union[Run, _Mapping]] = ..., metrics: _Optional[_Union[LogMetricsResponse, _Mapping]] = ..., params: _Optional[_Union[LogParamsResponse, _Mapping]] = ...) -> None: ...
+
 class SearchRunsRequest(_message.Message):
     __slots__ = ["experiment_ids", "filter", "order_by", "page_size", "page_token"]
     EXPERIMENT_IDS_FIELD_NUMBER: _ClassVar[int]

@@ -25,6 +25,7 @@ METHODS: Dict[str, Tuple[Type[Message], Type[Message], str]] = {
     "/tally.v1.Tracking/LogParams": (tracking_pb2.LogParamsRequest, tracking_pb2.LogParamsResponse, "unary"),
     "/tally.v1.Tracking/LogMetrics": (tracking_pb2.MetricBatch, tracking_pb2.LogMetricsResponse, "unary"),
     "/tally.v1.Tracking/StreamMetrics": (tracking_pb2.MetricBatch, tracking_pb2.LogMetricsResponse, "bidi_streaming"),
+    "/tally.v1.Tracking/WriteRun": (tracking_pb2.RunWrite, tracking_pb2.RunWriteResult, "bidi_streaming"),
     "/tally.v1.Tracking/GetMetricHistory": (tracking_pb2.GetMetricHistoryRequest, tracking_pb2.MetricHistoryChunk, "server_streaming"),
     "/tally.v1.Tracking/WatchRun": (tracking_pb2.WatchRunRequest, tracking_pb2.RunEvent, "server_streaming"),
     "/tally.v1.Tracking/UploadArtifact": (tracking_pb2.UploadArtifactRequest, tracking_pb2.Artifact, "client_streaming"),
@@ -141,6 +142,16 @@ class TrackingStub:
         """Logs a stream of batches; each is acknowledged, in order, after it is committed."""
         return self._channel.bidi_streaming(
             "/tally.v1.Tracking/StreamMetrics", requests, tracking_pb2.LogMetricsResponse, timeout=timeout, metadata=metadata
+        )
+
+    def write_run(self, requests: Iterable[tracking_pb2.RunWrite], *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> Iterator[tracking_pb2.RunWriteResult]:
+        """Applies a stream of writes (starts, params, tags, metric batches, ends) in order; writes that
+        arrive together are committed in one transaction. Each is answered, in order, once
+        committed; the first write refused ends the call with its status, and nothing after it is
+        applied.
+        """
+        return self._channel.bidi_streaming(
+            "/tally.v1.Tracking/WriteRun", requests, tracking_pb2.RunWriteResult, timeout=timeout, metadata=metadata
         )
 
     def get_metric_history(self, request: tracking_pb2.GetMetricHistoryRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> Iterator[tracking_pb2.MetricHistoryChunk]:
@@ -297,6 +308,16 @@ class TrackingAsyncStub:
         """Logs a stream of batches; each is acknowledged, in order, after it is committed."""
         return self._channel.bidi_streaming(
             "/tally.v1.Tracking/StreamMetrics", requests, tracking_pb2.LogMetricsResponse, timeout=timeout, metadata=metadata
+        )
+
+    def write_run(self, requests: Union[AsyncIterable[tracking_pb2.RunWrite], Iterable[tracking_pb2.RunWrite]], *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> AsyncIterator[tracking_pb2.RunWriteResult]:
+        """Applies a stream of writes (starts, params, tags, metric batches, ends) in order; writes that
+        arrive together are committed in one transaction. Each is answered, in order, once
+        committed; the first write refused ends the call with its status, and nothing after it is
+        applied.
+        """
+        return self._channel.bidi_streaming(
+            "/tally.v1.Tracking/WriteRun", requests, tracking_pb2.RunWriteResult, timeout=timeout, metadata=metadata
         )
 
     def get_metric_history(self, request: tracking_pb2.GetMetricHistoryRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> AsyncIterator[tracking_pb2.MetricHistoryChunk]:
