@@ -142,18 +142,31 @@ final class RunLiveness: Sendable {
         let now = nowMs()
         let isNew = state.withLock { $0.contact(runID: runID, connection: connection, nowMs: now) }
         guard isNew else { return }
-        switch try await store.recordWriter(id: runID, contactMs: now) {
+        recorded(try await store.recordWriter(id: runID, contactMs: now), runID: runID)
+    }
+
+    /// The writer of `runID` was heard from on `connection`, in memory only. Returns true when
+    /// the run was not being watched: the caller records the writer in the store (in the
+    /// transaction of its write) and reports the outcome with ``recorded(_:runID:)``.
+    func noteContact(runID: String, connection: UInt64) -> Bool {
+        let now = nowMs()
+        return state.withLock { $0.contact(runID: runID, connection: connection, nowMs: now) }
+    }
+
+    /// What recording a new writer found (see ``noteContact(runID:connection:)``).
+    func recorded(_ contact: Store.WriterContact, runID: String) {
+        switch contact {
         case .missing:
             // No such run: nothing to watch (the write itself is refused as NOT_FOUND).
             state.withLock { $0.forget(runID) }
+        case .recorded:
+            break
         case .ownedBySweep:
             // A sweep trial's run: its sweep watches the trial's worker and ends the run.
             state.withLock { $0.ignore(runID) }
-        case .recorded:
-            break
         case .revived(let record):
             logger.info("run is running again: its writer is back", metadata: ["run": "\(runID)"])
-            hub.publish(status: Run(record, nowMs: now))
+            hub.publish(status: Run(record, nowMs: nowMs()))
         }
     }
 

@@ -24,8 +24,11 @@ extension TrackingProvider {
                 do {
                     for try await request in requests {
                         let operation = try runWriteOperation(request)
-                        if case .metrics(let batch)? = request.write {
-                            try await heardFromWriter(batch, context: context)
+                        if case .metrics(let batch)? = request.write, !batch.writerId.isEmpty,
+                           liveness.noteContact(runID: batch.runId, connection: context.connectionID) {
+                            // A new writer is recorded in the transaction of its batch.
+                            try await inFlight.acquire(1)
+                            queue.push(.writerContact(runID: batch.runId, contactMs: Self.nowMs()))
                         }
                         try await inFlight.acquire(1)
                         queue.push(operation)
@@ -37,6 +40,16 @@ extension TrackingProvider {
             }
             group.addTask {
                 while let (operations, ending) = await queue.take() {
+                    // Writes that arrived together: let the reader queue the rest of them first.
+                    if ending == nil, operations.count < Self.runWritesInFlight {
+                        await Task.yield()
+                        if let more = queue.takeQueued() {
+                            try await commit(operations + more.0, response: response)
+                            inFlight.release(operations.count + more.0.count)
+                            if let ending = more.1 { throw ending }
+                            continue
+                        }
+                    }
                     if !operations.isEmpty {
                         try await commit(operations, response: response)
                         inFlight.release(operations.count)
@@ -57,6 +70,9 @@ extension TrackingProvider {
         for (operation, outcome) in zip(operations, outcomes) {
             var result = RunWriteResult()
             switch outcome {
+            case .writer(let contact):
+                if case .writerContact(let id, _) = operation { liveness.recorded(contact, runID: id) }
+                continue
             case .run(let record):
                 let run = Run(record, nowMs: now)
                 result.result = .run(run)
@@ -149,6 +165,19 @@ final class RunWriteQueue: Sendable {
             return state.waiter
         }
         waiter?.resume()
+    }
+
+    /// The writes queued now, without waiting (nil when there are none and the call goes on),
+    /// with the error that ends the call once they are applied.
+    func takeQueued() -> ([RunWriteOperation], (any Error)?)? {
+        state.withLock { state in
+            if state.items.isEmpty && !(state.finished && state.ending != nil) { return nil }
+            let items = state.items
+            state.items = []
+            let ending = state.finished ? state.ending : nil
+            if state.finished { state.ending = nil }
+            return (items, ending)
+        }
     }
 
     /// Every write queued (waiting for one), with the error that ends the call once they are

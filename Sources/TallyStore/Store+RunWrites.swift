@@ -8,6 +8,9 @@ public enum RunWriteOperation: Sendable {
     case tags(runID: String, set: [String: String], remove: [String])
     case metrics(MetricPointBatch)
     case end(runID: String, state: RunState, error: String)
+    /// Not a client's write: the run's writer was heard from for the first time (recorded in the
+    /// same transaction as its batch, see ``Store/recordWriter(id:contactMs:)``).
+    case writerContact(runID: String, contactMs: Int64)
 }
 
 /// What one applied write produced.
@@ -17,6 +20,7 @@ public enum RunWriteOutcome: Sendable {
     /// Params newly stored.
     case params(stored: Int)
     case metrics(CommittedPoints)
+    case writer(Store.WriterContact)
 }
 
 extension Store {
@@ -66,6 +70,8 @@ extension Store {
             return .metrics(try commitBatch(db, batch, seriesCache: &seriesCache).get())
         case .end(let id, let state, let error):
             return .run(try endRun(db, id: id, state: state, error: error))
+        case .writerContact(let id, let contactMs):
+            return .writer(try recordWriter(db, id: id, contactMs: contactMs))
         }
     }
 }

@@ -151,21 +151,23 @@ extension Store {
 
     /// A writer streams to the run: records the time, and makes a crashed run running again.
     public func recordWriter(id: String, contactMs: Int64) async throws -> WriterContact {
-        try await pool.write { db in
-            guard let row = try Row.fetchOne(db, sql: "SELECT pk, status FROM runs WHERE id = ?", arguments: [id]) else {
-                return .missing
-            }
-            let pk: Int64 = row["pk"]
-            if try Bool.fetchOne(db, sql: "SELECT 1 FROM sweep_trials WHERE run_id = ? LIMIT 1", arguments: [id]) ?? false {
-                return .ownedBySweep
-            }
-            let crashed = (row["status"] as Int) == RunState.crashed.rawValue
-            try db.execute(
-                sql: "UPDATE runs SET last_contact_ms = MAX(last_contact_ms, ?), status = ? WHERE pk = ?",
-                arguments: [contactMs, crashed ? RunState.running.rawValue : row["status"] as Int, pk]
-            )
-            return crashed ? .revived(try Self.runRecords(db, pks: [pk])[0]) : .recorded
+        try await pool.write { db in try Self.recordWriter(db, id: id, contactMs: contactMs) }
+    }
+
+    static func recordWriter(_ db: Database, id: String, contactMs: Int64) throws -> WriterContact {
+        guard let row = try Row.fetchOne(db, sql: "SELECT pk, status FROM runs WHERE id = ?", arguments: [id]) else {
+            return .missing
         }
+        let pk: Int64 = row["pk"]
+        if try Bool.fetchOne(db, sql: "SELECT 1 FROM sweep_trials WHERE run_id = ? LIMIT 1", arguments: [id]) ?? false {
+            return .ownedBySweep
+        }
+        let crashed = (row["status"] as Int) == RunState.crashed.rawValue
+        try db.execute(
+            sql: "UPDATE runs SET last_contact_ms = MAX(last_contact_ms, ?), status = ? WHERE pk = ?",
+            arguments: [contactMs, crashed ? RunState.running.rawValue : row["status"] as Int, pk]
+        )
+        return crashed ? .revived(try Self.runRecords(db, pks: [pk])[0]) : .recorded
     }
 
     /// Records when the writers of running runs were last heard from (never moving a time back).

@@ -56,6 +56,7 @@ if TYPE_CHECKING:
     from tally._api import Client
 
 STREAM_METRICS = "/tally.v1.Tracking/StreamMetrics"
+WRITE_RUN = "/tally.v1.Tracking/WriteRun"
 _TICK = 0.005  # seconds between refreshes of the coarse clock `log` reads (and polls for sealed batches)
 _IDLE_AFTER = 1.0  # seconds without a log call after which the clock thread stops ticking (log then reads the clock)
 _BACKOFF_MIN = 0.05  # seconds between delivery attempts while the daemon cannot be reached: from…
@@ -107,7 +108,7 @@ class _Entry:
     then at `where`, and its payload no longer held)."""
 
     __slots__ = ("kind", "seq", "points", "columns", "payload", "where", "request", "journalled",
-                 "sent", "sent_at", "tries", "done", "error")
+                 "sent", "sent_at", "tries", "done", "error", "answer")
 
     def __init__(self, kind: int, seq: int, points: int = 0, columns: Any = None, request: Any = None) -> None:
         self.kind = kind
@@ -123,6 +124,7 @@ class _Entry:
         self.tries = 0
         self.done = False
         self.error: Optional[RPCError] = None
+        self.answer: Any = None  # the daemon's answer to a record (a Run, LogParamsResponse)
 
 
 def _varint(value: int) -> bytes:
@@ -172,7 +174,8 @@ class Run:
                  _resume: Optional[tracking_pb2.ResumeRunRequest] = None) -> None:
         self.client = client
         self.id = record.id
-        self.experiment_id = record.experiment_id
+        self._experiment_id = record.experiment_id
+        self._start_seq = 0  # the start's entry while it is not settled
         self.name = record.name
         self.parent_run_id = record.parent_run_id
         self.flush_interval = flush_interval
@@ -192,7 +195,7 @@ class Run:
         with self._lock:
             if _start is not None:  # started offline: the start is the journal's first record
                 self._journalling = True
-                self._enqueue_locked(_START, _start)
+                self._start_seq = self._enqueue_locked(_START, _start).seq
             elif _resume is not None:  # resumed offline: steps continue once the daemon says where
                 self._journalling = True
                 self._steps_unknown = True
@@ -258,6 +261,28 @@ class Run:
         self._vals: List[float] = []
         self._steps: List[int] = []
         self._ts: List[int] = []
+
+    @property
+    def experiment_id(self) -> str:
+        """The run's experiment's id: known once the daemon has taken the run's start ("" while
+        the run is offline)."""
+        self._ensure_started()
+        return self._experiment_id
+
+    @experiment_id.setter
+    def experiment_id(self, value: str) -> None:
+        self._experiment_id = value
+
+    def _ensure_started(self, timeout: Optional[float] = 30.0) -> None:
+        """Waits until the run's start is settled (stored, refused, or journalled offline), so
+        that calls naming the run by id find it."""
+        if not self._start_seq or self._journalling:
+            return
+        with self._lock:
+            try:
+                self._wait_settled_locked(self._start_seq, timeout)
+            except RPCError:
+                pass  # reported by the next log, flush or end
 
     @property
     def buffered_points(self) -> int:
@@ -498,6 +523,7 @@ class Run:
                 except RPCError as error:
                     self._drop_stream()
                     last_error = error
+                    self.client._no_more_autostart()  # tried (or off) for this client's first connection
                     if error.code == CANCELLED:  # the client was closed: leave the journal for later
                         self._park(error)
                         return
@@ -531,11 +557,10 @@ class Run:
         """One delivery pass; raises the error of a status that may clear (or CANCELLED)."""
         pending = self._pending
         for _ in range(1000):
-            while pending and pending[0].kind != _METRICS:
-                self._send_record(pending[0])
-            self._stream_metrics(flushing)
-            if not pending or pending[0].kind == _METRICS:
-                break  # metrics wait for their acknowledgements (or nothing is left)
+            head = pending[0] if pending else None
+            self._stream_writes(flushing)
+            if not pending or pending[0] is head:
+                break  # the rest waits for answers (or nothing is left)
         if heartbeat and not pending:
             # An empty batch: the daemon hears from this writer while nothing else is sent.
             try:
@@ -550,43 +575,47 @@ class Run:
     def _call_timeout(self) -> float:
         return max(self.retry_timeout, 1.0)
 
-    def _stream_metrics(self, flushing: bool) -> None:
-        """Sends the batches not sent yet (up to the first record) on the StreamMetrics call and
-        takes the acknowledgements that arrived. A stream is half-closed (then replaced) when a
-        flush waits on it, when the daemon goes away, or when its oldest batch waits too long.
-        After a refusal ends the call, the batches not acknowledged are sent one by one."""
+    def _stream_writes(self, flushing: bool) -> None:
+        """Sends the entries not sent yet, in order, on the run's WriteRun call (its start,
+        batches, params, tags and end alike; the daemon commits what arrives together in one
+        transaction), and takes the answers that arrived, which come in order. A stream is
+        half-closed (then replaced) when a flush waits on it (so that an idle run holds no call
+        open), when the daemon goes away, or when its oldest entry waits too long.
+        When the daemon refuses a write the call ends: the entry at the head is the one refused,
+        and the ones after it, which the daemon did not apply, are sent again."""
         pending = self._pending
         try:
             stream = self._stream
             if stream is not None and stream.ended:
-                stream = self._stream = self._drain_acks(stream)
+                stream = self._stream = self._take_results(stream)
                 self._draining = False
             to_send: List[_Entry] = []
             for entry in pending:
-                if entry.kind != _METRICS or len(to_send) >= _SEND_PER_PASS:
+                if len(to_send) >= _SEND_PER_PASS:
                     break
                 if not entry.sent:
                     to_send.append(entry)
             if to_send and len(to_send) == _SEND_PER_PASS:
                 self._kick.set()  # more after this pass
             if stream is None and to_send:
-                stream = self._stream = self.client.channel.open_call(STREAM_METRICS)
+                stream = self._stream = self.client.channel.open_call(WRITE_RUN)
                 stream.set_on_ready(self._poke)
                 self._draining = False
             if stream is not None and not self._draining and stream.connection.usable:
                 for entry in to_send:
-                    stream.send(self._payload(entry))
+                    stream.send(self._write_payload(entry))
                     entry.sent = True
+                    entry.tries += 1
                     entry.sent_at = self._last_write = time.monotonic()
-                    # Take acknowledgements as they come, so that the daemon never waits for
-                    # credit to send them while this thread waits for credit to send batches.
-                    if self._drain_acks(stream) is None:
+                    # Take answers as they come, so that the daemon never waits for credit to
+                    # send them while this thread waits for credit to send writes.
+                    if self._take_results(stream) is None:
                         break
             if stream is not None:
-                stream = self._stream = self._drain_acks(stream)
+                stream = self._stream = self._take_results(stream)
             if stream is None:
                 self._draining = False
-            elif not self._draining and pending and pending[0].kind == _METRICS and pending[0].sent and (
+            elif not self._draining and pending and pending[0].sent and (
                     flushing or not stream.connection.usable
                     or time.monotonic() - pending[0].sent_at > self.stall_timeout):
                 stream.half_close()
@@ -595,9 +624,10 @@ class Run:
             self._drop_stream()
             if retried(error):
                 raise
-            self._isolate(error)
+            self._refuse_head(error)
 
     def _payload(self, entry: _Entry) -> bytes:
+        """A batch's encoding: in memory, or read back from the journal."""
         if entry.payload is not None:
             return entry.payload
         journal = self._journal
@@ -609,31 +639,75 @@ class Run:
             raise RPCError.from_status(15, f"batch {entry.seq} of run {self.id} cannot be read back from its journal "
                                            f"{journal.path}: {exc.strerror or exc}") from None
 
-    def _drain_acks(self, stream: RawCall) -> Optional[RawCall]:
-        """Takes the acknowledgements that arrived; None once the stream has ended cleanly.
-        Raises the stream's error."""
-        last = -1
-        try:
-            while True:
-                payload = stream.recv(block=False)
-                if payload is None:
-                    break
-                last = tracking_pb2.LogMetricsResponse.FromString(payload).sequence
-        finally:
-            if last > 0:
-                self._settle_through(last)
+    def _write_payload(self, entry: _Entry) -> bytes:
+        """The entry as a serialized RunWrite (a batch's encoding is wrapped as field 2)."""
+        if entry.kind == _METRICS:
+            batch = self._payload(entry)
+            return b"\x12" + _varint(len(batch)) + batch
+        return self._record(entry).SerializeToString()  # a JournalRecord is a RunWrite on the wire
+
+    def _take_results(self, stream: RawCall) -> Optional[RawCall]:
+        """Settles the entries the answers that arrived are for; None once the stream has ended
+        cleanly. Raises the stream's error."""
+        while True:
+            payload = stream.recv(block=False)
+            if payload is None:
+                break
+            self._settle_head(tracking_pb2.RunWriteResult.FromString(payload), None)
         if not stream.ended:
             return stream
-        for entry in self._pending:  # ended without acknowledging them: send them again
+        for entry in self._pending:  # ended without answering them: send them again
             entry.sent = False
         return None
 
-    def _settle_through(self, sequence: int) -> None:
-        """The daemon acknowledged (stored, or had stored) every batch up to `sequence`."""
+    def _refuse_head(self, error: RPCError) -> None:
+        """The daemon refused the write at the head of the queue (the first one not answered)
+        with a status that cannot clear."""
         pending = self._pending
+        if not pending:
+            return
+        entry = pending[0]
+        if not entry.sent and error.code == 12:
+            error = RPCError.from_status(12, f"{error.message}: the daemon is older than this client (it has no WriteRun); "
+                                             f"upgrade it", error.details)
+        if entry.kind == _START and error.code == _journal.NOT_FOUND and _undelivered(entry.request.parent_run_id):
+            # Its parent, started offline in this process too, is not delivered yet.
+            raise RPCError.from_status(14, f"{error.message} (the parent run's start is not delivered yet)") from None
+        if (entry.kind == _END and error.code == _journal.FAILED_PRECONDITION and "already ended" in error.message
+                and (entry.tries > 1 or entry.journalled)):
+            self._settle_head(None, None)  # an end sent again after its answer was lost
+            return
+        self._settle_head(None, error)
+
+    def _settle_head(self, result: Optional[tracking_pb2.RunWriteResult], error: Optional[RPCError]) -> None:
+        """The head entry is settled: answered with `result`, or refused with `error`."""
+        self._last_write = time.monotonic()
+        answer: Any = None
+        if result is not None:
+            kind = result.WhichOneof("result")
+            answer = getattr(result, kind) if kind else None
         with self._lock:
-            while pending and pending[0].kind == _METRICS and pending[0].seq <= sequence:
-                self._settled_locked(pending.popleft())
+            entry = self._pending.popleft()
+            if entry.kind == _METRICS:
+                self._settled_locked(entry, error)
+            else:
+                if error is None and isinstance(answer, tracking_pb2.Run):
+                    if entry.kind in (_START, _RESUME):
+                        self._experiment_id = answer.experiment_id
+                    if entry.kind == _RESUME:
+                        for m in answer.metrics:
+                            if m.count:
+                                self._next_step[m.key] = max(self._next_step.get(m.key, 0), m.last_step + 1)
+                                self._valid_keys.add(m.key)
+                        self._steps_unknown = False
+                entry.answer = answer
+                entry.error = error
+                if error is not None and entry.kind != _END:
+                    self._note_refusal_locked(error, 0, _RECORD_NAME[entry.kind])
+                entry.done = True
+                entry.payload = None
+            if entry.seq == self._start_seq:
+                self._start_seq = 0
             self._cond.notify_all()
 
     def _settled_locked(self, entry: _Entry, refused: Optional[RPCError] = None) -> None:
@@ -672,60 +746,6 @@ class Run:
         first = self._unreported_first
         assert first is not None
         self._refusal = RPCError.from_status(first.code, "; ".join(parts), first.details)
-
-    def _isolate(self, error: RPCError) -> None:
-        """The stream failed with a status that cannot clear: send the unacknowledged batches
-        (up to the next record) one by one with LogMetrics, so that only the batches the daemon
-        refuses are counted as refused. Raises a status that may clear (sent again later)."""
-        pending = self._pending
-        while pending and pending[0].kind == _METRICS:
-            entry = pending[0]
-            refused: Optional[RPCError] = None
-            try:
-                request = tracking_pb2.MetricBatch.FromString(self._payload(entry))
-                self.client.tracking.log_metrics(request, timeout=self._call_timeout())
-            except RPCError as exc:
-                if retried(exc):
-                    raise
-                refused = exc
-            self._last_write = time.monotonic()
-            with self._lock:
-                self._settled_locked(pending.popleft(), refused)
-                self._cond.notify_all()
-
-    def _send_record(self, entry: _Entry) -> None:
-        """Sends the record at the head of the queue with its unary call. A refusal is noted (an
-        end that is refused is raised by `end`); a status that may clear is raised."""
-        entry.tries += 1
-        error: Optional[RPCError] = None
-        answer: Any = None
-        try:
-            answer = _journal.send_record(self.client, self._record(entry), timeout=self._call_timeout(),
-                                          ended_is_done=entry.tries > 1 or entry.journalled)
-        except RPCError as exc:
-            if retried(exc):
-                raise
-            if entry.kind == _START and exc.code == _journal.NOT_FOUND and _undelivered(entry.request.parent_run_id):
-                # Its parent, started offline in this process too, is not delivered yet.
-                raise RPCError.from_status(14, f"{exc.message} (the parent run's start is not delivered yet)") from None
-            error = exc
-        self._last_write = time.monotonic()
-        if error is None and entry.kind == _START and answer is not None:
-            self.experiment_id = answer.experiment_id
-        with self._lock:
-            if error is None and entry.kind == _RESUME and answer is not None:
-                self.experiment_id = answer.experiment_id
-                for m in answer.metrics:
-                    if m.count:
-                        self._next_step[m.key] = max(self._next_step.get(m.key, 0), m.last_step + 1)
-                        self._valid_keys.add(m.key)
-                self._steps_unknown = False
-            entry.error = error
-            if error is not None and entry.kind != _END:
-                self._note_refusal_locked(error, 0, _RECORD_NAME[entry.kind])
-            self._pending.popleft()
-            entry.done = True
-            self._cond.notify_all()
 
     def _record(self, entry: _Entry) -> journal_pb2.JournalRecord:
         request = entry.request
@@ -868,11 +888,20 @@ class Run:
 
     # -- the rest of the run -------------------------------------------------------------------
 
-    def _record_later(self, kind: int, request: Any) -> _Entry:
+    def _record_and_wait(self, kind: int, request: Any) -> _Entry:
+        """Queues a record after everything logged so far and waits until it is settled (or
+        journalled while the daemon cannot be reached); raises the daemon's refusal of it."""
         with self._lock:
             if self._thread is None:
                 self._start_locked()
-            return self._enqueue_locked(kind, request)
+            entry = self._enqueue_locked(kind, request)
+            self._wait_settled_locked(entry.seq, None)
+            if entry.error is not None:
+                # Reported here, not again by the next log, flush or end.
+                if self._refusal is not None and not self._unreported_points and len(self._unreported_records) == 1:
+                    self._take_refusal_locked()
+                raise entry.error
+        return entry
 
     def log_params(self, params: Mapping[str, Any]) -> int:
         """Logs params (nested dicts are flattened with "."); returns how many were new. While the
@@ -880,27 +909,14 @@ class Run:
         request = tracking_pb2.LogParamsRequest(run_id=self.id)
         for key, value in _convert.flatten_params(params).items():
             request.params[key].CopyFrom(_convert.param_value(value))
-        if not self._journalling:
-            try:
-                return self.client.tracking.log_params(request).stored
-            except RPCError as exc:
-                if not may_clear(exc):
-                    raise
-        self._record_later(_PARAMS, request)
-        return 0
+        entry = self._record_and_wait(_PARAMS, request)
+        return entry.answer.stored if entry.answer is not None else 0
 
     def set_tags(self, tags: Union[Mapping[str, Any], Iterable[str]], remove: Iterable[str] = ()) -> None:
         """Adds or overwrites tags (a mapping, or labels with an empty value) and removes `remove`.
         While the daemon cannot be reached the change is journalled and sent later, in order."""
         request = tracking_pb2.SetRunTagsRequest(run_id=self.id, tags=_convert.tag_map(tags), remove_keys=list(remove))
-        if not self._journalling:
-            try:
-                self.client.tracking.set_run_tags(request)
-                return
-            except RPCError as exc:
-                if not may_clear(exc):
-                    raise
-        self._record_later(_TAGS, request)
+        self._record_and_wait(_TAGS, request)
 
     def log_artifact(self, path: Union[str, "os.PathLike[str]"], name: Optional[str] = None, *, type: str = "other",
                      aliases: Iterable[str] = (), metadata: Optional[Mapping[str, str]] = None,
@@ -919,6 +935,7 @@ class Run:
                 raise Unavailable(f"the daemon cannot be reached: the artifact is not stored (artifacts are not "
                                   f"journalled; run {self.id}'s points and params are); log it again once the daemon "
                                   f"is back")
+        self._ensure_started()
         path = os.fspath(path)
         digest = hashlib.sha256()
         with open(path, "rb") as f:
@@ -943,10 +960,12 @@ class Run:
     def history(self, keys: Optional[Iterable[str]] = None, *, max_points: int = 0,
                 min_step: int = 0, max_step: int = 0) -> "Dict[str, Any]":
         """The run's stored metric history per key (see `Client.history`)."""
+        self._ensure_started()
         return self.client.history(self.id, keys, max_points=max_points, min_step=min_step, max_step=max_step)
 
     def info(self) -> Any:
         """The run as the daemon has it now (`RunInfo`)."""
+        self._ensure_started()
         return self.client.get_run(self.id)
 
     def end(self, status: str = "completed", error: str = "", *, timeout: Optional[float] = None) -> None:
