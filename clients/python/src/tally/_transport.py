@@ -1,11 +1,15 @@
 """The synchronous transport: one Unix-socket connection carrying many concurrent calls.
 
-`Connection` speaks docs/protocol.md: the HELLO handshake, call multiplexing, per-call flow
-control in both directions, deadlines, cancellation and GOAWAY. A reader thread demultiplexes
-frames into per-call queues and never blocks on a consumer (a queue holds at most the window
-the client granted, which the daemon respects). A thread waiting for the answer of its own
-unary or client-streaming call reads the socket itself while no other thread does (the reader
-thread then waits), so the answer needs no wake-up of a second thread. `Channel` is what the
+`Connection` is the threaded I/O adapter over the protocol core (`tally._protocol`, which holds
+every rule of docs/protocol.md: handshake, call ids, flow control, deadlines, cancellation,
+GOAWAY). It owns the socket, a reader thread and the locks: every call into the core is made
+under `_lock`, every write under `_wlock` (taken before `_lock` where both are held; nothing
+waits for a call while holding `_wlock`), and the core's events wake the threads waiting on a
+call. A reader thread feeds what the socket brings
+to the core and never blocks on a consumer (a call's buffer holds at most the window the client
+granted, which the daemon respects). A thread waiting for the answer of its own unary or
+client-streaming call reads the socket itself while no other thread does (the reader thread
+then waits), so the answer needs no wake-up of a second thread. `Channel` is what the
 generated stubs call: it (re)connects lazily, so a new connection is opened after the daemon
 restarts or after `os.fork()`.
 """
@@ -13,85 +17,82 @@ restarts or after `os.fork()`.
 import os
 import select
 import socket as _socket
-import struct
 import threading
 import time
 import weakref
-from collections import deque
-from typing import (Any, Callable, Deque, Dict, Generic, Iterable, Iterator, List, Mapping,
-                    Optional, Type, TypeVar)
+from typing import (Any, Callable, Generic, Iterable, List, Mapping, Optional, Sequence, Tuple,
+                    Type, TypeVar)
 
 from google.protobuf.message import Message
 
-from tally import _autostart, _wire
-from tally._wire import (CANCEL, END, END_STREAM, GOAWAY, HALF_CLOSE, HELLO, MESSAGE, PING,
-                         PONG, START, WINDOW)
+from tally import _autostart, _protocol, _wire
+from tally._protocol import (CallEnded, CallReleased, ClientConnectionState, Condition,
+                             ConnectionClosed, Event, GoAwayReceived, HandshakeCompleted,
+                             MessageReceived, WindowOpened)
 from tally.errors import RPCError
 from tally.v1 import wire_pb2
 
 R = TypeVar("R", bound=Message)
 
-_OK = object()  # status of a call that ended with OK
+# What to do once the lock is released: callbacks to run, bytes to write.
+_Later = Tuple[List[Callable[[], None]], bytes]
 
 
-def _cancelled(message: str = "the call was cancelled") -> RPCError:
-    return RPCError.from_status(_wire.CANCELLED, message)
+class _Call(_protocol.Call):
+    """A call of the threaded transport: the core's record of it, plus the condition its
+    threads wait on (on the connection's lock; made by the first thread that has to wait, so
+    that a call nobody waits on, such as a unary call whose caller reads its own answer, costs
+    no condition and no wake-ups) and the reader's callback."""
 
+    __slots__ = ("cond", "on_ready")
 
-def _deadline() -> RPCError:
-    return RPCError.from_status(_wire.DEADLINE_EXCEEDED, "the call's deadline passed before it finished")
-
-
-class _Call:
-    """State of one call; guarded by its connection's lock."""
-
-    __slots__ = ("id", "method", "deadline", "cond", "responses", "status", "send_window",
-                 "consumed", "local", "on_ready", "__weakref__")
-
-    def __init__(self, method: str, deadline: Optional[float], lock: "threading.RLock", window: int) -> None:
-        self.id = 0
-        self.method = method
-        self.deadline = deadline
-        self.cond = threading.Condition(lock)
-        self.responses: Deque[bytes] = deque()
-        self.status: Any = None  # None while open; _OK or an RPCError once ended
-        self.send_window = window
-        self.consumed = 0
-        self.local = False  # ended locally (cancel, deadline): ignore what the daemon still sends
+    def __init__(self, method: str) -> None:
+        super().__init__(method)
+        self.cond: Optional[threading.Condition] = None
         self.on_ready: Optional[Callable[[], None]] = None
 
 
 class Connection:
     """One handshaken connection to the daemon. Thread-safe; see the module docstring."""
 
-    def __init__(self, path: str, sock: _socket.socket, reply: wire_pb2.HelloReply,
-                 decoder: _wire.FrameDecoder, initial_window: int) -> None:
+    def __init__(self, path: str, sock: _socket.socket, core: ClientConnectionState) -> None:
         self.path = path
         self.pid = os.getpid()
-        self.reply = reply
-        self.max_frame_size = reply.max_frame_size or _wire.DEFAULT_MAX_FRAME
-        self.send_window_initial = reply.initial_window or _wire.DEFAULT_WINDOW
-        self.recv_window = initial_window
+        self._core = core
         self._sock = sock
-        self._decoder = decoder
         # Reentrant: a response iterator garbage-collected while this thread holds a lock cancels
         # its call from __del__, which takes them again.
         self._lock = threading.RLock()
         self._wlock = threading.RLock()
         self._slots_cond = threading.Condition(self._lock)
-        self._slots = max(1, reply.max_concurrent_calls or 100)
-        self._calls: Dict[int, _Call] = {}
-        self._next_id = 1
-        self._goaway: Optional[RPCError] = None
-        self._closed: Optional[RPCError] = None
-        # Whoever reads the socket and dispatches what it brings holds this: the reader thread, or
-        # a thread waiting for its own call's answer (see `read_until_ended`), which then needs
-        # no wake-up from another thread.
+        self._slot_waiters = 0
+        self._socket_closed = False
+        # Whoever reads the socket and feeds the core holds this: the reader thread, or a thread
+        # waiting for its own call's answer (see `read_until_ended`), which then needs no wake-up
+        # from another thread.
         self._read_lock = threading.Lock()
         self._caller_poll = select.poll()
         self._caller_poll.register(sock.fileno(), select.POLLIN)
         self._reader = threading.Thread(target=self._read_loop, name=f"tally-reader-{path}", daemon=True)
         self._reader.start()
+
+    # What the handshake settled (the core's figures).
+
+    @property
+    def reply(self) -> wire_pb2.HelloReply:
+        return self._core.reply or wire_pb2.HelloReply()
+
+    @property
+    def max_frame_size(self) -> int:
+        return self._core.max_frame_size
+
+    @property
+    def send_window_initial(self) -> int:
+        return self._core.send_window_initial
+
+    @property
+    def recv_window(self) -> int:
+        return self._core.recv_window
 
     # -- connecting ----------------------------------------------------------------------------
 
@@ -124,44 +125,52 @@ class Connection:
                 raise _autostart.failed(path, again.strerror or str(again)) from None
         try:
             _wire.check_daemon(path, sock, daemon_uid)
-        except BaseException:
-            sock.close()
-            raise
-        decoder = _wire.FrameDecoder(max_frame_size)
-        deadline = time.monotonic() + timeout
-        try:
-            sock.sendall(_wire.hello_frame(max_frame_size, initial_window, client_name))
-            reply = None
-            while reply is None:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise _socket.timeout()
-                sock.settimeout(remaining)
-                data = sock.recv(65536)
-                if not data:
-                    raise _wire.connect_error(path, "the daemon closed the connection during the handshake")
-                for frame in decoder.feed(data):
-                    if frame.kind == GOAWAY:
-                        raise _wire.status_of_goaway(frame.payload)[0]
-                    if frame.kind == HELLO:
-                        reply = wire_pb2.HelloReply.FromString(frame.payload)
-                        break
-        except _socket.timeout:
-            sock.close()
-            raise RPCError.from_status(
-                _wire.DEADLINE_EXCEEDED, f"the daemon at {path} did not answer the handshake within {timeout}s") from None
-        except ConnectionError as exc:
-            # A refused peer may see the connection reset after its GOAWAY was lost.
-            sock.close()
-            raise _wire.connect_error(path, exc.strerror or str(exc)) from None
-        except _wire.FrameError as exc:
-            sock.close()
-            raise RPCError.from_status(_wire.INTERNAL, f"bad frame from the daemon: {exc}") from None
+            core = ClientConnectionState(max_frame_size=max_frame_size, initial_window=initial_window,
+                                         client_name=client_name, path=path)
+            cls._handshake(sock, core, timeout)
         except BaseException:
             sock.close()
             raise
         sock.settimeout(None)
-        return cls(path, sock, reply, decoder, initial_window)
+        return cls(path, sock, core)
+
+    @staticmethod
+    def _handshake(sock: _socket.socket, core: ClientConnectionState, timeout: float) -> None:
+        """Sends HELLO and feeds the core until it reports the handshake's end; raises the
+        status it closes the connection with (GOAWAY, end of stream, deadline, bad frame)."""
+        events: Sequence[Event] = ()
+        try:
+            sock.sendall(core.initiate(time.monotonic(), timeout))
+        except _socket.timeout:
+            deadline = core.next_deadline()
+            events = core.expire(max(time.monotonic(), deadline or 0.0))
+        except ConnectionError as exc:
+            events = core.connection_lost(exc.strerror or str(exc))
+        while True:
+            for event in events:
+                if type(event) is HandshakeCompleted:
+                    pending = core.data_to_send()
+                    if pending:
+                        sock.sendall(pending)
+                    return
+                if type(event) is ConnectionClosed:
+                    raise event.error
+            deadline = core.next_deadline()
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
+                events = core.expire(now)
+                continue
+            sock.settimeout(None if deadline is None else deadline - now)
+            try:
+                data = sock.recv(65536)
+            except _socket.timeout:
+                events = ()
+                continue
+            except ConnectionError as exc:
+                # A refused peer may see the connection reset after its GOAWAY was lost.
+                events = core.connection_lost(exc.strerror or str(exc))
+                continue
+            events = core.receive_data(data) if data else core.connection_lost()
 
     @staticmethod
     def _open_socket(path: str, timeout: float) -> _socket.socket:
@@ -177,41 +186,105 @@ class Connection:
     @property
     def usable(self) -> bool:
         """Whether new calls can go on this connection (open, no GOAWAY, same process)."""
-        return self._closed is None and self._goaway is None and self.pid == os.getpid()
+        return self._core.usable and self.pid == os.getpid()
 
     def close(self) -> None:
         """Fails the open calls with CANCELLED and closes the socket."""
-        self._shutdown(_cancelled("the connection was closed by the client"))
+        with self._lock:
+            later = self._handle(self._core.close())
+        self._run_later(later)
+
+    # -- from the core's events to the waiting threads ----------------------------------------
+
+    def _handle(self, events: List[Event]) -> _Later:
+        """Wakes whoever waits on what `events` changed; holding the lock. Returns the callbacks
+        to run and the bytes the core wants sent, for after the lock is released."""
+        ready: List[Callable[[], None]] = []
+        for event in events:
+            kind = type(event)
+            if kind is MessageReceived or kind is CallEnded:
+                call: _Call = event.call  # type: ignore[attr-defined]
+                if call.cond is not None:
+                    call.cond.notify_all()
+                if call.on_ready is not None:
+                    ready.append(call.on_ready)
+            elif kind is WindowOpened:
+                cond = event.call.cond  # type: ignore[attr-defined]
+                if cond is not None:
+                    cond.notify_all()
+            elif kind is CallReleased:
+                if self._slot_waiters:
+                    self._slots_cond.notify()
+            elif kind is GoAwayReceived or kind is ConnectionClosed:
+                self._slots_cond.notify_all()
+        return ready, self._core.data_to_send()
+
+    def _run_later(self, later: _Later, write: bool = True) -> None:
+        ready, data = later
+        for callback in ready:
+            callback()
+        if self._core.closed:
+            self._close_socket()
+        elif data:
+            if write:
+                self._write_quietly(data)
+            else:  # the reader thread must not block on a write
+                threading.Thread(target=self._write_quietly, args=(data,), daemon=True).start()
+
+    def _close_socket(self) -> None:
+        with self._lock:
+            if self._socket_closed:
+                return
+            self._socket_closed = True
+        if self.pid == os.getpid():  # a forked child must not shut down its parent's socket
+            try:
+                self._sock.shutdown(_socket.SHUT_RDWR)
+            except OSError:
+                pass
+        try:
+            self._sock.close()
+        except OSError:
+            pass
+
+    def _lost(self, reason: str = "") -> RPCError:
+        """The socket failed: the core fails the calls; returns the connection's status."""
+        with self._lock:
+            later = self._handle(self._core.connection_lost(reason))
+        self._run_later(later)
+        error = self._core.error
+        assert error is not None
+        return error
 
     # -- reading -------------------------------------------------------------------------------
 
     def _read_loop(self) -> None:
-        error: RPCError = RPCError.from_status(_wire.UNAVAILABLE, "the connection to the daemon closed")
         poller = select.poll()
         poller.register(self._sock.fileno(), select.POLLIN)
         try:
             while True:
                 poller.poll()
                 with self._read_lock:
-                    if not self._read_available():
+                    if not self._read_available(from_reader=True):
                         break
-        except _wire.FrameError as exc:
-            error = self._bad_frame(exc)
         except OSError:
             pass
         except Exception as exc:  # a bug must not leave callers waiting forever
-            error = RPCError.from_status(_wire.INTERNAL, f"reader failed: {exc!r}")
-        self._shutdown(self._goaway or error)
+            with self._lock:
+                later = self._handle(self._core.close(self._core.goaway or Condition.ADAPTER_FAILED.error(exc=repr(exc))))
+            self._run_later(later)
+            return
+        self._lost()
 
     def read_until_ended(self, call: _Call) -> None:
-        """Reads and dispatches frames on this thread until `call` ends, if no other thread is
+        """Reads and feeds the core on this thread until `call` ends, if no other thread is
         reading: the answer then reaches its caller without a wake-up of the reader thread.
         Returns at once otherwise, and at the call's deadline or any trouble, leaving the rest
         to the reader thread and `recv`."""
         if not self._read_lock.acquire(blocking=False):
             return
         try:
-            while call.status is None and self._closed is None:
+            core = self._core
+            while not call.ended and not core.closed:
                 timeout_ms = None
                 if call.deadline is not None:
                     remaining = call.deadline - time.monotonic()
@@ -223,110 +296,25 @@ class Connection:
                 try:
                     if not self._read_available():
                         return  # the reader thread sees the end of the stream too
-                except _wire.FrameError as exc:
-                    self._shutdown(self._bad_frame(exc))
-                    return
                 except OSError:
                     return
         finally:
             self._read_lock.release()
 
-    def _read_available(self) -> bool:
-        """Reads what the socket holds, without waiting, and dispatches its frames; the caller
-        holds the read lock. False at the end of the stream; raises `FrameError` and `OSError`."""
+    def _read_available(self, from_reader: bool = False) -> bool:
+        """Reads what the socket holds, without waiting, and feeds it to the core; the caller
+        holds the read lock. False at the end of the stream or once the core has closed the
+        connection (a bad frame); raises `OSError`."""
         try:
             data = self._sock.recv(262144, _socket.MSG_DONTWAIT)
         except BlockingIOError:
             return True  # nothing there: another thread read it first
         if not data:
             return False
-        for frame in self._decoder.feed(data):
-            self._dispatch(frame)
-        return True
-
-    @staticmethod
-    def _bad_frame(exc: _wire.FrameError) -> RPCError:
-        return RPCError.from_status(_wire.RESOURCE_EXHAUSTED if "above the limit" in str(exc) else _wire.INTERNAL,
-                                    f"bad frame from the daemon: {exc}")
-
-    def _dispatch(self, frame: _wire.Frame) -> None:
-        kind = frame.kind
-        if kind == MESSAGE:
-            with self._lock:
-                call = self._calls.get(frame.call_id)
-                if call is None or call.status is not None:
-                    return
-                call.responses.append(frame.payload)
-                call.cond.notify_all()
-                ready = call.on_ready
-            if ready is not None:
-                ready()
-        elif kind == END:
-            with self._lock:
-                call = self._calls.pop(frame.call_id, None)
-                if call is None:
-                    return
-                self._slots += 1
-                self._slots_cond.notify()
-                if call.status is None:
-                    status = _wire.status_of_end(frame.payload)
-                    call.status = _OK if status is None else status
-                call.cond.notify_all()
-                ready = call.on_ready
-            if ready is not None:
-                ready()
-        elif kind == WINDOW:
-            if len(frame.payload) != 4:
-                raise _wire.FrameError("WINDOW payload is not 4 bytes")
-            (credit,) = struct.unpack(">I", frame.payload)
-            with self._lock:
-                call = self._calls.get(frame.call_id)
-                if call is not None:
-                    call.send_window += credit
-                    call.cond.notify_all()
-        elif kind == GOAWAY:
-            error, last = _wire.status_of_goaway(frame.payload)
-            with self._lock:
-                self._goaway = error
-                refused = [self._calls.pop(cid) for cid in list(self._calls) if cid > last]
-                for call in refused:
-                    self._slots += 1
-                    if call.status is None:
-                        call.status = error
-                    call.cond.notify_all()
-                self._slots_cond.notify_all()
-            for call in refused:
-                if call.on_ready is not None:
-                    call.on_ready()
-        elif kind == PING:
-            frame_bytes = _wire.encode_frame(PONG, 0, frame.payload)
-            threading.Thread(target=self._write_quietly, args=(frame_bytes,), daemon=True).start()
-        # HELLO, START, HALF_CLOSE, CANCEL and PONG from the daemon are ignored.
-
-    def _shutdown(self, error: RPCError) -> None:
         with self._lock:
-            if self._closed is not None:
-                return
-            self._closed = error
-            calls = list(self._calls.values())
-            self._calls.clear()
-            for call in calls:
-                if call.status is None:
-                    call.status = error
-                call.cond.notify_all()
-            self._slots_cond.notify_all()
-        for call in calls:
-            if call.on_ready is not None:
-                call.on_ready()
-        if self.pid == os.getpid():  # a forked child must not shut down its parent's socket
-            try:
-                self._sock.shutdown(_socket.SHUT_RDWR)
-            except OSError:
-                pass
-        try:
-            self._sock.close()
-        except OSError:
-            pass
+            later = self._handle(self._core.receive_data(data))
+        self._run_later(later, write=not from_reader)
+        return not self._core.closed
 
     # -- writing -------------------------------------------------------------------------------
 
@@ -335,9 +323,7 @@ class Connection:
             with self._wlock:
                 self._sock.sendall(data)
         except OSError as exc:
-            error = self._goaway or RPCError.from_status(_wire.UNAVAILABLE, f"the connection to the daemon closed: {exc.strerror or exc}")
-            self._shutdown(error)
-            raise error from None
+            raise self._lost(exc.strerror or str(exc)) from None
 
     def _write_quietly(self, data: bytes) -> None:
         try:
@@ -352,153 +338,126 @@ class Connection:
                    first: Optional[bytes] = None, end_stream: bool = False) -> _Call:
         """Opens a call: waits for a concurrency slot, sends START, then `first` as a MESSAGE
         (with END_STREAM when `end_stream`), or HALF_CLOSE when `end_stream` and no `first`."""
-        if first is not None and len(first) > self.max_frame_size:
-            raise RPCError.from_status(
-                _wire.RESOURCE_EXHAUSTED,
-                f"the request of {len(first)} bytes is above the connection's frame limit of {self.max_frame_size}")
+        core = self._core
+        if first is not None:
+            core.check_request_size(len(first))
         deadline = None if timeout is None else time.monotonic() + timeout
-        call = _Call(method, deadline, self._lock, self.send_window_initial)
-        start = _wire.start_payload(method, timeout, metadata)
-        with self._lock:
-            while True:
-                if self._closed is not None:
-                    raise self._closed
-                if self._goaway is not None:
-                    raise RPCError.from_status(_wire.UNAVAILABLE, f"the daemon is going away: {self._goaway.message}")
-                if self._slots > 0:
-                    self._slots -= 1
-                    break
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
-                    raise _deadline()
-                self._slots_cond.wait(remaining)
-        if timeout is not None:
-            # The deadline counts from the slot, like the reference client (section 8.2).
-            call.deadline = time.monotonic() + timeout
-        try:
-            with self._wlock:
-                with self._lock:
-                    if self._closed is not None:
-                        raise self._closed
-                    call.id = self._next_id
-                    self._next_id += 1
-                    self._calls[call.id] = call
-                data = _wire.encode_frame(START, call.id, start)
-                if first is not None:
-                    call.send_window -= _wire.message_cost(len(first))
-                    data += _wire.encode_frame(MESSAGE, call.id, first, END_STREAM if end_stream else 0)
-                elif end_stream:
-                    data += _wire.encode_frame(HALF_CLOSE, call.id)
-                self._sock.sendall(data)
-        except OSError as exc:
-            error = RPCError.from_status(_wire.UNAVAILABLE, f"the connection to the daemon closed: {exc.strerror or exc}")
-            self._shutdown(error)
-            raise error from None
-        except RPCError:
-            with self._lock:
-                if call.id == 0:
-                    self._slots += 1
-                    self._slots_cond.notify()
-            raise
-        return call
-
-    def _wait(self, call: _Call, ready: Callable[[], bool]) -> bool:
-        """Waits, holding the lock, until `ready()` or the call's deadline, which ends the call
-        locally with DEADLINE_EXCEEDED. Returns True when that happened (send CANCEL then)."""
-        while not ready():
-            if call.deadline is None:
-                call.cond.wait()
-                continue
-            remaining = call.deadline - time.monotonic()
-            if remaining <= 0:
-                return self._end_locally_locked(call, _deadline())
-            call.cond.wait(remaining)
-        return False
-
-    @staticmethod
-    def _end_locally_locked(call: _Call, error: RPCError) -> bool:
-        """Ends an open call on this side. True if it was open (the caller then sends CANCEL)."""
-        if call.status is not None:
-            return False
-        call.status = error
-        call.local = True
-        call.responses.clear()
-        call.cond.notify_all()
-        return True
-
-    def _send_cancel(self, call: _Call) -> None:
-        # The call stays in the table, holding its slot, until the daemon's END (section 4.6).
-        if call.id:
+        call = _Call(method)
+        while True:
+            # START frames must reach the socket in the order of their ids: the id is taken and
+            # the frame written under the write lock (a slot is waited for without it, below).
             try:
-                self._write(_wire.encode_frame(CANCEL, call.id))
-            except RPCError:
-                pass
+                with self._wlock:
+                    with self._lock:
+                        data = None
+                        if core.can_start_call():  # raises once no call can start
+                            # The deadline counts from the slot, like the reference client (section 8.2).
+                            data = core.start_call(call, timeout=timeout, metadata=metadata, first=first,
+                                                   end_stream=end_stream,
+                                                   now=None if timeout is None else time.monotonic())
+                    if data is not None:
+                        self._sock.sendall(data)
+                        return call
+            except OSError as exc:
+                raise self._lost(exc.strerror or str(exc)) from None
+            with self._lock:
+                self._slot_waiters += 1
+                try:
+                    while not core.can_start_call():
+                        remaining = None if deadline is None else deadline - time.monotonic()
+                        if remaining is not None and remaining <= 0:
+                            raise Condition.NO_SLOT_IN_TIME.error()
+                        self._slots_cond.wait(remaining)
+                finally:
+                    self._slot_waiters -= 1
+
+    def _wait(self, call: _Call, ready: Callable[[], bool]) -> Optional[_Later]:
+        """Waits, holding the lock, until `ready()` or the call's deadline, when the core ends
+        the calls past theirs; returns what to do after releasing the lock then, else None."""
+        while not ready():
+            cond = call.cond
+            if cond is None:
+                cond = call.cond = threading.Condition(self._lock)
+            deadline = call.deadline
+            if deadline is None:
+                cond.wait()
+                continue
+            now = time.monotonic()
+            if now >= deadline:
+                return self._handle(self._core.expire(now))
+            cond.wait(deadline - now)
+        return None
 
     def send(self, call: _Call, payload: bytes, end_stream: bool = False) -> None:
         """Sends one request MESSAGE, waiting while the call's send window is not positive.
         Raises the call's status if it has ended."""
-        if len(payload) > self.max_frame_size:
-            raise RPCError.from_status(
-                _wire.RESOURCE_EXHAUSTED,
-                f"the request of {len(payload)} bytes is above the connection's frame limit of {self.max_frame_size}")
         with self._lock:
-            expired = self._wait(call, lambda: call.status is not None or call.send_window > 0)
-            status = call.status
-            if status is None:
-                call.send_window -= _wire.message_cost(len(payload))
-        if expired:
-            self._send_cancel(call)
-        if status is not None:
-            raise status if isinstance(status, RPCError) else RPCError.from_status(
-                _wire.FAILED_PRECONDITION, "the call has ended")
-        self._write(_wire.encode_frame(MESSAGE, call.id, payload, END_STREAM if end_stream else 0))
+            data = self._core.send_message(call, payload, end_stream)
+        if data is None:
+            later = None
+            try:
+                with self._lock:
+                    while data is None:
+                        later = self._wait(call, lambda: call.writable)
+                        data = self._core.send_message(call, payload, end_stream)
+            finally:
+                if later is not None:
+                    self._run_later(later)
+        self._write(data)
 
     def half_close(self, call: _Call) -> None:
-        """Ends the request stream (HALF_CLOSE); no-op once the call has ended."""
-        if call.status is None:
-            self._write(_wire.encode_frame(HALF_CLOSE, call.id))
+        """Ends the request stream (HALF_CLOSE); no-op once the call or its requests have ended."""
+        with self._lock:
+            data = self._core.half_close(call)
+        if data:
+            self._write(data)
 
     def cancel(self, call: _Call, error: Optional[RPCError] = None) -> None:
         """Ends the call with CANCELLED (or `error`) and sends CANCEL; no-op once it has ended."""
         with self._lock:
-            was_open = self._end_locally_locked(call, error or _cancelled())
-        if was_open:
-            self._send_cancel(call)
+            if call.ended:
+                return
+            data = self._core.cancel(call, error)
+            if call.cond is not None:
+                call.cond.notify_all()
+        # The call stays in the core's table, holding its slot, until the daemon's END (section 4.6).
+        if data:
+            self._write_quietly(data)
 
     def recv(self, call: _Call, block: bool = True) -> Optional[bytes]:
         """The next response payload, or None at the clean end of the stream (when not blocking,
-        also when nothing has arrived yet: see `ended`). Raises the call's error status and
+        also when nothing has arrived yet: see `ended`). Raises the call's error status; the core
         grants flow-control credit back as responses are taken (section 5.2)."""
-        grant = 0
-        expired = False
+        later = None
+        try:
+            with self._lock:
+                if block and not call.readable:
+                    later = self._wait(call, lambda: call.readable)
+                payload, data = self._core.next_message(call)
+        finally:
+            if later is not None:
+                self._run_later(later)
+        if data:
+            self._write_quietly(data)
+        return payload
+
+    def wait_readable(self, call: _Call, timeout: float) -> bool:
+        """Waits at most `timeout` seconds for a response or the end of `call`; whether one came."""
+        end = time.monotonic() + timeout
         with self._lock:
-            if block:
-                expired = self._wait(call, lambda: bool(call.responses) or call.status is not None)
-            status = call.status
-            payload: Optional[bytes] = None
-            if call.responses:
-                payload = call.responses.popleft()
-                if status is None:
-                    call.consumed += _wire.message_cost(len(payload))
-                    if call.consumed >= self.recv_window // 2:
-                        grant, call.consumed = call.consumed, 0
-        if expired:
-            self._send_cancel(call)
-        if payload is not None:
-            if grant:
-                try:
-                    self._write(_wire.window_frame(call.id, grant))
-                except RPCError:
-                    pass
-            return payload
-        if isinstance(status, RPCError):
-            raise status
-        return None
+            while not call.readable:
+                remaining = end - time.monotonic()
+                if remaining <= 0:
+                    return False
+                if call.cond is None:
+                    call.cond = threading.Condition(self._lock)
+                call.cond.wait(remaining)
+        return True
 
     @staticmethod
-    def ended(call: _Call) -> bool:
+    def ended(call: _protocol.Call) -> bool:
         """Whether the call has ended and every response it received was taken."""
-        return call.status is not None and not call.responses
+        return call.done
 
 
 # ---------------------------------------------------------------------------------------------
@@ -526,23 +485,16 @@ class ResponseIterator(Generic[R]):
         if payload is None:
             raise StopIteration
         try:
-            return self._type.FromString(payload)
-        except Exception as exc:
-            error = RPCError.from_status(_wire.INTERNAL, f"cannot decode {self._type.DESCRIPTOR.full_name}: {exc}")
+            return _protocol.decode_response(self._type, payload)
+        except RPCError as error:
             self._connection.cancel(self._call, error)
-            raise error from None
+            raise
 
     def next(self, timeout: Optional[float] = None) -> Optional[R]:
         """The next response, waiting at most `timeout` seconds (None: forever); None when
         nothing came in time. Raises StopIteration at the end of the stream."""
-        if timeout is not None:
-            end = time.monotonic() + timeout
-            with self._connection._lock:
-                while not self._call.responses and self._call.status is None:
-                    remaining = end - time.monotonic()
-                    if remaining <= 0:
-                        return None
-                    self._call.cond.wait(remaining)
+        if timeout is not None and not self._connection.wait_readable(self._call, timeout):
+            return None
         return self.__next__()
 
     @property
@@ -560,7 +512,7 @@ class ResponseIterator(Generic[R]):
 
     def close(self) -> None:
         """Cancels the call unless it has already ended."""
-        if self._call.status is None:
+        if not self._call.ended:
             self._connection.cancel(self._call)
 
     def __enter__(self) -> "ResponseIterator[R]":
@@ -571,7 +523,7 @@ class ResponseIterator(Generic[R]):
 
     def __del__(self) -> None:
         try:
-            if self._call.status is None and self._connection.pid == os.getpid():
+            if not self._call.ended and self._connection.pid == os.getpid():
                 self._connection.cancel(self._call)
         except Exception:
             pass
@@ -582,22 +534,15 @@ def _one_response(connection: Connection, call: _Call, response_type: Type[R]) -
     connection.read_until_ended(call)
     payload = connection.recv(call)
     if payload is None:
-        raise RPCError.from_status(_wire.INTERNAL, f"{call.method} ended OK without a response")
+        raise Condition.NO_RESPONSE.error(method=call.method)
     extra = connection.recv(call)
     if extra is not None:
         connection.cancel(call)
-        raise RPCError.from_status(_wire.INTERNAL, f"{call.method} sent more than one response")
-    try:
-        return response_type.FromString(payload)
-    except Exception as exc:
-        raise RPCError.from_status(_wire.INTERNAL, f"cannot decode {response_type.DESCRIPTOR.full_name}: {exc}") from None
+        raise Condition.EXTRA_RESPONSE.error(method=call.method)
+    return _protocol.decode_response(response_type, payload)
 
 
-def _encode(request: Message) -> bytes:
-    try:
-        return request.SerializeToString()
-    except Exception as exc:
-        raise RPCError.from_status(_wire.INVALID_ARGUMENT, f"the request cannot be encoded: {exc}") from None
+_encode = _protocol.encode_request
 
 
 class Channel:
@@ -629,7 +574,7 @@ class Channel:
             return conn
         with self._lock:
             if self._closed:
-                raise _cancelled("the channel is closed")
+                raise Condition.CHANNEL_CLOSED.error()
             conn = self._connection
             if conn is None or not conn.usable:
                 self._connection = conn = Connection.connect(
@@ -688,11 +633,11 @@ class Channel:
                     conn.send(call, _encode(request))
                 conn.half_close(call)
             except RPCError:
-                if call.status is None:
+                if not call.ended:
                     raise
                 # The call ended early: its status (below) says why.
             except BaseException as exc:
-                conn.cancel(call, _cancelled(f"the request iterator raised {exc!r}"))
+                conn.cancel(call, Condition.REQUESTS_FAILED.error(exc=repr(exc)))
                 raise
         return _one_response(conn, call, response_type)
 
@@ -705,14 +650,14 @@ class Channel:
         def send_all() -> None:
             try:
                 for request in requests:
-                    if call.status is not None:
+                    if call.ended:
                         return
                     conn.send(call, _encode(request))
                 conn.half_close(call)
             except RPCError:
                 pass
             except BaseException as exc:
-                conn.cancel(call, _cancelled(f"the request iterator raised {exc!r}"))
+                conn.cancel(call, Condition.REQUESTS_FAILED.error(exc=repr(exc)))
 
         sender = threading.Thread(target=send_all, name=f"tally-send-{call.id}", daemon=True)
         sender.start()
@@ -751,12 +696,13 @@ class RawCall:
 
     @property
     def ended(self) -> bool:
-        return Connection.ended(self._call)
+        """Whether the call has ended and every response it received was taken."""
+        return self._call.done
 
     @property
     def status(self) -> Optional[RPCError]:
-        status = self._call.status
-        return status if isinstance(status, RPCError) else None
+        """The call's error once it has ended with one; None while open or after an OK end."""
+        return self._call.error
 
 
 def _reset_after_fork() -> None:

@@ -1,9 +1,10 @@
 """Frames of the Tally wire protocol (docs/protocol.md, section 2), shared by the sync and asyncio transports."""
 
+import enum
 import os
 import socket as _socket
 import struct
-from typing import Iterator, List, Mapping, NamedTuple, Optional, Protocol
+from typing import Iterator, List, Mapping, NamedTuple, Optional, Protocol, Tuple
 
 from tally.errors import RPCError
 from tally.v1 import wire_pb2
@@ -35,8 +36,37 @@ class Frame(NamedTuple):
     payload: bytes
 
 
+class Violation(enum.Enum):
+    """How a byte stream from the daemon broke the framing rules (docs/protocol.md, 2.3 and 5.3)."""
+
+    BAD_MAGIC = "bad magic byte"
+    RESERVED_BYTE = "reserved header byte not 0"
+    UNKNOWN_KIND = "unknown frame kind"
+    OVERSIZE = "payload above the client's frame limit"
+    BAD_WINDOW = "WINDOW payload not 4 bytes"
+    TRUNCATED = "the stream ended inside a frame"
+
+
+# The status each violation ends the connection with (section 7.2: a frame above the client's
+# own max_frame_size fails the calls with RESOURCE_EXHAUSTED; anything else is INTERNAL).
+VIOLATION_STATUS = {
+    Violation.BAD_MAGIC: INTERNAL,
+    Violation.RESERVED_BYTE: INTERNAL,
+    Violation.UNKNOWN_KIND: INTERNAL,
+    Violation.OVERSIZE: RESOURCE_EXHAUSTED,
+    Violation.BAD_WINDOW: INTERNAL,
+    Violation.TRUNCATED: INTERNAL,
+}
+
+
 class FrameError(Exception):
-    """The byte stream broke the framing rules; the connection cannot go on."""
+    """The byte stream broke the framing rules; the connection cannot go on. `violation` says
+    which rule, `code` the status code the connection's calls fail with (never the text)."""
+
+    def __init__(self, violation: Violation, message: str) -> None:
+        super().__init__(message)
+        self.violation = violation
+        self.code = VIOLATION_STATUS[violation]
 
 
 def encode_frame(kind: int, call_id: int, payload: bytes = b"", flags: int = 0) -> bytes:
@@ -58,21 +88,25 @@ class FrameDecoder:
         self._buf = bytearray()
 
     def feed(self, data: bytes) -> List[Frame]:
+        frames, error = self.decode(data)
+        if error is not None:
+            raise error
+        return frames
+
+    def decode(self, data: bytes) -> Tuple[List[Frame], Optional[FrameError]]:
+        """Like `feed`, but returns the frames that came before a broken header together with
+        its `FrameError` (None when there is none) instead of raising and losing them."""
         buf = self._buf
         buf += data
         frames: List[Frame] = []
+        error: Optional[FrameError] = None
         pos = 0
         n = len(buf)
         while n - pos >= HEADER_SIZE:
             magic, kind, flags, reserved, call_id, length = HEADER.unpack_from(buf, pos)
-            if magic != MAGIC:
-                raise FrameError(f"bad magic byte 0x{magic:02x}")
-            if reserved != 0:
-                raise FrameError(f"reserved header byte is 0x{reserved:02x}, not 0")
-            if kind < HELLO or kind > WINDOW:
-                raise FrameError(f"unknown frame kind {kind}")
-            if length > self.max_payload:
-                raise FrameError(f"{KIND_NAMES[kind]} frame of {length} bytes is above the limit of {self.max_payload}")
+            if magic != MAGIC or reserved != 0 or kind < HELLO or kind > WINDOW or length > self.max_payload:
+                error = self._violation(magic, kind, reserved, length)
+                break
             end = pos + HEADER_SIZE + length
             if end > n:
                 break
@@ -80,7 +114,17 @@ class FrameDecoder:
             pos = end
         if pos:
             del buf[:pos]
-        return frames
+        return frames, error
+
+    def _violation(self, magic: int, kind: int, reserved: int, length: int) -> FrameError:
+        if magic != MAGIC:
+            return FrameError(Violation.BAD_MAGIC, f"bad magic byte 0x{magic:02x}")
+        if reserved != 0:
+            return FrameError(Violation.RESERVED_BYTE, f"reserved header byte is 0x{reserved:02x}, not 0")
+        if kind < HELLO or kind > WINDOW:
+            return FrameError(Violation.UNKNOWN_KIND, f"unknown frame kind {kind}")
+        return FrameError(Violation.OVERSIZE,
+                          f"{KIND_NAMES[kind]} frame of {length} bytes is above the limit of {self.max_payload}")
 
     @property
     def pending(self) -> int:
@@ -93,7 +137,7 @@ def decode_frames(data: bytes, max_payload: int = DEFAULT_MAX_FRAME) -> Iterator
     decoder = FrameDecoder(max_payload)
     yield from decoder.feed(data)
     if decoder.pending:
-        raise FrameError(f"{decoder.pending} bytes left over after the last complete frame")
+        raise FrameError(Violation.TRUNCATED, f"{decoder.pending} bytes left over after the last complete frame")
 
 
 def hello_frame(max_frame_size: int, initial_window: int, client_name: str = CLIENT_NAME) -> bytes:
@@ -111,7 +155,8 @@ def start_payload(method: str, timeout: Optional[float], metadata: Optional[Mapp
     if metadata:
         for key, value in metadata.items():
             start.metadata[key] = value
-    return start.SerializeToString(deterministic=True)
+    data: bytes = start.SerializeToString(deterministic=True)
+    return data
 
 
 def window_frame(call_id: int, credit: int) -> bytes:

@@ -9,67 +9,70 @@ async with tally.aio.connect() as client:
         ...
 ```
 
-`AsyncChannel` speaks the same protocol as `tally.Channel` (framing, handshake, flow control,
-deadlines, cancellation) on asyncio's Unix socket streams, within one event loop.
+`AsyncChannel` speaks the same protocol as `tally.Channel` on asyncio's Unix socket streams,
+within one event loop: `AsyncConnection` is the asyncio I/O adapter over the protocol core
+(`tally._protocol`, which holds the framing, handshake, flow control, deadlines, cancellation and
+GOAWAY rules); it owns the stream, a reader task and one asyncio event per call.
 """
 
 import asyncio
-import struct
 import time
-from collections import deque
-from typing import (Any, AsyncIterable, AsyncIterator, Deque, Dict, Generic, Iterable, Mapping,
-                    Optional, Type, TypeVar, Union)
+from typing import (Any, AsyncIterable, Callable, Generic, Iterable, List, Mapping, Optional,
+                    Type, TypeVar, Union)
 
 from google.protobuf.message import Message
 
-from tally import _autostart, _wire
-from tally._wire import (CANCEL, END, END_STREAM, GOAWAY, HALF_CLOSE, HELLO, MESSAGE, PING,
-                         PONG, START, WINDOW)
+from tally import _autostart, _protocol, _wire
+from tally._protocol import (CallEnded, CallReleased, ClientConnectionState, Condition,
+                             ConnectionClosed, Event, GoAwayReceived, HandshakeCompleted,
+                             MessageReceived, WindowOpened)
+from tally._aio_api import AsyncRun, AsyncRunAPI
 from tally.errors import RPCError
 from tally._services import stub_classes
 from tally.v1 import experiments_tally, system_tally, tracking_tally, wire_pb2
 
-__all__ = ["AsyncChannel", "AsyncClient", "AsyncResponseIterator", "connect"]
+__all__ = ["AsyncChannel", "AsyncClient", "AsyncResponseIterator", "AsyncRun", "connect", "start_run"]
 
 R = TypeVar("R", bound=Message)
-_OK = object()
 
 
-class _ACall:
-    def __init__(self, method: str, deadline: Optional[float], window: int) -> None:
-        self.id = 0
-        self.method = method
-        self.deadline = deadline
-        self.responses: Deque[bytes] = deque()
-        self.status: Any = None
-        self.send_window = window
-        self.consumed = 0
+class _ACall(_protocol.Call):
+    """A call of the asyncio transport: the core's record of it plus the event its waiters wait on."""
+
+    __slots__ = ("changed",)
+
+    def __init__(self, method: str) -> None:
+        super().__init__(method)
         self.changed = asyncio.Event()
-
-    def poke(self) -> None:
-        self.changed.set()
 
 
 class AsyncConnection:
     """One handshaken connection; use it from the event loop that created it."""
 
     def __init__(self, path: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 reply: wire_pb2.HelloReply, decoder: _wire.FrameDecoder, initial_window: int) -> None:
+                 core: ClientConnectionState) -> None:
         self.path = path
-        self.reply = reply
-        self.max_frame_size = reply.max_frame_size or _wire.DEFAULT_MAX_FRAME
-        self.send_window_initial = reply.initial_window or _wire.DEFAULT_WINDOW
-        self.recv_window = initial_window
+        self._core = core
         self._reader = reader
         self._writer = writer
-        self._decoder = decoder
-        self._calls: Dict[int, _ACall] = {}
-        self._next_id = 1
-        self._slots = max(1, reply.max_concurrent_calls or 100)
         self._slot_event = asyncio.Event()
-        self._goaway: Optional[RPCError] = None
-        self._closed: Optional[RPCError] = None
         self._task = asyncio.get_running_loop().create_task(self._read_loop())
+
+    @property
+    def reply(self) -> wire_pb2.HelloReply:
+        return self._core.reply or wire_pb2.HelloReply()
+
+    @property
+    def max_frame_size(self) -> int:
+        return self._core.max_frame_size
+
+    @property
+    def send_window_initial(self) -> int:
+        return self._core.send_window_initial
+
+    @property
+    def recv_window(self) -> int:
+        return self._core.recv_window
 
     @classmethod
     async def connect(cls, path: Optional[str] = None, *, timeout: float = 5.0,
@@ -106,224 +109,185 @@ class AsyncConnection:
         except BaseException:
             writer.close()
             raise
-        decoder = _wire.FrameDecoder(max_frame_size)
-        writer.write(_wire.hello_frame(max_frame_size, initial_window))
+        core = ClientConnectionState(max_frame_size=max_frame_size, initial_window=initial_window, path=path)
+        writer.write(core.initiate(time.monotonic(), timeout))
 
-        async def handshake() -> wire_pb2.HelloReply:
+        async def handshake() -> None:
             while True:
-                data = await reader.read(65536)
-                if not data:
-                    raise _wire.connect_error(path, "the daemon closed the connection during the handshake")
-                for frame in decoder.feed(data):
-                    if frame.kind == GOAWAY:
-                        raise _wire.status_of_goaway(frame.payload)[0]
-                    if frame.kind == HELLO:
-                        return wire_pb2.HelloReply.FromString(frame.payload)
+                try:
+                    data = await reader.read(65536)
+                except ConnectionError as exc:
+                    events = core.connection_lost(exc.strerror or str(exc))
+                else:
+                    events = core.receive_data(data) if data else core.connection_lost()
+                for event in events:
+                    if type(event) is HandshakeCompleted:
+                        return
+                    if type(event) is ConnectionClosed:
+                        raise event.error
 
         try:
-            await writer.drain()
-            reply = await asyncio.wait_for(handshake(), timeout)
+            try:
+                await writer.drain()
+            except ConnectionError as exc:
+                for event in core.connection_lost(exc.strerror or str(exc)):
+                    if type(event) is ConnectionClosed:
+                        raise event.error from None
+            await asyncio.wait_for(handshake(), timeout)
         except asyncio.TimeoutError:
+            # The timer ran out at the handshake's deadline: the core says what that means.
             writer.close()
-            raise RPCError.from_status(
-                _wire.DEADLINE_EXCEEDED, f"the daemon at {path} did not answer the handshake within {timeout}s") from None
-        except ConnectionError as exc:
-            writer.close()
-            raise _wire.connect_error(path, exc.strerror or str(exc)) from None
+            for event in core.expire(max(time.monotonic(), core.next_deadline() or 0.0)):
+                if type(event) is ConnectionClosed:
+                    raise event.error from None
+            raise
         except BaseException:
             writer.close()
             raise
-        return cls(path, reader, writer, reply, decoder, initial_window)
+        pending = core.data_to_send()
+        if pending:
+            writer.write(pending)
+        return cls(path, reader, writer, core)
 
     @property
     def usable(self) -> bool:
-        return self._closed is None and self._goaway is None
+        return self._core.usable
 
     async def close(self) -> None:
-        self._shutdown(RPCError.from_status(_wire.CANCELLED, "the connection was closed by the client"))
+        self._apply(self._core.close())
         self._task.cancel()
         try:
             await self._task
         except BaseException:
             pass
 
+    def _apply(self, events: List[Event]) -> None:
+        """Wakes whoever waits on what `events` changed; writes what the core wants sent."""
+        for event in events:
+            kind = type(event)
+            if kind is MessageReceived or kind is CallEnded or kind is WindowOpened:
+                event.call.changed.set()  # type: ignore[attr-defined]
+            elif kind is CallReleased or kind is GoAwayReceived:
+                self._slot_event.set()
+            elif kind is ConnectionClosed:
+                self._slot_event.set()
+                try:
+                    self._writer.close()
+                except Exception:
+                    pass
+        data = self._core.data_to_send()
+        if data:
+            self._writer.write(data)
+
     async def _read_loop(self) -> None:
-        error = RPCError.from_status(_wire.UNAVAILABLE, "the connection to the daemon closed")
+        core = self._core
         try:
-            while True:
+            while not core.closed:
                 data = await self._reader.read(262144)
                 if not data:
                     break
-                for frame in self._decoder.feed(data):
-                    self._dispatch(frame)
-        except _wire.FrameError as exc:
-            error = RPCError.from_status(_wire.INTERNAL, f"bad frame from the daemon: {exc}")
+                self._apply(core.receive_data(data))
         except (OSError, asyncio.CancelledError):
             pass
-        self._shutdown(self._goaway or error)
-
-    def _dispatch(self, frame: _wire.Frame) -> None:
-        call = self._calls.get(frame.call_id)
-        if frame.kind == MESSAGE:
-            if call is not None and call.status is None:
-                call.responses.append(frame.payload)
-                call.poke()
-        elif frame.kind == END:
-            if call is not None:
-                del self._calls[frame.call_id]
-                self._release_slot()
-                if call.status is None:
-                    status = _wire.status_of_end(frame.payload)
-                    call.status = _OK if status is None else status
-                call.poke()
-        elif frame.kind == WINDOW:
-            if len(frame.payload) != 4:
-                raise _wire.FrameError("WINDOW payload is not 4 bytes")
-            if call is not None:
-                call.send_window += struct.unpack(">I", frame.payload)[0]
-                call.poke()
-        elif frame.kind == GOAWAY:
-            error, last = _wire.status_of_goaway(frame.payload)
-            self._goaway = error
-            for cid in [cid for cid in self._calls if cid > last]:
-                refused = self._calls.pop(cid)
-                self._release_slot()
-                if refused.status is None:
-                    refused.status = error
-                refused.poke()
-        elif frame.kind == PING:
-            self._write(_wire.encode_frame(PONG, 0, frame.payload))
-
-    def _release_slot(self) -> None:
-        self._slots += 1
-        self._slot_event.set()
-
-    def _shutdown(self, error: RPCError) -> None:
-        if self._closed is not None:
-            return
-        self._closed = error
-        for call in self._calls.values():
-            if call.status is None:
-                call.status = error
-            call.poke()
-        self._calls.clear()
-        self._slot_event.set()
-        try:
-            self._writer.close()
-        except Exception:
-            pass
+        finally:
+            self._apply(core.connection_lost())
 
     def _write(self, data: bytes) -> None:
-        if self._closed is not None:
-            raise self._closed
+        error = self._core.error
+        if error is not None:
+            raise error
         self._writer.write(data)
 
     async def _drain(self) -> None:
         try:
             await self._writer.drain()
         except (OSError, RuntimeError) as exc:
-            error = self._goaway or RPCError.from_status(_wire.UNAVAILABLE, f"the connection to the daemon closed: {exc}")
-            self._shutdown(error)
+            self._apply(self._core.connection_lost(str(exc)))
+            error = self._core.error
+            assert error is not None
             raise error from None
 
-    async def _wait(self, call: _ACall, ready: Any) -> None:
+    async def _wait(self, call: _ACall, ready: Callable[[], bool]) -> None:
+        """Waits until `ready()` or the call's deadline, when the core ends the calls past theirs."""
         while not ready():
             call.changed.clear()
-            if call.deadline is None:
+            deadline = call.deadline
+            if deadline is None:
                 await call.changed.wait()
                 continue
-            remaining = call.deadline - time.monotonic()
-            if remaining <= 0:
-                self.cancel(call, RPCError.from_status(_wire.DEADLINE_EXCEEDED, "the call's deadline passed before it finished"))
-                return
+            now = time.monotonic()
+            if now >= deadline:
+                self._apply(self._core.expire(now))
+                continue
             try:
-                await asyncio.wait_for(call.changed.wait(), remaining)
+                await asyncio.wait_for(call.changed.wait(), deadline - now)
             except asyncio.TimeoutError:
                 pass
 
     async def start_call(self, method: str, *, timeout: Optional[float], metadata: Optional[Mapping[str, str]],
                          first: Optional[bytes] = None, end_stream: bool = False) -> _ACall:
-        if first is not None and len(first) > self.max_frame_size:
-            raise RPCError.from_status(_wire.RESOURCE_EXHAUSTED, f"the request of {len(first)} bytes is above the frame limit of {self.max_frame_size}")
+        core = self._core
+        if first is not None:
+            core.check_request_size(len(first))
         deadline = None if timeout is None else time.monotonic() + timeout
-        while True:
-            if self._closed is not None:
-                raise self._closed
-            if self._goaway is not None:
-                raise RPCError.from_status(_wire.UNAVAILABLE, f"the daemon is going away: {self._goaway.message}")
-            if self._slots > 0:
-                self._slots -= 1
-                break
+        while not core.can_start_call():  # raises once no call can start
             self._slot_event.clear()
             remaining = None if deadline is None else deadline - time.monotonic()
             if remaining is not None and remaining <= 0:
-                raise RPCError.from_status(_wire.DEADLINE_EXCEEDED, "no call slot became free before the deadline")
+                raise Condition.NO_SLOT_IN_TIME.error()
             try:
                 await asyncio.wait_for(self._slot_event.wait(), remaining)
             except asyncio.TimeoutError:
                 pass
-        call = _ACall(method, None if timeout is None else time.monotonic() + timeout, self.send_window_initial)
-        call.id = self._next_id
-        self._next_id += 1
-        self._calls[call.id] = call
-        data = _wire.encode_frame(START, call.id, _wire.start_payload(method, timeout, metadata))
-        if first is not None:
-            call.send_window -= _wire.message_cost(len(first))
-            data += _wire.encode_frame(MESSAGE, call.id, first, END_STREAM if end_stream else 0)
-        elif end_stream:
-            data += _wire.encode_frame(HALF_CLOSE, call.id)
-        self._write(data)
+        call = _ACall(method)
+        self._write(core.start_call(call, timeout=timeout, metadata=metadata, first=first, end_stream=end_stream,
+                                    now=None if timeout is None else time.monotonic()))
         await self._drain()
         return call
 
     async def send(self, call: _ACall, payload: bytes) -> None:
-        if len(payload) > self.max_frame_size:
-            raise RPCError.from_status(_wire.RESOURCE_EXHAUSTED, f"the request of {len(payload)} bytes is above the frame limit of {self.max_frame_size}")
-        await self._wait(call, lambda: call.status is not None or call.send_window > 0)
-        if call.status is not None:
-            raise call.status if isinstance(call.status, RPCError) else RPCError.from_status(_wire.FAILED_PRECONDITION, "the call has ended")
-        call.send_window -= _wire.message_cost(len(payload))
-        self._write(_wire.encode_frame(MESSAGE, call.id, payload))
+        core = self._core
+        data = core.send_message(call, payload)
+        while data is None:
+            await self._wait(call, lambda: call.writable)
+            data = core.send_message(call, payload)
+        self._write(data)
         await self._drain()
 
     async def half_close(self, call: _ACall) -> None:
-        if call.status is None:
-            self._write(_wire.encode_frame(HALF_CLOSE, call.id))
+        data = self._core.half_close(call)
+        if data:
+            self._write(data)
             await self._drain()
 
     def cancel(self, call: _ACall, error: Optional[RPCError] = None) -> None:
-        if call.status is not None:
+        if call.ended:
             return
-        call.status = error or RPCError.from_status(_wire.CANCELLED, "the call was cancelled")
-        call.responses.clear()
-        call.poke()
-        if self._closed is None and call.id:
-            self._writer.write(_wire.encode_frame(CANCEL, call.id))
+        data = self._core.cancel(call, error)
+        call.changed.set()
+        if data:
+            self._writer.write(data)
 
     async def recv(self, call: _ACall) -> Optional[bytes]:
-        await self._wait(call, lambda: bool(call.responses) or call.status is not None)
-        if call.responses:
-            payload = call.responses.popleft()
-            if call.status is None:
-                call.consumed += _wire.message_cost(len(payload))
-                if call.consumed >= self.recv_window // 2:
-                    grant, call.consumed = call.consumed, 0
-                    if self._closed is None:
-                        self._writer.write(_wire.window_frame(call.id, grant))
-            return payload
-        if isinstance(call.status, RPCError):
-            raise call.status
-        return None
+        if not call.readable:
+            await self._wait(call, lambda: call.readable)
+        payload, data = self._core.next_message(call)
+        if data:
+            self._writer.write(data)
+        return payload
 
 
 async def _one_response(conn: AsyncConnection, call: _ACall, response_type: Type[R]) -> R:
     payload = await conn.recv(call)
     if payload is None:
-        raise RPCError.from_status(_wire.INTERNAL, f"{call.method} ended OK without a response")
+        raise Condition.NO_RESPONSE.error(method=call.method)
     if await conn.recv(call) is not None:
         conn.cancel(call)
-        raise RPCError.from_status(_wire.INTERNAL, f"{call.method} sent more than one response")
-    return response_type.FromString(payload)
+        raise Condition.EXTRA_RESPONSE.error(method=call.method)
+    return _protocol.decode_response(response_type, payload)
+
+
+_encode = _protocol.encode_request
 
 
 class AsyncResponseIterator(Generic[R]):
@@ -353,7 +317,7 @@ class AsyncResponseIterator(Generic[R]):
         if self._requests is None:
             assert self._request is not None
             self._call = await conn.start_call(self._path, timeout=self._timeout, metadata=self._metadata,
-                                               first=self._request.SerializeToString(), end_stream=True)
+                                               first=_encode(self._request), end_stream=True)
         else:
             call = self._call = await conn.start_call(self._path, timeout=self._timeout, metadata=self._metadata)
             requests = self._requests
@@ -362,15 +326,15 @@ class AsyncResponseIterator(Generic[R]):
                 try:
                     if hasattr(requests, "__aiter__"):
                         async for request in requests:  # type: ignore[union-attr]
-                            await conn.send(call, request.SerializeToString())
+                            await conn.send(call, _encode(request))
                     else:
                         for request in requests:  # type: ignore[union-attr]
-                            await conn.send(call, request.SerializeToString())
+                            await conn.send(call, _encode(request))
                     await conn.half_close(call)
                 except RPCError:
                     pass
                 except Exception as exc:
-                    conn.cancel(call, RPCError.from_status(_wire.CANCELLED, f"the request iterator raised {exc!r}"))
+                    conn.cancel(call, Condition.REQUESTS_FAILED.error(exc=repr(exc)))
 
             self._sender = asyncio.get_running_loop().create_task(send_all())
 
@@ -383,7 +347,11 @@ class AsyncResponseIterator(Generic[R]):
         payload = await self._conn.recv(self._call)
         if payload is None:
             raise StopAsyncIteration
-        return self._type.FromString(payload)
+        try:
+            return _protocol.decode_response(self._type, payload)
+        except RPCError as error:
+            self._conn.cancel(self._call, error)
+            raise
 
     def cancel(self) -> None:
         if self._conn is not None and self._call is not None:
@@ -441,7 +409,7 @@ class AsyncChannel:
                     timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> R:
         conn = await self.connection()
         call = await conn.start_call(path, timeout=timeout, metadata=metadata,
-                                     first=request.SerializeToString(), end_stream=True)
+                                     first=_encode(request), end_stream=True)
         return await _one_response(conn, call, response_type)
 
     def server_streaming(self, path: str, request: Message, response_type: Type[R], *,
@@ -457,16 +425,16 @@ class AsyncChannel:
         try:
             if hasattr(requests, "__aiter__"):
                 async for request in requests:  # type: ignore[union-attr]
-                    await conn.send(call, request.SerializeToString())
+                    await conn.send(call, _encode(request))
             else:
                 for request in requests:  # type: ignore[union-attr]
-                    await conn.send(call, request.SerializeToString())
+                    await conn.send(call, _encode(request))
             await conn.half_close(call)
         except RPCError:
-            if call.status is None:
+            if not call.ended:
                 raise
         except BaseException as exc:
-            conn.cancel(call, RPCError.from_status(_wire.CANCELLED, f"the request iterator raised {exc!r}"))
+            conn.cancel(call, Condition.REQUESTS_FAILED.error(exc=repr(exc)))
             raise
         return await _one_response(conn, call, response_type)
 
@@ -476,11 +444,14 @@ class AsyncChannel:
         return AsyncResponseIterator(self, path, None, requests, response_type, timeout, metadata)
 
 
-class AsyncClient:
-    """Async stubs of every service over one `AsyncChannel`."""
+class AsyncClient(AsyncRunAPI):
+    """Async stubs of every service over one `AsyncChannel`, and the high-level API of the
+    threaded `Client` as coroutines: `start_run` (an `AsyncRun`, journalled when the daemon
+    cannot be reached), `resume_run`, `get_run`, `search_runs`, `history`, `compare`."""
 
     def __init__(self, channel: AsyncChannel) -> None:
         self.channel = channel
+        self._socket_path = channel.socket_path
         self.system = system_tally.SystemAsyncStub(channel)
         self.diagnostics = system_tally.DiagnosticsAsyncStub(channel)
         self.tracking = tracking_tally.TrackingAsyncStub(channel)
@@ -490,6 +461,7 @@ class AsyncClient:
                 setattr(self, attribute, stub(channel))
 
     async def close(self) -> None:
+        self._close_sync()
         await self.channel.close()
 
     async def __aenter__(self) -> "AsyncClient":
@@ -503,3 +475,19 @@ def connect(socket: Optional[str] = None, **options: Any) -> AsyncClient:
     """An `AsyncClient` for the daemon at `socket` (default: `$TALLY_SOCKET` or the default
     path). The connection opens on the first call."""
     return AsyncClient(AsyncChannel(socket, **options))
+
+
+async def start_run(experiment: str = "default", *, client: Optional[AsyncClient] = None, **options: Any) -> AsyncRun:
+    """Starts a run (see `tally.start_run`) with `client`, else a client of its own on the
+    default socket (closed with the client's process)."""
+    return await (client or _default_client()).start_run(experiment, **options)
+
+
+_default: Optional[AsyncClient] = None
+
+
+def _default_client() -> AsyncClient:
+    global _default
+    if _default is None:
+        _default = connect()
+    return _default
