@@ -110,7 +110,7 @@ public struct JournalDelivery: Sendable {
             // Removed by its writer once delivered, between our open and lock.
             return report
         }
-        let records: [JournalRecord]
+        let records: [RunWrite]
         do {
             let contents = try JournalFile.parse(try Self.readAll(fd))
             records = contents.records
@@ -137,7 +137,7 @@ public struct JournalDelivery: Sendable {
 
     /// Opens, locks (without waiting) and reads a journal, and gives `body` its summary and
     /// records; the lock is released on return.
-    private static func withLockedJournal(_ path: String, _ body: (Report, [JournalRecord]) -> Report) -> Report {
+    private static func withLockedJournal(_ path: String, _ body: (Report, [RunWrite]) -> Report) -> Report {
         var report = Report(path: path, outcome: .delivered)
         let fd = open(path, O_RDWR | O_CLOEXEC)
         guard fd >= 0 else {
@@ -168,17 +168,17 @@ public struct JournalDelivery: Sendable {
         report.torn = contents.torn
         report.records = contents.records.count
         for record in contents.records {
-            if case .metrics(let batch) = record.record { report.points += batch.values.count }
-            if case .endRun = record.record { report.ends = true }
+            if case .metrics(let batch) = record.write { report.points += batch.values.count }
+            if case .endRun = record.write { report.ends = true }
             if report.runID.isEmpty { report.runID = runID(of: record) }
         }
         return report
     }
 
     /// Sends one record; throws the daemon's status for a record it refused.
-    private func send(_ record: JournalRecord, report: inout Report) async throws(RPCError) {
+    private func send(_ record: RunWrite, report: inout Report) async throws(RPCError) {
         do {
-            switch record.record {
+            switch record.write {
             case .startRun(let request):
                 _ = try await tracking.startRun(request, options: options)
             case .metrics(let batch):
@@ -216,8 +216,8 @@ public struct JournalDelivery: Sendable {
         [.unavailable, .resourceExhausted, .aborted, .deadlineExceeded, .internalError, .unknown, .cancelled].contains(code)
     }
 
-    private static func runID(of record: JournalRecord) -> String {
-        switch record.record {
+    private static func runID(of record: RunWrite) -> String {
+        switch record.write {
         case .startRun(let r): r.runId
         case .metrics(let r): r.runId
         case .params(let r): r.runId
@@ -228,8 +228,8 @@ public struct JournalDelivery: Sendable {
         }
     }
 
-    private static func describe(_ record: JournalRecord) -> String {
-        switch record.record {
+    private static func describe(_ record: RunWrite) -> String {
+        switch record.write {
         case .startRun: "start"
         case .metrics(let batch): "\(batch.values.count) points (batch \(batch.sequence))"
         case .params: "params"

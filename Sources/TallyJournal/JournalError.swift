@@ -8,7 +8,7 @@ public struct JournalError: Error, Sendable, CustomStringConvertible {
 
         /// The file does not start with the journal's magic bytes.
         public static let notAJournal = Code(rawValue: "not_a_journal")
-        /// A record's checksum matched but its payload is not a JournalRecord.
+        /// A record's checksum matched but its payload is not a RunWrite.
         public static let undecodable = Code(rawValue: "undecodable")
         /// The file could not be opened, locked, read or removed.
         public static let io = Code(rawValue: "io")

@@ -1,7 +1,7 @@
 public import TallyProto
 
 /// The journal file format (proto/tally/v1/journal.proto): the magic bytes, then records of
-/// `<length u32 LE><CRC-32 u32 LE><payload: a serialized JournalRecord>`.
+/// `<length u32 LE><CRC-32 u32 LE><payload: a serialized RunWrite>`.
 public enum JournalFile {
     /// The first 8 bytes of every journal.
     public static let magic: [UInt8] = Array("TALLYJ1\n".utf8)
@@ -10,7 +10,7 @@ public enum JournalFile {
 
     /// A journal's records, and what was dropped from its end.
     public struct Contents: Sendable {
-        public var records: [JournalRecord]
+        public var records: [RunWrite]
         /// The torn last record (the writer died mid-write), if any: dropped alone.
         public var torn: Torn?
     }
@@ -29,12 +29,12 @@ public enum JournalFile {
     /// checksum does not match, ends the journal: it and anything after it are reported as
     /// ``Contents/torn`` and everything before it is returned.
     /// - Throws: ``JournalError`` `notAJournal`, or `undecodable` for a record whose checksum
-    ///   matches but whose payload is not a JournalRecord (written by something else).
+    ///   matches but whose payload is not a RunWrite (written by something else).
     public static func parse(_ bytes: [UInt8]) throws(JournalError) -> Contents {
         guard bytes.count >= magic.count, Array(bytes[0..<magic.count]) == magic else {
             throw JournalError(code: .notAJournal, message: "not a Tally journal (it does not start with \"TALLYJ1\")")
         }
-        var records: [JournalRecord] = []
+        var records: [RunWrite] = []
         var offset = magic.count
         while offset < bytes.count {
             guard bytes.count - offset >= 8 else {
@@ -51,7 +51,7 @@ public enum JournalFile {
                 return Contents(records: records, torn: Torn(offset: offset, bytes: bytes.count - offset, reason: "the record's checksum does not match"))
             }
             do {
-                records.append(try JournalRecord(serializedBytes: Array(payload)))
+                records.append(try RunWrite(serializedBytes: Array(payload)))
             } catch {
                 throw JournalError(code: .undecodable, message: "the record at offset \(offset) is not a journal record: \(error)", cause: error)
             }
@@ -61,7 +61,7 @@ public enum JournalFile {
     }
 
     /// A journal holding `records` (for tests and tools; clients write their own).
-    public static func encode(_ records: [JournalRecord]) throws(ProtoError) -> [UInt8] {
+    public static func encode(_ records: [RunWrite]) throws(ProtoError) -> [UInt8] {
         var out = magic
         for record in records {
             out += try frame(record)
@@ -70,7 +70,7 @@ public enum JournalFile {
     }
 
     /// One record as it is appended to a journal.
-    public static func frame(_ record: JournalRecord) throws(ProtoError) -> [UInt8] {
+    public static func frame(_ record: RunWrite) throws(ProtoError) -> [UInt8] {
         let payload = try record.serializedBytes()
         var out: [UInt8] = []
         out.reserveCapacity(payload.count + 8)

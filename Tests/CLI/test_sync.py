@@ -17,13 +17,13 @@ from pathlib import Path
 
 from conftest import Daemon, run_tally, tally_json, tally_ok
 
-from tally.v1 import journal_pb2, tracking_pb2
+from tally.v1 import tracking_pb2
 
 MAGIC = b"TALLYJ1\n"
 
 
 def record(**fields) -> bytes:
-    payload = journal_pb2.JournalRecord(**fields).SerializeToString()
+    payload = tracking_pb2.RunWrite(**fields).SerializeToString()
     return struct.pack("<II", len(payload), zlib.crc32(payload)) + payload
 
 

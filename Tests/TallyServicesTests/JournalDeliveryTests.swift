@@ -11,13 +11,13 @@ import TallyServices
 struct JournalDeliveryTests {
     static let runID = "0123456789abcdef"
 
-    static func records(batches: Int, pointsPerBatch: Int, end: Bool = true) -> [JournalRecord] {
+    static func records(batches: Int, pointsPerBatch: Int, end: Bool = true) -> [RunWrite] {
         var start = StartRunRequest()
         start.experiment = .name("journalled")
         start.createExperiment = true
         start.runId = runID
         start.name = "offline"
-        var out = [JournalRecord.with(.startRun(start))]
+        var out = [RunWrite.with(.startRun(start))]
         var params = LogParamsRequest()
         params.runId = runID
         params.params = ["lr": .double(0.01)]
@@ -132,7 +132,7 @@ struct JournalDeliveryTests {
         let h = try TrackingHarness()
         var records = Self.records(batches: 3, pointsPerBatch: 10, end: false)
         // A batch with a bad key in the middle: refused alone.
-        if case .metrics(var batch) = records[3].record {
+        if case .metrics(var batch) = records[3].write {
             batch.keys = ["bad key!"]
             records[3] = .with(.metrics(batch))
         }
@@ -149,13 +149,5 @@ struct JournalDeliveryTests {
         #expect(JournalDelivery.defaultFolder(environment: ["TALLY_HOME": "/h", "XDG_DATA_HOME": "/x"]) == "/h/journal")
         #expect(JournalDelivery.defaultFolder(environment: ["XDG_DATA_HOME": "/x", "HOME": "/u"]) == "/x/tally/journal")
         #expect(JournalDelivery.defaultFolder(environment: ["HOME": "/u"]) == "/u/.local/share/tally/journal")
-    }
-}
-
-extension JournalRecord {
-    static func with(_ record: Record) -> JournalRecord {
-        var value = JournalRecord()
-        value.record = record
-        return value
     }
 }

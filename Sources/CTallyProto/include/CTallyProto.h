@@ -3,7 +3,6 @@
 #define TALLY_CTALLYPROTO_H
 
 #include "tally/v1/experiments.pb-c.h"
-#include "tally/v1/journal.pb-c.h"
 #include "tally/v1/system.pb-c.h"
 #include "tally/v1/tracking.pb-c.h"
 #include "tally/v1/wire.pb-c.h"

@@ -66,7 +66,6 @@ public enum ProtoRegistry {
         "tally.v1.JobProgress": JobProgress.self,
         "tally.v1.JobResults": JobResults.self,
         "tally.v1.JobStarted": JobStarted.self,
-        "tally.v1.JournalRecord": JournalRecord.self,
         "tally.v1.Label": Label.self,
         "tally.v1.LabelScores": LabelScores.self,
         "tally.v1.ListArtifactsRequest": ListArtifactsRequest.self,

@@ -24,7 +24,7 @@ import tally
 from tally import _journal
 from tally._journal import JournalLocked, JournalWriter, read_journal
 from tally._run import _encode_batch
-from tally.v1 import journal_pb2, tracking_pb2 as pb
+from tally.v1 import tracking_pb2 as pb
 
 from conftest import Daemon, _tmp, tally_bin
 
@@ -38,22 +38,22 @@ def batch(run_id: str, seq: int, n: int, writer: str = "w1") -> bytes:
                          [seq * 1000 + i for i in range(n)], [1_700_000_000_000 + i for i in range(n)])
 
 
-def write_sample(path: str) -> List[journal_pb2.JournalRecord]:
+def write_sample(path: str) -> List[pb.RunWrite]:
     """A journal of a start, three batches, params, tags and an end; returns the records."""
     start = pb.StartRunRequest(experiment=pb.ExperimentRef(name="e"), create_experiment=True, run_id="0123456789abcdef")
     params = pb.LogParamsRequest(run_id="0123456789abcdef")
     params.params["lr"].double_value = 0.1
-    expected = [journal_pb2.JournalRecord(start_run=start)]
+    expected = [pb.RunWrite(start_run=start)]
     w = JournalWriter(path)
     w.append(expected[0].SerializeToString())
     for seq in (1, 2, 3):
         payload = batch("0123456789abcdef", seq, 10 * seq)
         offset, length = w.append_metrics(payload)
         assert w.read(offset, length) == payload  # the batch's bytes, as sent
-        expected.append(journal_pb2.JournalRecord(metrics=pb.MetricBatch.FromString(payload)))
-    for record in (journal_pb2.JournalRecord(params=params),
-                   journal_pb2.JournalRecord(tags=pb.SetRunTagsRequest(run_id="0123456789abcdef", tags={"a": "b"})),
-                   journal_pb2.JournalRecord(end_run=pb.EndRunRequest(run_id="0123456789abcdef",
+        expected.append(pb.RunWrite(metrics=pb.MetricBatch.FromString(payload)))
+    for record in (pb.RunWrite(params=params),
+                   pb.RunWrite(tags=pb.SetRunTagsRequest(run_id="0123456789abcdef", tags={"a": "b"})),
+                   pb.RunWrite(end_run=pb.EndRunRequest(run_id="0123456789abcdef",
                                                                       status=pb.RUN_STATUS_COMPLETED))):
         w.append(record.SerializeToString())
         expected.append(record)
@@ -86,7 +86,7 @@ def test_roundtrip_format_and_modes(tmp_path):
     records, torn = read_journal(path)
     assert torn is None
     assert records == expected
-    assert [r.WhichOneof("record") for r in records] == ["start_run", "metrics", "metrics", "metrics", "params", "tags", "end_run"]
+    assert [r.WhichOneof("write") for r in records] == ["start_run", "metrics", "metrics", "metrics", "params", "tags", "end_run"]
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
     assert stat.S_IMODE(os.stat(tmp_path / "a").st_mode) == 0o700
     assert stat.S_IMODE(os.stat(tmp_path / "a" / "b").st_mode) == 0o700
@@ -140,7 +140,7 @@ def test_not_a_journal(tmp_path):
 def test_the_lock_is_held_while_the_writer_has_the_file_open(tmp_path):
     path = str(tmp_path / "j.journal")
     w = JournalWriter(path)
-    w.append(journal_pb2.JournalRecord(tags=pb.SetRunTagsRequest(run_id="r")).SerializeToString())
+    w.append(pb.RunWrite(tags=pb.SetRunTagsRequest(run_id="r")).SerializeToString())
     fd = os.open(path, os.O_RDONLY)
     try:
         with pytest.raises(BlockingIOError):
@@ -285,7 +285,7 @@ def test_offline_run_is_journalled_then_delivered_by_another_process(late_daemon
     assert os.path.dirname(path) == journal_dir and os.path.basename(path).startswith(result["id"] + "-")
     records, torn = read_journal(path)
     assert torn is None
-    kinds = [r.WhichOneof("record") for r in records]
+    kinds = [r.WhichOneof("write") for r in records]
     assert kinds[0] == "start_run" and kinds[-1] == "end_run" and "params" in kinds and "tags" in kinds
     assert records[0].start_run.run_id == result["id"] and records[0].start_run.experiment.name == exp
     batches = list(_journal.iter_batches(records))
@@ -646,7 +646,7 @@ def test_a_client_killed_while_offline_leaves_a_journal_the_daemon_delivers(late
     proc.wait()
     records, _torn = read_journal(path)
     points = sum(len(b.values) for b in _journal.iter_batches(records))
-    assert records[0].WhichOneof("record") == "start_run" and points > 0
+    assert records[0].WhichOneof("write") == "start_run" and points > 0
     late_daemon.start()
     wait_gone(path)
     with tally.connect(late_daemon.socket) as client:

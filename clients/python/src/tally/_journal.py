@@ -1,9 +1,9 @@
 """The offline journal: where a run's writes wait while the daemon cannot take them.
 
 One append-only file per run and writer, `<folder>/<run_id>-<writer_id>.journal`, in the folder
-`journal_dir()` names. Its format is journal.proto's: the 8 bytes `TALLYJ1\\n`, then records of
+`journal_dir()` names. Its format is tracking.proto's (RunWrite): the 8 bytes `TALLYJ1\\n`, then records of
 `<u32 LE length><u32 LE CRC-32 of the payload><payload>`, each payload a serialized
-`tally.v1.JournalRecord`. A record that runs past the end of the file or fails its checksum ends
+`tally.v1.RunWrite`. A record that runs past the end of the file or fails its checksum ends
 the journal (it was being written when the process died): it and anything after it are dropped.
 
 `JournalWriter` appends; it holds an exclusive `flock` on the file for as long as it has it open,
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Iterator, List, Mapping, NamedTuple, Optional, Tuple
 
 from tally.errors import DataLoss, RPCError
-from tally.v1 import journal_pb2, tracking_pb2
+from tally.v1 import tracking_pb2
 
 if TYPE_CHECKING:
     from tally._api import Client
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
 MAGIC = b"TALLYJ1\n"
 SUFFIX = ".journal"
 _HEADER = struct.Struct("<II")
-_METRICS_TAG = b"\x12"  # JournalRecord.metrics: field 2, length-delimited
+_METRICS_TAG = b"\x12"  # RunWrite.metrics: field 2, length-delimited
 
 STREAM_METRICS = "/tally.v1.Tracking/StreamMetrics"
 
@@ -137,7 +137,7 @@ class JournalWriter:
         return self._fd < 0
 
     def append(self, record: bytes) -> int:
-        """Appends a serialized `JournalRecord`; returns the offset of its payload."""
+        """Appends a serialized `RunWrite`; returns the offset of its payload."""
         return self._append([record], len(record), zlib.crc32(record))
 
     def append_metrics(self, batch: bytes) -> Tuple[int, int]:
@@ -266,7 +266,7 @@ def _scan(data: bytes, path: str) -> Tuple[List[Tuple[int, int]], Optional[Torn]
     return spans, None, pos
 
 
-def read_journal(path: str) -> Tuple[List[journal_pb2.JournalRecord], Optional[Torn]]:
+def read_journal(path: str) -> Tuple[List[tracking_pb2.RunWrite], Optional[Torn]]:
     """The whole records of a journal, in order, and its torn tail (None when it has none). The
     first record that runs past the end of the file or fails its checksum is dropped with
     everything after it. Raises `DataLoss` for a file that is not a journal, or a record that
@@ -276,19 +276,19 @@ def read_journal(path: str) -> Tuple[List[journal_pb2.JournalRecord], Optional[T
     return _records(data, path)
 
 
-def _records(data: bytes, path: str) -> Tuple[List[journal_pb2.JournalRecord], Optional[Torn]]:
+def _records(data: bytes, path: str) -> Tuple[List[tracking_pb2.RunWrite], Optional[Torn]]:
     spans, torn, _ = _scan(data, path)
     return [_decode(data, offset, length, path) for offset, length in spans], torn
 
 
-def _decode(data: bytes, offset: int, length: int, path: str) -> journal_pb2.JournalRecord:
+def _decode(data: bytes, offset: int, length: int, path: str) -> tracking_pb2.RunWrite:
     """A whole record (its checksum matched): one that does not decode is not a torn write, so
     the journal is kept and reported as unreadable."""
     try:
-        record = journal_pb2.JournalRecord.FromString(data[offset:offset + length])
+        record = tracking_pb2.RunWrite.FromString(data[offset:offset + length])
     except Exception as exc:
         raise DataLoss(f"record at byte {offset - _HEADER.size} of {path} cannot be decoded: {exc}") from None
-    if record.WhichOneof("record") is None:
+    if record.WhichOneof("write") is None:
         raise DataLoss(f"record at byte {offset - _HEADER.size} of {path} is of a kind this client does not know")
     return record
 
@@ -330,11 +330,11 @@ def _points(n: int) -> str:
     return "point" if n == 1 else "points"
 
 
-def send_record(client: "Client", record: journal_pb2.JournalRecord, *, timeout: Optional[float] = None,
+def send_record(client: "Client", record: tracking_pb2.RunWrite, *, timeout: Optional[float] = None,
                 ended_is_done: bool = True) -> Any:
     """Sends one record that is not a metrics batch with its unary call; returns the answer.
     With `ended_is_done`, an end of a run that has already ended is done: returns None."""
-    kind = record.WhichOneof("record")
+    kind = record.WhichOneof("write")
     tracking = client.tracking
     if kind == "start_run":
         return tracking.start_run(record.start_run, timeout=timeout)
@@ -442,7 +442,7 @@ class _Replay:
         for offset, length in spans:
             self.result.records += 1
             record = _decode(data, offset, length, self.result.path)
-            if record.WhichOneof("record") == "metrics":
+            if record.WhichOneof("write") == "metrics":
                 batch = record.metrics
                 if not self.result.run_id:
                     self.result.run_id = batch.run_id
@@ -460,15 +460,15 @@ class _Replay:
         for start in range(0, len(batches), _BATCHES_PER_CALL):
             self._send_batches(batches[start:start + _BATCHES_PER_CALL])
 
-    def send_other(self, record: journal_pb2.JournalRecord) -> None:
-        kind = record.WhichOneof("record")
+    def send_other(self, record: tracking_pb2.RunWrite) -> None:
+        kind = record.WhichOneof("write")
         request = getattr(record, kind) if kind else None
         if request is not None and not self.result.run_id:
             self.result.run_id = request.run_id
         if kind == "end_run":
             adjusted = refusal_end(record.end_run, self.result.refused_points, self.first_refusal)
             if adjusted is not record.end_run:
-                record = journal_pb2.JournalRecord(end_run=adjusted)
+                record = tracking_pb2.RunWrite(end_run=adjusted)
         try:
             send_record(self.client, record, timeout=self.timeout)
         except RPCError as exc:
@@ -525,8 +525,8 @@ class _Replay:
             self.result.duplicate_points += points
 
 
-def iter_batches(records: List[journal_pb2.JournalRecord]) -> Iterator[tracking_pb2.MetricBatch]:
+def iter_batches(records: List[tracking_pb2.RunWrite]) -> Iterator[tracking_pb2.MetricBatch]:
     """The metric batches of a journal's records (for tests and tools)."""
     for record in records:
-        if record.WhichOneof("record") == "metrics":
+        if record.WhichOneof("write") == "metrics":
             yield record.metrics

@@ -50,7 +50,7 @@ from tally import _convert, _journal
 from tally._journal import CANCELLED, JournalWriter, may_clear, retried
 from tally._transport import RawCall
 from tally.errors import InvalidArgument, RPCError, Unavailable
-from tally.v1 import journal_pb2, tracking_pb2
+from tally.v1 import tracking_pb2
 
 if TYPE_CHECKING:
     from tally._api import Client
@@ -644,7 +644,7 @@ class Run:
         if entry.kind == _METRICS:
             batch = self._payload(entry)
             return b"\x12" + _varint(len(batch)) + batch
-        return self._record(entry).SerializeToString()  # a JournalRecord is a RunWrite on the wire
+        return self._record(entry).SerializeToString()  # the journal's records are RunWrites too
 
     def _take_results(self, stream: RawCall) -> Optional[RawCall]:
         """Settles the entries the answers that arrived are for; None once the stream has ended
@@ -747,11 +747,11 @@ class Run:
         assert first is not None
         self._refusal = RPCError.from_status(first.code, "; ".join(parts), first.details)
 
-    def _record(self, entry: _Entry) -> journal_pb2.JournalRecord:
+    def _record(self, entry: _Entry) -> tracking_pb2.RunWrite:
         request = entry.request
         if entry.kind == _END:  # a run with refused points is not `completed`
             request = _journal.refusal_end(request, self.refused_points, self._first_refusal)
-        record = journal_pb2.JournalRecord()
+        record = tracking_pb2.RunWrite()
         getattr(record, _RECORD_FIELD[entry.kind]).CopyFrom(request)
         return record
 

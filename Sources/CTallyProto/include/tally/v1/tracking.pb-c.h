@@ -903,8 +903,14 @@ typedef enum {
 
 /*
  * One write of a run. On a WriteRun call a client sends a run's whole life in order (its start
- * with a client-made run_id, params, tags, metric batches, its end); the same messages are the
- * records of a client's journal (docs/journal.md). Field numbers match tally.v1.JournalRecord.
+ * with a client-made run_id, params, tags, metric batches, its end).
+ * The same messages are the records of a client's offline journal (docs/journal.md): a client
+ * that cannot deliver a run's writes appends them to a journal file, one per run and writer, and
+ * delivers them later. The file starts with the 8 bytes "TALLYJ1\n"; then each record is its
+ * payload's length (uint32, little-endian), the CRC-32 of the payload (uint32, little-endian; the
+ * IEEE polynomial, as zlib's crc32) and the payload, a serialized RunWrite. A record whose length
+ * runs past the end of the file or whose checksum does not match ends the journal: it was being
+ * written when the process died.
  */
 struct  Tally__V1__RunWrite
 {
