@@ -31,8 +31,6 @@ struct ArtifactFixture {
         var router = RPCRouter()
         provider.registerMethods(with: &router)
         let ingest = Task { await provider.run() }
-        defer { provider.finishIngest() }
-        _ = ingest
         let fixture = ArtifactFixture(
             directory: directory,
             store: store,
@@ -41,7 +39,18 @@ struct ArtifactFixture {
         )
         try await fixture.addExperiment(id: fixture.experimentID, name: "exp")
         try await fixture.addRun(id: fixture.runID, experimentID: fixture.experimentID)
-        let result = try await body(fixture)
+        let result: T
+        do {
+            result = try await body(fixture)
+        } catch {
+            provider.finishIngest()
+            await ingest.value
+            throw error
+        }
+        // The provider's loops (ingest, writer watch) read and write the store: they end first,
+        // so that closing it never waits on them.
+        provider.finishIngest()
+        await ingest.value
         try store.close()
         return result
     }

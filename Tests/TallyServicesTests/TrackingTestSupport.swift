@@ -35,8 +35,20 @@ final class TrackingHarness: @unchecked Sendable {
 
     deinit {
         provider.finishIngest()
-        try? store.close()
-        try? FileManager.default.removeItem(atPath: directory)
+        // Closing the store waits for the connections in use, and the provider's loops (ingest,
+        // writer watch) may still hold one: wait for them, and close, on a thread of its own, so
+        // that a test's teardown never blocks the threads those loops need to finish.
+        let ingest = self.ingest, store = self.store, directory = self.directory
+        Thread.detachNewThread {
+            let ended = DispatchSemaphore(value: 0)
+            Task {
+                await ingest.value
+                ended.signal()
+            }
+            ended.wait()
+            try? store.close()
+            try? FileManager.default.removeItem(atPath: directory)
+        }
     }
 
     func experiment(_ name: String = "exp-\(UUID().uuidString.prefix(6))", tags: [String: String] = [:]) async throws -> Experiment {
