@@ -2,7 +2,8 @@
 
 `Run.log` only appends to in-memory columns under a lock. A background thread seals the columns
 into `MetricBatch`es (every `flush_interval` seconds, or as soon as `batch_points` are buffered)
-and sends them on one `StreamMetrics` call; the daemon acknowledges each batch, by `sequence`,
+and sends them on the run's `WriteRun` call (with its params, tags and end, in order); the
+daemon answers each write in order
 once it is committed. `flush()` waits for everything logged before it to be settled.
 
 `Run.log` makes no system call in the common case (they are what costs under sandboxed kernels,
@@ -20,14 +21,15 @@ on the sender thread.
 Delivery is exactly once: every batch carries the run's `writer_id` (random per `Run` object)
 and its `sequence`, and the daemon stores a batch it already has only once (acknowledging it as a
 duplicate), so the sender may always send again what was not acknowledged. Everything the sender
-handles is an entry of one queue, in order: batches, and the run's start, params, tags and end
-when they could not be sent right away. When the daemon cannot take them with a status that may
+handles is an entry of one queue, in order: batches, and the run's params, tags and end (and its
+start, when it started offline), all sent as `RunWrite`s on one `WriteRun` call. When the daemon cannot take them with a status that may
 clear (`_journal.may_clear`), or a batch waited `retry_timeout` seconds unacknowledged, the queue
 goes to the run's journal (`_journal.py`), and so does everything sealed after, until the journal
 is delivered; the sender reconnects with backoff (50 ms to 2 s, forever) and sends the journal's
-entries in order, then removes it. A status that cannot clear is a refusal: the batches are sent
-one by one (`_isolate`) so that exactly the refused points are counted, and the next `log`,
-`flush` or `end` raises with their count. Every point logged is, at any time, acknowledged,
+entries in order, then removes it. A status that cannot clear is a refusal: it ends the call,
+and the first entry not answered is the one refused (the daemon applies nothing after it), so
+exactly the refused points are counted; the rest is sent again, and the next `log`, `flush` or
+`end` raises with their count. Every point logged is, at any time, acknowledged,
 journalled, refused, or buffered in memory (`acknowledged_points`, `journalled_points`,
 `refused_points`, `buffered_points`).
 """
@@ -55,7 +57,6 @@ from tally.v1 import tracking_pb2
 if TYPE_CHECKING:
     from tally._api import Client
 
-STREAM_METRICS = "/tally.v1.Tracking/StreamMetrics"
 WRITE_RUN = "/tally.v1.Tracking/WriteRun"
 _TICK = 0.005  # seconds between refreshes of the coarse clock `log` reads (and polls for sealed batches)
 _IDLE_AFTER = 1.0  # seconds without a log call after which the clock thread stops ticking (log then reads the clock)
@@ -77,7 +78,7 @@ _ARTIFACT_TYPES = {
     "other": tracking_pb2.ARTIFACT_TYPE_OTHER,
 }
 
-# Kinds of queue entries; the others than _METRICS are sent with their unary call, in order.
+# Kinds of queue entries, all sent as RunWrites on the run's WriteRun call, in order.
 _METRICS, _START, _RESUME, _PARAMS, _TAGS, _END = range(6)
 _RECORD_FIELD = {_START: "start_run", _RESUME: "resume_run", _PARAMS: "params", _TAGS: "tags", _END: "end_run"}
 _RECORD_NAME = {_START: "start", _RESUME: "resumption", _PARAMS: "params", _TAGS: "tags", _END: "end"}
@@ -104,7 +105,7 @@ def _count(n: int) -> str:
 
 class _Entry:
     """One thing to deliver: a sealed batch (`columns`, then its encoding `payload`) or a record
-    sent with its unary call (`request`). `journalled`: it is in the journal (a batch's bytes
+    that is not a batch (`request`). `journalled`: it is in the journal (a batch's bytes
     then at `where`, and its payload no longer held)."""
 
     __slots__ = ("kind", "seq", "points", "columns", "payload", "where", "request", "journalled",
