@@ -89,37 +89,18 @@ public struct JournalDelivery: Sendable {
     /// Reads one journal and reports what delivering it would send, sending nothing (for
     /// `tally sync --dry-run`; needs no daemon).
     public static func inspect(path: String) -> Report {
-        withLockedJournal(path) { report, _ in report }
+        let taken = take(path)
+        if taken.fd >= 0 { close(taken.fd) }
+        return taken.report
     }
 
     /// Delivers one journal.
     public func deliver(path: String) async -> Report {
-        var report = Report(path: path, outcome: .delivered)
-        let fd = open(path, O_RDWR | O_CLOEXEC)
-        guard fd >= 0 else {
-            report.outcome = .unreadable("cannot open: \(String(cString: strerror(errno)))")
-            return report
-        }
-        defer { close(fd) }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-            report.outcome = errno == EWOULDBLOCK ? .inUse : .unreadable("cannot lock: \(String(cString: strerror(errno)))")
-            return report
-        }
-        var status = stat()
-        guard fstat(fd, &status) == 0, status.st_nlink > 0 else {
-            // Removed by its writer once delivered, between our open and lock.
-            return report
-        }
-        let records: [RunWrite]
-        do {
-            let contents = try JournalFile.parse(try Self.readAll(fd))
-            records = contents.records
-            report = Self.summary(path: path, contents)
-        } catch {
-            report.outcome = .unreadable(error.message)
-            return report
-        }
-        for record in records {
+        let taken = Self.take(path)
+        var report = taken.report
+        guard taken.fd >= 0 else { return report }
+        defer { close(taken.fd) }
+        for record in taken.records {
             do {
                 try await send(record, report: &report)
             } catch let error where Self.mayClear(error.code) {
@@ -135,31 +116,34 @@ public struct JournalDelivery: Sendable {
         return report
     }
 
-    /// Opens, locks (without waiting) and reads a journal, and gives `body` its summary and
-    /// records; the lock is released on return.
-    private static func withLockedJournal(_ path: String, _ body: (Report, [RunWrite]) -> Report) -> Report {
+    /// Opens a journal, locks it without waiting, and reads it. The descriptor holds the lock
+    /// until the caller closes it; it is -1 when there is nothing to deliver, the report then
+    /// saying why (in use, unreadable, or removed by its writer meanwhile).
+    private static func take(_ path: String) -> (fd: Int32, report: Report, records: [RunWrite]) {
         var report = Report(path: path, outcome: .delivered)
         let fd = open(path, O_RDWR | O_CLOEXEC)
         guard fd >= 0 else {
             report.outcome = .unreadable("cannot open: \(String(cString: strerror(errno)))")
-            return report
+            return (-1, report, [])
         }
-        defer { close(fd) }
         guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
             report.outcome = errno == EWOULDBLOCK ? .inUse : .unreadable("cannot lock: \(String(cString: strerror(errno)))")
-            return report
+            close(fd)
+            return (-1, report, [])
         }
         var status = stat()
         guard fstat(fd, &status) == 0, status.st_nlink > 0 else {
             // Removed by its writer once delivered, between our open and lock.
-            return report
+            close(fd)
+            return (-1, report, [])
         }
         do {
             let contents = try JournalFile.parse(try readAll(fd))
-            return body(summary(path: path, contents), contents.records)
+            return (fd, summary(path: path, contents), contents.records)
         } catch {
             report.outcome = .unreadable(error.message)
-            return report
+            close(fd)
+            return (-1, report, [])
         }
     }
 

@@ -39,15 +39,14 @@ extension TrackingProvider {
                 }
             }
             group.addTask {
-                while let (operations, ending) = await queue.take() {
-                    // Writes that arrived together: let the reader queue the rest of them first.
-                    if ending == nil, operations.count < Self.runWritesInFlight {
+                while let taken = await queue.take() {
+                    var (operations, ending) = taken
+                    if ending == nil {
+                        // Writes that arrived together: let the reader queue the rest of them first.
                         await Task.yield()
                         if let more = queue.takeQueued() {
-                            try await commit(operations + more.0, response: response)
-                            inFlight.release(operations.count + more.0.count)
-                            if let ending = more.1 { throw ending }
-                            continue
+                            operations += more.0
+                            ending = more.1
                         }
                     }
                     if !operations.isEmpty {
@@ -170,33 +169,16 @@ final class RunWriteQueue: Sendable {
     /// The writes queued now, without waiting (nil when there are none and the call goes on),
     /// with the error that ends the call once they are applied.
     func takeQueued() -> ([RunWriteOperation], (any Error)?)? {
-        state.withLock { state in
-            if state.items.isEmpty && !(state.finished && state.ending != nil) { return nil }
-            let items = state.items
-            state.items = []
-            let ending = state.finished ? state.ending : nil
-            if state.finished { state.ending = nil }
-            return (items, ending)
-        }
+        state.withLock { Self.take(&$0) }
     }
 
     /// Every write queued (waiting for one), with the error that ends the call once they are
     /// applied; nil once finished and empty.
     func take() async -> ([RunWriteOperation], (any Error)?)? {
         while true {
-            let taken = state.withLock { state -> ([RunWriteOperation], (any Error)?, Bool)? in
-                if !state.items.isEmpty || state.finished {
-                    if state.items.isEmpty && state.ending == nil { return nil }
-                    let items = state.items
-                    state.items = []
-                    let ending = state.finished ? state.ending : nil
-                    if state.finished { state.ending = nil; state.items = [] }
-                    return (items, ending, true)
-                }
-                return ([], nil, false)
-            }
-            guard let taken else { return nil }
-            if taken.2 { return (taken.0, taken.1) }
+            let (taken, done) = state.withLock { state in (Self.take(&state), state.finished) }
+            if let taken { return taken }
+            if done { return nil }
             await withCheckedContinuation { continuation in
                 let ready = state.withLock { state -> Bool in
                     if !state.items.isEmpty || state.finished { return true }
@@ -206,5 +188,14 @@ final class RunWriteQueue: Sendable {
                 if ready { continuation.resume() }
             }
         }
+    }
+
+    private static func take(_ state: inout State) -> ([RunWriteOperation], (any Error)?)? {
+        if state.items.isEmpty && state.ending == nil { return nil }
+        let items = state.items
+        state.items = []
+        let ending = state.finished ? state.ending : nil
+        if state.finished { state.ending = nil }
+        return (items, ending)
     }
 }

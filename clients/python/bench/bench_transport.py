@@ -22,31 +22,13 @@ import math
 import os
 import shutil
 import subprocess
-import tempfile
+import sys
 import time
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
-REPO = Path(__file__).resolve().parents[3]
-
-
-def start_daemon() -> Tuple[subprocess.Popen, str, str]:
-    root = tempfile.mkdtemp(prefix="tally-bench-", dir="/tmp")  # short: socket paths are limited
-    socket = os.path.join(root, "run", "tally.sock")
-    binary = os.environ.get("TALLY_BIN") or str(REPO / ".build" / "debug" / "tally")
-    proc = subprocess.Popen([binary, "serve", "--log-level", "warning", "--socket", socket,
-                             "--home", os.path.join(root, "home")],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            raise SystemExit(f"the daemon exited early ({proc.wait()})")
-        if line.strip().startswith("artifacts:"):
-            return proc, socket, root
-    raise SystemExit("the daemon did not announce itself")
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_log_call import start_daemon  # noqa: E402
 
 def quantile(sorted_values: List[int], q: float) -> int:
     return sorted_values[min(len(sorted_values) - 1, max(0, math.ceil(len(sorted_values) * q) - 1))]

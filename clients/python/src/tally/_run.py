@@ -175,8 +175,7 @@ class Run:
                  _resume: Optional[tracking_pb2.ResumeRunRequest] = None) -> None:
         self.client = client
         self.id = record.id
-        self._experiment_id = record.experiment_id
-        self._start_seq = 0  # the start's entry while it is not settled
+        self.experiment_id = record.experiment_id  # "" while a run started offline is not delivered
         self.name = record.name
         self.parent_run_id = record.parent_run_id
         self.flush_interval = flush_interval
@@ -196,7 +195,7 @@ class Run:
         with self._lock:
             if _start is not None:  # started offline: the start is the journal's first record
                 self._journalling = True
-                self._start_seq = self._enqueue_locked(_START, _start).seq
+                self._enqueue_locked(_START, _start)
             elif _resume is not None:  # resumed offline: steps continue once the daemon says where
                 self._journalling = True
                 self._steps_unknown = True
@@ -262,28 +261,6 @@ class Run:
         self._vals: List[float] = []
         self._steps: List[int] = []
         self._ts: List[int] = []
-
-    @property
-    def experiment_id(self) -> str:
-        """The run's experiment's id: known once the daemon has taken the run's start ("" while
-        the run is offline)."""
-        self._ensure_started()
-        return self._experiment_id
-
-    @experiment_id.setter
-    def experiment_id(self, value: str) -> None:
-        self._experiment_id = value
-
-    def _ensure_started(self, timeout: Optional[float] = 30.0) -> None:
-        """Waits until the run's start is settled (stored, refused, or journalled offline), so
-        that calls naming the run by id find it."""
-        if not self._start_seq or self._journalling:
-            return
-        with self._lock:
-            try:
-                self._wait_settled_locked(self._start_seq, timeout)
-            except RPCError:
-                pass  # reported by the next log, flush or end
 
     @property
     def buffered_points(self) -> int:
@@ -694,7 +671,7 @@ class Run:
             else:
                 if error is None and isinstance(answer, tracking_pb2.Run):
                     if entry.kind in (_START, _RESUME):
-                        self._experiment_id = answer.experiment_id
+                        self.experiment_id = answer.experiment_id
                     if entry.kind == _RESUME:
                         for m in answer.metrics:
                             if m.count:
@@ -707,8 +684,6 @@ class Run:
                     self._note_refusal_locked(error, 0, _RECORD_NAME[entry.kind])
                 entry.done = True
                 entry.payload = None
-            if entry.seq == self._start_seq:
-                self._start_seq = 0
             self._cond.notify_all()
 
     def _settled_locked(self, entry: _Entry, refused: Optional[RPCError] = None) -> None:
@@ -936,7 +911,6 @@ class Run:
                 raise Unavailable(f"the daemon cannot be reached: the artifact is not stored (artifacts are not "
                                   f"journalled; run {self.id}'s points and params are); log it again once the daemon "
                                   f"is back")
-        self._ensure_started()
         path = os.fspath(path)
         digest = hashlib.sha256()
         with open(path, "rb") as f:
@@ -961,12 +935,10 @@ class Run:
     def history(self, keys: Optional[Iterable[str]] = None, *, max_points: int = 0,
                 min_step: int = 0, max_step: int = 0) -> "Dict[str, Any]":
         """The run's stored metric history per key (see `Client.history`)."""
-        self._ensure_started()
         return self.client.history(self.id, keys, max_points=max_points, min_step=min_step, max_step=max_step)
 
     def info(self) -> Any:
         """The run as the daemon has it now (`RunInfo`)."""
-        self._ensure_started()
         return self.client.get_run(self.id)
 
     def end(self, status: str = "completed", error: str = "", *, timeout: Optional[float] = None) -> None:
