@@ -1,3 +1,5 @@
+import Synchronization
+
 /// An inbound stream of serialized messages of one call, as a transport delivers them.
 ///
 /// A transport that does flow control passes `onConsumed`, called with each message's size as
@@ -5,12 +7,10 @@
 public struct RawMessageStream: AsyncSequence, Sendable {
     public typealias Element = [UInt8]
     public typealias Failure = any Error
-    /// The continuation a transport feeds.
-    public typealias Continuation = AsyncThrowingStream<[UInt8], any Error>.Continuation
 
     private enum Source: Sendable {
         case single([UInt8])
-        case stream(AsyncThrowingStream<[UInt8], any Error>, onConsumed: (@Sendable (Int) -> Void)?)
+        case stream(AsyncThrowingStream<[UInt8], any Error>, onConsumed: (@Sendable (Int) -> Void)?, backlog: Backlog)
     }
 
     private let source: Source
@@ -28,15 +28,28 @@ public struct RawMessageStream: AsyncSequence, Sendable {
         onConsumed: (@Sendable (Int) -> Void)? = nil
     ) -> (stream: RawMessageStream, continuation: Continuation) {
         let (stream, continuation) = AsyncThrowingStream<[UInt8], any Error>.makeStream()
-        return (RawMessageStream(source: .stream(stream, onConsumed: onConsumed)), continuation)
+        let backlog = Backlog()
+        return (
+            RawMessageStream(source: .stream(stream, onConsumed: onConsumed, backlog: backlog)),
+            Continuation(base: continuation, backlog: backlog)
+        )
+    }
+
+    /// Whether messages have arrived that the consumer has not taken yet: a consumer that groups
+    /// work (a run's writes into one commit) waits for them rather than starting without them.
+    public var hasBufferedMessages: Bool {
+        switch source {
+        case .single: false
+        case .stream(_, _, let backlog): backlog.count.load(ordering: .acquiring) > 0
+        }
     }
 
     public func makeAsyncIterator() -> AsyncIterator {
         switch source {
         case .single(let message):
             return AsyncIterator(state: .single(message))
-        case .stream(let stream, let onConsumed):
-            return AsyncIterator(state: .stream(stream.makeAsyncIterator(), onConsumed))
+        case .stream(let stream, let onConsumed, let backlog):
+            return AsyncIterator(state: .stream(stream.makeAsyncIterator(), onConsumed, backlog))
         }
     }
 
@@ -44,7 +57,7 @@ public struct RawMessageStream: AsyncSequence, Sendable {
     public struct AsyncIterator: AsyncIteratorProtocol {
         enum State {
             case single([UInt8]?)
-            case stream(AsyncThrowingStream<[UInt8], any Error>.Iterator, (@Sendable (Int) -> Void)?)
+            case stream(AsyncThrowingStream<[UInt8], any Error>.Iterator, (@Sendable (Int) -> Void)?, Backlog)
         }
 
         var state: State
@@ -54,10 +67,13 @@ public struct RawMessageStream: AsyncSequence, Sendable {
             case .single(let message):
                 state = .single(nil)
                 return message
-            case .stream(var iterator, let onConsumed):
+            case .stream(var iterator, let onConsumed, let backlog):
                 let message = try await iterator.next()
-                state = .stream(iterator, onConsumed)
-                if let message { onConsumed?(message.count) }
+                state = .stream(iterator, onConsumed, backlog)
+                if let message {
+                    backlog.count.subtract(1, ordering: .releasing)
+                    onConsumed?(message.count)
+                }
                 return message
             }
         }
@@ -71,11 +87,11 @@ extension RawMessageStream {
         switch source {
         case .single:
             return self
-        case .stream(let stream, let existing):
+        case .stream(let stream, let existing, let backlog):
             return RawMessageStream(source: .stream(stream, onConsumed: { size in
                 existing?(size)
                 callback(size)
-            }))
+            }, backlog: backlog))
         }
     }
 }

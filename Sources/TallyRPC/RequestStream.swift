@@ -18,6 +18,9 @@ public struct RequestStream<Message: ProtoMessage>: AsyncSequence, Sendable {
         AsyncIterator(base: raw.makeAsyncIterator())
     }
 
+    /// Whether requests have arrived that iteration has not reached yet.
+    public var hasBufferedMessages: Bool { raw.hasBufferedMessages }
+
     /// Iterates a ``RequestStream``.
     public struct AsyncIterator: AsyncIteratorProtocol {
         var base: RawMessageStream.AsyncIterator

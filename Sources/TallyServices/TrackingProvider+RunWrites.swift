@@ -28,10 +28,12 @@ extension TrackingProvider {
                            liveness.noteContact(runID: batch.runId, connection: context.connectionID) {
                             // A new writer is recorded in the transaction of its batch.
                             try await inFlight.acquire(1)
-                            queue.push(.writerContact(runID: batch.runId, contactMs: Self.nowMs()))
+                            queue.push(.writerContact(runID: batch.runId, contactMs: Self.nowMs()), more: true)
                         }
                         try await inFlight.acquire(1)
-                        queue.push(operation)
+                        // Writes that arrived together are committed together: the committer
+                        // waits while more of them are buffered.
+                        queue.push(operation, more: requests.hasBufferedMessages)
                     }
                     queue.finish(nil)
                 } catch {
@@ -39,16 +41,7 @@ extension TrackingProvider {
                 }
             }
             group.addTask {
-                while let taken = await queue.take() {
-                    var (operations, ending) = taken
-                    if ending == nil {
-                        // Writes that arrived together: let the reader queue the rest of them first.
-                        await Task.yield()
-                        if let more = queue.takeQueued() {
-                            operations += more.0
-                            ending = more.1
-                        }
-                    }
+                while let (operations, ending) = await queue.take() {
                     if !operations.isEmpty {
                         try await commit(operations, response: response)
                         inFlight.release(operations.count)
@@ -134,20 +127,37 @@ extension TrackingProvider {
 }
 
 /// The writes of one WriteRun call between its reader and its committer: the committer takes
-/// everything queued at once, so writes that arrive together share a transaction.
+/// everything queued at once, so writes that arrive together share a transaction. While the
+/// reader says more writes have arrived behind the last one pushed, the committer waits for them
+/// (up to ``burstLimit`` writes).
 final class RunWriteQueue: Sendable {
+    /// Most writes the committer waits to group while more are arriving.
+    static let burstLimit = 64
+
     private struct State {
         var items: [RunWriteOperation] = []
+        var more = false
         var finished = false
         var ending: (any Error)?
         var waiter: CheckedContinuation<Void, Never>?
+
+        /// The committer has something to take.
+        var isReady: Bool {
+            finished || (!items.isEmpty && (!more || items.count >= RunWriteQueue.burstLimit))
+        }
     }
 
     private let state = Mutex(State())
 
-    func push(_ operation: RunWriteOperation) {
+    /// Whether ``take()`` would return now.
+    var isReady: Bool { state.withLock { $0.isReady } }
+
+    /// Queues a write; `more`: others have arrived behind it and are pushed next.
+    func push(_ operation: RunWriteOperation, more: Bool = false) {
         let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
             state.items.append(operation)
+            state.more = more
+            guard state.isReady else { return nil }
             defer { state.waiter = nil }
             return state.waiter
         }
@@ -166,12 +176,6 @@ final class RunWriteQueue: Sendable {
         waiter?.resume()
     }
 
-    /// The writes queued now, without waiting (nil when there are none and the call goes on),
-    /// with the error that ends the call once they are applied.
-    func takeQueued() -> ([RunWriteOperation], (any Error)?)? {
-        state.withLock { Self.take(&$0) }
-    }
-
     /// Every write queued (waiting for one), with the error that ends the call once they are
     /// applied; nil once finished and empty.
     func take() async -> ([RunWriteOperation], (any Error)?)? {
@@ -181,7 +185,7 @@ final class RunWriteQueue: Sendable {
             if done { return nil }
             await withCheckedContinuation { continuation in
                 let ready = state.withLock { state -> Bool in
-                    if !state.items.isEmpty || state.finished { return true }
+                    if state.isReady { return true }
                     state.waiter = continuation
                     return false
                 }
@@ -192,6 +196,7 @@ final class RunWriteQueue: Sendable {
 
     private static func take(_ state: inout State) -> ([RunWriteOperation], (any Error)?)? {
         if state.items.isEmpty && state.ending == nil { return nil }
+        if !state.finished && state.more && state.items.count < burstLimit { return nil }
         let items = state.items
         state.items = []
         let ending = state.finished ? state.ending : nil

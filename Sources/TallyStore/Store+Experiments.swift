@@ -30,21 +30,20 @@ extension Store {
     }
 
     static func createExperiment(_ db: Database, _ experiment: NewExperiment, getIfExists: Bool) throws -> ExperimentRecord {
-        if let existing = try Int64.fetchOne(db, sql: "SELECT pk FROM experiments WHERE name = ?", arguments: [experiment.name]) {
+        if let existing = try Int64.fetchOne(db.cachedStatement(sql: "SELECT pk FROM experiments WHERE name = ?"), arguments: [experiment.name]) {
             if getIfExists { return try experimentRecord(db, pk: existing) }
             throw StoreError(code: .alreadyExists, message: "an experiment named \"\(experiment.name)\" already exists", field: "name")
         }
         let now = Identifiers.nowMs()
-        try db.execute(
-            sql: "INSERT INTO experiments (id, name, description, created_by, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
+        try db.cachedStatement(sql: "INSERT INTO experiments (id, name, description, created_by, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?)").execute(
             arguments: [Identifiers.make(), experiment.name, experiment.description, experiment.createdBy, now, now]
         )
         let pk = db.lastInsertedRowID
         for (key, value) in experiment.tags {
-            try db.execute(sql: "INSERT INTO experiment_tags (experiment_pk, key, value) VALUES (?, ?, ?)", arguments: [pk, key, value])
+            try db.cachedStatement(sql: "INSERT INTO experiment_tags (experiment_pk, key, value) VALUES (?, ?, ?)").execute(arguments: [pk, key, value])
         }
         for (key, goal) in experiment.metricGoals where goal != 0 {
-            try db.execute(sql: "INSERT INTO experiment_metric_goals (experiment_pk, key, goal) VALUES (?, ?, ?)", arguments: [pk, key, goal])
+            try db.cachedStatement(sql: "INSERT INTO experiment_metric_goals (experiment_pk, key, goal) VALUES (?, ?, ?)").execute(arguments: [pk, key, goal])
         }
         return try experimentRecord(db, pk: pk)
     }
@@ -60,13 +59,13 @@ extension Store {
 
     static func experimentPK(_ db: Database, id: String?, name: String?) throws -> Int64 {
         if let id {
-            guard let pk = try Int64.fetchOne(db, sql: "SELECT pk FROM experiments WHERE id = ?", arguments: [id]) else {
+            guard let pk = try Int64.fetchOne(db.cachedStatement(sql: "SELECT pk FROM experiments WHERE id = ?"), arguments: [id]) else {
                 throw StoreError.notFound("experiment", id)
             }
             return pk
         }
         if let name {
-            guard let pk = try Int64.fetchOne(db, sql: "SELECT pk FROM experiments WHERE name = ?", arguments: [name]) else {
+            guard let pk = try Int64.fetchOne(db.cachedStatement(sql: "SELECT pk FROM experiments WHERE name = ?"), arguments: [name]) else {
                 throw StoreError(code: .notFound, message: "experiment named \"\(name)\" not found", field: "experiment")
             }
             return pk
@@ -75,10 +74,10 @@ extension Store {
     }
 
     static func experimentRecord(_ db: Database, pk: Int64) throws -> ExperimentRecord {
-        guard let row = try Row.fetchOne(db, sql: """
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: """
             SELECT e.*, (SELECT COUNT(*) FROM runs r WHERE r.experiment_pk = e.pk) AS run_count
             FROM experiments e WHERE e.pk = ?
-            """, arguments: [pk]) else {
+            """), arguments: [pk]) else {
             throw StoreError.notFound("experiment", "#\(pk)")
         }
         return try experimentRecord(db, row: row)
@@ -87,11 +86,11 @@ extension Store {
     static func experimentRecord(_ db: Database, row: Row) throws -> ExperimentRecord {
         let pk: Int64 = row["pk"]
         var tags: [String: String] = [:]
-        for tag in try Row.fetchAll(db, sql: "SELECT key, value FROM experiment_tags WHERE experiment_pk = ?", arguments: [pk]) {
+        for tag in try Row.fetchAll(db.cachedStatement(sql: "SELECT key, value FROM experiment_tags WHERE experiment_pk = ?"), arguments: [pk]) {
             tags[tag["key"]] = tag["value"]
         }
         var goals: [String: Int] = [:]
-        for goal in try Row.fetchAll(db, sql: "SELECT key, goal FROM experiment_metric_goals WHERE experiment_pk = ?", arguments: [pk]) {
+        for goal in try Row.fetchAll(db.cachedStatement(sql: "SELECT key, goal FROM experiment_metric_goals WHERE experiment_pk = ?"), arguments: [pk]) {
             goals[goal["key"]] = goal["goal"]
         }
         return ExperimentRecord(
@@ -131,31 +130,30 @@ extension Store {
         try await pool.write { db in
             let pk = try Self.experimentPK(db, id: id, name: nil)
             if let name = update.name {
-                if let other = try Int64.fetchOne(db, sql: "SELECT pk FROM experiments WHERE name = ?", arguments: [name]), other != pk {
+                if let other = try Int64.fetchOne(db.cachedStatement(sql: "SELECT pk FROM experiments WHERE name = ?"), arguments: [name]), other != pk {
                     throw StoreError(code: .alreadyExists, message: "an experiment named \"\(name)\" already exists", field: "name")
                 }
-                try db.execute(sql: "UPDATE experiments SET name = ? WHERE pk = ?", arguments: [name, pk])
+                try db.cachedStatement(sql: "UPDATE experiments SET name = ? WHERE pk = ?").execute(arguments: [name, pk])
             }
             if let description = update.description {
-                try db.execute(sql: "UPDATE experiments SET description = ? WHERE pk = ?", arguments: [description, pk])
+                try db.cachedStatement(sql: "UPDATE experiments SET description = ? WHERE pk = ?").execute(arguments: [description, pk])
             }
             if let tags = update.tags {
-                try db.execute(sql: "DELETE FROM experiment_tags WHERE experiment_pk = ?", arguments: [pk])
+                try db.cachedStatement(sql: "DELETE FROM experiment_tags WHERE experiment_pk = ?").execute(arguments: [pk])
                 for (key, value) in tags {
-                    try db.execute(sql: "INSERT INTO experiment_tags (experiment_pk, key, value) VALUES (?, ?, ?)", arguments: [pk, key, value])
+                    try db.cachedStatement(sql: "INSERT INTO experiment_tags (experiment_pk, key, value) VALUES (?, ?, ?)").execute(arguments: [pk, key, value])
                 }
             }
             for (key, goal) in update.metricGoals {
                 if goal == 0 {
-                    try db.execute(sql: "DELETE FROM experiment_metric_goals WHERE experiment_pk = ? AND key = ?", arguments: [pk, key])
+                    try db.cachedStatement(sql: "DELETE FROM experiment_metric_goals WHERE experiment_pk = ? AND key = ?").execute(arguments: [pk, key])
                 } else {
-                    try db.execute(
-                        sql: "INSERT INTO experiment_metric_goals (experiment_pk, key, goal) VALUES (?, ?, ?) ON CONFLICT (experiment_pk, key) DO UPDATE SET goal = excluded.goal",
+                    try db.cachedStatement(sql: "INSERT INTO experiment_metric_goals (experiment_pk, key, goal) VALUES (?, ?, ?) ON CONFLICT (experiment_pk, key) DO UPDATE SET goal = excluded.goal").execute(
                         arguments: [pk, key, goal]
                     )
                 }
             }
-            try db.execute(sql: "UPDATE experiments SET updated_at_ms = ? WHERE pk = ?", arguments: [Identifiers.nowMs(), pk])
+            try db.cachedStatement(sql: "UPDATE experiments SET updated_at_ms = ? WHERE pk = ?").execute(arguments: [Identifiers.nowMs(), pk])
             return try Self.experimentRecord(db, pk: pk)
         }
     }
@@ -182,7 +180,7 @@ extension Store {
         try await pool.write { db in
             let pk = try Self.experimentPK(db, id: id, name: nil)
             if !force {
-                let running = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs WHERE experiment_pk = ? AND status = ?", arguments: [pk, RunState.running.rawValue]) ?? 0
+                let running = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM runs WHERE experiment_pk = ? AND status = ?"), arguments: [pk, RunState.running.rawValue]) ?? 0
                 if running > 0 {
                     throw StoreError(
                         code: .failedPrecondition,
@@ -191,9 +189,9 @@ extension Store {
                     )
                 }
             }
-            let runPKs = try Int64.fetchAll(db, sql: "SELECT pk FROM runs WHERE experiment_pk = ?", arguments: [pk])
+            let runPKs = try Int64.fetchAll(db.cachedStatement(sql: "SELECT pk FROM runs WHERE experiment_pk = ?"), arguments: [pk])
             let deletion = try Self.deleteRunsData(db, runPKs: runPKs, experimentPK: pk)
-            try db.execute(sql: "DELETE FROM experiments WHERE pk = ?", arguments: [pk])
+            try db.cachedStatement(sql: "DELETE FROM experiments WHERE pk = ?").execute(arguments: [pk])
             try beforeCommit(db, deletion)
             return deletion
         }
@@ -215,7 +213,7 @@ extension Store {
             }
         }
         if let experimentPK {
-            for sha in try String.fetchAll(db, sql: "SELECT sha256 FROM artifacts WHERE experiment_pk = ? AND run_pk IS NULL", arguments: [experimentPK]) {
+            for sha in try String.fetchAll(db.cachedStatement(sql: "SELECT sha256 FROM artifacts WHERE experiment_pk = ? AND run_pk IS NULL"), arguments: [experimentPK]) {
                 candidates.insert(sha)
                 artifacts += 1
             }

@@ -220,13 +220,13 @@ extension Store {
         _ batch: MetricPointBatch,
         seriesCache: inout [String: [String: SeriesState]]
     ) throws -> Result<CommittedPoints, StoreError> {
-        guard let run = try Row.fetchOne(db, sql: "SELECT pk, status FROM runs WHERE id = ?", arguments: [batch.runID]) else {
+        guard let run = try Row.fetchOne(db.cachedStatement(sql: "SELECT pk, status FROM runs WHERE id = ?"), arguments: [batch.runID]) else {
             return .failure(StoreError(code: .notFound, message: "run \(batch.runID) not found", field: "run_id"))
         }
         let runPK: Int64 = run["pk"]
         if !batch.writerID.isEmpty {
             let seen = try Bool.fetchOne(
-                db, sql: "SELECT 1 FROM run_batches WHERE run_pk = ? AND writer_id = ? AND sequence = ?",
+                db.cachedStatement(sql: "SELECT 1 FROM run_batches WHERE run_pk = ? AND writer_id = ? AND sequence = ?"),
                 arguments: [runPK, batch.writerID, Int64(bitPattern: batch.sequence)]
             ) ?? false
             if seen {
@@ -237,7 +237,7 @@ extension Store {
         case .running:
             break
         case .crashed:
-            try db.execute(sql: "UPDATE runs SET status = ? WHERE pk = ?", arguments: [RunState.running.rawValue, runPK])
+            try db.cachedStatement(sql: "UPDATE runs SET status = ? WHERE pk = ?").execute(arguments: [RunState.running.rawValue, runPK])
         default:
             return .failure(StoreError(code: .failedPrecondition, message: "run \(batch.runID) has ended; metrics can only be logged to a running run", field: "run_id"))
         }
@@ -307,8 +307,7 @@ extension Store {
         }
         seriesCache[batch.runID] = cache
         if !batch.writerID.isEmpty {
-            try db.execute(
-                sql: "INSERT INTO run_batches (run_pk, writer_id, sequence) VALUES (?, ?, ?)",
+            try db.cachedStatement(sql: "INSERT INTO run_batches (run_pk, writer_id, sequence) VALUES (?, ?, ?)").execute(
                 arguments: [runPK, batch.writerID, Int64(bitPattern: batch.sequence)]
             )
         }
@@ -418,18 +417,18 @@ extension Store {
     }
 
     static func loadSeries(_ db: Database, runPK: Int64, key: String) throws -> SeriesState {
-        if let row = try Row.fetchOne(db, sql: "SELECT * FROM metric_series WHERE run_pk = ? AND key = ?", arguments: [runPK, key]) {
+        if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM metric_series WHERE run_pk = ? AND key = ?"), arguments: [runPK, key]) {
             var state = SeriesState(
                 pk: row["pk"], key: key, count: row["count"], finiteCount: row["finite_count"],
                 min: row["min"], max: row["max"], sum: (row["sum"] as Double?) ?? .nan, lastValue: row["last_value"],
                 lastStep: row["last_step"], lastTimestampMs: row["last_timestamp_ms"], firstStep: row["first_step"]
             )
-            if let tail = try Row.fetchOne(db, sql: "SELECT pk, count FROM metric_chunks WHERE series_pk = ? ORDER BY pk DESC LIMIT 1", arguments: [state.pk]) {
+            if let tail = try Row.fetchOne(db.cachedStatement(sql: "SELECT pk, count FROM metric_chunks WHERE series_pk = ? ORDER BY pk DESC LIMIT 1"), arguments: [state.pk]) {
                 state.tailChunk = (tail["pk"], tail["count"])
             }
             return state
         }
-        try db.execute(sql: "INSERT INTO metric_series (run_pk, key) VALUES (?, ?)", arguments: [runPK, key])
+        try db.cachedStatement(sql: "INSERT INTO metric_series (run_pk, key) VALUES (?, ?)").execute(arguments: [runPK, key])
         return SeriesState(
             pk: db.lastInsertedRowID, key: key, count: 0, finiteCount: 0, min: nil, max: nil, sum: 0,
             lastValue: nil, lastStep: -1, lastTimestampMs: 0, firstStep: 0
@@ -472,12 +471,12 @@ extension Store {
             let runPK = try Self.runPK(db, id: runID)
             var series: [(pk: Int64, key: String)] = []
             if keys.isEmpty {
-                for row in try Row.fetchAll(db, sql: "SELECT pk, key FROM metric_series WHERE run_pk = ? ORDER BY key", arguments: [runPK]) {
+                for row in try Row.fetchAll(db.cachedStatement(sql: "SELECT pk, key FROM metric_series WHERE run_pk = ? ORDER BY key"), arguments: [runPK]) {
                     series.append((row["pk"], row["key"]))
                 }
             } else {
                 for key in keys {
-                    guard let pk = try Int64.fetchOne(db, sql: "SELECT pk FROM metric_series WHERE run_pk = ? AND key = ?", arguments: [runPK, key]) else {
+                    guard let pk = try Int64.fetchOne(db.cachedStatement(sql: "SELECT pk FROM metric_series WHERE run_pk = ? AND key = ?"), arguments: [runPK, key]) else {
                         throw StoreError(code: .notFound, message: "run \(runID) has no metric \"\(key)\"", field: key)
                     }
                     series.append((pk, key))

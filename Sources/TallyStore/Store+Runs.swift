@@ -48,11 +48,12 @@ extension Store {
     static func startRun(_ db: Database, _ run: NewRun) throws -> RunRecord {
         let experimentPK: Int64
         if run.createExperiment, run.experimentID == nil, let name = run.experimentName {
-            experimentPK = try Self.createExperiment(db, NewExperiment(name: name), getIfExists: true).pk
+            experimentPK = try Int64.fetchOne(db.cachedStatement(sql: "SELECT pk FROM experiments WHERE name = ?"), arguments: [name])
+                ?? Self.createExperiment(db, NewExperiment(name: name), getIfExists: true).pk
         } else {
             experimentPK = try Self.experimentPK(db, id: run.experimentID, name: run.experimentName)
         }
-        if let id = run.id, let existing = try Row.fetchOne(db, sql: "SELECT pk, experiment_pk FROM runs WHERE id = ?", arguments: [id]) {
+        if let id = run.id, let existing = try Row.fetchOne(db.cachedStatement(sql: "SELECT pk, experiment_pk FROM runs WHERE id = ?"), arguments: [id]) {
             guard (existing["experiment_pk"] as Int64) == experimentPK else {
                 throw StoreError(code: .alreadyExists, message: "run \(id) exists in another experiment", field: "run_id")
             }
@@ -62,15 +63,18 @@ extension Store {
         if let parent = run.parentRunID {
             parentPK = try Self.runPK(db, id: parent, field: "parent_run_id")
         }
-        try db.execute(
-            sql: "INSERT INTO runs (id, experiment_pk, parent_pk, name, status, started_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
+        try db.cachedStatement(sql: "INSERT INTO runs (id, experiment_pk, parent_pk, name, status, started_at_ms) VALUES (?, ?, ?, ?, ?, ?)").execute(
             arguments: [run.id ?? Identifiers.make(), experimentPK, parentPK, run.name, RunState.running.rawValue, Identifiers.nowMs()]
         )
         let pk = db.lastInsertedRowID
         for (key, value) in run.tags {
-            try db.execute(sql: "INSERT INTO run_tags (run_pk, key, value) VALUES (?, ?, ?)", arguments: [pk, key, value])
+            try db.cachedStatement(sql: "INSERT INTO run_tags (run_pk, key, value) VALUES (?, ?, ?)").execute(arguments: [pk, key, value])
         }
-        _ = try Self.logParams(db, runPK: pk, params: run.params)
+        for key in run.params.keys.sorted() {  // a new run has none yet
+            let value = run.params[key]!
+            try db.cachedStatement(sql: "INSERT INTO params (run_pk, key, type, value) VALUES (?, ?, ?, ?)")
+                .execute(arguments: [pk, key, value.typeCode, databaseValue(value)])
+        }
         try Self.touchExperiment(db, pk: experimentPK)
         return try Self.runRecords(db, pks: [pk])[0]
     }
@@ -84,7 +88,7 @@ extension Store {
 
     static func endRun(_ db: Database, id: String, state: RunState, error: String) throws -> RunRecord {
         let pk = try Self.runPK(db, id: id)
-        let row = try Row.fetchOne(db, sql: "SELECT status, error FROM runs WHERE pk = ?", arguments: [pk])
+        let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT status, error FROM runs WHERE pk = ?"), arguments: [pk])
         let current: Int? = row?["status"]
         let storedError: String = row?["error"] ?? ""
         // The same end again (a journal delivered twice) is answered with the run as it is.
@@ -95,8 +99,7 @@ extension Store {
             let name = current.flatMap(RunState.init(rawValue:))?.name ?? "ended"
             throw StoreError(code: .failedPrecondition, message: "run \(id) has already ended (\(name))", field: "run_id")
         }
-        try db.execute(
-            sql: "UPDATE runs SET status = ?, error = ?, completed_at_ms = ? WHERE pk = ?",
+        try db.cachedStatement(sql: "UPDATE runs SET status = ?, error = ?, completed_at_ms = ? WHERE pk = ?").execute(
             arguments: [state.rawValue, state == .failed ? error : "", Identifiers.nowMs(), pk]
         )
         return try Self.runRecords(db, pks: [pk])[0]
@@ -111,8 +114,7 @@ extension Store {
 
     static func resumeRun(_ db: Database, id: String) throws -> RunRecord {
         let pk = try Self.runPK(db, id: id)
-        try db.execute(
-            sql: "UPDATE runs SET status = ?, error = '', completed_at_ms = 0 WHERE pk = ? AND status != ?",
+        try db.cachedStatement(sql: "UPDATE runs SET status = ?, error = '', completed_at_ms = 0 WHERE pk = ? AND status != ?").execute(
             arguments: [RunState.running.rawValue, pk, RunState.running.rawValue]
         )
         return try Self.runRecords(db, pks: [pk])[0]
@@ -126,8 +128,7 @@ extension Store {
         return try await pool.write { db in
             var marked: [String] = []
             for run in runs {
-                try db.execute(
-                    sql: "UPDATE runs SET status = ?, last_contact_ms = MAX(last_contact_ms, ?) WHERE id = ? AND status = ?",
+                try db.cachedStatement(sql: "UPDATE runs SET status = ?, last_contact_ms = MAX(last_contact_ms, ?) WHERE id = ? AND status = ?").execute(
                     arguments: [RunState.crashed.rawValue, run.lastContactMs, run.id, RunState.running.rawValue]
                 )
                 if db.changesCount > 0 { marked.append(run.id) }
@@ -155,16 +156,15 @@ extension Store {
     }
 
     static func recordWriter(_ db: Database, id: String, contactMs: Int64) throws -> WriterContact {
-        guard let row = try Row.fetchOne(db, sql: "SELECT pk, status FROM runs WHERE id = ?", arguments: [id]) else {
+        guard let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT pk, status FROM runs WHERE id = ?"), arguments: [id]) else {
             return .missing
         }
         let pk: Int64 = row["pk"]
-        if try Bool.fetchOne(db, sql: "SELECT 1 FROM sweep_trials WHERE run_id = ? LIMIT 1", arguments: [id]) ?? false {
+        if try Bool.fetchOne(db.cachedStatement(sql: "SELECT 1 FROM sweep_trials WHERE run_id = ? LIMIT 1"), arguments: [id]) ?? false {
             return .ownedBySweep
         }
         let crashed = (row["status"] as Int) == RunState.crashed.rawValue
-        try db.execute(
-            sql: "UPDATE runs SET last_contact_ms = MAX(last_contact_ms, ?), status = ? WHERE pk = ?",
+        try db.cachedStatement(sql: "UPDATE runs SET last_contact_ms = MAX(last_contact_ms, ?), status = ? WHERE pk = ?").execute(
             arguments: [contactMs, crashed ? RunState.running.rawValue : row["status"] as Int, pk]
         )
         return crashed ? .revived(try Self.runRecords(db, pks: [pk])[0]) : .recorded
@@ -175,8 +175,7 @@ extension Store {
         guard !runs.isEmpty else { return }
         try await pool.write { db in
             for run in runs {
-                try db.execute(
-                    sql: "UPDATE runs SET last_contact_ms = ? WHERE id = ? AND last_contact_ms < ?",
+                try db.cachedStatement(sql: "UPDATE runs SET last_contact_ms = ? WHERE id = ? AND last_contact_ms < ?").execute(
                     arguments: [run.lastContactMs, run.id, run.lastContactMs]
                 )
             }
@@ -188,7 +187,7 @@ extension Store {
     public func runsWithWriters() async throws -> [(id: String, lastContactMs: Int64)] {
         try await pool.read { db in
             try Row.fetchAll(
-                db, sql: "SELECT id, last_contact_ms FROM runs WHERE status = ? AND last_contact_ms > 0",
+                db.cachedStatement(sql: "SELECT id, last_contact_ms FROM runs WHERE status = ? AND last_contact_ms > 0"),
                 arguments: [RunState.running.rawValue]
             ).map { (id: $0["id"], lastContactMs: $0["last_contact_ms"]) }
         }
@@ -206,20 +205,20 @@ extension Store {
     public func runState(id: String) async throws -> (pk: Int64, state: RunState) {
         try await pool.read { db in
             let pk = try Self.runPK(db, id: id)
-            let status = try Int.fetchOne(db, sql: "SELECT status FROM runs WHERE pk = ?", arguments: [pk]) ?? 0
+            let status = try Int.fetchOne(db.cachedStatement(sql: "SELECT status FROM runs WHERE pk = ?"), arguments: [pk]) ?? 0
             return (pk, RunState(rawValue: status) ?? .running)
         }
     }
 
     static func runPK(_ db: Database, id: String, field: String = "run_id") throws -> Int64 {
-        guard let pk = try Int64.fetchOne(db, sql: "SELECT pk FROM runs WHERE id = ?", arguments: [id]) else {
+        guard let pk = try Int64.fetchOne(db.cachedStatement(sql: "SELECT pk FROM runs WHERE id = ?"), arguments: [id]) else {
             throw StoreError(code: .notFound, message: "run \(id) not found", field: field)
         }
         return pk
     }
 
     static func touchExperiment(_ db: Database, pk: Int64) throws {
-        try db.execute(sql: "UPDATE experiments SET updated_at_ms = ? WHERE pk = ?", arguments: [Identifiers.nowMs(), pk])
+        try db.cachedStatement(sql: "UPDATE experiments SET updated_at_ms = ? WHERE pk = ?").execute(arguments: [Identifiers.nowMs(), pk])
     }
 
     /// Loads full run records, in the order of `pks`.
@@ -227,12 +226,19 @@ extension Store {
         guard !pks.isEmpty else { return [] }
         var records: [Int64: RunRecord] = [:]
         for chunk in pks.chunked(into: 500) {
+            // One run (a write's answer): statements prepared once and cached; several: a list.
             let list = chunk.map(String.init).joined(separator: ",")
-            for row in try Row.fetchAll(db, sql: """
+            func rows(_ select: String, _ tail: String = "") throws -> [Row] {
+                if chunk.count == 1 {
+                    return try Row.fetchAll(db.cachedStatement(sql: select + " = ?" + tail), arguments: [chunk[0]])
+                }
+                return try Row.fetchAll(db, sql: select + " IN (\(list))" + tail)
+            }
+            for row in try rows("""
                 SELECT r.*, e.id AS experiment_id, p.id AS parent_id,
                        (SELECT COUNT(*) FROM runs c WHERE c.parent_pk = r.pk) AS child_count
                 FROM runs r JOIN experiments e ON e.pk = r.experiment_pk LEFT JOIN runs p ON p.pk = r.parent_pk
-                WHERE r.pk IN (\(list))
+                WHERE r.pk
                 """) {
                 let pk: Int64 = row["pk"]
                 records[pk] = RunRecord(
@@ -253,13 +259,13 @@ extension Store {
                     lastContactMs: row["last_contact_ms"]
                 )
             }
-            for row in try Row.fetchAll(db, sql: "SELECT run_pk, key, value FROM run_tags WHERE run_pk IN (\(list))") {
+            for row in try rows("SELECT run_pk, key, value FROM run_tags WHERE run_pk") {
                 records[row["run_pk"]]?.tags[row["key"]] = row["value"]
             }
-            for row in try Row.fetchAll(db, sql: "SELECT run_pk, key, type, value FROM params WHERE run_pk IN (\(list))") {
+            for row in try rows("SELECT run_pk, key, type, value FROM params WHERE run_pk") {
                 records[row["run_pk"]]?.params[row["key"]] = paramValue(type: row["type"], value: row["value"])
             }
-            for row in try Row.fetchAll(db, sql: "SELECT * FROM metric_series WHERE run_pk IN (\(list)) ORDER BY key") {
+            for row in try rows("SELECT * FROM metric_series WHERE run_pk", " ORDER BY key") {
                 records[row["run_pk"]]?.metrics.append(metricSummary(row))
             }
         }
@@ -307,10 +313,10 @@ extension Store {
     ) async throws -> Deletion {
         try await pool.write { db in
             let pk = try Self.runPK(db, id: id)
-            let tree = try Int64.fetchAll(db, sql: """
+            let tree = try Int64.fetchAll(db.cachedStatement(sql: """
                 WITH RECURSIVE tree(pk) AS (SELECT ? UNION ALL SELECT r.pk FROM runs r JOIN tree t ON r.parent_pk = t.pk)
                 SELECT pk FROM tree
-                """, arguments: [pk])
+                """), arguments: [pk])
             if !force {
                 let list = tree.map(String.init).joined(separator: ",")
                 let running = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM runs WHERE pk IN (\(list)) AND status = ?", arguments: [RunState.running.rawValue]) ?? 0
@@ -318,9 +324,9 @@ extension Store {
                     throw StoreError(code: .failedPrecondition, message: "run \(id) or one of its children is running; end it first or delete with force", field: "run_id")
                 }
             }
-            let experimentPK = try Int64.fetchOne(db, sql: "SELECT experiment_pk FROM runs WHERE pk = ?", arguments: [pk]) ?? 0
+            let experimentPK = try Int64.fetchOne(db.cachedStatement(sql: "SELECT experiment_pk FROM runs WHERE pk = ?"), arguments: [pk]) ?? 0
             let deletion = try Self.deleteRunsData(db, runPKs: tree, experimentPK: nil)
-            try db.execute(sql: "DELETE FROM runs WHERE pk = ?", arguments: [pk])
+            try db.cachedStatement(sql: "DELETE FROM runs WHERE pk = ?").execute(arguments: [pk])
             try Self.touchExperiment(db, pk: experimentPK)
             try beforeCommit(db, deletion)
             return deletion
@@ -338,15 +344,14 @@ extension Store {
     static func setRunTags(_ db: Database, id: String, set tags: [String: String], remove keys: [String], maxTags: Int) throws -> RunRecord {
         let pk = try Self.runPK(db, id: id)
         for key in keys {
-            try db.execute(sql: "DELETE FROM run_tags WHERE run_pk = ? AND key = ?", arguments: [pk, key])
+            try db.cachedStatement(sql: "DELETE FROM run_tags WHERE run_pk = ? AND key = ?").execute(arguments: [pk, key])
         }
         for (key, value) in tags {
-            try db.execute(
-                sql: "INSERT INTO run_tags (run_pk, key, value) VALUES (?, ?, ?) ON CONFLICT (run_pk, key) DO UPDATE SET value = excluded.value",
+            try db.cachedStatement(sql: "INSERT INTO run_tags (run_pk, key, value) VALUES (?, ?, ?) ON CONFLICT (run_pk, key) DO UPDATE SET value = excluded.value").execute(
                 arguments: [pk, key, value]
             )
         }
-        let count = try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM run_tags WHERE run_pk = ?", arguments: [pk]) ?? 0
+        let count = try Int.fetchOne(db.cachedStatement(sql: "SELECT COUNT(*) FROM run_tags WHERE run_pk = ?"), arguments: [pk]) ?? 0
         if count > maxTags {
             throw StoreError(code: .invalidArgument, message: "a run holds at most \(maxTags) tags; this would make \(count)", field: "tags")
         }
@@ -392,7 +397,7 @@ extension Store {
 
     static func logParams(_ db: Database, runID: String, params: [String: ParamValueRecord], requireRunning: Bool) throws -> Int {
         let pk = try Self.runPK(db, id: runID)
-        let status = try Int.fetchOne(db, sql: "SELECT status FROM runs WHERE pk = ?", arguments: [pk])
+        let status = try Int.fetchOne(db.cachedStatement(sql: "SELECT status FROM runs WHERE pk = ?"), arguments: [pk])
         let stored = try Self.logParams(db, runPK: pk, params: params)
         if requireRunning, stored > 0, status != RunState.running.rawValue, status != RunState.crashed.rawValue {
             // Rolls the transaction back.
@@ -405,7 +410,7 @@ extension Store {
         var stored = 0
         for key in params.keys.sorted() {
             let value = params[key]!
-            if let row = try Row.fetchOne(db, sql: "SELECT type, value FROM params WHERE run_pk = ? AND key = ?", arguments: [runPK, key]) {
+            if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT type, value FROM params WHERE run_pk = ? AND key = ?"), arguments: [runPK, key]) {
                 let existing = paramValue(type: row["type"], value: row["value"])
                 if !sameParam(existing, value) {
                     throw StoreError(
@@ -416,8 +421,7 @@ extension Store {
                 }
                 continue
             }
-            try db.execute(
-                sql: "INSERT INTO params (run_pk, key, type, value) VALUES (?, ?, ?, ?)",
+            try db.cachedStatement(sql: "INSERT INTO params (run_pk, key, type, value) VALUES (?, ?, ?, ?)").execute(
                 arguments: [runPK, key, value.typeCode, databaseValue(value)]
             )
             stored += 1

@@ -7,7 +7,7 @@ from typing import Any, Dict, Iterable, List, Mapping, Optional, Union, cast
 
 from tally import _convert, _journal, _sweep
 from tally._convert import Comparison, History, RunInfo, WatchEvent
-from tally._run import Run, new_id
+from tally._run import Run, _open_runs, new_id
 from tally._sweep import CrossValidation, SpecLike, Sweep, Trial
 from tally._transport import Channel, ResponseIterator
 from tally.errors import DataLoss, RPCError
@@ -52,6 +52,10 @@ class Client:
 
     def __init__(self, channel: Channel) -> None:
         self.channel = channel
+        # Runs started here whose start is not answered yet: every other call waits for them
+        # first, so that it sees them (read your writes; docs/decisions.md).
+        self._starting: Dict[str, Run] = {}
+        channel._before_call = self._settle_starts
         self.system = system_tally.SystemStub(channel)
         self.diagnostics = system_tally.DiagnosticsStub(channel)
         self.tracking = tracking_tally.TrackingStub(channel)
@@ -62,6 +66,11 @@ class Client:
 
     def close(self) -> None:
         self.channel.close()
+
+    def _settle_starts(self) -> None:
+        if self._starting:
+            for run in list(self._starting.values()):
+                run._wait_started()
 
     def __enter__(self) -> "Client":
         return self
@@ -79,24 +88,29 @@ class Client:
                   tags: Union[Mapping[str, Any], Iterable[str], None] = None, parent: Union[Run, str, None] = None,
                   **options: Any) -> Run:
         """Starts a run in `experiment` (created when missing) and returns it; see `tally.start_run`.
-        When the daemon cannot be reached, the run starts offline: its id is made here, and its
-        start goes to its journal with everything logged, to be delivered later."""
+        Returns at once: the run's id is made here, and its start travels on the run's stream
+        with its first points (the daemon's refusal of it is raised by the next `log`, `flush` or
+        `end`). When the daemon cannot be reached, the run starts offline: its start goes to its
+        journal with everything logged, to be delivered later."""
         request = tracking_pb2.StartRunRequest(
             experiment=tracking_pb2.ExperimentRef(name=experiment), create_experiment=True, name=name,
             tags=_convert.tag_map(tags), parent_run_id=parent.id if isinstance(parent, Run) else (parent or ""),
             run_id=new_id())  # made here, so that sending the start again (from the journal) is idempotent
         for key, value in _convert.flatten_params(params or {}).items():
             request.params[key].CopyFrom(_convert.param_value(value))
+        parent_run = parent if isinstance(parent, Run) else _open_runs.get(parent or "")
+        if parent_run is not None:
+            parent_run._wait_started()  # the parent's start commits first
+        record = tracking_pb2.Run(id=request.run_id, name=name, tags=request.tags, parent_run_id=request.parent_run_id,
+                                  status=tracking_pb2.RUN_STATUS_RUNNING)
         try:
-            record = self.tracking.start_run(request)
+            self.channel.connection()  # starts a daemon when none answers (`TALLY_AUTOSTART` permitting)
         except RPCError as exc:
             if not _journal.may_clear(exc):
                 raise
             self._no_more_autostart()
-            offline = tracking_pb2.Run(id=request.run_id, name=name, tags=request.tags, parent_run_id=request.parent_run_id,
-                                       status=tracking_pb2.RUN_STATUS_RUNNING)
-            return Run(self, offline, _start=request, **options)
-        return Run(self, record, **options)
+            return Run(self, record, _start=request, _offline=True, **options)
+        return Run(self, record, _start=request, **options)
 
     def resume_run(self, run_id: str, **options: Any) -> Run:
         """Reopens a run (completed, failed, killed or crashed: it is running again; a running

@@ -8,15 +8,15 @@ once it is committed. `flush()` waits for everything logged before it to be sett
 
 `Run.log` makes no system call in the common case (they are what costs under sandboxed kernels,
 where reading the clock is a syscall and every futex wake-up is expensive): it reads the time
-from `_now_ms`, which a clock thread that never blocks on I/O refreshes every `_TICK` seconds
-while logging goes on (points logged within one tick share a timestamp), and takes a lock the
-sender seldom takes (to seal the columns and to count acknowledgements), so it is uncontended.
-Nothing on that path wakes the sender: the clock thread kicks it (`_kick`) when it sees a sealed
-batch, and so do `flush`, `end`, back-pressure at `max_buffered_points` and the transport's
-callbacks. While the clock thread is not ticking (no log call for `_IDLE_AFTER`, the run ended,
-the sender gone), `_clock_live` is False and `log` reads the clock itself, so a timestamp is at
-most about a tick plus the interpreter's switch interval old. All file I/O (the journal) happens
-on the sender thread.
+from `_clock.now_ms`, which the process's clock thread (one for all runs, `_Clock`), never
+blocking on I/O, refreshes every `_TICK` seconds while logging goes on (points logged within one
+tick share a timestamp), and takes a lock the sender seldom takes (to seal the columns and to
+count acknowledgements), so it is uncontended. Nothing on that path wakes the sender: the clock
+thread kicks it (`_kick`) when it sees a sealed batch, and so do `flush`, `end`, back-pressure at
+`max_buffered_points` and the transport's callbacks. While the clock thread is not ticking (no
+log call in any run for `_IDLE_AFTER`, no run open), `_clock.live` is False and `log` reads the
+clock itself, so a timestamp is at most about a tick plus the interpreter's switch interval old.
+All file I/O (the journal) happens on the sender thread.
 
 Delivery is exactly once: every batch carries the run's `writer_id` (random per `Run` object)
 and its `sequence`, and the daemon stores a batch it already has only once (acknowledging it as a
@@ -35,6 +35,7 @@ journalled, refused, or buffered in memory (`acknowledged_points`, `journalled_p
 """
 
 import atexit
+import contextlib
 from array import array
 import hashlib
 import os
@@ -46,7 +47,7 @@ import time
 import traceback
 import weakref
 from collections import deque
-from typing import TYPE_CHECKING, Any, Deque, Dict, Iterable, List, Mapping, Optional, Set, Tuple, Union
+from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Set, Tuple, Union
 
 from tally import _convert, _journal
 from tally._journal import CANCELLED, JournalWriter, may_clear, retried
@@ -64,6 +65,7 @@ _BACKOFF_MIN = 0.05  # seconds between delivery attempts while the daemon cannot
 _BACKOFF_MAX = 2.0  # …doubling up to
 _JOURNAL_RETRY = 2.0  # seconds before trying again to write a journal that could not be written
 _SEND_PER_PASS = 64  # entries sent per pass of the sender, so that journalling and acknowledgements keep up
+_START_HOLD = 0.02  # seconds a run's start waits for its first points (or end) to travel and commit with it
 
 _STATUS = {
     "completed": tracking_pb2.RUN_STATUS_COMPLETED,
@@ -128,6 +130,148 @@ class _Entry:
         self.answer: Any = None  # the daemon's answer to a record (a Run, LogParamsResponse)
 
 
+class _Clock:
+    """The process's clock thread: while any run logs, refreshes `now_ms` every `_TICK` seconds
+    (`live` is then True), and kicks the sender of a run that has sealed a batch. Never blocks but
+    to sleep, so the clock stays fresh while senders wait on the daemon. Ends once no run it
+    watches (from its sender's start to its end) has been open for `_IDLE_AFTER` seconds, so
+    that a program of many short runs starts it once; `watch` starts it again."""
+
+    def __init__(self) -> None:
+        self.now_ms = 0
+        self.live = False
+        self._lock = threading.Lock()
+        self._runs: "weakref.WeakSet[Run]" = weakref.WeakSet()
+        self._thread: Optional[threading.Thread] = None
+
+    def watch(self, run: "Run") -> None:
+        with self._lock:
+            self._runs.add(run)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._loop, name="tally-clock", daemon=True)
+                self._thread.start()
+
+    def _loop(self) -> None:
+        seen: "weakref.WeakKeyDictionary[Run, Tuple[int, int]]" = weakref.WeakKeyDictionary()
+        last_activity = time.monotonic()
+        try:
+            while True:
+                now = time.monotonic()
+                with self._lock:
+                    runs = [run for run in self._runs if not run._closing and run._thread is not None
+                            and run._thread.is_alive()]
+                    if not runs and now - last_activity >= _IDLE_AFTER:
+                        self._thread = None
+                        return
+                if not runs:
+                    self.live = False
+                    time.sleep(_TICK)
+                    continue
+                for run in runs:
+                    activity = (run._seq, len(run._vals))  # changes only when points are logged
+                    if seen.get(run) != activity:
+                        seen[run] = activity
+                        last_activity = now
+                    if run._sealed:
+                        run._kick.set()
+                if now - last_activity < _IDLE_AFTER:
+                    self.now_ms = int(time.time() * 1000)
+                    self.live = True
+                    time.sleep(_TICK)
+                else:
+                    self.live = False
+                    time.sleep(0.1)
+        finally:
+            self.live = False
+
+    def after_fork(self) -> None:
+        # The parent's clock thread does not exist in the child.
+        self._lock = threading.Lock()
+        self._thread = None
+        self.live = False
+
+
+_clock = _Clock()
+
+
+class _SenderHandle:
+    """A run's sender as `Run` waits for it (`is_alive`, `join`), on a thread of `_Senders`."""
+
+    __slots__ = ("done", "thread")
+
+    def __init__(self) -> None:
+        self.done = threading.Event()
+        self.thread: Optional[threading.Thread] = None
+
+    def is_alive(self) -> bool:
+        return not self.done.is_set()
+
+    def join(self, timeout: Optional[float] = None) -> None:
+        self.done.wait(timeout)
+
+
+class _SenderSlot:
+    __slots__ = ("wake", "work")
+
+    def __init__(self) -> None:
+        self.wake = threading.Event()
+        self.work: Optional[Tuple[Callable[[], None], _SenderHandle, str]] = None
+
+
+class _Senders:
+    """The threads runs' senders run on. A thread whose sender has finished waits `_IDLE_AFTER`
+    seconds for the next run's, so that a program of many short runs starts few threads."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: List[_SenderSlot] = []
+
+    def start(self, target: Callable[[], None], name: str) -> _SenderHandle:
+        handle = _SenderHandle()
+        with self._lock:
+            if self._idle:
+                slot = self._idle.pop()
+                slot.work = (target, handle, name)
+                slot.wake.set()
+                return handle
+        slot = _SenderSlot()
+        slot.work = (target, handle, name)
+        threading.Thread(target=self._worker, args=(slot,), name=name, daemon=True).start()
+        return handle
+
+    def _worker(self, slot: _SenderSlot) -> None:
+        me = threading.current_thread()
+        while True:
+            work, slot.work = slot.work, None
+            assert work is not None
+            target, handle, name = work
+            me.name = name
+            handle.thread = me
+            try:
+                target()
+            except BaseException:
+                traceback.print_exc()  # `Run._send_loop` has failed the run with it
+            finally:
+                handle.done.set()
+            slot.wake.clear()
+            with self._lock:
+                self._idle.append(slot)
+            if not slot.wake.wait(_IDLE_AFTER):
+                with self._lock:
+                    if slot in self._idle:  # not handed a sender meanwhile
+                        self._idle.remove(slot)
+                        return
+                slot.wake.wait()
+
+    def after_fork(self) -> None:
+        # The parent's idle threads do not exist in the child.
+        self._lock = threading.Lock()
+        self._idle = []
+
+
+_senders = _Senders()
+
+
 def _varint(value: int) -> bytes:
     out = bytearray()
     while value > 0x7F:
@@ -166,16 +310,21 @@ class Run:
     (in the run's journal on disk, not yet delivered), `refused_points` (refused by the daemon
     with a status that cannot clear; reported by the next `log`, `flush` or `end`) and
     `buffered_points` (in memory, not yet sent or not yet acknowledged). Their sum is the number
-    of points logged. `journal_path` is where the run's journal goes when it needs one."""
+    of points logged. `journal_path` is where the run's journal goes when it needs one.
+
+    A run's start travels on the run's stream with its first points (or its end), at the latest
+    `_START_HOLD` seconds after `start_run`: the daemon commits them together. Calls through the
+    same client wait for it first (they see the run); the daemon's refusal of the start is
+    raised by the next `log`, `flush` or `end`."""
 
     def __init__(self, client: "Client", record: tracking_pb2.Run, *, flush_interval: float = 0.1,
                  batch_points: int = 20_000, max_buffered_points: int = 1_000_000,
                  retry_timeout: float = 10.0, stall_timeout: float = 5.0, heartbeat_interval: Optional[float] = 15.0,
-                 _start: Optional[tracking_pb2.StartRunRequest] = None,
+                 _start: Optional[tracking_pb2.StartRunRequest] = None, _offline: bool = False,
                  _resume: Optional[tracking_pb2.ResumeRunRequest] = None) -> None:
         self.client = client
         self.id = record.id
-        self.experiment_id = record.experiment_id  # "" while a run started offline is not delivered
+        self._experiment_id = record.experiment_id  # "" until the start is answered
         self.name = record.name
         self.parent_run_id = record.parent_run_id
         self.flush_interval = flush_interval
@@ -193,9 +342,10 @@ class Run:
         self._valid_keys: Set[str] = set(self._next_step)
         self._init_state()
         with self._lock:
-            if _start is not None:  # started offline: the start is the journal's first record
-                self._journalling = True
-                self._enqueue_locked(_START, _start)
+            if _start is not None and _offline:
+                self._start_offline_locked(_start)
+            elif _start is not None:
+                self._hold_start_locked(_start)
             elif _resume is not None:  # resumed offline: steps continue once the daemon says where
                 self._journalling = True
                 self._steps_unknown = True
@@ -211,6 +361,9 @@ class Run:
         self._cond = threading.Condition(self._lock)
         self._new_columns()
         self._sealed: Deque[_Entry] = deque()  # sealed by log, flush, end…, not yet taken by the sender
+        self._start_entry: Optional[_Entry] = None
+        self._held: Optional[_Entry] = None  # the start, until something else is sealed or `_held_until`
+        self._held_until = 0.0
         self._pending: Deque[_Entry] = deque()  # taken by the sender, not yet settled (sender-owned; popped under the lock)
         self._seq = 0  # last sequence number given to an entry
         self._points = 0  # points in memory: logged and not yet acknowledged, journalled or refused (the bounded buffer)
@@ -244,13 +397,22 @@ class Run:
         self._last_write = time.monotonic()
         # Wakes the sender. Set by flush, end, back-pressure and the transport, never by a plain log.
         self._kick = threading.Event()
-        # The clock thread's coarse clock (ms since the epoch), valid while `_clock_live` is True:
-        # the clock thread sets `_now_ms` before `_clock_live`, and clears `_clock_live` when it
-        # stops ticking.
-        self._now_ms = 0
-        self._clock_live = False
         self._closing = False
-        self._thread: Optional[threading.Thread] = None
+        self._thread: Optional[_SenderHandle] = None
+
+    def _start_offline_locked(self, request: tracking_pb2.StartRunRequest) -> None:
+        """Queues the start, the journal's first record."""
+        self._journalling = True
+        self._start_entry = self._enqueue_locked(_START, request)
+
+    def _hold_start_locked(self, request: tracking_pb2.StartRunRequest) -> None:
+        """Queues the start, held until the first points or the end go with it (or `_START_HOLD`)."""
+        self._seq += 1
+        held = _Entry(_START, self._seq, request=request)
+        self._start_entry = held
+        self._held = held
+        self._held_until = time.monotonic() + _START_HOLD
+        self.client._starting[self.id] = self
 
     def _new_columns(self) -> None:
         self._keys: Dict[str, int] = {}
@@ -322,7 +484,8 @@ class Run:
             self._vals += values
             # Read under the lock, after the loops above (where the interpreter lets the sender
             # run if it asked to), so that timestamps follow the order of the points.
-            ts = self._now_ms if self._clock_live else int(time.time() * 1000)
+            clock = _clock
+            ts = clock.now_ms if clock.live else int(time.time() * 1000)
             self._ts += [ts] * count
             self._points += count
             if len(self._vals) >= self.batch_points:
@@ -336,6 +499,9 @@ class Run:
             raise self._error
 
     def _seal_locked(self) -> None:
+        if self._held is not None:  # the start goes first, with what is sealed now
+            self._sealed.appendleft(self._held)
+            self._held = None
         if not self._vals:
             return
         self._seq += 1
@@ -354,6 +520,8 @@ class Run:
 
     def _done_seq_locked(self) -> int:
         """Every entry up to this sequence is settled (acknowledged or refused)."""
+        if self._held is not None:
+            return self._held.seq - 1
         if self._pending:
             return self._pending[0].seq - 1
         if self._sealed:
@@ -405,39 +573,14 @@ class Run:
     # -- the background sender -----------------------------------------------------------------
 
     def _start_locked(self) -> None:
-        self._thread = threading.Thread(target=self._send_loop, name=f"tally-run-{self.id}", daemon=True)
-        self._thread.start()
-        threading.Thread(target=self._tick_loop, args=(self._thread,), name=f"tally-clock-{self.id}", daemon=True).start()
-
-    def _tick_loop(self, sender: threading.Thread) -> None:
-        """Refreshes `_now_ms` every `_TICK` seconds while points are logged, and kicks the sender
-        when `log` has sealed a batch. Never blocks but to sleep, so the clock stays fresh while the
-        sender waits on the daemon. Ends with the sender or when the run ends."""
-        seen = (-1, -1)
-        last_activity = time.monotonic()
-        try:
-            while not self._closing and sender.is_alive():
-                now = time.monotonic()
-                activity = (self._seq, len(self._vals))  # changes only when points are logged
-                if activity != seen:
-                    seen = activity
-                    last_activity = now
-                if now - last_activity < _IDLE_AFTER:
-                    self._now_ms = int(time.time() * 1000)
-                    self._clock_live = True
-                    if self._sealed:
-                        self._kick.set()
-                    time.sleep(_TICK)
-                else:
-                    self._clock_live = False
-                    time.sleep(0.1)
-        finally:
-            self._clock_live = False
+        self._thread = _senders.start(self._send_loop, f"tally-run-{self.id}")
+        _clock.watch(self)
 
     def _poke(self) -> None:
         self._kick.set()
 
     def _send_loop(self) -> None:
+        _local.sender = True  # calls this thread makes do not wait for runs' starts (`_wait_started`)
         try:
             self._sender()
         except BaseException as exc:  # a bug must not leave flush, end and back-pressure waiting forever
@@ -457,14 +600,18 @@ class Run:
             # Wait until kicked, a batch is sealed or `flush_interval` has passed. Whatever a
             # kicker changed before its set() is seen below, as the kick is cleared before.
             while not (self._sealed or kick.is_set()):
-                remaining = self.flush_interval - (time.monotonic() - last_seal)
+                now = time.monotonic()
+                remaining = self.flush_interval - (now - last_seal)
+                if self._held is not None:
+                    remaining = min(remaining, self._held_until - now)
                 if remaining <= 0:
                     break
                 kick.wait(remaining)
             kick.clear()
             with self._lock:
                 now = time.monotonic()
-                if now - last_seal >= self.flush_interval or self._closing:
+                if (now - last_seal >= self.flush_interval or self._closing
+                        or (self._held is not None and now >= self._held_until)):
                     self._seal_locked()
                     last_seal = now
                 new = list(self._sealed)
@@ -579,25 +726,33 @@ class Run:
                 stream = self._stream = self.client.channel.open_call(WRITE_RUN)
                 stream.set_on_ready(self._poke)
                 self._draining = False
-            if stream is not None and not self._draining and stream.connection.usable:
-                for entry in to_send:
-                    stream.send(self._write_payload(entry))
-                    entry.sent = True
-                    entry.tries += 1
-                    entry.sent_at = self._last_write = time.monotonic()
-                    # Take answers as they come, so that the daemon never waits for credit to
-                    # send them while this thread waits for credit to send writes.
-                    if self._take_results(stream) is None:
-                        break
-            if stream is not None:
-                stream = self._stream = self._take_results(stream)
-            if stream is None:
-                self._draining = False
-            elif not self._draining and pending and pending[0].sent and (
-                    flushing or not stream.connection.usable
-                    or time.monotonic() - pending[0].sent_at > self.stall_timeout):
-                stream.half_close()
-                self._draining = True
+            with contextlib.ExitStack() as cork:
+                if stream is not None:
+                    cork.enter_context(stream.connection.corked())  # the writes and half-close in one system call
+                if stream is not None and not self._draining and stream.connection.usable:
+                    for entry in to_send:
+                        try:
+                            stream.send(self._write_payload(entry))
+                        except RPCError as error:
+                            if entry is pending[0] or _journal.may_clear(error) or error.code != 8:
+                                raise
+                            break  # too large to send: refused (below) once it is at the head
+                        entry.sent = True
+                        entry.tries += 1
+                        entry.sent_at = self._last_write = time.monotonic()
+                        # Take answers as they come, so that the daemon never waits for credit to
+                        # send them while this thread waits for credit to send writes.
+                        if self._take_results(stream) is None:
+                            break
+                if stream is not None:
+                    stream = self._stream = self._take_results(stream)
+                if stream is None:
+                    self._draining = False
+                elif not self._draining and pending and pending[0].sent and (
+                        flushing or not stream.connection.usable
+                        or time.monotonic() - pending[0].sent_at > self.stall_timeout):
+                    stream.half_close()
+                    self._draining = True
         except RPCError as error:
             self._drop_stream()
             if retried(error):
@@ -669,9 +824,11 @@ class Run:
             if entry.kind == _METRICS:
                 self._settled_locked(entry, error)
             else:
+                if entry.kind == _START:
+                    self.client._starting.pop(self.id, None)
                 if error is None and isinstance(answer, tracking_pb2.Run):
                     if entry.kind in (_START, _RESUME):
-                        self.experiment_id = answer.experiment_id
+                        self._experiment_id = answer.experiment_id
                     if entry.kind == _RESUME:
                         for m in answer.metrics:
                             if m.count:
@@ -937,6 +1094,29 @@ class Run:
         """The run's stored metric history per key (see `Client.history`)."""
         return self.client.history(self.id, keys, max_points=max_points, min_step=min_step, max_step=max_step)
 
+    @property
+    def experiment_id(self) -> str:
+        """The run's experiment; waits for the start's answer (empty while the run is offline)."""
+        if not self._experiment_id:
+            self._wait_started()
+        return self._experiment_id
+
+    def _wait_started(self) -> None:
+        """Waits until the run's start is answered (or safe in the journal while the daemon cannot
+        be reached): from then on other calls see the run. A refusal is left to `log`, `flush`
+        and `end` to raise."""
+        entry = self._start_entry
+        if entry is None or entry.done or getattr(_local, "sender", False):
+            return
+        with self._lock:
+            if entry.done or self._offline_through >= entry.seq or self._error is not None:
+                return
+            self._seal_locked()
+            try:
+                self._wait_settled_locked(entry.seq, None)
+            except RPCError:
+                pass
+
     def info(self) -> Any:
         """The run as the daemon has it now (`RunInfo`)."""
         return self.client.get_run(self.id)
@@ -971,7 +1151,7 @@ class Run:
                     f"run {self.id} was recorded failed: {_count(self.refused_points)} "
                     f"{'was' if self.refused_points == 1 else 'were'} refused by the daemon: {self._first_refusal}")
             thread = self._thread
-        if entry.done and thread is not None and thread is not threading.current_thread():
+        if entry.done and thread is not None and thread.thread is not threading.current_thread():
             thread.join(1.0)
         if refusal is not None:
             raise refusal
@@ -1018,7 +1198,7 @@ class Run:
             print(f"tally: while ending run {self.id}: {end_error}", file=sys.stderr)
 
     def __repr__(self) -> str:
-        return f"<tally.Run {self.id} {self.name!r} experiment={self.experiment_id}>"
+        return f"<tally.Run {self.id} {self.name!r} experiment={self._experiment_id}>"
 
     def _after_fork(self) -> None:
         # The child starts with empty buffers: what the parent logged is the parent's to send. It
@@ -1035,6 +1215,7 @@ def _undelivered(run_id: str) -> bool:
     return bool(run_id) and any(run.id == run_id and run._journalling for run in list(_live_runs))
 
 
+_local = threading.local()  # `sender`: this thread is a run's sender
 _live_runs: "weakref.WeakSet[Run]" = weakref.WeakSet()
 _open_runs: Dict[str, Run] = {}
 _escaped: List[str] = []
@@ -1072,10 +1253,18 @@ def _end_open_runs() -> None:
                 print(f"tally: run {run.id} was not flushed at exit: {exc}", file=sys.stderr)
 
 
+def _deliver_starts_before_fork() -> None:
+    # A forked child logs to its parent's runs: their starts must reach the daemon first.
+    for run in list(_live_runs):
+        run._wait_started()
+
+
 def _reset_after_fork() -> None:
+    _clock.after_fork()
+    _senders.after_fork()
     for run in list(_live_runs):
         run._after_fork()
 
 
 if hasattr(os, "register_at_fork"):
-    os.register_at_fork(after_in_child=_reset_after_fork)
+    os.register_at_fork(before=_deliver_starts_before_fork, after_in_child=_reset_after_fork)

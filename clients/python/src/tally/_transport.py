@@ -14,14 +14,15 @@ generated stubs call: it (re)connects lazily, so a new connection is opened afte
 restarts or after `os.fork()`.
 """
 
+import contextlib
 import os
 import select
 import socket as _socket
 import threading
 import time
 import weakref
-from typing import (Any, Callable, Generic, Iterable, List, Mapping, Optional, Sequence, Tuple,
-                    Type, TypeVar)
+from typing import (Any, Callable, Dict, Generic, Iterable, Iterator, List, Mapping, Optional, Sequence,
+                    Tuple, Type, TypeVar)
 
 from google.protobuf.message import Message
 
@@ -64,6 +65,7 @@ class Connection:
         # its call from __del__, which takes them again.
         self._lock = threading.RLock()
         self._wlock = threading.RLock()
+        self._corks: Dict[int, List[bytes]] = {}  # per thread: frames held by `corked`
         self._slots_cond = threading.Condition(self._lock)
         self._slot_waiters = 0
         self._socket_closed = False
@@ -319,11 +321,35 @@ class Connection:
     # -- writing -------------------------------------------------------------------------------
 
     def _write(self, data: bytes) -> None:
+        if self._corks:
+            cork = self._corks.get(threading.get_ident())
+            if cork is not None:
+                cork.append(data)
+                return
         try:
             with self._wlock:
                 self._sock.sendall(data)
         except OSError as exc:
             raise self._lost(exc.strerror or str(exc)) from None
+
+    @contextlib.contextmanager
+    def corked(self) -> Iterator[None]:
+        """Holds the frames this thread writes inside the block and writes them at its end in
+        one system call (or earlier, before waiting for send window)."""
+        ident = threading.get_ident()
+        if ident in self._corks:
+            yield
+            return
+        self._corks[ident] = []
+        try:
+            yield
+        finally:
+            self._uncork()
+
+    def _uncork(self) -> None:
+        held = self._corks.pop(threading.get_ident(), None)
+        if held:
+            self._write(b"".join(held))
 
     def _write_quietly(self, data: bytes) -> None:
         try:
@@ -394,6 +420,9 @@ class Connection:
         with self._lock:
             data = self._core.send_message(call, payload, end_stream)
         if data is None:
+            if threading.get_ident() in self._corks:  # the daemon grants window for what it has read
+                self._uncork()
+                self._corks[threading.get_ident()] = []
             later = None
             try:
                 with self._lock:
@@ -565,6 +594,9 @@ class Channel:
         self._connection: Optional[Connection] = None
         self._connected = False
         self._closed = False
+        # Called before each call but the raw ones (`open_call`): a `Client` waits there for the
+        # starts of its runs to be answered.
+        self._before_call: Optional[Callable[[], None]] = None
         _channels.add(self)
 
     def connection(self) -> Connection:
@@ -608,6 +640,8 @@ class Channel:
 
     def unary(self, path: str, request: Message, response_type: Type[R], *,
               timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> R:
+        if self._before_call is not None:
+            self._before_call()
         conn = self.connection()
         call = conn.start_call(path, timeout=timeout, metadata=metadata, first=_encode(request), end_stream=True)
         return _one_response(conn, call, response_type)
@@ -615,6 +649,8 @@ class Channel:
     def server_streaming(self, path: str, request: Message, response_type: Type[R], *,
                          timeout: Optional[float] = None,
                          metadata: Optional[Mapping[str, str]] = None) -> ResponseIterator[R]:
+        if self._before_call is not None:
+            self._before_call()
         conn = self.connection()
         call = conn.start_call(path, timeout=timeout, metadata=metadata, first=_encode(request), end_stream=True)
         return ResponseIterator(conn, call, response_type)
@@ -622,6 +658,8 @@ class Channel:
     def client_streaming(self, path: str, requests: Iterable[Message], response_type: Type[R], *,
                          timeout: Optional[float] = None,
                          metadata: Optional[Mapping[str, str]] = None) -> R:
+        if self._before_call is not None:
+            self._before_call()
         conn = self.connection()
         iterator = iter(requests)
         first = next(iterator, None)
@@ -644,6 +682,8 @@ class Channel:
     def bidi_streaming(self, path: str, requests: Iterable[Message], response_type: Type[R], *,
                        timeout: Optional[float] = None,
                        metadata: Optional[Mapping[str, str]] = None) -> ResponseIterator[R]:
+        if self._before_call is not None:
+            self._before_call()
         conn = self.connection()
         call = conn.start_call(path, timeout=timeout, metadata=metadata)
 
