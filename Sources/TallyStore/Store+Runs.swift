@@ -164,7 +164,7 @@ extension Store {
             return .ownedBySweep
         }
         let crashed = (row["status"] as Int) == RunState.crashed.rawValue
-        try db.cachedStatement(sql: "UPDATE runs SET last_contact_ms = MAX(last_contact_ms, ?), status = ? WHERE pk = ?").execute(
+        try db.cachedStatement(sql: "UPDATE runs SET last_contact_ms = MAX(last_contact_ms, ?, started_at_ms), status = ? WHERE pk = ?").execute(
             arguments: [contactMs, crashed ? RunState.running.rawValue : row["status"] as Int, pk]
         )
         return crashed ? .revived(try Self.runRecords(db, pks: [pk])[0]) : .recorded

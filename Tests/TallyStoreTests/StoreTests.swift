@@ -32,6 +32,19 @@ struct StoreTests {
         }
     }
 
+    @Test("a writer's contact is never recorded before its run started (a start and a batch sent together)")
+    func contactNotBeforeStart() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = try Store(path: dir + "/tally.sqlite")
+            let run = try await store.startRun(.init(experimentName: "contact", createExperiment: true))
+            // The batch was read before the start it arrived with was applied.
+            _ = try await store.recordWriter(id: run.id, contactMs: run.startedAtMs - 5)
+            let stored = try await store.run(id: run.id)
+            #expect(stored.lastContactMs == run.startedAtMs)
+            try store.close()
+        }
+    }
+
     @Test("reopening keeps data and does not re-run migrations")
     func reopen() async throws {
         try await withTemporaryDirectory { dir in
