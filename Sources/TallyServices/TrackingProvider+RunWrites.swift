@@ -1,15 +1,16 @@
-import Synchronization
 public import TallyProto
 public import TallyRPC
 import TallyStore
 
 extension TrackingProvider {
-    /// Most writes of one call between arrival and acknowledgement.
-    static let runWritesInFlight = 256
+    /// Most writes committed in one transaction.
+    static let runWritesPerCommit = 64
 
-    /// Applies a run's writes in order. A reader takes the requests as they arrive and checks
-    /// them; a committer applies everything that arrived since its last commit in one transaction
-    /// (docs/tracking.md, "A run on one stream") and answers each write in order. The first write
+    /// Applies a run's writes in order. The writes are taken and checked as they arrive; those
+    /// that arrived together (while more are buffered behind the last one taken, up to
+    /// ``runWritesPerCommit``) are applied in one transaction (docs/tracking.md, "A run on one
+    /// stream") and answered in order. Writes that arrive during a commit wait in the call's
+    /// buffer (bounded by its flow-control window) and go into the next one. The first write
     /// refused (by its check or by the store) ends the call with its status, after the writes
     /// before it are committed and answered; nothing after it is applied.
     public func writeRun(
@@ -17,41 +18,29 @@ extension TrackingProvider {
         response: ResponseWriter<RunWriteResult>,
         context: ServerContext
     ) async throws {
-        let queue = RunWriteQueue()
-        let inFlight = FlowWindow(initial: Self.runWritesInFlight)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            group.addTask {
-                do {
-                    for try await request in requests {
-                        let operation = try runWriteOperation(request)
-                        if case .metrics(let batch)? = request.write, !batch.writerId.isEmpty,
-                           liveness.noteContact(runID: batch.runId, connection: context.connectionID) {
-                            // A new writer is recorded in the transaction of its batch.
-                            try await inFlight.acquire(1)
-                            queue.push(.writerContact(runID: batch.runId, contactMs: Self.nowMs()), more: true)
-                        }
-                        try await inFlight.acquire(1)
-                        // Writes that arrived together are committed together: the committer
-                        // waits while more of them are buffered.
-                        queue.push(operation, more: requests.hasBufferedMessages)
-                    }
-                    queue.finish(nil)
-                } catch {
-                    queue.finish(error)
+        var operations: [RunWriteOperation] = []
+        var iterator = requests.makeAsyncIterator()
+        do {
+            while let request = try await iterator.next() {
+                let operation = try runWriteOperation(request)
+                if case .metrics(let batch)? = request.write, !batch.writerId.isEmpty,
+                   liveness.noteContact(runID: batch.runId, connection: context.connectionID) {
+                    // A new writer is recorded in the transaction of its batch.
+                    operations.append(.writerContact(runID: batch.runId, contactMs: Self.nowMs()))
+                }
+                operations.append(operation)
+                if !requests.hasBufferedMessages || operations.count >= Self.runWritesPerCommit {
+                    let group = operations
+                    operations.removeAll(keepingCapacity: true)
+                    try await commit(group, response: response)
                 }
             }
-            group.addTask {
-                while let (operations, ending) = await queue.take() {
-                    if !operations.isEmpty {
-                        try await commit(operations, response: response)
-                        inFlight.release(operations.count)
-                    }
-                    if let ending { throw ending }
-                }
-            }
-            try await group.next()
-            try await group.next()
+        } catch {
+            // A refused check (or the call failing): what came before it is committed first.
+            if !operations.isEmpty { try await commit(operations, response: response) }
+            throw error
         }
+        if !operations.isEmpty { try await commit(operations, response: response) }
     }
 
     /// Applies writes in one transaction, answers them, and tells watchers and the writer
@@ -123,84 +112,5 @@ extension TrackingProvider {
         case nil:
             throw Self.invalid("a RunWrite needs one of start_run, metrics, params, tags, end_run, resume_run", field: "write")
         }
-    }
-}
-
-/// The writes of one WriteRun call between its reader and its committer: the committer takes
-/// everything queued at once, so writes that arrive together share a transaction. While the
-/// reader says more writes have arrived behind the last one pushed, the committer waits for them
-/// (up to ``burstLimit`` writes).
-final class RunWriteQueue: Sendable {
-    /// Most writes the committer waits to group while more are arriving.
-    static let burstLimit = 64
-
-    private struct State {
-        var items: [RunWriteOperation] = []
-        var more = false
-        var finished = false
-        var ending: (any Error)?
-        var waiter: CheckedContinuation<Void, Never>?
-
-        /// The committer has something to take.
-        var isReady: Bool {
-            finished || (!items.isEmpty && (!more || items.count >= RunWriteQueue.burstLimit))
-        }
-    }
-
-    private let state = Mutex(State())
-
-    /// Whether ``take()`` would return now.
-    var isReady: Bool { state.withLock { $0.isReady } }
-
-    /// Queues a write; `more`: others have arrived behind it and are pushed next.
-    func push(_ operation: RunWriteOperation, more: Bool = false) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.items.append(operation)
-            state.more = more
-            guard state.isReady else { return nil }
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
-    }
-
-    /// No more writes; `error` (a refused check, the call failing) ends the call once the
-    /// writes before it are committed.
-    func finish(_ error: (any Error)?) {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
-            state.finished = true
-            state.ending = error
-            defer { state.waiter = nil }
-            return state.waiter
-        }
-        waiter?.resume()
-    }
-
-    /// Every write queued (waiting for one), with the error that ends the call once they are
-    /// applied; nil once finished and empty.
-    func take() async -> ([RunWriteOperation], (any Error)?)? {
-        while true {
-            let (taken, done) = state.withLock { state in (Self.take(&state), state.finished) }
-            if let taken { return taken }
-            if done { return nil }
-            await withCheckedContinuation { continuation in
-                let ready = state.withLock { state -> Bool in
-                    if state.isReady { return true }
-                    state.waiter = continuation
-                    return false
-                }
-                if ready { continuation.resume() }
-            }
-        }
-    }
-
-    private static func take(_ state: inout State) -> ([RunWriteOperation], (any Error)?)? {
-        if state.items.isEmpty && state.ending == nil { return nil }
-        if !state.finished && state.more && state.items.count < burstLimit { return nil }
-        let items = state.items
-        state.items = []
-        let ending = state.finished ? state.ending : nil
-        if state.finished { state.ending = nil }
-        return (items, ending)
     }
 }

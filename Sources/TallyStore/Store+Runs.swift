@@ -63,8 +63,10 @@ extension Store {
         if let parent = run.parentRunID {
             parentPK = try Self.runPK(db, id: parent, field: "parent_run_id")
         }
+        let id = run.id ?? Identifiers.make()
+        let startedAt = Identifiers.nowMs()
         try db.cachedStatement(sql: "INSERT INTO runs (id, experiment_pk, parent_pk, name, status, started_at_ms) VALUES (?, ?, ?, ?, ?, ?)").execute(
-            arguments: [run.id ?? Identifiers.make(), experimentPK, parentPK, run.name, RunState.running.rawValue, Identifiers.nowMs()]
+            arguments: [id, experimentPK, parentPK, run.name, RunState.running.rawValue, startedAt]
         )
         let pk = db.lastInsertedRowID
         for (key, value) in run.tags {
@@ -76,7 +78,15 @@ extension Store {
                 .execute(arguments: [pk, key, value.typeCode, databaseValue(value)])
         }
         try Self.touchExperiment(db, pk: experimentPK)
-        return try Self.runRecords(db, pks: [pk])[0]
+        // The new run as stored, without reading it back: only its experiment's id is looked up.
+        guard let experimentID = try String.fetchOne(db.cachedStatement(sql: "SELECT id FROM experiments WHERE pk = ?"), arguments: [experimentPK]) else {
+            throw StoreError.notFound("experiment", "#\(experimentPK)")
+        }
+        return RunRecord(
+            pk: pk, id: id, experimentPK: experimentPK, experimentID: experimentID, parentID: parentPK == nil ? nil : run.parentRunID,
+            name: run.name, state: .running, error: "", startedAtMs: startedAt, completedAtMs: 0,
+            tags: run.tags, params: run.params, metrics: [], childCount: 0, lastContactMs: 0
+        )
     }
 
     /// Ends a running (or crashed) run. Ending a run again as it ended (same status and error)

@@ -20,6 +20,10 @@ final class ServerConnection: Sendable {
     private let outbox: FrameOutbox
     private let stats: TransportStats
     private let state = Mutex(State())
+    /// Streaming calls opened by the read being decoded: their handlers start once the read is
+    /// (``readComplete()``), so a handler finds every message that read brought already queued
+    /// (a run's start, points and end sent together are committed together).
+    private let opened = Mutex<[(callID: UInt32, entry: CallEntry, requests: RawMessageStream)]>([])
     /// Set once reading has failed; later frames are dropped.
     private let readFailed = Atomic<Bool>(false)
     /// When the connection was last active (a frame received, a call ended), in nanoseconds
@@ -371,7 +375,19 @@ final class ServerConnection: Sendable {
         }
         entry.requestContinuation = continuation
         state.withLock { $0.calls[callID] = entry }
-        startHandler(callID, entry: entry, requests: requests)
+        opened.withLock { $0.append((callID, entry, requests)) }
+    }
+
+    /// The frames of one read are handled: starts the handlers of the streaming calls they opened
+    /// (those still open).
+    func readComplete() {
+        let calls = opened.withLock { opened -> [(callID: UInt32, entry: CallEntry, requests: RawMessageStream)] in
+            defer { opened.removeAll() }
+            return opened
+        }
+        for call in calls where state.withLock({ $0.calls[call.callID] === call.entry }) {
+            startHandler(call.callID, entry: call.entry, requests: call.requests)
+        }
     }
 
     private func handleMessage(_ frame: Frame) throws {

@@ -15,6 +15,11 @@ final class ServerFrameHandler: ChannelInboundHandler {
         connection.receive(unwrapInboundIn(data))
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        connection.readComplete()
+        context.fireChannelReadComplete()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         connection.receiveError(error)
     }

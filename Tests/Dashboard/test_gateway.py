@@ -314,6 +314,7 @@ def test_a_failing_server_streaming_call_reports_its_status(daemon):
 def test_watch_run_over_sse_delivers_live_points_and_ends_with_the_run(daemon, client):
     import http.client
     run = client.start_run("gateway-watch", name="watched")
+    run.flush()  # its start is delivered: other connections (here HTTP) see the run
     conn = http.client.HTTPConnection("127.0.0.1", daemon.port, timeout=30)
     conn.request("POST", "/api/tally.v1.Tracking/WatchRun", body=json.dumps({"runId": run.id}),
                  headers={"Content-Type": "application/json", "Accept": "text/event-stream", **daemon.auth()})

@@ -54,6 +54,12 @@ final class DaemonProcess: @unchecked Sendable {
         }
     }
 
+    /// A daemon a test forgot (or could not reach, after a failed expectation) to stop: it must
+    /// not outlive the test run, holding the runner's output open.
+    deinit {
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+    }
+
     func kill9() {
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()

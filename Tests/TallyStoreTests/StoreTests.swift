@@ -45,6 +45,27 @@ struct StoreTests {
         }
     }
 
+    @Test("the run a start returns is the run as stored (params of every type, tags, parent)")
+    func startReturnsTheStoredRun() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = try Store(path: dir + "/tally.sqlite")
+            let parent = try await store.startRun(.init(experimentName: "as-stored", createExperiment: true))
+            let started = try await store.startRun(.init(
+                experimentName: "as-stored", createExperiment: true, name: "child", tags: ["a": "1", "b": ""],
+                parentRunID: parent.id,
+                params: ["s": .string("x"), "i": .int(-3), "d": .double(0.25), "n": .double(.nan), "inf": .double(.infinity), "b": .bool(true)]
+            ))
+            var stored = try await store.run(id: started.id)
+            #expect(stored.params["n"].map { if case .double(let v) = $0 { v.isNaN } else { false } } == true)
+            stored.params["n"] = nil
+            var returned = started
+            returned.params["n"] = nil
+            #expect(returned == stored)
+            #expect((try await store.run(id: parent.id)).childCount == 1)
+            try store.close()
+        }
+    }
+
     @Test("reopening keeps data and does not re-run migrations")
     func reopen() async throws {
         try await withTemporaryDirectory { dir in
