@@ -7,18 +7,29 @@ extension ExperimentsProvider {
     /// What only the daemon's own user may do, named in PERMISSION_DENIED answers.
     static let managingProviders = "managing providers (they hold API keys and commands the daemon runs)"
 
+    /// The base URL a provider of `kind` gets when its request names none: OpenAI's public
+    /// endpoint, and Ollama's default local address.
+    static func defaultBaseURL(for kind: ProviderKind) -> String {
+        switch kind {
+        case .openai: "https://api.openai.com/v1"
+        case .ollama: "http://127.0.0.1:11434"
+        default: ""
+        }
+    }
+
     public func createProvider(request: CreateProviderRequest, context: ServerContext) async throws -> Provider {
         try context.caller.requireDaemonUser(for: Self.managingProviders)
         guard !request.name.isEmpty, request.name.count <= 128 else {
             throw invalid("provider name must be 1 to 128 characters", field: "name")
         }
-        try validateProvider(kind: request.kind, baseURL: request.baseUrl, command: request.command, apiKey: request.apiKey)
+        let baseURL = request.baseUrl.isEmpty ? Self.defaultBaseURL(for: request.kind) : request.baseUrl
+        try validateProvider(kind: request.kind, baseURL: baseURL, command: request.command, apiKey: request.apiKey)
         let sealed = request.apiKey.isEmpty ? nil : try secrets.seal(request.apiKey)
         let record = try await mapStoreErrors {
             try await store.createProvider(Store.NewProvider(
                 name: request.name,
                 kind: Int(request.kind.rawValue),
-                baseURL: request.baseUrl,
+                baseURL: baseURL,
                 command: request.command,
                 encryptedKey: sealed,
                 isActive: !request.inactive

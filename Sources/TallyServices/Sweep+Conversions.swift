@@ -87,9 +87,8 @@ struct SweepPlan: Sendable {
             if config.maxTrials == 0 { config.maxTrials = UInt32(clamping: total) }
             maxTrials = min(Int(config.maxTrials), total)
         } else {
-            guard config.maxTrials > 0 || config.timeLimitMs > 0 else {
-                throw invalid("a random or bayesian sweep needs max_trials or time_limit_ms", "max_trials")
-            }
+            // Neither a count nor a time limit: scikit-learn's RandomizedSearchCV default (n_iter).
+            if config.maxTrials == 0 && config.timeLimitMs == 0 { config.maxTrials = SweepDefaults.maxTrials }
             maxTrials = config.maxTrials > 0 ? Int(config.maxTrials) : nil
         }
         if config.maxParallel == 0 { config.maxParallel = 1 }

@@ -99,8 +99,9 @@ struct Providers: AsyncParsableCommand {
             abstract: "Register a provider.",
             discussion: """
                 Examples:
-                  tally providers create openai --kind openai --base-url https://api.openai.com/v1 --api-key-env OPENAI_API_KEY
-                  tally providers create local --kind ollama --base-url http://127.0.0.1:11434
+                  tally providers create openai --kind openai --api-key-env OPENAI_API_KEY
+                  tally providers create azure --kind openai --base-url https://NAME.openai.azure.com/openai/v1 --api-key-env AZURE_KEY
+                  tally providers create local --kind ollama
                   tally providers create rules --kind command -- python3 classify.py --strict
                 The key is stored encrypted by the daemon and never shown again.
                 """
@@ -114,7 +115,7 @@ struct Providers: AsyncParsableCommand {
         @Option(help: ArgumentHelp("openai, ollama or command.", valueName: "kind"))
         var kind: String
 
-        @Option(help: ArgumentHelp("Base URL (openai: …/v1; ollama: the server).", valueName: "url"))
+        @Option(help: ArgumentHelp("Base URL (openai: …/v1, default https://api.openai.com/v1; ollama: the server, default http://127.0.0.1:11434).", valueName: "url"))
         var baseUrl: String?
 
         @OptionGroup var key: KeyOptions

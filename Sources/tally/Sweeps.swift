@@ -46,7 +46,7 @@ struct Sweeps: AsyncParsableCommand {
         @Flag(help: "Maximize the objective (default: minimize).")
         var maximize = false
 
-        @Option(name: .customLong("max-trials"), help: ArgumentHelp("Trials to start, failed ones included (default: the grid's size; random and bayesian need it or --time-limit).", valueName: "n"))
+        @Option(name: .customLong("max-trials"), help: ArgumentHelp("Trials to start, failed ones included (default: the grid's size; 10 for random and bayesian, or as many as fit in --time-limit when it is given).", valueName: "n"))
         var maxTrials: UInt32?
 
         @Option(help: ArgumentHelp("Trials running at once (default 1).", valueName: "n"))

@@ -344,3 +344,12 @@ def test_no_daemon_is_unavailable_at_once(workdir, args):
     assert result.returncode == 1
     assert result.stderr.startswith("Error: UNAVAILABLE: cannot connect to the Tally daemon at " + socket)
     assert result.stdout == ""
+
+
+def test_providers_default_to_their_kinds_address(daemon):
+    """--base-url may be left out: OpenAI's public endpoint, Ollama's local address."""
+    tally_ok(daemon, "providers", "create", "openai-default", "--kind", "openai")
+    tally_ok(daemon, "providers", "create", "ollama-default", "--kind", "ollama")
+    rows = {row[1]: row for row in table_rows(tally_ok(daemon, "providers", "ls"))[1:]}
+    assert "https://api.openai.com/v1" in rows["openai-default"]
+    assert "http://127.0.0.1:11434" in rows["ollama-default"]

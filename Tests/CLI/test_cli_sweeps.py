@@ -83,12 +83,19 @@ def test_create_validates_the_search_space(daemon):
         (["--param", "x=choice:1,2", "--time-limit", "soon"], "--time-limit must be a positive duration"),
         # Refused by the daemon: a grid cannot enumerate a continuous range.
         (["--param", "x=float:0:1"], "INVALID_ARGUMENT"),
-        (["--param", "x=float:0:1", "--method", "random"], "INVALID_ARGUMENT"),
     ]
     for args, message in cases:
         result = tally_fails(daemon, "sweeps", "create", *args)
         assert message in result.stderr, (args, result.stderr)
     assert tally_json(daemon, "sweeps", "ls").get("jobs", []) == []
+
+
+def test_random_and_bayesian_sweeps_default_to_ten_trials(daemon):
+    """Neither --max-trials nor --time-limit: 10 trials (scikit-learn's n_iter), as --help says."""
+    assert "10 for random and bayesian" in " ".join(tally_ok(daemon, "sweeps", "create", "--help").split())
+    for method in ("random", "bayesian"):
+        sweep_id = tally_ok(daemon, "sweeps", "create", "--param", "x=float:0:1", "--method", method).strip()
+        assert show(daemon, sweep_id)["sweep"]["maxTrials"] == 10, method
 
 
 def test_create_list_and_show(daemon):

@@ -71,6 +71,31 @@ struct ProviderAccessTests {
         #expect(try await p.listProviders(request: ListProvidersRequest(), context: context(Self.owner, "ListProviders")).providers.isEmpty)
     }
 
+    @Test("a provider created without a base URL gets its kind's default: OpenAI's endpoint, the local Ollama")
+    func defaultBaseURLs() async throws {
+        let h = try await JobHarness(executor: nil)
+        defer { Task { await h.close() } }
+        var openai = CreateProviderRequest()
+        openai.name = "openai"
+        openai.kind = .openai
+        openai.apiKey = "sk-test"
+        #expect(try await h.provider.createProvider(request: openai, context: context(Self.owner, "CreateProvider")).baseUrl == "https://api.openai.com/v1")
+        var ollama = CreateProviderRequest()
+        ollama.name = "local"
+        ollama.kind = .ollama
+        #expect(try await h.provider.createProvider(request: ollama, context: context(Self.owner, "CreateProvider")).baseUrl == "http://127.0.0.1:11434")
+        var command = CreateProviderRequest()
+        command.name = "rules"
+        command.kind = .command
+        command.command = ["/bin/true"]
+        #expect(try await h.provider.createProvider(request: command, context: context(Self.owner, "CreateProvider")).baseUrl == "")
+        var bad = CreateProviderRequest()
+        bad.name = "bad"
+        bad.kind = .openai
+        bad.baseUrl = "ftp://example.com"
+        #expect(await denied { _ = try await h.provider.createProvider(request: bad, context: context(Self.owner, "CreateProvider")) }?.code == .invalidArgument)
+    }
+
     @Test("an evaluation with a command provider is the owner's only: another caller gets PERMISSION_DENIED and no job")
     func commandEvaluationIsTheOwners() async throws {
         let h = try await JobHarness(executor: CountingExecutor())

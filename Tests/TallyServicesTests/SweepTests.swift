@@ -482,7 +482,10 @@ func rpcCode(_ body: () async throws -> Void) async -> RPCError.Code? {
         #expect(await rpcCode { _ = try await h.sweep(sweepConfig([intParam("a", 5, 1)])) } == .invalidArgument)
         #expect(await rpcCode { _ = try await h.sweep(sweepConfig([floatParam("lr", 0, 1)])) } == .invalidArgument)
         #expect(await rpcCode { _ = try await h.sweep(sweepConfig([floatParam("lr", 0, 1, log: true)], method: .random, maxTrials: 3)) } == .invalidArgument)
-        #expect(await rpcCode { _ = try await h.sweep(sweepConfig([floatParam("lr", 0, 1)], method: .random)) } == .invalidArgument)
+        // A random sweep with neither max_trials nor a time limit runs 10 trials (SweepDefaultsTests).
+        let defaulted = try await h.sweep(sweepConfig([floatParam("lr", 0, 1)], method: .random))
+        guard case .sweep(let stored)? = defaulted.config else { Issue.record("no sweep config"); return }
+        #expect(stored.maxTrials == 10)
         #expect(await rpcCode { _ = try await h.sweep(sweepConfig([])) } == .invalidArgument)
         #expect(await rpcCode { _ = try await h.sweep(sweepConfig([categoricalParam("c", [])])) } == .invalidArgument)
 

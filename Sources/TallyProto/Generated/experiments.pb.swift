@@ -587,7 +587,8 @@ public struct CreateProviderRequest: ProtoMessage {
     /// `kind` (field 2).
     public var kind: ProviderKind = ProviderKind(rawValue: 0)
 
-    /// `base_url` (field 3).
+    /// Empty: OpenAI's public endpoint (https://api.openai.com/v1) for OPENAI, the local
+    /// http://127.0.0.1:11434 for OLLAMA.
     public var baseUrl: String = ""
 
     /// Write-only; encrypted at rest.
@@ -1269,8 +1270,8 @@ public struct SweepConfig: ProtoMessage {
     /// `objective` (field 4).
     public var objective: SweepObjective? = nil
 
-    /// Trials to start, failed ones included; 0 is the grid's size for a grid (required otherwise
-    /// unless time_limit_ms is set).
+    /// Trials to start, failed ones included; 0 is the grid's size for a grid, and for random and
+    /// bayesian 10 (scikit-learn's n_iter default) unless time_limit_ms is set (then as many as fit).
     public var maxTrials: UInt32 = 0
 
     /// Trials running at once (default 1).

@@ -377,6 +377,10 @@ struct  Tally__V1__CreateProviderRequest
   ProtobufCMessage base;
   char *name;
   Tally__V1__ProviderKind kind;
+  /*
+   * Empty: OpenAI's public endpoint (https://api.openai.com/v1) for OPENAI, the local
+   * http://127.0.0.1:11434 for OLLAMA.
+   */
   char *base_url;
   /*
    * Write-only; encrypted at rest.
@@ -846,8 +850,8 @@ struct  Tally__V1__SweepConfig
   Tally__V1__SweepMethod method;
   Tally__V1__SweepObjective *objective;
   /*
-   * Trials to start, failed ones included; 0 is the grid's size for a grid (required otherwise
-   * unless time_limit_ms is set).
+   * Trials to start, failed ones included; 0 is the grid's size for a grid, and for random and
+   * bayesian 10 (scikit-learn's n_iter default) unless time_limit_ms is set (then as many as fit).
    */
   uint32_t max_trials;
   /*
