@@ -247,7 +247,7 @@ struct Artifacts: AsyncParsableCommand {
                     for try await message in try await c.tracking.downloadArtifact(request, options: client.streaming) {
                         switch message.part {
                         case .artifact(let a)?:
-                            download = try Download(artifact: a, destination: outputPath(for: a), force: force)
+                            download = try Download(artifact: a, destination: try outputPath(for: a), force: force)
                         case .chunk(let bytes)?:
                             guard let download else { throw RPCError(code: .internalError, message: "content before the artifact's record") }
                             try download.write(bytes)
@@ -275,10 +275,18 @@ struct Artifacts: AsyncParsableCommand {
             return FileManager.default.fileExists(atPath: path, isDirectory: &flag) && flag.boolValue
         }
 
-        func outputPath(for artifact: Artifact) -> String {
+        /// Where the artifact goes: `output` itself, or inside it when it is a folder or ends with
+        /// "/"; missing folders are created.
+        func outputPath(for artifact: Artifact) throws -> String {
             let base = String(artifact.name.split(separator: "/").last ?? Substring(artifact.name))
             guard let output else { return base }
-            return isDirectory(output) ? URL(fileURLWithPath: output).appendingPathComponent(base).path : output
+            if isDirectory(output) || output.hasSuffix("/") {
+                try FileManager.default.createDirectory(atPath: output, withIntermediateDirectories: true)
+                return URL(fileURLWithPath: output).appendingPathComponent(base).path
+            }
+            let parent = (output as NSString).deletingLastPathComponent
+            if !parent.isEmpty { try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true) }
+            return output
         }
 
         func toStandardOutput() async throws {

@@ -76,6 +76,7 @@ func pairs(_ texts: [String], option: String) throws -> [String: String] {
     var out: [String: String] = [:]
     for text in texts {
         let (k, v) = try splitPair(text, option: option)
+        guard out[k] == nil else { throw ValidationError("\(option) \(k) is given twice") }
         out[k] = v ?? ""
     }
     return out
@@ -86,6 +87,7 @@ func tagPairs(_ texts: [String], option: String = "--tag") throws -> [String: St
     var out: [String: String] = [:]
     for text in texts {
         let (k, v) = try splitPair(text, option: option, valueRequired: false)
+        guard out[k] == nil else { throw ValidationError("\(option) \(k) is given twice") }
         out[k] = v ?? ""
     }
     return out

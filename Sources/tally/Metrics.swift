@@ -26,10 +26,10 @@ struct Metrics: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Downsample to about this many points per key (min/max buckets keep spikes).", valueName: "n"))
     var maxPoints: UInt32?
 
-    @Option(help: ArgumentHelp("First step to show.", valueName: "step"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("First step to show.", valueName: "step"))
     var from: Int64?
 
-    @Option(help: ArgumentHelp("Last step to show.", valueName: "step"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Last step to show.", valueName: "step"))
     var to: Int64?
 
     @Flag(help: "Show each series' summary (count, last, min, max, mean) instead of its points.")

@@ -266,7 +266,8 @@ struct Runs: AsyncParsableCommand {
         @Argument(help: ArgumentHelp("Metric values (numbers, nan, inf).", valueName: "KEY=VALUE"))
         var points: [String] = []
 
-        @Option(help: "Step of the points (default: each series' next step).")
+        // Unconditional: a negative step ("-5") is a value, not an option.
+        @Option(parsing: .unconditional, help: "Step of the points (default: each series' next step).")
         var step: Int64?
 
         @Option(help: ArgumentHelp("A param to log; repeatable.", valueName: "K=V"))

@@ -46,6 +46,12 @@ def test_put_get_round_trip(daemon, workdir):
     tally_ok(daemon, "artifacts", "get", record["id"], "-o", str(target / "model.bin"), "--force")
     assert (target / "model.bin").read_bytes() == data
 
+    # Missing folders are created: "-o out2/" is a folder, "-o a/b/c.bin" a file in new folders.
+    tally_ok(daemon, "artifacts", "get", record["id"], "-o", str(workdir / "out2") + "/")
+    assert (workdir / "out2" / "model.bin").read_bytes() == data
+    tally_ok(daemon, "artifacts", "get", record["id"], "-o", str(workdir / "a" / "b" / "c.bin"))
+    assert (workdir / "a" / "b" / "c.bin").read_bytes() == data
+
     moved = tally_json(daemon, "artifacts", "alias", "best", record["id"])
     assert moved["aliases"] == ["best", "latest"]
     assert tally_ok(daemon, "artifacts", "rm", "--experiment", "art", "--name", "models/model.bin",

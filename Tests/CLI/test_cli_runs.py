@@ -104,3 +104,19 @@ def test_tag_and_rm(daemon):
     assert tally_ok(daemon, "runs", "rm", run, "--force").strip() == f"deleted run {run}: 1 run, 0 artifact versions"
     missing = tally_fails(daemon, "runs", "show", run)
     assert missing.stderr.strip() == f"Error: NOT_FOUND: run {run} not found"
+
+
+def test_a_key_given_twice_is_refused_and_negative_numbers_are_values(daemon):
+    """`--param lr=0.01 --param lr=abc` used to keep "abc" silently; `--step -5` failed as a
+    missing value."""
+    tally_ok(daemon, "experiments", "create", "twice", "-q")
+    result = tally_fails(daemon, "runs", "start", "twice", "--param", "lr=0.01", "--param", "lr=abc")
+    assert "--param lr is given twice" in result.stderr
+    assert "--tag a is given twice" in tally_fails(daemon, "runs", "start", "twice", "--tag", "a=1", "--tag", "a").stderr
+    run = start(daemon, "twice", "negative")
+    assert "given twice" in tally_fails(daemon, "runs", "log", run, "--param", "x=1", "--param", "x=2").stderr
+    # A negative number is the option's value: the daemon, not the parser, says what is wrong.
+    result = tally_fails(daemon, "runs", "log", run, "loss=0.5", "--step", "-5")
+    assert "INVALID_ARGUMENT: steps[0] = -5 is negative" in result.stderr, result.stderr
+    result = tally_fails(daemon, "metrics", run, "--from", "-10")
+    assert "INVALID_ARGUMENT" in result.stderr and "negative" in result.stderr, result.stderr

@@ -109,6 +109,11 @@ def test_log_artifact_and_download(daemon, tmp_path):
     tally.download_artifact(tmp_path / "copy.pt", art.id)
     assert (tmp_path / "copy.pt").read_bytes() == src.read_bytes()
     assert tally.get_run(run.id).artifacts[0].id == art.id
+    # Missing folders are created: a path ending with "/" is a folder, another one a file's path.
+    tally.download_artifact(f"{tmp_path}/new/", art.id)
+    assert (tmp_path / "new" / "model.pt").read_bytes() == src.read_bytes()
+    tally.download_artifact(tmp_path / "deep" / "er" / "m.pt", art.id)
+    assert (tmp_path / "deep" / "er" / "m.pt").read_bytes() == src.read_bytes()
 
 
 def test_watch_run_follows_live_progress(daemon):

@@ -233,8 +233,9 @@ class Client:
 
     def download_artifact(self, path: PathLike, artifact_id: str = "", *, experiment: str = "", name: str = "",
                           version: int = 0, alias: str = "") -> tracking_pb2.Artifact:
-        """Downloads an artifact version to `path` (a folder gets the artifact's base name) and
-        checks its SHA-256 and size; the file appears only once verified (else `DataLoss`)."""
+        """Downloads an artifact version to `path` (a folder, or a path ending with "/", gets the
+        artifact's base name; missing folders are created) and checks its SHA-256 and size; the
+        file appears only once verified (else `DataLoss`)."""
         ref = tracking_pb2.ArtifactRef(artifact_id=artifact_id, name=name, version=version, alias=alias)
         if experiment:
             ref.experiment_id = self._experiment_ids(experiment)[0]
@@ -250,8 +251,11 @@ class Client:
                 for part in parts:
                     if part.HasField("artifact"):
                         record = part.artifact
-                        if os.path.isdir(target):
+                        if os.path.isdir(target) or target.endswith(("/", os.sep)):
+                            os.makedirs(target, exist_ok=True)
                             target = os.path.join(target, os.path.basename(record.name))
+                        elif os.path.dirname(target):
+                            os.makedirs(os.path.dirname(target), exist_ok=True)
                         tmp = f"{target}.tally-{os.getpid()}-{threading.get_ident()}.part"
                         f = open(tmp, "wb")
                     elif f is not None:
