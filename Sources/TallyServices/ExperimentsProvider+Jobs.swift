@@ -135,6 +135,7 @@ extension Job {
         createdAtMs = record.createdAtMs
         startedAtMs = record.startedAtMs
         completedAtMs = record.completedAtMs
+        updatedAtMs = record.updatedAtMs
         error = record.error
         let request = try CreateJobRequest(serializedBytes: record.config)
         switch request.config {

@@ -70,6 +70,8 @@ public struct JobRecord: Sendable, Hashable {
     public var createdAtMs: Int64
     public var startedAtMs: Int64
     public var completedAtMs: Int64
+    /// When it last changed: status, progress or results.
+    public var updatedAtMs: Int64
 
     public static let pending = 1
     public static let running = 2

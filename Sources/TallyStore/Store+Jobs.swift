@@ -5,9 +5,10 @@ extension Store {
     /// Records a new job, pending.
     public func createJob(kind: String, config: [UInt8], progressTotal: Int64) async throws -> JobRecord {
         try await pool.write { db in
+            let now = Identifiers.nowMs()
             try db.execute(
-                sql: "INSERT INTO jobs (id, kind, status, config, progress_total, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)",
-                arguments: [Identifiers.make(), kind, JobRecord.pending, Data(config), progressTotal, Identifiers.nowMs()]
+                sql: "INSERT INTO jobs (id, kind, status, config, progress_total, created_at_ms, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                arguments: [Identifiers.make(), kind, JobRecord.pending, Data(config), progressTotal, now, now]
             )
             return try Self.jobRecord(db, pk: db.lastInsertedRowID)
         }
@@ -34,7 +35,8 @@ extension Store {
             pk: row["pk"], id: row["id"], kind: row["kind"], status: row["status"], config: [UInt8](config),
             results: results.map { [UInt8]($0) }, error: row["error"], experimentID: row["experiment_id"],
             progressCurrent: row["progress_current"], progressTotal: row["progress_total"],
-            createdAtMs: row["created_at_ms"], startedAtMs: row["started_at_ms"], completedAtMs: row["completed_at_ms"]
+            createdAtMs: row["created_at_ms"], startedAtMs: row["started_at_ms"], completedAtMs: row["completed_at_ms"],
+            updatedAtMs: row["updated_at_ms"]
         )
     }
 
@@ -74,13 +76,14 @@ extension Store {
     public func markJobRunning(_ id: String, progressTotal: Int64, experimentID: String) async throws -> JobRecord {
         try await pool.write { db in
             let pk = try Self.jobPK(db, id)
+            let now = Identifiers.nowMs()
             try db.execute(
                 sql: """
                     UPDATE jobs SET status = ?, progress_total = ?, experiment_id = ?,
-                        started_at_ms = CASE WHEN started_at_ms = 0 THEN ? ELSE started_at_ms END
+                        started_at_ms = CASE WHEN started_at_ms = 0 THEN ? ELSE started_at_ms END, updated_at_ms = ?
                     WHERE pk = ?
                     """,
-                arguments: [JobRecord.running, progressTotal, experimentID, Identifiers.nowMs(), pk]
+                arguments: [JobRecord.running, progressTotal, experimentID, now, now, pk]
             )
             return try Self.jobRecord(db, pk: pk)
         }
@@ -91,9 +94,10 @@ extension Store {
     public func finishJob(_ id: String, status: Int, error: String, results: [UInt8]?) async throws -> JobRecord {
         try await pool.write { db in
             let pk = try Self.jobPK(db, id)
+            let now = Identifiers.nowMs()
             try db.execute(
-                sql: "UPDATE jobs SET status = ?, error = ?, results = ?, completed_at_ms = ? WHERE pk = ? AND status < ?",
-                arguments: [status, error, results.map { Data($0) }, Identifiers.nowMs(), pk, JobRecord.completed]
+                sql: "UPDATE jobs SET status = ?, error = ?, results = ?, completed_at_ms = ?, updated_at_ms = ? WHERE pk = ? AND status < ?",
+                arguments: [status, error, results.map { Data($0) }, now, now, pk, JobRecord.completed]
             )
             return try Self.jobRecord(db, pk: pk)
         }
@@ -107,7 +111,7 @@ extension Store {
                 sql: "INSERT OR REPLACE INTO job_items (job_pk, model, item_id, position, result, is_error) VALUES (?, ?, ?, ?, ?, ?)",
                 arguments: [jobPK, item.model, item.itemID, item.position, Data(item.result), item.isError]
             )
-            try db.execute(sql: "UPDATE jobs SET progress_current = ? WHERE pk = ?", arguments: [progressCurrent, jobPK])
+            try db.execute(sql: "UPDATE jobs SET progress_current = ?, updated_at_ms = ? WHERE pk = ?", arguments: [progressCurrent, Identifiers.nowMs(), jobPK])
         }
     }
 
@@ -161,7 +165,7 @@ extension Store {
     /// results). Returns every pending job, oldest first.
     public func jobsToResume() async throws -> [JobRecord] {
         try await pool.write { db in
-            try db.execute(sql: "UPDATE jobs SET status = ? WHERE status = ?", arguments: [JobRecord.pending, JobRecord.running])
+            try db.execute(sql: "UPDATE jobs SET status = ?, updated_at_ms = ? WHERE status = ?", arguments: [JobRecord.pending, Identifiers.nowMs(), JobRecord.running])
             return try Row.fetchAll(db, sql: "SELECT * FROM jobs WHERE status = ? ORDER BY created_at_ms, pk", arguments: [JobRecord.pending])
                 .map(Self.jobRecord)
         }

@@ -84,6 +84,14 @@ extension Store {
                 CREATE INDEX sweep_trials_run ON sweep_trials(run_id);
                 """)
         }
+        migrator.registerMigration("v9_job_updated_at") { db in
+            // When a job last changed (status, progress, results); jobs stored before get their
+            // latest known time.
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN updated_at_ms INTEGER NOT NULL DEFAULT 0;
+                UPDATE jobs SET updated_at_ms = MAX(created_at_ms, started_at_ms, completed_at_ms);
+                """)
+        }
         return migrator
     }()
 

@@ -43,7 +43,7 @@ extension Store {
     /// Stores a job's progress count.
     public func setJobProgress(jobPK: Int64, current: Int64) async throws {
         try await pool.write { db in
-            try db.execute(sql: "UPDATE jobs SET progress_current = ? WHERE pk = ?", arguments: [current, jobPK])
+            try db.execute(sql: "UPDATE jobs SET progress_current = ?, updated_at_ms = ? WHERE pk = ?", arguments: [current, Identifiers.nowMs(), jobPK])
         }
     }
 

@@ -276,6 +276,7 @@ enum JobFormat {
             ("created", Format.time(ms: j.createdAtMs)),
             ("started", Format.time(ms: j.startedAtMs)),
             ("ended", Format.time(ms: j.completedAtMs)),
+            ("updated", Format.time(ms: j.updatedAtMs)),
             ("duration", duration(j)),
         ]
         if case .classification(let c)? = j.config {

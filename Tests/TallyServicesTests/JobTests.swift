@@ -150,6 +150,7 @@ struct JobTests {
         let job = try await h.job(models: ["m1", "m2"])
         #expect(job.status == .pending)
         #expect(job.progressTotal == 90)
+        #expect(job.updatedAtMs == job.createdAtMs)
         guard case .classification(let config)? = job.config else { Issue.record("no config"); return }
         #expect(config.labels.map(\.id) == ["sports", "politics", "tech"])  // snapshot
         var watch = WatchJobRequest()
@@ -166,6 +167,7 @@ struct JobTests {
         let finished = try await h.waitForStatus(job.id, [.completed])
         #expect(finished.progressCurrent == 90)
         #expect(finished.startedAtMs > 0 && finished.completedAtMs >= finished.startedAtMs)
+        #expect(finished.updatedAtMs == finished.completedAtMs)  // the last change is the end
         var items = ListJobItemsRequest()
         items.jobId = job.id
         items.model = "m2"

@@ -66,6 +66,26 @@ struct StoreTests {
         }
     }
 
+    @Test("jobs stored before updated_at_ms get their latest known time")
+    func jobUpdatedAtMigration() async throws {
+        try await withTemporaryDirectory { dir in
+            let path = dir + "/tally.sqlite"
+            let old = try DatabaseQueue(path: path)
+            try Store.migrator.migrate(old, upTo: "v8_run_writers")
+            try await old.write { db in
+                try db.execute(sql: """
+                    INSERT INTO jobs (id, kind, status, config, created_at_ms, started_at_ms, completed_at_ms)
+                    VALUES ('00000000000000aa', 'sweep', 3, x'', 1000, 2000, 5000), ('00000000000000bb', 'sweep', 1, x'', 7000, 0, 0)
+                    """)
+            }
+            try old.close()
+            let store = try Store(path: path)
+            #expect(try await store.job("00000000000000aa").updatedAtMs == 5000)
+            #expect(try await store.job("00000000000000bb").updatedAtMs == 7000)
+            try store.close()
+        }
+    }
+
     @Test("reopening keeps data and does not re-run migrations")
     func reopen() async throws {
         try await withTemporaryDirectory { dir in

@@ -1887,6 +1887,9 @@ public struct Job: ProtoMessage {
     /// The tracking experiment the job records into.
     public var experimentId: String = ""
 
+    /// When the job last changed: its status, progress or results.
+    public var updatedAtMs: Int64 = 0
+
     /// Creates a message with every field at its default value.
     public init() {}
 
@@ -3855,6 +3858,7 @@ extension Job: CMessageConvertible {
         self.progressTotal = c.pointee.progress_total
         if let p = c.pointee.results { self.results = JobResults(cMessage: p) }
         self.experimentId = CConvert.string(c.pointee.experiment_id)
+        self.updatedAtMs = c.pointee.updated_at_ms
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -3878,6 +3882,7 @@ extension Job: CMessageConvertible {
         c.pointee.progress_total = self.progressTotal
         if let v = self.results { c.pointee.results = try arena.message(v, field: "results") }
         c.pointee.experiment_id = try arena.string(self.experimentId, field: "experiment_id")
+        c.pointee.updated_at_ms = self.updatedAtMs
     }
 }
 
@@ -5000,6 +5005,7 @@ extension Job: ProtoJSONEncodable {
         if self.progressTotal != 0 { o["progressTotal"] = .uint64(self.progressTotal) }
         if let v = self.results { o["results"] = v.protoJSON }
         if !self.experimentId.isEmpty { o["experimentId"] = .string(self.experimentId) }
+        if self.updatedAtMs != 0 { o["updatedAtMs"] = .int64(self.updatedAtMs) }
         return .object(o)
     }
 }
@@ -6813,6 +6819,10 @@ extension Job: ProtoJSONDecodable {
                     try ProtoJSONDecoding.checkSingleSpelling(members, "experimentId", "experiment_id")
                     if case .null = value { continue }
                     self.experimentId = try ProtoJSONDecoding.decodeString(value)
+                case "updatedAtMs", "updated_at_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "updatedAtMs", "updated_at_ms")
+                    if case .null = value { continue }
+                    self.updatedAtMs = try ProtoJSONDecoding.decodeInt64(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }

@@ -6648,7 +6648,7 @@ const ProtobufCMessageDescriptor tally__v1__job_results__descriptor =
   (ProtobufCMessageInit) tally__v1__job_results__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__job__field_descriptors[13] =
+static const ProtobufCFieldDescriptor tally__v1__job__field_descriptors[14] =
 {
   {
     "id",
@@ -6806,6 +6806,18 @@ static const ProtobufCFieldDescriptor tally__v1__job__field_descriptors[13] =
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "updated_at_ms",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Job, updated_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__job__field_indices_by_name[] = {
   7,   /* field[7] = classification */
@@ -6821,11 +6833,12 @@ static const unsigned tally__v1__job__field_indices_by_name[] = {
   4,   /* field[4] = started_at_ms */
   2,   /* field[2] = status */
   12,   /* field[12] = sweep */
+  13,   /* field[13] = updated_at_ms */
 };
 static const ProtobufCIntRange tally__v1__job__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor tally__v1__job__descriptor =
 {
@@ -6835,7 +6848,7 @@ const ProtobufCMessageDescriptor tally__v1__job__descriptor =
   "Tally__V1__Job",
   "tally.v1",
   sizeof(Tally__V1__Job),
-  13,
+  14,
   tally__v1__job__field_descriptors,
   tally__v1__job__field_indices_by_name,
   1,  tally__v1__job__number_ranges,

@@ -1259,6 +1259,10 @@ struct  Tally__V1__Job
    * The tracking experiment the job records into.
    */
   char *experiment_id;
+  /*
+   * When the job last changed: its status, progress or results.
+   */
+  int64_t updated_at_ms;
   Tally__V1__Job__ConfigCase config_case;
   union {
     Tally__V1__ClassificationEvalConfig *classification;
@@ -1267,7 +1271,7 @@ struct  Tally__V1__Job
 };
 #define TALLY__V1__JOB__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__job__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, TALLY__V1__JOB_STATUS__JOB_STATUS_UNSPECIFIED, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, NULL, (char *)protobuf_c_empty_string, TALLY__V1__JOB__CONFIG__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, TALLY__V1__JOB_STATUS__JOB_STATUS_UNSPECIFIED, 0, 0, 0, (char *)protobuf_c_empty_string, 0, 0, NULL, (char *)protobuf_c_empty_string, 0, TALLY__V1__JOB__CONFIG__NOT_SET, {0} }
 
 
 typedef enum {

@@ -298,7 +298,7 @@ class ItemResult(_message.Message):
     def __init__(self, model: _Optional[str] = ..., item_id: _Optional[str] = ..., excerpt: _Optional[str] = ..., actual: _Optional[str] = ..., predicted: _Optional[str] = ..., confidence: _Optional[float] = ..., latency_ms: _Optional[float] = ..., reasoning: _Optional[str] = ..., alternatives: _Optional[_Iterable[str]] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ["classification", "completed_at_ms", "created_at_ms", "error", "experiment_id", "id", "kind", "progress_current", "progress_total", "results", "started_at_ms", "status", "sweep"]
+    __slots__ = ["classification", "completed_at_ms", "created_at_ms", "error", "experiment_id", "id", "kind", "progress_current", "progress_total", "results", "started_at_ms", "status", "sweep", "updated_at_ms"]
     CLASSIFICATION_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
@@ -312,6 +312,7 @@ class Job(_message.Message):
     STARTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     SWEEP_FIELD_NUMBER: _ClassVar[int]
+    UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     classification: ClassificationEvalConfig
     completed_at_ms: int
     created_at_ms: int
@@ -325,7 +326,8 @@ class Job(_message.Message):
     started_at_ms: int
     status: JobStatus
     sweep: SweepConfig
-    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., created_at_ms: _Optional[int] = ..., started_at_ms: _Optional[int] = ..., completed_at_ms: _Optional[int] = ..., error: _Optional[str] = ..., classification: _Optional[_Union[ClassificationEvalConfig, _Mapping]] = ..., sweep: _Optional[_Union[SweepConfig, _Mapping]] = ..., progress_current: _Optional[int] = ..., progress_total: _Optional[int] = ..., results: _Optional[_Union[JobResults, _Mapping]] = ..., experiment_id: _Optional[str] = ...) -> None: ...
+    updated_at_ms: int
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., created_at_ms: _Optional[int] = ..., started_at_ms: _Optional[int] = ..., completed_at_ms: _Optional[int] = ..., error: _Optional[str] = ..., classification: _Optional[_Union[ClassificationEvalConfig, _Mapping]] = ..., sweep: _Optional[_Union[SweepConfig, _Mapping]] = ..., progress_current: _Optional[int] = ..., progress_total: _Optional[int] = ..., results: _Optional[_Union[JobResults, _Mapping]] = ..., experiment_id: _Optional[str] = ..., updated_at_ms: _Optional[int] = ...) -> None: ...
 
 class JobCancelled(_message.Message):
     __slots__ = []
