@@ -29,21 +29,7 @@ struct Status: AsyncParsableCommand {
             throw ValidationErrorMessage(message: "\(error.code.name): \(error.message)")
         }
         if json {
-            let object: [String: Any] = [
-                "version": info.version,
-                "protocol_version": info.protocolVersion,
-                "pid": info.pid,
-                "uptime_ms": info.uptimeMs,
-                "started_at_ms": info.startedAtMs,
-                "socket_path": info.socketPath,
-                "store_path": info.storePath,
-                "artifact_path": info.artifactPath,
-                "open_connections": info.openConnections,
-                "calls_in_flight": info.callsInFlight,
-                "migrations": info.migrations,
-            ]
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys])
-            print(String(decoding: data, as: UTF8.self))
+            printJSON(info)  // proto3 JSON, as every --json (docs/cli.md, "JSON")
             return
         }
         let rows: [(String, String)] = [

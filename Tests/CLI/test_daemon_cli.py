@@ -31,18 +31,20 @@ def test_status_json(daemon):
     result = run_tally("status", "--socket", daemon.socket, "--json")
     assert result.returncode == 0, result.stderr
     info = json.loads(result.stdout)
-    assert info["pid"] == daemon.proc.pid
-    assert info["protocol_version"] == 1
-    assert info["store_path"] == f"{daemon.home}/tally.sqlite"
-    assert info["open_connections"] >= 1
-    assert info["uptime_ms"] >= 0
+    # proto3 JSON like every other --json: lowerCamelCase keys, 64-bit numbers as strings.
+    assert info["pid"] == str(daemon.proc.pid)
+    assert info["protocolVersion"] == 1
+    assert info["storePath"] == f"{daemon.home}/tally.sqlite"
+    assert info["openConnections"] >= 1
+    assert int(info["uptimeMs"]) >= 0
+    assert not [key for key in info if "_" in key]
 
 
 def test_status_honours_TALLY_SOCKET(daemon):
     env = dict(os.environ, TALLY_SOCKET=daemon.socket)
     result = run_tally("status", "--json", env=env)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["pid"] == daemon.proc.pid
+    assert json.loads(result.stdout)["pid"] == str(daemon.proc.pid)
 
 
 def test_status_without_daemon_says_how_to_start_one(workdir):
@@ -86,7 +88,7 @@ def test_restart_after_sigkill_cleans_the_stale_socket(workdir):
     try:
         result = run_tally("status", "--socket", second.socket, "--json")
         assert result.returncode == 0, result.stderr
-        assert json.loads(result.stdout)["pid"] == second.proc.pid
+        assert json.loads(result.stdout)["pid"] == str(second.proc.pid)
     finally:
         assert second.stop() == 0
 
@@ -102,7 +104,7 @@ def test_default_paths_follow_xdg(workdir):
         assert f"{workdir}/xdg-data/tally/tally.sqlite" in d.banner
         result = run_tally("status", "--json", env=env)
         assert result.returncode == 0, result.stderr
-        assert json.loads(result.stdout)["pid"] == d.proc.pid
+        assert json.loads(result.stdout)["pid"] == str(d.proc.pid)
     finally:
         d.stop()
 
