@@ -16,7 +16,8 @@ extension TrackingProvider {
                     name: request.name,
                     description: request.description,
                     tags: request.tags,
-                    createdBy: request.createdBy,
+                    // Who asked, by the connection's credentials: not the request's claim.
+                    createdBy: context.caller.userName,
                     metricGoals: request.metricGoals.mapValues { Int($0.rawValue) }
                 ),
                 getIfExists: request.getIfExists

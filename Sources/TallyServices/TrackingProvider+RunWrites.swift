@@ -22,7 +22,7 @@ extension TrackingProvider {
         var iterator = requests.makeAsyncIterator()
         do {
             while let request = try await iterator.next() {
-                let operation = try runWriteOperation(request)
+                let operation = try runWriteOperation(request, caller: context.caller)
                 if case .metrics(let batch)? = request.write, !batch.writerId.isEmpty,
                    liveness.noteContact(runID: batch.runId, connection: context.connectionID) {
                     // A new writer is recorded in the transaction of its batch.
@@ -92,10 +92,10 @@ extension TrackingProvider {
     }
 
     /// A checked write, as the store applies it.
-    func runWriteOperation(_ request: RunWrite) throws -> RunWriteOperation {
+    func runWriteOperation(_ request: RunWrite, caller: Caller) throws -> RunWriteOperation {
         switch request.write {
         case .startRun(let start):
-            return .start(try newRun(start))
+            return .start(try newRun(start, caller: caller))
         case .resumeRun(let resume):
             try validateID(resume.runId, field: "run_id")
             return .resume(runID: resume.runId)

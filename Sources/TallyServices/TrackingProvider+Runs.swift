@@ -6,13 +6,13 @@ import TallyStore
 
 extension TrackingProvider {
     public func startRun(request: StartRunRequest, context: ServerContext) async throws -> Run {
-        let run = try newRun(request)
+        let run = try newRun(request, caller: context.caller)
         let record = try await mapStoreErrors { try await store.startRun(run) }
         return Run(record, nowMs: Self.nowMs())
     }
 
     /// A checked StartRun request, as the store takes it.
-    func newRun(_ request: StartRunRequest) throws -> Store.NewRun {
+    func newRun(_ request: StartRunRequest, caller: Caller) throws -> Store.NewRun {
         let (id, name) = try experimentRef(request.experiment)
         if let name { try validateName(name, kind: "experiment", required: true) }
         try validateName(request.name, kind: "run", required: false)
@@ -33,7 +33,8 @@ extension TrackingProvider {
             tags: request.tags,
             parentRunID: request.parentRunId.isEmpty ? nil : request.parentRunId,
             params: params,
-            id: request.runId.isEmpty ? nil : request.runId
+            id: request.runId.isEmpty ? nil : request.runId,
+            experimentCreatedBy: caller.userName
         )
     }
 

@@ -13,6 +13,8 @@ extension Store {
         public var params: [String: ParamValueRecord]
         /// A client-made id; nil: the store makes one.
         public var id: String?
+        /// Who creates the experiment when ``createExperiment`` does.
+        public var experimentCreatedBy: String
 
         public init(
             experimentID: String? = nil,
@@ -22,9 +24,11 @@ extension Store {
             tags: [String: String] = [:],
             parentRunID: String? = nil,
             params: [String: ParamValueRecord] = [:],
-            id: String? = nil
+            id: String? = nil,
+            experimentCreatedBy: String = ""
         ) {
             self.id = id
+            self.experimentCreatedBy = experimentCreatedBy
             self.experimentID = experimentID
             self.experimentName = experimentName
             self.createExperiment = createExperiment
@@ -49,7 +53,7 @@ extension Store {
         let experimentPK: Int64
         if run.createExperiment, run.experimentID == nil, let name = run.experimentName {
             experimentPK = try Int64.fetchOne(db.cachedStatement(sql: "SELECT pk FROM experiments WHERE name = ?"), arguments: [name])
-                ?? Self.createExperiment(db, NewExperiment(name: name), getIfExists: true).pk
+                ?? Self.createExperiment(db, NewExperiment(name: name, createdBy: run.experimentCreatedBy), getIfExists: true).pk
         } else {
             experimentPK = try Self.experimentPK(db, id: run.experimentID, name: run.experimentName)
         }

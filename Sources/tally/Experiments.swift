@@ -116,7 +116,6 @@ struct Experiments: AsyncParsableCommand {
             request.description = description
             request.tags = try tagPairs(tag)
             request.getIfExists = existOk
-            request.createdBy = ProcessInfo.processInfo.environment["USER"] ?? ""
             for text in goal {
                 let (key, value) = try splitPair(text, option: "--goal")
                 switch value?.lowercased() {

@@ -2,8 +2,9 @@ import Testing
 import TallyAPI
 import TallyProto
 import TallyRPC
-import TallyServices
+@testable import TallyServices
 import GRDB
+import Logging
 import TallyStore
 
 @Suite("Tracking: experiments")
@@ -51,6 +52,36 @@ struct ExperimentTests {
         let replaced = try await h.client.updateExperiment(update)
         #expect(replaced.tags == ["only": "this"])
         #expect(replaced.metricGoals == ["loss": .minimize])
+    }
+
+    @Test("created_by is the calling process's OS user, whatever the request claims; a uid without a name is \"uid N\"")
+    func createdByIsTheCaller() async throws {
+        let h = try TrackingHarness()
+        let me = Caller.daemonUser.userName
+        #expect(!me.isEmpty && !me.hasPrefix("uid "))  // the test runs as a named user
+        var create = CreateExperimentRequest()
+        create.name = "claimed"
+        create.createdBy = "mallory"
+        #expect(try await h.client.createExperiment(create).createdBy == me)
+
+        func context(uid: UInt32) -> ServerContext {
+            ServerContext(
+                method: MethodDescriptor(service: "tally.v1.Tracking", method: "CreateExperiment", kind: .unary),
+                callID: 1, connectionID: 1, logger: Logger(label: "test"),
+                caller: Caller(uid: uid, gid: uid, pid: 1, isDaemonUser: false)
+            )
+        }
+        create.name = "stranger"
+        #expect(try await h.provider.createExperiment(request: create, context: context(uid: 4_242_424)).createdBy == "uid 4242424")
+
+        // An experiment a run's start creates records its creator too.
+        var start = StartRunRequest()
+        start.experiment = .name("made-by-start")
+        start.createExperiment = true
+        _ = try await h.client.startRun(start)
+        var get = GetExperimentRequest()
+        get.experiment = .name("made-by-start")
+        #expect(try await h.client.getExperiment(get).createdBy == me)
     }
 
     @Test("bad input is INVALID_ARGUMENT and missing ids NOT_FOUND")

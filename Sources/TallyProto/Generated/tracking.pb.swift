@@ -123,7 +123,8 @@ public struct Experiment: ProtoMessage {
     /// `tags` (field 4).
     public var tags: [String: String] = [:]
 
-    /// `created_by` (field 5).
+    /// The OS user whose process created it ("uid N" when the uid has no name); "tally-job" for
+    /// the experiments jobs create.
     public var createdBy: String = ""
 
     /// `created_at_ms` (field 6).
@@ -387,7 +388,7 @@ public struct CreateExperimentRequest: ProtoMessage {
     /// `tags` (field 3).
     public var tags: [String: String] = [:]
 
-    /// `created_by` (field 4).
+    /// Ignored: the daemon records the OS user of the calling process (its peer credentials).
     public var createdBy: String = ""
 
     /// `metric_goals` (field 5).

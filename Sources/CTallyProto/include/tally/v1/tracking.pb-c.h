@@ -162,6 +162,10 @@ struct  Tally__V1__Experiment
   char *description;
   size_t n_tags;
   Tally__V1__Experiment__TagsEntry **tags;
+  /*
+   * The OS user whose process created it ("uid N" when the uid has no name); "tally-job" for
+   * the experiments jobs create.
+   */
   char *created_by;
   int64_t created_at_ms;
   int64_t updated_at_ms;
@@ -383,6 +387,9 @@ struct  Tally__V1__CreateExperimentRequest
   char *description;
   size_t n_tags;
   Tally__V1__CreateExperimentRequest__TagsEntry **tags;
+  /*
+   * Ignored: the daemon records the OS user of the calling process (its peer credentials).
+   */
   char *created_by;
   size_t n_metric_goals;
   Tally__V1__CreateExperimentRequest__MetricGoalsEntry **metric_goals;
