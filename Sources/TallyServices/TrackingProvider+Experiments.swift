@@ -47,18 +47,22 @@ extension TrackingProvider {
         }
         try validateTags(request.tags)
         for key in request.metricGoals.keys { try validateKey(key, kind: "metric") }
+        guard request.removeTags.count <= limits.maxTags else {
+            throw Self.invalid("remove_tags has more than \(limits.maxTags) keys", field: "remove_tags")
+        }
         let update = Store.ExperimentUpdate(
             name: request.name,
             description: request.description,
-            tags: request.replaceTags ? request.tags : (request.tags.isEmpty ? nil : request.tags),
+            tags: request.replaceTags ? request.tags.filter { !request.removeTags.contains($0.key) } : (request.tags.isEmpty ? nil : request.tags),
             metricGoals: request.metricGoals.mapValues { Int($0.rawValue) }
         )
         let record = try await mapStoreErrors {
-            // Without replace_tags, given tags are merged into the existing ones.
+            // Without replace_tags, given tags are merged into the existing ones, then
+            // remove_tags are taken out.
             var update = update
-            if !request.replaceTags, !request.tags.isEmpty {
+            if !request.replaceTags, !request.tags.isEmpty || !request.removeTags.isEmpty {
                 let current = try await store.experiment(id: request.id)
-                update.tags = current.tags.merging(request.tags) { _, new in new }
+                update.tags = current.tags.merging(request.tags) { _, new in new }.filter { !request.removeTags.contains($0.key) }
                 try validateTags(update.tags ?? [:])
             }
             return try await store.updateExperiment(id: request.id, update)

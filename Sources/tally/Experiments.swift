@@ -8,8 +8,8 @@ import TallyRPC
 struct Experiments: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "experiments",
-        abstract: "List, create, show and delete experiments.",
-        subcommands: [List.self, Create.self, Show.self, Remove.self],
+        abstract: "List, create, show, update and delete experiments.",
+        subcommands: [List.self, Create.self, Show.self, Update.self, Remove.self],
         aliases: ["experiment", "exp"]
     )
 
@@ -153,6 +153,69 @@ struct Experiments: AsyncParsableCommand {
                 printJSON(e)
             } else {
                 Experiments.printDetails(e)
+            }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Change an experiment's name, description, tags or metric goals.",
+            discussion: """
+                Tags are merged into the existing ones; --remove-tag takes one out. A goal of none removes it.
+                Example: tally experiments update resnet --description "baseline" --tag stage=prod --remove-tag draft --goal val_acc=max
+                """
+        )
+
+        @OptionGroup var client: ClientOptions
+
+        @Argument(help: ArgumentHelp("The experiment's id or name.", valueName: "id|name"))
+        var experiment: String
+
+        @Option(help: "A new name (unique).")
+        var name: String?
+
+        @Option(help: "A new description.")
+        var description: String?
+
+        @Option(help: ArgumentHelp("A tag to add or change (K=V, or K for a label); repeatable.", valueName: "K[=V]"))
+        var tag: [String] = []
+
+        @Option(help: ArgumentHelp("A tag to remove; repeatable.", valueName: "K"))
+        var removeTag: [String] = []
+
+        @Option(help: ArgumentHelp("Set or remove a metric's goal; repeatable.", valueName: "METRIC=min|max|none"))
+        var goal: [String] = []
+
+        func validate() throws {
+            if name == nil && description == nil && tag.isEmpty && removeTag.isEmpty && goal.isEmpty {
+                throw ValidationError("nothing to change: give --name, --description, --tag, --remove-tag or --goal")
+            }
+        }
+
+        func run() async throws {
+            var request = UpdateExperimentRequest()
+            request.name = name
+            request.description = description
+            request.tags = try tagPairs(tag)
+            request.removeTags = removeTag
+            for text in goal {
+                let (key, value) = try splitPair(text, option: "--goal")
+                guard request.metricGoals[key] == nil else { throw ValidationError("--goal \(key) is given twice") }
+                switch value?.lowercased() {
+                case "min", "minimize": request.metricGoals[key] = .minimize
+                case "max", "maximize": request.metricGoals[key] = .maximize
+                case "none": request.metricGoals[key] = .unspecified
+                default: throw ValidationError("--goal expects METRIC=min, METRIC=max or METRIC=none, got \"\(text)\"")
+                }
+            }
+            let updated = try await client.withClient("experiments") { c in
+                request.id = try await c.tracking.experiment(experiment, options: client.unary).id
+                return try await c.tracking.updateExperiment(request, options: client.unary)
+            }
+            if client.json {
+                printJSON(updated)
+            } else {
+                Experiments.printDetails(updated)
             }
         }
     }

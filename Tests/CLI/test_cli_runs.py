@@ -120,3 +120,17 @@ def test_a_key_given_twice_is_refused_and_negative_numbers_are_values(daemon):
     assert "INVALID_ARGUMENT: steps[0] = -5 is negative" in result.stderr, result.stderr
     result = tally_fails(daemon, "metrics", run, "--from", "-10")
     assert "INVALID_ARGUMENT" in result.stderr and "negative" in result.stderr, result.stderr
+
+
+def test_experiments_update(daemon):
+    """`tally experiments update`: description, tags merged and removed, goals set and removed, rename."""
+    tally_ok(daemon, "experiments", "create", "upd", "--tag", "draft", "--tag", "team=a", "--goal", "loss=min", "-q")
+    updated = tally_json(daemon, "experiments", "update", "upd", "--description", "baseline", "--tag", "stage=prod",
+                         "--remove-tag", "draft", "--goal", "acc=max", "--goal", "loss=none")
+    assert updated["description"] == "baseline"
+    assert updated["tags"] == {"team": "a", "stage": "prod"}
+    assert updated["metricGoals"] == {"acc": "METRIC_GOAL_MAXIMIZE"}
+    shown = tally_ok(daemon, "experiments", "update", "upd", "--name", "upd2")
+    assert "upd2" in shown and tally_json(daemon, "experiments", "show", "upd2")["id"] == updated["id"]
+    assert "nothing to change" in tally_fails(daemon, "experiments", "update", "upd2").stderr
+    assert "NOT_FOUND" in tally_fails(daemon, "experiments", "update", "missing", "--description", "x").stderr

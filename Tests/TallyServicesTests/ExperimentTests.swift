@@ -54,6 +54,27 @@ struct ExperimentTests {
         #expect(replaced.metricGoals == ["loss": .minimize])
     }
 
+    @Test("remove_tags takes tags out after merging, or out of a replacement; unknown keys are ignored")
+    func removeTags() async throws {
+        let h = try TrackingHarness()
+        var create = CreateExperimentRequest()
+        create.name = "tagged"
+        create.tags = ["a": "1", "b": "2", "draft": ""]
+        let created = try await h.client.createExperiment(create)
+        var update = UpdateExperimentRequest()
+        update.id = created.id
+        update.tags = ["c": "3"]
+        update.removeTags = ["draft", "nope"]
+        #expect(try await h.client.updateExperiment(update).tags == ["a": "1", "b": "2", "c": "3"])
+        update = UpdateExperimentRequest()
+        update.id = created.id
+        update.removeTags = ["a"]
+        #expect(try await h.client.updateExperiment(update).tags == ["b": "2", "c": "3"])
+        update.replaceTags = true
+        update.tags = ["x": "", "a": "9"]
+        #expect(try await h.client.updateExperiment(update).tags == ["x": ""])
+    }
+
     @Test("created_by is the calling process's OS user, whatever the request claims; a uid without a name is \"uid N\"")
     func createdByIsTheCaller() async throws {
         let h = try TrackingHarness()

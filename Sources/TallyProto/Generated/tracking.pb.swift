@@ -501,6 +501,9 @@ public struct UpdateExperimentRequest: ProtoMessage {
     /// Goals to set; METRIC_GOAL_UNSPECIFIED removes a declared goal.
     public var metricGoals: [String: MetricGoal] = [:]
 
+    /// Tag keys to remove (after `tags` are merged or replaced); a key it does not have is ignored.
+    public var removeTags: [String] = []
+
     /// Creates a message with every field at its default value.
     public init() {}
 
@@ -2359,6 +2362,7 @@ extension UpdateExperimentRequest: CMessageConvertible {
                 self.metricGoals[CConvert.string(e.key)] = MetricGoal(rawValue: Int32(truncatingIfNeeded: e.value.rawValue))
             }
         }
+        self.removeTags = CConvert.strings(c.pointee.remove_tags, count: c.pointee.n_remove_tags)
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -2394,6 +2398,8 @@ extension UpdateExperimentRequest: CMessageConvertible {
             c.pointee.n_metric_goals = sorted.count
             c.pointee.metric_goals = entries
         }
+        c.pointee.n_remove_tags = self.removeTags.count
+        c.pointee.remove_tags = try arena.strings(self.removeTags, field: "remove_tags")
     }
 }
 
@@ -3762,6 +3768,7 @@ extension UpdateExperimentRequest: ProtoJSONEncodable {
             for (k, v) in self.metricGoals { m[k] = v.protoJSON }
             o["metricGoals"] = .object(m)
         }
+        if !self.removeTags.isEmpty { o["removeTags"] = .array(self.removeTags.map { .string($0) }) }
         return .object(o)
     }
 }
@@ -4702,6 +4709,10 @@ extension UpdateExperimentRequest: ProtoJSONDecodable {
                     try ProtoJSONDecoding.checkSingleSpelling(members, "metricGoals", "metric_goals")
                     if case .null = value { continue }
                     self.metricGoals = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: MetricGoal.init(protoJSON:))
+                case "removeTags", "remove_tags":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "removeTags", "remove_tags")
+                    if case .null = value { continue }
+                    self.removeTags = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }

@@ -3702,7 +3702,7 @@ const ProtobufCMessageDescriptor tally__v1__update_experiment_request__metric_go
   (ProtobufCMessageInit) tally__v1__update_experiment_request__metric_goals_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__update_experiment_request__field_descriptors[6] =
+static const ProtobufCFieldDescriptor tally__v1__update_experiment_request__field_descriptors[7] =
 {
   {
     "id",
@@ -3776,19 +3776,32 @@ static const ProtobufCFieldDescriptor tally__v1__update_experiment_request__fiel
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "remove_tags",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Tally__V1__UpdateExperimentRequest, n_remove_tags),
+    offsetof(Tally__V1__UpdateExperimentRequest, remove_tags),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__update_experiment_request__field_indices_by_name[] = {
   2,   /* field[2] = description */
   0,   /* field[0] = id */
   5,   /* field[5] = metric_goals */
   1,   /* field[1] = name */
+  6,   /* field[6] = remove_tags */
   3,   /* field[3] = replace_tags */
   4,   /* field[4] = tags */
 };
 static const ProtobufCIntRange tally__v1__update_experiment_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor tally__v1__update_experiment_request__descriptor =
 {
@@ -3798,7 +3811,7 @@ const ProtobufCMessageDescriptor tally__v1__update_experiment_request__descripto
   "Tally__V1__UpdateExperimentRequest",
   "tally.v1",
   sizeof(Tally__V1__UpdateExperimentRequest),
-  6,
+  7,
   tally__v1__update_experiment_request__field_descriptors,
   tally__v1__update_experiment_request__field_indices_by_name,
   1,  tally__v1__update_experiment_request__number_ranges,

@@ -489,6 +489,11 @@ struct  Tally__V1__UpdateExperimentRequest
    */
   size_t n_metric_goals;
   Tally__V1__UpdateExperimentRequest__MetricGoalsEntry **metric_goals;
+  /*
+   * Tag keys to remove (after `tags` are merged or replaced); a key it does not have is ignored.
+   */
+  size_t n_remove_tags;
+  char **remove_tags;
   Tally__V1__UpdateExperimentRequest__NameCase _name_case;
   union {
     char *name;
@@ -500,7 +505,7 @@ struct  Tally__V1__UpdateExperimentRequest
 };
 #define TALLY__V1__UPDATE_EXPERIMENT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__update_experiment_request__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, TALLY__V1__UPDATE_EXPERIMENT_REQUEST___NAME__NOT_SET, {0}, TALLY__V1__UPDATE_EXPERIMENT_REQUEST___DESCRIPTION__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, 0,NULL, TALLY__V1__UPDATE_EXPERIMENT_REQUEST___NAME__NOT_SET, {0}, TALLY__V1__UPDATE_EXPERIMENT_REQUEST___DESCRIPTION__NOT_SET, {0} }
 
 
 struct  Tally__V1__DeleteExperimentRequest

@@ -680,7 +680,7 @@ class StartRunRequest(_message.Message):
     def __init__(self, experiment: _Optional[_Union[ExperimentRef, _Mapping]] = ..., create_experiment: bool = ..., name: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., parent_run_id: _Optional[str] = ..., params: _Optional[_Mapping[str, ParamValue]] = ..., run_id: _Optional[str] = ...) -> None: ...
 
 class UpdateExperimentRequest(_message.Message):
-    __slots__ = ["description", "id", "metric_goals", "name", "replace_tags", "tags"]
+    __slots__ = ["description", "id", "metric_goals", "name", "remove_tags", "replace_tags", "tags"]
     class MetricGoalsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -699,15 +699,17 @@ class UpdateExperimentRequest(_message.Message):
     ID_FIELD_NUMBER: _ClassVar[int]
     METRIC_GOALS_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    REMOVE_TAGS_FIELD_NUMBER: _ClassVar[int]
     REPLACE_TAGS_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
     description: str
     id: str
     metric_goals: _containers.ScalarMap[str, MetricGoal]
     name: str
+    remove_tags: _containers.RepeatedScalarFieldContainer[str]
     replace_tags: bool
     tags: _containers.ScalarMap[str, str]
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., replace_tags: bool = ..., tags: _Optional[_Mapping[str, str]] = ..., metric_goals: _Optional[_Mapping[str, MetricGoal]] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., replace_tags: bool = ..., tags: _Optional[_Mapping[str, str]] = ..., metric_goals: _Optional[_Mapping[str, MetricGoal]] = ..., remove_tags: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class UploadArtifactRequest(_message.Message):
     __slots__ = ["chunk", "header"]
