@@ -194,14 +194,26 @@ extension TrackingProvider {
             throw StoreError(code: .invalidArgument, message: "an artifact reference is required", field: "artifact")
         }
         if !ref.artifactId.isEmpty {
-            guard ref.experimentId.isEmpty, ref.name.isEmpty, ref.version == 0, ref.alias.isEmpty else {
+            guard ref.experimentId.isEmpty, ref.runId.isEmpty, ref.name.isEmpty, ref.version == 0, ref.alias.isEmpty else {
                 throw StoreError(
                     code: .invalidArgument,
-                    message: "an artifact reference by artifact_id takes no experiment_id, name, version or alias",
+                    message: "an artifact reference by artifact_id takes no experiment_id, run_id, name, version or alias",
                     field: "artifact_id"
                 )
             }
             return .id(ref.artifactId)
+        }
+        if !ref.runId.isEmpty {
+            guard ref.experimentId.isEmpty else {
+                throw StoreError(code: .invalidArgument, message: "give a run_id or an experiment_id, not both", field: "run_id")
+            }
+            guard !ref.name.isEmpty else {
+                throw StoreError(code: .invalidArgument, message: "an artifact reference by run_id needs a name", field: "name")
+            }
+            guard ref.version == 0 || ref.alias.isEmpty else {
+                throw StoreError(code: .invalidArgument, message: "give a version or an alias, not both", field: "alias")
+            }
+            return .run(runID: ref.runId, name: ref.name, version: Int(ref.version), alias: ref.alias)
         }
         guard !ref.experimentId.isEmpty, !ref.name.isEmpty else {
             throw StoreError(

@@ -29,6 +29,9 @@ extension Store {
         case version(experimentID: String, name: String, version: Int)
         /// By experiment id, name and alias; "latest" is the highest version.
         case alias(experimentID: String, name: String, alias: String)
+        /// Among the versions of `name` a run logged: a version number, an alias, or "latest"
+        /// (its highest version).
+        case run(runID: String, name: String, version: Int, alias: String)
     }
 
     /// The alias kept automatically on the highest version of every name.
@@ -233,6 +236,28 @@ extension Store {
     /// The row a reference names.
     static func artifactPK(_ db: Database, _ reference: ArtifactReference) throws -> Int64 {
         switch reference {
+        case .run(let runID, let name, let version, let alias):
+            let runPK = try runPK(db, id: runID)
+            let pk: Int64?
+            if version > 0 {
+                pk = try Int64.fetchOne(
+                    db, sql: "SELECT pk FROM artifacts WHERE run_pk = ? AND name = ? AND version = ?", arguments: [runPK, name, version]
+                )
+            } else if !alias.isEmpty, alias != latestAlias {
+                pk = try Int64.fetchOne(db, sql: """
+                    SELECT a.pk FROM artifact_aliases l JOIN artifacts a ON a.pk = l.artifact_pk
+                    WHERE a.run_pk = ? AND l.name = ? AND l.alias = ?
+                    """, arguments: [runPK, name, alias])
+            } else {
+                pk = try Int64.fetchOne(
+                    db, sql: "SELECT pk FROM artifacts WHERE run_pk = ? AND name = ? ORDER BY version DESC LIMIT 1", arguments: [runPK, name]
+                )
+            }
+            guard let pk else {
+                let which = version > 0 ? "version \(version) of " : (!alias.isEmpty && alias != latestAlias ? "\"\(alias)\" version of " : "")
+                throw StoreError(code: .notFound, message: "run \(runID) logged no \(which)artifact \"\(name)\"", field: "name")
+            }
+            return pk
         case .id(let id):
             guard let pk = try Int64.fetchOne(db, sql: "SELECT pk FROM artifacts WHERE id = ?", arguments: [id]) else {
                 throw StoreError(code: .notFound, message: "artifact \(id) not found", field: "artifact_id")

@@ -38,13 +38,17 @@ struct Artifacts: AsyncParsableCommand {
         "\(a.name) v\(a.version) (\(a.id), \(Format.size(a.size)), sha256 \(Format.short(a.sha256)))"
     }
 
-    /// Names one artifact version: an id, or an experiment and a name with a version or alias.
+    /// Names one artifact version: an id, or an experiment or a run and a name with a version or
+    /// alias.
     struct Reference: ParsableArguments {
-        @Argument(help: ArgumentHelp("The artifact version's id (or give --experiment and --name).", valueName: "artifact-id"))
+        @Argument(help: ArgumentHelp("The artifact version's id (or give --experiment or --run, and --name).", valueName: "artifact-id"))
         var artifactId: String?
 
         @Option(help: ArgumentHelp("The experiment (id or name) the artifact belongs to.", valueName: "id|name"))
         var experiment: String?
+
+        @Option(help: ArgumentHelp("The run that logged it (its latest version of the name, unless --version or --alias).", valueName: "run"))
+        var run: String?
 
         @Option(help: "The artifact's name.")
         var name: String?
@@ -57,12 +61,12 @@ struct Artifacts: AsyncParsableCommand {
 
         func validate() throws {
             if artifactId != nil {
-                if experiment != nil || name != nil || version != nil || alias != nil {
-                    throw ValidationError("give either an artifact id or --experiment and --name, not both")
+                if experiment != nil || run != nil || name != nil || version != nil || alias != nil {
+                    throw ValidationError("give either an artifact id or --experiment (or --run) and --name, not both")
                 }
             } else {
-                guard experiment != nil, name != nil else {
-                    throw ValidationError("give an artifact id, or --experiment and --name")
+                guard (experiment != nil) != (run != nil), name != nil else {
+                    throw ValidationError("give an artifact id, or --name with one of --experiment and --run")
                 }
                 if version != nil && alias != nil { throw ValidationError("--version and --alias cannot be combined") }
                 if version == 0 { throw ValidationError("--version starts at 1") }
@@ -73,6 +77,11 @@ struct Artifacts: AsyncParsableCommand {
             var ref = ArtifactRef()
             if let artifactId {
                 ref.artifactId = artifactId
+            } else if let run, let name {
+                ref.runId = run
+                ref.name = name
+                ref.version = version ?? 0
+                ref.alias = alias ?? ""
             } else if let experiment, let name {
                 ref.experimentId = try await c.tracking.experiment(experiment, options: options).id
                 ref.name = name

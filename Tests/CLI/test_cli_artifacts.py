@@ -46,6 +46,16 @@ def test_put_get_round_trip(daemon, workdir):
     tally_ok(daemon, "artifacts", "get", record["id"], "-o", str(target / "model.bin"), "--force")
     assert (target / "model.bin").read_bytes() == data
 
+    # By run and name (the run's latest version of the name).
+    by_run = tally_json(daemon, "artifacts", "get", "--run", run, "--name", "models/model.bin",
+                        "-o", str(workdir / "byrun.bin"))
+    assert by_run["version"] == 2 and (workdir / "byrun.bin").read_bytes() == data
+    by_run = tally_json(daemon, "artifacts", "get", "--run", run, "--name", "models/model.bin", "--version", "1",
+                        "-o", str(workdir / "byrun1.bin"))
+    assert by_run["version"] == 1
+    assert "give an artifact id, or --name with one of --experiment and --run" in tally_fails(
+        daemon, "artifacts", "get", "--run", run, "--experiment", "art", "--name", "x").stderr
+
     # Missing folders are created: "-o out2/" is a folder, "-o a/b/c.bin" a file in new folders.
     tally_ok(daemon, "artifacts", "get", record["id"], "-o", str(workdir / "out2") + "/")
     assert (workdir / "out2" / "model.bin").read_bytes() == data

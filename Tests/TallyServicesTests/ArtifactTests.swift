@@ -143,6 +143,37 @@ struct ArtifactTests {
         }
     }
 
+    @Test("a version by run and name: the run's latest of the name, its version N, its alias; others' are not found")
+    func byRunAndName() async throws {
+        try await Fixture.with { f in
+            try await f.addRun(id: "run2", experimentID: f.experimentID)
+            _ = try await f.upload([1], name: "m")                                   // v1, fixture's run
+            _ = try await f.upload([2], name: "m", runID: "run2", aliases: ["best"])  // v2, run2
+            _ = try await f.upload([3], name: "m")                                   // v3, fixture's run
+            func byRun(_ run: String, version: UInt32 = 0, alias: String = "") -> ArtifactRef {
+                var ref = ArtifactRef()
+                ref.runId = run
+                ref.name = "m"
+                ref.version = version
+                ref.alias = alias
+                return ref
+            }
+            #expect(try await f.downloadContent(byRun(f.runID)).1 == [3])
+            #expect(try await f.downloadContent(byRun("run2")).1 == [2])
+            #expect(try await f.downloadContent(byRun(f.runID, version: 1)).1 == [1])
+            #expect(try await f.downloadContent(byRun("run2", alias: "best")).1 == [2])
+            #expect(await f.download(byRun("run2", version: 1)).error?.code == .notFound)   // v1 is not run2's
+            #expect(await f.download(byRun(f.runID, alias: "best")).error?.code == .notFound)
+            #expect(await f.download(byRun("nope0000nope0000")).error?.code == .notFound)
+            var both = byRun(f.runID)
+            both.experimentId = f.experimentID
+            #expect(await f.download(both).error?.code == .invalidArgument)
+            var nameless = byRun(f.runID)
+            nameless.name = ""
+            #expect(await f.download(nameless).error?.code == .invalidArgument)
+        }
+    }
+
     @Test("aliases are set at upload, moved between versions, and resolve for download")
     func aliases() async throws {
         try await Fixture.with { f in

@@ -1508,6 +1508,8 @@ public struct UploadArtifactRequest: ProtoMessage {
 }
 
 /// Names an artifact version by id, or by experiment, name and version or alias.
+/// One artifact version: by artifact_id; or by name with version, alias or neither (the latest),
+/// in experiment_id, or among the versions run_id logged.
 public struct ArtifactRef: ProtoMessage {
     /// The full protobuf name of the message.
     public static let protoMessageName = "tally.v1.ArtifactRef"
@@ -1526,6 +1528,9 @@ public struct ArtifactRef: ProtoMessage {
 
     /// `alias` (field 5).
     public var alias: String = ""
+
+    /// The run that logged the version (instead of experiment_id).
+    public var runId: String = ""
 
     /// Creates a message with every field at its default value.
     public init() {}
@@ -3237,6 +3242,7 @@ extension ArtifactRef: CMessageConvertible {
         self.name = CConvert.string(c.pointee.name)
         self.version = c.pointee.version
         self.alias = CConvert.string(c.pointee.alias)
+        self.runId = CConvert.string(c.pointee.run_id)
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -3245,6 +3251,7 @@ extension ArtifactRef: CMessageConvertible {
         c.pointee.name = try arena.string(self.name, field: "name")
         c.pointee.version = self.version
         c.pointee.alias = try arena.string(self.alias, field: "alias")
+        c.pointee.run_id = try arena.string(self.runId, field: "run_id")
     }
 }
 
@@ -4131,6 +4138,7 @@ extension ArtifactRef: ProtoJSONEncodable {
         if !self.name.isEmpty { o["name"] = .string(self.name) }
         if self.version != 0 { o["version"] = .integer(Int64(self.version)) }
         if !self.alias.isEmpty { o["alias"] = .string(self.alias) }
+        if !self.runId.isEmpty { o["runId"] = .string(self.runId) }
         return .object(o)
     }
 }
@@ -5639,6 +5647,10 @@ extension ArtifactRef: ProtoJSONDecodable {
                 case "alias":
                     if case .null = value { continue }
                     self.alias = try ProtoJSONDecoding.decodeString(value)
+                case "runId", "run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runId", "run_id")
+                    if case .null = value { continue }
+                    self.runId = try ProtoJSONDecoding.decodeString(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }

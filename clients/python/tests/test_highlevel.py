@@ -109,6 +109,10 @@ def test_log_artifact_and_download(daemon, tmp_path):
     tally.download_artifact(tmp_path / "copy.pt", art.id)
     assert (tmp_path / "copy.pt").read_bytes() == src.read_bytes()
     assert tally.get_run(run.id).artifacts[0].id == art.id
+    # By run and name: the version that run logged.
+    assert tally.download_artifact(tmp_path / "byrun.pt", run=run, name="model.pt").id == art.id
+    with pytest.raises(tally.NotFound):
+        tally.download_artifact(tmp_path / "none.pt", run=run, name="other.pt")
     # Missing folders are created: a path ending with "/" is a folder, another one a file's path.
     tally.download_artifact(f"{tmp_path}/new/", art.id)
     assert (tmp_path / "new" / "model.pt").read_bytes() == src.read_bytes()

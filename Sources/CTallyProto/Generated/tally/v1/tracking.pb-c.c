@@ -6061,7 +6061,7 @@ const ProtobufCMessageDescriptor tally__v1__upload_artifact_request__descriptor 
   (ProtobufCMessageInit) tally__v1__upload_artifact_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__artifact_ref__field_descriptors[5] =
+static const ProtobufCFieldDescriptor tally__v1__artifact_ref__field_descriptors[6] =
 {
   {
     "artifact_id",
@@ -6123,18 +6123,31 @@ static const ProtobufCFieldDescriptor tally__v1__artifact_ref__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "run_id",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__ArtifactRef, run_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__artifact_ref__field_indices_by_name[] = {
   4,   /* field[4] = alias */
   0,   /* field[0] = artifact_id */
   1,   /* field[1] = experiment_id */
   2,   /* field[2] = name */
+  5,   /* field[5] = run_id */
   3,   /* field[3] = version */
 };
 static const ProtobufCIntRange tally__v1__artifact_ref__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor tally__v1__artifact_ref__descriptor =
 {
@@ -6144,7 +6157,7 @@ const ProtobufCMessageDescriptor tally__v1__artifact_ref__descriptor =
   "Tally__V1__ArtifactRef",
   "tally.v1",
   sizeof(Tally__V1__ArtifactRef),
-  5,
+  6,
   tally__v1__artifact_ref__field_descriptors,
   tally__v1__artifact_ref__field_indices_by_name,
   1,  tally__v1__artifact_ref__number_ranges,

@@ -1156,6 +1156,8 @@ struct  Tally__V1__UploadArtifactRequest
 
 /*
  * Names an artifact version by id, or by experiment, name and version or alias.
+ * One artifact version: by artifact_id; or by name with version, alias or neither (the latest),
+ * in experiment_id, or among the versions run_id logged.
  */
 struct  Tally__V1__ArtifactRef
 {
@@ -1168,10 +1170,14 @@ struct  Tally__V1__ArtifactRef
    */
   uint32_t version;
   char *alias;
+  /*
+   * The run that logged the version (instead of experiment_id).
+   */
+  char *run_id;
 };
 #define TALLY__V1__ARTIFACT_REF__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__artifact_ref__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Tally__V1__DownloadArtifactRequest

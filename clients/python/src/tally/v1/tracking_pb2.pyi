@@ -77,18 +77,20 @@ class ArtifactHeader(_message.Message):
     def __init__(self, run_id: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[ArtifactType, str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., expected_sha256: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ArtifactRef(_message.Message):
-    __slots__ = ["alias", "artifact_id", "experiment_id", "name", "version"]
+    __slots__ = ["alias", "artifact_id", "experiment_id", "name", "run_id", "version"]
     ALIAS_FIELD_NUMBER: _ClassVar[int]
     ARTIFACT_ID_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     alias: str
     artifact_id: str
     experiment_id: str
     name: str
+    run_id: str
     version: int
-    def __init__(self, artifact_id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[int] = ..., alias: _Optional[str] = ...) -> None: ...
+    def __init__(self, artifact_id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[int] = ..., alias: _Optional[str] = ..., run_id: _Optional[str] = ...) -> None: ...
 
 class CompareRunsRequest(_message.Message):
     __slots__ = ["experiment_ids", "run_ids"]
