@@ -232,13 +232,13 @@ class Client:
     # -- artifacts -----------------------------------------------------------------------------
 
     def download_artifact(self, path: PathLike, artifact_id: str = "", *, experiment: str = "", name: str = "",
-                          version: int = 0, alias: str = "", run: Union[Run, str, None] = None) -> tracking_pb2.Artifact:
+                          version: int = 0, alias: str = "", run: Union[Run, RunInfo, str, None] = None) -> tracking_pb2.Artifact:
         """Downloads an artifact version to `path` (a folder, or a path ending with "/", gets the
         artifact's base name; missing folders are created) and checks its SHA-256 and size; the
         file appears only once verified (else `DataLoss`). The version: `artifact_id`, or `name`
         with `version`, `alias` or neither (the latest) in `experiment` or among those `run`
         logged."""
-        run_id = run.id if isinstance(run, Run) else (run or "")
+        run_id = run if isinstance(run, str) else (run.id if run is not None else "")
         ref = tracking_pb2.ArtifactRef(artifact_id=artifact_id, name=name, version=version, alias=alias, run_id=run_id)
         if experiment:
             ref.experiment_id = self._experiment_ids(experiment)[0]
@@ -350,7 +350,7 @@ def watch_run(run_id: str, *, include_history: bool = False, timeout: Optional[f
 
 
 def download_artifact(path: PathLike, artifact_id: str = "", *, experiment: str = "", name: str = "",
-                      version: int = 0, alias: str = "", run: Union[Run, str, None] = None) -> tracking_pb2.Artifact:
+                      version: int = 0, alias: str = "", run: Union[Run, RunInfo, str, None] = None) -> tracking_pb2.Artifact:
     """Downloads and verifies an artifact version (by id, or by name and version or alias in an
     experiment or among a run's)."""
     return default_client().download_artifact(path, artifact_id, experiment=experiment, name=name,
