@@ -51,6 +51,8 @@ struct Experiments: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Only experiments with this tag (K, or K=V); repeat to require several.", valueName: "K[=V]"))
         var tag: [String] = []
 
+        @OptionGroup var times: TimeRangeOptions
+
         @Option(help: ArgumentHelp("Show at most this many (default 50).", valueName: "n"))
         var limit: Int?
 
@@ -67,6 +69,11 @@ struct Experiments: AsyncParsableCommand {
                 var request = ListExperimentsRequest()
                 request.nameContains = name ?? ""
                 request.tagsAll = tag
+                let bounds = try times.bounds()
+                request.createdAfterMs = bounds.createdAfter
+                request.createdBeforeMs = bounds.createdBefore
+                request.updatedAfterMs = bounds.updatedAfter
+                request.updatedBeforeMs = bounds.updatedBefore
                 let want = all ? Int.max : (limit ?? 50)
                 var collected = try await collectPages(want: want) { size, token in
                     request.pageSize = size

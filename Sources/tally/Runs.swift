@@ -55,12 +55,37 @@ struct Runs: AsyncParsableCommand {
         @Option(help: ArgumentHelp("Only direct children of this run.", valueName: "run"))
         var parent: String?
 
+        @Option(name: [.customLong("started-after"), .customLong("created-after")],
+                help: ArgumentHelp("Only runs started at or after this time (7d, 2026-12-01, 2026-12-01T14:30).", valueName: "when"))
+        var startedAfter: String?
+
+        @Option(name: [.customLong("started-before"), .customLong("created-before")],
+                help: ArgumentHelp("Only runs started before this time.", valueName: "when"))
+        var startedBefore: String?
+
         @OptionGroup var paging: Paging
 
+        /// The time bounds as a filter expression (docs/filter.md), empty when none is given.
+        func timeFilter() throws -> String {
+            var terms: [String] = []
+            if let startedAfter { terms.append("started_at >= \(try TimeBound.parse(startedAfter, option: "--started-after"))") }
+            if let startedBefore { terms.append("started_at < \(try TimeBound.parse(startedBefore, option: "--started-before"))") }
+            return terms.joined(separator: " and ")
+        }
+
         func run() async throws {
+            let filter = try timeFilter()
             let (response, names) = try await client.withClient("runs") { c in
                 let ids = try await c.tracking.experimentIDs(experiment, options: client.unary)
                 let response = try await paging.collect { size, token in
+                    if !filter.isEmpty {  // a time range: the same listing through SearchRuns
+                        var request = SearchRunsRequest()
+                        request.experimentIds = ids
+                        request.filter = parent.map { "parent_run_id = \"\($0)\" and \(filter)" } ?? filter
+                        request.pageSize = size
+                        request.pageToken = token
+                        return try await c.tracking.searchRuns(request, options: client.unary)
+                    }
                     var request = ListRunsRequest()
                     request.experimentIds = ids
                     request.parentRunId = parent ?? ""

@@ -134,3 +134,21 @@ def test_experiments_update(daemon):
     assert "upd2" in shown and tally_json(daemon, "experiments", "show", "upd2")["id"] == updated["id"]
     assert "nothing to change" in tally_fails(daemon, "experiments", "update", "upd2").stderr
     assert "NOT_FOUND" in tally_fails(daemon, "experiments", "update", "missing", "--description", "x").stderr
+
+
+def test_time_bounds_on_experiments_and_runs(daemon):
+    """--created-after/--created-before (and --updated-…) on experiments ls; --started-… (or
+    --created-…) on runs ls: a duration back from now, a date, or a date and time."""
+    tally_ok(daemon, "experiments", "create", "timed", "-q")
+    parent = start(daemon, "timed", "parent")
+    child = tally_ok(daemon, "runs", "start", "timed", "--parent", parent).strip()
+    names = lambda out: [row[1] for row in table_rows(out)[1:]]  # noqa: E731
+    assert "timed" in names(tally_ok(daemon, "experiments", "ls", "--created-after", "1h"))
+    assert names(tally_ok(daemon, "experiments", "ls", "--created-before", "2020-01-01")) == []
+    assert names(tally_ok(daemon, "experiments", "ls", "--updated-after", "2999-01-01T00:00Z")) == []
+    ids = lambda out: [row[0] for row in table_rows(out)[1:]]  # noqa: E731
+    assert set(ids(tally_ok(daemon, "runs", "ls", "--experiment", "timed", "--started-after", "10m"))) == {parent, child}
+    assert ids(tally_ok(daemon, "runs", "ls", "--parent", parent, "--created-after", "10m")) == [child]
+    assert ids(tally_ok(daemon, "runs", "ls", "--experiment", "timed", "--started-before", "1d")) == []
+    bad = tally_fails(daemon, "runs", "ls", "--started-after", "yesterday")
+    assert "--started-after expects a duration back from now" in bad.stderr

@@ -21,8 +21,8 @@ subclasses named after their status (`tally.NotFound`, `tally.InvalidArgument`, 
 """
 
 from tally._api import (Client, RunWatcher, compare, connect, create_sweep, cross_validate, current_trial,
-                        default_client, download_artifact, get_run, get_sweep, history, resume_run, search_runs,
-                        start_run, watch_run)
+                        default_client, download_artifact, get_run, get_sweep, history, list_experiments, resume_run,
+                        search_runs, start_run, watch_run)
 from tally._convert import Comparison, History, MetricSummary, Point, RunInfo, WatchEvent
 from tally._run import Run
 from tally._sweep import (CrossValidation, ParamSpec, Sweep, SweepResults, Trial, TrialInfo, choice, int_range,
@@ -38,7 +38,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Client", "Channel", "ResponseIterator", "Run", "RunWatcher", "RunInfo", "MetricSummary", "History",
     "Point", "WatchEvent", "Comparison", "connect", "default_client", "start_run", "resume_run", "get_run", "search_runs",
-    "history", "compare", "watch_run", "download_artifact", "default_socket_path",
+    "list_experiments", "history", "compare", "watch_run", "download_artifact", "default_socket_path",
     "Sweep", "Trial", "TrialInfo", "SweepResults", "CrossValidation", "ParamSpec", "create_sweep", "get_sweep",
     "current_trial", "cross_validate", "choice", "int_range", "uniform", "loguniform",
     "RPCError", "Cancelled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists",

@@ -140,6 +140,30 @@ class Client:
     def get_run(self, run_id: str) -> RunInfo:
         return _convert.run_info(self.tracking.get_run(tracking_pb2.GetRunRequest(run_id=run_id)))
 
+    def list_experiments(self, *, name: str = "", tags: Union[Mapping[str, Any], Iterable[str], None] = None,
+                         created_after: Optional[_convert.TimeLike] = None,
+                         created_before: Optional[_convert.TimeLike] = None,
+                         updated_after: Optional[_convert.TimeLike] = None,
+                         updated_before: Optional[_convert.TimeLike] = None,
+                         max_results: Optional[int] = None) -> List[tracking_pb2.Experiment]:
+        """Experiments, newest first: whose name contains `name`, with all of `tags` (labels, or
+        key=value pairs), created or updated within the bounds (lower bounds inclusive; times as
+        `search_runs` takes them); every page, up to `max_results`."""
+        def ms(value: Optional[_convert.TimeLike], field: str) -> int:
+            return 0 if value is None else _convert.time_bound_ms(value, field)
+        request = tracking_pb2.ListExperimentsRequest(
+            name_contains=name, tags_all=[k if not v else f"{k}={v}" for k, v in _convert.tag_map(tags).items()],
+            created_after_ms=ms(created_after, "created_after"), created_before_ms=ms(created_before, "created_before"),
+            updated_after_ms=ms(updated_after, "updated_after"), updated_before_ms=ms(updated_before, "updated_before"),
+            page_size=500)
+        out: List[tracking_pb2.Experiment] = []
+        while True:
+            response = self.tracking.list_experiments(request)
+            out.extend(response.experiments)
+            if not response.next_page_token or (max_results is not None and len(out) >= max_results):
+                return out if max_results is None else out[:max_results]
+            request.page_token = response.next_page_token
+
     def _experiment_ids(self, experiments: Union[str, Iterable[str], None]) -> List[str]:
         if experiments is None:
             return []
@@ -157,9 +181,18 @@ class Client:
 
     def search_runs(self, filter: str = "", *, experiments: Union[str, Iterable[str], None] = None,
                     order_by: Union[str, Iterable[str], None] = None, max_results: Optional[int] = None,
-                    page_size: int = 500) -> List[RunInfo]:
+                    page_size: int = 500, started_after: Optional[_convert.TimeLike] = None,
+                    started_before: Optional[_convert.TimeLike] = None) -> List[RunInfo]:
         """Runs matching `filter` (docs/filter.md) in `experiments` (names or ids; default all),
-        with params and metric aggregates, in `order_by` order; every page, up to `max_results`."""
+        with params and metric aggregates, in `order_by` order; every page, up to `max_results`.
+        `started_after` (inclusive) and `started_before` bound the start time: a datetime, a
+        date, a timedelta or "7d" (that long ago), an ISO 8601 string, or epoch seconds."""
+        terms = [f"({filter})"] if filter.strip() else []
+        if started_after is not None:
+            terms.append(f"started_at >= {_convert.time_bound_ms(started_after, 'started_after')}")
+        if started_before is not None:
+            terms.append(f"started_at < {_convert.time_bound_ms(started_before, 'started_before')}")
+        filter = " and ".join(terms)
         request = tracking_pb2.SearchRunsRequest(
             experiment_ids=self._experiment_ids(experiments), filter=filter,
             order_by=[order_by] if isinstance(order_by, str) else list(order_by or []), page_size=page_size)
@@ -334,9 +367,24 @@ def get_run(run_id: str) -> RunInfo:
 
 
 def search_runs(filter: str = "", *, experiments: Union[str, Iterable[str], None] = None,
-                order_by: Union[str, Iterable[str], None] = None, max_results: Optional[int] = None) -> List[RunInfo]:
-    """Runs matching a filter expression such as `params.lr < 0.01 and metrics.acc.max > 0.9`."""
-    return default_client().search_runs(filter, experiments=experiments, order_by=order_by, max_results=max_results)
+                order_by: Union[str, Iterable[str], None] = None, max_results: Optional[int] = None,
+                started_after: Optional[_convert.TimeLike] = None,
+                started_before: Optional[_convert.TimeLike] = None) -> List[RunInfo]:
+    """Runs matching a filter expression such as `params.lr < 0.01 and metrics.acc.max > 0.9`,
+    started within the bounds (see `Client.search_runs`)."""
+    return default_client().search_runs(filter, experiments=experiments, order_by=order_by, max_results=max_results,
+                                        started_after=started_after, started_before=started_before)
+
+
+def list_experiments(*, name: str = "", tags: Union[Mapping[str, Any], Iterable[str], None] = None,
+                     created_after: Optional[_convert.TimeLike] = None, created_before: Optional[_convert.TimeLike] = None,
+                     updated_after: Optional[_convert.TimeLike] = None, updated_before: Optional[_convert.TimeLike] = None,
+                     max_results: Optional[int] = None) -> List[tracking_pb2.Experiment]:
+    """Experiments, newest first, filtered by name, tags and creation and update times (see
+    `Client.list_experiments`)."""
+    return default_client().list_experiments(name=name, tags=tags, created_after=created_after,
+                                             created_before=created_before, updated_after=updated_after,
+                                             updated_before=updated_before, max_results=max_results)
 
 
 def compare(runs: Iterable[Union[str, Run, RunInfo]] = (), *, experiments: Union[str, Iterable[str], None] = None) -> Comparison:

@@ -1,6 +1,9 @@
 """Conversions between protobuf records and plain Python values."""
 
+import datetime
 import numbers
+import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Mapping, NamedTuple, Optional, Union
 
@@ -14,6 +17,38 @@ _STATUS_NAMES = {
     tracking_pb2.RUN_STATUS_KILLED: "killed",
     tracking_pb2.RUN_STATUS_CRASHED: "crashed",
 }
+
+
+TimeLike = Union[datetime.datetime, datetime.date, datetime.timedelta, str, int, float]
+_RELATIVE = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def time_bound_ms(value: TimeLike, name: str) -> int:
+    """A time bound as unix ms: a datetime (naive: local time), a date (local midnight), a
+    timedelta or a string like "7d" (that long ago; s, m, h, d, w), an ISO 8601 string, or a
+    number of seconds since the epoch."""
+    if isinstance(value, datetime.datetime):
+        return int(value.timestamp() * 1000)
+    if isinstance(value, datetime.date):
+        return int(datetime.datetime(value.year, value.month, value.day).timestamp() * 1000)
+    if isinstance(value, datetime.timedelta):
+        return int((time.time() - value.total_seconds()) * 1000)
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be a datetime, date, timedelta, string or number, not bool")
+    if isinstance(value, (int, float)):
+        return int(value * 1000)
+    if isinstance(value, str):
+        relative = _RELATIVE.match(value)
+        if relative:
+            return int((time.time() - int(relative.group(1)) * _UNIT_SECONDS[relative.group(2)]) * 1000)
+        try:
+            parsed = datetime.datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{name} expects a duration back from now (30m, 12h, 7d, 2w) or an ISO 8601 date or time, "
+                             f"got {value!r}") from None
+        return int(parsed.timestamp() * 1000)
+    raise TypeError(f"{name} must be a datetime, date, timedelta, string or number, not {type(value).__name__}")
 
 
 def param_value(value: Any) -> tracking_pb2.ParamValue:
