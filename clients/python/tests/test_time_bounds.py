@@ -47,3 +47,11 @@ def test_search_runs_and_list_experiments_by_time(daemon):
     assert names == [exp]
     assert tally.list_experiments(name=exp, created_before="1h") == []
     assert tally.list_experiments(name=exp, updated_after=datetime.datetime.now() + datetime.timedelta(minutes=1)) == []
+
+
+def test_a_bad_filter_with_time_bounds_reports_its_own_position(daemon):
+    """The bounds are added to the caller's filter; a syntax error still names the position in
+    the caller's text, with or without bounds."""
+    for bounds in ({}, {"started_after": "1h"}):
+        with pytest.raises(tally.InvalidArgument, match="at position 11"):
+            tally.search_runs("params.lr <", **bounds)

@@ -187,18 +187,28 @@ class Client:
         with params and metric aggregates, in `order_by` order; every page, up to `max_results`.
         `started_after` (inclusive) and `started_before` bound the start time: a datetime, a
         date, a timedelta or "7d" (that long ago), an ISO 8601 string, or epoch seconds."""
-        terms = [f"({filter})"] if filter.strip() else []
+        bounds = []
         if started_after is not None:
-            terms.append(f"started_at >= {_convert.time_bound_ms(started_after, 'started_after')}")
+            bounds.append(f"started_at >= {_convert.time_bound_ms(started_after, 'started_after')}")
         if started_before is not None:
-            terms.append(f"started_at < {_convert.time_bound_ms(started_before, 'started_before')}")
-        filter = " and ".join(terms)
+            bounds.append(f"started_at < {_convert.time_bound_ms(started_before, 'started_before')}")
+        user_filter = filter
+        if bounds:
+            filter = " and ".join(([f"({filter})"] if filter.strip() else []) + bounds)
         request = tracking_pb2.SearchRunsRequest(
             experiment_ids=self._experiment_ids(experiments), filter=filter,
             order_by=[order_by] if isinstance(order_by, str) else list(order_by or []), page_size=page_size)
         out: List[RunInfo] = []
         while True:
-            response = self.tracking.search_runs(request)
+            try:
+                response = self.tracking.search_runs(request)
+            except RPCError as exc:
+                if not bounds or exc.code != 3 or not user_filter.strip():
+                    raise
+                # Refused with the bounds added: the caller's filter alone gives the error with
+                # the position in the caller's text.
+                self.tracking.search_runs(tracking_pb2.SearchRunsRequest(filter=user_filter, page_size=1))
+                raise
             out.extend(_convert.run_info(r) for r in response.runs)
             if not response.next_page_token or (max_results is not None and len(out) >= max_results):
                 return out if max_results is None else out[:max_results]
