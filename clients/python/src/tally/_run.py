@@ -498,10 +498,14 @@ class Run:
         if self._error is not None:
             raise self._error
 
-    def _seal_locked(self) -> None:
-        if self._held is not None:  # the start goes first, with what is sealed now
+    def _release_start_locked(self) -> None:
+        """The held start goes to the sender, ahead of everything sealed after it."""
+        if self._held is not None:
             self._sealed.appendleft(self._held)
             self._held = None
+
+    def _seal_locked(self) -> None:
+        self._release_start_locked()  # the start goes first, with what is sealed now
         if not self._vals:
             return
         self._seq += 1
@@ -610,10 +614,11 @@ class Run:
             kick.clear()
             with self._lock:
                 now = time.monotonic()
-                if (now - last_seal >= self.flush_interval or self._closing
-                        or (self._held is not None and now >= self._held_until)):
+                if now - last_seal >= self.flush_interval or self._closing:
                     self._seal_locked()
                     last_seal = now
+                elif self._held is not None and now >= self._held_until:
+                    self._release_start_locked()  # alone: the points logged so far keep filling their batch
                 new = list(self._sealed)
                 pending.extend(new)  # under the lock: an entry is always in `_sealed` or `_pending` until settled
                 self._sealed.clear()
@@ -1111,7 +1116,7 @@ class Run:
         with self._lock:
             if entry.done or self._offline_through >= entry.seq or self._error is not None:
                 return
-            self._seal_locked()
+            self._release_start_locked()
             try:
                 self._wait_settled_locked(entry.seq, None)
             except RPCError:
