@@ -1,17 +1,24 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import Synchronization
 import TallyRPC
 
 extension Caller {
     /// The caller's login name, from the system's user database; "uid N" for a uid it does not
     /// know. Taken from the connection's peer credentials, so a client cannot claim another user.
+    /// Looked up once per uid (every run's start asks, and the database may be a file).
     var userName: String {
+        if let known = Self.userNames.withLock({ $0[uid] }) { return known }
         var entry = passwd()
         var result: UnsafeMutablePointer<passwd>?
         var buffer = [CChar](repeating: 0, count: 4096)
         let status = getpwuid_r(uid_t(uid), &entry, &buffer, buffer.count, &result)
-        guard status == 0, result != nil, let name = entry.pw_name else { return "uid \(uid)" }
-        return String(cString: name)
+        let name = status == 0 && result != nil ? entry.pw_name.map { String(cString: $0) } : nil
+        let found = name ?? "uid \(uid)"
+        Self.userNames.withLock { $0[uid] = found }
+        return found
     }
+
+    private static let userNames = Mutex<[UInt32: String]>([:])
 }

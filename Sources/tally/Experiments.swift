@@ -21,6 +21,23 @@ struct Experiments: AsyncParsableCommand {
         return table
     }
 
+    /// `--goal METRIC=min|max` (and, where a goal can be removed, `METRIC=none`), each metric once.
+    static func goals(_ texts: [String], allowNone: Bool) throws -> [String: MetricGoal] {
+        var goals: [String: MetricGoal] = [:]
+        for text in texts {
+            let (key, value) = try splitPair(text, option: "--goal")
+            guard goals[key] == nil else { throw ValidationError("--goal \(key) is given twice") }
+            switch value?.lowercased() {
+            case "min", "minimize": goals[key] = .minimize
+            case "max", "maximize": goals[key] = .maximize
+            case "none" where allowNone: goals[key] = .unspecified
+            default:
+                throw ValidationError("--goal expects METRIC=min\(allowNone ? ", METRIC=max or METRIC=none" : " or METRIC=max"), got \"\(text)\"")
+            }
+        }
+        return goals
+    }
+
     static func printDetails(_ e: Experiment) {
         var fields: [(String, String)] = [
             ("id", e.id),
@@ -123,14 +140,7 @@ struct Experiments: AsyncParsableCommand {
             request.description = description
             request.tags = try tagPairs(tag)
             request.getIfExists = existOk
-            for text in goal {
-                let (key, value) = try splitPair(text, option: "--goal")
-                switch value?.lowercased() {
-                case "min", "minimize": request.metricGoals[key] = .minimize
-                case "max", "maximize": request.metricGoals[key] = .maximize
-                default: throw ValidationError("--goal expects METRIC=min or METRIC=max, got \"\(text)\"")
-                }
-            }
+            request.metricGoals = try Experiments.goals(goal, allowNone: false)
             let experiment = try await client.withClient("experiments") { c in
                 try await c.tracking.createExperiment(request, options: client.unary)
             }
@@ -205,16 +215,7 @@ struct Experiments: AsyncParsableCommand {
             request.description = description
             request.tags = try tagPairs(tag)
             request.removeTags = removeTag
-            for text in goal {
-                let (key, value) = try splitPair(text, option: "--goal")
-                guard request.metricGoals[key] == nil else { throw ValidationError("--goal \(key) is given twice") }
-                switch value?.lowercased() {
-                case "min", "minimize": request.metricGoals[key] = .minimize
-                case "max", "maximize": request.metricGoals[key] = .maximize
-                case "none": request.metricGoals[key] = .unspecified
-                default: throw ValidationError("--goal expects METRIC=min, METRIC=max or METRIC=none, got \"\(text)\"")
-                }
-            }
+            request.metricGoals = try Experiments.goals(goal, allowNone: true)
             let updated = try await client.withClient("experiments") { c in
                 request.id = try await c.tracking.experiment(experiment, options: client.unary).id
                 return try await c.tracking.updateExperiment(request, options: client.unary)

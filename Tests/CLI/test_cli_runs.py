@@ -133,6 +133,10 @@ def test_experiments_update(daemon):
     shown = tally_ok(daemon, "experiments", "update", "upd", "--name", "upd2")
     assert "upd2" in shown and tally_json(daemon, "experiments", "show", "upd2")["id"] == updated["id"]
     assert "nothing to change" in tally_fails(daemon, "experiments", "update", "upd2").stderr
+    assert "--goal acc is given twice" in tally_fails(daemon, "experiments", "update", "upd2", "--goal", "acc=max",
+                                                      "--goal", "acc=min").stderr
+    # Creating, a goal cannot be "none".
+    assert "METRIC=min or METRIC=max" in tally_fails(daemon, "experiments", "create", "g", "--goal", "acc=none").stderr
     assert "NOT_FOUND" in tally_fails(daemon, "experiments", "update", "missing", "--description", "x").stderr
 
 
