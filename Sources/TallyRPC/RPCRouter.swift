@@ -9,6 +9,10 @@ public struct RPCRouter: Sendable {
         public let method: MethodDescriptor
         /// Its handler.
         public let handler: RouteHandler
+        /// The handler never blocks and does no file I/O: it only checks, converts and awaits
+        /// (the store, other tasks). A transport may run it on the thread that reads the call's
+        /// frames, saving a thread hop each way (``RPCRouter/markNonBlocking(_:)``).
+        public internal(set) var nonBlocking = false
     }
 
     private var routes: [String: Route] = [:]
@@ -27,6 +31,13 @@ public struct RPCRouter: Sendable {
     ///   - handler: Serves its calls.
     public mutating func register(_ method: MethodDescriptor, handler: @escaping RouteHandler) {
         routes[method.path] = Route(method: method, handler: handler)
+    }
+
+    /// Says that the handler of `method` never blocks and does no file I/O, so a transport may
+    /// run it on its I/O thread (a run's stream is answered without a hop to the shared pool and
+    /// back). A method not registered yet is ignored.
+    public mutating func markNonBlocking(_ method: MethodDescriptor) {
+        routes[method.path]?.nonBlocking = true
     }
 
     /// The route for a wire path such as "/tally.v1.System/Info", if one is registered.

@@ -45,6 +45,9 @@ public struct TrackingProvider: TrackingServiceProtocol {
     /// connection closed.
     public func register(with router: inout RPCRouter) {
         registerMethods(with: &router)
+        // A run's stream only checks, converts and awaits the store: it runs where its frames
+        // are read (docs/decisions.md, "A run's life in one commit").
+        router.markNonBlocking(TrackingService.Method.writeRun)
         let liveness = self.liveness
         router.connectionClosed.append { id in await liveness.connectionClosed(id) }
     }

@@ -30,9 +30,10 @@ final class ServerConnection: Sendable {
     /// since ``epoch``: the idle timeout counts from there.
     private let lastActive = Atomic<Int64>(0)
     private let epoch = ContinuousClock.now
-    /// The connection's event loop as an executor, when handlers run there
-    /// (``ConnectionLimits/HandlerExecutor/eventLoop``); `nil` for the global executor.
-    private let executor: EventLoopTaskExecutor?
+    /// The connection's event loop as an executor: every handler runs there with
+    /// ``ConnectionLimits/HandlerExecutor/eventLoop``, and the handlers of routes marked
+    /// non-blocking (``RPCRouter/Route/nonBlocking``) always do.
+    private let loopExecutor: EventLoopTaskExecutor
     /// Who is at the other end, as the services see it.
     private let caller: Caller
 
@@ -55,7 +56,7 @@ final class ServerConnection: Sendable {
         logger[metadataKey: "connection"] = "\(id)"
         self.logger = logger
         self.channel = channel
-        self.executor = limits.handlerExecutor == .eventLoop ? EventLoopTaskExecutor(channel.eventLoop) : nil
+        self.loopExecutor = EventLoopTaskExecutor(channel.eventLoop)
         self.outbox = FrameOutbox(channel: channel, limit: limits.outboundBufferSize)
         self.stats = stats
     }
@@ -534,7 +535,8 @@ final class ServerConnection: Sendable {
             await self.finishCall(callID, status: status)
             self.stats.callFinished()
         }
-        let task = executor.map { Task(executorPreference: $0, operation: body) } ?? Task(executorPreference: globalConcurrentExecutor, operation: body)
+        let onLoop = limits.handlerExecutor == .eventLoop || entry.route.nonBlocking
+        let task = onLoop ? Task(executorPreference: loopExecutor, operation: body) : Task(executorPreference: globalConcurrentExecutor, operation: body)
         state.withLock { $0.calls[callID]?.task = task }
     }
 

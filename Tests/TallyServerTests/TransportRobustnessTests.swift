@@ -33,6 +33,8 @@ private struct ProbeServer {
 
     /// `/test.Probe/Where` answers with the name of the thread its handler runs on.
     static let whereMethod = MethodDescriptor(service: "test.Probe", method: "Where", kind: .unary)
+    /// The same, registered as non-blocking (``RPCRouter/markNonBlocking(_:)``).
+    static let whereNonBlockingMethod = MethodDescriptor(service: "test.Probe", method: "WhereNonBlocking", kind: .unary)
 
     static func start(
         limits: ConnectionLimits = ConnectionLimits(),
@@ -41,7 +43,7 @@ private struct ProbeServer {
     ) async throws -> ProbeServer {
         let directory = try TestDaemon.makeDirectory()
         var router = RPCRouter()
-        router.register(whereMethod) { call in
+        let answerThreadName: RouteHandler = { call in
             // The kernel's name of the calling thread.
             var name = [UInt8](repeating: 0, count: 64)
             let fd = open("/proc/thread-self/comm", O_RDONLY)
@@ -49,6 +51,9 @@ private struct ProbeServer {
             if fd >= 0 { close(fd) }
             try await call.responses.write(Array(name.prefix(max(count, 0))))
         }
+        router.register(whereMethod, handler: answerThreadName)
+        router.register(whereNonBlockingMethod, handler: answerThreadName)
+        router.markNonBlocking(whereNonBlockingMethod)
         var logger = Logger(label: "tally.test")
         logger.logLevel = .critical
         let server = TransportServer(
@@ -280,6 +285,12 @@ struct TransportRobustnessTests {
         let thread = String(decoding: message.payload, as: UTF8.self)
         // NIO names its event loop threads NIO-ELT-… (NIO-SGLTN-… for the singleton group).
         #expect(thread.hasPrefix("NIO-") == (executor == .eventLoop), "handler ran on thread \"\(thread)\"")
+        // A route marked non-blocking runs on the event loop whatever the default.
+        try raw.send(RawSocket.frame(kind: 2, callID: 3, payload: try callStart(ProbeServer.whereNonBlockingMethod.path)))
+        try raw.send(RawSocket.frame(kind: 3, flags: 1, callID: 3, payload: []))
+        let second = try #require(try await raw.read(kind: 3))
+        let secondThread = String(decoding: second.payload, as: UTF8.self)
+        #expect(secondThread.hasPrefix("NIO-"), "non-blocking handler ran on thread \"\(secondThread)\"")
         await server.stop()
     }
 }

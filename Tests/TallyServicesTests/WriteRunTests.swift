@@ -53,6 +53,14 @@ struct WriteRunTests {
         }
     }
 
+    @Test("the run stream's handler is marked non-blocking (transports run it where its frames are read); other calls are not")
+    func runStreamIsNonBlocking() throws {
+        let h = try TrackingHarness()
+        #expect(h.router.route(for: TrackingService.Method.writeRun.path)?.nonBlocking == true)
+        #expect(h.router.route(for: TrackingService.Method.getRun.path)?.nonBlocking == false)
+        #expect(h.router.route(for: TrackingService.Method.uploadArtifact.path)?.nonBlocking == false)
+    }
+
     @Test("start, params, tags, points and end on one call, answered in order")
     func wholeLife() async throws {
         let h = try TrackingHarness()
