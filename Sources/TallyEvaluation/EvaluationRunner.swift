@@ -20,6 +20,21 @@ public import Logging
 /// is reached, the held items are reported as ERROR results and later connection errors are plain
 /// item errors. Timeouts are neutral: they neither reach the provider nor count as unreachable.
 ///
+/// **Errors that cannot clear.** An item that fails with an HTTP status that no item can get
+/// past (401, 403, 404, 405, 410, 415: see ``EvaluationError/isPermanent``) fails the run at once
+/// with ``EvaluationError/Code/providerRefused`` and the provider's message, cancelling the rest:
+/// an evaluation with a wrong key never ends `completed` with accuracy 0. A refusal of one
+/// request's content (400, 413, 422) fails only its item, unless the first `min(5, items)`
+/// finished items all failed so before any answer: the provider then refuses the request format
+/// itself, and the run fails the same way.
+///
+/// **Retry-After.** A 429 or 503 with a `Retry-After` header is retried after that wait (or the
+/// backoff, when longer), if the wait ends before `settings.deadline` (without a deadline, if it
+/// is at most `settings.maxRetryAfter`); otherwise the item fails with the provider's answer.
+///
+/// **Deadline.** When `settings.deadline` passes, the run stops and throws
+/// ``EvaluationError/Code/deadlineExceeded``; the items finished before it stay reported.
+///
 /// **Timeouts.** Each attempt is limited by `settings.requestTimeout`, enforced by the
 /// classifier; the runner also abandons an attempt 1 s after that, as a guard against classifiers
 /// that do not.
@@ -76,6 +91,22 @@ public struct EvaluationRunner: Sendable {
             throw EvaluationError(code: .invalidConfiguration, message: "the evaluation has no labels")
         }
         try Task.checkCancellation()
+        guard let deadline = settings.deadline else {
+            return try await runAll(model: model, pending: pending, onResult: onResult)
+        }
+        let timeoutError = EvaluationError(code: .deadlineExceeded, message: "the job's deadline passed while model \(model) was evaluated")
+        if deadline <= .now { throw timeoutError }
+        // The deadline's task group ends before this returns, so `onResult` does not escape.
+        try await withoutActuallyEscaping(onResult) { onResult in
+            try await withDeadline(deadline, timeoutError: timeoutError) {
+                try await runAll(model: model, pending: pending, onResult: onResult)
+            }
+        }
+    }
+
+    private func runAll(
+        model: String, pending: [EvaluationItem], onResult: @Sendable (ItemResult) async -> Void
+    ) async throws {
         let threshold = min(Self.unreachableThreshold, pending.count)
         let width = max(1, settings.concurrency)
 
@@ -87,8 +118,32 @@ public struct EvaluationRunner: Sendable {
                 next += 1
             }
             var reached = false
+            var predicted = false
+            var refused = 0
             var held: [ItemResult] = []
             while let outcome = try await group.next() {
+                if let error = outcome.error, error.isPermanent {
+                    group.cancelAll()
+                    logger.warning("provider refused the requests", metadata: ["model": "\(model)", "error": "\(error)"])
+                    throw EvaluationError(
+                        code: .providerRefused,
+                        message: "the provider refused a request with an error that cannot clear, so the evaluation stops: \(error.message)",
+                        cause: error, httpStatus: error.httpStatus)
+                }
+                if outcome.error == nil {
+                    predicted = true
+                } else if let error = outcome.error, error.isRefusal, !predicted {
+                    refused += 1
+                    if refused >= threshold {
+                        group.cancelAll()
+                        logger.warning("provider refused the request format", metadata: ["model": "\(model)", "error": "\(error)"])
+                        throw EvaluationError(
+                            code: .providerRefused,
+                            message: "the provider refused the first \(refused) requests, so it does not take their format and the "
+                                + "evaluation stops: \(error.message)",
+                            cause: error, httpStatus: error.httpStatus)
+                    }
+                }
                 if outcome.answered, !reached {
                     reached = true
                     for result in held { await onResult(result) }
@@ -160,8 +215,17 @@ public struct EvaluationRunner: Sendable {
                 return Outcome(
                     result: ItemResult(item: item, error: failure, latencyMs: elapsed()), error: failure, answered: answered)
             }
+            var wait = backoff(beforeRetry: attempt + 1)
+            if let asked = failure.retryAfter {
+                wait = max(wait, asked)
+            }
+            if let refusal = refusedWait(wait, asked: failure.retryAfter) {
+                var failed = failure
+                failed.message += " (\(refusal))"
+                return Outcome(
+                    result: ItemResult(item: item, error: failed, latencyMs: elapsed()), error: failed, answered: answered)
+            }
             attempt += 1
-            let wait = backoff(beforeRetry: attempt)
             logger.debug(
                 "retrying item",
                 metadata: ["item": "\(item.id)", "model": "\(model)", "attempt": "\(attempt)", "error": "\(failure)"])
@@ -181,6 +245,20 @@ public struct EvaluationRunner: Sendable {
         ) {
             try await classifier.classify(item, labels: labels, model: model, prompt: prompt, timeout: timeout)
         }
+    }
+
+    /// Why a retry after `wait` is not made (`asked`: the provider's `Retry-After`), or `nil`:
+    /// the wait would end past the deadline, or, without one, the provider asked for more than
+    /// `settings.maxRetryAfter`.
+    func refusedWait(_ wait: Duration, asked: Duration?) -> String? {
+        if let deadline = settings.deadline {
+            return ContinuousClock.now.advanced(by: wait) > deadline
+                ? "not retried: a wait of \(wait) would end past the job's deadline" : nil
+        }
+        if let asked, asked > settings.maxRetryAfter {
+            return "not retried: Retry-After \(asked) is longer than \(settings.maxRetryAfter)"
+        }
+        return nil
     }
 
     /// The wait before retry number `retry` (1-based): `retryBackoff · 2^(retry−1)`, at most 8× `retryBackoff`.

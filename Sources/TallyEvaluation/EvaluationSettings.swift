@@ -18,6 +18,12 @@ public struct EvaluationSettings: Sendable, Hashable {
     public var retries: Int = 2
     /// The wait before the first retry; it doubles for each further retry, up to 8 times this.
     public var retryBackoff: Duration = .milliseconds(250)
+    /// When the job must be over: a retry whose wait (the provider's `Retry-After`, or the
+    /// backoff) would end past it is not made, and the run throws `.deadlineExceeded` when it
+    /// passes. `nil` for none.
+    public var deadline: ContinuousClock.Instant?
+    /// The longest `Retry-After` honoured when there is no deadline; a longer one fails the item.
+    public var maxRetryAfter: Duration = .seconds(300)
 
     /// Creates settings.
     public init(
@@ -29,7 +35,9 @@ public struct EvaluationSettings: Sendable, Hashable {
         concurrency: Int = 4,
         requestTimeout: Duration = .seconds(30),
         retries: Int = 2,
-        retryBackoff: Duration = .milliseconds(250)
+        retryBackoff: Duration = .milliseconds(250),
+        deadline: ContinuousClock.Instant? = nil,
+        maxRetryAfter: Duration = .seconds(300)
     ) {
         self.models = models
         self.promptTemplate = promptTemplate
@@ -40,5 +48,7 @@ public struct EvaluationSettings: Sendable, Hashable {
         self.requestTimeout = requestTimeout
         self.retries = retries
         self.retryBackoff = retryBackoff
+        self.deadline = deadline
+        self.maxRetryAfter = maxRetryAfter
     }
 }

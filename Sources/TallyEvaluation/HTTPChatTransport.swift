@@ -58,9 +58,25 @@ struct HTTPChatTransport: Sendable {
             let text = String(decoding: data.prefix(200), as: UTF8.self)
             throw EvaluationError(
                 code: .http, message: "\(url) answered HTTP \(status) \(response.status.reasonPhrase): \(text)",
-                httpStatus: status)
+                httpStatus: status,
+                retryAfter: response.headers.first(name: "retry-after").flatMap { Self.retryAfter($0, now: Date()) })
         }
         return data
+    }
+
+    /// A `Retry-After` value as a wait: delay-seconds (`"2"`, also `"1.5"`) or an HTTP date
+    /// (`"Wed, 21 Oct 2026 07:28:00 GMT"`, a wait of zero once past); `nil` when it is neither.
+    static func retryAfter(_ value: String, now: Date) -> Duration? {
+        let text = value.trimmingCharacters(in: .whitespaces)
+        if let seconds = Double(text), seconds.isFinite, seconds >= 0 {
+            return .milliseconds(Int64(min(seconds, 1e9) * 1000))
+        }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: text) else { return nil }
+        return .milliseconds(Int64(max(0, min(date.timeIntervalSince(now), 1e9)) * 1000))
     }
 
     /// Maps an error of `HTTPClient.execute` (no reply head received) to an ``EvaluationError``.

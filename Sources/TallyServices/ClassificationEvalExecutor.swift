@@ -52,7 +52,8 @@ struct ClassificationEvalExecutor: JobExecutor {
             seed: config.seed,
             concurrency: Int(config.concurrency),
             requestTimeout: .milliseconds(Int64(config.requestTimeoutMs)),
-            retries: Int(config.retries ?? 2)
+            retries: Int(config.retries ?? 2),
+            deadline: Self.deadline(config.timeLimitMs, firstStartMs: job.startedAtMs, nowMs: Self.nowMs())
         )
         var jobLogger = logger
         jobLogger[metadataKey: "job"] = "\(job.id)"
@@ -72,14 +73,20 @@ struct ClassificationEvalExecutor: JobExecutor {
 
         for model in config.models {
             context.setModel(model)
-            try await runner.run(model: model, items: sample, completed: done[model] ?? []) { result in
-                var message = TallyProto.ItemResult(result)
-                message.model = model
-                do {
-                    try await context.itemFinished(message, position: positions[result.itemID] ?? 0, isError: result.error != nil)
-                } catch {
-                    itemLogger.debug("item result not stored", metadata: ["error": "\(error)"])
+            do {
+                try await runner.run(model: model, items: sample, completed: done[model] ?? []) { result in
+                    var message = TallyProto.ItemResult(result)
+                    message.model = model
+                    do {
+                        try await context.itemFinished(message, position: positions[result.itemID] ?? 0, isError: result.error != nil)
+                    } catch {
+                        itemLogger.debug("item result not stored", metadata: ["error": "\(error)"])
+                    }
                 }
+            } catch let error as EvaluationError where error.code == .deadlineExceeded {
+                throw JobFailure(message: "the job's time limit of \(Self.duration(ms: config.timeLimitMs)) passed while model \(model) was evaluated")
+            } catch let error as EvaluationError where error.code == .providerRefused {
+                throw JobFailure(message: "model \(model): \(error.message)")
             }
         }
         try Task.checkCancellation()
@@ -100,6 +107,26 @@ struct ClassificationEvalExecutor: JobExecutor {
         }
         return results
     }
+
+    /// The instant `deadlineMs` after the job's first start (`firstStartMs`, 0 when it starts
+    /// now), or `nil` for no deadline (0). The create call bounds `deadlineMs`.
+    static func deadline(_ deadlineMs: UInt64, firstStartMs: Int64, nowMs: Int64) -> ContinuousClock.Instant? {
+        guard deadlineMs > 0 else { return nil }
+        let start = firstStartMs > 0 ? firstStartMs : nowMs
+        let (end, overflow) = start.addingReportingOverflow(Int64(clamping: deadlineMs))
+        let remaining = overflow ? Int64.max / 2 : end - nowMs
+        return ContinuousClock.now.advanced(by: .milliseconds(remaining))
+    }
+
+    /// "90s", "10m", "2h30m" for a time limit.
+    static func duration(ms: UInt64) -> String {
+        let seconds = ms / 1000
+        if ms % 1000 != 0 || seconds < 60 { return ms % 1000 == 0 ? "\(seconds)s" : "\(ms)ms" }
+        let (hours, minutes, rest) = (seconds / 3600, seconds % 3600 / 60, seconds % 60)
+        return (hours > 0 ? "\(hours)h" : "") + (minutes > 0 ? "\(minutes)m" : "") + (rest > 0 ? "\(rest)s" : "")
+    }
+
+    static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
 
     /// Goals of the headline metrics (1 minimize, 2 maximize), so comparisons pick the right best.
     static let metricGoals: [String: Int] = [

@@ -61,6 +61,9 @@ extension ExperimentsProvider {
         guard config.requestTimeoutMs <= 600_000 else { throw invalid("request_timeout_ms must be at most 600000", field: "request_timeout_ms") }
         if config.retries == nil { config.retries = 2 }
         guard (config.retries ?? 0) <= 10 else { throw invalid("retries must be at most 10", field: "retries") }
+        guard config.timeLimitMs <= Self.maxTimeLimitMs else {
+            throw invalid("time_limit_ms must be at most \(Self.maxTimeLimitMs) (30 days)", field: "time_limit_ms")
+        }
         if !config.promptTemplate.isEmpty, !config.promptTemplate.contains("{{text}}") {
             throw invalid("prompt_template must contain {{text}}", field: "prompt_template")
         }
@@ -70,6 +73,9 @@ extension ExperimentsProvider {
         config.labels = dataset.labels.map(Label.init)
         return (config, Int(config.sampleSize) * config.models.count)
     }
+
+    /// The longest time limit of an evaluation job: 30 days.
+    static let maxTimeLimitMs: UInt64 = 30 * 86_400_000
 
     public func getJob(request: GetJobRequest, context: ServerContext) async throws -> Job {
         var job = try Job(try await mapStoreErrors { try await store.job(request.jobId) })

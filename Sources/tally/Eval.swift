@@ -47,6 +47,9 @@ struct Eval: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Retries per item after a timeout or connection/HTTP error (default 2).", valueName: "n"))
     var retries: UInt32?
 
+    @Option(name: .customLong("time-limit"), help: ArgumentHelp("Fail the job if it runs longer than this, e.g. 90s, 10m, 2h (counted from its first start; default none). A Retry-After that would end past it is not waited for.", valueName: "duration"))
+    var timeLimit: String?
+
     @Option(help: ArgumentHelp("Tracking experiment for the per-model runs (default eval-<dataset>).", valueName: "name"))
     var experiment: String?
 
@@ -78,6 +81,7 @@ struct Eval: AsyncParsableCommand {
         config.concurrency = concurrency ?? 0
         config.requestTimeoutMs = timeoutMs ?? 0
         config.retries = retries
+        if let timeLimit { config.timeLimitMs = try parseDurationMs(timeLimit, option: "--time-limit") }
         config.experiment = experiment ?? ""
         if let promptFile {
             guard let data = FileManager.default.contents(atPath: promptFile) else {

@@ -289,6 +289,7 @@ enum JobFormat {
                 ("concurrency", String(c.concurrency)),
                 ("request timeout", Format.duration(ms: Int64(c.requestTimeoutMs))),
                 ("retries", c.retries.map { String($0) } ?? "-"),
+                ("time limit", c.timeLimitMs == 0 ? "none" : Format.duration(ms: Int64(clamping: c.timeLimitMs))),
                 ("prompt", c.promptTemplate.isEmpty ? "default" : "custom (\(c.promptTemplate.count) characters)"),
                 ("experiment", j.experimentId.isEmpty ? c.experiment : "\(c.experiment) (\(j.experimentId))"),
                 ("labels", c.labels.map(\.id).joined(separator: ", ")),

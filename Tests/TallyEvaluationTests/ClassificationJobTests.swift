@@ -215,4 +215,59 @@ struct ClassificationJobTests {
         guard case .failed(let failed)? = events.last?.event else { Issue.record("no failed event"); return }
         #expect(failed.error == job.error)
     }
+
+    @Test("a wrong API key fails the job at once with the provider's message, instead of completing with accuracy 0")
+    func wrongKey() async throws {
+        let server = try await StubModelServer.start()
+        let h = try await EvaluationServiceHarness()
+        defer { Task { await h.close(); try? await server.stop() } }
+        _ = try await h.client.createDataset(Self.datasetRequest())
+        var provider = CreateProviderRequest()
+        provider.name = "wrong-key"
+        provider.kind = .openai
+        provider.baseUrl = server.openAIBaseURL
+        provider.apiKey = "not-the-key"
+        _ = try await h.client.createProvider(provider)
+        var config = ClassificationEvalConfig()
+        config.dataset = "topics"
+        config.provider = "wrong-key"
+        config.models = ["m"]
+        var request = CreateJobRequest()
+        request.config = .classification(config)
+        let (job, _) = try await h.finished(try await h.client.createJob(request))
+        #expect(job.status == .failed)
+        #expect(job.error.contains("model m") && job.error.contains("HTTP 401") && job.error.contains("bad api key"), "\(job.error)")
+        #expect(server.snapshot.requests <= 4)  // the first answer stops it: at most the requests in flight
+    }
+
+    @Test("a time limit that passes fails the job, naming the limit")
+    func timeLimit() async throws {
+        let server = try await StubModelServer.start()
+        let h = try await EvaluationServiceHarness()
+        defer { Task { await h.close(); try? await server.stop() } }
+        var dataset = Self.datasetRequest()
+        for index in dataset.items.indices { dataset.items[index].text += " DELAY400" }
+        _ = try await h.client.createDataset(dataset)
+        var provider = CreateProviderRequest()
+        provider.name = "slow"
+        provider.kind = .openai
+        provider.baseUrl = server.openAIBaseURL
+        provider.apiKey = server.apiKey
+        _ = try await h.client.createProvider(provider)
+        var config = ClassificationEvalConfig()
+        config.dataset = "topics"
+        config.provider = "slow"
+        config.models = ["m"]
+        config.concurrency = 1
+        config.timeLimitMs = 600
+        var request = CreateJobRequest()
+        request.config = .classification(config)
+        let (job, _) = try await h.finished(try await h.client.createJob(request))
+        #expect(job.status == .failed)
+        #expect(job.error == "the job's time limit of 600ms passed while model m was evaluated", "\(job.error)")
+
+        config.timeLimitMs = 31 * 86_400_000
+        request.config = .classification(config)
+        await #expect(throws: RPCError.self) { try await h.client.createJob(request) }
+    }
 }

@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import Testing
-import TallyEvaluation
+@testable import TallyEvaluation
 
 /// The OpenAI and Ollama classifiers and the runner against a real HTTP server on loopback.
 @Suite("HTTP providers")
@@ -75,21 +75,146 @@ struct HTTPProviderTests {
         #expect(metrics.accuracy == 3.0 / 8.0)  // a, b, c
     }
 
-    @Test("a wrong API key is an HTTP 401 item error, not retried, and the run goes on")
+    @Test("a wrong API key fails the run at once with the provider's 401 message, without retries")
     func unauthorized() async throws {
         let server = try await StubModelServer.start()
         let collector = ResultCollector()
-        try await withHTTPClient { client in
-            let classifier = try ClassifierFactory.make(Self.provider(.openai, server, apiKey: "wrong"), httpClient: client)
-            let runner = EvaluationRunner(classifier: classifier, settings: Self.settings(), labels: testLabels)
-            try await runner.run(model: "m", items: (0..<6).map { item("\($0)", "text \($0)") }, completed: []) {
-                collector.append($0)
+        let error = await #expect(throws: EvaluationError.self) {
+            try await withHTTPClient { client in
+                let classifier = try ClassifierFactory.make(Self.provider(.openai, server, apiKey: "wrong"), httpClient: client)
+                let runner = EvaluationRunner(classifier: classifier, settings: Self.settings(concurrency: 2), labels: testLabels)
+                try await runner.run(model: "m", items: (0..<20).map { item("\($0)", "text \($0)") }, completed: []) {
+                    collector.append($0)
+                }
             }
         }
         try await server.stop()
-        #expect(collector.results.count == 6)
-        #expect(collector.results.allSatisfy { $0.error?.hasPrefix("http: ") == true && $0.error!.contains("401") })
-        #expect(server.snapshot.requests == 6)
+        #expect(error?.code == .providerRefused)
+        #expect(error?.httpStatus == 401)
+        #expect(error?.message.contains("HTTP 401") == true && error?.message.contains("bad api key") == true, "\(String(describing: error))")
+        #expect(collector.results.isEmpty)
+        // Stopped at the first answer: the requests already in flight, not twenty, and no retry.
+        #expect(server.snapshot.requests <= 2)
+    }
+
+    @Test("a model the provider does not have (404) fails the run at once", arguments: [ProviderKind.openai, .ollama])
+    func missingModel(kind: ProviderKind) async throws {
+        let server = try await StubModelServer.start()
+        let error = await #expect(throws: EvaluationError.self) {
+            try await withHTTPClient { client in
+                let classifier = try ClassifierFactory.make(Self.provider(kind, server), httpClient: client)
+                let runner = EvaluationRunner(classifier: classifier, settings: Self.settings(concurrency: 1), labels: testLabels)
+                try await runner.run(model: "missing-model", items: (0..<10).map { item("\($0)", "text \($0)") }, completed: []) { _ in }
+            }
+        }
+        try await server.stop()
+        #expect(error?.code == .providerRefused && error?.httpStatus == 404)
+        #expect(error?.message.contains("not found") == true)
+        #expect(server.snapshot.requests == 1)
+    }
+
+    @Test("one item's content refused (400) fails that item only; the first five all refused fail the run")
+    func refusedContent() async throws {
+        let server = try await StubModelServer.start()
+        let collector = ResultCollector()
+        try await withHTTPClient { client in
+            let classifier = try ClassifierFactory.make(Self.provider(.openai, server), httpClient: client)
+            let runner = EvaluationRunner(classifier: classifier, settings: Self.settings(concurrency: 1), labels: testLabels)
+            let items = [item("ok", "fine LABEL=sports"), item("bad", "FAIL400 text"), item("ok2", "fine again LABEL=sports")]
+            try await runner.run(model: "m", items: items, completed: []) { collector.append($0) }
+        }
+        let results = Dictionary(uniqueKeysWithValues: collector.results.map { ($0.itemID, $0) })
+        #expect(results["bad"]?.error?.contains("HTTP 400") == true)
+        #expect(results["ok"]?.error == nil && results["ok2"]?.error == nil)
+        #expect(server.snapshot.attemptsByMessage.first { $0.key.contains("FAIL400") }?.value == 1)  // not retried
+
+        let error = await #expect(throws: EvaluationError.self) {
+            try await withHTTPClient { client in
+                let classifier = try ClassifierFactory.make(Self.provider(.openai, server), httpClient: client)
+                let runner = EvaluationRunner(classifier: classifier, settings: Self.settings(concurrency: 1), labels: testLabels)
+                try await runner.run(model: "m", items: (0..<9).map { item("r\($0)", "FAIL400 item \($0)") }, completed: []) { _ in }
+            }
+        }
+        try await server.stop()
+        #expect(error?.code == .providerRefused && error?.httpStatus == 400)
+        #expect(error?.message.contains("refused the first 5 requests") == true, "\(String(describing: error))")
+    }
+
+    @Test("Retry-After on a 429 is honoured: the retry waits what the provider asked, not the backoff")
+    func retryAfterHonoured() async throws {
+        let server = try await StubModelServer.start()
+        let collector = ResultCollector()
+        let clock = ContinuousClock()
+        let started = clock.now
+        try await withHTTPClient { client in
+            let classifier = try ClassifierFactory.make(Self.provider(.openai, server), httpClient: client)
+            let runner = EvaluationRunner(classifier: classifier, settings: Self.settings(concurrency: 1), labels: testLabels)
+            try await runner.run(model: "m", items: [item("x", "FAIL429RA2ONCE LABEL=sports")], completed: []) { collector.append($0) }
+        }
+        let elapsed = clock.now - started
+        try await server.stop()
+        #expect(collector.results.first?.error == nil)
+        #expect(server.snapshot.requests == 2)
+        // The backoff is 10 ms; the provider asked for 2 s.
+        #expect(elapsed >= .seconds(2), "retried after \(elapsed)")
+    }
+
+    @Test("a Retry-After that would end past the deadline is not waited for; the deadline stops the run")
+    func retryAfterPastDeadline() async throws {
+        let server = try await StubModelServer.start()
+        let collector = ResultCollector()
+        let clock = ContinuousClock()
+        let started = clock.now
+        try await withHTTPClient { client in
+            let classifier = try ClassifierFactory.make(Self.provider(.openai, server), httpClient: client)
+            var settings = Self.settings(concurrency: 1)
+            settings.deadline = clock.now.advanced(by: .seconds(20))
+            let runner = EvaluationRunner(classifier: classifier, settings: settings, labels: testLabels)
+            try await runner.run(model: "m", items: [item("x", "FAIL503RA60 LABEL=sports")], completed: []) { collector.append($0) }
+        }
+        #expect(clock.now - started < .seconds(5))
+        let error = try #require(collector.results.first?.error)
+        #expect(error.contains("HTTP 503") && error.contains("past the job's deadline"), "\(error)")
+        #expect(server.snapshot.requests == 1)
+
+        // Without a deadline, a Retry-After longer than maxRetryAfter is not waited for either.
+        let noDeadline = ResultCollector()
+        try await withHTTPClient { client in
+            let classifier = try ClassifierFactory.make(Self.provider(.openai, server), httpClient: client)
+            var settings = Self.settings(concurrency: 1)
+            settings.maxRetryAfter = .seconds(30)
+            let runner = EvaluationRunner(classifier: classifier, settings: settings, labels: testLabels)
+            try await runner.run(model: "m", items: [item("y", "FAIL503RA60 again")], completed: []) { noDeadline.append($0) }
+        }
+        #expect(noDeadline.results.first?.error?.contains("longer than") == true)
+
+        // The deadline itself ends the run.
+        let deadlineError = await #expect(throws: EvaluationError.self) {
+            try await withHTTPClient { client in
+                let classifier = try ClassifierFactory.make(Self.provider(.openai, server), httpClient: client)
+                var settings = Self.settings(concurrency: 1)
+                settings.deadline = clock.now.advanced(by: .milliseconds(300))
+                let runner = EvaluationRunner(classifier: classifier, settings: settings, labels: testLabels)
+                try await runner.run(model: "m", items: (0..<3).map { item("d\($0)", "DELAY1000 LABEL=sports \($0)") }, completed: []) { _ in }
+            }
+        }
+        try await server.stop()
+        #expect(deadlineError?.code == .deadlineExceeded)
+    }
+
+    @Test("Retry-After is read as seconds or as an HTTP date")
+    func retryAfterParsing() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        #expect(HTTPChatTransport.retryAfter("2", now: now) == .seconds(2))
+        #expect(HTTPChatTransport.retryAfter(" 1.5 ", now: now) == .milliseconds(1500))
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss 'GMT'"
+        #expect(HTTPChatTransport.retryAfter(formatter.string(from: now.addingTimeInterval(30)), now: now) == .seconds(30))
+        #expect(HTTPChatTransport.retryAfter(formatter.string(from: now.addingTimeInterval(-30)), now: now) == .zero)
+        #expect(HTTPChatTransport.retryAfter("soon", now: now) == nil)
+        #expect(HTTPChatTransport.retryAfter("-3", now: now) == nil)
     }
 
     @Test("a slow reply times out, is retried, and becomes an item error", arguments: [ProviderKind.openai, .ollama])

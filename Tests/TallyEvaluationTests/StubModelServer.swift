@@ -11,7 +11,10 @@ import Synchronization
 /// - `SLOW` → waits ``slowDelay`` before answering (past the tests' timeouts);
 /// - `DELAY<ms>` (for example `DELAY200`) → waits that long, then answers normally;
 /// - `FAIL500ONCE` → HTTP 500 on the first request for that message, a normal answer afterwards;
-///   `FAIL500` → always HTTP 500;
+///   `FAIL500` → always HTTP 500; `FAIL400` → always HTTP 400 (a content the model refuses);
+/// - `FAIL429RA<seconds>ONCE` → HTTP 429 with `Retry-After: <seconds>` on the first request, a
+///   normal answer afterwards; `FAIL503RA<seconds>` → always HTTP 503 with that `Retry-After`;
+/// - the model `missing-model` → HTTP 404 (both APIs, as they answer for an unknown model);
 /// - `GARBAGE` → content that is not JSON; `NOCONF` → JSON without a confidence;
 ///   `OFFLABEL` → the label `astrology`; `FENCED` → the JSON inside a ```json fence with prose;
 /// - otherwise the label of `LABEL=<id>` (default `sports`) with the confidence of `CONF=<x>`
@@ -84,6 +87,7 @@ final class StubModelServer: Sendable {
         var status: HTTPResponseStatus = .ok
         var body: String
         var delay: TimeAmount = .zero
+        var retryAfter: String?
     }
 
     func answer(path: String, headers: HTTPHeaders, body: ByteBuffer) -> Answer {
@@ -122,7 +126,19 @@ final class StubModelServer: Sendable {
             return stats.attemptsByMessage[user]!
         }
 
+        if model == "missing-model" {
+            return Answer(status: .notFound, body: #"{"error":{"message":"model 'missing-model' not found"}}"#)
+        }
         var delay: TimeAmount = .zero
+        if user.contains("FAIL400") {
+            return Answer(status: .badRequest, body: #"{"error":{"message":"this content cannot be processed"}}"#)
+        }
+        if let seconds = Self.token("FAIL429RA", in: user, separator: "").map({ String($0.prefix { $0.isNumber }) }), attempt == 1 {
+            return Answer(status: .tooManyRequests, body: #"{"error":"slow down"}"#, retryAfter: seconds)
+        }
+        if let seconds = Self.token("FAIL503RA", in: user, separator: "") {
+            return Answer(status: .serviceUnavailable, body: #"{"error":"overloaded"}"#, retryAfter: seconds)
+        }
         if user.contains("SLOW") { delay = Self.slowDelay }
         if let ms = Self.token("DELAY", in: user, separator: "").flatMap(Int64.init) { delay = .milliseconds(ms) }
         if user.contains("FAIL500ONCE") {
@@ -205,6 +221,7 @@ final class StubModelServer: Sendable {
             headers.add(name: "Content-Type", value: "application/json")
             headers.add(name: "Content-Length", value: "\(answer.body.utf8.count)")
             headers.add(name: "Connection", value: keepAlive ? "keep-alive" : "close")
+            if let retryAfter = answer.retryAfter { headers.add(name: "Retry-After", value: retryAfter) }
             let head = HTTPResponseHead(version: .http1_1, status: answer.status, headers: headers)
             context.write(wrapOutboundOut(.head(head)), promise: nil)
             context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: answer.body)))), promise: nil)

@@ -804,6 +804,11 @@ public struct ClassificationEvalConfig: ProtoMessage {
     /// Output: the dataset's id.
     public var datasetId: String = ""
 
+    /// The job's time limit in milliseconds, counted from its first start (a restart does not
+    /// reset it); 0 for none, at most 30 days. When it passes the job fails; a Retry-After that
+    /// would end past it is not waited for (docs/evaluation.md, "Errors and retries").
+    public var timeLimitMs: UInt64 = 0
+
     /// Creates a message with every field at its default value.
     public init() {}
 
@@ -2952,6 +2957,7 @@ extension ClassificationEvalConfig: CMessageConvertible {
         self.experiment = CConvert.string(c.pointee.experiment)
         self.labels = CConvert.messages(c.pointee.labels, count: c.pointee.n_labels)
         self.datasetId = CConvert.string(c.pointee.dataset_id)
+        self.timeLimitMs = c.pointee.time_limit_ms
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -2973,6 +2979,7 @@ extension ClassificationEvalConfig: CMessageConvertible {
         c.pointee.n_labels = self.labels.count
         c.pointee.labels = try arena.messages(self.labels, field: "labels")
         c.pointee.dataset_id = try arena.string(self.datasetId, field: "dataset_id")
+        c.pointee.time_limit_ms = self.timeLimitMs
     }
 }
 
@@ -4615,6 +4622,7 @@ extension ClassificationEvalConfig: ProtoJSONEncodable {
         if !self.experiment.isEmpty { o["experiment"] = .string(self.experiment) }
         if !self.labels.isEmpty { o["labels"] = .array(self.labels.map { $0.protoJSON }) }
         if !self.datasetId.isEmpty { o["datasetId"] = .string(self.datasetId) }
+        if self.timeLimitMs != 0 { o["timeLimitMs"] = .uint64(self.timeLimitMs) }
         return .object(o)
     }
 }
@@ -5824,6 +5832,10 @@ extension ClassificationEvalConfig: ProtoJSONDecodable {
                     try ProtoJSONDecoding.checkSingleSpelling(members, "datasetId", "dataset_id")
                     if case .null = value { continue }
                     self.datasetId = try ProtoJSONDecoding.decodeString(value)
+                case "timeLimitMs", "time_limit_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "timeLimitMs", "time_limit_ms")
+                    if case .null = value { continue }
+                    self.timeLimitMs = try ProtoJSONDecoding.decodeUInt64(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }

@@ -3788,7 +3788,7 @@ const ProtobufCMessageDescriptor tally__v1__delete_provider_response__descriptor
   (ProtobufCMessageInit) tally__v1__delete_provider_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__classification_eval_config__field_descriptors[13] =
+static const ProtobufCFieldDescriptor tally__v1__classification_eval_config__field_descriptors[14] =
 {
   {
     "dataset",
@@ -3946,6 +3946,18 @@ static const ProtobufCFieldDescriptor tally__v1__classification_eval_config__fie
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "time_limit_ms",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__ClassificationEvalConfig, time_limit_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__classification_eval_config__field_indices_by_name[] = {
   7,   /* field[7] = concurrency */
@@ -3961,11 +3973,12 @@ static const unsigned tally__v1__classification_eval_config__field_indices_by_na
   4,   /* field[4] = sample_size */
   5,   /* field[5] = sampling */
   6,   /* field[6] = seed */
+  13,   /* field[13] = time_limit_ms */
 };
 static const ProtobufCIntRange tally__v1__classification_eval_config__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor tally__v1__classification_eval_config__descriptor =
 {
@@ -3975,7 +3988,7 @@ const ProtobufCMessageDescriptor tally__v1__classification_eval_config__descript
   "Tally__V1__ClassificationEvalConfig",
   "tally.v1",
   sizeof(Tally__V1__ClassificationEvalConfig),
-  13,
+  14,
   tally__v1__classification_eval_config__field_descriptors,
   tally__v1__classification_eval_config__field_indices_by_name,
   1,  tally__v1__classification_eval_config__number_ranges,

@@ -544,6 +544,12 @@ struct  Tally__V1__ClassificationEvalConfig
    * Output: the dataset's id.
    */
   char *dataset_id;
+  /*
+   * The job's time limit in milliseconds, counted from its first start (a restart does not
+   * reset it); 0 for none, at most 30 days. When it passes the job fails; a Retry-After that
+   * would end past it is not waited for (docs/evaluation.md, "Errors and retries").
+   */
+  uint64_t time_limit_ms;
   Tally__V1__ClassificationEvalConfig__RetriesCase _retries_case;
   union {
     uint32_t retries;
@@ -551,7 +557,7 @@ struct  Tally__V1__ClassificationEvalConfig
 };
 #define TALLY__V1__CLASSIFICATION_EVAL_CONFIG__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__classification_eval_config__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0, TALLY__V1__SAMPLING__SAMPLING_UNSPECIFIED, 0, 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, TALLY__V1__CLASSIFICATION_EVAL_CONFIG___RETRIES__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0, TALLY__V1__SAMPLING__SAMPLING_UNSPECIFIED, 0, 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0, TALLY__V1__CLASSIFICATION_EVAL_CONFIG___RETRIES__NOT_SET, {0} }
 
 
 /*

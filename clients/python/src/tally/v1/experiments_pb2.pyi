@@ -54,7 +54,7 @@ class CancelJobRequest(_message.Message):
     def __init__(self, job_id: _Optional[str] = ...) -> None: ...
 
 class ClassificationEvalConfig(_message.Message):
-    __slots__ = ["concurrency", "dataset", "dataset_id", "experiment", "labels", "models", "prompt_template", "provider", "request_timeout_ms", "retries", "sample_size", "sampling", "seed"]
+    __slots__ = ["concurrency", "dataset", "dataset_id", "experiment", "labels", "models", "prompt_template", "provider", "request_timeout_ms", "retries", "sample_size", "sampling", "seed", "time_limit_ms"]
     CONCURRENCY_FIELD_NUMBER: _ClassVar[int]
     DATASET_FIELD_NUMBER: _ClassVar[int]
     DATASET_ID_FIELD_NUMBER: _ClassVar[int]
@@ -68,6 +68,7 @@ class ClassificationEvalConfig(_message.Message):
     SAMPLE_SIZE_FIELD_NUMBER: _ClassVar[int]
     SAMPLING_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
+    TIME_LIMIT_MS_FIELD_NUMBER: _ClassVar[int]
     concurrency: int
     dataset: str
     dataset_id: str
@@ -81,7 +82,8 @@ class ClassificationEvalConfig(_message.Message):
     sample_size: int
     sampling: Sampling
     seed: int
-    def __init__(self, dataset: _Optional[str] = ..., provider: _Optional[str] = ..., models: _Optional[_Iterable[str]] = ..., prompt_template: _Optional[str] = ..., sample_size: _Optional[int] = ..., sampling: _Optional[_Union[Sampling, str]] = ..., seed: _Optional[int] = ..., concurrency: _Optional[int] = ..., request_timeout_ms: _Optional[int] = ..., retries: _Optional[int] = ..., experiment: _Optional[str] = ..., labels: _Optional[_Iterable[_Union[Label, _Mapping]]] = ..., dataset_id: _Optional[str] = ...) -> None: ...
+    time_limit_ms: int
+    def __init__(self, dataset: _Optional[str] = ..., provider: _Optional[str] = ..., models: _Optional[_Iterable[str]] = ..., prompt_template: _Optional[str] = ..., sample_size: _Optional[int] = ..., sampling: _Optional[_Union[Sampling, str]] = ..., seed: _Optional[int] = ..., concurrency: _Optional[int] = ..., request_timeout_ms: _Optional[int] = ..., retries: _Optional[int] = ..., experiment: _Optional[str] = ..., labels: _Optional[_Iterable[_Union[Label, _Mapping]]] = ..., dataset_id: _Optional[str] = ..., time_limit_ms: _Optional[int] = ...) -> None: ...
 
 class ConfusionRow(_message.Message):
     __slots__ = ["predicted"]
