@@ -241,6 +241,25 @@ def test_eval_validation_errors(daemon, stub, workdir):
     assert tally_json(daemon, "jobs", "ls").get("jobs", []) == []
 
 
+def test_eval_with_a_wrong_key_fails_at_once_and_time_limit_is_shown(daemon, stub, workdir):
+    setup_news(daemon, stub, workdir)
+    result = tally(daemon, "providers", "create", "wrong", "--kind", "openai", "--base-url", stub.openai_base_url,
+                   "--api-key-env", "STUB_KEY", env={"STUB_KEY": "not-the-key"})
+    assert result.returncode == 0, result.stderr
+    started = time.monotonic()
+    failed = tally(daemon, "eval", "news", "--provider", "wrong", "--model", "a", "--time-limit", "10m", "--watch")
+    assert failed.returncode == 1, failed.stdout + failed.stderr
+    assert time.monotonic() - started < 20
+    assert "HTTP 401" in failed.stdout + failed.stderr and "bad api key" in failed.stdout + failed.stderr
+    job = tally_json(daemon, "jobs", "ls")["jobs"][0]
+    assert job["status"] == "JOB_STATUS_FAILED" and "model a: the provider refused" in job["error"]
+    assert job["classification"]["timeLimitMs"] == "600000"
+    shown = tally_ok(daemon, "jobs", "show", job["id"])
+    assert "time limit" in shown and "10m" in shown
+    bad = tally(daemon, "eval", "news", "--provider", "stub", "--model", "a", "--time-limit", "soon")
+    assert bad.returncode == 64 and "--time-limit" in bad.stderr
+
+
 def test_watch_jobs_sees_a_job_complete(daemon, stub, workdir):
     setup_news(daemon, stub, workdir)
     proc = subprocess.Popen([tally_bin(), "watch", "jobs", "--socket", daemon.socket],
