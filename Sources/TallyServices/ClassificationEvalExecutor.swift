@@ -219,6 +219,8 @@ struct ClassificationEvalExecutor: JobExecutor {
 /// A job failure with a message for the user.
 struct JobFailure: Error, CustomStringConvertible {
     var message: String
+    /// What the job got done before it failed, kept with it (a sweep's trials).
+    var results: JobResults? = nil
     var description: String { message }
 }
 

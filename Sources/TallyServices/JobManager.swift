@@ -140,7 +140,7 @@ final class JobManager: Sendable {
             } else {
                 let message = (error as? RPCError)?.message ?? (error as? StoreError)?.message ?? "\(error)"
                 logger.warning("job failed", metadata: ["error": "\(message)"])
-                await record(job, status: JobRecord.failed, error: message, logger: logger)
+                await record(job, status: JobRecord.failed, error: message, results: (error as? JobFailure)?.results, logger: logger)
             }
         }
         let waiters = state.withLock { state in
@@ -156,11 +156,11 @@ final class JobManager: Sendable {
     /// Records how a job ended, retrying while the store refuses (a full disk can clear) and
     /// logging each refusal. A job whose end could not be recorded at all stays RUNNING in the
     /// store, and the next start resumes it.
-    private func record(_ job: JobRecord, status: Int, error: String, logger: Logger) async {
+    private func record(_ job: JobRecord, status: Int, error: String, results: JobResults? = nil, logger: Logger) async {
         var delay = Duration.milliseconds(100)
         for attempt in 1...Self.recordAttempts {
             do {
-                try await finish(job, status: status, error: error, results: nil)
+                try await finish(job, status: status, error: error, results: results)
                 return
             } catch let storeError {
                 logger.error("cannot record the job's end", metadata: [

@@ -16,6 +16,13 @@ struct SweepPlan: Sendable {
     var pruner: MedianPruner?
     var heartbeatTimeoutMs: Int64
 
+    /// The wait before retry number `attempt` (1-based): the backoff, doubled for each further
+    /// retry, at most 60 s.
+    func retryDelayMs(attempt: UInt32) -> Int64 {
+        let base = Int64(clamping: config.retryBackoffMs)
+        return min(60_000, base << Int64(min(max(Int(attempt) - 1, 0), 16)))
+    }
+
     /// Checks a configuration and fills in its defaults.
     /// - Throws: ``StoreError`` `invalidArgument` naming the field.
     init(_ config: SweepConfig) throws {
@@ -97,6 +104,9 @@ struct SweepPlan: Sendable {
         if config.heartbeatTimeoutMs == 0 { config.heartbeatTimeoutMs = 60_000 }
         guard config.heartbeatTimeoutMs <= 86_400_000 else { throw invalid("heartbeat_timeout_ms must be at most 86400000", "heartbeat_timeout_ms") }
         heartbeatTimeoutMs = Int64(config.heartbeatTimeoutMs)
+        guard config.retries <= 10 else { throw invalid("retries must be at most 10", "retries") }
+        if config.retryBackoffMs == 0 { config.retryBackoffMs = 1_000 }
+        guard config.retryBackoffMs <= 60_000 else { throw invalid("retry_backoff_ms must be at most 60000", "retry_backoff_ms") }
         if var prunerConfig = config.pruner, prunerConfig.enabled {
             if prunerConfig.minTrials == 0 { prunerConfig.minTrials = 5 }
             config.pruner = prunerConfig

@@ -26,6 +26,14 @@ actor SweepRun {
     /// Set by CancelJob: the executor then ends the job CANCELLED.
     private(set) var cancelled = false
     private let startedAtMs: Int64
+    /// Failed trials waiting to be tried again (``SweepConfig/retries``), in the order they failed.
+    private var retryQueue: [PendingRetry] = []
+
+    /// A failed trial's configuration, to hand out again from `notBeforeMs`.
+    struct PendingRetry {
+        var of: Trial
+        var notBeforeMs: Int64
+    }
 
     init(job: JobRecord, plan: SweepPlan, experimentID: String, store: Store, context: JobContext, trials: [Trial], startedAtMs: Int64) throws {
         self.job = job
@@ -36,6 +44,11 @@ actor SweepRun {
         self.sampler = try plan.makeSampler()
         self.trials = trials
         self.startedAtMs = startedAtMs
+        // Failed trials an earlier daemon had not retried yet are due now.
+        let retried = Set(trials.map(\.retryOf))
+        for trial in trials where trial.status == .failed && !retried.contains(trial.id) && trial.attempt < plan.config.retries {
+            retryQueue.append(PendingRetry(of: trial, notBeforeMs: 0))
+        }
     }
 
     static func nowMs() -> Int64 { Int64(Date().timeIntervalSince1970 * 1000) }
@@ -43,9 +56,10 @@ actor SweepRun {
     private var running: [Int] { trials.indices.filter { trials[$0].status == .running } }
     private var finishedCount: Int { trials.count { $0.status != .running } }
     private var history: [CompletedTrial] { trials.compactMap(\.completedTrial) }
+    /// No new configuration is handed out (retries of failed ones may still be).
     private var budgetSpent: Bool {
         if exhausted { return true }
-        if let max = plan.maxTrials, trials.count >= max { return true }
+        if let max = plan.maxTrials, trials.count(where: { $0.attempt == 0 }) >= max { return true }
         return timeUp
     }
     private var timeUp: Bool {
@@ -68,8 +82,23 @@ actor SweepRun {
             response.next = .finished(true)
             return response
         }
-        if budgetSpent || running.count >= plan.maxParallel {
-            if running.isEmpty {
+        if running.count >= plan.maxParallel {
+            response.wait = true
+            return response
+        }
+        let now = Self.nowMs()
+        if let due = retryQueue.firstIndex(where: { $0.notBeforeMs <= now }) {
+            let retry = retryQueue.remove(at: due)
+            var trial = Trial()
+            trial.params = retry.of.params
+            trial.methodUsed = retry.of.methodUsed
+            trial.attempt = retry.of.attempt + 1
+            trial.retryOf = retry.of.id
+            trial.note = "retry \(trial.attempt) of trial \(retry.of.number): \(retry.of.error)"
+            return try await hand(trial, worker: worker)
+        }
+        if budgetSpent {
+            if running.isEmpty && retryQueue.isEmpty {
                 await checkEnded()
                 response.next = .finished(true)
             } else {
@@ -80,7 +109,7 @@ actor SweepRun {
         let pending = running.map { trials[$0].sweepParams }
         guard let sampled = sampler.next(history: history, pending: pending) else {
             exhausted = true
-            if running.isEmpty {
+            if running.isEmpty && retryQueue.isEmpty {
                 await checkEnded()
                 response.next = .finished(true)
             } else {
@@ -88,14 +117,21 @@ actor SweepRun {
             }
             return response
         }
-        let index = trials.count
         var trial = Trial()
-        trial.id = Self.makeID()
-        trial.number = UInt64(index)
         trial.params = sampled.params.mapValues(\.proto)
-        trial.status = .running
         trial.methodUsed = sampled.methodUsed.rawValue
         trial.note = sampled.note ?? ""
+        return try await hand(trial, worker: worker)
+    }
+
+    /// Hands out `trial` (its params, method and note set): numbers it, records it and its run.
+    private func hand(_ proposed: Trial, worker: String) async throws -> NextTrialResponse {
+        var response = NextTrialResponse()
+        let index = trials.count
+        var trial = proposed
+        trial.id = Self.makeID()
+        trial.number = UInt64(index)
+        trial.status = .running
         trial.startedAtMs = Self.nowMs()
         trial.worker = worker
         trials.append(trial)
@@ -104,10 +140,12 @@ actor SweepRun {
         do {
             var params: [String: ParamValueRecord] = [:]
             for (name, value) in trial.params { params[name] = value.record }
+            var tags = ["sweep": job.id, "trial": String(index), "kind": SweepExecutor.kind, "method_used": trial.methodUsed]
+            if !trial.retryOf.isEmpty { tags["retry_of"] = trial.retryOf }
             let run = try await store.startRun(Store.NewRun(
                 experimentID: experimentID,
                 name: "trial-\(index)",
-                tags: ["sweep": job.id, "trial": String(index), "kind": SweepExecutor.kind, "method_used": trial.methodUsed],
+                tags: tags,
                 params: params
             ))
             trials[index].runId = run.id
@@ -213,7 +251,9 @@ actor SweepRun {
 
     /// Ends a running trial: its state first (so a second report is refused), then its run, the
     /// store, the events.
-    private func finish(_ index: Int, status: TrialStatus, score: Double?, folds: CrossValidationResult?, error: String) async throws {
+    private func finish(
+        _ index: Int, status: TrialStatus, score: Double?, folds: CrossValidationResult?, error: String, retriable: Bool = true
+    ) async throws {
         trials[index].status = status
         trials[index].score = score
         trials[index].folds = folds
@@ -251,6 +291,9 @@ actor SweepRun {
                 try tolerateEndedRun(refused, trial: trial, what: "its end")
             }
         }
+        if status == .failed, retriable, !cancelled, !timeUp, trial.attempt < plan.config.retries {
+            retryQueue.append(PendingRetry(of: trial, notBeforeMs: Self.nowMs() + plan.retryDelayMs(attempt: trial.attempt + 1)))
+        }
         try await save(index)
         try await store.setJobProgress(jobPK: job.pk, current: Int64(finishedCount))
         publishTrial(index, started: false)
@@ -275,8 +318,9 @@ actor SweepRun {
     /// Fails every running trial (cancel, time limit).
     func stopRunning(error: String) async throws {
         for index in running where trials[index].status == .running {
-            try await finish(index, status: .failed, score: nil, folds: nil, error: error)
+            try await finish(index, status: .failed, score: nil, folds: nil, error: error, retriable: false)
         }
+        retryQueue.removeAll()
     }
 
     /// Cancels the sweep: running trials fail and no more are handed out.
@@ -296,8 +340,10 @@ actor SweepRun {
 
     private func checkEnded() async {
         guard !ended else { return }
-        if budgetSpent && running.isEmpty { ended = true }
-        if !ended, running.isEmpty, case .grid = plan.method, trials.count >= Int(plan.config.totalCombinations) { ended = true }
+        if timeUp || cancelled { retryQueue.removeAll() }
+        guard running.isEmpty, retryQueue.isEmpty else { return }
+        if budgetSpent { ended = true }
+        if !ended, case .grid = plan.method, trials.count(where: { $0.attempt == 0 }) >= Int(plan.config.totalCombinations) { ended = true }
     }
 
     /// Fails the trials an earlier daemon left running: their workers' reports would go nowhere.
@@ -375,7 +421,34 @@ actor SweepRun {
         results.killed = UInt64(trials.count { $0.status == .killed })
         results.tuningTimeMs = max(0, (trials.map(\.finishedAtMs).max() ?? startedAtMs) - startedAtMs)
         results.trials = trials
+        results.retried = UInt64(trials.count { $0.attempt > 0 })
+        results.methodUsed = methodSummary
         return results
+    }
+
+    /// How the trials were chosen, as one line (``SweepResults/methodUsed``).
+    var methodSummary: String {
+        var summary: String
+        switch plan.method {
+        case .grid: summary = "grid"
+        case .random: summary = "random"
+        case .bayesian(let configuration): summary = "tpe after \(configuration.startupTrials) random startup trials"
+        }
+        let fallbacks = trials.filter { $0.methodUsed == MethodUsed.randomFallback.rawValue && $0.attempt == 0 }
+        if let first = fallbacks.first {
+            summary += ", \(fallbacks.count) \(fallbacks.count == 1 ? "trial" : "trials") random-fallback"
+            if !first.note.isEmpty { summary += ": \(first.note)" }
+        }
+        return summary
+    }
+
+    /// Why the sweep fails although its budget is spent: no trial completed. The first failure's
+    /// reason, or `nil` when a trial completed (or none was handed out).
+    var noneCompleted: String? {
+        guard !trials.isEmpty, !trials.contains(where: { $0.status == .completed }) else { return nil }
+        let first = trials.first { $0.status != .completed && !$0.error.isEmpty } ?? trials[0]
+        return "no trial completed (\(trials.count) \(trials.count == 1 ? "trial" : "trials") ended \(Self.statusName(first.status)) or worse); "
+            + "the first: trial \(first.number): \(first.error.isEmpty ? Self.statusName(first.status) : first.error)"
     }
 
     private static func makeID() -> String {
@@ -434,6 +507,9 @@ struct SweepExecutor: JobExecutor {
         }
         var results = JobResults()
         results.sweep = await run.results()
+        if let reason = await run.noneCompleted {
+            throw JobFailure(message: reason, results: results)
+        }
         return results
     }
 }

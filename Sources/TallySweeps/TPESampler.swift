@@ -3,12 +3,15 @@
 ///
 /// The first `startupTrials` trials are random (`methodUsed` `random`). After that, the
 /// completed trials are split by objective into a good group (the best
-/// `min(ceil(0.1 · n), 25)`) and a bad group (the rest, plus pruned trials, plus the pending
-/// trials with `constantLiar`). For each parameter independently, a Parzen estimator l(x) is
-/// fitted to the good group's values and g(x) to the bad group's (see ``ParzenEstimator``,
-/// ``CategoricalEstimator``), `candidates` values are drawn from l and the one with the largest
-/// l(x)/g(x) is chosen (`tpe`). Failed trials are ignored. When fewer than `startupTrials`
-/// (or 2) trials have completed, the trial is random and marked `random-fallback`.
+/// `min(ceil(0.1 · n), 25)`) and a bad group (the rest, plus pruned and failed trials, plus the
+/// pending trials with `constantLiar`). For each parameter independently, a Parzen estimator
+/// l(x) is fitted to the good group's values and g(x) to the bad group's (see
+/// ``ParzenEstimator``, ``CategoricalEstimator``), `candidates` values are drawn from l and the
+/// one with the largest l(x)/g(x) is chosen (`tpe`). A failed trial (or one completed without a
+/// finite value) counts as worse than every completed one: it joins the bad group, so a value
+/// that keeps failing grows less likely instead of being proposed again and again. When fewer
+/// than `startupTrials` (or 2) trials have completed, the trial is random and marked
+/// `random-fallback`.
 ///
 /// Trial number `k` uses a generator seeded by the seed and `k`, so a sweep is reproducible
 /// for a given seed and the same history.
@@ -55,6 +58,7 @@ public struct TPESampler: TrialSampler {
         var bad = history.indices.filter { index in
             let trial = history[index]
             return (trial.completedValue != nil && !goodSet.contains(index)) || trial.state == .pruned
+                || trial.state == .failed || (trial.state == .completed && trial.completedValue == nil)
         }.map { history[$0].params }
         if configuration.constantLiar { bad += pending }
 

@@ -300,6 +300,7 @@ enum JobFormat {
                 ("method", SweepFormat.method(c.method) + (c.method == .bayesian ? " (TPE after \(c.startupTrials ?? 10) random trials)" : "")),
                 ("objective", "\(SweepFormat.direction(c.objective?.direction ?? .minimize)) \(SweepFormat.metric(c))"),
                 ("trials", c.maxTrials > 0 ? String(c.maxTrials) : (c.totalCombinations > 0 ? "\(c.totalCombinations) (the grid)" : "until the time limit")),
+                ("retries", c.retries == 0 ? "none" : "\(c.retries) per trial, after \(Format.duration(ms: Int64(clamping: c.retryBackoffMs))) doubling"),
                 ("parallel", String(max(1, c.maxParallel))),
             ]
             if c.timeLimitMs > 0 { fields.append(("time limit", Format.duration(ms: Int64(clamping: c.timeLimitMs)))) }

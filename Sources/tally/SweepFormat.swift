@@ -142,7 +142,8 @@ enum SweepFormat {
         let headers = ["TRIAL", "STATUS", "METHOD", metric.uppercased(), "DURATION"] + names.map { $0.uppercased() } + ["RUN"]
         var table = Table(headers, numeric: Set(["TRIAL", metric.uppercased(), "DURATION"]))
         for t in trials {
-            table.add([String(t.number), status(t.status), t.methodUsed.isEmpty ? "-" : t.methodUsed, score(t), trialDuration(t)]
+            let method = (t.methodUsed.isEmpty ? "-" : t.methodUsed) + (t.attempt > 0 ? " (retry \(t.attempt))" : "")
+            table.add([String(t.number), status(t.status), method, score(t), trialDuration(t)]
                       + names.map { Format.param(t.params[$0]) } + [t.runId.isEmpty ? "-" : t.runId])
         }
         return table
@@ -161,14 +162,17 @@ enum SweepFormat {
         return lines
     }
 
-    /// "12 trials: 10 completed, 1 failed, 1 pruned, 0 killed; tuning time 1m 3s"
+    /// "12 trials: 10 completed, 1 failed, 1 pruned, 0 killed (2 retries); tuning time 1m 3s"
     static func countsLine(_ r: SweepResults) -> String {
-        "\(r.total) trials: \(r.completed) completed, \(r.failed) failed, \(r.pruned) pruned, \(r.killed) killed; tuning time \(Format.duration(ms: r.tuningTimeMs))"
+        "\(r.total) trials: \(r.completed) completed, \(r.failed) failed, \(r.pruned) pruned, \(r.killed) killed"
+            + (r.retried > 0 ? " (\(r.retried) \(r.retried == 1 ? "retry" : "retries"))" : "")
+            + "; tuning time \(Format.duration(ms: r.tuningTimeMs))"
     }
 
     /// The results of a sweep: counts, the best trial and every trial.
     static func printResults(_ r: SweepResults, metric: String, trials: Bool = true) {
         print(countsLine(r).terminalSafe)
+        if !r.methodUsed.isEmpty { print("method used: \(r.methodUsed)".terminalSafe) }
         for line in bestLines(r, metric: metric) { print(line.terminalSafe) }
         if trials && !r.trials.isEmpty {
             print()

@@ -73,6 +73,12 @@ struct Sweeps: AsyncParsableCommand {
         @Option(name: .customLong("heartbeat-timeout"), help: ArgumentHelp("A trial without a report or heartbeat for this long fails (default 60s).", valueName: "duration"))
         var heartbeatTimeout: String?
 
+        @Option(help: ArgumentHelp("Times a failed trial is tried again with the same params (default 0, at most 10; retries do not count against --max-trials).", valueName: "n"))
+        var retries: UInt32?
+
+        @Option(name: .customLong("retry-backoff"), help: ArgumentHelp("Wait before a failed trial's first retry, doubling for each further one, at most 60s (default 1s).", valueName: "duration"))
+        var retryBackoff: String?
+
         @Option(help: ArgumentHelp("Tracking experiment of the trials' runs (default sweep-<id>).", valueName: "name"))
         var experiment: String?
 
@@ -118,6 +124,8 @@ struct Sweeps: AsyncParsableCommand {
                 c.pruner = pruner
             }
             if let heartbeatTimeout { c.heartbeatTimeoutMs = try parseDurationMs(heartbeatTimeout, option: "--heartbeat-timeout") }
+            c.retries = retries ?? 0
+            if let retryBackoff { c.retryBackoffMs = try parseDurationMs(retryBackoff, option: "--retry-backoff") }
             c.experiment = experiment ?? ""
             return c
         }

@@ -165,6 +165,28 @@ def test_agent_passes_params_and_reads_every_kind_of_outcome(daemon, workdir):
     assert "epoch_loss" in json.dumps(history)
 
 
+def test_agent_retries_a_crashing_trial_and_a_sweep_without_any_completed_trial_fails(daemon, workdir):
+    script = workdir / "trial.py"
+    script.write_text(TRIAL_SCRIPT)
+    records = workdir / "records"
+    records.mkdir()
+    sweep_id = tally_ok(daemon, "sweeps", "create", "--param", "mode=crash,silent", "--metric", "loss",
+                        "--retries", "2", "--retry-backoff", "50ms").strip()
+    proc = agent(daemon, sweep_id, sys.executable, str(script), env={"RECORDS": str(records)})
+    out, err = proc.communicate(timeout=120)
+    deadline = time.monotonic() + 30
+    while (job := show(daemon, sweep_id))["status"] == "JOB_STATUS_RUNNING" and time.monotonic() < deadline:
+        time.sleep(0.05)  # the job's end is recorded on its next check, after the agent's last report
+    assert job["status"] == "JOB_STATUS_FAILED", job
+    assert "no trial completed" in job["error"] and "exit status 3: Traceback: ValueError: bad batch" in job["error"]
+    attempts = sorted((t["params"]["mode"]["stringValue"], t.get("attempt", 0), t["status"]) for t in trials(job))
+    assert attempts == [(mode, n, "TRIAL_STATUS_FAILED") for mode in ("crash", "silent") for n in range(3)], attempts
+    text = tally_ok(daemon, "sweeps", "show", sweep_id)
+    assert "6 trials: 0 completed, 6 failed, 0 pruned, 0 killed (4 retries)" in text, text
+    assert "method used: grid" in text and "grid (retry 2)" in text
+    assert "retries" in text and "2 per trial, after 50ms doubling" in text
+
+
 def test_agent_refuses_a_command_that_cannot_run(daemon):
     sweep_id = tally_ok(daemon, "sweeps", "create", "--param", "a=1,2").strip()
     result = run_tally("agent", sweep_id, "--socket", daemon.socket, "--", "no-such-trainer-command")

@@ -402,6 +402,93 @@ func rpcCode(_ body: () async throws -> Void) async -> RPCError.Code? {
         #expect(results.bestScore == 2)
     }
 
+    @Test("a sweep in which every trial failed ends FAILED with the first failure's reason, its trials kept")
+    func everyTrialFailedFailsTheSweep() async throws {
+        let h = try await JobHarness()
+        defer { Task { await h.close() } }
+        let job = try await h.sweep(sweepConfig([intParam("a", 1, 3)]))
+        for index in 0..<3 {
+            let trial = try #require(try await h.nextTrial(job.id))
+            try await h.report(trial.id, failure: index == 0 ? "exit status 1: ValueError: bad lr" : "exit status \(index + 1)")
+        }
+        let finished = try await h.waitForStatus(job.id, [.completed, .failed, .cancelled])
+        #expect(finished.status == .failed)
+        #expect(finished.error.contains("no trial completed") && finished.error.contains("trial 0: exit status 1: ValueError: bad lr"), "\(finished.error)")
+        let results = try #require(finished.results?.sweep)
+        #expect(results.total == 3 && results.failed == 3 && results.trials.count == 3)
+        #expect(results.methodUsed == "grid")
+    }
+
+    @Test("a failed trial is retried with the same params after the backoff; retries do not count against max_trials")
+    func failedTrialsAreRetried() async throws {
+        let h = try await JobHarness()
+        defer { Task { await h.close() } }
+        var config = sweepConfig([intParam("a", 1, 100)], method: .random, maxTrials: 2)
+        config.retries = 2
+        config.retryBackoffMs = 300
+        let job = try await h.sweep(config)
+        let first = try #require(try await h.nextTrial(job.id))
+        try await h.report(first.id, failure: "CUDA out of memory")
+        let failedAt = ContinuousClock.now
+        // The second configuration is not held back by the pending retry.
+        let second = try #require(try await h.nextTrial(job.id))
+        #expect(second.attempt == 0 && second.retryOf.isEmpty)
+        try await h.report(second.id, score: 5)
+        // The budget of configurations is spent, the retry is not due yet: wait.
+        #expect(try await h.ask(job.id).wait)
+        let retry = try #require(try await h.nextTrial(job.id))
+        #expect(ContinuousClock.now - failedAt >= .milliseconds(300))
+        #expect(retry.attempt == 1 && retry.retryOf == first.id && retry.params == first.params)
+        #expect(retry.methodUsed == first.methodUsed && retry.note.contains("retry 1 of trial 0"))
+        var get = GetRunRequest()
+        get.runId = retry.runId
+        #expect(try await h.tracking.getRun(get).tags["retry_of"] == first.id)
+        try await h.report(retry.id, failure: "CUDA out of memory again")
+        let again = try #require(try await h.nextTrial(job.id))
+        #expect(ContinuousClock.now - failedAt >= .milliseconds(900))  // 300 ms, then 600 ms
+        #expect(again.attempt == 2 && again.retryOf == retry.id && again.params == first.params)
+        try await h.report(again.id, score: 3)
+        let finished = try await h.waitForStatus(job.id, [.completed, .failed, .cancelled])
+        #expect(finished.status == .completed)
+        let results = try #require(finished.results?.sweep)
+        #expect(results.total == 4 && results.completed == 2 && results.failed == 2 && results.retried == 2)
+        #expect(results.bestTrialId == again.id && results.bestScore == 3)
+        #expect(results.methodUsed == "random")
+    }
+
+    @Test("without retries a failed trial is not handed out again; retries past 10 are refused")
+    func noRetriesByDefault() async throws {
+        let h = try await JobHarness()
+        defer { Task { await h.close() } }
+        let job = try await h.sweep(sweepConfig([intParam("a", 1, 2)]))
+        let first = try #require(try await h.nextTrial(job.id))
+        try await h.report(first.id, failure: "boom")
+        let second = try #require(try await h.nextTrial(job.id))
+        #expect(second.attempt == 0 && second.params != first.params)
+        try await h.report(second.id, score: 1)
+        #expect(try await h.nextTrial(job.id) == nil)
+        var config = sweepConfig([intParam("a", 1, 2)])
+        config.retries = 11
+        #expect(await rpcCode { _ = try await h.sweep(config) } == .invalidArgument)
+    }
+
+    @Test("a bayesian sweep's method_used says when TPE fell back to random, with the sampler's note")
+    func methodUsedSummary() async throws {
+        let h = try await JobHarness()
+        defer { Task { await h.close() } }
+        var config = sweepConfig([floatParam("x", 0, 1)], method: .bayesian, maxTrials: 4)
+        config.startupTrials = 2
+        let job = try await h.sweep(config)
+        // Two failed startup trials: TPE has no completed trial, so the next ones fall back.
+        for index in 0..<4 {
+            let trial = try #require(try await h.nextTrial(job.id))
+            if index < 2 { try await h.report(trial.id, failure: "boom") } else { try await h.report(trial.id, score: Double(index)) }
+        }
+        let finished = try await h.waitForStatus(job.id, [.completed, .failed, .cancelled])
+        let results = try #require(finished.results?.sweep)
+        #expect(results.methodUsed.hasPrefix("tpe after 2 random startup trials, 2 trials random-fallback: TPE needs 2 completed trials, has 0"), "\(results.methodUsed)")
+    }
+
     @Test func medianPrunerPrunesAClearlyBadTrial() async throws {
         let h = try await JobHarness()
         defer { Task { await h.close() } }

@@ -57,6 +57,20 @@ struct TPESamplerTests {
         #expect(late.count { $0.trial.params["opt"] == "adam" } >= 14)
     }
 
+    @Test("a categorical value whose trials always fail is proposed less and less: failed trials count as worse than any completed one",
+          arguments: [UInt64(1), 2, 3])
+    func failingCategoryIsAvoided(seed: UInt64) throws {
+        // "crash" always fails; the others complete with nearly the same value, so only the
+        // failures can tell TPE to avoid "crash".
+        let space = try SearchSpace([.categorical("kernel", ["linear", "rbf", "poly", "crash"]), .float("c", low: 0, high: 1)])
+        let trials = try Self.sweep(space, seed: seed, trials: 60) { params in
+            params["kernel"] == "crash" ? nil : 1 + 0.01 * params["c"]!.doubleValue!
+        }
+        let late = trials.suffix(30)
+        let crashes = late.count { $0.trial.params["kernel"] == "crash" }
+        #expect(crashes <= 4, "\(crashes) of the last 30 trials chose the failing value")
+    }
+
     @Test("methodUsed: startup trials are random, then tpe")
     func methods() throws {
         let trials = try Self.sweep(Self.line, seed: 1, trials: 15, Self.quadratic)

@@ -1303,6 +1303,15 @@ public struct SweepConfig: ProtoMessage {
     /// Output: the grid's size (grid sweeps).
     public var totalCombinations: UInt64 = 0
 
+    /// Times a failed trial is tried again with the same params (default 0, at most 10). Retries
+    /// do not count against max_trials; a trial failed by the time limit, a cancel or a shutdown is
+    /// not retried.
+    public var retries: UInt32 = 0
+
+    /// Wait before a trial's first retry (default 1,000 ms), doubling for each further retry, at
+    /// most 60,000 ms.
+    public var retryBackoffMs: UInt64 = 0
+
     /// Creates a message with every field at its default value.
     public init() {}
 
@@ -1465,6 +1474,12 @@ public struct Trial: ProtoMessage {
     /// Why the sampler chose as it did (random-fallback).
     public var note: String = ""
 
+    /// 0 for a configuration's first try; n for its n-th retry (SweepConfig.retries).
+    public var attempt: UInt32 = 0
+
+    /// The id of the failed trial this one tries again.
+    public var retryOf: String = ""
+
     /// Creates a message with every field at its default value.
     public init() {}
 
@@ -1530,6 +1545,13 @@ public struct SweepResults: ProtoMessage {
 
     /// `killed` (field 14).
     public var killed: UInt64 = 0
+
+    /// How the trials were chosen, as one line: "grid", "random", "tpe after 10 random startup
+    /// trials", with ", 3 trials random-fallback: <the sampler's first note>" when TPE fell back.
+    public var methodUsed: String = ""
+
+    /// Trials that were retries of failed ones.
+    public var retried: UInt64 = 0
 
     /// Creates a message with every field at its default value.
     public init() {}
@@ -3373,6 +3395,8 @@ extension SweepConfig: CMessageConvertible {
         self.heartbeatTimeoutMs = c.pointee.heartbeat_timeout_ms
         self.experiment = CConvert.string(c.pointee.experiment)
         self.totalCombinations = c.pointee.total_combinations
+        self.retries = c.pointee.retries
+        self.retryBackoffMs = c.pointee.retry_backoff_ms
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -3403,6 +3427,8 @@ extension SweepConfig: CMessageConvertible {
         c.pointee.heartbeat_timeout_ms = self.heartbeatTimeoutMs
         c.pointee.experiment = try arena.string(self.experiment, field: "experiment")
         c.pointee.total_combinations = self.totalCombinations
+        c.pointee.retries = self.retries
+        c.pointee.retry_backoff_ms = self.retryBackoffMs
     }
 }
 
@@ -3506,6 +3532,8 @@ extension Trial: CMessageConvertible {
         self.worker = CConvert.string(c.pointee.worker)
         self.intermediate = CConvert.messages(c.pointee.intermediate, count: c.pointee.n_intermediate)
         self.note = CConvert.string(c.pointee.note)
+        self.attempt = c.pointee.attempt
+        self.retryOf = CConvert.string(c.pointee.retry_of)
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -3537,6 +3565,8 @@ extension Trial: CMessageConvertible {
         c.pointee.n_intermediate = self.intermediate.count
         c.pointee.intermediate = try arena.messages(self.intermediate, field: "intermediate")
         c.pointee.note = try arena.string(self.note, field: "note")
+        c.pointee.attempt = self.attempt
+        c.pointee.retry_of = try arena.string(self.retryOf, field: "retry_of")
     }
 }
 
@@ -3573,6 +3603,8 @@ extension SweepResults: CMessageConvertible {
         self.tuningTimeMs = c.pointee.tuning_time_ms
         self.trials = CConvert.messages(c.pointee.trials, count: c.pointee.n_trials)
         self.killed = c.pointee.killed
+        self.methodUsed = CConvert.string(c.pointee.method_used)
+        self.retried = c.pointee.retried
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -3604,6 +3636,8 @@ extension SweepResults: CMessageConvertible {
         c.pointee.n_trials = self.trials.count
         c.pointee.trials = try arena.messages(self.trials, field: "trials")
         c.pointee.killed = self.killed
+        c.pointee.method_used = try arena.string(self.methodUsed, field: "method_used")
+        c.pointee.retried = self.retried
     }
 }
 
@@ -4805,6 +4839,8 @@ extension SweepConfig: ProtoJSONEncodable {
         if self.heartbeatTimeoutMs != 0 { o["heartbeatTimeoutMs"] = .uint64(self.heartbeatTimeoutMs) }
         if !self.experiment.isEmpty { o["experiment"] = .string(self.experiment) }
         if self.totalCombinations != 0 { o["totalCombinations"] = .uint64(self.totalCombinations) }
+        if self.retries != 0 { o["retries"] = .integer(Int64(self.retries)) }
+        if self.retryBackoffMs != 0 { o["retryBackoffMs"] = .uint64(self.retryBackoffMs) }
         return .object(o)
     }
 }
@@ -4863,6 +4899,8 @@ extension Trial: ProtoJSONEncodable {
         if !self.worker.isEmpty { o["worker"] = .string(self.worker) }
         if !self.intermediate.isEmpty { o["intermediate"] = .array(self.intermediate.map { $0.protoJSON }) }
         if !self.note.isEmpty { o["note"] = .string(self.note) }
+        if self.attempt != 0 { o["attempt"] = .integer(Int64(self.attempt)) }
+        if !self.retryOf.isEmpty { o["retryOf"] = .string(self.retryOf) }
         return .object(o)
     }
 }
@@ -4889,6 +4927,8 @@ extension SweepResults: ProtoJSONEncodable {
         if self.tuningTimeMs != 0 { o["tuningTimeMs"] = .int64(self.tuningTimeMs) }
         if !self.trials.isEmpty { o["trials"] = .array(self.trials.map { $0.protoJSON }) }
         if self.killed != 0 { o["killed"] = .uint64(self.killed) }
+        if !self.methodUsed.isEmpty { o["methodUsed"] = .string(self.methodUsed) }
+        if self.retried != 0 { o["retried"] = .uint64(self.retried) }
         return .object(o)
     }
 }
@@ -6291,6 +6331,13 @@ extension SweepConfig: ProtoJSONDecodable {
                     try ProtoJSONDecoding.checkSingleSpelling(members, "totalCombinations", "total_combinations")
                     if case .null = value { continue }
                     self.totalCombinations = try ProtoJSONDecoding.decodeUInt64(value)
+                case "retries":
+                    if case .null = value { continue }
+                    self.retries = try ProtoJSONDecoding.decodeUInt32(value)
+                case "retryBackoffMs", "retry_backoff_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "retryBackoffMs", "retry_backoff_ms")
+                    if case .null = value { continue }
+                    self.retryBackoffMs = try ProtoJSONDecoding.decodeUInt64(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }
@@ -6449,6 +6496,13 @@ extension Trial: ProtoJSONDecodable {
                 case "note":
                     if case .null = value { continue }
                     self.note = try ProtoJSONDecoding.decodeString(value)
+                case "attempt":
+                    if case .null = value { continue }
+                    self.attempt = try ProtoJSONDecoding.decodeUInt32(value)
+                case "retryOf", "retry_of":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "retryOf", "retry_of")
+                    if case .null = value { continue }
+                    self.retryOf = try ProtoJSONDecoding.decodeString(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }
@@ -6518,6 +6572,13 @@ extension SweepResults: ProtoJSONDecodable {
                 case "killed":
                     if case .null = value { continue }
                     self.killed = try ProtoJSONDecoding.decodeUInt64(value)
+                case "methodUsed", "method_used":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "methodUsed", "method_used")
+                    if case .null = value { continue }
+                    self.methodUsed = try ProtoJSONDecoding.decodeString(value)
+                case "retried":
+                    if case .null = value { continue }
+                    self.retried = try ProtoJSONDecoding.decodeUInt64(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }

@@ -293,6 +293,30 @@ def test_results_count_every_outcome(daemon):
         tally.get_sweep("no-such-job")
 
 
+def test_failed_trials_are_retried_and_a_sweep_with_none_completed_fails(daemon):
+    sweep = tally.create_sweep({"x": [1, 2]}, experiment=unique("retries"), retries=1, retry_backoff=0.05)
+    assert sweep.config.retries == 1 and sweep.config.retry_backoff_ms == 50
+    seen = []
+    for trial in sweep.trials(worker="solo"):
+        seen.append((trial.number, trial.params["x"]))
+        if trial.number == 0:
+            trial.fail("flaky")
+        else:
+            trial.report(float(trial.params["x"]))
+    results = sweep.results(timeout=10)
+    assert results.status == "completed" and results.retried == 1 and results.method_used == "grid"
+    retry = next(t for t in results.trials if t.attempt == 1)
+    assert retry.retry_of == results.trials[0].id and retry.params == results.trials[0].params
+    assert sorted(x for _, x in seen) == [1, 1, 2]
+
+    doomed = tally.create_sweep({"x": [1, 2]}, experiment=unique("doomed"))
+    for trial in doomed.trials(worker="solo"):
+        trial.fail(f"exit status {trial.number + 1}")
+    failed = doomed.results(timeout=10)
+    assert failed.status == "failed" and failed.total == 2 and failed.failed == 2
+    assert "no trial completed" in failed.error and "trial 0: exit status 1" in failed.error
+
+
 def test_heartbeat_thread_keeps_a_trial_alive(daemon):
     sweep = tally.create_sweep({"x": [1, 2]}, max_parallel=2, heartbeat_timeout=1.0, experiment=unique("beat"))
     assert sweep.heartbeat_timeout == 1.0

@@ -251,12 +251,14 @@ class Client:
                      direction: str = "minimize", max_trials: int = 0, max_parallel: int = 1,
                      time_limit: Optional[float] = None, seed: int = 0, startup_trials: Optional[int] = None,
                      fixed: Optional[Mapping[str, Any]] = None, pruner: Union[bool, Mapping[str, int]] = False,
-                     heartbeat_timeout: Optional[float] = None, experiment: str = "") -> Sweep:
+                     heartbeat_timeout: Optional[float] = None, experiment: str = "", retries: int = 0,
+                     retry_backoff: Optional[float] = None) -> Sweep:
         """Creates a sweep job and returns it; see `tally.create_sweep`."""
         config = _sweep.sweep_config(
             params, method=method, objective=objective, direction=direction, max_trials=max_trials,
             max_parallel=max_parallel, time_limit=time_limit, seed=seed, startup_trials=startup_trials,
-            fixed=fixed, pruner=pruner, heartbeat_timeout=heartbeat_timeout, experiment=experiment)
+            fixed=fixed, pruner=pruner, heartbeat_timeout=heartbeat_timeout, experiment=experiment,
+            retries=retries, retry_backoff=retry_backoff)
         return Sweep(self, self.experiments.create_job(experiments_pb2.CreateJobRequest(sweep=config)))
 
     def get_sweep(self, job_id: str) -> Sweep:
@@ -424,8 +426,8 @@ def create_sweep(params: Mapping[str, SpecLike], *, method: str = "grid", object
                  direction: str = "minimize", max_trials: int = 0, max_parallel: int = 1,
                  time_limit: Optional[float] = None, seed: int = 0, startup_trials: Optional[int] = None,
                  fixed: Optional[Mapping[str, Any]] = None, pruner: Union[bool, Mapping[str, int]] = False,
-                 heartbeat_timeout: Optional[float] = None, experiment: str = "",
-                 client: Optional[Client] = None) -> Sweep:
+                 heartbeat_timeout: Optional[float] = None, experiment: str = "", retries: int = 0,
+                 retry_backoff: Optional[float] = None, client: Optional[Client] = None) -> Sweep:
     """Creates a hyperparameter sweep (a job of the daemon, which chooses the trials) and returns it.
 
     `params` maps each searched name to its domain: a list or tuple of values (categorical), or
@@ -437,11 +439,15 @@ def create_sweep(params: Mapping[str, SpecLike], *, method: str = "grid", object
     bayesian need it or `time_limit`, in seconds); `max_parallel` trials run at once; `fixed`
     params are copied into every trial; `pruner` is True or {"min_trials": 5, "warmup_steps": 0}
     for median pruning; a running trial without a report or heartbeat for `heartbeat_timeout`
-    seconds (default 60) fails; the trials' runs go to `experiment` (default "sweep-<id>")."""
+    seconds (default 60) fails; the trials' runs go to `experiment` (default "sweep-<id>"). A
+    failed trial is tried again with the same params up to `retries` times (default 0),
+    `retry_backoff` seconds after its failure (default 1, doubling). A sweep in which no trial
+    completed ends "failed" with the first failure's reason."""
     return (client or default_client()).create_sweep(
         params, method=method, objective=objective, direction=direction, max_trials=max_trials,
         max_parallel=max_parallel, time_limit=time_limit, seed=seed, startup_trials=startup_trials, fixed=fixed,
-        pruner=pruner, heartbeat_timeout=heartbeat_timeout, experiment=experiment)
+        pruner=pruner, heartbeat_timeout=heartbeat_timeout, experiment=experiment, retries=retries,
+        retry_backoff=retry_backoff)
 
 
 def get_sweep(job_id: str) -> Sweep:

@@ -114,7 +114,8 @@ def sweep_config(params: Mapping[str, SpecLike], *, method: str = "grid", object
                  direction: str = "minimize", max_trials: int = 0, max_parallel: int = 1,
                  time_limit: Optional[float] = None, seed: int = 0, startup_trials: Optional[int] = None,
                  fixed: Optional[Mapping[str, Any]] = None, pruner: Union[bool, Mapping[str, int]] = False,
-                 heartbeat_timeout: Optional[float] = None, experiment: str = "") -> pb.SweepConfig:
+                 heartbeat_timeout: Optional[float] = None, experiment: str = "", retries: int = 0,
+                 retry_backoff: Optional[float] = None) -> pb.SweepConfig:
     """The `SweepConfig` of `create_sweep`'s arguments (see there)."""
     if method not in _METHODS:
         raise ValueError(f"method must be one of {', '.join(_METHODS)}, not {method!r}")
@@ -124,7 +125,8 @@ def sweep_config(params: Mapping[str, SpecLike], *, method: str = "grid", object
         params=[_param(name, spec) for name, spec in params.items()], method=_METHODS[method],
         objective=pb.SweepObjective(metric=objective, direction=_DIRECTIONS[direction]),
         max_trials=max_trials, max_parallel=max_parallel, time_limit_ms=_ms(time_limit), seed=seed,
-        heartbeat_timeout_ms=_ms(heartbeat_timeout), experiment=experiment)
+        heartbeat_timeout_ms=_ms(heartbeat_timeout), experiment=experiment, retries=retries,
+        retry_backoff_ms=_ms(retry_backoff))
     if startup_trials is not None:
         config.startup_trials = startup_trials
     for key, value in _convert.flatten_params(fixed or {}).items():
@@ -206,6 +208,8 @@ class TrialInfo:
     finished_at_ms: int
     intermediate: List[Tuple[int, float]] = field(default_factory=list)
     note: str = ""
+    attempt: int = 0  # 0 for a configuration's first try, n for its n-th retry
+    retry_of: str = ""  # the id of the failed trial this one tries again
     proto: Optional[pb.Trial] = field(default=None, repr=False)
 
 
@@ -216,7 +220,8 @@ def trial_info(t: pb.Trial) -> TrialInfo:
         score=t.score if t.HasField("score") else None,
         folds=cross_validation(t.folds) if t.HasField("folds") else None, error=t.error, worker=t.worker,
         started_at_ms=t.started_at_ms, finished_at_ms=t.finished_at_ms,
-        intermediate=[(v.step, v.value) for v in t.intermediate], note=t.note, proto=t)
+        intermediate=[(v.step, v.value) for v in t.intermediate], note=t.note, attempt=t.attempt,
+        retry_of=t.retry_of, proto=t)
 
 
 @dataclass
@@ -224,7 +229,10 @@ class SweepResults:
     """The outcome of a sweep. `status` is the job's ("completed", "failed", "cancelled");
     `best_score` and `best_params` are those of the best completed trial (None and {} when none
     completed); `best_ci95`/`best_ci99` its interval (lower, upper) when it reported at least two
-    folds; `total` counts the trials started; `trials` lists them all in order."""
+    folds; `total` counts the trials started (`retried` of them retries of failed ones);
+    `method_used` says how they were chosen ("tpe after 10 random startup trials, 2 trials
+    random-fallback: …"); `trials` lists them all in order. A sweep in which no trial completed
+    ends "failed", with the first failure's reason in `error`."""
 
     sweep_id: str
     status: str
@@ -240,6 +248,8 @@ class SweepResults:
     tuning_time: float  # seconds, from the sweep's start to the last trial's end
     trials: List[TrialInfo]
     error: str = ""
+    method_used: str = ""
+    retried: int = 0
     proto: Optional[pb.Job] = field(default=None, repr=False)
 
     @property
@@ -258,7 +268,8 @@ def sweep_results(job: pb.Job) -> SweepResults:
         best_ci95=(r.best_ci95_lower, r.best_ci95_upper) if interval else None,
         best_ci99=(r.best_ci99_lower, r.best_ci99_upper) if interval else None,
         total=r.total, completed=r.completed, failed=r.failed, pruned=r.pruned,
-        tuning_time=r.tuning_time_ms / 1000, trials=trials, error=job.error, proto=job)
+        tuning_time=r.tuning_time_ms / 1000, trials=trials, error=job.error, method_used=r.method_used,
+        retried=r.retried, proto=job)
 
 
 # ---------------------------------------------------------------------------------------------

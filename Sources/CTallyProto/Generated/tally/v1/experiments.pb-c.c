@@ -5176,7 +5176,7 @@ const ProtobufCMessageDescriptor tally__v1__sweep_config__fixed_entry__descripto
   (ProtobufCMessageInit) tally__v1__sweep_config__fixed_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__sweep_config__field_descriptors[13] =
+static const ProtobufCFieldDescriptor tally__v1__sweep_config__field_descriptors[15] =
 {
   {
     "params",
@@ -5334,6 +5334,30 @@ static const ProtobufCFieldDescriptor tally__v1__sweep_config__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "retries",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepConfig, retries),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "retry_backoff_ms",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepConfig, retry_backoff_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__sweep_config__field_indices_by_name[] = {
   11,   /* field[11] = experiment */
@@ -5345,6 +5369,8 @@ static const unsigned tally__v1__sweep_config__field_indices_by_name[] = {
   3,   /* field[3] = objective */
   0,   /* field[0] = params */
   9,   /* field[9] = pruner */
+  13,   /* field[13] = retries */
+  14,   /* field[14] = retry_backoff_ms */
   7,   /* field[7] = seed */
   8,   /* field[8] = startup_trials */
   6,   /* field[6] = time_limit_ms */
@@ -5353,7 +5379,7 @@ static const unsigned tally__v1__sweep_config__field_indices_by_name[] = {
 static const ProtobufCIntRange tally__v1__sweep_config__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 13 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor tally__v1__sweep_config__descriptor =
 {
@@ -5363,7 +5389,7 @@ const ProtobufCMessageDescriptor tally__v1__sweep_config__descriptor =
   "Tally__V1__SweepConfig",
   "tally.v1",
   sizeof(Tally__V1__SweepConfig),
-  13,
+  15,
   tally__v1__sweep_config__field_descriptors,
   tally__v1__sweep_config__field_indices_by_name,
   1,  tally__v1__sweep_config__number_ranges,
@@ -5679,7 +5705,7 @@ const ProtobufCMessageDescriptor tally__v1__trial__params_entry__descriptor =
   (ProtobufCMessageInit) tally__v1__trial__params_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__trial__field_descriptors[14] =
+static const ProtobufCFieldDescriptor tally__v1__trial__field_descriptors[16] =
 {
   {
     "id",
@@ -5849,8 +5875,33 @@ static const ProtobufCFieldDescriptor tally__v1__trial__field_descriptors[14] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "attempt",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Trial, attempt),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "retry_of",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Trial, retry_of),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__trial__field_indices_by_name[] = {
+  14,   /* field[14] = attempt */
   10,   /* field[10] = error */
   9,   /* field[9] = finished_at_ms */
   7,   /* field[7] = folds */
@@ -5860,6 +5911,7 @@ static const unsigned tally__v1__trial__field_indices_by_name[] = {
   13,   /* field[13] = note */
   1,   /* field[1] = number */
   2,   /* field[2] = params */
+  15,   /* field[15] = retry_of */
   3,   /* field[3] = run_id */
   6,   /* field[6] = score */
   8,   /* field[8] = started_at_ms */
@@ -5869,7 +5921,7 @@ static const unsigned tally__v1__trial__field_indices_by_name[] = {
 static const ProtobufCIntRange tally__v1__trial__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 14 }
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor tally__v1__trial__descriptor =
 {
@@ -5879,7 +5931,7 @@ const ProtobufCMessageDescriptor tally__v1__trial__descriptor =
   "Tally__V1__Trial",
   "tally.v1",
   sizeof(Tally__V1__Trial),
-  14,
+  16,
   tally__v1__trial__field_descriptors,
   tally__v1__trial__field_indices_by_name,
   1,  tally__v1__trial__number_ranges,
@@ -5937,7 +5989,7 @@ const ProtobufCMessageDescriptor tally__v1__sweep_results__best_params_entry__de
   (ProtobufCMessageInit) tally__v1__sweep_results__best_params_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__sweep_results__field_descriptors[14] =
+static const ProtobufCFieldDescriptor tally__v1__sweep_results__field_descriptors[16] =
 {
   {
     "best_trial_id",
@@ -6107,6 +6159,30 @@ static const ProtobufCFieldDescriptor tally__v1__sweep_results__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "method_used",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepResults, method_used),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "retried",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepResults, retried),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__sweep_results__field_indices_by_name[] = {
   3,   /* field[3] = best_ci95_lower */
@@ -6119,7 +6195,9 @@ static const unsigned tally__v1__sweep_results__field_indices_by_name[] = {
   8,   /* field[8] = completed */
   9,   /* field[9] = failed */
   13,   /* field[13] = killed */
+  14,   /* field[14] = method_used */
   10,   /* field[10] = pruned */
+  15,   /* field[15] = retried */
   7,   /* field[7] = total */
   12,   /* field[12] = trials */
   11,   /* field[11] = tuning_time_ms */
@@ -6127,7 +6205,7 @@ static const unsigned tally__v1__sweep_results__field_indices_by_name[] = {
 static const ProtobufCIntRange tally__v1__sweep_results__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 14 }
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor tally__v1__sweep_results__descriptor =
 {
@@ -6137,7 +6215,7 @@ const ProtobufCMessageDescriptor tally__v1__sweep_results__descriptor =
   "Tally__V1__SweepResults",
   "tally.v1",
   sizeof(Tally__V1__SweepResults),
-  14,
+  16,
   tally__v1__sweep_results__field_descriptors,
   tally__v1__sweep_results__field_indices_by_name,
   1,  tally__v1__sweep_results__number_ranges,

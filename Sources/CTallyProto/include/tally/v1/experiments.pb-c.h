@@ -882,6 +882,17 @@ struct  Tally__V1__SweepConfig
    * Output: the grid's size (grid sweeps).
    */
   uint64_t total_combinations;
+  /*
+   * Times a failed trial is tried again with the same params (default 0, at most 10). Retries
+   * do not count against max_trials; a trial failed by the time limit, a cancel or a shutdown is
+   * not retried.
+   */
+  uint32_t retries;
+  /*
+   * Wait before a trial's first retry (default 1,000 ms), doubling for each further retry, at
+   * most 60,000 ms.
+   */
+  uint64_t retry_backoff_ms;
   Tally__V1__SweepConfig__StartupTrialsCase _startup_trials_case;
   union {
     uint32_t startup_trials;
@@ -889,7 +900,7 @@ struct  Tally__V1__SweepConfig
 };
 #define TALLY__V1__SWEEP_CONFIG__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__sweep_config__descriptor) \
-    , 0,NULL, 0,NULL, TALLY__V1__SWEEP_METHOD__SWEEP_METHOD_UNSPECIFIED, NULL, 0, 0, 0, 0, NULL, 0, (char *)protobuf_c_empty_string, 0, TALLY__V1__SWEEP_CONFIG___STARTUP_TRIALS__NOT_SET, {0} }
+    , 0,NULL, 0,NULL, TALLY__V1__SWEEP_METHOD__SWEEP_METHOD_UNSPECIFIED, NULL, 0, 0, 0, 0, NULL, 0, (char *)protobuf_c_empty_string, 0, 0, 0, TALLY__V1__SWEEP_CONFIG___STARTUP_TRIALS__NOT_SET, {0} }
 
 
 /*
@@ -1001,6 +1012,14 @@ struct  Tally__V1__Trial
    * Why the sampler chose as it did (random-fallback).
    */
   char *note;
+  /*
+   * 0 for a configuration's first try; n for its n-th retry (SweepConfig.retries).
+   */
+  uint32_t attempt;
+  /*
+   * The id of the failed trial this one tries again.
+   */
+  char *retry_of;
   Tally__V1__Trial__ScoreCase _score_case;
   union {
     /*
@@ -1011,7 +1030,7 @@ struct  Tally__V1__Trial
 };
 #define TALLY__V1__TRIAL__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__trial__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string, TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, TALLY__V1__TRIAL___SCORE__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string, TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, TALLY__V1__TRIAL___SCORE__NOT_SET, {0} }
 
 
 struct  Tally__V1__SweepResults__BestParamsEntry
@@ -1055,6 +1074,15 @@ struct  Tally__V1__SweepResults
   size_t n_trials;
   Tally__V1__Trial **trials;
   uint64_t killed;
+  /*
+   * How the trials were chosen, as one line: "grid", "random", "tpe after 10 random startup
+   * trials", with ", 3 trials random-fallback: <the sampler's first note>" when TPE fell back.
+   */
+  char *method_used;
+  /*
+   * Trials that were retries of failed ones.
+   */
+  uint64_t retried;
   Tally__V1__SweepResults__BestScoreCase _best_score_case;
   union {
     double best_score;
@@ -1062,7 +1090,7 @@ struct  Tally__V1__SweepResults
 };
 #define TALLY__V1__SWEEP_RESULTS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__sweep_results__descriptor) \
-    , (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL, 0, TALLY__V1__SWEEP_RESULTS___BEST_SCORE__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, 0,NULL, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,NULL, 0, (char *)protobuf_c_empty_string, 0, TALLY__V1__SWEEP_RESULTS___BEST_SCORE__NOT_SET, {0} }
 
 
 struct  Tally__V1__NextTrialRequest

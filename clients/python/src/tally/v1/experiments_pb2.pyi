@@ -639,7 +639,7 @@ class ReportTrialResponse(_message.Message):
     def __init__(self, prune: bool = ..., trial: _Optional[_Union[Trial, _Mapping]] = ...) -> None: ...
 
 class SweepConfig(_message.Message):
-    __slots__ = ["experiment", "fixed", "heartbeat_timeout_ms", "max_parallel", "max_trials", "method", "objective", "params", "pruner", "seed", "startup_trials", "time_limit_ms", "total_combinations"]
+    __slots__ = ["experiment", "fixed", "heartbeat_timeout_ms", "max_parallel", "max_trials", "method", "objective", "params", "pruner", "retries", "retry_backoff_ms", "seed", "startup_trials", "time_limit_ms", "total_combinations"]
     class FixedEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -656,6 +656,8 @@ class SweepConfig(_message.Message):
     OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     PRUNER_FIELD_NUMBER: _ClassVar[int]
+    RETRIES_FIELD_NUMBER: _ClassVar[int]
+    RETRY_BACKOFF_MS_FIELD_NUMBER: _ClassVar[int]
     SEED_FIELD_NUMBER: _ClassVar[int]
     STARTUP_TRIALS_FIELD_NUMBER: _ClassVar[int]
     TIME_LIMIT_MS_FIELD_NUMBER: _ClassVar[int]
@@ -669,11 +671,13 @@ class SweepConfig(_message.Message):
     objective: SweepObjective
     params: _containers.RepeatedCompositeFieldContainer[SweepParam]
     pruner: PrunerConfig
+    retries: int
+    retry_backoff_ms: int
     seed: int
     startup_trials: int
     time_limit_ms: int
     total_combinations: int
-    def __init__(self, params: _Optional[_Iterable[_Union[SweepParam, _Mapping]]] = ..., fixed: _Optional[_Mapping[str, _tracking_pb2.ParamValue]] = ..., method: _Optional[_Union[SweepMethod, str]] = ..., objective: _Optional[_Union[SweepObjective, _Mapping]] = ..., max_trials: _Optional[int] = ..., max_parallel: _Optional[int] = ..., time_limit_ms: _Optional[int] = ..., seed: _Optional[int] = ..., startup_trials: _Optional[int] = ..., pruner: _Optional[_Union[PrunerConfig, _Mapping]] = ..., heartbeat_timeout_ms: _Optional[int] = ..., experiment: _Optional[str] = ..., total_combinations: _Optional[int] = ...) -> None: ...
+    def __init__(self, params: _Optional[_Iterable[_Union[SweepParam, _Mapping]]] = ..., fixed: _Optional[_Mapping[str, _tracking_pb2.ParamValue]] = ..., method: _Optional[_Union[SweepMethod, str]] = ..., objective: _Optional[_Union[SweepObjective, _Mapping]] = ..., max_trials: _Optional[int] = ..., max_parallel: _Optional[int] = ..., time_limit_ms: _Optional[int] = ..., seed: _Optional[int] = ..., startup_trials: _Optional[int] = ..., pruner: _Optional[_Union[PrunerConfig, _Mapping]] = ..., heartbeat_timeout_ms: _Optional[int] = ..., experiment: _Optional[str] = ..., total_combinations: _Optional[int] = ..., retries: _Optional[int] = ..., retry_backoff_ms: _Optional[int] = ...) -> None: ...
 
 class SweepObjective(_message.Message):
     __slots__ = ["direction", "metric"]
@@ -723,7 +727,7 @@ class SweepParam(_message.Message):
     def __init__(self, name: _Optional[str] = ..., categorical: _Optional[_Union[SweepParam.Categorical, _Mapping]] = ..., int_range: _Optional[_Union[SweepParam.IntRange, _Mapping]] = ..., float_range: _Optional[_Union[SweepParam.FloatRange, _Mapping]] = ...) -> None: ...
 
 class SweepResults(_message.Message):
-    __slots__ = ["best_ci95_lower", "best_ci95_upper", "best_ci99_lower", "best_ci99_upper", "best_params", "best_score", "best_trial_id", "completed", "failed", "killed", "pruned", "total", "trials", "tuning_time_ms"]
+    __slots__ = ["best_ci95_lower", "best_ci95_upper", "best_ci99_lower", "best_ci99_upper", "best_params", "best_score", "best_trial_id", "completed", "failed", "killed", "method_used", "pruned", "retried", "total", "trials", "tuning_time_ms"]
     class BestParamsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -741,7 +745,9 @@ class SweepResults(_message.Message):
     COMPLETED_FIELD_NUMBER: _ClassVar[int]
     FAILED_FIELD_NUMBER: _ClassVar[int]
     KILLED_FIELD_NUMBER: _ClassVar[int]
+    METHOD_USED_FIELD_NUMBER: _ClassVar[int]
     PRUNED_FIELD_NUMBER: _ClassVar[int]
+    RETRIED_FIELD_NUMBER: _ClassVar[int]
     TOTAL_FIELD_NUMBER: _ClassVar[int]
     TRIALS_FIELD_NUMBER: _ClassVar[int]
     TUNING_TIME_MS_FIELD_NUMBER: _ClassVar[int]
@@ -755,14 +761,16 @@ class SweepResults(_message.Message):
     completed: int
     failed: int
     killed: int
+    method_used: str
     pruned: int
+    retried: int
     total: int
     trials: _containers.RepeatedCompositeFieldContainer[Trial]
     tuning_time_ms: int
-    def __init__(self, best_trial_id: _Optional[str] = ..., best_params: _Optional[_Mapping[str, _tracking_pb2.ParamValue]] = ..., best_score: _Optional[float] = ..., best_ci95_lower: _Optional[float] = ..., best_ci95_upper: _Optional[float] = ..., best_ci99_lower: _Optional[float] = ..., best_ci99_upper: _Optional[float] = ..., total: _Optional[int] = ..., completed: _Optional[int] = ..., failed: _Optional[int] = ..., pruned: _Optional[int] = ..., tuning_time_ms: _Optional[int] = ..., trials: _Optional[_Iterable[_Union[Trial, _Mapping]]] = ..., killed: _Optional[int] = ...) -> None: ...
+    def __init__(self, best_trial_id: _Optional[str] = ..., best_params: _Optional[_Mapping[str, _tracking_pb2.ParamValue]] = ..., best_score: _Optional[float] = ..., best_ci95_lower: _Optional[float] = ..., best_ci95_upper: _Optional[float] = ..., best_ci99_lower: _Optional[float] = ..., best_ci99_upper: _Optional[float] = ..., total: _Optional[int] = ..., completed: _Optional[int] = ..., failed: _Optional[int] = ..., pruned: _Optional[int] = ..., tuning_time_ms: _Optional[int] = ..., trials: _Optional[_Iterable[_Union[Trial, _Mapping]]] = ..., killed: _Optional[int] = ..., method_used: _Optional[str] = ..., retried: _Optional[int] = ...) -> None: ...
 
 class Trial(_message.Message):
-    __slots__ = ["error", "finished_at_ms", "folds", "id", "intermediate", "method_used", "note", "number", "params", "run_id", "score", "started_at_ms", "status", "worker"]
+    __slots__ = ["attempt", "error", "finished_at_ms", "folds", "id", "intermediate", "method_used", "note", "number", "params", "retry_of", "run_id", "score", "started_at_ms", "status", "worker"]
     class ParamsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -770,6 +778,7 @@ class Trial(_message.Message):
         key: str
         value: _tracking_pb2.ParamValue
         def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_tracking_pb2.ParamValue, _Mapping]] = ...) -> None: ...
+    ATTEMPT_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     FOLDS_FIELD_NUMBER: _ClassVar[int]
@@ -779,11 +788,13 @@ class Trial(_message.Message):
     NOTE_FIELD_NUMBER: _ClassVar[int]
     NUMBER_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
+    RETRY_OF_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     STATUS_FIELD_NUMBER: _ClassVar[int]
     WORKER_FIELD_NUMBER: _ClassVar[int]
+    attempt: int
     error: str
     finished_at_ms: int
     folds: CrossValidationResult
@@ -793,12 +804,13 @@ class Trial(_message.Message):
     note: str
     number: int
     params: _containers.MessageMap[str, _tracking_pb2.ParamValue]
+    retry_of: str
     run_id: str
     score: float
     started_at_ms: int
     status: TrialStatus
     worker: str
-    def __init__(self, id: _Optional[str] = ..., number: _Optional[int] = ..., params: _Optional[_Mapping[str, _tracking_pb2.ParamValue]] = ..., run_id: _Optional[str] = ..., status: _Optional[_Union[TrialStatus, str]] = ..., method_used: _Optional[str] = ..., score: _Optional[float] = ..., folds: _Optional[_Union[CrossValidationResult, _Mapping]] = ..., started_at_ms: _Optional[int] = ..., finished_at_ms: _Optional[int] = ..., error: _Optional[str] = ..., worker: _Optional[str] = ..., intermediate: _Optional[_Iterable[_Union[IntermediateValue, _Mapping]]] = ..., note: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., number: _Optional[int] = ..., params: _Optional[_Mapping[str, _tracking_pb2.ParamValue]] = ..., run_id: _Optional[str] = ..., status: _Optional[_Union[TrialStatus, str]] = ..., method_used: _Optional[str] = ..., score: _Optional[float] = ..., folds: _Optional[_Union[CrossValidationResult, _Mapping]] = ..., started_at_ms: _Optional[int] = ..., finished_at_ms: _Optional[int] = ..., error: _Optional[str] = ..., worker: _Optional[str] = ..., intermediate: _Optional[_Iterable[_Union[IntermediateValue, _Mapping]]] = ..., note: _Optional[str] = ..., attempt: _Optional[int] = ..., retry_of: _Optional[str] = ...) -> None: ...
 
 class TrialEvent(_message.Message):
     __slots__ = ["best", "trial"]
