@@ -28,7 +28,21 @@ extension TrackingProvider {
 
     public func getExperiment(request: GetExperimentRequest, context: ServerContext) async throws -> Experiment {
         let (id, name) = try experimentRef(request.experiment)
-        return Experiment(try await mapStoreErrors { try await store.experiment(id: id, name: name) })
+        var experiment = Experiment(try await mapStoreErrors { try await store.experiment(id: id, name: name) })
+        if request.runsPageSize > 0 {
+            guard request.runsPageSize <= 1000 else {
+                throw Self.invalid("runs_page_size must be at most 1000, got \(request.runsPageSize)", field: "runs_page_size")
+            }
+            let page = try await mapStoreErrors {
+                try await store.listRuns(
+                    experimentIDs: [experiment.id], parentRunID: nil,
+                    pageSize: Int(request.runsPageSize), pageToken: request.runsPageToken)
+            }
+            let now = Self.nowMs()
+            experiment.runs = page.items.map { Run($0, nowMs: now) }
+            experiment.runsNextPageToken = page.nextPageToken
+        }
+        return experiment
     }
 
     func experimentRef(_ ref: ExperimentRef?) throws -> (id: String?, name: String?) {

@@ -162,14 +162,49 @@ struct Experiments: AsyncParsableCommand {
         @Argument(help: ArgumentHelp("The experiment's id or name.", valueName: "id|name"))
         var experiment: String
 
+        @Option(help: ArgumentHelp("List this many of its runs, newest first (default 20; 0 for none).", valueName: "n"))
+        var runs: Int = 20
+
+        func validate() throws {
+            if runs < 0 { throw ValidationError("--runs must not be negative") }
+        }
+
         func run() async throws {
             let e = try await client.withClient("experiments") { c in
-                try await c.tracking.experiment(experiment, options: client.unary)
+                var e = try await c.tracking.experiment(experiment, options: client.unary)
+                guard runs > 0 else { return e }
+                // The page of runs comes with the experiment; more pages as --runs asks.
+                var request = GetExperimentRequest()
+                var ref = ExperimentRef()
+                ref.ref = .id(e.id)
+                request.experiment = ref
+                var listed: [Run] = []
+                var token = ""
+                repeat {
+                    request.runsPageSize = UInt32(min(runs - listed.count, 1000))
+                    request.runsPageToken = token
+                    let page = try await c.tracking.getExperiment(request, options: client.unary)
+                    e = page
+                    listed += page.runs
+                    token = page.runsNextPageToken
+                } while !token.isEmpty && listed.count < runs
+                e.runs = listed
+                return e
             }
             if client.json {
                 printJSON(e)
-            } else {
-                Experiments.printDetails(e)
+                return
+            }
+            Experiments.printDetails(e)
+            guard runs > 0, !e.runs.isEmpty else { return }
+            print()
+            var table = Table(["RUN", "NAME", "STATUS", "STARTED", "DURATION"], numeric: ["DURATION"])
+            for r in e.runs {
+                table.add([r.id, r.name, Format.status(r.status), Format.time(ms: r.startedAtMs), Format.duration(ms: r.durationMs)])
+            }
+            table.print()
+            if UInt64(e.runs.count) < e.runCount {
+                printError("(\(e.runs.count) of \(e.runCount) runs; --runs N for more, or tally runs ls --experiment \(e.name) --all)")
             }
         }
     }

@@ -77,3 +77,20 @@ def test_bad_goal_is_a_usage_error(daemon):
     result = tally_fails(daemon, "experiments", "create", "x", "--goal", "acc=up")
     assert result.returncode == 64
     assert "--goal" in result.stderr
+
+
+def test_show_lists_the_experiments_runs(daemon):
+    tally_ok(daemon, "experiments", "create", "shown", "-q")
+    for index in range(3):
+        tally_ok(daemon, "runs", "start", "shown", "--name", f"r{index}")
+    text = tally_ok(daemon, "experiments", "show", "shown")
+    rows = table_rows(text)
+    header = rows.index(["RUN", "NAME", "STATUS", "STARTED", "DURATION"])
+    assert [r[1] for r in rows[header + 1:]] == ["r2", "r1", "r0"]
+    limited = run_tally("experiments", "show", "shown", "--runs", "2", "--socket", daemon.socket)
+    assert limited.returncode == 0
+    assert [r[1] for r in table_rows(limited.stdout)[-2:]] == ["r2", "r1"]
+    assert "(2 of 3 runs; --runs N for more" in limited.stderr
+    assert "RUN" not in tally_ok(daemon, "experiments", "show", "shown", "--runs", "0")
+    record = tally_json(daemon, "experiments", "show", "shown", "--runs", "1")
+    assert [r["name"] for r in record["runs"]] == ["r2"] and record["runCount"] == "3"

@@ -54,6 +54,34 @@ struct ExperimentTests {
         #expect(replaced.metricGoals == ["loss": .minimize])
     }
 
+    @Test("GetExperiment lists the experiment's runs, newest first, a page at a time, when asked")
+    func runsOfAnExperiment() async throws {
+        let h = try TrackingHarness()
+        var ids: [String] = []
+        for index in 0..<5 {
+            var start = StartRunRequest()
+            start.experiment = .name(index == 2 ? "other" : "paged")
+            start.createExperiment = true
+            start.name = "run-\(index)"
+            ids.append(try await h.client.startRun(start).id)
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        var get = GetExperimentRequest()
+        get.experiment = .name("paged")
+        #expect(try await h.client.getExperiment(get).runs.isEmpty)  // not asked for
+        get.runsPageSize = 3
+        let first = try await h.client.getExperiment(get)
+        #expect(first.runCount == 4)
+        #expect(first.runs.map(\.name) == ["run-4", "run-3", "run-1"])
+        #expect(!first.runsNextPageToken.isEmpty)
+        get.runsPageToken = first.runsNextPageToken
+        let second = try await h.client.getExperiment(get)
+        #expect(second.runs.map(\.id) == [ids[0]] && second.runsNextPageToken.isEmpty)
+        get.runsPageToken = ""
+        get.runsPageSize = 1001
+        #expect(await statusCode { _ = try await h.client.getExperiment(get) } == .invalidArgument)
+    }
+
     @Test("remove_tags takes tags out after merging, or out of a replacement; unknown keys are ignored")
     func removeTags() async throws {
         let h = try TrackingHarness()

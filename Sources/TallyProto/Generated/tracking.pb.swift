@@ -139,6 +139,12 @@ public struct Experiment: ProtoMessage {
     /// Number of runs in the experiment.
     public var runCount: UInt64 = 0
 
+    /// A page of its runs, newest first: only from GetExperiment with runs_page_size.
+    public var runs: [Run] = []
+
+    /// The token of the next page of runs; empty after the last.
+    public var runsNextPageToken: String = ""
+
     /// Creates a message with every field at its default value.
     public init() {}
 
@@ -458,6 +464,13 @@ public struct GetExperimentRequest: ProtoMessage {
 
     /// `experiment` (field 1).
     public var experiment: ExperimentRef? = nil
+
+    /// When positive, the answer also lists up to this many of the experiment's runs, newest first,
+    /// in Experiment.runs (at most 1,000 a page), from runs_page_token.
+    public var runsPageSize: UInt32 = 0
+
+    /// `runs_page_token` (field 3).
+    public var runsPageToken: String = ""
 
     /// Creates a message with every field at its default value.
     public init() {}
@@ -1977,6 +1990,8 @@ extension Experiment: CMessageConvertible {
             }
         }
         self.runCount = c.pointee.run_count
+        self.runs = CConvert.messages(c.pointee.runs, count: c.pointee.n_runs)
+        self.runsNextPageToken = CConvert.string(c.pointee.runs_next_page_token)
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -2009,6 +2024,9 @@ extension Experiment: CMessageConvertible {
             c.pointee.metric_goals = entries
         }
         c.pointee.run_count = self.runCount
+        c.pointee.n_runs = self.runs.count
+        c.pointee.runs = try arena.messages(self.runs, field: "runs")
+        c.pointee.runs_next_page_token = try arena.string(self.runsNextPageToken, field: "runs_next_page_token")
     }
 }
 
@@ -2327,10 +2345,14 @@ extension GetExperimentRequest: CMessageConvertible {
     init(cMessage c: UnsafePointer<CStruct>) {
         self.init()
         if let p = c.pointee.experiment { self.experiment = ExperimentRef(cMessage: p) }
+        self.runsPageSize = c.pointee.runs_page_size
+        self.runsPageToken = CConvert.string(c.pointee.runs_page_token)
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
         if let v = self.experiment { c.pointee.experiment = try arena.message(v, field: "experiment") }
+        c.pointee.runs_page_size = self.runsPageSize
+        c.pointee.runs_page_token = try arena.string(self.runsPageToken, field: "runs_page_token")
     }
 }
 
@@ -3623,6 +3645,8 @@ extension Experiment: ProtoJSONEncodable {
             o["metricGoals"] = .object(m)
         }
         if self.runCount != 0 { o["runCount"] = .uint64(self.runCount) }
+        if !self.runs.isEmpty { o["runs"] = .array(self.runs.map { $0.protoJSON }) }
+        if !self.runsNextPageToken.isEmpty { o["runsNextPageToken"] = .string(self.runsNextPageToken) }
         return .object(o)
     }
 }
@@ -3753,6 +3777,8 @@ extension GetExperimentRequest: ProtoJSONEncodable {
     public var protoJSON: JSONValue {
         var o: [String: JSONValue] = [:]
         if let v = self.experiment { o["experiment"] = v.protoJSON }
+        if self.runsPageSize != 0 { o["runsPageSize"] = .integer(Int64(self.runsPageSize)) }
+        if !self.runsPageToken.isEmpty { o["runsPageToken"] = .string(self.runsPageToken) }
         return .object(o)
     }
 }
@@ -4372,6 +4398,13 @@ extension Experiment: ProtoJSONDecodable {
                     try ProtoJSONDecoding.checkSingleSpelling(members, "runCount", "run_count")
                     if case .null = value { continue }
                     self.runCount = try ProtoJSONDecoding.decodeUInt64(value)
+                case "runs":
+                    if case .null = value { continue }
+                    self.runs = try ProtoJSONDecoding.array(value, Run.init(protoJSON:))
+                case "runsNextPageToken", "runs_next_page_token":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runsNextPageToken", "runs_next_page_token")
+                    if case .null = value { continue }
+                    self.runsNextPageToken = try ProtoJSONDecoding.decodeString(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }
@@ -4678,6 +4711,14 @@ extension GetExperimentRequest: ProtoJSONDecodable {
                 case "experiment":
                     if case .null = value { continue }
                     self.experiment = try ExperimentRef(protoJSON: value)
+                case "runsPageSize", "runs_page_size":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runsPageSize", "runs_page_size")
+                    if case .null = value { continue }
+                    self.runsPageSize = try ProtoJSONDecoding.decodeUInt32(value)
+                case "runsPageToken", "runs_page_token":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runsPageToken", "runs_page_token")
+                    if case .null = value { continue }
+                    self.runsPageToken = try ProtoJSONDecoding.decodeString(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }

@@ -2404,7 +2404,7 @@ const ProtobufCMessageDescriptor tally__v1__experiment__metric_goals_entry__desc
   (ProtobufCMessageInit) tally__v1__experiment__metric_goals_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__experiment__field_descriptors[9] =
+static const ProtobufCFieldDescriptor tally__v1__experiment__field_descriptors[11] =
 {
   {
     "id",
@@ -2514,6 +2514,30 @@ static const ProtobufCFieldDescriptor tally__v1__experiment__field_descriptors[9
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "runs",
+    10,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__Experiment, n_runs),
+    offsetof(Tally__V1__Experiment, runs),
+    &tally__v1__run__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "runs_next_page_token",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Experiment, runs_next_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__experiment__field_indices_by_name[] = {
   5,   /* field[5] = created_at_ms */
@@ -2523,13 +2547,15 @@ static const unsigned tally__v1__experiment__field_indices_by_name[] = {
   7,   /* field[7] = metric_goals */
   1,   /* field[1] = name */
   8,   /* field[8] = run_count */
+  9,   /* field[9] = runs */
+  10,   /* field[10] = runs_next_page_token */
   3,   /* field[3] = tags */
   6,   /* field[6] = updated_at_ms */
 };
 static const ProtobufCIntRange tally__v1__experiment__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 9 }
+  { 0, 11 }
 };
 const ProtobufCMessageDescriptor tally__v1__experiment__descriptor =
 {
@@ -2539,7 +2565,7 @@ const ProtobufCMessageDescriptor tally__v1__experiment__descriptor =
   "Tally__V1__Experiment",
   "tally.v1",
   sizeof(Tally__V1__Experiment),
-  9,
+  11,
   tally__v1__experiment__field_descriptors,
   tally__v1__experiment__field_indices_by_name,
   1,  tally__v1__experiment__number_ranges,
@@ -3562,7 +3588,7 @@ const ProtobufCMessageDescriptor tally__v1__experiment_ref__descriptor =
   (ProtobufCMessageInit) tally__v1__experiment_ref__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__get_experiment_request__field_descriptors[1] =
+static const ProtobufCFieldDescriptor tally__v1__get_experiment_request__field_descriptors[3] =
 {
   {
     "experiment",
@@ -3576,14 +3602,40 @@ static const ProtobufCFieldDescriptor tally__v1__get_experiment_request__field_d
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "runs_page_size",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__GetExperimentRequest, runs_page_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "runs_page_token",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__GetExperimentRequest, runs_page_token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__get_experiment_request__field_indices_by_name[] = {
   0,   /* field[0] = experiment */
+  1,   /* field[1] = runs_page_size */
+  2,   /* field[2] = runs_page_token */
 };
 static const ProtobufCIntRange tally__v1__get_experiment_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 1 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor tally__v1__get_experiment_request__descriptor =
 {
@@ -3593,7 +3645,7 @@ const ProtobufCMessageDescriptor tally__v1__get_experiment_request__descriptor =
   "Tally__V1__GetExperimentRequest",
   "tally.v1",
   sizeof(Tally__V1__GetExperimentRequest),
-  1,
+  3,
   tally__v1__get_experiment_request__field_descriptors,
   tally__v1__get_experiment_request__field_indices_by_name,
   1,  tally__v1__get_experiment_request__number_ranges,

@@ -178,10 +178,19 @@ struct  Tally__V1__Experiment
    * Number of runs in the experiment.
    */
   uint64_t run_count;
+  /*
+   * A page of its runs, newest first: only from GetExperiment with runs_page_size.
+   */
+  size_t n_runs;
+  Tally__V1__Run **runs;
+  /*
+   * The token of the next page of runs; empty after the last.
+   */
+  char *runs_next_page_token;
 };
 #define TALLY__V1__EXPERIMENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__experiment__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, 0,NULL, 0, 0,NULL, (char *)protobuf_c_empty_string }
 
 
 typedef enum {
@@ -431,10 +440,16 @@ struct  Tally__V1__GetExperimentRequest
 {
   ProtobufCMessage base;
   Tally__V1__ExperimentRef *experiment;
+  /*
+   * When positive, the answer also lists up to this many of the experiment's runs, newest first,
+   * in Experiment.runs (at most 1,000 a page), from runs_page_token.
+   */
+  uint32_t runs_page_size;
+  char *runs_page_token;
 };
 #define TALLY__V1__GET_EXPERIMENT_REQUEST__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__get_experiment_request__descriptor) \
-    , NULL }
+    , NULL, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Tally__V1__UpdateExperimentRequest__TagsEntry

@@ -234,7 +234,7 @@ class EndRunRequest(_message.Message):
     def __init__(self, run_id: _Optional[str] = ..., status: _Optional[_Union[RunStatus, str]] = ..., error: _Optional[str] = ...) -> None: ...
 
 class Experiment(_message.Message):
-    __slots__ = ["created_at_ms", "created_by", "description", "id", "metric_goals", "name", "run_count", "tags", "updated_at_ms"]
+    __slots__ = ["created_at_ms", "created_by", "description", "id", "metric_goals", "name", "run_count", "runs", "runs_next_page_token", "tags", "updated_at_ms"]
     class MetricGoalsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -255,6 +255,8 @@ class Experiment(_message.Message):
     ID_FIELD_NUMBER: _ClassVar[int]
     METRIC_GOALS_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    RUNS_FIELD_NUMBER: _ClassVar[int]
+    RUNS_NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     RUN_COUNT_FIELD_NUMBER: _ClassVar[int]
     TAGS_FIELD_NUMBER: _ClassVar[int]
     UPDATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
@@ -265,9 +267,11 @@ class Experiment(_message.Message):
     metric_goals: _containers.ScalarMap[str, MetricGoal]
     name: str
     run_count: int
+    runs: _containers.RepeatedCompositeFieldContainer[Run]
+    runs_next_page_token: str
     tags: _containers.ScalarMap[str, str]
     updated_at_ms: int
-    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., created_by: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., metric_goals: _Optional[_Mapping[str, MetricGoal]] = ..., run_count: _Optional[int] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., created_by: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., updated_at_ms: _Optional[int] = ..., metric_goals: _Optional[_Mapping[str, MetricGoal]] = ..., run_count: _Optional[int] = ..., runs: _Optional[_Iterable[_Union[Run, _Mapping]]] = ..., runs_next_page_token: _Optional[str] = ...) -> None: ...
 
 class ExperimentRef(_message.Message):
     __slots__ = ["id", "name"]
@@ -278,10 +282,14 @@ class ExperimentRef(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class GetExperimentRequest(_message.Message):
-    __slots__ = ["experiment"]
+    __slots__ = ["experiment", "runs_page_size", "runs_page_token"]
     EXPERIMENT_FIELD_NUMBER: _ClassVar[int]
+    RUNS_PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    RUNS_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
     experiment: ExperimentRef
-    def __init__(self, experiment: _Optional[_Union[ExperimentRef, _Mapping]] = ...) -> None: ...
+    runs_page_size: int
+    runs_page_token: str
+    def __init__(self, experiment: _Optional[_Union[ExperimentRef, _Mapping]] = ..., runs_page_size: _Optional[int] = ..., runs_page_token: _Optional[str] = ...) -> None: ...
 
 class GetMetricHistoryRequest(_message.Message):
     __slots__ = ["keys", "max_points", "max_step", "min_step", "run_id"]
