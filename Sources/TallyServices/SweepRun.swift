@@ -26,6 +26,10 @@ actor SweepRun {
     /// Set by CancelJob: the executor then ends the job CANCELLED.
     private(set) var cancelled = false
     private let startedAtMs: Int64
+    /// Events taken at each state change, in order; `nil` while the change's store writes run.
+    private var outbox: [[JobEvent]?] = []
+    /// The place number of `outbox[0]`.
+    private var outboxBase = 0
     /// Failed trials waiting to be tried again (``SweepConfig/retries``), in the order they failed.
     private var retryQueue: [PendingRetry] = []
 
@@ -136,6 +140,8 @@ actor SweepRun {
         trial.worker = worker
         trials.append(trial)
         lastSeen[trial.id] = trial.startedAtMs
+        let slot = reserveEvent()
+        let bestAtStart = best
 
         do {
             var params: [String: ParamValueRecord] = [:]
@@ -166,9 +172,10 @@ actor SweepRun {
                     ])
                 }
             }
+            release(slot, [trialEvent(index, started: false, best: bestAtStart)])
             throw error
         }
-        publishTrial(index, started: true)
+        release(slot, [trialEvent(index, started: true, best: bestAtStart)])
         response.next = .trial(trials[index])
         return response
     }
@@ -261,6 +268,12 @@ actor SweepRun {
         trials[index].finishedAtMs = Self.nowMs()
         lastSeen[trials[index].id] = nil
         let trial = trials[index]
+        // The events say what this change made of the sweep, in the order of the changes,
+        // whatever order the store writes below end in (docs/sweeps.md, "Events and progress").
+        let slot = reserveEvent()
+        let events = [trialEvent(index, started: false, best: best), progressEvent()]
+        var released = false
+        defer { if !released { release(slot, events) } }
         if !trial.runId.isEmpty {
             var keys: [String] = []
             var values: [Double] = []
@@ -296,8 +309,8 @@ actor SweepRun {
         }
         try await save(index)
         try await store.setJobProgress(jobPK: job.pk, current: Int64(finishedCount))
-        publishTrial(index, started: false)
-        publishProgress()
+        released = true
+        release(slot, events)
         await checkEnded()
     }
 
@@ -363,16 +376,33 @@ actor SweepRun {
         ))
     }
 
-    private func publishTrial(_ index: Int, started: Bool) {
+    /// Takes the next place in the order of events; its events go out with ``release(_:_:)``.
+    private func reserveEvent() -> Int {
+        outbox.append(nil)
+        return outboxBase + outbox.count - 1
+    }
+
+    /// Fills a reserved place, then publishes the events of every place filled, in order, up to
+    /// the first still reserved.
+    private func release(_ slot: Int, _ events: [JobEvent]) {
+        outbox[slot - outboxBase] = events
+        while let first = outbox.first, let ready = first {
+            for event in ready { context.publish(event) }
+            outbox.removeFirst()
+            outboxBase += 1
+        }
+    }
+
+    private func trialEvent(_ index: Int, started: Bool, best: Trial?) -> JobEvent {
         var payload = TrialEvent()
         payload.trial = trials[index]
         payload.best = best
         var event = JobEvent()
         event.event = started ? .trialStarted(payload) : .trialFinished(payload)
-        context.publish(event)
+        return event
     }
 
-    private func publishProgress() {
+    private func progressEvent() -> JobEvent {
         var progress = JobProgress()
         let done = finishedCount
         let total = plan.maxTrials ?? 0
@@ -384,7 +414,7 @@ actor SweepRun {
         progress.etaSeconds = total > 0 && progress.itemsPerSecond > 0 ? Double(total - done) / progress.itemsPerSecond : -1
         var event = JobEvent()
         event.event = .progress(progress)
-        context.publish(event)
+        return event
     }
 
     /// The best completed trial (earliest on ties).

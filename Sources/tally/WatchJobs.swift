@@ -275,7 +275,9 @@ final class JobPrinter: @unchecked Sendable {
                 showProgress(id, bar(p, state: state), state: &state)
             }
         case .started(let s)?:
-            state.startedAtMs = event.timeMs
+            // A job resumed after a restart starts again: its duration still counts from its first
+            // start, which the snapshot gave.
+            if state.startedAtMs == 0 { state.startedAtMs = event.timeMs }
             emit(["\(who) started" + (event.jobKind == "sweep" ? "" : ": \(s.total) items")])
         case .progress(let p)?:
             showProgress(id, bar(p, state: state), state: &state)

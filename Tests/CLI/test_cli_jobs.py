@@ -1,6 +1,7 @@
 """Datasets, providers, `tally eval`, `tally jobs` and `tally watch job(s)` against a real daemon
 and a real HTTP model server (stub_model_server.py)."""
 import json
+import re
 import os
 import signal
 import subprocess
@@ -311,6 +312,7 @@ def test_watch_job_follows_a_job_across_a_daemon_restart(daemon, stub, workdir):
     tally(daemon, "providers", "create", "stub", "--kind", "openai", "--base-url", stub.openai_base_url,
           "--api-key-env", "STUB_KEY", env={"STUB_KEY": API_KEY})
     job = tally_ok(daemon, "eval", "slow", "--provider", "stub", "--model", "a", "--concurrency", "1").strip()
+    created = time.monotonic()
     proc = subprocess.Popen([tally_bin(), "watch", "job", job, "--socket", daemon.socket],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     second = None
@@ -318,8 +320,10 @@ def test_watch_job_follows_a_job_across_a_daemon_restart(daemon, stub, workdir):
         wait_for(proc, f"watching job {job}")
         time.sleep(1)
         assert daemon.stop() == 0
+        before_restart = time.monotonic() - created
         second = Daemon(workdir)  # the job resumes where it stopped
         out, err = proc.communicate(timeout=60)
+        record = tally_json(second, "jobs", "show", job)
     finally:
         proc.kill()
         if second:
@@ -328,6 +332,10 @@ def test_watch_job_follows_a_job_across_a_daemon_restart(daemon, stub, workdir):
     assert f"job {job} completed" in out and "\nresults\n" in out
     assert "watching job" not in out  # the header was shown once, before the restart
     assert "reconnecting" in err and "(reconnected)" in err, err
+    # The duration counts from the job's first start, not from its resumption after the restart.
+    seconds = float(re.search(rf"job {job} completed after ([0-9.]+)s", out).group(1))
+    expected = (int(record["completedAtMs"]) - int(record["startedAtMs"])) / 1000
+    assert expected > before_restart and abs(seconds - expected) <= 1, (seconds, expected, out)
 
 
 def test_cancel_a_slow_job(daemon, stub, workdir):

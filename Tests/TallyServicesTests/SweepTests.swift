@@ -489,6 +489,49 @@ func rpcCode(_ body: () async throws -> Void) async -> RPCError.Code? {
         #expect(results.methodUsed.hasPrefix("tpe after 2 random startup trials, 2 trials random-fallback: TPE needs 2 completed trials, has 0"), "\(results.methodUsed)")
     }
 
+    @Test("events come in the order of the changes: a trial is never named best before its own finish, progress never goes back")
+    func eventsFollowTheOrderOfChanges() async throws {
+        let h = try await JobHarness()
+        defer { Task { await h.close() } }
+        let job = try await h.sweep(sweepConfig([intParam("a", 1, 24)], maxParallel: 24))
+        var watch = WatchJobRequest()
+        watch.jobId = job.id
+        let stream = try await h.client.watchJob(watch)
+        let collected = Task {
+            var events: [JobEvent] = []
+            for try await event in stream { events.append(event) }
+            return events
+        }
+        var handed: [Trial] = []
+        for _ in 0..<24 { handed.append(try #require(try await h.nextTrial(job.id))) }
+        // Every report at once, each better than the one before: the best changes at each step.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for (index, trial) in handed.enumerated() {
+                group.addTask { try await h.report(trial.id, score: Double(100 - index)) }
+            }
+            try await group.waitForAll()
+        }
+        _ = try await h.waitForStatus(job.id, [.completed, .failed, .cancelled])
+        let events = try await collected.value
+        var finished = Set<String>()
+        var lastProgress: UInt64 = 0
+        for event in events {
+            switch event.event {
+            case .trialFinished(let payload)?:
+                finished.insert(payload.trial?.id ?? "")
+                if let best = payload.best {
+                    #expect(finished.contains(best.id), "trial \(best.number) named best before its own finish")
+                }
+            case .progress(let progress)?:
+                #expect(progress.current >= lastProgress, "progress went from \(lastProgress) to \(progress.current)")
+                lastProgress = progress.current
+            default:
+                break
+            }
+        }
+        #expect(finished.count == 24 && lastProgress == 24)
+    }
+
     @Test func medianPrunerPrunesAClearlyBadTrial() async throws {
         let h = try await JobHarness()
         defer { Task { await h.close() } }
