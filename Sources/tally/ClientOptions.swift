@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import TallyAPI
 import TallyClient
 import TallyProto
@@ -16,7 +17,11 @@ struct ClientOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Seconds to wait for each answer of the daemon (default 30; transfers and watching have no limit unless given).", valueName: "seconds"))
     var timeout: Double?
 
+    @Flag(name: .customLong("no-color"), help: "No colour, even on a terminal (also when NO_COLOR is set).")
+    var noColor = false
+
     func validate() throws {
+        if noColor { Style.turnedOff.store(true, ordering: .relaxed) }
         if let timeout, !(timeout > 0) {
             throw ValidationError("--timeout must be a positive number of seconds")
         }

@@ -70,7 +70,15 @@ struct Compare: AsyncParsableCommand {
                 }
                 let best = m.bestRunId.isEmpty ? "-" : "\(label[m.bestRunId] ?? m.bestRunId) (\(Format.number(m.bestValue)))"
                 let worst = m.worstRunId.isEmpty ? "-" : "\(label[m.worstRunId] ?? m.worstRunId) (\(Format.number(m.worstValue)))"
-                metrics.add([m.key, Format.goal(m.goal)] + values + [best, worst])
+                // On a terminal, the best run's value is green and the worst's red.
+                var styles: [Int: Style] = [:]
+                for (index, run) in response.runs.enumerated() where m.bestRunId != m.worstRunId {
+                    if run.runId == m.bestRunId { styles[2 + index] = .green }
+                    if run.runId == m.worstRunId { styles[2 + index] = .red }
+                }
+                if !m.bestRunId.isEmpty { styles[2 + values.count] = .green }
+                if !m.worstRunId.isEmpty { styles[3 + values.count] = .red }
+                metrics.add([m.key, Format.goal(m.goal)] + values + [best, worst], styles: styles)
             }
             metrics.print(indent: "  ")
         }

@@ -7,6 +7,8 @@ struct Table {
     var headers: [String]
     var alignments: [Alignment]
     var rows: [[String]] = []
+    /// Colours of cells by row and column (``Style``); a `STATUS` column is coloured by its words.
+    var styles: [[Int: Style]] = []
 
     /// A table; columns whose header is in `numeric` are right-aligned.
     init(_ headers: [String], numeric: Set<String> = []) {
@@ -14,8 +16,9 @@ struct Table {
         self.alignments = headers.map { numeric.contains($0) ? .right : .left }
     }
 
-    mutating func add(_ row: [String]) {
+    mutating func add(_ row: [String], styles: [Int: Style] = [:]) {
         rows.append(row)
+        self.styles.append(styles)
     }
 
     /// The table's lines, without trailing spaces; `indent` is prepended to each. Control
@@ -29,13 +32,18 @@ struct Table {
             }
         }
         var lines: [String] = []
-        for row in all {
+        let statusColumn = headers.firstIndex(of: "STATUS")
+        for (r, row) in all.enumerated() {
             var line = ""
             for i in 0..<headers.count {
                 let cell = i < row.count ? row[i] : ""
                 let pad = String(repeating: " ", count: widths[i] - displayWidth(cell))
                 if i > 0 { line += "  " }
-                line += alignments[i] == .right ? pad + cell : cell + pad
+                // Coloured after measuring: the escape sequences take no columns.
+                var style = r > 0 && r - 1 < styles.count ? styles[r - 1][i] : nil
+                if style == nil, r > 0, i == statusColumn { style = Style.status(cell) }
+                let shown = style?.apply(cell) ?? cell
+                line += alignments[i] == .right ? pad + shown : shown + pad
             }
             while line.hasSuffix(" ") { line.removeLast() }
             lines.append(indent + line)
@@ -69,7 +77,8 @@ func printFields(_ fields: [(String, String)], indent: String = "") {
     let width = fields.map { displayWidth($0.0) }.max() ?? 0
     for (key, value) in fields {
         let pad = String(repeating: " ", count: width - displayWidth(key))
-        print((indent + key + pad + "  " + value).trimmingTrailingSpaces())
+        let shown = key == "status" ? Style.statusWord(value) : value
+        print((indent + key + pad + "  " + shown).trimmingTrailingSpaces())
     }
 }
 

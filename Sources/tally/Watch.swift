@@ -60,6 +60,8 @@ final class WatchPrinter: @unchecked Sendable {
     let json: Bool
     private var latest: [String: (step: Int64, value: Double)] = [:]
     private var lineOpen = false
+    /// Lines of the redrawn block on screen (the cursor is at the end of the last).
+    private var drawn = 0
     private let lock = NSLock()
 
     init(interactive: Bool, json: Bool) {
@@ -92,10 +94,15 @@ final class WatchPrinter: @unchecked Sendable {
             }
             if interactive {
                 let step = latest.values.map(\.step).max() ?? 0
-                let parts = latest.keys.sorted().map { "\($0)=\(Format.number(latest[$0]!.value))" }
-                let line = "step \(step)  " + parts.joined(separator: "  ")
-                print("\r\u{1B}[K" + line.terminalSafe, terminator: "")
+                let parts = latest.keys.sorted().map { "\($0)=\(Format.number(latest[$0]!.value))".terminalSafe }
+                // Within the terminal's width: a line that would wrap could not be redrawn in
+                // place, so the values go on as many lines as they need, redrawn together.
+                let lines = WatchPrinter.layout(parts, first: "step \(step)  ", width: terminalColumns())
+                var out = "\r\u{1B}[K"
+                for _ in 0..<max(0, drawn - 1) { out += "\u{1B}[A\u{1B}[K" }
+                print(out + lines.joined(separator: "\n"), terminator: "")
                 fflush(nil)
+                drawn = lines.count
                 lineOpen = true
             } else {
                 for step in byStep.keys.sorted() {
@@ -108,22 +115,59 @@ final class WatchPrinter: @unchecked Sendable {
         case .status(let r)?:
             var line = "run \(r.id) \(Format.status(r.status)) after \(Format.duration(ms: r.durationMs))"
             if !r.error.isEmpty { line += ": \(r.error)" }
-            emit(line)
+            emit(line, status: Format.status(r.status))
             if !r.metrics.isEmpty {
-                emit("final   " + r.metrics.map { "\($0.key)=\(Format.number($0.lastValue))" }.joined(separator: "  "))
+                let parts = r.metrics.map { "\($0.key)=\(Format.number($0.lastValue))" }
+                if interactive {
+                    for line in WatchPrinter.layout(parts.map(\.terminalSafe), first: "final   ", width: terminalColumns()) { emit(line) }
+                } else {
+                    emit("final   " + parts.joined(separator: "  "))
+                }
             }
         case nil:
             break
         }
     }
 
-    /// Prints a whole line, after finishing the redrawn one.
-    private func emit(_ line: String) {
+    /// `parts` after `first`, two spaces apart, on lines shorter than `width` columns; a part
+    /// that alone is too wide is cut, ending with "…". Later lines are indented by two spaces.
+    static func layout(_ parts: [String], first: String, width: Int) -> [String] {
+        let limit = max(20, width - 1)
+        func cut(_ text: String, _ room: Int) -> String {
+            text.count <= room ? text : String(text.prefix(max(0, room - 1))) + "…"
+        }
+        var lines: [String] = []
+        var line = cut(first, limit)
+        var empty = true
+        for part in parts {
+            let separator = empty ? "" : "  "
+            if line.count + separator.count + part.count <= limit {
+                line += separator + part
+            } else if empty {
+                line += cut(part, limit - line.count)
+            } else {
+                lines.append(line)
+                line = "  " + cut(part, limit - 2)
+            }
+            empty = false
+        }
+        lines.append(line)
+        return lines
+    }
+
+    /// Prints a whole line, after finishing the redrawn one; the first `status` word in it is
+    /// coloured (on a terminal).
+    private func emit(_ line: String, status: String? = nil) {
         if lineOpen {
             print()
             lineOpen = false
+            drawn = 0
         }
-        print(line.terminalSafe)
+        var shown = line.terminalSafe
+        if let status, let range = shown.range(of: " \(status)") {
+            shown.replaceSubrange(range, with: " " + Style.statusWord(status))
+        }
+        print(shown)
         fflush(nil)
     }
 
@@ -134,6 +178,7 @@ final class WatchPrinter: @unchecked Sendable {
             print()
             fflush(nil)
             lineOpen = false
+            drawn = 0
         }
     }
 }

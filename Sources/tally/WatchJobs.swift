@@ -292,7 +292,7 @@ final class JobPrinter: @unchecked Sendable {
             emit([single ? line : "job \(id)  " + line])
         case .completed(let c)?:
             retire(id, state: state)
-            emit(["\(who) completed\(after(state, event))"])
+            emit(["\(who) completed\(after(state, event))"], status: "completed")
             let results = c.results ?? JobResults()
             above {
                 if let sweep = results.sweep {
@@ -307,10 +307,10 @@ final class JobPrinter: @unchecked Sendable {
             }
         case .failed(let f)?:
             retire(id, state: state)
-            emit(["\(who) failed\(after(state, event)): \(f.error)"])
+            emit(["\(who) failed\(after(state, event)): \(f.error)"], status: "failed")
         case .cancelled?:
             retire(id, state: state)
-            emit(["\(who) cancelled\(after(state, event))"])
+            emit(["\(who) cancelled\(after(state, event))"], status: "cancelled")
         case .trialStarted(let t)?:
             let trial = t.trial ?? Trial()
             let how = trial.methodUsed.isEmpty ? "" : " (\(trial.methodUsed))"
@@ -376,10 +376,17 @@ final class JobPrinter: @unchecked Sendable {
         if let line = state.progress { emit([line]) }
     }
 
-    /// Prints lines above the live block of progress lines.
-    private func emit(_ lines: [String]) {
+    /// Prints lines above the live block of progress lines; the first `status` word of each is
+    /// coloured (on a terminal).
+    private func emit(_ lines: [String], status: String? = nil) {
         above {
-            for line in lines { print(line.terminalSafe) }
+            for line in lines {
+                var shown = line.terminalSafe
+                if let status, let range = shown.range(of: " \(status)") {
+                    shown.replaceSubrange(range, with: " " + Style.statusWord(status))
+                }
+                print(shown)
+            }
         }
     }
 
