@@ -354,7 +354,9 @@ actor SweepRun {
     private func checkEnded() async {
         guard !ended else { return }
         if timeUp || cancelled { retryQueue.removeAll() }
-        guard running.isEmpty, retryQueue.isEmpty else { return }
+        // A change whose store writes are still running (its events not out yet) keeps the sweep
+        // open: the job's results and its end come after every trial's outcome is stored and told.
+        guard running.isEmpty, retryQueue.isEmpty, outbox.isEmpty else { return }
         if budgetSpent { ended = true }
         if !ended, case .grid = plan.method, trials.count(where: { $0.attempt == 0 }) >= Int(plan.config.totalCombinations) { ended = true }
     }

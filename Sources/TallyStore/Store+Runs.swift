@@ -69,8 +69,9 @@ extension Store {
         }
         let id = run.id ?? Identifiers.make()
         let startedAt = Identifiers.nowMs()
+        let name = run.name.isEmpty ? RunNames.make(id: id) : run.name
         try db.cachedStatement(sql: "INSERT INTO runs (id, experiment_pk, parent_pk, name, status, started_at_ms) VALUES (?, ?, ?, ?, ?, ?)").execute(
-            arguments: [id, experimentPK, parentPK, run.name, RunState.running.rawValue, startedAt]
+            arguments: [id, experimentPK, parentPK, name, RunState.running.rawValue, startedAt]
         )
         let pk = db.lastInsertedRowID
         for (key, value) in run.tags {
@@ -88,7 +89,7 @@ extension Store {
         }
         return RunRecord(
             pk: pk, id: id, experimentPK: experimentPK, experimentID: experimentID, parentID: parentPK == nil ? nil : run.parentRunID,
-            name: run.name, state: .running, error: "", startedAtMs: startedAt, completedAtMs: 0,
+            name: name, state: .running, error: "", startedAtMs: startedAt, completedAtMs: 0,
             tags: run.tags, params: run.params, metrics: [], childCount: 0, lastContactMs: 0
         )
     }

@@ -78,7 +78,7 @@ struct Artifacts: AsyncParsableCommand {
             if let artifactId {
                 ref.artifactId = artifactId
             } else if let run, let name {
-                ref.runId = run
+                ref.runId = try await c.tracking.runID(run, options: options)
                 ref.name = name
                 ref.version = version ?? 0
                 ref.alias = alias ?? ""
@@ -117,7 +117,7 @@ struct Artifacts: AsyncParsableCommand {
         func run() async throws {
             let response = try await client.withClient("artifacts") { c in
                 var request = ListArtifactsRequest()
-                request.runId = run ?? ""
+                if let run { request.runId = try await c.tracking.runID(run, options: client.unary) }
                 if let experiment { request.experimentId = try await c.tracking.experiment(experiment, options: client.unary).id }
                 request.name = name ?? ""
                 return try await c.tracking.listArtifacts(request, options: client.unary)
@@ -177,7 +177,9 @@ struct Artifacts: AsyncParsableCommand {
             header.expectedSha256 = try Self.sha256(of: file)
             let path = file
             let artifact = try await client.withClient("artifacts") { [header] c in
-                try await c.tracking.uploadArtifact(options: client.streaming) { writer in
+                var header = header
+                header.runId = try await c.tracking.runID(header.runId, options: client.unary)
+                return try await c.tracking.uploadArtifact(options: client.streaming) { [header] writer in
                     var first = UploadArtifactRequest()
                     first.part = .header(header)
                     try await writer.write(first)

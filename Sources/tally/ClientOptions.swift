@@ -161,6 +161,55 @@ extension TrackingClient {
         request.runId = id
         return try await getRun(request, options: options)
     }
+
+    /// The id of the run `ref` names: a run id as it is, or `EXPERIMENT/RUN_NAME` (the
+    /// experiment by id or name, then the run of that name in it). An experiment name holding
+    /// "/" works too: each "/" is tried from the left until an experiment of that name exists.
+    /// - Throws: NOT_FOUND when no run has that name there; INVALID_ARGUMENT listing the runs
+    ///   when several do.
+    func runID(_ ref: String, options: CallOptions) async throws -> String {
+        guard !looksLikeID(ref), ref.contains("/") else { return ref }
+        var lastError: RPCError?
+        var cut = ref.startIndex
+        while let slash = ref[cut...].firstIndex(of: "/") {
+            let (experimentRef, name) = (String(ref[..<slash]), String(ref[ref.index(after: slash)...]))
+            cut = ref.index(after: slash)
+            guard !experimentRef.isEmpty, !name.isEmpty else { continue }
+            let found: Experiment
+            do {
+                found = try await experiment(experimentRef, options: options)
+            } catch let error as RPCError where error.code == .notFound {
+                lastError = error
+                continue
+            }
+            var search = SearchRunsRequest()
+            search.experimentIds = [found.id]
+            search.filter = "name = \"" + name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+            search.orderBy = ["started_at desc"]
+            search.pageSize = 20
+            let matches = try await searchRuns(search, options: options)
+            switch matches.runs.count {
+            case 0:
+                throw RPCError(code: .notFound, message: "no run named \"\(name)\" in experiment \(found.name)")
+            case 1:
+                return matches.runs[0].id
+            default:
+                let listed = matches.runs.map { "\($0.id) (started \(Format.time(ms: $0.startedAtMs)), \(Format.status($0.status)))" }
+                let more = matches.totalCount > UInt64(matches.runs.count) ? ", …" : ""
+                throw RPCError(
+                    code: .invalidArgument,
+                    message: "\(matches.totalCount) runs are named \"\(name)\" in experiment \(found.name): \(listed.joined(separator: ", "))\(more); give the run's id")
+            }
+        }
+        throw lastError ?? RPCError(code: .invalidArgument, message: "\"\(ref)\" is neither a run id nor EXPERIMENT/RUN_NAME")
+    }
+
+    /// The ids of the runs `refs` name (``runID(_:options:)``).
+    func runIDs(_ refs: [String], options: CallOptions) async throws -> [String] {
+        var ids: [String] = []
+        for ref in refs { ids.append(try await runID(ref, options: options)) }
+        return ids
+    }
 }
 
 /// Looks experiment names up once per id, for tables showing them.

@@ -30,7 +30,7 @@ struct Compare: AsyncParsableCommand {
             if experiments {
                 request.experimentIds = try await c.tracking.experimentIDs(ids, options: client.unary)
             } else {
-                request.runIds = ids
+                request.runIds = try await c.tracking.runIDs(ids, options: client.unary)
             }
             return try await c.tracking.compareRuns(request, options: client.unary)
         }

@@ -45,7 +45,7 @@ struct Metrics: AsyncParsableCommand {
     func run() async throws {
         if summary {
             let r = try await client.withClient("metrics") { c in
-                try await c.tracking.run(run, options: client.unary)
+                try await c.tracking.run(try await c.tracking.runID(run, options: client.unary), options: client.unary)
             }
             let metrics = keys.isEmpty ? r.metrics : r.metrics.filter { keys.contains($0.key) }
             if let missing = keys.first(where: { k in !r.metrics.contains { $0.key == k } }) {
@@ -64,7 +64,9 @@ struct Metrics: AsyncParsableCommand {
         request.minStep = from ?? 0
         request.maxStep = to ?? 0
         request.maxPoints = maxPoints ?? 0
-        let chunks = try await client.withClient("metrics") { c in
+        let chunks = try await client.withClient("metrics") { [request] c in
+            var request = request
+            request.runId = try await c.tracking.runID(request.runId, options: client.unary)
             var chunks: [MetricHistoryChunk] = []
             for try await chunk in try await c.tracking.getMetricHistory(request, options: client.streaming) {
                 chunks.append(chunk)

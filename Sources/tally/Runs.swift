@@ -77,6 +77,7 @@ struct Runs: AsyncParsableCommand {
             let filter = try timeFilter()
             let (response, names) = try await client.withClient("runs") { c in
                 let ids = try await c.tracking.experimentIDs(experiment, options: client.unary)
+                let parent = parent == nil ? nil : try await c.tracking.runID(parent!, options: client.unary)
                 let response = try await paging.collect { size, token in
                     if !filter.isEmpty {  // a time range: the same listing through SearchRuns
                         var request = SearchRunsRequest()
@@ -128,7 +129,7 @@ struct Runs: AsyncParsableCommand {
 
         func run() async throws {
             let (r, experimentName) = try await client.withClient("runs") { c in
-                let r = try await c.tracking.run(run, options: client.unary)
+                let r = try await c.tracking.run(try await c.tracking.runID(run, options: client.unary), options: client.unary)
                 return (r, await ExperimentNames(client: c.tracking, options: client.unary).name(r.experimentId))
             }
             if client.json {
@@ -259,6 +260,8 @@ struct Runs: AsyncParsableCommand {
                 request.params[key] = parseParamValue(value)
             }
             let r = try await client.withClient("runs") { c in
+                var request = request
+                if let parent { request.parentRunId = try await c.tracking.runID(parent, options: client.unary) }
                 var ref = ExperimentRef()
                 if createExperiment {
                     ref.ref = .name(experiment)
@@ -320,7 +323,10 @@ struct Runs: AsyncParsableCommand {
             for (key, value) in try pairs(param, option: "--param") {
                 params.params[key] = parseParamValue(value)
             }
-            let (logged, stored) = try await client.withClient("runs") { c in
+            let (logged, stored) = try await client.withClient("runs") { [batch, params] c in
+                var (batch, params) = (batch, params)
+                let id = try await c.tracking.runID(run, options: client.unary)
+                (batch.runId, params.runId) = (id, id)
                 let stored = params.params.isEmpty ? nil : try await c.tracking.logParams(params, options: client.unary)
                 let logged = batch.keys.isEmpty ? nil : try await c.tracking.logMetrics(batch, options: client.unary)
                 return (logged, stored)
@@ -371,8 +377,10 @@ struct Runs: AsyncParsableCommand {
             default: .completed
             }
             request.error = error ?? ""
-            let r = try await client.withClient("runs") { c in
-                try await c.tracking.endRun(request, options: client.unary)
+            let r = try await client.withClient("runs") { [request] c in
+                var request = request
+                request.runId = try await c.tracking.runID(request.runId, options: client.unary)
+                return try await c.tracking.endRun(request, options: client.unary)
             }
             if client.json {
                 printJSON(r)
@@ -396,8 +404,10 @@ struct Runs: AsyncParsableCommand {
         func run() async throws {
             var request = ResumeRunRequest()
             request.runId = run
-            let r = try await client.withClient("runs") { c in
-                try await c.tracking.resumeRun(request, options: client.unary)
+            let r = try await client.withClient("runs") { [request] c in
+                var request = request
+                request.runId = try await c.tracking.runID(request.runId, options: client.unary)
+                return try await c.tracking.resumeRun(request, options: client.unary)
             }
             if client.json {
                 printJSON(r)
@@ -430,8 +440,10 @@ struct Runs: AsyncParsableCommand {
             request.runId = run
             request.tags = try tagPairs(tags, option: "tag")
             request.removeKeys = remove
-            let r = try await client.withClient("runs") { c in
-                try await c.tracking.setRunTags(request, options: client.unary)
+            let r = try await client.withClient("runs") { [request] c in
+                var request = request
+                request.runId = try await c.tracking.runID(request.runId, options: client.unary)
+                return try await c.tracking.setRunTags(request, options: client.unary)
             }
             if client.json {
                 printJSON(r)
@@ -460,8 +472,10 @@ struct Runs: AsyncParsableCommand {
             var request = DeleteRunRequest()
             request.runId = run
             request.force = force
-            let response = try await client.withClient("runs") { c in
-                try await c.tracking.deleteRun(request, options: client.unary)
+            let response = try await client.withClient("runs") { [request] c in
+                var request = request
+                request.runId = try await c.tracking.runID(request.runId, options: client.unary)
+                return try await c.tracking.deleteRun(request, options: client.unary)
             }
             if client.json {
                 printJSON(response)

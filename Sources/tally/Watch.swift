@@ -44,7 +44,7 @@ struct WatchRun: AsyncParsableCommand {
         try await runInterruptibly(finish: { printer.endLine() }) {
             try await client.withClient("watch") { c in
                 var request = WatchRunRequest()
-                request.runId = run
+                request.runId = try await c.tracking.runID(run, options: client.unary)
                 request.includeHistory = history
                 for try await event in try await c.tracking.watchRun(request, options: client.streaming) {
                     printer.handle(event)

@@ -156,3 +156,25 @@ def test_time_bounds_on_experiments_and_runs(daemon):
     assert ids(tally_ok(daemon, "runs", "ls", "--experiment", "timed", "--started-before", "1d")) == []
     bad = tally_fails(daemon, "runs", "ls", "--started-after", "yesterday")
     assert "--started-after expects a duration back from now" in bad.stderr
+
+
+def test_runs_are_named_and_addressed_as_experiment_slash_name(daemon):
+    tally_ok(daemon, "experiments", "create", "named", "-q")
+    unnamed = tally_ok(daemon, "runs", "start", "named").strip()
+    name = tally_json(daemon, "runs", "show", unnamed)["name"]
+    assert len(name.split("-")) == 3, name
+    assert tally_json(daemon, "runs", "show", f"named/{name}")["id"] == unnamed
+    tally_ok(daemon, "runs", "log", f"named/{name}", "loss=0.5", "--step", "0")
+    tally_ok(daemon, "runs", "tag", f"named/{name}", "good")
+    assert "loss" in tally_ok(daemon, "metrics", f"named/{name}")
+    ended = tally_ok(daemon, "runs", "end", f"named/{name}")
+    assert ended.startswith(f"run {unnamed} completed")
+    missing = tally_fails(daemon, "runs", "show", "named/nobody")
+    assert missing.stderr.startswith('Error: NOT_FOUND: no run named "nobody" in experiment named')
+    first = tally_ok(daemon, "runs", "start", "named", "--name", "twin").strip()
+    second = tally_ok(daemon, "runs", "start", "named", "--name", "twin").strip()
+    ambiguous = tally_fails(daemon, "runs", "show", "named/twin")
+    assert ambiguous.stderr.startswith('Error: INVALID_ARGUMENT: 2 runs are named "twin" in experiment named: ')
+    assert first in ambiguous.stderr and second in ambiguous.stderr
+    compared = tally_json(daemon, "compare", f"named/{name}", first)
+    assert [r["runId"] for r in compared["runs"]] == [unnamed, first]

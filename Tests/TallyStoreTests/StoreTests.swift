@@ -66,6 +66,24 @@ struct StoreTests {
         }
     }
 
+    @Test("a run started without a name gets a readable one made from its id; a given name is kept")
+    func generatedRunNames() async throws {
+        try await withTemporaryDirectory { dir in
+            let store = try Store(path: dir + "/tally.sqlite")
+            let unnamed = try await store.startRun(.init(experimentName: "names", createExperiment: true, id: "00112233445566ff"))
+            #expect(unnamed.name == RunNames.make(id: "00112233445566ff"))
+            #expect(try await store.run(id: unnamed.id).name == unnamed.name)
+            #expect(unnamed.name.wholeMatch(of: /[a-z]+-[a-z]+-[0-9]{1,3}/) != nil, "\(unnamed.name)")
+            let named = try await store.startRun(.init(experimentName: "names", createExperiment: true, name: "baseline"))
+            #expect(named.name == "baseline")
+            // The same id, the same name; different ids spread over the words.
+            #expect(RunNames.make(id: "00112233445566ff") == RunNames.make(id: "00112233445566ff"))
+            let names = Set((0..<200).map { RunNames.make(id: String(format: "%016llx", UInt64($0) &* 0x9E37_79B9_7F4A_7C15)) })
+            #expect(names.count >= 195)
+            try store.close()
+        }
+    }
+
     @Test("jobs stored before updated_at_ms get their latest known time")
     func jobUpdatedAtMigration() async throws {
         try await withTemporaryDirectory { dir in

@@ -2,17 +2,20 @@
 
 import hashlib
 import os
+import re
 import threading
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Union, cast
 
-from tally import _convert, _journal, _sweep
+from tally import _convert, _journal, _names, _sweep
 from tally._convert import Comparison, History, RunInfo, WatchEvent
 from tally._run import Run, _open_runs, new_id
 from tally._sweep import CrossValidation, SpecLike, Sweep, Trial
 from tally._transport import Channel, ResponseIterator
-from tally.errors import DataLoss, RPCError
+from tally.errors import DataLoss, InvalidArgument, NotFound, RPCError
 from tally._services import stub_classes
 from tally.v1 import experiments_pb2, experiments_tally, system_pb2, system_tally, tracking_pb2, tracking_tally
+
+_ID = re.compile(r"[0-9a-f]{16}")  # the shape of run ids
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -92,16 +95,18 @@ class Client:
         with its first points (the daemon's refusal of it is raised by the next `log`, `flush` or
         `end`). When the daemon cannot be reached, the run starts offline: its start goes to its
         journal with everything logged, to be delivered later."""
+        run_id = new_id()  # made here, so that sending the start again (from the journal) is idempotent
         request = tracking_pb2.StartRunRequest(
-            experiment=tracking_pb2.ExperimentRef(name=experiment), create_experiment=True, name=name,
+            experiment=tracking_pb2.ExperimentRef(name=experiment), create_experiment=True,
+            name=name or _names.run_name(run_id),  # the name the daemon would give it, known at once
             tags=_convert.tag_map(tags), parent_run_id=parent.id if isinstance(parent, Run) else (parent or ""),
-            run_id=new_id())  # made here, so that sending the start again (from the journal) is idempotent
+            run_id=run_id)
         for key, value in _convert.flatten_params(params or {}).items():
             request.params[key].CopyFrom(_convert.param_value(value))
         parent_run = parent if isinstance(parent, Run) else _open_runs.get(parent or "")
         if parent_run is not None:
             parent_run._wait_started()  # the parent's start commits first
-        record = tracking_pb2.Run(id=request.run_id, name=name, tags=request.tags, parent_run_id=request.parent_run_id,
+        record = tracking_pb2.Run(id=request.run_id, name=request.name, tags=request.tags, parent_run_id=request.parent_run_id,
                                   status=tracking_pb2.RUN_STATUS_RUNNING)
         try:
             self.channel.connection()  # starts a daemon when none answers (`TALLY_AUTOSTART` permitting)
@@ -118,6 +123,7 @@ class Client:
         after the stored ones. When the daemon cannot be reached, the reopening is journalled and
         sent later; until then `log` needs explicit steps."""
         try:
+            run_id = self.run_id(run_id)
             record = self.tracking.resume_run(tracking_pb2.ResumeRunRequest(run_id=run_id))
         except RPCError as exc:
             if _journal.may_clear(exc):
@@ -138,7 +144,47 @@ class Client:
             self.channel._connected = True
 
     def get_run(self, run_id: str) -> RunInfo:
-        return _convert.run_info(self.tracking.get_run(tracking_pb2.GetRunRequest(run_id=run_id)))
+        """The run `run_id`: its id, or "EXPERIMENT/RUN_NAME" (see `run_id`)."""
+        return _convert.run_info(self.tracking.get_run(tracking_pb2.GetRunRequest(run_id=self.run_id(run_id))))
+
+    def run_id(self, ref: str) -> str:
+        """The id of the run `ref` names: a run id as it is, or "EXPERIMENT/RUN_NAME" (the
+        experiment by name or id; an experiment name holding "/" works too). Raises `NotFound`
+        when no run has that name there, `InvalidArgument` listing the runs when several do."""
+        if _ID.fullmatch(ref) or "/" not in ref:
+            return ref
+        last: Optional[RPCError] = None
+        cut = 0
+        while (slash := ref.find("/", cut)) >= 0:
+            experiment, name = ref[:slash], ref[slash + 1:]
+            cut = slash + 1
+            if not experiment or not name:
+                continue
+            experiment_id = ""
+            for candidate in ([tracking_pb2.ExperimentRef(id=experiment)] if _ID.fullmatch(experiment) else []) + [
+                    tracking_pb2.ExperimentRef(name=experiment)]:
+                try:
+                    experiment_id = self.tracking.get_experiment(tracking_pb2.GetExperimentRequest(experiment=candidate)).id
+                    break
+                except RPCError as exc:
+                    if exc.code != 5:
+                        raise
+                    last = exc
+            if not experiment_id:
+                continue
+            quoted = name.replace("\\", "\\\\").replace('"', '\\"')
+            found = self.tracking.search_runs(tracking_pb2.SearchRunsRequest(
+                experiment_ids=[experiment_id], filter=f'name = "{quoted}"', order_by=["started_at desc"], page_size=20))
+            if not found.runs:
+                raise NotFound(f'no run named "{name}" in experiment {experiment}')
+            if len(found.runs) > 1:
+                listed = ", ".join(r.id for r in found.runs)
+                raise InvalidArgument(f'{found.total_count} runs are named "{name}" in experiment {experiment}: {listed}; '
+                                      "give the run's id")
+            return str(found.runs[0].id)
+        if last is not None:
+            raise last
+        raise InvalidArgument(f'"{ref}" is neither a run id nor EXPERIMENT/RUN_NAME')
 
     def list_experiments(self, *, name: str = "", tags: Union[Mapping[str, Any], Iterable[str], None] = None,
                          created_after: Optional[_convert.TimeLike] = None,
@@ -219,7 +265,7 @@ class Client:
         """Stored points per key (every key when `keys` is None), downsampled to about
         `max_points` per key by min/max buckets when that is not 0."""
         request = tracking_pb2.GetMetricHistoryRequest(
-            run_id=run_id, keys=list(keys or []), max_points=max_points, min_step=min_step, max_step=max_step)
+            run_id=self.run_id(run_id), keys=list(keys or []), max_points=max_points, min_step=min_step, max_step=max_step)
         out: Dict[str, History] = {}
         with cast(ResponseIterator[tracking_pb2.MetricHistoryChunk], self.tracking.get_metric_history(request)) as chunks:
             for chunk in chunks:
@@ -236,13 +282,13 @@ class Client:
         """Params side by side and the best and worst run per metric, for `runs` and every run
         of `experiments`."""
         request = tracking_pb2.CompareRunsRequest(
-            run_ids=[r if isinstance(r, str) else r.id for r in runs],
+            run_ids=[self.run_id(r) if isinstance(r, str) else r.id for r in runs],
             experiment_ids=self._experiment_ids(experiments))
         return _convert.comparison(self.tracking.compare_runs(request))
 
     def watch_run(self, run_id: str, *, include_history: bool = False, timeout: Optional[float] = None) -> RunWatcher:
         """Live events of a run: a snapshot, then new points, params and status changes."""
-        request = tracking_pb2.WatchRunRequest(run_id=run_id, include_history=include_history)
+        request = tracking_pb2.WatchRunRequest(run_id=self.run_id(run_id), include_history=include_history)
         return RunWatcher(cast(ResponseIterator[tracking_pb2.RunEvent], self.tracking.watch_run(request, timeout=timeout)))
 
     # -- sweeps --------------------------------------------------------------------------------
@@ -283,7 +329,7 @@ class Client:
         file appears only once verified (else `DataLoss`). The version: `artifact_id`, or `name`
         with `version`, `alias` or neither (the latest) in `experiment` or among those `run`
         logged."""
-        run_id = run if isinstance(run, str) else (run.id if run is not None else "")
+        run_id = self.run_id(run) if isinstance(run, str) else (run.id if run is not None else "")
         ref = tracking_pb2.ArtifactRef(artifact_id=artifact_id, name=name, version=version, alias=alias, run_id=run_id)
         if experiment:
             ref.experiment_id = self._experiment_ids(experiment)[0]
@@ -374,7 +420,8 @@ def resume_run(run_id: str, *, client: Optional[Client] = None, **options: Any) 
 
 
 def get_run(run_id: str) -> RunInfo:
-    """A run with its params, tags, metric aggregates and artifacts."""
+    """A run with its params, tags, metric aggregates and artifacts. `run_id` is a run's id or
+    "EXPERIMENT/RUN_NAME", as every function taking a run does (`Client.run_id`)."""
     return default_client().get_run(run_id)
 
 
