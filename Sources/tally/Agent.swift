@@ -34,7 +34,7 @@ struct Agent: AsyncParsableCommand {
 
     @OptionGroup var client: ClientOptions
 
-    @Argument(help: "The sweep's id.")
+    @Argument(help: "The sweep's id.", completion: Completion.sweeps)
     var sweep: String
 
     @Option(help: ArgumentHelp("Trials to run at once (default 1).", valueName: "n"))

@@ -44,10 +44,10 @@ struct Artifacts: AsyncParsableCommand {
         @Argument(help: ArgumentHelp("The artifact version's id (or give --experiment or --run, and --name).", valueName: "artifact-id"))
         var artifactId: String?
 
-        @Option(help: ArgumentHelp("The experiment (id or name) the artifact belongs to.", valueName: "id|name"))
+        @Option(help: ArgumentHelp("The experiment (id or name) the artifact belongs to.", valueName: "id|name"), completion: Completion.experiments)
         var experiment: String?
 
-        @Option(help: ArgumentHelp("The run that logged it (its latest version of the name, unless --version or --alias).", valueName: "run"))
+        @Option(help: ArgumentHelp("The run that logged it (its latest version of the name, unless --version or --alias).", valueName: "run"), completion: Completion.runs)
         var run: String?
 
         @Option(help: "The artifact's name.")
@@ -101,10 +101,10 @@ struct Artifacts: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Option(help: ArgumentHelp("The run that produced them.", valueName: "run"))
+        @Option(help: ArgumentHelp("The run that produced them.", valueName: "run"), completion: Completion.runs)
         var run: String?
 
-        @Option(help: ArgumentHelp("Every version in this experiment (id or name).", valueName: "id|name"))
+        @Option(help: ArgumentHelp("Every version in this experiment (id or name).", valueName: "id|name"), completion: Completion.experiments)
         var experiment: String?
 
         @Option(help: "Only versions of this name.")
@@ -138,7 +138,7 @@ struct Artifacts: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Argument(help: "The run's id (it must be running).")
+        @Argument(help: "The run's id or EXPERIMENT/RUN_NAME (it must be running).", completion: Completion.runs)
         var run: String
 
         @Argument(help: "The file to upload.")

@@ -14,7 +14,7 @@ struct Compare: AsyncParsableCommand {
 
     @OptionGroup var client: ClientOptions
 
-    @Argument(help: ArgumentHelp("Runs to compare (with --experiments: experiments, by id or name).", valueName: "id"))
+    @Argument(help: ArgumentHelp("Runs to compare (with --experiments: experiments, by id or name).", valueName: "id"), completion: Completion.runs)
     var ids: [String]
 
     @Flag(help: "Compare every run of the given experiments.")

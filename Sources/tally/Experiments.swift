@@ -159,7 +159,7 @@ struct Experiments: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Argument(help: ArgumentHelp("The experiment's id or name.", valueName: "id|name"))
+        @Argument(help: ArgumentHelp("The experiment's id or name.", valueName: "id|name"), completion: Completion.experiments)
         var experiment: String
 
         @Option(help: ArgumentHelp("List this many of its runs, newest first (default 20; 0 for none).", valueName: "n"))
@@ -220,7 +220,7 @@ struct Experiments: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Argument(help: ArgumentHelp("The experiment's id or name.", valueName: "id|name"))
+        @Argument(help: ArgumentHelp("The experiment's id or name.", valueName: "id|name"), completion: Completion.experiments)
         var experiment: String
 
         @Option(help: "A new name (unique).")
@@ -272,7 +272,7 @@ struct Experiments: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Argument(help: ArgumentHelp("The experiment's id or name.", valueName: "id|name"))
+        @Argument(help: ArgumentHelp("The experiment's id or name.", valueName: "id|name"), completion: Completion.experiments)
         var experiment: String
 
         @Flag(help: "Delete even while runs of the experiment are running.")

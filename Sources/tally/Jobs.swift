@@ -61,7 +61,7 @@ struct Jobs: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Argument(help: "The job's id.")
+        @Argument(help: "The job's id.", completion: Completion.jobs)
         var job: String
 
         func run() async throws {
@@ -90,7 +90,7 @@ struct Jobs: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Argument(help: "The job's id.")
+        @Argument(help: "The job's id.", completion: Completion.jobs)
         var job: String
 
         func run() async throws {
@@ -116,7 +116,7 @@ struct Jobs: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Argument(help: "The job's id.")
+        @Argument(help: "The job's id.", completion: Completion.jobs)
         var job: String
 
         func run() async throws {
@@ -138,7 +138,7 @@ struct Jobs: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Argument(help: "The job's id.")
+        @Argument(help: "The job's id.", completion: Completion.jobs)
         var job: String
 
         @Option(help: "Only this model's results.")

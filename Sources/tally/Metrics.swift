@@ -17,7 +17,7 @@ struct Metrics: AsyncParsableCommand {
 
     @OptionGroup var client: ClientOptions
 
-    @Argument(help: "The run's id.")
+    @Argument(help: "The run's id (or EXPERIMENT/RUN_NAME).", completion: Completion.runs)
     var run: String
 
     @Argument(help: "Metric keys to show (default: every key).")

@@ -49,10 +49,10 @@ struct Runs: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Option(help: ArgumentHelp("Only runs of this experiment (id or name); repeatable.", valueName: "id|name"))
+        @Option(help: ArgumentHelp("Only runs of this experiment (id or name); repeatable.", valueName: "id|name"), completion: Completion.experiments)
         var experiment: [String] = []
 
-        @Option(help: ArgumentHelp("Only direct children of this run.", valueName: "run"))
+        @Option(help: ArgumentHelp("Only direct children of this run.", valueName: "run"), completion: Completion.runs)
         var parent: String?
 
         @Option(name: [.customLong("started-after"), .customLong("created-after")],
@@ -124,7 +124,7 @@ struct Runs: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Argument(help: "The run's id.")
+        @Argument(help: "The run's id (or EXPERIMENT/RUN_NAME).", completion: Completion.runs)
         var run: String
 
         func run() async throws {
@@ -190,7 +190,7 @@ struct Runs: AsyncParsableCommand {
         @Argument(help: "The filter; empty matches every run.")
         var filter: String = ""
 
-        @Option(help: ArgumentHelp("Only runs of this experiment (id or name); repeatable.", valueName: "id|name"))
+        @Option(help: ArgumentHelp("Only runs of this experiment (id or name); repeatable.", valueName: "id|name"), completion: Completion.experiments)
         var experiment: [String] = []
 
         @Option(name: .customLong("order-by"), help: ArgumentHelp("An order term such as \"metrics.val_acc.max desc\"; repeatable.", valueName: "term"))
@@ -233,7 +233,7 @@ struct Runs: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Argument(help: ArgumentHelp("The experiment's id or name.", valueName: "experiment"))
+        @Argument(help: ArgumentHelp("The experiment's id or name.", valueName: "experiment"), completion: Completion.experiments)
         var experiment: String
 
         @Option(help: "Name of the run.")
@@ -245,7 +245,7 @@ struct Runs: AsyncParsableCommand {
         @Option(help: ArgumentHelp("A tag (K=V, or K for a label); repeatable.", valueName: "K[=V]"))
         var tag: [String] = []
 
-        @Option(help: ArgumentHelp("The run this one was started from.", valueName: "run"))
+        @Option(help: ArgumentHelp("The run this one was started from.", valueName: "run"), completion: Completion.runs)
         var parent: String?
 
         @Flag(help: "Create the experiment (by name) when it does not exist.")
@@ -288,7 +288,7 @@ struct Runs: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Argument(help: "The run's id.")
+        @Argument(help: "The run's id (or EXPERIMENT/RUN_NAME).", completion: Completion.runs)
         var run: String
 
         @Argument(help: ArgumentHelp("Metric values (numbers, nan, inf).", valueName: "KEY=VALUE"))
@@ -350,7 +350,7 @@ struct Runs: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Argument(help: "The run's id.")
+        @Argument(help: "The run's id (or EXPERIMENT/RUN_NAME).", completion: Completion.runs)
         var run: String
 
         @Option(help: ArgumentHelp("How the run ended.", valueName: "completed|failed|killed"))
@@ -398,7 +398,7 @@ struct Runs: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Argument(help: "The run's id.")
+        @Argument(help: "The run's id (or EXPERIMENT/RUN_NAME).", completion: Completion.runs)
         var run: String
 
         func run() async throws {
@@ -422,7 +422,7 @@ struct Runs: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Argument(help: "The run's id.")
+        @Argument(help: "The run's id (or EXPERIMENT/RUN_NAME).", completion: Completion.runs)
         var run: String
 
         @Argument(help: ArgumentHelp("Tags to set (K=V, or K for a label).", valueName: "K[=V]"))
@@ -462,7 +462,7 @@ struct Runs: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Argument(help: "The run's id.")
+        @Argument(help: "The run's id (or EXPERIMENT/RUN_NAME).", completion: Completion.runs)
         var run: String
 
         @Flag(help: "Delete even while the run or one of its children is running.")

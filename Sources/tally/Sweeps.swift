@@ -184,7 +184,7 @@ struct Sweeps: AsyncParsableCommand {
 
         @OptionGroup var client: ClientOptions
 
-        @Argument(help: "The sweep's id.")
+        @Argument(help: "The sweep's id.", completion: Completion.sweeps)
         var sweep: String
 
         func run() async throws {

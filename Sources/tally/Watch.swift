@@ -31,7 +31,7 @@ struct WatchRun: AsyncParsableCommand {
 
     @OptionGroup var client: ClientOptions
 
-    @Argument(help: "The run's id.")
+    @Argument(help: "The run's id (or EXPERIMENT/RUN_NAME).", completion: Completion.runs)
     var run: String
 
     @Flag(help: "Also show the points stored before watching started.")

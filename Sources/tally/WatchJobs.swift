@@ -26,7 +26,7 @@ struct WatchJob: AsyncParsableCommand {
 
     @OptionGroup var client: ClientOptions
 
-    @Argument(help: "The job's id.")
+    @Argument(help: "The job's id.", completion: Completion.jobs)
     var job: String
 
     @Flag(help: "Also print a line per finished item.")
