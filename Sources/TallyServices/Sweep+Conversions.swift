@@ -30,6 +30,14 @@ struct SweepPlan: Sendable {
             StoreError(code: .invalidArgument, message: message, field: field)
         }
         var config = config
+        if !config.preset.isEmpty {
+            guard let preset = SweepPresets.params(config.preset) else {
+                throw invalid("unknown preset \"\(config.preset)\"; presets: \(SweepPresets.names.joined(separator: ", "))", "preset")
+            }
+            // The preset's space, with the request's own params replacing those of the same name.
+            let given = Set(config.params.map(\.name))
+            config.params = preset.filter { !given.contains($0.name) } + config.params
+        }
         guard !config.params.isEmpty else { throw invalid("a sweep needs at least one param", "params") }
         var specs: [ParameterSpec] = []
         for param in config.params {

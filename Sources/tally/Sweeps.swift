@@ -37,8 +37,16 @@ struct Sweeps: AsyncParsableCommand {
         @Option(help: ArgumentHelp("A param every trial gets, NAME=VALUE; repeatable.", valueName: "name=value"))
         var fixed: [String] = []
 
-        @Option(help: ArgumentHelp("grid (default), random or bayesian (TPE).", valueName: "method"))
-        var method: String = "grid"
+        @Option(help: ArgumentHelp("A search space for a model family, used with (or instead of) --param: random-forest, gradient-boosting, logistic-regression, svm, mlp, xgboost (docs/sweeps.md).", valueName: "name"))
+        var preset: String?
+
+        @Option(name: .customLong("preset-file"), help: ArgumentHelp("A JSON file of search spaces, {\"NAME\": {\"PARAM\": \"SPEC\", …}, …}; --preset then names one of them.", valueName: "file"))
+        var presetFile: String?
+
+        @Option(name: .customLong("method"), help: ArgumentHelp("grid (default; random with --preset), random or bayesian (TPE).", valueName: "method"))
+        var methodOption: String?
+
+        var method: String { methodOption ?? (preset != nil ? "random" : "grid") }
 
         @Option(help: ArgumentHelp("The objective's metric name (default score).", valueName: "name"))
         var metric: String = "score"
@@ -86,7 +94,8 @@ struct Sweeps: AsyncParsableCommand {
         var watch = false
 
         func validate() throws {
-            if params.isEmpty { throw ValidationError("give at least one --param NAME=SPEC") }
+            if params.isEmpty && preset == nil { throw ValidationError("give at least one --param NAME=SPEC, or --preset NAME") }
+            if presetFile != nil && preset == nil { throw ValidationError("--preset-file goes with --preset NAME") }
             if SweepFormat.parseMethod(method) == nil { throw ValidationError("--method must be grid, random or bayesian, got \"\(method)\"") }
             if parallel == 0 { throw ValidationError("--parallel must be positive") }
             if metric.isEmpty { throw ValidationError("--metric must not be empty") }
@@ -97,8 +106,18 @@ struct Sweeps: AsyncParsableCommand {
         func config() throws -> SweepConfig {
             var c = SweepConfig()
             var seen = Set<String>()
+            var params = self.params
+            if let presetFile, let preset {
+                params = try Self.presetParams(file: presetFile, name: preset) + params
+            } else if let preset {
+                c.preset = preset  // the daemon's space
+            }
             for text in params {
                 let param = try parseSweepParam(text)
+                if seen.contains(param.name), presetFile != nil, let index = c.params.firstIndex(where: { $0.name == param.name }) {
+                    c.params[index] = param  // a --param replaces the preset file's
+                    continue
+                }
                 guard seen.insert(param.name).inserted else { throw ValidationError("--param \(param.name) is given twice") }
                 c.params.append(param)
             }
@@ -128,6 +147,25 @@ struct Sweeps: AsyncParsableCommand {
             if let retryBackoff { c.retryBackoffMs = try parseDurationMs(retryBackoff, option: "--retry-backoff") }
             c.experiment = experiment ?? ""
             return c
+        }
+
+        /// The `NAME=SPEC` params of space `name` in a preset file.
+        static func presetParams(file: String, name: String) throws -> [String] {
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ValidationError("cannot read --preset-file \(file): \(String(cString: strerror(errno)))")
+            }
+            guard let spaces = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+                throw ValidationError("--preset-file \(file) is not a JSON object of spaces")
+            }
+            guard let space = spaces[name] as? [String: Any] else {
+                throw ValidationError("--preset-file \(file) has no space \"\(name)\"; it has: \(spaces.keys.sorted().joined(separator: ", "))")
+            }
+            return try space.keys.sorted().map { param in
+                guard let spec = space[param] as? String else {
+                    throw ValidationError("--preset-file \(file): \(name).\(param) must be a SPEC string such as \"float:0.001:0.1:log\"")
+                }
+                return "\(param)=\(spec)"
+            }
         }
 
         func run() async throws {

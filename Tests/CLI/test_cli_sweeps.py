@@ -345,3 +345,21 @@ def test_agent_stops_its_children_when_the_daemon_goes_away(daemon, workdir):
         time.sleep(0.05)
     else:
         pytest.fail("the trial's process outlived its agent")
+
+
+def test_presets_and_preset_files(daemon, workdir):
+    sweep = tally_ok(daemon, "sweeps", "create", "--preset", "svm", "--metric", "acc", "--maximize").strip()
+    job = show(daemon, sweep)["sweep"]
+    assert job["method"] == "SWEEP_METHOD_RANDOM" and job["maxTrials"] == 10 and job["preset"] == "svm"
+    assert [p["name"] for p in job["params"]] == ["C", "gamma", "kernel"]
+    bad = run_tally("sweeps", "create", "--preset", "deep-forest", "--socket", daemon.socket)
+    assert bad.returncode == 1 and "unknown preset" in bad.stderr and "random-forest" in bad.stderr
+
+    spaces = workdir / "spaces.json"
+    spaces.write_text(json.dumps({"tiny-net": {"lr": "float:0.0001:0.1:log", "layers": "int:1:4"}}))
+    mine = tally_ok(daemon, "sweeps", "create", "--preset", "tiny-net", "--preset-file", str(spaces),
+                    "--param", "layers=choice:2,3", "--max-trials", "3").strip()
+    params = {p["name"]: p for p in show(daemon, mine)["sweep"]["params"]}
+    assert set(params) == {"lr", "layers"} and "categorical" in params["layers"] and params["lr"]["floatRange"]["log"]
+    missing = run_tally("sweeps", "create", "--preset", "other", "--preset-file", str(spaces), "--socket", daemon.socket)
+    assert missing.returncode == 64 and "tiny-net" in missing.stderr

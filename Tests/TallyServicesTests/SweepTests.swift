@@ -547,6 +547,29 @@ func rpcCode(_ body: () async throws -> Void) async -> RPCError.Code? {
         #expect(finished.count == 24 && lastProgress == 24, "\(finished.count) finished, progress \(lastProgress), \(events.count) events: \(events.map { String(describing: $0.event).prefix(12) })")
     }
 
+    @Test("a preset gives the sweep its model family's space; a param of the request replaces the preset's; unknown presets are refused")
+    func presets() async throws {
+        let h = try await JobHarness()
+        defer { Task { await h.close() } }
+        var config = sweepConfig([intParam("n_estimators", 10, 20)], method: .random, maxTrials: 3)
+        config.preset = "random-forest"
+        let job = try await h.sweep(config)
+        guard case .sweep(let stored)? = job.config else { Issue.record("no sweep config"); return }
+        #expect(stored.params.map(\.name) == ["max_depth", "min_samples_split", "min_samples_leaf", "max_features", "bootstrap", "n_estimators"])
+        let trial = try #require(try await h.nextTrial(job.id))
+        let estimators = try #require(trial.params["n_estimators"].flatMap { if case .intValue(let v)? = $0.kind { v } else { nil } })
+        #expect((10...20).contains(estimators))
+        #expect(trial.params["max_features"] != nil && trial.params["bootstrap"] != nil)
+        for name in ["gradient-boosting", "logistic-regression", "svm", "mlp", "xgboost"] {
+            var other = sweepConfig([], method: .bayesian, maxTrials: 2)
+            other.preset = name
+            #expect(await rpcCode { _ = try await h.sweep(other) } == nil, "preset \(name)")
+        }
+        var unknown = sweepConfig([], method: .random, maxTrials: 2)
+        unknown.preset = "deep-forest"
+        #expect(await rpcCode { _ = try await h.sweep(unknown) } == .invalidArgument)
+    }
+
     @Test func medianPrunerPrunesAClearlyBadTrial() async throws {
         let h = try await JobHarness()
         defer { Task { await h.close() } }

@@ -1312,6 +1312,11 @@ public struct SweepConfig: ProtoMessage {
     /// most 60,000 ms.
     public var retryBackoffMs: UInt64 = 0
 
+    /// A search space for a model family (docs/sweeps.md, "Presets"): random-forest,
+    /// gradient-boosting, logistic-regression, svm, mlp, xgboost. Its params come first; a param of
+    /// `params` with the same name replaces the preset's.
+    public var preset: String = ""
+
     /// Creates a message with every field at its default value.
     public init() {}
 
@@ -3397,6 +3402,7 @@ extension SweepConfig: CMessageConvertible {
         self.totalCombinations = c.pointee.total_combinations
         self.retries = c.pointee.retries
         self.retryBackoffMs = c.pointee.retry_backoff_ms
+        self.preset = CConvert.string(c.pointee.preset)
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -3429,6 +3435,7 @@ extension SweepConfig: CMessageConvertible {
         c.pointee.total_combinations = self.totalCombinations
         c.pointee.retries = self.retries
         c.pointee.retry_backoff_ms = self.retryBackoffMs
+        c.pointee.preset = try arena.string(self.preset, field: "preset")
     }
 }
 
@@ -4841,6 +4848,7 @@ extension SweepConfig: ProtoJSONEncodable {
         if self.totalCombinations != 0 { o["totalCombinations"] = .uint64(self.totalCombinations) }
         if self.retries != 0 { o["retries"] = .integer(Int64(self.retries)) }
         if self.retryBackoffMs != 0 { o["retryBackoffMs"] = .uint64(self.retryBackoffMs) }
+        if !self.preset.isEmpty { o["preset"] = .string(self.preset) }
         return .object(o)
     }
 }
@@ -6338,6 +6346,9 @@ extension SweepConfig: ProtoJSONDecodable {
                     try ProtoJSONDecoding.checkSingleSpelling(members, "retryBackoffMs", "retry_backoff_ms")
                     if case .null = value { continue }
                     self.retryBackoffMs = try ProtoJSONDecoding.decodeUInt64(value)
+                case "preset":
+                    if case .null = value { continue }
+                    self.preset = try ProtoJSONDecoding.decodeString(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }

@@ -358,3 +358,14 @@ def test_invalid_sweeps(daemon):
     assert [v.WhichOneof("kind") for v in config.params[1].categorical.values] == ["int_value", "string_value", "bool_value"]
     assert (config.time_limit_ms, config.startup_trials, config.heartbeat_timeout_ms) == (1500, 3, 500)
     assert config.pruner.enabled and config.objective.direction == pb.OBJECTIVE_DIRECTION_MAXIMIZE
+
+
+def test_a_preset_gives_the_space_and_random_search(daemon):
+    sweep = tally.create_sweep(preset="logistic-regression", objective="acc", direction="maximize",
+                               params={"C": tally.loguniform(0.01, 1)}, experiment=unique("preset"))
+    assert sweep.config.method == 2 and sweep.config.preset == "logistic-regression"
+    assert [p.name for p in sweep.config.params] == ["penalty", "solver", "class_weight", "C"]
+    trial = sweep.next_trial()
+    assert trial is not None and 0.01 <= trial.params["C"] <= 1 and trial.params["solver"] == "saga"
+    trial.report(0.9)
+    sweep.cancel()

@@ -293,18 +293,19 @@ class Client:
 
     # -- sweeps --------------------------------------------------------------------------------
 
-    def create_sweep(self, params: Mapping[str, SpecLike], *, method: str = "grid", objective: str = "score",
+    def create_sweep(self, params: Optional[Mapping[str, SpecLike]] = None, *, method: Optional[str] = None,
+                     objective: str = "score",
                      direction: str = "minimize", max_trials: int = 0, max_parallel: int = 1,
                      time_limit: Optional[float] = None, seed: int = 0, startup_trials: Optional[int] = None,
                      fixed: Optional[Mapping[str, Any]] = None, pruner: Union[bool, Mapping[str, int]] = False,
                      heartbeat_timeout: Optional[float] = None, experiment: str = "", retries: int = 0,
-                     retry_backoff: Optional[float] = None) -> Sweep:
+                     retry_backoff: Optional[float] = None, preset: str = "") -> Sweep:
         """Creates a sweep job and returns it; see `tally.create_sweep`."""
         config = _sweep.sweep_config(
-            params, method=method, objective=objective, direction=direction, max_trials=max_trials,
+            params or {}, method=method, objective=objective, direction=direction, max_trials=max_trials,
             max_parallel=max_parallel, time_limit=time_limit, seed=seed, startup_trials=startup_trials,
             fixed=fixed, pruner=pruner, heartbeat_timeout=heartbeat_timeout, experiment=experiment,
-            retries=retries, retry_backoff=retry_backoff)
+            retries=retries, retry_backoff=retry_backoff, preset=preset)
         return Sweep(self, self.experiments.create_job(experiments_pb2.CreateJobRequest(sweep=config)))
 
     def get_sweep(self, job_id: str) -> Sweep:
@@ -469,12 +470,13 @@ def history(run_id: str, keys: Optional[Iterable[str]] = None, *, max_points: in
     return default_client().history(run_id, keys, max_points=max_points)
 
 
-def create_sweep(params: Mapping[str, SpecLike], *, method: str = "grid", objective: str = "score",
+def create_sweep(params: Optional[Mapping[str, SpecLike]] = None, *, method: Optional[str] = None,
+                 objective: str = "score",
                  direction: str = "minimize", max_trials: int = 0, max_parallel: int = 1,
                  time_limit: Optional[float] = None, seed: int = 0, startup_trials: Optional[int] = None,
                  fixed: Optional[Mapping[str, Any]] = None, pruner: Union[bool, Mapping[str, int]] = False,
                  heartbeat_timeout: Optional[float] = None, experiment: str = "", retries: int = 0,
-                 retry_backoff: Optional[float] = None, client: Optional[Client] = None) -> Sweep:
+                 retry_backoff: Optional[float] = None, preset: str = "", client: Optional[Client] = None) -> Sweep:
     """Creates a hyperparameter sweep (a job of the daemon, which chooses the trials) and returns it.
 
     `params` maps each searched name to its domain: a list or tuple of values (categorical), or
@@ -489,12 +491,15 @@ def create_sweep(params: Mapping[str, SpecLike], *, method: str = "grid", object
     seconds (default 60) fails; the trials' runs go to `experiment` (default "sweep-<id>"). A
     failed trial is tried again with the same params up to `retries` times (default 0),
     `retry_backoff` seconds after its failure (default 1, doubling). A sweep in which no trial
-    completed ends "failed" with the first failure's reason."""
+    completed ends "failed" with the first failure's reason. `preset` names a search space for a
+    model family ("random-forest", "gradient-boosting", "logistic-regression", "svm", "mlp",
+    "xgboost"; docs/sweeps.md), used with or instead of `params` (a param given replaces the
+    preset's); with a preset the method defaults to "random"."""
     return (client or default_client()).create_sweep(
         params, method=method, objective=objective, direction=direction, max_trials=max_trials,
         max_parallel=max_parallel, time_limit=time_limit, seed=seed, startup_trials=startup_trials, fixed=fixed,
         pruner=pruner, heartbeat_timeout=heartbeat_timeout, experiment=experiment, retries=retries,
-        retry_backoff=retry_backoff)
+        retry_backoff=retry_backoff, preset=preset)
 
 
 def get_sweep(job_id: str) -> Sweep:

@@ -110,13 +110,15 @@ def _ms(seconds: Optional[float]) -> int:
     return 0 if seconds is None else max(1, int(round(seconds * 1000)))
 
 
-def sweep_config(params: Mapping[str, SpecLike], *, method: str = "grid", objective: str = "score",
+def sweep_config(params: Mapping[str, SpecLike], *, method: Optional[str] = None, objective: str = "score",
                  direction: str = "minimize", max_trials: int = 0, max_parallel: int = 1,
                  time_limit: Optional[float] = None, seed: int = 0, startup_trials: Optional[int] = None,
                  fixed: Optional[Mapping[str, Any]] = None, pruner: Union[bool, Mapping[str, int]] = False,
                  heartbeat_timeout: Optional[float] = None, experiment: str = "", retries: int = 0,
-                 retry_backoff: Optional[float] = None) -> pb.SweepConfig:
+                 retry_backoff: Optional[float] = None, preset: str = "") -> pb.SweepConfig:
     """The `SweepConfig` of `create_sweep`'s arguments (see there)."""
+    if method is None:
+        method = "random" if preset else "grid"
     if method not in _METHODS:
         raise ValueError(f"method must be one of {', '.join(_METHODS)}, not {method!r}")
     if direction not in _DIRECTIONS:
@@ -126,7 +128,7 @@ def sweep_config(params: Mapping[str, SpecLike], *, method: str = "grid", object
         objective=pb.SweepObjective(metric=objective, direction=_DIRECTIONS[direction]),
         max_trials=max_trials, max_parallel=max_parallel, time_limit_ms=_ms(time_limit), seed=seed,
         heartbeat_timeout_ms=_ms(heartbeat_timeout), experiment=experiment, retries=retries,
-        retry_backoff_ms=_ms(retry_backoff))
+        retry_backoff_ms=_ms(retry_backoff), preset=preset)
     if startup_trials is not None:
         config.startup_trials = startup_trials
     for key, value in _convert.flatten_params(fixed or {}).items():

@@ -5176,7 +5176,7 @@ const ProtobufCMessageDescriptor tally__v1__sweep_config__fixed_entry__descripto
   (ProtobufCMessageInit) tally__v1__sweep_config__fixed_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__sweep_config__field_descriptors[15] =
+static const ProtobufCFieldDescriptor tally__v1__sweep_config__field_descriptors[16] =
 {
   {
     "params",
@@ -5358,6 +5358,18 @@ static const ProtobufCFieldDescriptor tally__v1__sweep_config__field_descriptors
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "preset",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SweepConfig, preset),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__sweep_config__field_indices_by_name[] = {
   11,   /* field[11] = experiment */
@@ -5368,6 +5380,7 @@ static const unsigned tally__v1__sweep_config__field_indices_by_name[] = {
   2,   /* field[2] = method */
   3,   /* field[3] = objective */
   0,   /* field[0] = params */
+  15,   /* field[15] = preset */
   9,   /* field[9] = pruner */
   13,   /* field[13] = retries */
   14,   /* field[14] = retry_backoff_ms */
@@ -5379,7 +5392,7 @@ static const unsigned tally__v1__sweep_config__field_indices_by_name[] = {
 static const ProtobufCIntRange tally__v1__sweep_config__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 15 }
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor tally__v1__sweep_config__descriptor =
 {
@@ -5389,7 +5402,7 @@ const ProtobufCMessageDescriptor tally__v1__sweep_config__descriptor =
   "Tally__V1__SweepConfig",
   "tally.v1",
   sizeof(Tally__V1__SweepConfig),
-  15,
+  16,
   tally__v1__sweep_config__field_descriptors,
   tally__v1__sweep_config__field_indices_by_name,
   1,  tally__v1__sweep_config__number_ranges,

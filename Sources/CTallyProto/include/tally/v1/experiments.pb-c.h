@@ -893,6 +893,12 @@ struct  Tally__V1__SweepConfig
    * most 60,000 ms.
    */
   uint64_t retry_backoff_ms;
+  /*
+   * A search space for a model family (docs/sweeps.md, "Presets"): random-forest,
+   * gradient-boosting, logistic-regression, svm, mlp, xgboost. Its params come first; a param of
+   * `params` with the same name replaces the preset's.
+   */
+  char *preset;
   Tally__V1__SweepConfig__StartupTrialsCase _startup_trials_case;
   union {
     uint32_t startup_trials;
@@ -900,7 +906,7 @@ struct  Tally__V1__SweepConfig
 };
 #define TALLY__V1__SWEEP_CONFIG__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__sweep_config__descriptor) \
-    , 0,NULL, 0,NULL, TALLY__V1__SWEEP_METHOD__SWEEP_METHOD_UNSPECIFIED, NULL, 0, 0, 0, 0, NULL, 0, (char *)protobuf_c_empty_string, 0, 0, 0, TALLY__V1__SWEEP_CONFIG___STARTUP_TRIALS__NOT_SET, {0} }
+    , 0,NULL, 0,NULL, TALLY__V1__SWEEP_METHOD__SWEEP_METHOD_UNSPECIFIED, NULL, 0, 0, 0, 0, NULL, 0, (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, TALLY__V1__SWEEP_CONFIG___STARTUP_TRIALS__NOT_SET, {0} }
 
 
 /*

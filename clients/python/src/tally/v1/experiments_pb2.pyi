@@ -639,7 +639,7 @@ class ReportTrialResponse(_message.Message):
     def __init__(self, prune: bool = ..., trial: _Optional[_Union[Trial, _Mapping]] = ...) -> None: ...
 
 class SweepConfig(_message.Message):
-    __slots__ = ["experiment", "fixed", "heartbeat_timeout_ms", "max_parallel", "max_trials", "method", "objective", "params", "pruner", "retries", "retry_backoff_ms", "seed", "startup_trials", "time_limit_ms", "total_combinations"]
+    __slots__ = ["experiment", "fixed", "heartbeat_timeout_ms", "max_parallel", "max_trials", "method", "objective", "params", "preset", "pruner", "retries", "retry_backoff_ms", "seed", "startup_trials", "time_limit_ms", "total_combinations"]
     class FixedEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -655,6 +655,7 @@ class SweepConfig(_message.Message):
     METHOD_FIELD_NUMBER: _ClassVar[int]
     OBJECTIVE_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
+    PRESET_FIELD_NUMBER: _ClassVar[int]
     PRUNER_FIELD_NUMBER: _ClassVar[int]
     RETRIES_FIELD_NUMBER: _ClassVar[int]
     RETRY_BACKOFF_MS_FIELD_NUMBER: _ClassVar[int]
@@ -670,6 +671,7 @@ class SweepConfig(_message.Message):
     method: SweepMethod
     objective: SweepObjective
     params: _containers.RepeatedCompositeFieldContainer[SweepParam]
+    preset: str
     pruner: PrunerConfig
     retries: int
     retry_backoff_ms: int
@@ -677,7 +679,7 @@ class SweepConfig(_message.Message):
     startup_trials: int
     time_limit_ms: int
     total_combinations: int
-    def __init__(self, params: _Optional[_Iterable[_Union[SweepParam, _Mapping]]] = ..., fixed: _Optional[_Mapping[str, _tracking_pb2.ParamValue]] = ..., method: _Optional[_Union[SweepMethod, str]] = ..., objective: _Optional[_Union[SweepObjective, _Mapping]] = ..., max_trials: _Optional[int] = ..., max_parallel: _Optional[int] = ..., time_limit_ms: _Optional[int] = ..., seed: _Optional[int] = ..., startup_trials: _Optional[int] = ..., pruner: _Optional[_Union[PrunerConfig, _Mapping]] = ..., heartbeat_timeout_ms: _Optional[int] = ..., experiment: _Optional[str] = ..., total_combinations: _Optional[int] = ..., retries: _Optional[int] = ..., retry_backoff_ms: _Optional[int] = ...) -> None: ...
+    def __init__(self, params: _Optional[_Iterable[_Union[SweepParam, _Mapping]]] = ..., fixed: _Optional[_Mapping[str, _tracking_pb2.ParamValue]] = ..., method: _Optional[_Union[SweepMethod, str]] = ..., objective: _Optional[_Union[SweepObjective, _Mapping]] = ..., max_trials: _Optional[int] = ..., max_parallel: _Optional[int] = ..., time_limit_ms: _Optional[int] = ..., seed: _Optional[int] = ..., startup_trials: _Optional[int] = ..., pruner: _Optional[_Union[PrunerConfig, _Mapping]] = ..., heartbeat_timeout_ms: _Optional[int] = ..., experiment: _Optional[str] = ..., total_combinations: _Optional[int] = ..., retries: _Optional[int] = ..., retry_backoff_ms: _Optional[int] = ..., preset: _Optional[str] = ...) -> None: ...
 
 class SweepObjective(_message.Message):
     __slots__ = ["direction", "metric"]
