@@ -17,6 +17,8 @@ public struct ItemResult: Sendable, Hashable, Codable {
     public var reasoning: String
     /// Other label ids the model considered.
     public var alternatives: [String]
+    /// The model's confidence in each alternative, by id, when it gave one.
+    public var alternativeConfidence: [String: Double]
     /// Why the item failed (`code: message`); `nil` on success.
     public var error: String?
 
@@ -33,6 +35,7 @@ public struct ItemResult: Sendable, Hashable, Codable {
         latencyMs: Double,
         reasoning: String = "",
         alternatives: [String] = [],
+        alternativeConfidence: [String: Double] = [:],
         error: String? = nil
     ) {
         self.itemID = itemID
@@ -43,6 +46,7 @@ public struct ItemResult: Sendable, Hashable, Codable {
         self.latencyMs = latencyMs
         self.reasoning = reasoning
         self.alternatives = alternatives
+        self.alternativeConfidence = alternativeConfidence
         self.error = error
     }
 
@@ -51,7 +55,8 @@ public struct ItemResult: Sendable, Hashable, Codable {
         self.init(
             itemID: item.id, excerpt: Self.excerpt(of: item.text), actual: item.label,
             predicted: prediction.label, confidence: prediction.confidence, latencyMs: latencyMs,
-            reasoning: prediction.reasoning, alternatives: prediction.alternatives
+            reasoning: prediction.reasoning, alternatives: prediction.alternatives,
+            alternativeConfidence: prediction.alternativeConfidence
         )
     }
 

@@ -6,14 +6,20 @@ public struct Prediction: Sendable, Hashable {
     public var confidence: Double
     /// The model's one-sentence reasoning (may be empty).
     public var reasoning: String
-    /// Up to two other label ids the model considered (unknown names are dropped).
+    /// The other label ids the model considered, in its order (unknown names are dropped).
     public var alternatives: [String]
+    /// The model's confidence in each alternative, by id, when it gave one.
+    public var alternativeConfidence: [String: Double]
 
     /// Creates a prediction.
-    public init(label: String, confidence: Double, reasoning: String = "", alternatives: [String] = []) {
+    public init(
+        label: String, confidence: Double, reasoning: String = "", alternatives: [String] = [],
+        alternativeConfidence: [String: Double] = [:]
+    ) {
         self.label = label
         self.confidence = confidence
         self.reasoning = reasoning
         self.alternatives = alternatives
+        self.alternativeConfidence = alternativeConfidence
     }
 }

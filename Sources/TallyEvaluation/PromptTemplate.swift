@@ -4,8 +4,8 @@ import Foundation
 /// Prompt templates: the default prompt, rendering and the hash recorded with a run.
 public enum PromptTemplate {
     /// The default template. It lists the labels with their descriptions and asks for a JSON
-    /// object with the label, a confidence from 0 to 1, one sentence of reasoning and up to two
-    /// alternatives when unsure.
+    /// object with the label, a confidence from 0 to 1, one sentence of reasoning and, when its
+    /// confidence is under 0.9, the other labels that could fit, each with its confidence.
     public static let `default`: String = """
         Classify the message below into exactly one of these topics.
 
@@ -18,12 +18,12 @@ public enum PromptTemplate {
         \"\"\"
 
         Reply with one JSON object and nothing else:
-        {"label": "<topic id>", "confidence": <number from 0 to 1>, "reasoning": "<one sentence>", "alternatives": ["<topic id>"]}
+        {"label": "<topic id>", "confidence": <number from 0 to 1>, "reasoning": "<one sentence>", "alternatives": [{"label": "<topic id>", "confidence": <number from 0 to 1>}]}
 
         - "label": the id of the single best topic.
         - "confidence": the probability that "label" is correct, from 0 to 1; be honest, not optimistic.
         - "reasoning": one sentence explaining the choice.
-        - "alternatives": up to two other topic ids that could also fit when you are unsure, otherwise [].
+        - "alternatives": when your confidence is under 0.9, every other topic that could also fit, each with the probability that it is the right one; otherwise [].
         """
 
     /// The system message sent before the rendered prompt to chat providers.

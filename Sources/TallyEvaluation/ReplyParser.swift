@@ -9,9 +9,10 @@ import Foundation
 ///   name (case-insensitive), surrounding whitespace ignored; otherwise the reply is off-label.
 /// - `confidence` must be present, a number (or a string holding one) in 0...1; otherwise the reply
 ///   is malformed.
-/// - `reasoning` is optional (a string). `alternatives` is optional: an array of strings or one
-///   string; names are resolved like `label`, unknown ones, duplicates and the chosen label are
-///   dropped, and at most two are kept.
+/// - `reasoning` is optional (a string). `alternatives` is optional: an array of labels, each a
+///   string or an object `{"label": …, "confidence": …}` (a confidence outside 0...1 or not a
+///   number is dropped, the label kept), or one string; names are resolved like `label`, unknown
+///   ones, duplicates and the chosen label are dropped, and all the others are kept.
 public enum ReplyParser {
     /// Parses `text` against `labels`.
     /// - Throws: ``EvaluationError`` `.malformedReply` or `.offLabel`.
@@ -39,12 +40,15 @@ public enum ReplyParser {
             throw EvaluationError(code: .malformedReply, message: "the reply's confidence \(confidence) is outside 0...1")
         }
         var alternatives: [String] = []
-        for name in reply.alternatives {
-            guard let id = resolve(name, in: labels), id != label, !alternatives.contains(id) else { continue }
+        var confidences: [String: Double] = [:]
+        for alternative in reply.alternatives {
+            guard let id = resolve(alternative.label, in: labels), id != label, !alternatives.contains(id) else { continue }
             alternatives.append(id)
-            if alternatives.count == 2 { break }
+            if let value = alternative.confidence, value.isFinite, (0...1).contains(value) { confidences[id] = value }
         }
-        return Prediction(label: label, confidence: confidence, reasoning: reply.reasoning, alternatives: alternatives)
+        return Prediction(
+            label: label, confidence: confidence, reasoning: reply.reasoning, alternatives: alternatives,
+            alternativeConfidence: confidences)
     }
 
     /// The label id `name` refers to, or `nil`.
@@ -102,7 +106,39 @@ public enum ReplyParser {
         var label: String
         var confidence: Double?
         var reasoning: String
-        var alternatives: [String]
+        var alternatives: [Alternative]
+
+        /// One alternative: a label, or `{"label": …, "confidence": …}` (also `id` or `name`).
+        struct Alternative: Decodable {
+            var label: String
+            var confidence: Double?
+
+            enum CodingKeys: String, CodingKey { case label, id, name, confidence }
+
+            init(label: String, confidence: Double? = nil) {
+                self.label = label
+                self.confidence = confidence
+            }
+
+            init(from decoder: any Decoder) throws {
+                if let single = try? decoder.singleValueContainer().decode(String.self) {
+                    label = single
+                    confidence = nil
+                    return
+                }
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                label = (try? container.decode(String.self, forKey: .label))
+                    ?? (try? container.decode(String.self, forKey: .id))
+                    ?? (try? container.decode(String.self, forKey: .name)) ?? ""
+                if let number = try? container.decode(Double.self, forKey: .confidence) {
+                    confidence = number
+                } else if let string = try? container.decode(String.self, forKey: .confidence) {
+                    confidence = Double(string.trimmingCharacters(in: .whitespaces))
+                } else {
+                    confidence = nil
+                }
+            }
+        }
 
         enum CodingKeys: String, CodingKey { case label, confidence, reasoning, alternatives }
 
@@ -120,10 +156,10 @@ public enum ReplyParser {
                 confidence = nil
             }
             reasoning = (try? container.decodeIfPresent(String.self, forKey: .reasoning)) ?? ""
-            if let list = try? container.decodeIfPresent([String].self, forKey: .alternatives) {
+            if let list = try? container.decodeIfPresent([Alternative].self, forKey: .alternatives) {
                 alternatives = list
             } else if let single = try? container.decodeIfPresent(String.self, forKey: .alternatives) {
-                alternatives = [single]
+                alternatives = [Alternative(label: single)]
             } else {
                 alternatives = []
             }

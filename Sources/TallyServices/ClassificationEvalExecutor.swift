@@ -37,6 +37,7 @@ struct ClassificationEvalExecutor: JobExecutor {
             throw JobFailure(message: "the job has no classification configuration")
         }
         let labels = config.labels.map { LabelDefinition(id: $0.id, name: $0.name, description: $0.description) }
+        let labelNames = Dictionary(labels.map { ($0.id, $0.name.isEmpty ? $0.id : $0.name) }, uniquingKeysWith: { first, _ in first })
         let items: [EvaluationItem]
         do {
             items = try await store.datasetItems(config.datasetId).map { EvaluationItem(id: $0.id, text: $0.text, label: $0.label) }
@@ -75,7 +76,7 @@ struct ClassificationEvalExecutor: JobExecutor {
             context.setModel(model)
             do {
                 try await runner.run(model: model, items: sample, completed: done[model] ?? []) { result in
-                    var message = TallyProto.ItemResult(result)
+                    var message = TallyProto.ItemResult(result, labelNames: labelNames)
                     message.model = model
                     do {
                         try await context.itemFinished(message, position: positions[result.itemID] ?? 0, isError: result.error != nil)
@@ -225,7 +226,8 @@ struct JobFailure: Error, CustomStringConvertible {
 }
 
 extension TallyProto.ItemResult {
-    init(_ result: TallyEvaluation.ItemResult) {
+    /// The result as stored and sent, with the labels' names (`labelNames` by id).
+    init(_ result: TallyEvaluation.ItemResult, labelNames: [String: String] = [:]) {
         self.init()
         itemId = result.itemID
         excerpt = result.excerpt
@@ -236,6 +238,15 @@ extension TallyProto.ItemResult {
         reasoning = result.reasoning
         alternatives = result.alternatives
         error = result.error ?? ""
+        actualName = labelNames[result.actual] ?? result.actual
+        predictedName = result.predicted.map { labelNames[$0] ?? $0 } ?? ""
+        alternativeLabels = result.alternatives.map { id in
+            var alternative = AlternativeLabel()
+            alternative.id = id
+            alternative.name = labelNames[id] ?? id
+            alternative.confidence = result.alternativeConfidence[id]
+            return alternative
+        }
     }
 }
 
@@ -250,6 +261,9 @@ extension TallyEvaluation.ItemResult {
             latencyMs: message.latencyMs,
             reasoning: message.reasoning,
             alternatives: message.alternatives,
+            alternativeConfidence: Dictionary(
+                message.alternativeLabels.compactMap { alternative in alternative.confidence.map { (alternative.id, $0) } },
+                uniquingKeysWith: { first, _ in first }),
             error: message.error.isEmpty ? nil : message.error
         )
     }

@@ -171,12 +171,12 @@ struct Jobs: AsyncParsableCommand {
                 printJSON(response)
                 return
             }
-            var table = Table(["MODEL", "ITEM", "ACTUAL", "PREDICTED", "CONF", "LATENCY", "ERROR", "TEXT"], numeric: ["CONF", "LATENCY"])
+            var table = Table(["MODEL", "ITEM", "ACTUAL", "PREDICTED", "CONF", "ALTERNATIVES", "LATENCY", "ERROR", "TEXT"], numeric: ["CONF", "LATENCY"])
             for i in response.items {
                 let failed = !i.error.isEmpty
                 table.add([i.model, i.itemId, i.actual, failed ? "ERROR" : i.predicted, Format.number(i.confidence),
-                           Format.duration(ms: Int64(i.latencyMs.rounded())), failed ? JobFormat.oneLine(i.error, 60) : "-",
-                           JobFormat.oneLine(i.excerpt, 40)])
+                           JobFormat.alternatives(i), Format.duration(ms: Int64(i.latencyMs.rounded())),
+                           failed ? JobFormat.oneLine(i.error, 60) : "-", JobFormat.oneLine(i.excerpt, 40)])
             }
             table.print()
             if UInt64(response.items.count) < response.totalCount {
@@ -225,6 +225,15 @@ struct JobListOptions: ParsableArguments {
 }
 
 enum JobFormat {
+    /// "tech 0.3, politics 0.1": the labels a model considered besides its choice, with its
+    /// confidence when it gave one; "-" when none.
+    static func alternatives(_ item: ItemResult) -> String {
+        let labels = item.alternativeLabels.isEmpty
+            ? item.alternatives.map { id in "\(id)" }
+            : item.alternativeLabels.map { label in label.confidence.map { "\(label.id) \(Format.number($0))" } ?? label.id }
+        return labels.isEmpty ? "-" : labels.joined(separator: ", ")
+    }
+
     static func parseStatus(_ text: String) -> JobStatus? {
         switch text.lowercased() {
         case "pending": .pending

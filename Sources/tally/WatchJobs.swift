@@ -285,6 +285,7 @@ final class JobPrinter: @unchecked Sendable {
             var line = "item \(r.itemId)  model=\(r.model)  actual=\(r.actual)  "
             if r.error.isEmpty {
                 line += "predicted=\(r.predicted)  conf=\(Format.number(r.confidence))"
+                if !r.alternatives.isEmpty { line += "  alternatives=\(JobFormat.alternatives(r).replacingOccurrences(of: ", ", with: ","))" }
             } else {
                 line += "predicted=ERROR  error=\(JobFormat.oneLine(r.error, 100))"
             }

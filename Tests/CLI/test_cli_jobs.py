@@ -185,9 +185,9 @@ def test_eval_two_models_with_watch(daemon, stub, workdir):
 
     # Failed items.
     errors = table_rows(tally_ok(daemon, "jobs", "items", job, "--errors"))
-    assert errors[0] == ["MODEL", "ITEM", "ACTUAL", "PREDICTED", "CONF", "LATENCY", "ERROR", "TEXT"]
+    assert errors[0] == ["MODEL", "ITEM", "ACTUAL", "PREDICTED", "CONF", "ALTERNATIVES", "LATENCY", "ERROR", "TEXT"]
     assert sorted((r[0], r[1]) for r in errors[1:]) == [("a", "n10"), ("b", "n10"), ("b", "n9")]
-    assert all(r[3] == "ERROR" and r[6].startswith("malformed_reply") for r in errors[1:])
+    assert all(r[3] == "ERROR" and r[5] == "-" and r[7].startswith("malformed_reply") for r in errors[1:])
     assert len(tally_json(daemon, "jobs", "items", job, "--model", "b", "--errors")["items"]) == 2
     assert len(table_rows(tally_ok(daemon, "jobs", "items", job, "--limit", "5"))) == 6
 

@@ -69,7 +69,7 @@ struct ClassificationJobTests {
         let rows: [(String, String)] = [
             ("sports", "LABEL=sports CONF=0.9"), ("sports", "LABEL=sports CONF=0.8"), ("sports", "LABEL=sports CONF=0.95"),
             ("politics", "LABEL=politics CONF=0.9"), ("politics", "LABEL=politics CONF=0.7"), ("politics", "LABEL=politics CONF=0.9"),
-            ("tech", "LABEL=tech CONF=0.9"), ("tech", "LABEL=tech CONF=0.6"), ("tech", "LABEL=tech CONF=0.9"),
+            ("tech", "LABEL=tech CONF=0.9"), ("tech", "LABEL=tech CONF=0.6 ALTC=sports:0.3,politics:0.1"), ("tech", "LABEL=tech CONF=0.9"),
             ("tech", "LABEL=sports CONF=0.99"), ("sports", "GARBAGE"), ("politics", "OFFLABEL"),
         ]
         request.items = rows.enumerated().map { index, row in
@@ -82,6 +82,7 @@ struct ClassificationJobTests {
         request.labels = ["sports", "politics", "tech"].map { id in
             var label = Label()
             label.id = id
+            label.name = id.capitalized
             label.description = "messages about \(id)"
             return label
         }
@@ -142,6 +143,15 @@ struct ClassificationJobTests {
         let failures = try await h.client.listJobItems(items)
         #expect(failures.totalCount == 2)
         #expect(failures.items.allSatisfy { !$0.error.isEmpty && $0.confidence == 0 })
+        // Each result names its labels, and keeps every alternative with its confidence.
+        items.errorsOnly = false
+        let all = try await h.client.listJobItems(items).items
+        let unsure = try #require(all.first { $0.itemId == "m7" })
+        #expect(unsure.actualName == "Tech" && unsure.predictedName == "Tech" && unsure.alternatives == ["sports", "politics"])
+        #expect(unsure.alternativeLabels.map(\.name) == ["Sports", "Politics"])
+        #expect(unsure.alternativeLabels.map(\.confidence) == [0.3, 0.1])
+        let wrong = try #require(all.first { $0.itemId == "m9" })
+        #expect(wrong.actualName == "Tech" && wrong.predictedName == "Sports" && wrong.alternativeLabels.isEmpty)
 
         // Each model is a completed tracking run with params, metrics and the results artifact.
         var get = GetRunRequest()

@@ -30,6 +30,18 @@ struct PromptAndReplyTests {
         #expect(PromptTemplate.hash(PromptTemplate.default).count == 64)
     }
 
+    @Test("alternatives may carry confidences, and all of them are kept")
+    func alternativesWithConfidences() throws {
+        let reply = #"{"label":"sports","confidence":0.5,"alternatives":[{"label":"tech","confidence":0.3},"politics",{"id":"Sports","confidence":0.9},{"name":"Technology","confidence":0.1},{"label":"nope","confidence":0.2}]}"#
+        let prediction = try ReplyParser.parse(reply, labels: testLabels)
+        #expect(prediction.alternatives == ["tech", "politics"])
+        #expect(prediction.alternativeConfidence == ["tech": 0.3])
+        let many = #"{"label":"sports","confidence":0.4,"alternatives":[{"label":"tech","confidence":"0.35"},{"label":"politics","confidence":7}]}"#
+        let kept = try ReplyParser.parse(many, labels: testLabels)
+        #expect(kept.alternatives == ["tech", "politics"] && kept.alternativeConfidence == ["tech": 0.35])
+        #expect(PromptTemplate.default.contains("under 0.9"))
+    }
+
     @Test(
         "accepted replies",
         arguments: [

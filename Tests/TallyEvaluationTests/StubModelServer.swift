@@ -18,7 +18,8 @@ import Synchronization
 /// - `GARBAGE` → content that is not JSON; `NOCONF` → JSON without a confidence;
 ///   `OFFLABEL` → the label `astrology`; `FENCED` → the JSON inside a ```json fence with prose;
 /// - otherwise the label of `LABEL=<id>` (default `sports`) with the confidence of `CONF=<x>`
-///   (default 0.9), reasoning `"stub"` and the alternatives of `ALT=<id>`.
+///   (default 0.9), reasoning `"stub"` and the alternatives of `ALT=<id>`, or of
+///   `ALTC=<id>:<confidence>,…` as objects with confidences.
 ///
 /// OpenAI requests must carry `Authorization: Bearer <apiKey>` (else 401), and both APIs must send
 /// the documented body fields (else 400). The server counts requests and the most in flight.
@@ -155,7 +156,13 @@ final class StubModelServer: Sendable {
         } else {
             let label = user.contains("OFFLABEL") ? "astrology" : (Self.token("LABEL", in: user) ?? "sports")
             let confidence = Self.token("CONF", in: user) ?? "0.9"
-            let alternatives = Self.token("ALT", in: user).map { #"[""# + $0 + #""]"# } ?? "[]"
+            var alternatives = Self.token("ALT", in: user).map { #"[""# + $0 + #""]"# } ?? "[]"
+            if let list = Self.token("ALTC", in: user) {  // ALTC=tech:0.3,politics:0.1: objects with confidences
+                alternatives = "[" + list.split(separator: ",").map { pair in
+                    let parts = pair.split(separator: ":")
+                    return #"{"label": ""# + parts[0] + #"", "confidence": "# + parts[1] + "}"
+                }.joined(separator: ", ") + "]"
+            }
             let json = #"{"label": ""# + label + #"", "confidence": "# + confidence
                 + #", "reasoning": "stub", "alternatives": "# + alternatives + "}"
             content = user.contains("FENCED") ? "Sure! Here it is:\n```json\n\(json)\n```\nHope that helps." : json

@@ -4,6 +4,7 @@
 public enum ProtoRegistry {
     /// The message types, by full protobuf name.
     public static let messageTypes: [String: any ProtoMessage.Type] = [
+        "tally.v1.AlternativeLabel": AlternativeLabel.self,
         "tally.v1.Artifact": Artifact.self,
         "tally.v1.ArtifactHeader": ArtifactHeader.self,
         "tally.v1.ArtifactRef": ArtifactRef.self,

@@ -1031,11 +1031,55 @@ public struct ItemResult: ProtoMessage {
     /// `reasoning` (field 8).
     public var reasoning: String = ""
 
-    /// `alternatives` (field 9).
+    /// The ids of the other labels the model considered, in its order (alternative_labels has them
+    /// with names and confidences).
     public var alternatives: [String] = []
 
     /// Why the item failed; empty on success.
     public var error: String = ""
+
+    /// The names of the actual and predicted labels.
+    public var actualName: String = ""
+
+    /// `predicted_name` (field 12).
+    public var predictedName: String = ""
+
+    /// The other labels the model considered (asked for when its confidence is under 0.9), all of
+    /// them, in its order.
+    public var alternativeLabels: [AlternativeLabel] = []
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// A label a model considered besides the one it chose.
+public struct AlternativeLabel: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.AlternativeLabel"
+
+    /// `id` (field 1).
+    public var id: String = ""
+
+    /// `name` (field 2).
+    public var name: String = ""
+
+    /// The model's confidence in it, when it gave one.
+    public var confidence: Double? = nil
 
     /// Creates a message with every field at its default value.
     public init() {}
@@ -3200,6 +3244,9 @@ extension ItemResult: CMessageConvertible {
         self.reasoning = CConvert.string(c.pointee.reasoning)
         self.alternatives = CConvert.strings(c.pointee.alternatives, count: c.pointee.n_alternatives)
         self.error = CConvert.string(c.pointee.error)
+        self.actualName = CConvert.string(c.pointee.actual_name)
+        self.predictedName = CConvert.string(c.pointee.predicted_name)
+        self.alternativeLabels = CConvert.messages(c.pointee.alternative_labels, count: c.pointee.n_alternative_labels)
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -3214,6 +3261,38 @@ extension ItemResult: CMessageConvertible {
         c.pointee.n_alternatives = self.alternatives.count
         c.pointee.alternatives = try arena.strings(self.alternatives, field: "alternatives")
         c.pointee.error = try arena.string(self.error, field: "error")
+        c.pointee.actual_name = try arena.string(self.actualName, field: "actual_name")
+        c.pointee.predicted_name = try arena.string(self.predictedName, field: "predicted_name")
+        c.pointee.n_alternative_labels = self.alternativeLabels.count
+        c.pointee.alternative_labels = try arena.messages(self.alternativeLabels, field: "alternative_labels")
+    }
+}
+
+extension AlternativeLabel: CMessageConvertible {
+    typealias CStruct = Tally__V1__AlternativeLabel
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__alternative_label__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__alternative_label__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.id = CConvert.string(c.pointee.id)
+        self.name = CConvert.string(c.pointee.name)
+        if c.pointee._confidence_case.rawValue == 3 {
+            self.confidence = c.pointee.confidence
+        }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.id = try arena.string(self.id, field: "id")
+        c.pointee.name = try arena.string(self.name, field: "name")
+        if let v = self.confidence {
+            c.pointee._confidence_case = .init(rawValue: 3)
+            c.pointee.confidence = v
+        }
     }
 }
 
@@ -4752,6 +4831,20 @@ extension ItemResult: ProtoJSONEncodable {
         if !self.reasoning.isEmpty { o["reasoning"] = .string(self.reasoning) }
         if !self.alternatives.isEmpty { o["alternatives"] = .array(self.alternatives.map { .string($0) }) }
         if !self.error.isEmpty { o["error"] = .string(self.error) }
+        if !self.actualName.isEmpty { o["actualName"] = .string(self.actualName) }
+        if !self.predictedName.isEmpty { o["predictedName"] = .string(self.predictedName) }
+        if !self.alternativeLabels.isEmpty { o["alternativeLabels"] = .array(self.alternativeLabels.map { $0.protoJSON }) }
+        return .object(o)
+    }
+}
+
+extension AlternativeLabel: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.id.isEmpty { o["id"] = .string(self.id) }
+        if !self.name.isEmpty { o["name"] = .string(self.name) }
+        if let v = self.confidence { o["confidence"] = .double(v) }
         return .object(o)
     }
 }
@@ -6099,6 +6192,46 @@ extension ItemResult: ProtoJSONDecodable {
                 case "error":
                     if case .null = value { continue }
                     self.error = try ProtoJSONDecoding.decodeString(value)
+                case "actualName", "actual_name":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "actualName", "actual_name")
+                    if case .null = value { continue }
+                    self.actualName = try ProtoJSONDecoding.decodeString(value)
+                case "predictedName", "predicted_name":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "predictedName", "predicted_name")
+                    if case .null = value { continue }
+                    self.predictedName = try ProtoJSONDecoding.decodeString(value)
+                case "alternativeLabels", "alternative_labels":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "alternativeLabels", "alternative_labels")
+                    if case .null = value { continue }
+                    self.alternativeLabels = try ProtoJSONDecoding.array(value, AlternativeLabel.init(protoJSON:))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension AlternativeLabel: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "id":
+                    if case .null = value { continue }
+                    self.id = try ProtoJSONDecoding.decodeString(value)
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                case "confidence":
+                    if case .null = value { continue }
+                    self.confidence = try ProtoJSONDecoding.decodeDouble(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }

@@ -1066,6 +1066,51 @@ void   tally__v1__item_result__free_unpacked
   assert(message->base.descriptor == &tally__v1__item_result__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   tally__v1__alternative_label__init
+                     (Tally__V1__AlternativeLabel         *message)
+{
+  static const Tally__V1__AlternativeLabel init_value = TALLY__V1__ALTERNATIVE_LABEL__INIT;
+  *message = init_value;
+}
+size_t tally__v1__alternative_label__get_packed_size
+                     (const Tally__V1__AlternativeLabel *message)
+{
+  assert(message->base.descriptor == &tally__v1__alternative_label__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__alternative_label__pack
+                     (const Tally__V1__AlternativeLabel *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__alternative_label__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__alternative_label__pack_to_buffer
+                     (const Tally__V1__AlternativeLabel *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__alternative_label__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__AlternativeLabel *
+       tally__v1__alternative_label__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__AlternativeLabel *)
+     protobuf_c_message_unpack (&tally__v1__alternative_label__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__alternative_label__free_unpacked
+                     (Tally__V1__AlternativeLabel *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__alternative_label__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   tally__v1__sweep_param__categorical__init
                      (Tally__V1__SweepParam__Categorical         *message)
 {
@@ -4586,7 +4631,7 @@ const ProtobufCMessageDescriptor tally__v1__model_evaluation__descriptor =
   (ProtobufCMessageInit) tally__v1__model_evaluation__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__item_result__field_descriptors[10] =
+static const ProtobufCFieldDescriptor tally__v1__item_result__field_descriptors[13] =
 {
   {
     "model",
@@ -4708,9 +4753,47 @@ static const ProtobufCFieldDescriptor tally__v1__item_result__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "actual_name",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__ItemResult, actual_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "predicted_name",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__ItemResult, predicted_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "alternative_labels",
+    13,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__ItemResult, n_alternative_labels),
+    offsetof(Tally__V1__ItemResult, alternative_labels),
+    &tally__v1__alternative_label__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__item_result__field_indices_by_name[] = {
   3,   /* field[3] = actual */
+  10,   /* field[10] = actual_name */
+  12,   /* field[12] = alternative_labels */
   8,   /* field[8] = alternatives */
   5,   /* field[5] = confidence */
   9,   /* field[9] = error */
@@ -4719,12 +4802,13 @@ static const unsigned tally__v1__item_result__field_indices_by_name[] = {
   6,   /* field[6] = latency_ms */
   0,   /* field[0] = model */
   4,   /* field[4] = predicted */
+  11,   /* field[11] = predicted_name */
   7,   /* field[7] = reasoning */
 };
 static const ProtobufCIntRange tally__v1__item_result__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 10 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor tally__v1__item_result__descriptor =
 {
@@ -4734,11 +4818,75 @@ const ProtobufCMessageDescriptor tally__v1__item_result__descriptor =
   "Tally__V1__ItemResult",
   "tally.v1",
   sizeof(Tally__V1__ItemResult),
-  10,
+  13,
   tally__v1__item_result__field_descriptors,
   tally__v1__item_result__field_indices_by_name,
   1,  tally__v1__item_result__number_ranges,
   (ProtobufCMessageInit) tally__v1__item_result__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__alternative_label__field_descriptors[3] =
+{
+  {
+    "id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__AlternativeLabel, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__AlternativeLabel, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "confidence",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Tally__V1__AlternativeLabel, _confidence_case),
+    offsetof(Tally__V1__AlternativeLabel, confidence),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__alternative_label__field_indices_by_name[] = {
+  2,   /* field[2] = confidence */
+  0,   /* field[0] = id */
+  1,   /* field[1] = name */
+};
+static const ProtobufCIntRange tally__v1__alternative_label__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor tally__v1__alternative_label__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.AlternativeLabel",
+  "AlternativeLabel",
+  "Tally__V1__AlternativeLabel",
+  "tally.v1",
+  sizeof(Tally__V1__AlternativeLabel),
+  3,
+  tally__v1__alternative_label__field_descriptors,
+  tally__v1__alternative_label__field_indices_by_name,
+  1,  tally__v1__alternative_label__number_ranges,
+  (ProtobufCMessageInit) tally__v1__alternative_label__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor tally__v1__sweep_param__categorical__field_descriptors[1] =

@@ -43,6 +43,7 @@ typedef struct Tally__V1__ModelEvaluation Tally__V1__ModelEvaluation;
 typedef struct Tally__V1__ModelEvaluation__ConfusionEntry Tally__V1__ModelEvaluation__ConfusionEntry;
 typedef struct Tally__V1__ModelEvaluation__PerLabelEntry Tally__V1__ModelEvaluation__PerLabelEntry;
 typedef struct Tally__V1__ItemResult Tally__V1__ItemResult;
+typedef struct Tally__V1__AlternativeLabel Tally__V1__AlternativeLabel;
 typedef struct Tally__V1__SweepParam Tally__V1__SweepParam;
 typedef struct Tally__V1__SweepParam__Categorical Tally__V1__SweepParam__Categorical;
 typedef struct Tally__V1__SweepParam__IntRange Tally__V1__SweepParam__IntRange;
@@ -697,16 +698,55 @@ struct  Tally__V1__ItemResult
   double confidence;
   double latency_ms;
   char *reasoning;
+  /*
+   * The ids of the other labels the model considered, in its order (alternative_labels has them
+   * with names and confidences).
+   */
   size_t n_alternatives;
   char **alternatives;
   /*
    * Why the item failed; empty on success.
    */
   char *error;
+  /*
+   * The names of the actual and predicted labels.
+   */
+  char *actual_name;
+  char *predicted_name;
+  /*
+   * The other labels the model considered (asked for when its confidence is under 0.9), all of
+   * them, in its order.
+   */
+  size_t n_alternative_labels;
+  Tally__V1__AlternativeLabel **alternative_labels;
 };
 #define TALLY__V1__ITEM_RESULT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__item_result__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL }
+
+
+typedef enum {
+  TALLY__V1__ALTERNATIVE_LABEL___CONFIDENCE__NOT_SET = 0,
+  TALLY__V1__ALTERNATIVE_LABEL___CONFIDENCE_CONFIDENCE = 3
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__ALTERNATIVE_LABEL___CONFIDENCE__CASE)
+} Tally__V1__AlternativeLabel__ConfidenceCase;
+
+/*
+ * A label a model considered besides the one it chose.
+ */
+struct  Tally__V1__AlternativeLabel
+{
+  ProtobufCMessage base;
+  char *id;
+  char *name;
+  Tally__V1__AlternativeLabel__ConfidenceCase _confidence_case;
+  union {
+    double confidence;
+  };
+};
+#define TALLY__V1__ALTERNATIVE_LABEL__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__alternative_label__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, TALLY__V1__ALTERNATIVE_LABEL___CONFIDENCE__NOT_SET, {0} }
 
 
 /*
@@ -2045,6 +2085,25 @@ Tally__V1__ItemResult *
 void   tally__v1__item_result__free_unpacked
                      (Tally__V1__ItemResult *message,
                       ProtobufCAllocator *allocator);
+/* Tally__V1__AlternativeLabel methods */
+void   tally__v1__alternative_label__init
+                     (Tally__V1__AlternativeLabel         *message);
+size_t tally__v1__alternative_label__get_packed_size
+                     (const Tally__V1__AlternativeLabel   *message);
+size_t tally__v1__alternative_label__pack
+                     (const Tally__V1__AlternativeLabel   *message,
+                      uint8_t             *out);
+size_t tally__v1__alternative_label__pack_to_buffer
+                     (const Tally__V1__AlternativeLabel   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__AlternativeLabel *
+       tally__v1__alternative_label__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__alternative_label__free_unpacked
+                     (Tally__V1__AlternativeLabel *message,
+                      ProtobufCAllocator *allocator);
 /* Tally__V1__SweepParam__Categorical methods */
 void   tally__v1__sweep_param__categorical__init
                      (Tally__V1__SweepParam__Categorical         *message);
@@ -2814,6 +2873,9 @@ typedef void (*Tally__V1__ModelEvaluation_Closure)
 typedef void (*Tally__V1__ItemResult_Closure)
                  (const Tally__V1__ItemResult *message,
                   void *closure_data);
+typedef void (*Tally__V1__AlternativeLabel_Closure)
+                 (const Tally__V1__AlternativeLabel *message,
+                  void *closure_data);
 typedef void (*Tally__V1__SweepParam__Categorical_Closure)
                  (const Tally__V1__SweepParam__Categorical *message,
                   void *closure_data);
@@ -3180,6 +3242,7 @@ extern const ProtobufCMessageDescriptor tally__v1__model_evaluation__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__model_evaluation__confusion_entry__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__model_evaluation__per_label_entry__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__item_result__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__alternative_label__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__sweep_param__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__sweep_param__categorical__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__sweep_param__int_range__descriptor;

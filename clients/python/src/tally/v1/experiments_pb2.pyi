@@ -33,6 +33,16 @@ TRIAL_STATUS_PRUNED: TrialStatus
 TRIAL_STATUS_RUNNING: TrialStatus
 TRIAL_STATUS_UNSPECIFIED: TrialStatus
 
+class AlternativeLabel(_message.Message):
+    __slots__ = ["confidence", "id", "name"]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    confidence: float
+    id: str
+    name: str
+    def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., confidence: _Optional[float] = ...) -> None: ...
+
 class CalibrationBin(_message.Message):
     __slots__ = ["accuracy", "count", "lower", "mean_confidence", "upper"]
     ACCURACY_FIELD_NUMBER: _ClassVar[int]
@@ -276,9 +286,11 @@ class IntermediateValue(_message.Message):
     def __init__(self, step: _Optional[int] = ..., value: _Optional[float] = ...) -> None: ...
 
 class ItemResult(_message.Message):
-    __slots__ = ["actual", "alternatives", "confidence", "error", "excerpt", "item_id", "latency_ms", "model", "predicted", "reasoning"]
+    __slots__ = ["actual", "actual_name", "alternative_labels", "alternatives", "confidence", "error", "excerpt", "item_id", "latency_ms", "model", "predicted", "predicted_name", "reasoning"]
     ACTUAL_FIELD_NUMBER: _ClassVar[int]
+    ACTUAL_NAME_FIELD_NUMBER: _ClassVar[int]
     ALTERNATIVES_FIELD_NUMBER: _ClassVar[int]
+    ALTERNATIVE_LABELS_FIELD_NUMBER: _ClassVar[int]
     CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     EXCERPT_FIELD_NUMBER: _ClassVar[int]
@@ -286,8 +298,11 @@ class ItemResult(_message.Message):
     LATENCY_MS_FIELD_NUMBER: _ClassVar[int]
     MODEL_FIELD_NUMBER: _ClassVar[int]
     PREDICTED_FIELD_NUMBER: _ClassVar[int]
+    PREDICTED_NAME_FIELD_NUMBER: _ClassVar[int]
     REASONING_FIELD_NUMBER: _ClassVar[int]
     actual: str
+    actual_name: str
+    alternative_labels: _containers.RepeatedCompositeFieldContainer[AlternativeLabel]
     alternatives: _containers.RepeatedScalarFieldContainer[str]
     confidence: float
     error: str
@@ -296,8 +311,9 @@ class ItemResult(_message.Message):
     latency_ms: float
     model: str
     predicted: str
+    predicted_name: str
     reasoning: str
-    def __init__(self, model: _Optional[str] = ..., item_id: _Optional[str] = ..., excerpt: _Optional[str] = ..., actual: _Optional[str] = ..., predicted: _Optional[str] = ..., confidence: _Optional[float] = ..., latency_ms: _Optional[float] = ..., reasoning: _Optional[str] = ..., alternatives: _Optional[_Iterable[str]] = ..., error: _Optional[str] = ...) -> None: ...
+    def __init__(self, model: _Optional[str] = ..., item_id: _Optional[str] = ..., excerpt: _Optional[str] = ..., actual: _Optional[str] = ..., predicted: _Optional[str] = ..., confidence: _Optional[float] = ..., latency_ms: _Optional[float] = ..., reasoning: _Optional[str] = ..., alternatives: _Optional[_Iterable[str]] = ..., error: _Optional[str] = ..., actual_name: _Optional[str] = ..., predicted_name: _Optional[str] = ..., alternative_labels: _Optional[_Iterable[_Union[AlternativeLabel, _Mapping]]] = ...) -> None: ...
 
 class Job(_message.Message):
     __slots__ = ["classification", "completed_at_ms", "created_at_ms", "error", "experiment_id", "id", "kind", "progress_current", "progress_total", "results", "started_at_ms", "status", "sweep", "updated_at_ms"]
