@@ -24,8 +24,17 @@ extension ExperimentsProvider {
             }
             jobs.submit(record)
             return try Job(record)
+        case .crossValidation(let config)?:
+            let (checked, _) = try await mapStoreErrors { try CrossValidationExecutor.plan(config) }
+            var stored = CreateJobRequest()
+            stored.config = .crossValidation(checked)
+            let record = try await mapStoreErrors {
+                try await store.createJob(kind: CrossValidationExecutor.kind, config: try stored.serializedBytes(), progressTotal: Int64(checked.folds))
+            }
+            jobs.submit(record)
+            return try Job(record)
         case nil:
-            throw invalid("a job needs a configuration (classification or sweep)", field: "config")
+            throw invalid("a job needs a configuration (classification, sweep or cross_validation)", field: "config")
         }
     }
 
@@ -82,7 +91,13 @@ extension ExperimentsProvider {
         // A running sweep answers with its results so far: trials, counts and the best one.
         if job.status == .running, let run = sweeps.run(job.id) {
             var results = JobResults()
-            results.sweep = await run.results()
+            if case .crossValidation(let config)? = job.config {
+                let trials = await run.results().trials
+                results.crossValidation = try CrossValidationExecutor.results(
+                    trials, config: config, parentRunID: job.id, startedAtMs: job.startedAtMs)
+            } else {
+                results.sweep = await run.results()
+            }
             job.results = results
         }
         return job
@@ -147,6 +162,7 @@ extension Job {
         switch request.config {
         case .classification(let config)?: self.config = .classification(config)
         case .sweep(let config)?: self.config = .sweep(config)
+        case .crossValidation(let config)?: self.config = .crossValidation(config)
         case nil: self.config = nil
         }
         progressCurrent = UInt64(record.progressCurrent)

@@ -9,8 +9,8 @@ extension ExperimentsProvider {
             return try await run.next(worker: request.worker)
         }
         let job = try await mapStoreErrors { try await store.job(request.jobId) }
-        guard job.kind == SweepExecutor.kind else {
-            throw invalid("job \(request.jobId) is a \(job.kind) job, not a sweep", field: "job_id")
+        guard job.kind == SweepExecutor.kind || job.kind == CrossValidationExecutor.kind else {
+            throw invalid("job \(request.jobId) is a \(job.kind) job, not a sweep or a cross-validation", field: "job_id")
         }
         var response = NextTrialResponse()
         if job.isFinished {

@@ -42,6 +42,7 @@ public final class ExperimentsProvider: ExperimentsServiceProtocol {
         self.sweeps = sweeps
         var executors = executors
         executors[SweepExecutor.kind] = executors[SweepExecutor.kind] ?? SweepExecutor(store: store, registry: sweeps)
+        executors[CrossValidationExecutor.kind] = executors[CrossValidationExecutor.kind] ?? CrossValidationExecutor(store: store, registry: sweeps)
         if let classification = executors[ClassificationEvalExecutor.kind] as? ClassificationEvalExecutor {
             executors[ClassificationEvalExecutor.kind] = classification.with(secrets: secrets)
         }

@@ -39,7 +39,25 @@ actor SweepRun {
         var notBeforeMs: Int64
     }
 
-    init(job: JobRecord, plan: SweepPlan, experimentID: String, store: Store, context: JobContext, trials: [Trial], startedAtMs: Int64) throws {
+    /// How a trial's run is named and tagged, and what it is a child of: a sweep's trials, or a
+    /// cross-validation's folds.
+    struct Naming: Sendable {
+        /// "trial" or "fold": the run's name is "<noun>-<number>", tagged `<noun>=<number>`.
+        var noun = "trial"
+        /// The tag naming the job (`sweep=<id>`, `cv=<id>`) and the `kind` tag.
+        var jobTag = "sweep"
+        var kind = SweepExecutor.kind
+        /// The run the trials' runs are children of.
+        var parentRunID: String?
+    }
+
+    let naming: Naming
+
+    init(
+        job: JobRecord, plan: SweepPlan, experimentID: String, store: Store, context: JobContext, trials: [Trial], startedAtMs: Int64,
+        naming: Naming = Naming()
+    ) throws {
+        self.naming = naming
         self.job = job
         self.plan = plan
         self.experimentID = experimentID
@@ -146,12 +164,14 @@ actor SweepRun {
         do {
             var params: [String: ParamValueRecord] = [:]
             for (name, value) in trial.params { params[name] = value.record }
-            var tags = ["sweep": job.id, "trial": String(index), "kind": SweepExecutor.kind, "method_used": trial.methodUsed]
+            let number = naming.noun == "fold" ? trial.params["fold"].flatMap { if case .intValue(let v)? = $0.kind { Int(v) } else { nil } } ?? index : index
+            var tags = [naming.jobTag: job.id, naming.noun: String(number), "kind": naming.kind, "method_used": trial.methodUsed]
             if !trial.retryOf.isEmpty { tags["retry_of"] = trial.retryOf }
             let run = try await store.startRun(Store.NewRun(
                 experimentID: experimentID,
-                name: "trial-\(index)",
+                name: "\(naming.noun)-\(number)",
                 tags: tags,
+                parentRunID: naming.parentRunID,
                 params: params
             ))
             trials[index].runId = run.id
@@ -216,6 +236,22 @@ actor SweepRun {
                 try CrossValidationResult.summarize(scores: folds.scores, fitTimes: folds.fitTimes, scoreTimes: folds.scoreTimes, field: "folds")
             }
             try await finish(index, status: .completed, score: result.mean, folds: result, error: "")
+        case .fold(let scores)?:
+            guard let score = scores.test[plan.metric] ?? (plan.metric == "score" && scores.test.count == 1 ? scores.test.values.first : nil) else {
+                throw StoreError(
+                    code: .invalidArgument,
+                    message: "the fold's test scores have no \(plan.metric) (they have: \(scores.test.keys.sorted().joined(separator: ", ")))",
+                    field: "fold.test"
+                ).rpcError
+            }
+            for (key, value) in scores.test.merging(scores.train, uniquingKeysWith: { a, _ in a }) where !value.isFinite {
+                throw StoreError(code: .invalidArgument, message: "fold score \(key) is \(value), not a finite number", field: "fold").rpcError
+            }
+            guard scores.fitTime.isFinite, scores.fitTime >= 0, scores.scoreTime.isFinite, scores.scoreTime >= 0 else {
+                throw StoreError(code: .invalidArgument, message: "fit_time and score_time must be finite and not negative", field: "fold").rpcError
+            }
+            trials[index].foldScores = scores
+            try await finish(index, status: .completed, score: score, folds: nil, error: "")
         case .failure(let failure)?:
             try await finish(index, status: .failed, score: nil, folds: nil, error: failure.isEmpty ? "the worker reported a failure" : failure)
         case .killed(let reason)?:
@@ -277,7 +313,13 @@ actor SweepRun {
         if !trial.runId.isEmpty {
             var keys: [String] = []
             var values: [Double] = []
-            if let score {
+            if let scores = trial.foldScores {
+                // A fold: its test and train scores and times, as scikit-learn's cross_validate names them.
+                for key in scores.test.keys.sorted() { keys.append("test_\(key)"); values.append(scores.test[key]!) }
+                for key in scores.train.keys.sorted() { keys.append("train_\(key)"); values.append(scores.train[key]!) }
+                keys += ["fit_time", "score_time"]
+                values += [scores.fitTime, scores.scoreTime]
+            } else if let score {
                 keys.append(plan.metric)
                 values.append(score)
             }

@@ -1529,6 +1529,186 @@ public struct Trial: ProtoMessage {
     /// The id of the failed trial this one tries again.
     public var retryOf: String = ""
 
+    /// A cross-validation fold's scores, as reported.
+    public var foldScores: FoldScores? = nil
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// One fold of a cross-validation: its scores on the test and training parts, and times.
+public struct FoldScores: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.FoldScores"
+
+    /// `test` (field 1).
+    public var test: [String: Double] = [:]
+
+    /// `train` (field 2).
+    public var train: [String: Double] = [:]
+
+    /// Seconds spent fitting and scoring.
+    public var fitTime: Double = 0
+
+    /// `score_time` (field 4).
+    public var scoreTime: Double = 0
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// Configuration of a cross-validation job: one configuration run once per fold by workers
+/// (tally cv, tally sweeps validate; docs/jobs.md, "Cross-validation"). Each fold is a trial with
+/// the params plus fold (0 to folds - 1) and folds, and a run under the job's parent run.
+public struct CrossValidationConfig: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.CrossValidationConfig"
+
+    /// Folds, 2 to 100 (default 5).
+    public var folds: UInt32 = 0
+
+    /// The metrics summarised, the first being the objective; empty: every test metric the folds
+    /// report (the objective then "score").
+    public var metrics: [String] = []
+
+    /// Whether larger values of the first metric are better.
+    public var maximize: Bool = false
+
+    /// Folds running at once (default 1).
+    public var maxParallel: UInt32 = 0
+
+    /// The configuration: params every fold gets.
+    public var params: [String: ParamValue] = [:]
+
+    /// Tracking experiment of the runs; default "cv-<job id>".
+    public var experiment: String = ""
+
+    /// A running fold without a report or heartbeat for this long fails (default 60,000).
+    public var heartbeatTimeoutMs: UInt64 = 0
+
+    /// Times a failed fold is tried again (default 0, at most 10).
+    public var retries: UInt32 = 0
+
+    /// When the configuration is a sweep's best trial (tally sweeps validate): the sweep and trial.
+    public var sweepId: String = ""
+
+    /// `trial_id` (field 10).
+    public var trialId: String = ""
+
+    /// Name of the parent run (default "cv").
+    public var name: String = ""
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// One metric over the folds of a cross-validation.
+public struct MetricFolds: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.MetricFolds"
+
+    /// `metric` (field 1).
+    public var metric: String = ""
+
+    /// Per fold, in fold order; train is empty when the folds reported no training scores.
+    public var test: [Double] = []
+
+    /// `train` (field 3).
+    public var train: [Double] = []
+
+    /// n, mean, sample std, median, min, max and Student's t intervals of the mean.
+    public var testSummary: CrossValidationResult? = nil
+
+    /// `train_summary` (field 5).
+    public var trainSummary: CrossValidationResult? = nil
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// The outcome of a cross-validation job.
+public struct CrossValidationResults: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.CrossValidationResults"
+
+    /// `metrics` (field 1).
+    public var metrics: [MetricFolds] = []
+
+    /// Seconds, over the folds.
+    public var meanFitTime: Double = 0
+
+    /// `mean_score_time` (field 3).
+    public var meanScoreTime: Double = 0
+
+    /// From the job's start to its last fold's end.
+    public var durationMs: Int64 = 0
+
+    /// The run the folds' runs are children of, with the summary as its metrics.
+    public var parentRunId: String = ""
+
+    /// Every fold's trial, retries included.
+    public var folds: [Trial] = []
+
     /// Creates a message with every field at its default value.
     public init() {}
 
@@ -1710,6 +1890,8 @@ public struct ReportTrialRequest: ProtoMessage {
         case failure(String)
         /// The worker stopped the trial (an agent was interrupted): why. The trial ends KILLED.
         case killed(String)
+        /// A cross-validation fold's scores (the objective is its test score of the job's metric).
+        case fold(FoldScores)
     }
 
     /// `intermediate` (field 5).
@@ -1895,6 +2077,9 @@ public struct JobResults: ProtoMessage {
     /// Sweeps.
     public var sweep: SweepResults? = nil
 
+    /// Cross-validation jobs.
+    public var crossValidation: CrossValidationResults? = nil
+
     /// Creates a message with every field at its default value.
     public init() {}
 
@@ -1949,6 +2134,8 @@ public struct Job: ProtoMessage {
         case classification(ClassificationEvalConfig)
         /// `sweep` (field 13).
         case sweep(SweepConfig)
+        /// `cross_validation` (field 15).
+        case crossValidation(CrossValidationConfig)
     }
 
     /// Items done and to do, over all models.
@@ -1999,6 +2186,8 @@ public struct CreateJobRequest: ProtoMessage {
         case classification(ClassificationEvalConfig)
         /// `sweep` (field 2).
         case sweep(SweepConfig)
+        /// `cross_validation` (field 3).
+        case crossValidation(CrossValidationConfig)
     }
 
     /// Creates a message with every field at its default value.
@@ -3620,6 +3809,7 @@ extension Trial: CMessageConvertible {
         self.note = CConvert.string(c.pointee.note)
         self.attempt = c.pointee.attempt
         self.retryOf = CConvert.string(c.pointee.retry_of)
+        if let p = c.pointee.fold_scores { self.foldScores = FoldScores(cMessage: p) }
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -3653,6 +3843,180 @@ extension Trial: CMessageConvertible {
         c.pointee.note = try arena.string(self.note, field: "note")
         c.pointee.attempt = self.attempt
         c.pointee.retry_of = try arena.string(self.retryOf, field: "retry_of")
+        if let v = self.foldScores { c.pointee.fold_scores = try arena.message(v, field: "fold_scores") }
+    }
+}
+
+extension FoldScores: CMessageConvertible {
+    typealias CStruct = Tally__V1__FoldScores
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__fold_scores__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__fold_scores__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        if c.pointee.n_test > 0, let entries = c.pointee.test {
+            self.test.reserveCapacity(c.pointee.n_test)
+            for i in 0..<c.pointee.n_test {
+                guard let e = entries[i]?.pointee else { continue }
+                self.test[CConvert.string(e.key)] = e.value
+            }
+        }
+        if c.pointee.n_train > 0, let entries = c.pointee.train {
+            self.train.reserveCapacity(c.pointee.n_train)
+            for i in 0..<c.pointee.n_train {
+                guard let e = entries[i]?.pointee else { continue }
+                self.train[CConvert.string(e.key)] = e.value
+            }
+        }
+        self.fitTime = c.pointee.fit_time
+        self.scoreTime = c.pointee.score_time
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        if !self.test.isEmpty {
+            let sorted = CConvert.sortedEntries(self.test)
+            let entries = arena.structPointers(Tally__V1__FoldScores__TestEntry.self, count: sorted.count, initializer: tally__v1__fold_scores__test_entry__init)
+            for (i, entry) in sorted.enumerated() {
+                let e = entries[i]!
+                e.pointee.key = try arena.string(entry.key, field: "test.key")
+                e.pointee.value = entry.value
+            }
+            c.pointee.n_test = sorted.count
+            c.pointee.test = entries
+        }
+        if !self.train.isEmpty {
+            let sorted = CConvert.sortedEntries(self.train)
+            let entries = arena.structPointers(Tally__V1__FoldScores__TrainEntry.self, count: sorted.count, initializer: tally__v1__fold_scores__train_entry__init)
+            for (i, entry) in sorted.enumerated() {
+                let e = entries[i]!
+                e.pointee.key = try arena.string(entry.key, field: "train.key")
+                e.pointee.value = entry.value
+            }
+            c.pointee.n_train = sorted.count
+            c.pointee.train = entries
+        }
+        c.pointee.fit_time = self.fitTime
+        c.pointee.score_time = self.scoreTime
+    }
+}
+
+extension CrossValidationConfig: CMessageConvertible {
+    typealias CStruct = Tally__V1__CrossValidationConfig
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__cross_validation_config__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__cross_validation_config__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.folds = c.pointee.folds
+        self.metrics = CConvert.strings(c.pointee.metrics, count: c.pointee.n_metrics)
+        self.maximize = c.pointee.maximize != 0
+        self.maxParallel = c.pointee.max_parallel
+        if c.pointee.n_params > 0, let entries = c.pointee.params {
+            self.params.reserveCapacity(c.pointee.n_params)
+            for i in 0..<c.pointee.n_params {
+                guard let e = entries[i]?.pointee else { continue }
+                self.params[CConvert.string(e.key)] = e.value.map { ParamValue(cMessage: $0) } ?? ParamValue()
+            }
+        }
+        self.experiment = CConvert.string(c.pointee.experiment)
+        self.heartbeatTimeoutMs = c.pointee.heartbeat_timeout_ms
+        self.retries = c.pointee.retries
+        self.sweepId = CConvert.string(c.pointee.sweep_id)
+        self.trialId = CConvert.string(c.pointee.trial_id)
+        self.name = CConvert.string(c.pointee.name)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.folds = self.folds
+        c.pointee.n_metrics = self.metrics.count
+        c.pointee.metrics = try arena.strings(self.metrics, field: "metrics")
+        c.pointee.maximize = self.maximize ? 1 : 0
+        c.pointee.max_parallel = self.maxParallel
+        if !self.params.isEmpty {
+            let sorted = CConvert.sortedEntries(self.params)
+            let entries = arena.structPointers(Tally__V1__CrossValidationConfig__ParamsEntry.self, count: sorted.count, initializer: tally__v1__cross_validation_config__params_entry__init)
+            for (i, entry) in sorted.enumerated() {
+                let e = entries[i]!
+                e.pointee.key = try arena.string(entry.key, field: "params.key")
+                e.pointee.value = try arena.message(entry.value, field: "params.value")
+            }
+            c.pointee.n_params = sorted.count
+            c.pointee.params = entries
+        }
+        c.pointee.experiment = try arena.string(self.experiment, field: "experiment")
+        c.pointee.heartbeat_timeout_ms = self.heartbeatTimeoutMs
+        c.pointee.retries = self.retries
+        c.pointee.sweep_id = try arena.string(self.sweepId, field: "sweep_id")
+        c.pointee.trial_id = try arena.string(self.trialId, field: "trial_id")
+        c.pointee.name = try arena.string(self.name, field: "name")
+    }
+}
+
+extension MetricFolds: CMessageConvertible {
+    typealias CStruct = Tally__V1__MetricFolds
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__metric_folds__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__metric_folds__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.metric = CConvert.string(c.pointee.metric)
+        self.test = CConvert.array(c.pointee.test, count: c.pointee.n_test)
+        self.train = CConvert.array(c.pointee.train, count: c.pointee.n_train)
+        if let p = c.pointee.test_summary { self.testSummary = CrossValidationResult(cMessage: p) }
+        if let p = c.pointee.train_summary { self.trainSummary = CrossValidationResult(cMessage: p) }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.metric = try arena.string(self.metric, field: "metric")
+        c.pointee.n_test = self.test.count
+        c.pointee.test = arena.array(self.test)
+        c.pointee.n_train = self.train.count
+        c.pointee.train = arena.array(self.train)
+        if let v = self.testSummary { c.pointee.test_summary = try arena.message(v, field: "test_summary") }
+        if let v = self.trainSummary { c.pointee.train_summary = try arena.message(v, field: "train_summary") }
+    }
+}
+
+extension CrossValidationResults: CMessageConvertible {
+    typealias CStruct = Tally__V1__CrossValidationResults
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__cross_validation_results__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__cross_validation_results__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.metrics = CConvert.messages(c.pointee.metrics, count: c.pointee.n_metrics)
+        self.meanFitTime = c.pointee.mean_fit_time
+        self.meanScoreTime = c.pointee.mean_score_time
+        self.durationMs = c.pointee.duration_ms
+        self.parentRunId = CConvert.string(c.pointee.parent_run_id)
+        self.folds = CConvert.messages(c.pointee.folds, count: c.pointee.n_folds)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.n_metrics = self.metrics.count
+        c.pointee.metrics = try arena.messages(self.metrics, field: "metrics")
+        c.pointee.mean_fit_time = self.meanFitTime
+        c.pointee.mean_score_time = self.meanScoreTime
+        c.pointee.duration_ms = self.durationMs
+        c.pointee.parent_run_id = try arena.string(self.parentRunId, field: "parent_run_id")
+        c.pointee.n_folds = self.folds.count
+        c.pointee.folds = try arena.messages(self.folds, field: "folds")
     }
 }
 
@@ -3798,6 +4162,7 @@ extension ReportTrialRequest: CMessageConvertible {
         case 3: self.outcome = .folds(ReportTrialRequest.Folds(cMessage: c.pointee.folds))
         case 4: self.outcome = .failure(CConvert.string(c.pointee.failure))
         case 7: self.outcome = .killed(CConvert.string(c.pointee.killed))
+        case 8: self.outcome = .fold(FoldScores(cMessage: c.pointee.fold))
         default: break
         }
         self.intermediate = CConvert.messages(c.pointee.intermediate, count: c.pointee.n_intermediate)
@@ -3819,6 +4184,9 @@ extension ReportTrialRequest: CMessageConvertible {
         case .killed(let v)?:
             c.pointee.outcome_case = .init(rawValue: 7)
             c.pointee.killed = try arena.string(v, field: "killed")
+        case .fold(let v)?:
+            c.pointee.outcome_case = .init(rawValue: 8)
+            c.pointee.fold = try arena.message(v, field: "fold")
         case nil: break
         }
         c.pointee.n_intermediate = self.intermediate.count
@@ -3949,12 +4317,14 @@ extension JobResults: CMessageConvertible {
         self.init()
         self.models = CConvert.messages(c.pointee.models, count: c.pointee.n_models)
         if let p = c.pointee.sweep { self.sweep = SweepResults(cMessage: p) }
+        if let p = c.pointee.cross_validation { self.crossValidation = CrossValidationResults(cMessage: p) }
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
         c.pointee.n_models = self.models.count
         c.pointee.models = try arena.messages(self.models, field: "models")
         if let v = self.sweep { c.pointee.sweep = try arena.message(v, field: "sweep") }
+        if let v = self.crossValidation { c.pointee.cross_validation = try arena.message(v, field: "cross_validation") }
     }
 }
 
@@ -3979,6 +4349,7 @@ extension Job: CMessageConvertible {
         switch c.pointee.config_case.rawValue {
         case 8: self.config = .classification(ClassificationEvalConfig(cMessage: c.pointee.classification))
         case 13: self.config = .sweep(SweepConfig(cMessage: c.pointee.sweep))
+        case 15: self.config = .crossValidation(CrossValidationConfig(cMessage: c.pointee.cross_validation))
         default: break
         }
         self.progressCurrent = c.pointee.progress_current
@@ -4003,6 +4374,9 @@ extension Job: CMessageConvertible {
         case .sweep(let v)?:
             c.pointee.config_case = .init(rawValue: 13)
             c.pointee.sweep = try arena.message(v, field: "sweep")
+        case .crossValidation(let v)?:
+            c.pointee.config_case = .init(rawValue: 15)
+            c.pointee.cross_validation = try arena.message(v, field: "cross_validation")
         case nil: break
         }
         c.pointee.progress_current = self.progressCurrent
@@ -4027,6 +4401,7 @@ extension CreateJobRequest: CMessageConvertible {
         switch c.pointee.config_case.rawValue {
         case 1: self.config = .classification(ClassificationEvalConfig(cMessage: c.pointee.classification))
         case 2: self.config = .sweep(SweepConfig(cMessage: c.pointee.sweep))
+        case 3: self.config = .crossValidation(CrossValidationConfig(cMessage: c.pointee.cross_validation))
         default: break
         }
     }
@@ -4039,6 +4414,9 @@ extension CreateJobRequest: CMessageConvertible {
         case .sweep(let v)?:
             c.pointee.config_case = .init(rawValue: 2)
             c.pointee.sweep = try arena.message(v, field: "sweep")
+        case .crossValidation(let v)?:
+            c.pointee.config_case = .init(rawValue: 3)
+            c.pointee.cross_validation = try arena.message(v, field: "cross_validation")
         case nil: break
         }
     }
@@ -5002,6 +5380,77 @@ extension Trial: ProtoJSONEncodable {
         if !self.note.isEmpty { o["note"] = .string(self.note) }
         if self.attempt != 0 { o["attempt"] = .integer(Int64(self.attempt)) }
         if !self.retryOf.isEmpty { o["retryOf"] = .string(self.retryOf) }
+        if let v = self.foldScores { o["foldScores"] = v.protoJSON }
+        return .object(o)
+    }
+}
+
+extension FoldScores: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.test.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.test { m[k] = .double(v) }
+            o["test"] = .object(m)
+        }
+        if !self.train.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.train { m[k] = .double(v) }
+            o["train"] = .object(m)
+        }
+        if self.fitTime.bitPattern != 0 { o["fitTime"] = .double(self.fitTime) }
+        if self.scoreTime.bitPattern != 0 { o["scoreTime"] = .double(self.scoreTime) }
+        return .object(o)
+    }
+}
+
+extension CrossValidationConfig: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if self.folds != 0 { o["folds"] = .integer(Int64(self.folds)) }
+        if !self.metrics.isEmpty { o["metrics"] = .array(self.metrics.map { .string($0) }) }
+        if self.maximize { o["maximize"] = .bool(self.maximize) }
+        if self.maxParallel != 0 { o["maxParallel"] = .integer(Int64(self.maxParallel)) }
+        if !self.params.isEmpty {
+            var m: [String: JSONValue] = [:]
+            for (k, v) in self.params { m[k] = v.protoJSON }
+            o["params"] = .object(m)
+        }
+        if !self.experiment.isEmpty { o["experiment"] = .string(self.experiment) }
+        if self.heartbeatTimeoutMs != 0 { o["heartbeatTimeoutMs"] = .uint64(self.heartbeatTimeoutMs) }
+        if self.retries != 0 { o["retries"] = .integer(Int64(self.retries)) }
+        if !self.sweepId.isEmpty { o["sweepId"] = .string(self.sweepId) }
+        if !self.trialId.isEmpty { o["trialId"] = .string(self.trialId) }
+        if !self.name.isEmpty { o["name"] = .string(self.name) }
+        return .object(o)
+    }
+}
+
+extension MetricFolds: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.metric.isEmpty { o["metric"] = .string(self.metric) }
+        if !self.test.isEmpty { o["test"] = .array(self.test.map { .double($0) }) }
+        if !self.train.isEmpty { o["train"] = .array(self.train.map { .double($0) }) }
+        if let v = self.testSummary { o["testSummary"] = v.protoJSON }
+        if let v = self.trainSummary { o["trainSummary"] = v.protoJSON }
+        return .object(o)
+    }
+}
+
+extension CrossValidationResults: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.metrics.isEmpty { o["metrics"] = .array(self.metrics.map { $0.protoJSON }) }
+        if self.meanFitTime.bitPattern != 0 { o["meanFitTime"] = .double(self.meanFitTime) }
+        if self.meanScoreTime.bitPattern != 0 { o["meanScoreTime"] = .double(self.meanScoreTime) }
+        if self.durationMs != 0 { o["durationMs"] = .int64(self.durationMs) }
+        if !self.parentRunId.isEmpty { o["parentRunId"] = .string(self.parentRunId) }
+        if !self.folds.isEmpty { o["folds"] = .array(self.folds.map { $0.protoJSON }) }
         return .object(o)
     }
 }
@@ -5068,6 +5517,7 @@ extension ReportTrialRequest: ProtoJSONEncodable {
         case .folds(let v)?: o["folds"] = v.protoJSON
         case .failure(let v)?: o["failure"] = .string(v)
         case .killed(let v)?: o["killed"] = .string(v)
+        case .fold(let v)?: o["fold"] = v.protoJSON
         case nil: break
         }
         if !self.intermediate.isEmpty { o["intermediate"] = .array(self.intermediate.map { $0.protoJSON }) }
@@ -5130,6 +5580,7 @@ extension JobResults: ProtoJSONEncodable {
         var o: [String: JSONValue] = [:]
         if !self.models.isEmpty { o["models"] = .array(self.models.map { $0.protoJSON }) }
         if let v = self.sweep { o["sweep"] = v.protoJSON }
+        if let v = self.crossValidation { o["crossValidation"] = v.protoJSON }
         return .object(o)
     }
 }
@@ -5148,6 +5599,7 @@ extension Job: ProtoJSONEncodable {
         switch self.config {
         case .classification(let v)?: o["classification"] = v.protoJSON
         case .sweep(let v)?: o["sweep"] = v.protoJSON
+        case .crossValidation(let v)?: o["crossValidation"] = v.protoJSON
         case nil: break
         }
         if self.progressCurrent != 0 { o["progressCurrent"] = .uint64(self.progressCurrent) }
@@ -5166,6 +5618,7 @@ extension CreateJobRequest: ProtoJSONEncodable {
         switch self.config {
         case .classification(let v)?: o["classification"] = v.protoJSON
         case .sweep(let v)?: o["sweep"] = v.protoJSON
+        case .crossValidation(let v)?: o["crossValidation"] = v.protoJSON
         case nil: break
         }
         return .object(o)
@@ -6647,6 +7100,176 @@ extension Trial: ProtoJSONDecodable {
                     try ProtoJSONDecoding.checkSingleSpelling(members, "retryOf", "retry_of")
                     if case .null = value { continue }
                     self.retryOf = try ProtoJSONDecoding.decodeString(value)
+                case "foldScores", "fold_scores":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "foldScores", "fold_scores")
+                    if case .null = value { continue }
+                    self.foldScores = try FoldScores(protoJSON: value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension FoldScores: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "test":
+                    if case .null = value { continue }
+                    self.test = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ProtoJSONDecoding.decodeDouble)
+                case "train":
+                    if case .null = value { continue }
+                    self.train = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ProtoJSONDecoding.decodeDouble)
+                case "fitTime", "fit_time":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fitTime", "fit_time")
+                    if case .null = value { continue }
+                    self.fitTime = try ProtoJSONDecoding.decodeDouble(value)
+                case "scoreTime", "score_time":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "scoreTime", "score_time")
+                    if case .null = value { continue }
+                    self.scoreTime = try ProtoJSONDecoding.decodeDouble(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension CrossValidationConfig: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "folds":
+                    if case .null = value { continue }
+                    self.folds = try ProtoJSONDecoding.decodeUInt32(value)
+                case "metrics":
+                    if case .null = value { continue }
+                    self.metrics = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                case "maximize":
+                    if case .null = value { continue }
+                    self.maximize = try ProtoJSONDecoding.decodeBool(value)
+                case "maxParallel", "max_parallel":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "maxParallel", "max_parallel")
+                    if case .null = value { continue }
+                    self.maxParallel = try ProtoJSONDecoding.decodeUInt32(value)
+                case "params":
+                    if case .null = value { continue }
+                    self.params = try ProtoJSONDecoding.map(value, key: ProtoJSONDecoding.stringKey, value: ParamValue.init(protoJSON:))
+                case "experiment":
+                    if case .null = value { continue }
+                    self.experiment = try ProtoJSONDecoding.decodeString(value)
+                case "heartbeatTimeoutMs", "heartbeat_timeout_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "heartbeatTimeoutMs", "heartbeat_timeout_ms")
+                    if case .null = value { continue }
+                    self.heartbeatTimeoutMs = try ProtoJSONDecoding.decodeUInt64(value)
+                case "retries":
+                    if case .null = value { continue }
+                    self.retries = try ProtoJSONDecoding.decodeUInt32(value)
+                case "sweepId", "sweep_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "sweepId", "sweep_id")
+                    if case .null = value { continue }
+                    self.sweepId = try ProtoJSONDecoding.decodeString(value)
+                case "trialId", "trial_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "trialId", "trial_id")
+                    if case .null = value { continue }
+                    self.trialId = try ProtoJSONDecoding.decodeString(value)
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension MetricFolds: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "metric":
+                    if case .null = value { continue }
+                    self.metric = try ProtoJSONDecoding.decodeString(value)
+                case "test":
+                    if case .null = value { continue }
+                    self.test = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeDouble)
+                case "train":
+                    if case .null = value { continue }
+                    self.train = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeDouble)
+                case "testSummary", "test_summary":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "testSummary", "test_summary")
+                    if case .null = value { continue }
+                    self.testSummary = try CrossValidationResult(protoJSON: value)
+                case "trainSummary", "train_summary":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "trainSummary", "train_summary")
+                    if case .null = value { continue }
+                    self.trainSummary = try CrossValidationResult(protoJSON: value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension CrossValidationResults: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "metrics":
+                    if case .null = value { continue }
+                    self.metrics = try ProtoJSONDecoding.array(value, MetricFolds.init(protoJSON:))
+                case "meanFitTime", "mean_fit_time":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "meanFitTime", "mean_fit_time")
+                    if case .null = value { continue }
+                    self.meanFitTime = try ProtoJSONDecoding.decodeDouble(value)
+                case "meanScoreTime", "mean_score_time":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "meanScoreTime", "mean_score_time")
+                    if case .null = value { continue }
+                    self.meanScoreTime = try ProtoJSONDecoding.decodeDouble(value)
+                case "durationMs", "duration_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "durationMs", "duration_ms")
+                    if case .null = value { continue }
+                    self.durationMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "parentRunId", "parent_run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "parentRunId", "parent_run_id")
+                    if case .null = value { continue }
+                    self.parentRunId = try ProtoJSONDecoding.decodeString(value)
+                case "folds":
+                    if case .null = value { continue }
+                    self.folds = try ProtoJSONDecoding.array(value, Trial.init(protoJSON:))
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }
@@ -6820,6 +7443,10 @@ extension ReportTrialRequest: ProtoJSONDecodable {
                     if case .null = value { continue }
                     try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "outcome")
                     self.outcome = .killed(try ProtoJSONDecoding.decodeString(value))
+                case "fold":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "outcome")
+                    self.outcome = .fold(try FoldScores(protoJSON: value))
                 case "intermediate":
                     if case .null = value { continue }
                     self.intermediate = try ProtoJSONDecoding.array(value, IntermediateValue.init(protoJSON:))
@@ -6969,6 +7596,10 @@ extension JobResults: ProtoJSONDecodable {
                 case "sweep":
                     if case .null = value { continue }
                     self.sweep = try SweepResults(protoJSON: value)
+                case "crossValidation", "cross_validation":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "crossValidation", "cross_validation")
+                    if case .null = value { continue }
+                    self.crossValidation = try CrossValidationResults(protoJSON: value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }
@@ -7021,6 +7652,11 @@ extension Job: ProtoJSONDecodable {
                     if case .null = value { continue }
                     try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "config")
                     self.config = .sweep(try SweepConfig(protoJSON: value))
+                case "crossValidation", "cross_validation":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "crossValidation", "cross_validation")
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "config")
+                    self.config = .crossValidation(try CrossValidationConfig(protoJSON: value))
                 case "progressCurrent", "progress_current":
                     try ProtoJSONDecoding.checkSingleSpelling(members, "progressCurrent", "progress_current")
                     if case .null = value { continue }
@@ -7068,6 +7704,11 @@ extension CreateJobRequest: ProtoJSONDecodable {
                     if case .null = value { continue }
                     try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "config")
                     self.config = .sweep(try SweepConfig(protoJSON: value))
+                case "crossValidation", "cross_validation":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "crossValidation", "cross_validation")
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "config")
+                    self.config = .crossValidation(try CrossValidationConfig(protoJSON: value))
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }

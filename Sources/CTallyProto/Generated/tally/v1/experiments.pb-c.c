@@ -1456,6 +1456,204 @@ void   tally__v1__trial__free_unpacked
   assert(message->base.descriptor == &tally__v1__trial__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   tally__v1__fold_scores__test_entry__init
+                     (Tally__V1__FoldScores__TestEntry         *message)
+{
+  static const Tally__V1__FoldScores__TestEntry init_value = TALLY__V1__FOLD_SCORES__TEST_ENTRY__INIT;
+  *message = init_value;
+}
+void   tally__v1__fold_scores__train_entry__init
+                     (Tally__V1__FoldScores__TrainEntry         *message)
+{
+  static const Tally__V1__FoldScores__TrainEntry init_value = TALLY__V1__FOLD_SCORES__TRAIN_ENTRY__INIT;
+  *message = init_value;
+}
+void   tally__v1__fold_scores__init
+                     (Tally__V1__FoldScores         *message)
+{
+  static const Tally__V1__FoldScores init_value = TALLY__V1__FOLD_SCORES__INIT;
+  *message = init_value;
+}
+size_t tally__v1__fold_scores__get_packed_size
+                     (const Tally__V1__FoldScores *message)
+{
+  assert(message->base.descriptor == &tally__v1__fold_scores__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__fold_scores__pack
+                     (const Tally__V1__FoldScores *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__fold_scores__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__fold_scores__pack_to_buffer
+                     (const Tally__V1__FoldScores *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__fold_scores__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__FoldScores *
+       tally__v1__fold_scores__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__FoldScores *)
+     protobuf_c_message_unpack (&tally__v1__fold_scores__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__fold_scores__free_unpacked
+                     (Tally__V1__FoldScores *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__fold_scores__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__cross_validation_config__params_entry__init
+                     (Tally__V1__CrossValidationConfig__ParamsEntry         *message)
+{
+  static const Tally__V1__CrossValidationConfig__ParamsEntry init_value = TALLY__V1__CROSS_VALIDATION_CONFIG__PARAMS_ENTRY__INIT;
+  *message = init_value;
+}
+void   tally__v1__cross_validation_config__init
+                     (Tally__V1__CrossValidationConfig         *message)
+{
+  static const Tally__V1__CrossValidationConfig init_value = TALLY__V1__CROSS_VALIDATION_CONFIG__INIT;
+  *message = init_value;
+}
+size_t tally__v1__cross_validation_config__get_packed_size
+                     (const Tally__V1__CrossValidationConfig *message)
+{
+  assert(message->base.descriptor == &tally__v1__cross_validation_config__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__cross_validation_config__pack
+                     (const Tally__V1__CrossValidationConfig *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__cross_validation_config__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__cross_validation_config__pack_to_buffer
+                     (const Tally__V1__CrossValidationConfig *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__cross_validation_config__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__CrossValidationConfig *
+       tally__v1__cross_validation_config__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__CrossValidationConfig *)
+     protobuf_c_message_unpack (&tally__v1__cross_validation_config__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__cross_validation_config__free_unpacked
+                     (Tally__V1__CrossValidationConfig *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__cross_validation_config__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__metric_folds__init
+                     (Tally__V1__MetricFolds         *message)
+{
+  static const Tally__V1__MetricFolds init_value = TALLY__V1__METRIC_FOLDS__INIT;
+  *message = init_value;
+}
+size_t tally__v1__metric_folds__get_packed_size
+                     (const Tally__V1__MetricFolds *message)
+{
+  assert(message->base.descriptor == &tally__v1__metric_folds__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__metric_folds__pack
+                     (const Tally__V1__MetricFolds *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__metric_folds__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__metric_folds__pack_to_buffer
+                     (const Tally__V1__MetricFolds *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__metric_folds__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__MetricFolds *
+       tally__v1__metric_folds__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__MetricFolds *)
+     protobuf_c_message_unpack (&tally__v1__metric_folds__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__metric_folds__free_unpacked
+                     (Tally__V1__MetricFolds *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__metric_folds__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__cross_validation_results__init
+                     (Tally__V1__CrossValidationResults         *message)
+{
+  static const Tally__V1__CrossValidationResults init_value = TALLY__V1__CROSS_VALIDATION_RESULTS__INIT;
+  *message = init_value;
+}
+size_t tally__v1__cross_validation_results__get_packed_size
+                     (const Tally__V1__CrossValidationResults *message)
+{
+  assert(message->base.descriptor == &tally__v1__cross_validation_results__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__cross_validation_results__pack
+                     (const Tally__V1__CrossValidationResults *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__cross_validation_results__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__cross_validation_results__pack_to_buffer
+                     (const Tally__V1__CrossValidationResults *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__cross_validation_results__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__CrossValidationResults *
+       tally__v1__cross_validation_results__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__CrossValidationResults *)
+     protobuf_c_message_unpack (&tally__v1__cross_validation_results__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__cross_validation_results__free_unpacked
+                     (Tally__V1__CrossValidationResults *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__cross_validation_results__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   tally__v1__sweep_results__best_params_entry__init
                      (Tally__V1__SweepResults__BestParamsEntry         *message)
 {
@@ -5866,7 +6064,7 @@ const ProtobufCMessageDescriptor tally__v1__trial__params_entry__descriptor =
   (ProtobufCMessageInit) tally__v1__trial__params_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__trial__field_descriptors[16] =
+static const ProtobufCFieldDescriptor tally__v1__trial__field_descriptors[17] =
 {
   {
     "id",
@@ -6060,11 +6258,24 @@ static const ProtobufCFieldDescriptor tally__v1__trial__field_descriptors[16] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "fold_scores",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Trial, fold_scores),
+    &tally__v1__fold_scores__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__trial__field_indices_by_name[] = {
   14,   /* field[14] = attempt */
   10,   /* field[10] = error */
   9,   /* field[9] = finished_at_ms */
+  16,   /* field[16] = fold_scores */
   7,   /* field[7] = folds */
   0,   /* field[0] = id */
   12,   /* field[12] = intermediate */
@@ -6082,7 +6293,7 @@ static const unsigned tally__v1__trial__field_indices_by_name[] = {
 static const ProtobufCIntRange tally__v1__trial__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 16 }
+  { 0, 17 }
 };
 const ProtobufCMessageDescriptor tally__v1__trial__descriptor =
 {
@@ -6092,11 +6303,602 @@ const ProtobufCMessageDescriptor tally__v1__trial__descriptor =
   "Tally__V1__Trial",
   "tally.v1",
   sizeof(Tally__V1__Trial),
-  16,
+  17,
   tally__v1__trial__field_descriptors,
   tally__v1__trial__field_indices_by_name,
   1,  tally__v1__trial__number_ranges,
   (ProtobufCMessageInit) tally__v1__trial__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__fold_scores__test_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__FoldScores__TestEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__FoldScores__TestEntry, value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__fold_scores__test_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange tally__v1__fold_scores__test_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor tally__v1__fold_scores__test_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.FoldScores.TestEntry",
+  "TestEntry",
+  "Tally__V1__FoldScores__TestEntry",
+  "tally.v1",
+  sizeof(Tally__V1__FoldScores__TestEntry),
+  2,
+  tally__v1__fold_scores__test_entry__field_descriptors,
+  tally__v1__fold_scores__test_entry__field_indices_by_name,
+  1,  tally__v1__fold_scores__test_entry__number_ranges,
+  (ProtobufCMessageInit) tally__v1__fold_scores__test_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__fold_scores__train_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__FoldScores__TrainEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__FoldScores__TrainEntry, value),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__fold_scores__train_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange tally__v1__fold_scores__train_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor tally__v1__fold_scores__train_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.FoldScores.TrainEntry",
+  "TrainEntry",
+  "Tally__V1__FoldScores__TrainEntry",
+  "tally.v1",
+  sizeof(Tally__V1__FoldScores__TrainEntry),
+  2,
+  tally__v1__fold_scores__train_entry__field_descriptors,
+  tally__v1__fold_scores__train_entry__field_indices_by_name,
+  1,  tally__v1__fold_scores__train_entry__number_ranges,
+  (ProtobufCMessageInit) tally__v1__fold_scores__train_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__fold_scores__field_descriptors[4] =
+{
+  {
+    "test",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__FoldScores, n_test),
+    offsetof(Tally__V1__FoldScores, test),
+    &tally__v1__fold_scores__test_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "train",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__FoldScores, n_train),
+    offsetof(Tally__V1__FoldScores, train),
+    &tally__v1__fold_scores__train_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "fit_time",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__FoldScores, fit_time),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "score_time",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__FoldScores, score_time),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__fold_scores__field_indices_by_name[] = {
+  2,   /* field[2] = fit_time */
+  3,   /* field[3] = score_time */
+  0,   /* field[0] = test */
+  1,   /* field[1] = train */
+};
+static const ProtobufCIntRange tally__v1__fold_scores__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 4 }
+};
+const ProtobufCMessageDescriptor tally__v1__fold_scores__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.FoldScores",
+  "FoldScores",
+  "Tally__V1__FoldScores",
+  "tally.v1",
+  sizeof(Tally__V1__FoldScores),
+  4,
+  tally__v1__fold_scores__field_descriptors,
+  tally__v1__fold_scores__field_indices_by_name,
+  1,  tally__v1__fold_scores__number_ranges,
+  (ProtobufCMessageInit) tally__v1__fold_scores__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__cross_validation_config__params_entry__field_descriptors[2] =
+{
+  {
+    "key",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationConfig__ParamsEntry, key),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "value",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationConfig__ParamsEntry, value),
+    &tally__v1__param_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__cross_validation_config__params_entry__field_indices_by_name[] = {
+  0,   /* field[0] = key */
+  1,   /* field[1] = value */
+};
+static const ProtobufCIntRange tally__v1__cross_validation_config__params_entry__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor tally__v1__cross_validation_config__params_entry__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.CrossValidationConfig.ParamsEntry",
+  "ParamsEntry",
+  "Tally__V1__CrossValidationConfig__ParamsEntry",
+  "tally.v1",
+  sizeof(Tally__V1__CrossValidationConfig__ParamsEntry),
+  2,
+  tally__v1__cross_validation_config__params_entry__field_descriptors,
+  tally__v1__cross_validation_config__params_entry__field_indices_by_name,
+  1,  tally__v1__cross_validation_config__params_entry__number_ranges,
+  (ProtobufCMessageInit) tally__v1__cross_validation_config__params_entry__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__cross_validation_config__field_descriptors[11] =
+{
+  {
+    "folds",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationConfig, folds),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "metrics",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Tally__V1__CrossValidationConfig, n_metrics),
+    offsetof(Tally__V1__CrossValidationConfig, metrics),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "maximize",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationConfig, maximize),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "max_parallel",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationConfig, max_parallel),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "params",
+    5,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__CrossValidationConfig, n_params),
+    offsetof(Tally__V1__CrossValidationConfig, params),
+    &tally__v1__cross_validation_config__params_entry__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "experiment",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationConfig, experiment),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "heartbeat_timeout_ms",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationConfig, heartbeat_timeout_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "retries",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationConfig, retries),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sweep_id",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationConfig, sweep_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "trial_id",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationConfig, trial_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "name",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationConfig, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__cross_validation_config__field_indices_by_name[] = {
+  5,   /* field[5] = experiment */
+  0,   /* field[0] = folds */
+  6,   /* field[6] = heartbeat_timeout_ms */
+  3,   /* field[3] = max_parallel */
+  2,   /* field[2] = maximize */
+  1,   /* field[1] = metrics */
+  10,   /* field[10] = name */
+  4,   /* field[4] = params */
+  7,   /* field[7] = retries */
+  8,   /* field[8] = sweep_id */
+  9,   /* field[9] = trial_id */
+};
+static const ProtobufCIntRange tally__v1__cross_validation_config__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 11 }
+};
+const ProtobufCMessageDescriptor tally__v1__cross_validation_config__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.CrossValidationConfig",
+  "CrossValidationConfig",
+  "Tally__V1__CrossValidationConfig",
+  "tally.v1",
+  sizeof(Tally__V1__CrossValidationConfig),
+  11,
+  tally__v1__cross_validation_config__field_descriptors,
+  tally__v1__cross_validation_config__field_indices_by_name,
+  1,  tally__v1__cross_validation_config__number_ranges,
+  (ProtobufCMessageInit) tally__v1__cross_validation_config__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__metric_folds__field_descriptors[5] =
+{
+  {
+    "metric",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__MetricFolds, metric),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "test",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Tally__V1__MetricFolds, n_test),
+    offsetof(Tally__V1__MetricFolds, test),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "train",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_DOUBLE,
+    offsetof(Tally__V1__MetricFolds, n_train),
+    offsetof(Tally__V1__MetricFolds, train),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "test_summary",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__MetricFolds, test_summary),
+    &tally__v1__cross_validation_result__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "train_summary",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__MetricFolds, train_summary),
+    &tally__v1__cross_validation_result__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__metric_folds__field_indices_by_name[] = {
+  0,   /* field[0] = metric */
+  1,   /* field[1] = test */
+  3,   /* field[3] = test_summary */
+  2,   /* field[2] = train */
+  4,   /* field[4] = train_summary */
+};
+static const ProtobufCIntRange tally__v1__metric_folds__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 5 }
+};
+const ProtobufCMessageDescriptor tally__v1__metric_folds__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.MetricFolds",
+  "MetricFolds",
+  "Tally__V1__MetricFolds",
+  "tally.v1",
+  sizeof(Tally__V1__MetricFolds),
+  5,
+  tally__v1__metric_folds__field_descriptors,
+  tally__v1__metric_folds__field_indices_by_name,
+  1,  tally__v1__metric_folds__number_ranges,
+  (ProtobufCMessageInit) tally__v1__metric_folds__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__cross_validation_results__field_descriptors[6] =
+{
+  {
+    "metrics",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__CrossValidationResults, n_metrics),
+    offsetof(Tally__V1__CrossValidationResults, metrics),
+    &tally__v1__metric_folds__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mean_fit_time",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationResults, mean_fit_time),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "mean_score_time",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_DOUBLE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationResults, mean_score_time),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "duration_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationResults, duration_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "parent_run_id",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CrossValidationResults, parent_run_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "folds",
+    6,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__CrossValidationResults, n_folds),
+    offsetof(Tally__V1__CrossValidationResults, folds),
+    &tally__v1__trial__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__cross_validation_results__field_indices_by_name[] = {
+  3,   /* field[3] = duration_ms */
+  5,   /* field[5] = folds */
+  1,   /* field[1] = mean_fit_time */
+  2,   /* field[2] = mean_score_time */
+  0,   /* field[0] = metrics */
+  4,   /* field[4] = parent_run_id */
+};
+static const ProtobufCIntRange tally__v1__cross_validation_results__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor tally__v1__cross_validation_results__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.CrossValidationResults",
+  "CrossValidationResults",
+  "Tally__V1__CrossValidationResults",
+  "tally.v1",
+  sizeof(Tally__V1__CrossValidationResults),
+  6,
+  tally__v1__cross_validation_results__field_descriptors,
+  tally__v1__cross_validation_results__field_indices_by_name,
+  1,  tally__v1__cross_validation_results__number_ranges,
+  (ProtobufCMessageInit) tally__v1__cross_validation_results__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor tally__v1__sweep_results__best_params_entry__field_descriptors[2] =
@@ -6562,7 +7364,7 @@ const ProtobufCMessageDescriptor tally__v1__report_trial_request__folds__descrip
   (ProtobufCMessageInit) tally__v1__report_trial_request__folds__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__report_trial_request__field_descriptors[7] =
+static const ProtobufCFieldDescriptor tally__v1__report_trial_request__field_descriptors[8] =
 {
   {
     "trial_id",
@@ -6648,10 +7450,23 @@ static const ProtobufCFieldDescriptor tally__v1__report_trial_request__field_des
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "fold",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__ReportTrialRequest, outcome_case),
+    offsetof(Tally__V1__ReportTrialRequest, fold),
+    &tally__v1__fold_scores__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__report_trial_request__field_indices_by_name[] = {
   3,   /* field[3] = failure */
   5,   /* field[5] = final */
+  7,   /* field[7] = fold */
   2,   /* field[2] = folds */
   4,   /* field[4] = intermediate */
   6,   /* field[6] = killed */
@@ -6661,7 +7476,7 @@ static const unsigned tally__v1__report_trial_request__field_indices_by_name[] =
 static const ProtobufCIntRange tally__v1__report_trial_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 7 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor tally__v1__report_trial_request__descriptor =
 {
@@ -6671,7 +7486,7 @@ const ProtobufCMessageDescriptor tally__v1__report_trial_request__descriptor =
   "Tally__V1__ReportTrialRequest",
   "tally.v1",
   sizeof(Tally__V1__ReportTrialRequest),
-  7,
+  8,
   tally__v1__report_trial_request__field_descriptors,
   tally__v1__report_trial_request__field_indices_by_name,
   1,  tally__v1__report_trial_request__number_ranges,
@@ -6849,7 +7664,7 @@ const ProtobufCMessageDescriptor tally__v1__cross_validate_request__descriptor =
   (ProtobufCMessageInit) tally__v1__cross_validate_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__job_results__field_descriptors[2] =
+static const ProtobufCFieldDescriptor tally__v1__job_results__field_descriptors[3] =
 {
   {
     "models",
@@ -6875,15 +7690,28 @@ static const ProtobufCFieldDescriptor tally__v1__job_results__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "cross_validation",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__JobResults, cross_validation),
+    &tally__v1__cross_validation_results__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__job_results__field_indices_by_name[] = {
+  2,   /* field[2] = cross_validation */
   0,   /* field[0] = models */
   1,   /* field[1] = sweep */
 };
 static const ProtobufCIntRange tally__v1__job_results__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor tally__v1__job_results__descriptor =
 {
@@ -6893,14 +7721,14 @@ const ProtobufCMessageDescriptor tally__v1__job_results__descriptor =
   "Tally__V1__JobResults",
   "tally.v1",
   sizeof(Tally__V1__JobResults),
-  2,
+  3,
   tally__v1__job_results__field_descriptors,
   tally__v1__job_results__field_indices_by_name,
   1,  tally__v1__job_results__number_ranges,
   (ProtobufCMessageInit) tally__v1__job_results__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__job__field_descriptors[14] =
+static const ProtobufCFieldDescriptor tally__v1__job__field_descriptors[15] =
 {
   {
     "id",
@@ -7070,11 +7898,24 @@ static const ProtobufCFieldDescriptor tally__v1__job__field_descriptors[14] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "cross_validation",
+    15,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__Job, config_case),
+    offsetof(Tally__V1__Job, cross_validation),
+    &tally__v1__cross_validation_config__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__job__field_indices_by_name[] = {
   7,   /* field[7] = classification */
   5,   /* field[5] = completed_at_ms */
   3,   /* field[3] = created_at_ms */
+  14,   /* field[14] = cross_validation */
   6,   /* field[6] = error */
   11,   /* field[11] = experiment_id */
   0,   /* field[0] = id */
@@ -7090,7 +7931,7 @@ static const unsigned tally__v1__job__field_indices_by_name[] = {
 static const ProtobufCIntRange tally__v1__job__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 14 }
+  { 0, 15 }
 };
 const ProtobufCMessageDescriptor tally__v1__job__descriptor =
 {
@@ -7100,14 +7941,14 @@ const ProtobufCMessageDescriptor tally__v1__job__descriptor =
   "Tally__V1__Job",
   "tally.v1",
   sizeof(Tally__V1__Job),
-  14,
+  15,
   tally__v1__job__field_descriptors,
   tally__v1__job__field_indices_by_name,
   1,  tally__v1__job__number_ranges,
   (ProtobufCMessageInit) tally__v1__job__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__create_job_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor tally__v1__create_job_request__field_descriptors[3] =
 {
   {
     "classification",
@@ -7133,15 +7974,28 @@ static const ProtobufCFieldDescriptor tally__v1__create_job_request__field_descr
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "cross_validation",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__CreateJobRequest, config_case),
+    offsetof(Tally__V1__CreateJobRequest, cross_validation),
+    &tally__v1__cross_validation_config__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__create_job_request__field_indices_by_name[] = {
   0,   /* field[0] = classification */
+  2,   /* field[2] = cross_validation */
   1,   /* field[1] = sweep */
 };
 static const ProtobufCIntRange tally__v1__create_job_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor tally__v1__create_job_request__descriptor =
 {
@@ -7151,7 +8005,7 @@ const ProtobufCMessageDescriptor tally__v1__create_job_request__descriptor =
   "Tally__V1__CreateJobRequest",
   "tally.v1",
   sizeof(Tally__V1__CreateJobRequest),
-  2,
+  3,
   tally__v1__create_job_request__field_descriptors,
   tally__v1__create_job_request__field_indices_by_name,
   1,  tally__v1__create_job_request__number_ranges,

@@ -56,6 +56,13 @@ typedef struct Tally__V1__IntermediateValue Tally__V1__IntermediateValue;
 typedef struct Tally__V1__CrossValidationResult Tally__V1__CrossValidationResult;
 typedef struct Tally__V1__Trial Tally__V1__Trial;
 typedef struct Tally__V1__Trial__ParamsEntry Tally__V1__Trial__ParamsEntry;
+typedef struct Tally__V1__FoldScores Tally__V1__FoldScores;
+typedef struct Tally__V1__FoldScores__TestEntry Tally__V1__FoldScores__TestEntry;
+typedef struct Tally__V1__FoldScores__TrainEntry Tally__V1__FoldScores__TrainEntry;
+typedef struct Tally__V1__CrossValidationConfig Tally__V1__CrossValidationConfig;
+typedef struct Tally__V1__CrossValidationConfig__ParamsEntry Tally__V1__CrossValidationConfig__ParamsEntry;
+typedef struct Tally__V1__MetricFolds Tally__V1__MetricFolds;
+typedef struct Tally__V1__CrossValidationResults Tally__V1__CrossValidationResults;
 typedef struct Tally__V1__SweepResults Tally__V1__SweepResults;
 typedef struct Tally__V1__SweepResults__BestParamsEntry Tally__V1__SweepResults__BestParamsEntry;
 typedef struct Tally__V1__NextTrialRequest Tally__V1__NextTrialRequest;
@@ -1066,6 +1073,10 @@ struct  Tally__V1__Trial
    * The id of the failed trial this one tries again.
    */
   char *retry_of;
+  /*
+   * A cross-validation fold's scores, as reported.
+   */
+  Tally__V1__FoldScores *fold_scores;
   Tally__V1__Trial__ScoreCase _score_case;
   union {
     /*
@@ -1076,7 +1087,176 @@ struct  Tally__V1__Trial
 };
 #define TALLY__V1__TRIAL__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__trial__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string, TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, TALLY__V1__TRIAL___SCORE__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, 0, 0,NULL, (char *)protobuf_c_empty_string, TALLY__V1__TRIAL_STATUS__TRIAL_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, NULL, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string, NULL, TALLY__V1__TRIAL___SCORE__NOT_SET, {0} }
+
+
+struct  Tally__V1__FoldScores__TestEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  double value;
+};
+#define TALLY__V1__FOLD_SCORES__TEST_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__fold_scores__test_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Tally__V1__FoldScores__TrainEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  double value;
+};
+#define TALLY__V1__FOLD_SCORES__TRAIN_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__fold_scores__train_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, 0 }
+
+
+/*
+ * One fold of a cross-validation: its scores on the test and training parts, and times.
+ */
+struct  Tally__V1__FoldScores
+{
+  ProtobufCMessage base;
+  size_t n_test;
+  Tally__V1__FoldScores__TestEntry **test;
+  size_t n_train;
+  Tally__V1__FoldScores__TrainEntry **train;
+  /*
+   * Seconds spent fitting and scoring.
+   */
+  double fit_time;
+  double score_time;
+};
+#define TALLY__V1__FOLD_SCORES__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__fold_scores__descriptor) \
+    , 0,NULL, 0,NULL, 0, 0 }
+
+
+struct  Tally__V1__CrossValidationConfig__ParamsEntry
+{
+  ProtobufCMessage base;
+  char *key;
+  Tally__V1__ParamValue *value;
+};
+#define TALLY__V1__CROSS_VALIDATION_CONFIG__PARAMS_ENTRY__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__cross_validation_config__params_entry__descriptor) \
+    , (char *)protobuf_c_empty_string, NULL }
+
+
+/*
+ * Configuration of a cross-validation job: one configuration run once per fold by workers
+ * (tally cv, tally sweeps validate; docs/jobs.md, "Cross-validation"). Each fold is a trial with
+ * the params plus fold (0 to folds - 1) and folds, and a run under the job's parent run.
+ */
+struct  Tally__V1__CrossValidationConfig
+{
+  ProtobufCMessage base;
+  /*
+   * Folds, 2 to 100 (default 5).
+   */
+  uint32_t folds;
+  /*
+   * The metrics summarised, the first being the objective; empty: every test metric the folds
+   * report (the objective then "score").
+   */
+  size_t n_metrics;
+  char **metrics;
+  /*
+   * Whether larger values of the first metric are better.
+   */
+  protobuf_c_boolean maximize;
+  /*
+   * Folds running at once (default 1).
+   */
+  uint32_t max_parallel;
+  /*
+   * The configuration: params every fold gets.
+   */
+  size_t n_params;
+  Tally__V1__CrossValidationConfig__ParamsEntry **params;
+  /*
+   * Tracking experiment of the runs; default "cv-<job id>".
+   */
+  char *experiment;
+  /*
+   * A running fold without a report or heartbeat for this long fails (default 60,000).
+   */
+  uint64_t heartbeat_timeout_ms;
+  /*
+   * Times a failed fold is tried again (default 0, at most 10).
+   */
+  uint32_t retries;
+  /*
+   * When the configuration is a sweep's best trial (tally sweeps validate): the sweep and trial.
+   */
+  char *sweep_id;
+  char *trial_id;
+  /*
+   * Name of the parent run (default "cv").
+   */
+  char *name;
+};
+#define TALLY__V1__CROSS_VALIDATION_CONFIG__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__cross_validation_config__descriptor) \
+    , 0, 0,NULL, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * One metric over the folds of a cross-validation.
+ */
+struct  Tally__V1__MetricFolds
+{
+  ProtobufCMessage base;
+  char *metric;
+  /*
+   * Per fold, in fold order; train is empty when the folds reported no training scores.
+   */
+  size_t n_test;
+  double *test;
+  size_t n_train;
+  double *train;
+  /*
+   * n, mean, sample std, median, min, max and Student's t intervals of the mean.
+   */
+  Tally__V1__CrossValidationResult *test_summary;
+  Tally__V1__CrossValidationResult *train_summary;
+};
+#define TALLY__V1__METRIC_FOLDS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__metric_folds__descriptor) \
+    , (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, NULL, NULL }
+
+
+/*
+ * The outcome of a cross-validation job.
+ */
+struct  Tally__V1__CrossValidationResults
+{
+  ProtobufCMessage base;
+  size_t n_metrics;
+  Tally__V1__MetricFolds **metrics;
+  /*
+   * Seconds, over the folds.
+   */
+  double mean_fit_time;
+  double mean_score_time;
+  /*
+   * From the job's start to its last fold's end.
+   */
+  int64_t duration_ms;
+  /*
+   * The run the folds' runs are children of, with the summary as its metrics.
+   */
+  char *parent_run_id;
+  /*
+   * Every fold's trial, retries included.
+   */
+  size_t n_folds;
+  Tally__V1__Trial **folds;
+};
+#define TALLY__V1__CROSS_VALIDATION_RESULTS__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__cross_validation_results__descriptor) \
+    , 0,NULL, 0, 0, 0, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 struct  Tally__V1__SweepResults__BestParamsEntry
@@ -1204,7 +1384,8 @@ typedef enum {
   TALLY__V1__REPORT_TRIAL_REQUEST__OUTCOME_SCORE = 2,
   TALLY__V1__REPORT_TRIAL_REQUEST__OUTCOME_FOLDS = 3,
   TALLY__V1__REPORT_TRIAL_REQUEST__OUTCOME_FAILURE = 4,
-  TALLY__V1__REPORT_TRIAL_REQUEST__OUTCOME_KILLED = 7
+  TALLY__V1__REPORT_TRIAL_REQUEST__OUTCOME_KILLED = 7,
+  TALLY__V1__REPORT_TRIAL_REQUEST__OUTCOME_FOLD = 8
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__REPORT_TRIAL_REQUEST__OUTCOME__CASE)
 } Tally__V1__ReportTrialRequest__OutcomeCase;
 
@@ -1227,6 +1408,10 @@ struct  Tally__V1__ReportTrialRequest
      * The worker stopped the trial (an agent was interrupted): why. The trial ends KILLED.
      */
     char *killed;
+    /*
+     * A cross-validation fold's scores (the objective is its test score of the job's metric).
+     */
+    Tally__V1__FoldScores *fold;
   };
 };
 #define TALLY__V1__REPORT_TRIAL_REQUEST__INIT \
@@ -1294,16 +1479,21 @@ struct  Tally__V1__JobResults
    * Sweeps.
    */
   Tally__V1__SweepResults *sweep;
+  /*
+   * Cross-validation jobs.
+   */
+  Tally__V1__CrossValidationResults *cross_validation;
 };
 #define TALLY__V1__JOB_RESULTS__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__job_results__descriptor) \
-    , 0,NULL, NULL }
+    , 0,NULL, NULL, NULL }
 
 
 typedef enum {
   TALLY__V1__JOB__CONFIG__NOT_SET = 0,
   TALLY__V1__JOB__CONFIG_CLASSIFICATION = 8,
-  TALLY__V1__JOB__CONFIG_SWEEP = 13
+  TALLY__V1__JOB__CONFIG_SWEEP = 13,
+  TALLY__V1__JOB__CONFIG_CROSS_VALIDATION = 15
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__JOB__CONFIG__CASE)
 } Tally__V1__Job__ConfigCase;
 
@@ -1347,6 +1537,7 @@ struct  Tally__V1__Job
   union {
     Tally__V1__ClassificationEvalConfig *classification;
     Tally__V1__SweepConfig *sweep;
+    Tally__V1__CrossValidationConfig *cross_validation;
   };
 };
 #define TALLY__V1__JOB__INIT \
@@ -1357,7 +1548,8 @@ struct  Tally__V1__Job
 typedef enum {
   TALLY__V1__CREATE_JOB_REQUEST__CONFIG__NOT_SET = 0,
   TALLY__V1__CREATE_JOB_REQUEST__CONFIG_CLASSIFICATION = 1,
-  TALLY__V1__CREATE_JOB_REQUEST__CONFIG_SWEEP = 2
+  TALLY__V1__CREATE_JOB_REQUEST__CONFIG_SWEEP = 2,
+  TALLY__V1__CREATE_JOB_REQUEST__CONFIG_CROSS_VALIDATION = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__CREATE_JOB_REQUEST__CONFIG__CASE)
 } Tally__V1__CreateJobRequest__ConfigCase;
 
@@ -1368,6 +1560,7 @@ struct  Tally__V1__CreateJobRequest
   union {
     Tally__V1__ClassificationEvalConfig *classification;
     Tally__V1__SweepConfig *sweep;
+    Tally__V1__CrossValidationConfig *cross_validation;
   };
 };
 #define TALLY__V1__CREATE_JOB_REQUEST__INIT \
@@ -2252,6 +2445,91 @@ Tally__V1__Trial *
 void   tally__v1__trial__free_unpacked
                      (Tally__V1__Trial *message,
                       ProtobufCAllocator *allocator);
+/* Tally__V1__FoldScores__TestEntry methods */
+void   tally__v1__fold_scores__test_entry__init
+                     (Tally__V1__FoldScores__TestEntry         *message);
+/* Tally__V1__FoldScores__TrainEntry methods */
+void   tally__v1__fold_scores__train_entry__init
+                     (Tally__V1__FoldScores__TrainEntry         *message);
+/* Tally__V1__FoldScores methods */
+void   tally__v1__fold_scores__init
+                     (Tally__V1__FoldScores         *message);
+size_t tally__v1__fold_scores__get_packed_size
+                     (const Tally__V1__FoldScores   *message);
+size_t tally__v1__fold_scores__pack
+                     (const Tally__V1__FoldScores   *message,
+                      uint8_t             *out);
+size_t tally__v1__fold_scores__pack_to_buffer
+                     (const Tally__V1__FoldScores   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__FoldScores *
+       tally__v1__fold_scores__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__fold_scores__free_unpacked
+                     (Tally__V1__FoldScores *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__CrossValidationConfig__ParamsEntry methods */
+void   tally__v1__cross_validation_config__params_entry__init
+                     (Tally__V1__CrossValidationConfig__ParamsEntry         *message);
+/* Tally__V1__CrossValidationConfig methods */
+void   tally__v1__cross_validation_config__init
+                     (Tally__V1__CrossValidationConfig         *message);
+size_t tally__v1__cross_validation_config__get_packed_size
+                     (const Tally__V1__CrossValidationConfig   *message);
+size_t tally__v1__cross_validation_config__pack
+                     (const Tally__V1__CrossValidationConfig   *message,
+                      uint8_t             *out);
+size_t tally__v1__cross_validation_config__pack_to_buffer
+                     (const Tally__V1__CrossValidationConfig   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__CrossValidationConfig *
+       tally__v1__cross_validation_config__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__cross_validation_config__free_unpacked
+                     (Tally__V1__CrossValidationConfig *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__MetricFolds methods */
+void   tally__v1__metric_folds__init
+                     (Tally__V1__MetricFolds         *message);
+size_t tally__v1__metric_folds__get_packed_size
+                     (const Tally__V1__MetricFolds   *message);
+size_t tally__v1__metric_folds__pack
+                     (const Tally__V1__MetricFolds   *message,
+                      uint8_t             *out);
+size_t tally__v1__metric_folds__pack_to_buffer
+                     (const Tally__V1__MetricFolds   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__MetricFolds *
+       tally__v1__metric_folds__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__metric_folds__free_unpacked
+                     (Tally__V1__MetricFolds *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__CrossValidationResults methods */
+void   tally__v1__cross_validation_results__init
+                     (Tally__V1__CrossValidationResults         *message);
+size_t tally__v1__cross_validation_results__get_packed_size
+                     (const Tally__V1__CrossValidationResults   *message);
+size_t tally__v1__cross_validation_results__pack
+                     (const Tally__V1__CrossValidationResults   *message,
+                      uint8_t             *out);
+size_t tally__v1__cross_validation_results__pack_to_buffer
+                     (const Tally__V1__CrossValidationResults   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__CrossValidationResults *
+       tally__v1__cross_validation_results__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__cross_validation_results__free_unpacked
+                     (Tally__V1__CrossValidationResults *message,
+                      ProtobufCAllocator *allocator);
 /* Tally__V1__SweepResults__BestParamsEntry methods */
 void   tally__v1__sweep_results__best_params_entry__init
                      (Tally__V1__SweepResults__BestParamsEntry         *message);
@@ -2912,6 +3190,27 @@ typedef void (*Tally__V1__Trial__ParamsEntry_Closure)
 typedef void (*Tally__V1__Trial_Closure)
                  (const Tally__V1__Trial *message,
                   void *closure_data);
+typedef void (*Tally__V1__FoldScores__TestEntry_Closure)
+                 (const Tally__V1__FoldScores__TestEntry *message,
+                  void *closure_data);
+typedef void (*Tally__V1__FoldScores__TrainEntry_Closure)
+                 (const Tally__V1__FoldScores__TrainEntry *message,
+                  void *closure_data);
+typedef void (*Tally__V1__FoldScores_Closure)
+                 (const Tally__V1__FoldScores *message,
+                  void *closure_data);
+typedef void (*Tally__V1__CrossValidationConfig__ParamsEntry_Closure)
+                 (const Tally__V1__CrossValidationConfig__ParamsEntry *message,
+                  void *closure_data);
+typedef void (*Tally__V1__CrossValidationConfig_Closure)
+                 (const Tally__V1__CrossValidationConfig *message,
+                  void *closure_data);
+typedef void (*Tally__V1__MetricFolds_Closure)
+                 (const Tally__V1__MetricFolds *message,
+                  void *closure_data);
+typedef void (*Tally__V1__CrossValidationResults_Closure)
+                 (const Tally__V1__CrossValidationResults *message,
+                  void *closure_data);
 typedef void (*Tally__V1__SweepResults__BestParamsEntry_Closure)
                  (const Tally__V1__SweepResults__BestParamsEntry *message,
                   void *closure_data);
@@ -3255,6 +3554,13 @@ extern const ProtobufCMessageDescriptor tally__v1__intermediate_value__descripto
 extern const ProtobufCMessageDescriptor tally__v1__cross_validation_result__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__trial__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__trial__params_entry__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__fold_scores__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__fold_scores__test_entry__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__fold_scores__train_entry__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__cross_validation_config__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__cross_validation_config__params_entry__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__metric_folds__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__cross_validation_results__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__sweep_results__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__sweep_results__best_params_entry__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__next_trial_request__descriptor;

@@ -123,12 +123,14 @@ class CreateDatasetRequest(_message.Message):
     def __init__(self, name: _Optional[str] = ..., description: _Optional[str] = ..., labels: _Optional[_Iterable[_Union[Label, _Mapping]]] = ..., items: _Optional[_Iterable[_Union[DatasetItem, _Mapping]]] = ..., artifact: _Optional[_Union[_tracking_pb2.ArtifactRef, _Mapping]] = ...) -> None: ...
 
 class CreateJobRequest(_message.Message):
-    __slots__ = ["classification", "sweep"]
+    __slots__ = ["classification", "cross_validation", "sweep"]
     CLASSIFICATION_FIELD_NUMBER: _ClassVar[int]
+    CROSS_VALIDATION_FIELD_NUMBER: _ClassVar[int]
     SWEEP_FIELD_NUMBER: _ClassVar[int]
     classification: ClassificationEvalConfig
+    cross_validation: CrossValidationConfig
     sweep: SweepConfig
-    def __init__(self, classification: _Optional[_Union[ClassificationEvalConfig, _Mapping]] = ..., sweep: _Optional[_Union[SweepConfig, _Mapping]] = ...) -> None: ...
+    def __init__(self, classification: _Optional[_Union[ClassificationEvalConfig, _Mapping]] = ..., sweep: _Optional[_Union[SweepConfig, _Mapping]] = ..., cross_validation: _Optional[_Union[CrossValidationConfig, _Mapping]] = ...) -> None: ...
 
 class CreateProviderRequest(_message.Message):
     __slots__ = ["api_key", "base_url", "command", "inactive", "kind", "name"]
@@ -155,6 +157,39 @@ class CrossValidateRequest(_message.Message):
     score_times: _containers.RepeatedScalarFieldContainer[float]
     scores: _containers.RepeatedScalarFieldContainer[float]
     def __init__(self, scores: _Optional[_Iterable[float]] = ..., fit_times: _Optional[_Iterable[float]] = ..., score_times: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class CrossValidationConfig(_message.Message):
+    __slots__ = ["experiment", "folds", "heartbeat_timeout_ms", "max_parallel", "maximize", "metrics", "name", "params", "retries", "sweep_id", "trial_id"]
+    class ParamsEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: _tracking_pb2.ParamValue
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[_Union[_tracking_pb2.ParamValue, _Mapping]] = ...) -> None: ...
+    EXPERIMENT_FIELD_NUMBER: _ClassVar[int]
+    FOLDS_FIELD_NUMBER: _ClassVar[int]
+    HEARTBEAT_TIMEOUT_MS_FIELD_NUMBER: _ClassVar[int]
+    MAXIMIZE_FIELD_NUMBER: _ClassVar[int]
+    MAX_PARALLEL_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PARAMS_FIELD_NUMBER: _ClassVar[int]
+    RETRIES_FIELD_NUMBER: _ClassVar[int]
+    SWEEP_ID_FIELD_NUMBER: _ClassVar[int]
+    TRIAL_ID_FIELD_NUMBER: _ClassVar[int]
+    experiment: str
+    folds: int
+    heartbeat_timeout_ms: int
+    max_parallel: int
+    maximize: bool
+    metrics: _containers.RepeatedScalarFieldContainer[str]
+    name: str
+    params: _containers.MessageMap[str, _tracking_pb2.ParamValue]
+    retries: int
+    sweep_id: str
+    trial_id: str
+    def __init__(self, folds: _Optional[int] = ..., metrics: _Optional[_Iterable[str]] = ..., maximize: bool = ..., max_parallel: _Optional[int] = ..., params: _Optional[_Mapping[str, _tracking_pb2.ParamValue]] = ..., experiment: _Optional[str] = ..., heartbeat_timeout_ms: _Optional[int] = ..., retries: _Optional[int] = ..., sweep_id: _Optional[str] = ..., trial_id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class CrossValidationResult(_message.Message):
     __slots__ = ["ci95_lower", "ci95_upper", "ci99_lower", "ci99_upper", "fit_time_mean", "has_interval", "max", "mean", "median", "min", "n", "score_time_mean", "scores", "std"]
@@ -187,6 +222,22 @@ class CrossValidationResult(_message.Message):
     scores: _containers.RepeatedScalarFieldContainer[float]
     std: float
     def __init__(self, n: _Optional[int] = ..., mean: _Optional[float] = ..., std: _Optional[float] = ..., median: _Optional[float] = ..., min: _Optional[float] = ..., max: _Optional[float] = ..., ci95_lower: _Optional[float] = ..., ci95_upper: _Optional[float] = ..., ci99_lower: _Optional[float] = ..., ci99_upper: _Optional[float] = ..., has_interval: bool = ..., fit_time_mean: _Optional[float] = ..., score_time_mean: _Optional[float] = ..., scores: _Optional[_Iterable[float]] = ...) -> None: ...
+
+class CrossValidationResults(_message.Message):
+    __slots__ = ["duration_ms", "folds", "mean_fit_time", "mean_score_time", "metrics", "parent_run_id"]
+    DURATION_MS_FIELD_NUMBER: _ClassVar[int]
+    FOLDS_FIELD_NUMBER: _ClassVar[int]
+    MEAN_FIT_TIME_FIELD_NUMBER: _ClassVar[int]
+    MEAN_SCORE_TIME_FIELD_NUMBER: _ClassVar[int]
+    METRICS_FIELD_NUMBER: _ClassVar[int]
+    PARENT_RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    duration_ms: int
+    folds: _containers.RepeatedCompositeFieldContainer[Trial]
+    mean_fit_time: float
+    mean_score_time: float
+    metrics: _containers.RepeatedCompositeFieldContainer[MetricFolds]
+    parent_run_id: str
+    def __init__(self, metrics: _Optional[_Iterable[_Union[MetricFolds, _Mapping]]] = ..., mean_fit_time: _Optional[float] = ..., mean_score_time: _Optional[float] = ..., duration_ms: _Optional[int] = ..., parent_run_id: _Optional[str] = ..., folds: _Optional[_Iterable[_Union[Trial, _Mapping]]] = ...) -> None: ...
 
 class Dataset(_message.Message):
     __slots__ = ["created_at_ms", "description", "id", "item_count", "label_counts", "labels", "name", "updated_at_ms"]
@@ -255,6 +306,32 @@ class DeleteProviderResponse(_message.Message):
     __slots__ = []
     def __init__(self) -> None: ...
 
+class FoldScores(_message.Message):
+    __slots__ = ["fit_time", "score_time", "test", "train"]
+    class TestEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    class TrainEntry(_message.Message):
+        __slots__ = ["key", "value"]
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    FIT_TIME_FIELD_NUMBER: _ClassVar[int]
+    SCORE_TIME_FIELD_NUMBER: _ClassVar[int]
+    TEST_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_FIELD_NUMBER: _ClassVar[int]
+    fit_time: float
+    score_time: float
+    test: _containers.ScalarMap[str, float]
+    train: _containers.ScalarMap[str, float]
+    def __init__(self, test: _Optional[_Mapping[str, float]] = ..., train: _Optional[_Mapping[str, float]] = ..., fit_time: _Optional[float] = ..., score_time: _Optional[float] = ...) -> None: ...
+
 class GetDatasetRequest(_message.Message):
     __slots__ = ["dataset"]
     DATASET_FIELD_NUMBER: _ClassVar[int]
@@ -316,10 +393,11 @@ class ItemResult(_message.Message):
     def __init__(self, model: _Optional[str] = ..., item_id: _Optional[str] = ..., excerpt: _Optional[str] = ..., actual: _Optional[str] = ..., predicted: _Optional[str] = ..., confidence: _Optional[float] = ..., latency_ms: _Optional[float] = ..., reasoning: _Optional[str] = ..., alternatives: _Optional[_Iterable[str]] = ..., error: _Optional[str] = ..., actual_name: _Optional[str] = ..., predicted_name: _Optional[str] = ..., alternative_labels: _Optional[_Iterable[_Union[AlternativeLabel, _Mapping]]] = ...) -> None: ...
 
 class Job(_message.Message):
-    __slots__ = ["classification", "completed_at_ms", "created_at_ms", "error", "experiment_id", "id", "kind", "progress_current", "progress_total", "results", "started_at_ms", "status", "sweep", "updated_at_ms"]
+    __slots__ = ["classification", "completed_at_ms", "created_at_ms", "cross_validation", "error", "experiment_id", "id", "kind", "progress_current", "progress_total", "results", "started_at_ms", "status", "sweep", "updated_at_ms"]
     CLASSIFICATION_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CROSS_VALIDATION_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
@@ -334,6 +412,7 @@ class Job(_message.Message):
     classification: ClassificationEvalConfig
     completed_at_ms: int
     created_at_ms: int
+    cross_validation: CrossValidationConfig
     error: str
     experiment_id: str
     id: str
@@ -345,7 +424,7 @@ class Job(_message.Message):
     status: JobStatus
     sweep: SweepConfig
     updated_at_ms: int
-    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., created_at_ms: _Optional[int] = ..., started_at_ms: _Optional[int] = ..., completed_at_ms: _Optional[int] = ..., error: _Optional[str] = ..., classification: _Optional[_Union[ClassificationEvalConfig, _Mapping]] = ..., sweep: _Optional[_Union[SweepConfig, _Mapping]] = ..., progress_current: _Optional[int] = ..., progress_total: _Optional[int] = ..., results: _Optional[_Union[JobResults, _Mapping]] = ..., experiment_id: _Optional[str] = ..., updated_at_ms: _Optional[int] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., kind: _Optional[str] = ..., status: _Optional[_Union[JobStatus, str]] = ..., created_at_ms: _Optional[int] = ..., started_at_ms: _Optional[int] = ..., completed_at_ms: _Optional[int] = ..., error: _Optional[str] = ..., classification: _Optional[_Union[ClassificationEvalConfig, _Mapping]] = ..., sweep: _Optional[_Union[SweepConfig, _Mapping]] = ..., cross_validation: _Optional[_Union[CrossValidationConfig, _Mapping]] = ..., progress_current: _Optional[int] = ..., progress_total: _Optional[int] = ..., results: _Optional[_Union[JobResults, _Mapping]] = ..., experiment_id: _Optional[str] = ..., updated_at_ms: _Optional[int] = ...) -> None: ...
 
 class JobCancelled(_message.Message):
     __slots__ = []
@@ -410,12 +489,14 @@ class JobProgress(_message.Message):
     def __init__(self, current: _Optional[int] = ..., total: _Optional[int] = ..., percentage: _Optional[float] = ..., items_per_second: _Optional[float] = ..., eta_seconds: _Optional[float] = ..., model: _Optional[str] = ...) -> None: ...
 
 class JobResults(_message.Message):
-    __slots__ = ["models", "sweep"]
+    __slots__ = ["cross_validation", "models", "sweep"]
+    CROSS_VALIDATION_FIELD_NUMBER: _ClassVar[int]
     MODELS_FIELD_NUMBER: _ClassVar[int]
     SWEEP_FIELD_NUMBER: _ClassVar[int]
+    cross_validation: CrossValidationResults
     models: _containers.RepeatedCompositeFieldContainer[ModelEvaluation]
     sweep: SweepResults
-    def __init__(self, models: _Optional[_Iterable[_Union[ModelEvaluation, _Mapping]]] = ..., sweep: _Optional[_Union[SweepResults, _Mapping]] = ...) -> None: ...
+    def __init__(self, models: _Optional[_Iterable[_Union[ModelEvaluation, _Mapping]]] = ..., sweep: _Optional[_Union[SweepResults, _Mapping]] = ..., cross_validation: _Optional[_Union[CrossValidationResults, _Mapping]] = ...) -> None: ...
 
 class JobStarted(_message.Message):
     __slots__ = ["total"]
@@ -519,6 +600,20 @@ class ListProvidersResponse(_message.Message):
     providers: _containers.RepeatedCompositeFieldContainer[Provider]
     def __init__(self, providers: _Optional[_Iterable[_Union[Provider, _Mapping]]] = ...) -> None: ...
 
+class MetricFolds(_message.Message):
+    __slots__ = ["metric", "test", "test_summary", "train", "train_summary"]
+    METRIC_FIELD_NUMBER: _ClassVar[int]
+    TEST_FIELD_NUMBER: _ClassVar[int]
+    TEST_SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_FIELD_NUMBER: _ClassVar[int]
+    TRAIN_SUMMARY_FIELD_NUMBER: _ClassVar[int]
+    metric: str
+    test: _containers.RepeatedScalarFieldContainer[float]
+    test_summary: CrossValidationResult
+    train: _containers.RepeatedScalarFieldContainer[float]
+    train_summary: CrossValidationResult
+    def __init__(self, metric: _Optional[str] = ..., test: _Optional[_Iterable[float]] = ..., train: _Optional[_Iterable[float]] = ..., test_summary: _Optional[_Union[CrossValidationResult, _Mapping]] = ..., train_summary: _Optional[_Union[CrossValidationResult, _Mapping]] = ...) -> None: ...
+
 class ModelEvaluation(_message.Message):
     __slots__ = ["accuracy", "average_confidence", "average_latency_ms", "confusion", "errors", "evaluated", "expected_calibration_error", "macro_f1", "model", "p50_latency_ms", "p95_latency_ms", "per_label", "reliability", "run_id", "total", "weighted_f1"]
     class ConfusionEntry(_message.Message):
@@ -620,7 +715,7 @@ class PrunerConfig(_message.Message):
     def __init__(self, enabled: bool = ..., min_trials: _Optional[int] = ..., warmup_steps: _Optional[int] = ...) -> None: ...
 
 class ReportTrialRequest(_message.Message):
-    __slots__ = ["failure", "final", "folds", "intermediate", "killed", "score", "trial_id"]
+    __slots__ = ["failure", "final", "fold", "folds", "intermediate", "killed", "score", "trial_id"]
     class Folds(_message.Message):
         __slots__ = ["fit_times", "score_times", "scores"]
         FIT_TIMES_FIELD_NUMBER: _ClassVar[int]
@@ -633,18 +728,20 @@ class ReportTrialRequest(_message.Message):
     FAILURE_FIELD_NUMBER: _ClassVar[int]
     FINAL_FIELD_NUMBER: _ClassVar[int]
     FOLDS_FIELD_NUMBER: _ClassVar[int]
+    FOLD_FIELD_NUMBER: _ClassVar[int]
     INTERMEDIATE_FIELD_NUMBER: _ClassVar[int]
     KILLED_FIELD_NUMBER: _ClassVar[int]
     SCORE_FIELD_NUMBER: _ClassVar[int]
     TRIAL_ID_FIELD_NUMBER: _ClassVar[int]
     failure: str
     final: bool
+    fold: FoldScores
     folds: ReportTrialRequest.Folds
     intermediate: _containers.RepeatedCompositeFieldContainer[IntermediateValue]
     killed: str
     score: float
     trial_id: str
-    def __init__(self, trial_id: _Optional[str] = ..., score: _Optional[float] = ..., folds: _Optional[_Union[ReportTrialRequest.Folds, _Mapping]] = ..., failure: _Optional[str] = ..., killed: _Optional[str] = ..., intermediate: _Optional[_Iterable[_Union[IntermediateValue, _Mapping]]] = ..., final: bool = ...) -> None: ...
+    def __init__(self, trial_id: _Optional[str] = ..., score: _Optional[float] = ..., folds: _Optional[_Union[ReportTrialRequest.Folds, _Mapping]] = ..., failure: _Optional[str] = ..., killed: _Optional[str] = ..., fold: _Optional[_Union[FoldScores, _Mapping]] = ..., intermediate: _Optional[_Iterable[_Union[IntermediateValue, _Mapping]]] = ..., final: bool = ...) -> None: ...
 
 class ReportTrialResponse(_message.Message):
     __slots__ = ["prune", "trial"]
@@ -788,7 +885,7 @@ class SweepResults(_message.Message):
     def __init__(self, best_trial_id: _Optional[str] = ..., best_params: _Optional[_Mapping[str, _tracking_pb2.ParamValue]] = ..., best_score: _Optional[float] = ..., best_ci95_lower: _Optional[float] = ..., best_ci95_upper: _Optional[float] = ..., best_ci99_lower: _Optional[float] = ..., best_ci99_upper: _Optional[float] = ..., total: _Optional[int] = ..., completed: _Optional[int] = ..., failed: _Optional[int] = ..., pruned: _Optional[int] = ..., tuning_time_ms: _Optional[int] = ..., trials: _Optional[_Iterable[_Union[Trial, _Mapping]]] = ..., killed: _Optional[int] = ..., method_used: _Optional[str] = ..., retried: _Optional[int] = ...) -> None: ...
 
 class Trial(_message.Message):
-    __slots__ = ["attempt", "error", "finished_at_ms", "folds", "id", "intermediate", "method_used", "note", "number", "params", "retry_of", "run_id", "score", "started_at_ms", "status", "worker"]
+    __slots__ = ["attempt", "error", "finished_at_ms", "fold_scores", "folds", "id", "intermediate", "method_used", "note", "number", "params", "retry_of", "run_id", "score", "started_at_ms", "status", "worker"]
     class ParamsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -800,6 +897,7 @@ class Trial(_message.Message):
     ERROR_FIELD_NUMBER: _ClassVar[int]
     FINISHED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     FOLDS_FIELD_NUMBER: _ClassVar[int]
+    FOLD_SCORES_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     INTERMEDIATE_FIELD_NUMBER: _ClassVar[int]
     METHOD_USED_FIELD_NUMBER: _ClassVar[int]
@@ -815,6 +913,7 @@ class Trial(_message.Message):
     attempt: int
     error: str
     finished_at_ms: int
+    fold_scores: FoldScores
     folds: CrossValidationResult
     id: str
     intermediate: _containers.RepeatedCompositeFieldContainer[IntermediateValue]
@@ -828,7 +927,7 @@ class Trial(_message.Message):
     started_at_ms: int
     status: TrialStatus
     worker: str
-    def __init__(self, id: _Optional[str] = ..., number: _Optional[int] = ..., params: _Optional[_Mapping[str, _tracking_pb2.ParamValue]] = ..., run_id: _Optional[str] = ..., status: _Optional[_Union[TrialStatus, str]] = ..., method_used: _Optional[str] = ..., score: _Optional[float] = ..., folds: _Optional[_Union[CrossValidationResult, _Mapping]] = ..., started_at_ms: _Optional[int] = ..., finished_at_ms: _Optional[int] = ..., error: _Optional[str] = ..., worker: _Optional[str] = ..., intermediate: _Optional[_Iterable[_Union[IntermediateValue, _Mapping]]] = ..., note: _Optional[str] = ..., attempt: _Optional[int] = ..., retry_of: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., number: _Optional[int] = ..., params: _Optional[_Mapping[str, _tracking_pb2.ParamValue]] = ..., run_id: _Optional[str] = ..., status: _Optional[_Union[TrialStatus, str]] = ..., method_used: _Optional[str] = ..., score: _Optional[float] = ..., folds: _Optional[_Union[CrossValidationResult, _Mapping]] = ..., started_at_ms: _Optional[int] = ..., finished_at_ms: _Optional[int] = ..., error: _Optional[str] = ..., worker: _Optional[str] = ..., intermediate: _Optional[_Iterable[_Union[IntermediateValue, _Mapping]]] = ..., note: _Optional[str] = ..., attempt: _Optional[int] = ..., retry_of: _Optional[str] = ..., fold_scores: _Optional[_Union[FoldScores, _Mapping]] = ...) -> None: ...
 
 class TrialEvent(_message.Message):
     __slots__ = ["best", "trial"]
