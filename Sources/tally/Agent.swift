@@ -81,21 +81,36 @@ struct Agent: AsyncParsableCommand {
         } catch let error as RPCError {
             throw CLIError(error)
         }
-        guard case .sweep(let config)? = job.config else {
-            throw ValidationErrorMessage(message: "job \(job.id) is a \(job.kind) job, not a sweep")
-        }
         let output = AgentOutput(json: client.json)
-        let metric = SweepFormat.metric(config)
-        guard job.status == .pending || job.status == .running else {
-            output.line("sweep \(job.id) has already ended (\(JobFormat.status(job.status)))")
-            if let results = job.results?.sweep { output.lines(SweepFormat.bestLines(results, metric: metric)) }
-            return
+        let metric: String
+        let timeoutMs: UInt64
+        let isCrossValidation: Bool
+        switch job.config {
+        case .sweep(let config)?:
+            metric = SweepFormat.metric(config)
+            timeoutMs = config.heartbeatTimeoutMs > 0 ? config.heartbeatTimeoutMs : 60_000
+            isCrossValidation = false
+            guard job.status == .pending || job.status == .running else {
+                output.line("sweep \(job.id) has already ended (\(JobFormat.status(job.status)))")
+                if let results = job.results?.sweep { output.lines(SweepFormat.bestLines(results, metric: metric)) }
+                return
+            }
+            output.line("agent: sweep \(job.id) (\(SweepFormat.summary(config))), running up to \(parallel) trial\(parallel == 1 ? "" : "s") of: \(command.joined(separator: " "))")
+        case .crossValidation(let config)?:
+            metric = config.metrics.first ?? "score"
+            timeoutMs = config.heartbeatTimeoutMs > 0 ? config.heartbeatTimeoutMs : 60_000
+            isCrossValidation = true
+            guard job.status == .pending || job.status == .running else {
+                output.line("cross-validation \(job.id) has already ended (\(JobFormat.status(job.status)))")
+                return
+            }
+            output.line("agent: cross-validation \(job.id) (\(config.folds) folds), running up to \(parallel) fold\(parallel == 1 ? "" : "s") at once of: \(command.joined(separator: " "))")
+        default:
+            throw ValidationErrorMessage(message: "job \(job.id) is a \(job.kind) job, not a sweep or a cross-validation")
         }
-        output.line("agent: sweep \(job.id) (\(SweepFormat.summary(config))), running up to \(parallel) trial\(parallel == 1 ? "" : "s") of: \(command.joined(separator: " "))")
 
-        let timeoutMs = config.heartbeatTimeoutMs > 0 ? config.heartbeatTimeoutMs : 60_000
         let context = AgentContext(
-            sweep: handle, command: command, appendArguments: !noArgs, metric: metric,
+            sweep: handle, command: command, appendArguments: !noArgs, metric: metric, isCrossValidation: isCrossValidation,
             worker: worker ?? "\(ProcessInfo.processInfo.hostName)-\(getpid())",
             socketPath: TallyClient.socketPath(client.socket),
             heartbeat: .milliseconds(Int64(max(100, min(10_000, timeoutMs / 3)))),
@@ -142,7 +157,22 @@ struct Agent: AsyncParsableCommand {
         if let number = context.stop.signalNumber {
             throw ExitCode(128 + number)
         }
-        if let results = try? await handle.job(options: client.unary).results?.sweep {
+        if isCrossValidation {
+            // The job ends once its last fold is stored: wait for it, then show the summary.
+            for _ in 0..<100 {
+                guard let ended = try? await handle.job(options: client.unary) else { break }
+                if ended.status != .pending && ended.status != .running {
+                    if let results = ended.results?.crossValidation {
+                        output.lines(CrossValidationFormat.lines(results))
+                    }
+                    if ended.status != .completed {
+                        throw ValidationErrorMessage(message: "cross-validation \(ended.id) \(JobFormat.status(ended.status)): \(ended.error)")
+                    }
+                    break
+                }
+                try? await Task.sleep(for: .milliseconds(100))
+            }
+        } else if let results = try? await handle.job(options: client.unary).results?.sweep {
             output.line("sweep \(sweep): " + SweepFormat.countsLine(results))
             output.lines(SweepFormat.bestLines(results, metric: metric))
         }
@@ -185,6 +215,8 @@ final class AgentContext: Sendable {
     let command: [String]
     let appendArguments: Bool
     let metric: String
+    /// The job is a cross-validation: its trials are folds.
+    let isCrossValidation: Bool
     let worker: String
     let socketPath: String
     let heartbeat: Duration
@@ -194,12 +226,13 @@ final class AgentContext: Sendable {
     let tickets: Mutex<Int>
     let tally = Mutex(AgentTally())
 
-    init(sweep: Sweep, command: [String], appendArguments: Bool, metric: String, worker: String, socketPath: String,
-         heartbeat: Duration, stop: AgentStop, output: AgentOutput, tickets: Int) {
+    init(sweep: Sweep, command: [String], appendArguments: Bool, metric: String, isCrossValidation: Bool = false, worker: String,
+         socketPath: String, heartbeat: Duration, stop: AgentStop, output: AgentOutput, tickets: Int) {
         self.sweep = sweep
         self.command = command
         self.appendArguments = appendArguments
         self.metric = metric
+        self.isCrossValidation = isCrossValidation
         self.worker = worker
         self.socketPath = socketPath
         self.heartbeat = heartbeat
@@ -242,6 +275,11 @@ final class AgentContext: Sendable {
         environment["TALLY_TRIAL_NUMBER"] = String(number)
         environment["TALLY_RUN_ID"] = trial.runID
         environment["TALLY_PARAMS"] = SweepFormat.json(trial.params)
+        if isCrossValidation {
+            for (name, variable) in [("fold", "TALLY_FOLD"), ("folds", "TALLY_FOLDS")] {
+                if case .intValue(let value)? = trial.params[name]?.kind { environment[variable] = String(value) }
+            }
+        }
         let arguments = command + (appendArguments ? SweepFormat.arguments(trial.params) : [])
         let lastLines = Mutex<(output: String?, error: String?)>((nil, nil))
         let child: ChildProcess
@@ -283,7 +321,8 @@ final class AgentContext: Sendable {
         if stop.isStopped {
             outcome = .killed("\(stop.reason); the trial's process: \(termination.description)")
         } else if termination == .exited(0) {
-            if let reported = TrialOutput.outcome(lastLine: last.output, metric: metric) {
+            if let reported = isCrossValidation
+                ? TrialOutput.foldOutcome(lastLine: last.output) : TrialOutput.outcome(lastLine: last.output, metric: metric) {
                 outcome = reported
             } else {
                 outcome = .failure("exit status 0 without a score: report it through a client or print {\"\(metric)\": …} as the last line of standard output")
@@ -449,6 +488,38 @@ enum TrialOutput {
             }
         }
         return nil
+    }
+
+    /// A fold's scores: `{"test": {"accuracy": …}, "train": {…}, "fit_time": s, "score_time": s}`, or
+    /// a flat object whose numbers (but `fit_time` and `score_time`) are the test scores;
+    /// `nil` when the line is not such an object.
+    static func foldOutcome(lastLine: String?) -> ReportTrialRequest.Outcome? {
+        guard let lastLine, let data = lastLine.trimmingCharacters(in: .whitespaces).data(using: .utf8),
+              let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else { return nil }
+        func scores(_ value: Any?) -> [String: Double]? {
+            guard let map = value as? [String: Any] else { return nil }
+            var out: [String: Double] = [:]
+            for (key, item) in map {
+                guard let number = item as? NSNumber, !isBool(number) else { return nil }
+                out[key] = number.doubleValue
+            }
+            return out
+        }
+        var fold = FoldScores()
+        if let test = scores(object["test"]) {
+            fold.test = test
+            fold.train = scores(object["train"]) ?? [:]
+        } else {
+            var flat = object
+            flat["fit_time"] = nil
+            flat["score_time"] = nil
+            guard let test = scores(flat), !test.isEmpty else { return nil }
+            fold.test = test
+        }
+        guard !fold.test.isEmpty else { return nil }
+        fold.fitTime = (object["fit_time"] as? NSNumber)?.doubleValue ?? 0
+        fold.scoreTime = (object["score_time"] as? NSNumber)?.doubleValue ?? 0
+        return .fold(fold)
     }
 
     private static func isBool(_ number: NSNumber) -> Bool {

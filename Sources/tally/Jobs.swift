@@ -78,6 +78,9 @@ struct Jobs: AsyncParsableCommand {
             if let sweep = j.results?.sweep, case .sweep? = j.config {
                 print()
                 SweepFormat.printResults(sweep, metric: JobFormat.sweepMetric(j))
+            } else if let cv = j.results?.crossValidation, case .crossValidation? = j.config {
+                print()
+                for line in CrossValidationFormat.lines(cv) { print(line) }
             } else if let results = j.results, j.status == .completed {
                 print()
                 JobFormat.printResults(results, labels: JobFormat.labelOrder(j))
@@ -303,6 +306,15 @@ enum JobFormat {
                 ("experiment", j.experimentId.isEmpty ? c.experiment : "\(c.experiment) (\(j.experimentId))"),
                 ("labels", c.labels.map(\.id).joined(separator: ", ")),
             ]
+        }
+        if case .crossValidation(let c)? = j.config {
+            fields += [
+                ("folds", String(c.folds)),
+                ("metrics", c.metrics.isEmpty ? "every test score" : c.metrics.joined(separator: ", ") + (c.maximize ? " (maximize)" : "")),
+                ("params", SweepFormat.params(c.params)),
+                ("parallel", String(c.maxParallel)),
+            ]
+            if !c.sweepId.isEmpty { fields.append(("from", "sweep \(c.sweepId), trial \(c.trialId)")) }
         }
         if case .sweep(let c)? = j.config {
             fields += [

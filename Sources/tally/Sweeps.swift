@@ -9,7 +9,7 @@ struct Sweeps: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sweeps",
         abstract: "Create, list and inspect hyperparameter sweeps (jobs whose trials `tally agent` runs).",
-        subcommands: [Create.self, List.self, Show.self],
+        subcommands: [Create.self, List.self, Show.self, Validate.self],
         aliases: ["sweep"]
     )
 

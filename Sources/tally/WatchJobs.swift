@@ -299,6 +299,9 @@ final class JobPrinter: @unchecked Sendable {
                 if let sweep = results.sweep {
                     if single { print() }
                     SweepFormat.printResults(sweep, metric: state.metric, trials: single)
+                } else if let cv = results.crossValidation {
+                    if single { print() }
+                    for line in CrossValidationFormat.lines(cv) { print(line.terminalSafe) }
                 } else if single {
                     print()
                     JobFormat.printResults(results, labels: state.labels)

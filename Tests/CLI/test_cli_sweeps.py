@@ -363,3 +363,41 @@ def test_presets_and_preset_files(daemon, workdir):
     assert set(params) == {"lr", "layers"} and "categorical" in params["layers"] and params["lr"]["floatRange"]["log"]
     missing = run_tally("sweeps", "create", "--preset", "other", "--preset-file", str(spaces), "--socket", daemon.socket)
     assert missing.returncode == 64 and "tiny-net" in missing.stderr
+
+
+CV_SCRIPT = textwrap.dedent("""
+    import json, os, sys
+    args = dict(a[2:].split("=", 1) for a in sys.argv[1:] if a.startswith("--"))
+    fold = int(os.environ["TALLY_FOLD"])
+    assert args["fold"] == str(fold) and args["folds"] == os.environ["TALLY_FOLDS"]
+    x = float(args.get("x", "1"))
+    print(json.dumps({"loss": x + fold / 10, "fit_time": 0.5}))
+""")
+
+
+def test_cv_runs_a_command_per_fold_and_sweeps_validate_cross_validates_the_best_trial(daemon, workdir):
+    script = workdir / "cv.py"
+    script.write_text(CV_SCRIPT)
+    out = run_tally("cv", "--folds", "3", "--metric", "loss", "--param", "x=0.25", "--parallel", "2",
+                    "--socket", daemon.socket, "--", sys.executable, str(script), timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "cross-validation: 3 folds completed" in out.stdout
+    rows = {r[0]: r for r in table_rows(out.stdout.split("cross-validation: 3 folds completed")[1].split("\n", 1)[1])}
+    assert rows["loss"][1] == "0.35" and rows["loss"][-1] == "0.25 0.35 0.45"  # the mean, and each fold
+    job = tally_json(daemon, "jobs", "ls", "--kind", "cross_validation")["jobs"][0]
+    assert job["status"] == "JOB_STATUS_COMPLETED" and job["crossValidation"]["folds"] == 3
+    shown = tally_ok(daemon, "jobs", "show", job["id"])
+    assert "folds" in shown and "x=0.25" in shown and "cross-validation: 3 folds completed" in shown
+
+    sweep = tally_ok(daemon, "sweeps", "create", "--param", "x=1,2", "--metric", "loss").strip()
+    agent_script = workdir / "trial.py"
+    agent_script.write_text("import sys, json\nx = float([a for a in sys.argv if a.startswith('--x=')][0][4:])\nprint(json.dumps({'loss': x}))\n")
+    proc = agent(daemon, sweep, sys.executable, str(agent_script))
+    proc.communicate(timeout=120)
+    validated = run_tally("sweeps", "validate", sweep, "--folds", "2", "--socket", daemon.socket, "--",
+                          sys.executable, str(script), timeout=120)
+    assert validated.returncode == 0, validated.stderr
+    cv = tally_json(daemon, "jobs", "ls", "--kind", "cross_validation")["jobs"][0]
+    config = cv["crossValidation"]
+    assert config["sweepId"] == sweep and config["params"]["x"] == {"intValue": "1"} and config["name"].startswith("cv-trial-")
+    assert cv["results"]["crossValidation"]["metrics"][0]["test"] == [1, 1.1]

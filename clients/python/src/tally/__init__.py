@@ -20,7 +20,8 @@ and are delivered when it is back; `tally.resume_run(run_id)` reopens an ended o
 subclasses named after their status (`tally.NotFound`, `tally.InvalidArgument`, ...).
 """
 
-from tally._api import (Client, RunWatcher, compare, connect, create_sweep, cross_validate, current_trial,
+from tally._api import (Client, RunWatcher, compare, connect, create_sweep, cross_validate, cross_validate_command,
+                        current_fold, current_trial,
                         default_client, download_artifact, get_run, get_sweep, history, list_experiments, resume_run,
                         search_runs, start_run, watch_run)
 from tally._convert import Comparison, History, MetricSummary, Point, RunInfo, WatchEvent
@@ -40,7 +41,7 @@ __all__ = [
     "Point", "WatchEvent", "Comparison", "connect", "default_client", "start_run", "resume_run", "get_run", "search_runs",
     "list_experiments", "history", "compare", "watch_run", "download_artifact", "default_socket_path",
     "Sweep", "Trial", "TrialInfo", "SweepResults", "CrossValidation", "ParamSpec", "create_sweep", "get_sweep",
-    "current_trial", "cross_validate", "choice", "int_range", "uniform", "loguniform",
+    "current_trial", "cross_validate", "current_fold", "cross_validate_command", "choice", "int_range", "uniform", "loguniform",
     "RPCError", "Cancelled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists",
     "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented",
     "Internal", "Unavailable", "DataLoss", "Unauthenticated",

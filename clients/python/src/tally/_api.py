@@ -4,9 +4,9 @@ import hashlib
 import os
 import re
 import threading
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Union, cast
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union, cast
 
-from tally import _convert, _journal, _names, _sweep
+from tally import _convert, _cv, _journal, _names, _sweep
 from tally._convert import Comparison, History, RunInfo, WatchEvent
 from tally._run import Run, _open_runs, new_id
 from tally._sweep import CrossValidation, SpecLike, Sweep, Trial
@@ -519,3 +519,25 @@ def current_trial() -> Optional[Trial]:
     `TALLY_PARAMS`, …), or None when it was not started by an agent. The agent sends the
     heartbeats; report the score with `trial.report(score)` or `trial.report(folds=[...])`."""
     return _sweep.current_trial(default_client())
+
+
+def current_fold() -> Optional[_cv.Fold]:
+    """The cross-validation fold this process was started for by `tally cv` (or `tally sweeps
+    validate`, `cross_validate_command`), or None outside one. Report its scores with
+    `fold.report(test={"accuracy": …}, train={…}, fit_time=s, score_time=s)`."""
+    return _cv.current_fold(default_client())
+
+
+def cross_validate_command(command: Sequence[str], *, folds: int = 5, metrics: Sequence[str] = (),
+                           maximize: bool = False, params: Optional[Mapping[str, Any]] = None, parallel: int = 1,
+                           experiment: str = "", name: str = "", retries: int = 0, timeout: Optional[float] = None,
+                           client: Optional[Client] = None) -> _cv.CrossValidationResults:
+    """Cross-validates one configuration: a job that runs `command` once per fold (with `params`
+    and `--fold=i --folds=K` as arguments, `TALLY_FOLD`/`TALLY_FOLDS` in its environment; the
+    command reports through `tally.current_fold()` or a last line of JSON), `parallel` folds at
+    once, through the `tally` binary as `tally cv` does. Returns the results: per metric the fold
+    scores, mean, std, median, extremes and t-intervals (`status` "failed" with `error` when a
+    fold failed)."""
+    return _cv.cross_validate_command(
+        client or default_client(), command, folds=folds, metrics=metrics, maximize=maximize, params=params,
+        parallel=parallel, experiment=experiment, name=name, retries=retries, timeout=timeout)
