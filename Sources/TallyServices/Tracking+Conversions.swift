@@ -78,6 +78,7 @@ extension Run {
             : record.state == .crashed && record.lastContactMs > 0 ? record.lastContactMs : nowMs
         durationMs = end - record.startedAtMs
         lastContactMs = record.state == .crashed ? record.lastContactMs : 0
+        note = record.note
         params = record.params.mapValues(ParamValue.init)
         metrics = record.metrics.map(MetricSummary.init)
         childCount = UInt64(record.childCount)

@@ -106,6 +106,15 @@ extension TrackingProvider {
         return Run(record, nowMs: Self.nowMs())
     }
 
+    public func setRunNote(request: SetRunNoteRequest, context: ServerContext) async throws -> Run {
+        try validateID(request.runId, field: "run_id")
+        guard request.note.utf8.count <= limits.maxDescriptionBytes else {
+            throw Self.invalid("note is longer than \(limits.maxDescriptionBytes) bytes", field: "note")
+        }
+        let record = try await mapStoreErrors { try await store.setRunNote(id: request.runId, note: request.note) }
+        return Run(record, nowMs: Self.nowMs())
+    }
+
     public func listRuns(request: ListRunsRequest, context: ServerContext) async throws -> ListRunsResponse {
         let page = try await mapStoreErrors {
             try await store.listRuns(

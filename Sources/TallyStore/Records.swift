@@ -90,6 +90,8 @@ public struct RunRecord: Sendable, Hashable {
     public var childCount: Int64
     /// The last time its writer was heard from, as last recorded; 0 when no writer streamed to it.
     public var lastContactMs: Int64 = 0
+    /// A free-text note; empty when none.
+    public var note: String = ""
 }
 
 /// One artifact version.

@@ -92,6 +92,10 @@ extension Store {
                 UPDATE jobs SET updated_at_ms = MAX(created_at_ms, started_at_ms, completed_at_ms);
                 """)
         }
+        migrator.registerMigration("v10_run_note") { db in
+            // A free-text note per run.
+            try db.execute(sql: "ALTER TABLE runs ADD COLUMN note TEXT NOT NULL DEFAULT ''")
+        }
         return migrator
     }()
 

@@ -94,6 +94,16 @@ extension Store {
         )
     }
 
+    /// Sets a run's note (empty clears it) and returns the run.
+    /// - Throws: ``StoreError`` `notFound`.
+    public func setRunNote(id: String, note: String) async throws -> RunRecord {
+        try await pool.write { db in
+            let pk = try Self.runPK(db, id: id)
+            try db.execute(sql: "UPDATE runs SET note = ? WHERE pk = ?", arguments: [note, pk])
+            return try Self.runRecords(db, pks: [pk])[0]
+        }
+    }
+
     /// Ends a running (or crashed) run. Ending a run again as it ended (same status and error)
     /// returns it unchanged.
     /// - Throws: ``StoreError`` `notFound`, or `failedPrecondition` when it has ended otherwise.
@@ -271,7 +281,8 @@ extension Store {
                     params: [:],
                     metrics: [],
                     childCount: row["child_count"],
-                    lastContactMs: row["last_contact_ms"]
+                    lastContactMs: row["last_contact_ms"],
+                    note: row["note"]
                 )
             }
             for row in try rows("SELECT run_pk, key, value FROM run_tags WHERE run_pk") {

@@ -9,7 +9,7 @@ struct Runs: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "runs",
         abstract: "List, search, show, start, log to, end, resume, tag and delete runs.",
-        subcommands: [List.self, Show.self, Search.self, Start.self, Log.self, End.self, Resume.self, Tag.self, Remove.self],
+        subcommands: [List.self, Show.self, Search.self, Start.self, Log.self, End.self, Resume.self, Tag.self, Note.self, Remove.self],
         aliases: ["run"]
     )
 
@@ -145,6 +145,7 @@ struct Runs: AsyncParsableCommand {
             if !r.error.isEmpty { fields.append(("error", r.error)) }
             if r.lastContactMs > 0 { fields.append(("last contact", Format.time(ms: r.lastContactMs))) }
             if !r.parentRunId.isEmpty { fields.append(("parent", r.parentRunId)) }
+            if !r.note.isEmpty { fields.append(("note", r.note)) }
             fields += [
                 ("started", Format.time(ms: r.startedAtMs)),
                 ("ended", Format.time(ms: r.completedAtMs)),
@@ -449,6 +450,42 @@ struct Runs: AsyncParsableCommand {
                 printJSON(r)
             } else {
                 print(("tags of run \(r.id): \(r.tags.isEmpty ? "(none)" : Format.tags(r.tags))").terminalSafe)
+            }
+        }
+    }
+
+    struct Note: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Set a run's note (a free-text description), or clear it.",
+            discussion: "Example: tally runs note mnist/brisk-sunset-412 \"baseline with the old augmentation\""
+        )
+
+        @OptionGroup var client: ClientOptions
+
+        @Argument(help: "The run's id (or EXPERIMENT/RUN_NAME).", completion: Completion.runs)
+        var run: String
+
+        @Argument(help: "The note (omit with --clear).")
+        var text: String?
+
+        @Flag(help: "Remove the note.")
+        var clear = false
+
+        func validate() throws {
+            if clear == (text != nil) { throw ValidationError("give the note's text, or --clear") }
+        }
+
+        func run() async throws {
+            let r = try await client.withClient("runs") { c in
+                var request = SetRunNoteRequest()
+                request.runId = try await c.tracking.runID(run, options: client.unary)
+                request.note = text ?? ""
+                return try await c.tracking.setRunNote(request, options: client.unary)
+            }
+            if client.json {
+                printJSON(r)
+            } else {
+                print((r.note.isEmpty ? "note of run \(r.id) cleared" : "note of run \(r.id): \(r.note)").terminalSafe)
             }
         }
     }

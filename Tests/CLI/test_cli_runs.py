@@ -178,3 +178,15 @@ def test_runs_are_named_and_addressed_as_experiment_slash_name(daemon):
     assert first in ambiguous.stderr and second in ambiguous.stderr
     compared = tally_json(daemon, "compare", f"named/{name}", first)
     assert [r["runId"] for r in compared["runs"]] == [unnamed, first]
+
+
+def test_runs_note_sets_shows_and_clears(daemon):
+    tally_ok(daemon, "experiments", "create", "notes", "-q")
+    run = tally_ok(daemon, "runs", "start", "notes", "--name", "n1").strip()
+    assert tally_ok(daemon, "runs", "note", "notes/n1", "old augmentation").strip() == f"note of run {run}: old augmentation"
+    fields = dict(r for r in table_rows(tally_ok(daemon, "runs", "show", run)) if len(r) == 2)
+    assert fields["note"] == "old augmentation"
+    assert tally_json(daemon, "runs", "show", run)["note"] == "old augmentation"
+    assert tally_ok(daemon, "runs", "note", run, "--clear").strip() == f"note of run {run} cleared"
+    assert "note" not in tally_json(daemon, "runs", "show", run)
+    assert run_tally("runs", "note", run, "--socket", daemon.socket).returncode == 64

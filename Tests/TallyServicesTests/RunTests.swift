@@ -29,6 +29,29 @@ struct RunTests {
         #expect(await statusCode { _ = try await h.client.endRun(end) } == .invalidArgument)
     }
 
+    @Test("a run's note is set, shown with the run, cleared; too long a note is refused and a missing run is NOT_FOUND")
+    func note() async throws {
+        let h = try TrackingHarness()
+        let experiment = try await h.experiment()
+        let run = try await h.run(in: experiment, name: "noted")
+        #expect(run.note.isEmpty)
+        var request = SetRunNoteRequest()
+        request.runId = run.id
+        request.note = "baseline with the old augmentation\nsecond line"
+        #expect(try await h.client.setRunNote(request).note == request.note)
+        var get = GetRunRequest()
+        get.runId = run.id
+        #expect(try await h.client.getRun(get).note == request.note)
+        _ = try await h.end(run)
+        request.note = ""
+        #expect(try await h.client.setRunNote(request).note.isEmpty)  // also once ended
+        request.note = String(repeating: "x", count: 65_537)
+        #expect(await statusCode { _ = try await h.client.setRunNote(request) } == .invalidArgument)
+        request.runId = "00000000000000ff"
+        request.note = "x"
+        #expect(await statusCode { _ = try await h.client.setRunNote(request) } == .notFound)
+    }
+
     @Test("start a run by experiment name, creating it when asked")
     func byName() async throws {
         let h = try TrackingHarness()

@@ -31,6 +31,8 @@ public enum TrackingService {
         public static let deleteRun = MethodDescriptor(service: "tally.v1.Tracking", method: "DeleteRun", kind: .unary)
         /// Sets and removes tags of a run.
         public static let setRunTags = MethodDescriptor(service: "tally.v1.Tracking", method: "SetRunTags", kind: .unary)
+        /// Sets or clears a run's note.
+        public static let setRunNote = MethodDescriptor(service: "tally.v1.Tracking", method: "SetRunNote", kind: .unary)
         /// Lists runs of experiments, or the children of a run, newest first.
         public static let listRuns = MethodDescriptor(service: "tally.v1.Tracking", method: "ListRuns", kind: .unary)
         /// Searches runs with a filter expression, ordered and paginated.
@@ -63,7 +65,7 @@ public enum TrackingService {
         /// Compares runs: params side by side with differences, best and worst run per metric.
         public static let compareRuns = MethodDescriptor(service: "tally.v1.Tracking", method: "CompareRuns", kind: .unary)
         /// Every method, in declaration order.
-        public static let all: [MethodDescriptor] = [createExperiment, getExperiment, updateExperiment, deleteExperiment, listExperiments, startRun, endRun, resumeRun, getRun, deleteRun, setRunTags, listRuns, searchRuns, logParams, logMetrics, streamMetrics, writeRun, getMetricHistory, watchRun, uploadArtifact, downloadArtifact, listArtifacts, setArtifactAlias, deleteArtifact, compareRuns]
+        public static let all: [MethodDescriptor] = [createExperiment, getExperiment, updateExperiment, deleteExperiment, listExperiments, startRun, endRun, resumeRun, getRun, deleteRun, setRunTags, setRunNote, listRuns, searchRuns, logParams, logMetrics, streamMetrics, writeRun, getMetricHistory, watchRun, uploadArtifact, downloadArtifact, listArtifacts, setArtifactAlias, deleteArtifact, compareRuns]
     }
     /// Every method with its request and response message types, in declaration order.
     public static let schemas: [MethodSchema] = [
@@ -78,6 +80,7 @@ public enum TrackingService {
         MethodSchema(descriptor: Method.getRun, requestType: GetRunRequest.self, responseType: Run.self),
         MethodSchema(descriptor: Method.deleteRun, requestType: DeleteRunRequest.self, responseType: DeleteRunResponse.self),
         MethodSchema(descriptor: Method.setRunTags, requestType: SetRunTagsRequest.self, responseType: Run.self),
+        MethodSchema(descriptor: Method.setRunNote, requestType: SetRunNoteRequest.self, responseType: Run.self),
         MethodSchema(descriptor: Method.listRuns, requestType: ListRunsRequest.self, responseType: ListRunsResponse.self),
         MethodSchema(descriptor: Method.searchRuns, requestType: SearchRunsRequest.self, responseType: ListRunsResponse.self),
         MethodSchema(descriptor: Method.logParams, requestType: LogParamsRequest.self, responseType: LogParamsResponse.self),
@@ -120,6 +123,8 @@ public protocol TrackingServiceProtocol: Sendable {
     func deleteRun(request: DeleteRunRequest, context: ServerContext) async throws -> DeleteRunResponse
     /// Sets and removes tags of a run.
     func setRunTags(request: SetRunTagsRequest, context: ServerContext) async throws -> Run
+    /// Sets or clears a run's note.
+    func setRunNote(request: SetRunNoteRequest, context: ServerContext) async throws -> Run
     /// Lists runs of experiments, or the children of a run, newest first.
     func listRuns(request: ListRunsRequest, context: ServerContext) async throws -> ListRunsResponse
     /// Searches runs with a filter expression, ordered and paginated.
@@ -188,6 +193,9 @@ extension TrackingServiceProtocol {
         }
         router.registerUnary(TrackingService.Method.setRunTags, input: SetRunTagsRequest.self, output: Run.self) { request, context in
             try await self.setRunTags(request: request, context: context)
+        }
+        router.registerUnary(TrackingService.Method.setRunNote, input: SetRunNoteRequest.self, output: Run.self) { request, context in
+            try await self.setRunNote(request: request, context: context)
         }
         router.registerUnary(TrackingService.Method.listRuns, input: ListRunsRequest.self, output: ListRunsResponse.self) { request, context in
             try await self.listRuns(request: request, context: context)
@@ -296,6 +304,11 @@ public struct TrackingClient: Sendable {
     /// Sets and removes tags of a run.
     public func setRunTags(_ request: SetRunTagsRequest, options: CallOptions = CallOptions()) async throws -> Run {
         try await transport.unary(TrackingService.Method.setRunTags, request: request, options: options)
+    }
+
+    /// Sets or clears a run's note.
+    public func setRunNote(_ request: SetRunNoteRequest, options: CallOptions = CallOptions()) async throws -> Run {
+        try await transport.unary(TrackingService.Method.setRunNote, request: request, options: options)
     }
 
     /// Lists runs of experiments, or the children of a run, newest first.

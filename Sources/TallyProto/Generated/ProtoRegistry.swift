@@ -116,6 +116,7 @@ public enum ProtoRegistry {
         "tally.v1.SamplePoint": SamplePoint.self,
         "tally.v1.SearchRunsRequest": SearchRunsRequest.self,
         "tally.v1.SetArtifactAliasRequest": SetArtifactAliasRequest.self,
+        "tally.v1.SetRunNoteRequest": SetRunNoteRequest.self,
         "tally.v1.SetRunTagsRequest": SetRunTagsRequest.self,
         "tally.v1.StartRunRequest": StartRunRequest.self,
         "tally.v1.SweepConfig": SweepConfig.self,

@@ -304,6 +304,9 @@ public struct Run: ProtoMessage {
     /// When the run was found crashed: the last time its writer was heard from. 0 otherwise.
     public var lastContactMs: Int64 = 0
 
+    /// A free-text note about the run (SetRunNote), as an experiment has a description.
+    public var note: String = ""
+
     /// Creates a message with every field at its default value.
     public init() {}
 
@@ -880,6 +883,37 @@ public struct DeleteRunResponse: ProtoMessage {
 }
 
 /// Sets and removes tags of a run (allowed whether or not the run is running).
+/// Sets a run's note (empty clears it); at most the description limit (docs/tracking.md).
+public struct SetRunNoteRequest: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.SetRunNoteRequest"
+
+    /// `run_id` (field 1).
+    public var runId: String = ""
+
+    /// `note` (field 2).
+    public var note: String = ""
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// The message `tally.v1.SetRunTagsRequest`.
 public struct SetRunTagsRequest: ProtoMessage {
     /// The full protobuf name of the message.
     public static let protoMessageName = "tally.v1.SetRunTagsRequest"
@@ -2142,6 +2176,7 @@ extension Run: CMessageConvertible {
         self.artifacts = CConvert.messages(c.pointee.artifacts, count: c.pointee.n_artifacts)
         self.childCount = c.pointee.child_count
         self.lastContactMs = c.pointee.last_contact_ms
+        self.note = CConvert.string(c.pointee.note)
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -2182,6 +2217,7 @@ extension Run: CMessageConvertible {
         c.pointee.artifacts = try arena.messages(self.artifacts, field: "artifacts")
         c.pointee.child_count = self.childCount
         c.pointee.last_contact_ms = self.lastContactMs
+        c.pointee.note = try arena.string(self.note, field: "note")
     }
 }
 
@@ -2698,6 +2734,27 @@ extension DeleteRunResponse: CMessageConvertible {
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
         c.pointee.deleted_runs = self.deletedRuns
         c.pointee.deleted_artifacts = self.deletedArtifacts
+    }
+}
+
+extension SetRunNoteRequest: CMessageConvertible {
+    typealias CStruct = Tally__V1__SetRunNoteRequest
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__set_run_note_request__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__set_run_note_request__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.runId = CConvert.string(c.pointee.run_id)
+        self.note = CConvert.string(c.pointee.note)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.run_id = try arena.string(self.runId, field: "run_id")
+        c.pointee.note = try arena.string(self.note, field: "note")
     }
 }
 
@@ -3710,6 +3767,7 @@ extension Run: ProtoJSONEncodable {
         if !self.artifacts.isEmpty { o["artifacts"] = .array(self.artifacts.map { $0.protoJSON }) }
         if self.childCount != 0 { o["childCount"] = .uint64(self.childCount) }
         if self.lastContactMs != 0 { o["lastContactMs"] = .int64(self.lastContactMs) }
+        if !self.note.isEmpty { o["note"] = .string(self.note) }
         return .object(o)
     }
 }
@@ -3923,6 +3981,16 @@ extension DeleteRunResponse: ProtoJSONEncodable {
         var o: [String: JSONValue] = [:]
         if self.deletedRuns != 0 { o["deletedRuns"] = .uint64(self.deletedRuns) }
         if self.deletedArtifacts != 0 { o["deletedArtifacts"] = .uint64(self.deletedArtifacts) }
+        return .object(o)
+    }
+}
+
+extension SetRunNoteRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.runId.isEmpty { o["runId"] = .string(self.runId) }
+        if !self.note.isEmpty { o["note"] = .string(self.note) }
         return .object(o)
     }
 }
@@ -4566,6 +4634,9 @@ extension Run: ProtoJSONDecodable {
                     try ProtoJSONDecoding.checkSingleSpelling(members, "lastContactMs", "last_contact_ms")
                     if case .null = value { continue }
                     self.lastContactMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "note":
+                    if case .null = value { continue }
+                    self.note = try ProtoJSONDecoding.decodeString(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }
@@ -5074,6 +5145,32 @@ extension DeleteRunResponse: ProtoJSONDecodable {
                     try ProtoJSONDecoding.checkSingleSpelling(members, "deletedArtifacts", "deleted_artifacts")
                     if case .null = value { continue }
                     self.deletedArtifacts = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension SetRunNoteRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "runId", "run_id":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "runId", "run_id")
+                    if case .null = value { continue }
+                    self.runId = try ProtoJSONDecoding.decodeString(value)
+                case "note":
+                    if case .null = value { continue }
+                    self.note = try ProtoJSONDecoding.decodeString(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }

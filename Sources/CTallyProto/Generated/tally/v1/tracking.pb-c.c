@@ -928,6 +928,51 @@ void   tally__v1__delete_run_response__free_unpacked
   assert(message->base.descriptor == &tally__v1__delete_run_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   tally__v1__set_run_note_request__init
+                     (Tally__V1__SetRunNoteRequest         *message)
+{
+  static const Tally__V1__SetRunNoteRequest init_value = TALLY__V1__SET_RUN_NOTE_REQUEST__INIT;
+  *message = init_value;
+}
+size_t tally__v1__set_run_note_request__get_packed_size
+                     (const Tally__V1__SetRunNoteRequest *message)
+{
+  assert(message->base.descriptor == &tally__v1__set_run_note_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__set_run_note_request__pack
+                     (const Tally__V1__SetRunNoteRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__set_run_note_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__set_run_note_request__pack_to_buffer
+                     (const Tally__V1__SetRunNoteRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__set_run_note_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__SetRunNoteRequest *
+       tally__v1__set_run_note_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__SetRunNoteRequest *)
+     protobuf_c_message_unpack (&tally__v1__set_run_note_request__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__set_run_note_request__free_unpacked
+                     (Tally__V1__SetRunNoteRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__set_run_note_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   tally__v1__set_run_tags_request__tags_entry__init
                      (Tally__V1__SetRunTagsRequest__TagsEntry         *message)
 {
@@ -2893,7 +2938,7 @@ const ProtobufCMessageDescriptor tally__v1__run__params_entry__descriptor =
   (ProtobufCMessageInit) tally__v1__run__params_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__run__field_descriptors[15] =
+static const ProtobufCFieldDescriptor tally__v1__run__field_descriptors[16] =
 {
   {
     "id",
@@ -3075,6 +3120,18 @@ static const ProtobufCFieldDescriptor tally__v1__run__field_descriptors[15] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "note",
+    16,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Run, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__run__field_indices_by_name[] = {
   12,   /* field[12] = artifacts */
@@ -3087,6 +3144,7 @@ static const unsigned tally__v1__run__field_indices_by_name[] = {
   14,   /* field[14] = last_contact_ms */
   11,   /* field[11] = metrics */
   2,   /* field[2] = name */
+  15,   /* field[15] = note */
   10,   /* field[10] = params */
   4,   /* field[4] = parent_run_id */
   7,   /* field[7] = started_at_ms */
@@ -3096,7 +3154,7 @@ static const unsigned tally__v1__run__field_indices_by_name[] = {
 static const ProtobufCIntRange tally__v1__run__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 15 }
+  { 0, 16 }
 };
 const ProtobufCMessageDescriptor tally__v1__run__descriptor =
 {
@@ -3106,7 +3164,7 @@ const ProtobufCMessageDescriptor tally__v1__run__descriptor =
   "Tally__V1__Run",
   "tally.v1",
   sizeof(Tally__V1__Run),
-  15,
+  16,
   tally__v1__run__field_descriptors,
   tally__v1__run__field_indices_by_name,
   1,  tally__v1__run__number_ranges,
@@ -4649,6 +4707,57 @@ const ProtobufCMessageDescriptor tally__v1__delete_run_response__descriptor =
   tally__v1__delete_run_response__field_indices_by_name,
   1,  tally__v1__delete_run_response__number_ranges,
   (ProtobufCMessageInit) tally__v1__delete_run_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__set_run_note_request__field_descriptors[2] =
+{
+  {
+    "run_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SetRunNoteRequest, run_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "note",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__SetRunNoteRequest, note),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__set_run_note_request__field_indices_by_name[] = {
+  1,   /* field[1] = note */
+  0,   /* field[0] = run_id */
+};
+static const ProtobufCIntRange tally__v1__set_run_note_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor tally__v1__set_run_note_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.SetRunNoteRequest",
+  "SetRunNoteRequest",
+  "Tally__V1__SetRunNoteRequest",
+  "tally.v1",
+  sizeof(Tally__V1__SetRunNoteRequest),
+  2,
+  tally__v1__set_run_note_request__field_descriptors,
+  tally__v1__set_run_note_request__field_indices_by_name,
+  1,  tally__v1__set_run_note_request__number_ranges,
+  (ProtobufCMessageInit) tally__v1__set_run_note_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor tally__v1__set_run_tags_request__tags_entry__field_descriptors[2] =
@@ -7096,7 +7205,7 @@ const ProtobufCEnumDescriptor tally__v1__artifact_type__descriptor =
   tally__v1__artifact_type__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor tally__v1__tracking__method_descriptors[25] =
+static const ProtobufCMethodDescriptor tally__v1__tracking__method_descriptors[26] =
 {
   { "CreateExperiment", &tally__v1__create_experiment_request__descriptor, &tally__v1__experiment__descriptor },
   { "GetExperiment", &tally__v1__get_experiment_request__descriptor, &tally__v1__experiment__descriptor },
@@ -7109,6 +7218,7 @@ static const ProtobufCMethodDescriptor tally__v1__tracking__method_descriptors[2
   { "GetRun", &tally__v1__get_run_request__descriptor, &tally__v1__run__descriptor },
   { "DeleteRun", &tally__v1__delete_run_request__descriptor, &tally__v1__delete_run_response__descriptor },
   { "SetRunTags", &tally__v1__set_run_tags_request__descriptor, &tally__v1__run__descriptor },
+  { "SetRunNote", &tally__v1__set_run_note_request__descriptor, &tally__v1__run__descriptor },
   { "ListRuns", &tally__v1__list_runs_request__descriptor, &tally__v1__list_runs_response__descriptor },
   { "SearchRuns", &tally__v1__search_runs_request__descriptor, &tally__v1__list_runs_response__descriptor },
   { "LogParams", &tally__v1__log_params_request__descriptor, &tally__v1__log_params_response__descriptor },
@@ -7125,31 +7235,32 @@ static const ProtobufCMethodDescriptor tally__v1__tracking__method_descriptors[2
   { "CompareRuns", &tally__v1__compare_runs_request__descriptor, &tally__v1__compare_runs_response__descriptor },
 };
 const unsigned tally__v1__tracking__method_indices_by_name[] = {
-  24,        /* CompareRuns */
+  25,        /* CompareRuns */
   0,        /* CreateExperiment */
-  23,        /* DeleteArtifact */
+  24,        /* DeleteArtifact */
   3,        /* DeleteExperiment */
   9,        /* DeleteRun */
-  20,        /* DownloadArtifact */
+  21,        /* DownloadArtifact */
   6,        /* EndRun */
   1,        /* GetExperiment */
-  17,        /* GetMetricHistory */
+  18,        /* GetMetricHistory */
   8,        /* GetRun */
-  21,        /* ListArtifacts */
+  22,        /* ListArtifacts */
   4,        /* ListExperiments */
-  11,        /* ListRuns */
-  14,        /* LogMetrics */
-  13,        /* LogParams */
+  12,        /* ListRuns */
+  15,        /* LogMetrics */
+  14,        /* LogParams */
   7,        /* ResumeRun */
-  12,        /* SearchRuns */
-  22,        /* SetArtifactAlias */
+  13,        /* SearchRuns */
+  23,        /* SetArtifactAlias */
+  11,        /* SetRunNote */
   10,        /* SetRunTags */
   5,        /* StartRun */
-  15,        /* StreamMetrics */
+  16,        /* StreamMetrics */
   2,        /* UpdateExperiment */
-  19,        /* UploadArtifact */
-  18,        /* WatchRun */
-  16         /* WriteRun */
+  20,        /* UploadArtifact */
+  19,        /* WatchRun */
+  17         /* WriteRun */
 };
 const ProtobufCServiceDescriptor tally__v1__tracking__descriptor =
 {
@@ -7158,7 +7269,7 @@ const ProtobufCServiceDescriptor tally__v1__tracking__descriptor =
   "Tracking",
   "Tally__V1__Tracking",
   "tally.v1",
-  25,
+  26,
   tally__v1__tracking__method_descriptors,
   tally__v1__tracking__method_indices_by_name
 };
@@ -7250,13 +7361,21 @@ void tally__v1__tracking__set_run_tags(ProtobufCService *service,
   assert(service->descriptor == &tally__v1__tracking__descriptor);
   service->invoke(service, 10, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
+void tally__v1__tracking__set_run_note(ProtobufCService *service,
+                                       const Tally__V1__SetRunNoteRequest *input,
+                                       Tally__V1__Run_Closure closure,
+                                       void *closure_data)
+{
+  assert(service->descriptor == &tally__v1__tracking__descriptor);
+  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
 void tally__v1__tracking__list_runs(ProtobufCService *service,
                                     const Tally__V1__ListRunsRequest *input,
                                     Tally__V1__ListRunsResponse_Closure closure,
                                     void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 11, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__search_runs(ProtobufCService *service,
                                       const Tally__V1__SearchRunsRequest *input,
@@ -7264,7 +7383,7 @@ void tally__v1__tracking__search_runs(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 12, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__log_params(ProtobufCService *service,
                                      const Tally__V1__LogParamsRequest *input,
@@ -7272,7 +7391,7 @@ void tally__v1__tracking__log_params(ProtobufCService *service,
                                      void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 13, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__log_metrics(ProtobufCService *service,
                                       const Tally__V1__MetricBatch *input,
@@ -7280,7 +7399,7 @@ void tally__v1__tracking__log_metrics(ProtobufCService *service,
                                       void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 14, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__stream_metrics(ProtobufCService *service,
                                          const Tally__V1__MetricBatch *input,
@@ -7288,7 +7407,7 @@ void tally__v1__tracking__stream_metrics(ProtobufCService *service,
                                          void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 15, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__write_run(ProtobufCService *service,
                                     const Tally__V1__RunWrite *input,
@@ -7296,7 +7415,7 @@ void tally__v1__tracking__write_run(ProtobufCService *service,
                                     void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 16, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__get_metric_history(ProtobufCService *service,
                                              const Tally__V1__GetMetricHistoryRequest *input,
@@ -7304,7 +7423,7 @@ void tally__v1__tracking__get_metric_history(ProtobufCService *service,
                                              void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 17, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__watch_run(ProtobufCService *service,
                                     const Tally__V1__WatchRunRequest *input,
@@ -7312,7 +7431,7 @@ void tally__v1__tracking__watch_run(ProtobufCService *service,
                                     void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 18, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__upload_artifact(ProtobufCService *service,
                                           const Tally__V1__UploadArtifactRequest *input,
@@ -7320,7 +7439,7 @@ void tally__v1__tracking__upload_artifact(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 19, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__download_artifact(ProtobufCService *service,
                                             const Tally__V1__DownloadArtifactRequest *input,
@@ -7328,7 +7447,7 @@ void tally__v1__tracking__download_artifact(ProtobufCService *service,
                                             void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 20, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__list_artifacts(ProtobufCService *service,
                                          const Tally__V1__ListArtifactsRequest *input,
@@ -7336,7 +7455,7 @@ void tally__v1__tracking__list_artifacts(ProtobufCService *service,
                                          void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 21, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__set_artifact_alias(ProtobufCService *service,
                                              const Tally__V1__SetArtifactAliasRequest *input,
@@ -7344,7 +7463,7 @@ void tally__v1__tracking__set_artifact_alias(ProtobufCService *service,
                                              void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 22, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__delete_artifact(ProtobufCService *service,
                                           const Tally__V1__DeleteArtifactRequest *input,
@@ -7352,7 +7471,7 @@ void tally__v1__tracking__delete_artifact(ProtobufCService *service,
                                           void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 23, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__compare_runs(ProtobufCService *service,
                                        const Tally__V1__CompareRunsRequest *input,
@@ -7360,7 +7479,7 @@ void tally__v1__tracking__compare_runs(ProtobufCService *service,
                                        void *closure_data)
 {
   assert(service->descriptor == &tally__v1__tracking__descriptor);
-  service->invoke(service, 24, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+  service->invoke(service, 25, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__tracking__init (Tally__V1__Tracking_Service *service,
                                 Tally__V1__Tracking_ServiceDestroy destroy)

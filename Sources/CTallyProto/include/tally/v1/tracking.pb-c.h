@@ -45,6 +45,7 @@ typedef struct Tally__V1__GetRunRequest Tally__V1__GetRunRequest;
 typedef struct Tally__V1__ResumeRunRequest Tally__V1__ResumeRunRequest;
 typedef struct Tally__V1__DeleteRunRequest Tally__V1__DeleteRunRequest;
 typedef struct Tally__V1__DeleteRunResponse Tally__V1__DeleteRunResponse;
+typedef struct Tally__V1__SetRunNoteRequest Tally__V1__SetRunNoteRequest;
 typedef struct Tally__V1__SetRunTagsRequest Tally__V1__SetRunTagsRequest;
 typedef struct Tally__V1__SetRunTagsRequest__TagsEntry Tally__V1__SetRunTagsRequest__TagsEntry;
 typedef struct Tally__V1__ListRunsRequest Tally__V1__ListRunsRequest;
@@ -313,10 +314,14 @@ struct  Tally__V1__Run
    * When the run was found crashed: the last time its writer was heard from. 0 otherwise.
    */
   int64_t last_contact_ms;
+  /*
+   * A free-text note about the run (SetRunNote), as an experiment has a description.
+   */
+  char *note;
 };
 #define TALLY__V1__RUN__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__run__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, TALLY__V1__RUN_STATUS__RUN_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, 0,NULL, 0,NULL, 0, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, TALLY__V1__RUN_STATUS__RUN_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, 0,NULL, 0,NULL, 0, 0, (char *)protobuf_c_empty_string }
 
 
 struct  Tally__V1__Artifact__MetadataEntry
@@ -725,6 +730,21 @@ struct  Tally__V1__DeleteRunResponse
     , 0, 0 }
 
 
+/*
+ * Sets and removes tags of a run (allowed whether or not the run is running).
+ * Sets a run's note (empty clears it); at most the description limit (docs/tracking.md).
+ */
+struct  Tally__V1__SetRunNoteRequest
+{
+  ProtobufCMessage base;
+  char *run_id;
+  char *note;
+};
+#define TALLY__V1__SET_RUN_NOTE_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__set_run_note_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
 struct  Tally__V1__SetRunTagsRequest__TagsEntry
 {
   ProtobufCMessage base;
@@ -736,9 +756,6 @@ struct  Tally__V1__SetRunTagsRequest__TagsEntry
     , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
-/*
- * Sets and removes tags of a run (allowed whether or not the run is running).
- */
 struct  Tally__V1__SetRunTagsRequest
 {
   ProtobufCMessage base;
@@ -1799,6 +1816,25 @@ Tally__V1__DeleteRunResponse *
 void   tally__v1__delete_run_response__free_unpacked
                      (Tally__V1__DeleteRunResponse *message,
                       ProtobufCAllocator *allocator);
+/* Tally__V1__SetRunNoteRequest methods */
+void   tally__v1__set_run_note_request__init
+                     (Tally__V1__SetRunNoteRequest         *message);
+size_t tally__v1__set_run_note_request__get_packed_size
+                     (const Tally__V1__SetRunNoteRequest   *message);
+size_t tally__v1__set_run_note_request__pack
+                     (const Tally__V1__SetRunNoteRequest   *message,
+                      uint8_t             *out);
+size_t tally__v1__set_run_note_request__pack_to_buffer
+                     (const Tally__V1__SetRunNoteRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__SetRunNoteRequest *
+       tally__v1__set_run_note_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__set_run_note_request__free_unpacked
+                     (Tally__V1__SetRunNoteRequest *message,
+                      ProtobufCAllocator *allocator);
 /* Tally__V1__SetRunTagsRequest__TagsEntry methods */
 void   tally__v1__set_run_tags_request__tags_entry__init
                      (Tally__V1__SetRunTagsRequest__TagsEntry         *message);
@@ -2473,6 +2509,9 @@ typedef void (*Tally__V1__DeleteRunRequest_Closure)
 typedef void (*Tally__V1__DeleteRunResponse_Closure)
                  (const Tally__V1__DeleteRunResponse *message,
                   void *closure_data);
+typedef void (*Tally__V1__SetRunNoteRequest_Closure)
+                 (const Tally__V1__SetRunNoteRequest *message,
+                  void *closure_data);
 typedef void (*Tally__V1__SetRunTagsRequest__TagsEntry_Closure)
                  (const Tally__V1__SetRunTagsRequest__TagsEntry *message,
                   void *closure_data);
@@ -2626,6 +2665,10 @@ struct Tally__V1__Tracking_Service
                        const Tally__V1__SetRunTagsRequest *input,
                        Tally__V1__Run_Closure closure,
                        void *closure_data);
+  void (*set_run_note)(Tally__V1__Tracking_Service *service,
+                       const Tally__V1__SetRunNoteRequest *input,
+                       Tally__V1__Run_Closure closure,
+                       void *closure_data);
   void (*list_runs)(Tally__V1__Tracking_Service *service,
                     const Tally__V1__ListRunsRequest *input,
                     Tally__V1__ListRunsResponse_Closure closure,
@@ -2701,6 +2744,7 @@ void tally__v1__tracking__init (Tally__V1__Tracking_Service *service,
       function_prefix__ ## get_run,\
       function_prefix__ ## delete_run,\
       function_prefix__ ## set_run_tags,\
+      function_prefix__ ## set_run_note,\
       function_prefix__ ## list_runs,\
       function_prefix__ ## search_runs,\
       function_prefix__ ## log_params,\
@@ -2757,6 +2801,10 @@ void tally__v1__tracking__delete_run(ProtobufCService *service,
                                      void *closure_data);
 void tally__v1__tracking__set_run_tags(ProtobufCService *service,
                                        const Tally__V1__SetRunTagsRequest *input,
+                                       Tally__V1__Run_Closure closure,
+                                       void *closure_data);
+void tally__v1__tracking__set_run_note(ProtobufCService *service,
+                                       const Tally__V1__SetRunNoteRequest *input,
                                        Tally__V1__Run_Closure closure,
                                        void *closure_data);
 void tally__v1__tracking__list_runs(ProtobufCService *service,
@@ -2851,6 +2899,7 @@ extern const ProtobufCMessageDescriptor tally__v1__get_run_request__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__resume_run_request__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__delete_run_request__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__delete_run_response__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__set_run_note_request__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__set_run_tags_request__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__set_run_tags_request__tags_entry__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__list_runs_request__descriptor;

@@ -533,7 +533,7 @@ class ResumeRunRequest(_message.Message):
     def __init__(self, run_id: _Optional[str] = ...) -> None: ...
 
 class Run(_message.Message):
-    __slots__ = ["artifacts", "child_count", "completed_at_ms", "duration_ms", "error", "experiment_id", "id", "last_contact_ms", "metrics", "name", "params", "parent_run_id", "started_at_ms", "status", "tags"]
+    __slots__ = ["artifacts", "child_count", "completed_at_ms", "duration_ms", "error", "experiment_id", "id", "last_contact_ms", "metrics", "name", "note", "params", "parent_run_id", "started_at_ms", "status", "tags"]
     class ParamsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -558,6 +558,7 @@ class Run(_message.Message):
     LAST_CONTACT_MS_FIELD_NUMBER: _ClassVar[int]
     METRICS_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
     PARAMS_FIELD_NUMBER: _ClassVar[int]
     PARENT_RUN_ID_FIELD_NUMBER: _ClassVar[int]
     STARTED_AT_MS_FIELD_NUMBER: _ClassVar[int]
@@ -573,12 +574,13 @@ class Run(_message.Message):
     last_contact_ms: int
     metrics: _containers.RepeatedCompositeFieldContainer[MetricSummary]
     name: str
+    note: str
     params: _containers.MessageMap[str, ParamValue]
     parent_run_id: str
     started_at_ms: int
     status: RunStatus
     tags: _containers.ScalarMap[str, str]
-    def __init__(self, id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., name: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., parent_run_id: _Optional[str] = ..., status: _Optional[_Union[RunStatus, str]] = ..., error: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., completed_at_ms: _Optional[int] = ..., duration_ms: _Optional[int] = ..., params: _Optional[_Mapping[str, ParamValue]] = ..., metrics: _Optional[_Iterable[_Union[MetricSummary, _Mapping]]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., child_count: _Optional[int] = ..., last_contact_ms: _Optional[int] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., name: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., parent_run_id: _Optional[str] = ..., status: _Optional[_Union[RunStatus, str]] = ..., error: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., completed_at_ms: _Optional[int] = ..., duration_ms: _Optional[int] = ..., params: _Optional[_Mapping[str, ParamValue]] = ..., metrics: _Optional[_Iterable[_Union[MetricSummary, _Mapping]]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., child_count: _Optional[int] = ..., last_contact_ms: _Optional[int] = ..., note: _Optional[str] = ...) -> None: ...
 
 class RunEvent(_message.Message):
     __slots__ = ["params", "points", "snapshot", "status"]
@@ -639,6 +641,14 @@ class SetArtifactAliasRequest(_message.Message):
     alias: str
     artifact: ArtifactRef
     def __init__(self, artifact: _Optional[_Union[ArtifactRef, _Mapping]] = ..., alias: _Optional[str] = ...) -> None: ...
+
+class SetRunNoteRequest(_message.Message):
+    __slots__ = ["note", "run_id"]
+    NOTE_FIELD_NUMBER: _ClassVar[int]
+    RUN_ID_FIELD_NUMBER: _ClassVar[int]
+    note: str
+    run_id: str
+    def __init__(self, run_id: _Optional[str] = ..., note: _Optional[str] = ...) -> None: ...
 
 class SetRunTagsRequest(_message.Message):
     __slots__ = ["remove_keys", "run_id", "tags"]

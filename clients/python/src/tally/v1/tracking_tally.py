@@ -20,6 +20,7 @@ METHODS: Dict[str, Tuple[Type[Message], Type[Message], str]] = {
     "/tally.v1.Tracking/GetRun": (tracking_pb2.GetRunRequest, tracking_pb2.Run, "unary"),
     "/tally.v1.Tracking/DeleteRun": (tracking_pb2.DeleteRunRequest, tracking_pb2.DeleteRunResponse, "unary"),
     "/tally.v1.Tracking/SetRunTags": (tracking_pb2.SetRunTagsRequest, tracking_pb2.Run, "unary"),
+    "/tally.v1.Tracking/SetRunNote": (tracking_pb2.SetRunNoteRequest, tracking_pb2.Run, "unary"),
     "/tally.v1.Tracking/ListRuns": (tracking_pb2.ListRunsRequest, tracking_pb2.ListRunsResponse, "unary"),
     "/tally.v1.Tracking/SearchRuns": (tracking_pb2.SearchRunsRequest, tracking_pb2.ListRunsResponse, "unary"),
     "/tally.v1.Tracking/LogParams": (tracking_pb2.LogParamsRequest, tracking_pb2.LogParamsResponse, "unary"),
@@ -112,6 +113,12 @@ class TrackingStub:
         """Sets and removes tags of a run."""
         return self._channel.unary(
             "/tally.v1.Tracking/SetRunTags", request, tracking_pb2.Run, timeout=timeout, metadata=metadata
+        )
+
+    def set_run_note(self, request: tracking_pb2.SetRunNoteRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> tracking_pb2.Run:
+        """Sets or clears a run's note."""
+        return self._channel.unary(
+            "/tally.v1.Tracking/SetRunNote", request, tracking_pb2.Run, timeout=timeout, metadata=metadata
         )
 
     def list_runs(self, request: tracking_pb2.ListRunsRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> tracking_pb2.ListRunsResponse:
@@ -278,6 +285,12 @@ class TrackingAsyncStub:
         """Sets and removes tags of a run."""
         return await self._channel.unary(
             "/tally.v1.Tracking/SetRunTags", request, tracking_pb2.Run, timeout=timeout, metadata=metadata
+        )
+
+    async def set_run_note(self, request: tracking_pb2.SetRunNoteRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> tracking_pb2.Run:
+        """Sets or clears a run's note."""
+        return await self._channel.unary(
+            "/tally.v1.Tracking/SetRunNote", request, tracking_pb2.Run, timeout=timeout, metadata=metadata
         )
 
     async def list_runs(self, request: tracking_pb2.ListRunsRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> tracking_pb2.ListRunsResponse:
