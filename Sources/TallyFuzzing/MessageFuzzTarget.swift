@@ -56,6 +56,7 @@ public enum MessageFuzzTarget {
         (TrackingService.Method.getRun, GetRunRequest.self),
         (TrackingService.Method.deleteRun, DeleteRunRequest.self),
         (TrackingService.Method.setRunTags, SetRunTagsRequest.self),
+        (TrackingService.Method.setRunNote, SetRunNoteRequest.self),
         (TrackingService.Method.listRuns, ListRunsRequest.self),
         (TrackingService.Method.searchRuns, SearchRunsRequest.self),
         (TrackingService.Method.logParams, LogParamsRequest.self),
