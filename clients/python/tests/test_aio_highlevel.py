@@ -31,7 +31,8 @@ def test_async_run_logs_and_queries(daemon, monkeypatch, tmp_path):
                 await run.flush()
                 assert run.acknowledged_points == 2_000 and run.refused_points == 0
             info = await client.get_run(run.id)
-            assert info.status == "completed" and info.params == {"lr": 0.1, "layers": 4}
+            assert info.status == "completed" and info.params["env.python"]  # the environment is captured
+            assert {k: v for k, v in info.params.items() if not k.startswith("env.")} == {"lr": 0.1, "layers": 4}
             assert info.tags == {"x": "", "stage": "dev"}
             assert info.metrics["loss"].count == 1_000
             found = await client.search_runs("params.layers = 4", experiments=experiment)

@@ -38,6 +38,17 @@ def test_tally_and_tally_integrations_import_no_framework():
     assert imported_after("import tally, tally.aio, tally.integrations") == []
 
 
+DATA_LIBRARIES = ["numpy", "pandas", "PIL", "matplotlib", "pyarrow", "psutil", "pynvml", "torch"]
+
+
+def test_tally_imports_no_data_or_system_library():
+    """Images, tables, frames, system metrics and the environment import theirs when used."""
+    result = run_python(f"import sys, json\nimport tally, tally.aio\n"
+                        f"print(json.dumps([m for m in {DATA_LIBRARIES!r} if m in sys.modules]))")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.strip().splitlines()[-1]) == []
+
+
 def test_the_sklearn_integration_imports_sklearn_only_when_called():
     assert imported_after("import tally.integrations.sklearn") == []
     if installed("sklearn"):

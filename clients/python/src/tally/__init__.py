@@ -22,9 +22,11 @@ subclasses named after their status (`tally.NotFound`, `tally.InvalidArgument`, 
 
 from tally._api import (Client, RunWatcher, compare, connect, create_sweep, cross_validate, cross_validate_command,
                         current_fold, current_trial,
-                        default_client, download_artifact, get_run, get_sweep, history, list_experiments, resume_run,
-                        search_runs, start_run, watch_run)
-from tally._convert import Comparison, History, MetricSummary, Point, RunInfo, WatchEvent
+                        default_client, download_artifact, get_run, get_sweep, history, images, list_experiments,
+                        resume_run, search_runs, start_run, table, watch_job, watch_jobs, watch_run)
+from tally._convert import Comparison, History, HistoryDict, MetricSummary, Point, RunInfo, RunList, WatchEvent
+from tally._jobs import JobEvent, JobProgress, JobWatcher
+from tally._media import Image
 from tally._run import Run
 from tally._sweep import (CrossValidation, ParamSpec, Sweep, SweepResults, Trial, TrialInfo, choice, int_range,
                           loguniform, uniform)
@@ -45,4 +47,6 @@ __all__ = [
     "RPCError", "Cancelled", "Unknown", "InvalidArgument", "DeadlineExceeded", "NotFound", "AlreadyExists",
     "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented",
     "Internal", "Unavailable", "DataLoss", "Unauthenticated",
+    "RunList", "HistoryDict", "Image", "images", "table", "JobEvent", "JobProgress", "JobWatcher", "watch_job",
+    "watch_jobs",
 ]

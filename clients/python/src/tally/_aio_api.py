@@ -10,9 +10,10 @@ event loop. Queries go through the same threaded client, so answers are converte
 
 import asyncio
 import os
-from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Union
+from typing import TYPE_CHECKING, Any, Iterable, List, Mapping, Optional, Union
 
-from tally._convert import Comparison, History, RunInfo
+from tally._convert import Comparison, HistoryDict, RunInfo, RunList
+from tally._media import Image
 from tally._run import Run
 from tally.v1 import tracking_pb2
 
@@ -70,6 +71,10 @@ class AsyncRun:
         back-pressure (`max_buffered_points` waiting for the daemon)."""
         self.run.log(metrics, step)
 
+    def log_columns(self, columns: Mapping[str, Any], steps: Optional[Iterable[int]] = None) -> int:
+        """Records whole columns at once; returns at once (see `Run.log_columns`)."""
+        return self.run.log_columns(columns, steps)
+
     async def flush(self, timeout: Optional[float] = None) -> None:
         """Waits until every point logged so far is acknowledged, refused or journalled (see `Run.flush`)."""
         await asyncio.to_thread(self.run.flush, timeout)
@@ -89,10 +94,25 @@ class AsyncRun:
                            metadata: Optional[Mapping[str, str]] = None) -> tracking_pb2.Artifact:
         return await asyncio.to_thread(self.run.log_artifact, path, name, type=type, aliases=aliases, metadata=metadata)
 
+    async def log_image(self, key: str, image: Any, step: Optional[int] = None) -> tracking_pb2.Artifact:
+        """Stores an image (see `Run.log_image`); encoding and upload run on a worker thread."""
+        return await asyncio.to_thread(self.run.log_image, key, image, step)
+
+    async def images(self, key: str) -> List[Image]:
+        return await asyncio.to_thread(self.run.images, key)
+
+    async def log_table(self, key: str, rows: Any, step: Optional[int] = None, *,
+                        format: Optional[str] = None) -> tracking_pb2.Artifact:
+        """Stores a table (see `Run.log_table`) from a worker thread."""
+        return await asyncio.to_thread(self.run.log_table, key, rows, step, format=format)
+
+    async def table(self, key: str, step: Optional[int] = None, *, as_pandas: bool = False) -> Any:
+        return await asyncio.to_thread(self.run.table, key, step, as_pandas=as_pandas)
+
     async def info(self) -> RunInfo:
         return await asyncio.to_thread(self.run.info)
 
-    async def history(self, keys: Optional[Iterable[str]] = None, *, max_points: int = 0) -> Dict[str, History]:
+    async def history(self, keys: Optional[Iterable[str]] = None, *, max_points: int = 0) -> HistoryDict:
         return await asyncio.to_thread(self.run.history, keys, max_points=max_points)
 
     async def __aenter__(self) -> "AsyncRun":
@@ -126,11 +146,17 @@ class AsyncRunAPI:
 
     async def start_run(self, experiment: str = "default", *, name: str = "", params: Optional[Mapping[str, Any]] = None,
                         tags: Union[Mapping[str, Any], Iterable[str], None] = None,
-                        parent: Union[AsyncRun, Run, str, None] = None, **options: Any) -> AsyncRun:
-        """Starts a run (see `tally.start_run`); offline when the daemon cannot be reached."""
+                        parent: Union[AsyncRun, Run, str, None] = None, capture_env: Optional[bool] = None,
+                        capture_diff: bool = False, system_metrics: Optional[bool] = None,
+                        system_metrics_interval: float = 10.0,
+                        **options: Any) -> AsyncRun:
+        """Starts a run (see `tally.start_run`: the environment is captured and system metrics
+        are sampled unless turned off); offline when the daemon cannot be reached."""
         parent_ref = parent.run if isinstance(parent, AsyncRun) else parent
         run = await asyncio.to_thread(self._sync().start_run, experiment, name=name, params=params, tags=tags,
-                                      parent=parent_ref, **options)
+                                      parent=parent_ref, capture_env=capture_env, capture_diff=capture_diff,
+                                      system_metrics=system_metrics, system_metrics_interval=system_metrics_interval,
+                                      **options)
         return AsyncRun(run)
 
     async def resume_run(self, run_id: str, **options: Any) -> AsyncRun:
@@ -142,12 +168,12 @@ class AsyncRunAPI:
 
     async def search_runs(self, filter: str = "", *, experiments: Union[str, Iterable[str], None] = None,
                           order_by: Union[str, Iterable[str], None] = None,
-                          max_results: Optional[int] = None) -> List[RunInfo]:
+                          max_results: Optional[int] = None) -> RunList:
         return await asyncio.to_thread(self._sync().search_runs, filter, experiments=experiments, order_by=order_by,
                                        max_results=max_results)
 
     async def history(self, run_id: str, keys: Optional[Iterable[str]] = None, *,
-                      max_points: int = 0) -> Dict[str, History]:
+                      max_points: int = 0) -> HistoryDict:
         return await asyncio.to_thread(self._sync().history, run_id, keys, max_points=max_points)
 
     async def compare(self, runs: Iterable[Union[str, AsyncRun, Run, RunInfo]] = (), *,

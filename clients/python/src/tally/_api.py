@@ -6,8 +6,9 @@ import re
 import threading
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union, cast
 
-from tally import _convert, _cv, _journal, _names, _sweep
-from tally._convert import Comparison, History, RunInfo, WatchEvent
+from tally import _convert, _cv, _jobs, _journal, _media, _names, _sweep
+from tally._convert import Comparison, History, HistoryDict, RunInfo, RunList, WatchEvent
+from tally._jobs import JobWatcher
 from tally._run import Run, _open_runs, new_id
 from tally._sweep import CrossValidation, SpecLike, Sweep, Trial
 from tally._transport import Channel, ResponseIterator
@@ -89,12 +90,15 @@ class Client:
 
     def start_run(self, experiment: str = "default", *, name: str = "", params: Optional[Mapping[str, Any]] = None,
                   tags: Union[Mapping[str, Any], Iterable[str], None] = None, parent: Union[Run, str, None] = None,
-                  **options: Any) -> Run:
+                  capture_env: Optional[bool] = None, capture_diff: bool = False,
+                  system_metrics: Optional[bool] = None, system_metrics_interval: float = 10.0, **options: Any) -> Run:
         """Starts a run in `experiment` (created when missing) and returns it; see `tally.start_run`.
         Returns at once: the run's id is made here, and its start travels on the run's stream
         with its first points (the daemon's refusal of it is raised by the next `log`, `flush` or
         `end`). When the daemon cannot be reached, the run starts offline: its start goes to its
-        journal with everything logged, to be delivered later."""
+        journal with everything logged, to be delivered later. `capture_env` and `system_metrics`
+        default to True, except for a run nested under a run open in this process (that run
+        has them)."""
         run_id = new_id()  # made here, so that sending the start again (from the journal) is idempotent
         request = tracking_pb2.StartRunRequest(
             experiment=tracking_pb2.ExperimentRef(name=experiment), create_experiment=True,
@@ -106,6 +110,9 @@ class Client:
         parent_run = parent if isinstance(parent, Run) else _open_runs.get(parent or "")
         if parent_run is not None:
             parent_run._wait_started()  # the parent's start commits first
+        options.update(capture_env=parent_run is None if capture_env is None else capture_env, capture_diff=capture_diff,
+                       system_metrics=parent_run is None if system_metrics is None else system_metrics,
+                       system_metrics_interval=system_metrics_interval)
         record = tracking_pb2.Run(id=request.run_id, name=request.name, tags=request.tags, parent_run_id=request.parent_run_id,
                                   status=tracking_pb2.RUN_STATUS_RUNNING)
         try:
@@ -117,11 +124,13 @@ class Client:
             return Run(self, record, _start=request, _offline=True, **options)
         return Run(self, record, _start=request, **options)
 
-    def resume_run(self, run_id: str, **options: Any) -> Run:
+    def resume_run(self, run_id: str, *, system_metrics: bool = True, system_metrics_interval: float = 10.0,
+                   **options: Any) -> Run:
         """Reopens a run (completed, failed, killed or crashed: it is running again; a running
         run is taken as it is) and returns a `Run` to log more to it: automatic steps continue
         after the stored ones. When the daemon cannot be reached, the reopening is journalled and
         sent later; until then `log` needs explicit steps."""
+        options.update(system_metrics=system_metrics, system_metrics_interval=system_metrics_interval)
         try:
             run_id = self.run_id(run_id)
             record = self.tracking.resume_run(tracking_pb2.ResumeRunRequest(run_id=run_id))
@@ -228,7 +237,7 @@ class Client:
     def search_runs(self, filter: str = "", *, experiments: Union[str, Iterable[str], None] = None,
                     order_by: Union[str, Iterable[str], None] = None, max_results: Optional[int] = None,
                     page_size: int = 500, started_after: Optional[_convert.TimeLike] = None,
-                    started_before: Optional[_convert.TimeLike] = None) -> List[RunInfo]:
+                    started_before: Optional[_convert.TimeLike] = None) -> RunList:
         """Runs matching `filter` (docs/filter.md) in `experiments` (names or ids; default all),
         with params and metric aggregates, in `order_by` order; every page, up to `max_results`.
         `started_after` (inclusive) and `started_before` bound the start time: a datetime, a
@@ -244,7 +253,7 @@ class Client:
         request = tracking_pb2.SearchRunsRequest(
             experiment_ids=self._experiment_ids(experiments), filter=filter,
             order_by=[order_by] if isinstance(order_by, str) else list(order_by or []), page_size=page_size)
-        out: List[RunInfo] = []
+        out = RunList()
         while True:
             try:
                 response = self.tracking.search_runs(request)
@@ -257,16 +266,17 @@ class Client:
                 raise
             out.extend(_convert.run_info(r) for r in response.runs)
             if not response.next_page_token or (max_results is not None and len(out) >= max_results):
-                return out if max_results is None else out[:max_results]
+                return out if max_results is None else RunList(out[:max_results])
             request.page_token = response.next_page_token
 
     def history(self, run_id: str, keys: Optional[Iterable[str]] = None, *, max_points: int = 0,
-                min_step: int = 0, max_step: int = 0) -> Dict[str, History]:
+                min_step: int = 0, max_step: int = 0) -> HistoryDict:
         """Stored points per key (every key when `keys` is None), downsampled to about
-        `max_points` per key by min/max buckets when that is not 0."""
+        `max_points` per key by min/max buckets when that is not 0; `to_pandas()` on the result
+        gives a long frame (key, step, value, timestamp)."""
         request = tracking_pb2.GetMetricHistoryRequest(
             run_id=self.run_id(run_id), keys=list(keys or []), max_points=max_points, min_step=min_step, max_step=max_step)
-        out: Dict[str, History] = {}
+        out = HistoryDict()
         with cast(ResponseIterator[tracking_pb2.MetricHistoryChunk], self.tracking.get_metric_history(request)) as chunks:
             for chunk in chunks:
                 h = out.get(chunk.key)
@@ -290,6 +300,27 @@ class Client:
         """Live events of a run: a snapshot, then new points, params and status changes."""
         request = tracking_pb2.WatchRunRequest(run_id=self.run_id(run_id), include_history=include_history)
         return RunWatcher(cast(ResponseIterator[tracking_pb2.RunEvent], self.tracking.watch_run(request, timeout=timeout)))
+
+    def images(self, run: Union[Run, RunInfo, str], key: str) -> List[_media.Image]:
+        """The images a run logged under `key` (`Run.log_image`), in step order."""
+        return _media.images(self, run if isinstance(run, str) else run.id, key)
+
+    def table(self, run: Union[Run, RunInfo, str], key: str, step: Optional[int] = None, *,
+              as_pandas: bool = False) -> Any:
+        """A table a run logged under `key` (`Run.log_table`) at `step` (default: its highest),
+        as a list of dicts or, with `as_pandas=True`, a DataFrame."""
+        return _media.table(self, run if isinstance(run, str) else run.id, key, step, as_pandas=as_pandas)
+
+    # -- jobs ----------------------------------------------------------------------------------
+
+    def watch_job(self, job_id: str, *, item_results: bool = False) -> JobWatcher:
+        """An iterator of a job's events (`JobEvent`) from a snapshot to its final event,
+        resuming after a daemon restart; see `tally.watch_job`."""
+        return _jobs.watch_job(self, job_id, item_results=item_results)
+
+    def watch_jobs(self, kind: Optional[str] = None, *, item_results: bool = False) -> JobWatcher:
+        """An iterator of every job's events (of `kind` only, when given) until `close()`; see `tally.watch_jobs`."""
+        return _jobs.watch_jobs(self, kind, item_results=item_results)
 
     # -- sweeps --------------------------------------------------------------------------------
 
@@ -398,20 +429,29 @@ def connect(socket: Optional[str] = None, **options: Any) -> Client:
 
 def start_run(experiment: str = "default", *, name: str = "", params: Optional[Mapping[str, Any]] = None,
               tags: Union[Mapping[str, Any], Iterable[str], None] = None, parent: Union[Run, str, None] = None,
-              client: Optional[Client] = None, **options: Any) -> Run:
+              client: Optional[Client] = None, capture_env: Optional[bool] = None, capture_diff: bool = False,
+              system_metrics: Optional[bool] = None, system_metrics_interval: float = 10.0, **options: Any) -> Run:
     """Starts a run in `experiment` (created when missing). Use it in a `with` block: leaving it
     flushes and ends the run `completed`, or `failed` with the exception's text.
 
     `params` may nest (flattened with "."), `tags` is a mapping or a list of labels, `parent` a
-    run (or run id) this one is nested under. Options: `flush_interval` (0.1 s),
+    run (or run id) this one is nested under. `capture_env` records the environment as `env.`
+    params (command, folder, Python, host, user, git commit, branch and dirtiness, a hash of the
+    installed packages, GPUs) and the package list as the artifact `env/packages.txt`;
+    `capture_diff=True` adds the uncommitted diff as `env/git.diff`. `system_metrics` logs CPU,
+    memory, disk, network and GPU use as `sys/` series every `system_metrics_interval` seconds
+    (docs/python-data.md). Both are on by default, except for a run nested under a run open in
+    this process (that run has them). Options: `flush_interval` (0.1 s),
     `batch_points` (20,000), `max_buffered_points` (1,000,000), `retry_timeout` (10 s: the
     longest a batch waits unacknowledged in memory before it goes to the journal),
     `heartbeat_interval` (15 s; 0 or None: none).
 
     When the daemon cannot be reached, the run starts offline and everything logged goes to its
     journal, delivered when the daemon is back (see the README)."""
-    return (client or default_client()).start_run(experiment, name=name, params=params, tags=tags,
-                                                  parent=parent, **options)
+    return (client or default_client()).start_run(experiment, name=name, params=params, tags=tags, parent=parent,
+                                                  capture_env=capture_env, capture_diff=capture_diff,
+                                                  system_metrics=system_metrics,
+                                                  system_metrics_interval=system_metrics_interval, **options)
 
 
 def resume_run(run_id: str, *, client: Optional[Client] = None, **options: Any) -> Run:
@@ -420,54 +460,88 @@ def resume_run(run_id: str, *, client: Optional[Client] = None, **options: Any) 
     return (client or default_client()).resume_run(run_id, **options)
 
 
-def get_run(run_id: str) -> RunInfo:
+def get_run(run_id: str, *, client: Optional[Client] = None) -> RunInfo:
     """A run with its params, tags, metric aggregates and artifacts. `run_id` is a run's id or
-    "EXPERIMENT/RUN_NAME", as every function taking a run does (`Client.run_id`)."""
-    return default_client().get_run(run_id)
+    "EXPERIMENT/RUN_NAME", as every function taking a run does (`Client.run_id`). Like every
+    module function, it uses `client` when given, else the default client."""
+    return (client or default_client()).get_run(run_id)
 
 
 def search_runs(filter: str = "", *, experiments: Union[str, Iterable[str], None] = None,
                 order_by: Union[str, Iterable[str], None] = None, max_results: Optional[int] = None,
                 started_after: Optional[_convert.TimeLike] = None,
-                started_before: Optional[_convert.TimeLike] = None) -> List[RunInfo]:
+                started_before: Optional[_convert.TimeLike] = None, client: Optional[Client] = None) -> RunList:
     """Runs matching a filter expression such as `params.lr < 0.01 and metrics.acc.max > 0.9`,
-    started within the bounds (see `Client.search_runs`)."""
-    return default_client().search_runs(filter, experiments=experiments, order_by=order_by, max_results=max_results,
+    started within the bounds (see `Client.search_runs`): a list of `RunInfo` whose
+    `to_pandas()` gives one row per run."""
+    return (client or default_client()).search_runs(filter, experiments=experiments, order_by=order_by, max_results=max_results,
                                         started_after=started_after, started_before=started_before)
 
 
 def list_experiments(*, name: str = "", tags: Union[Mapping[str, Any], Iterable[str], None] = None,
                      created_after: Optional[_convert.TimeLike] = None, created_before: Optional[_convert.TimeLike] = None,
                      updated_after: Optional[_convert.TimeLike] = None, updated_before: Optional[_convert.TimeLike] = None,
-                     max_results: Optional[int] = None) -> List[tracking_pb2.Experiment]:
+                     max_results: Optional[int] = None, client: Optional[Client] = None) -> List[tracking_pb2.Experiment]:
     """Experiments, newest first, filtered by name, tags and creation and update times (see
     `Client.list_experiments`)."""
-    return default_client().list_experiments(name=name, tags=tags, created_after=created_after,
+    return (client or default_client()).list_experiments(name=name, tags=tags, created_after=created_after,
                                              created_before=created_before, updated_after=updated_after,
                                              updated_before=updated_before, max_results=max_results)
 
 
-def compare(runs: Iterable[Union[str, Run, RunInfo]] = (), *, experiments: Union[str, Iterable[str], None] = None) -> Comparison:
+def compare(runs: Iterable[Union[str, Run, RunInfo]] = (), *, experiments: Union[str, Iterable[str], None] = None,
+            client: Optional[Client] = None) -> Comparison:
     """Params side by side and the best and worst run per metric."""
-    return default_client().compare(runs, experiments=experiments)
+    return (client or default_client()).compare(runs, experiments=experiments)
 
 
-def watch_run(run_id: str, *, include_history: bool = False, timeout: Optional[float] = None) -> RunWatcher:
+def watch_run(run_id: str, *, include_history: bool = False, timeout: Optional[float] = None,
+              client: Optional[Client] = None) -> RunWatcher:
     """An iterator of a run's live events (`WatchEvent`), ending after the run ends."""
-    return default_client().watch_run(run_id, include_history=include_history, timeout=timeout)
+    return (client or default_client()).watch_run(run_id, include_history=include_history, timeout=timeout)
 
 
 def download_artifact(path: PathLike, artifact_id: str = "", *, experiment: str = "", name: str = "",
-                      version: int = 0, alias: str = "", run: Union[Run, RunInfo, str, None] = None) -> tracking_pb2.Artifact:
+                      version: int = 0, alias: str = "", run: Union[Run, RunInfo, str, None] = None,
+                      client: Optional[Client] = None) -> tracking_pb2.Artifact:
     """Downloads and verifies an artifact version (by id, or by name and version or alias in an
     experiment or among a run's)."""
-    return default_client().download_artifact(path, artifact_id, experiment=experiment, name=name,
-                                               version=version, alias=alias, run=run)
+    return (client or default_client()).download_artifact(path, artifact_id, experiment=experiment, name=name,
+                                                          version=version, alias=alias, run=run)
 
 
-def history(run_id: str, keys: Optional[Iterable[str]] = None, *, max_points: int = 0) -> Dict[str, History]:
-    """A run's stored metric history per key."""
-    return default_client().history(run_id, keys, max_points=max_points)
+def history(run_id: str, keys: Optional[Iterable[str]] = None, *, max_points: int = 0,
+            client: Optional[Client] = None) -> HistoryDict:
+    """A run's stored metric history per key (`History`); `to_pandas()` on the result gives a
+    long frame: key, step, value, timestamp."""
+    return (client or default_client()).history(run_id, keys, max_points=max_points)
+
+
+def images(run: Union[Run, RunInfo, str], key: str, *, client: Optional[Client] = None) -> List[_media.Image]:
+    """The images a run logged under `key` (`Run.log_image`), in step order: step, artifact id, size."""
+    return (client or default_client()).images(run, key)
+
+
+def table(run: Union[Run, RunInfo, str], key: str, step: Optional[int] = None, *, as_pandas: bool = False,
+          client: Optional[Client] = None) -> Any:
+    """A table a run logged under `key` (`Run.log_table`) at `step` (default: its highest), as a
+    list of dicts or, with `as_pandas=True`, a pandas DataFrame."""
+    return (client or default_client()).table(run, key, step, as_pandas=as_pandas)
+
+
+def watch_job(job_id: str, *, item_results: bool = False, client: Optional[Client] = None) -> JobWatcher:
+    """An iterator of a job's events (`JobEvent`: kind, progress, item result, trial, final
+    status), from a snapshot to its final event ("completed", "failed" or "cancelled"). When
+    the connection breaks (the daemon restarts) it subscribes again from the last event it saw
+    (`from_seq`), as `tally watch job` does. `item_results=True` adds an event per finished item."""
+    return (client or default_client()).watch_job(job_id, item_results=item_results)
+
+
+def watch_jobs(kind: Optional[str] = None, *, item_results: bool = False, client: Optional[Client] = None) -> JobWatcher:
+    """An iterator of every job's events (only `kind`'s, e.g. "sweep", when given): snapshots of
+    the jobs pending or running, then each event as it happens, until `close()`; resumes after
+    a daemon restart like `watch_job`."""
+    return (client or default_client()).watch_jobs(kind, item_results=item_results)
 
 
 def create_sweep(params: Optional[Mapping[str, SpecLike]] = None, *, method: Optional[str] = None,
@@ -502,23 +576,23 @@ def create_sweep(params: Optional[Mapping[str, SpecLike]] = None, *, method: Opt
         retry_backoff=retry_backoff, preset=preset)
 
 
-def get_sweep(job_id: str) -> Sweep:
+def get_sweep(job_id: str, *, client: Optional[Client] = None) -> Sweep:
     """The sweep job `job_id`, e.g. to run more workers on it or wait for its results."""
-    return default_client().get_sweep(job_id)
+    return (client or default_client()).get_sweep(job_id)
 
 
 def cross_validate(scores: Iterable[float], fit_times: Optional[Iterable[float]] = None,
-                   score_times: Optional[Iterable[float]] = None) -> CrossValidation:
+                   score_times: Optional[Iterable[float]] = None, *, client: Optional[Client] = None) -> CrossValidation:
     """Statistics of cross-validation fold scores (`CrossValidation`: n, mean, std, median, min,
     max, Student's t intervals `ci95` and `ci99`, None for a single score)."""
-    return default_client().cross_validate(scores, fit_times, score_times)
+    return (client or default_client()).cross_validate(scores, fit_times, score_times)
 
 
-def current_trial() -> Optional[Trial]:
+def current_trial(*, client: Optional[Client] = None) -> Optional[Trial]:
     """The sweep trial this process was started for by `tally agent` (from `TALLY_TRIAL_ID`,
     `TALLY_PARAMS`, …), or None when it was not started by an agent. The agent sends the
     heartbeats; report the score with `trial.report(score)` or `trial.report(folds=[...])`."""
-    return _sweep.current_trial(default_client())
+    return _sweep.current_trial(client or default_client())
 
 
 def current_fold() -> Optional[_cv.Fold]:

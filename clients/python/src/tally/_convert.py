@@ -142,6 +142,17 @@ class RunInfo:
     proto: Optional[tracking_pb2.Run] = field(default=None, repr=False)
 
 
+class RunList(List[RunInfo]):
+    """The runs `search_runs` found: a list of `RunInfo`, and `to_pandas()`."""
+
+    def to_pandas(self) -> Any:
+        """One row per run: id, name, experiment_id, status, parent_run_id, started_at (UTC),
+        duration (a Timedelta), `params.<key>` columns and `metrics.<key>.last`, `.min`, `.max`
+        columns. Imports pandas (only here)."""
+        from tally import _frames
+        return _frames.runs_frame(self)
+
+
 def summary(m: tracking_pb2.MetricSummary) -> MetricSummary:
     return MetricSummary(m.key, m.last_value, m.min, m.max, m.mean, m.count, m.first_step, m.last_step, m.last_timestamp_ms)
 
@@ -168,6 +179,21 @@ class History:
     timestamps_ms: List[int]
     total_points: int = 0
     downsampled: bool = False
+
+    def to_pandas(self) -> Any:
+        """A frame of key, step, value and timestamp (UTC), one row per point."""
+        from tally import _frames
+        return _frames.history_frame([self])
+
+
+class HistoryDict(Dict[str, History]):
+    """A run's history per key (`tally.history`, `run.history`), and `to_pandas()`."""
+
+    def to_pandas(self) -> Any:
+        """A long frame of every key's points: key, step, value, timestamp (UTC), by key then
+        step. Imports pandas (only here)."""
+        from tally import _frames
+        return _frames.history_frame(list(self.values()))
 
 
 class Point(NamedTuple):

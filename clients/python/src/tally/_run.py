@@ -38,6 +38,7 @@ import atexit
 import contextlib
 from array import array
 import hashlib
+import operator
 import os
 import re
 import secrets
@@ -49,7 +50,7 @@ import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Set, Tuple, Union
 
-from tally import _convert, _journal
+from tally import _convert, _env, _journal, _media, _sysmetrics
 from tally._journal import CANCELLED, JournalWriter, may_clear, retried
 from tally._transport import RawCall
 from tally.errors import InvalidArgument, RPCError, Unavailable
@@ -94,6 +95,25 @@ def _check_key(key: Any) -> None:
     fails its `log` call instead of the whole batch."""
     if not isinstance(key, str) or len(key) > 250 or not _KEY.fullmatch(key):
         raise InvalidArgument(f"metric key {key!r} must be 1 to 250 of letters, digits, _ - . / : and inner spaces")
+
+
+def _float_column(values: Any) -> List[float]:
+    """A column of `log_columns` as floats; NumPy arrays and pandas Series through `tolist()`."""
+    if type(values).__module__.split(".")[0] in ("numpy", "pandas", "torch", "jax", "jaxlib") and hasattr(values, "tolist"):
+        values = values.tolist()
+    try:
+        return array("d", values).tolist()  # checks and converts in C
+    except TypeError:
+        return [float(v) for v in values]  # what float() accepts, as `log` takes it
+
+
+def _int_column(steps: Any) -> List[int]:
+    if type(steps).__module__.split(".")[0] in ("numpy", "pandas", "torch", "jax", "jaxlib") and hasattr(steps, "tolist"):
+        steps = steps.tolist()
+    try:
+        return array("q", steps).tolist()
+    except TypeError:
+        return [operator.index(s) for s in steps]
 
 
 def new_id() -> str:
@@ -320,6 +340,8 @@ class Run:
     def __init__(self, client: "Client", record: tracking_pb2.Run, *, flush_interval: float = 0.1,
                  batch_points: int = 20_000, max_buffered_points: int = 1_000_000,
                  retry_timeout: float = 10.0, stall_timeout: float = 5.0, heartbeat_interval: Optional[float] = 15.0,
+                 capture_env: bool = False, capture_diff: bool = False, system_metrics: bool = False,
+                 system_metrics_interval: float = 10.0,
                  _start: Optional[tracking_pb2.StartRunRequest] = None, _offline: bool = False,
                  _resume: Optional[tracking_pb2.ResumeRunRequest] = None) -> None:
         self.client = client
@@ -340,6 +362,13 @@ class Run:
         # Next automatic step per key, as the daemon would choose it (highest step + 1).
         self._next_step: Dict[str, int] = {m.key: m.last_step + 1 for m in record.metrics if m.count}
         self._valid_keys: Set[str] = set(self._next_step)
+        self._image_steps: Dict[str, int] = {}  # next automatic step of log_image / log_table per key
+        # The environment (start_run only): its params join the start before the sender sends it
+        # (`_apply_env`); its artifacts are uploaded once the start is delivered (`_upload_env`).
+        self._env_ready = threading.Event()
+        self._env: Optional[_env.Capture] = None
+        if capture_env and _start is not None:
+            self._env = _env.Capture(capture_diff, then=self._upload_env)
         self._init_state()
         with self._lock:
             if _start is not None and _offline:
@@ -353,6 +382,9 @@ class Run:
             self._start_locked()
         _live_runs.add(self)
         _open_runs[self.id] = self
+        self._env_ready.set()
+        if system_metrics:
+            _sysmetrics.sampler.register(self, system_metrics_interval)
 
     def _init_state(self) -> None:
         self.writer_id = new_id()
@@ -491,6 +523,93 @@ class Run:
             if len(self._vals) >= self.batch_points:
                 self._seal_locked()  # the clock thread kicks the sender on its next tick
 
+    def log_columns(self, columns: Mapping[str, Any], steps: Optional[Iterable[int]] = None) -> int:
+        """Records whole columns at once: `{"loss": [...], "acc": [...]}`, one value per step
+        of `steps` (lists, tuples, ranges, NumPy arrays or pandas Series; all of one length), or,
+        without `steps`, at each key's next steps: the same points as a loop of `log(row)` over
+        the rows, appended to the run's buffers under one lock, so it is the fastest way to log
+        many points. Returns the number of points; raises `ValueError` when the lengths differ,
+        `InvalidArgument` for a bad key, and, once, the error of points the daemon refused."""
+        keys = list(columns)
+        values = [_float_column(columns[key]) for key in keys]
+        count = len(values[0]) if values else 0
+        for key, column in zip(keys, values):
+            if len(column) != count:
+                raise ValueError(f"log_columns: column {key!r} has {len(column)} values, column {keys[0]!r} {count}")
+        step_list = None
+        if steps is not None:
+            step_list = _int_column(steps)
+            if len(step_list) != count:
+                raise ValueError(f"log_columns: {len(step_list)} steps for columns of {count} values")
+        self._append_columns(keys, values, step_list)
+        return count * len(keys)
+
+    def _append_columns(self, keys: List[str], values: List[List[float]], steps: Optional[List[int]],
+                        internal: bool = False) -> bool:
+        """Appends `values[i]` of `keys[i]` at `steps` (or each key's next steps) to the
+        columns being filled, sealing a batch at every `batch_points`. `internal` (system
+        metrics): nothing is raised or waited for; False when the run takes no more points."""
+        count = len(values[0]) if values else 0
+        with self._lock:
+            if internal:
+                if self._ended or self._closing or self._error is not None:
+                    return False
+                if self._points + count * len(keys) > self.max_buffered_points:
+                    return True
+            elif self._refusal is not None:
+                raise self._take_refusal_locked()
+            if self._thread is None:
+                self._start_locked()
+            valid = self._valid_keys
+            for key in keys:
+                if key not in valid:
+                    _check_key(key)
+                    valid.add(key)
+            if not count:
+                return True
+            next_step = self._next_step
+            key_steps: List[List[int]] = []
+            if steps is None:
+                if self._steps_unknown:
+                    raise Unavailable(f"run {self.id} was resumed while the daemon could not be reached: its last "
+                                      "steps are not known yet, so log needs explicit steps until the daemon is back")
+                for key in keys:
+                    first = next_step.get(key, 0)
+                    next_step[key] = first + count
+                    key_steps.append(list(range(first, first + count)))
+            else:
+                following = max(steps) + 1
+                for key in keys:
+                    if next_step.get(key, 0) < following:
+                        next_step[key] = following
+                key_steps = [steps] * len(keys)
+            clock = _clock
+            ts = clock.now_ms if clock.live else int(time.time() * 1000)
+            for key, column, column_steps in zip(keys, values, key_steps):
+                done = 0
+                while done < count:
+                    if not internal and self._points >= self.max_buffered_points:
+                        self._wait_for_room_locked()
+                    index = self._keys.get(key)  # the columns are new after each seal
+                    if index is None:
+                        index = self._keys[key] = len(self._key_list)
+                        self._key_list.append(key)
+                    end = min(count, done + max(1, self.batch_points - len(self._vals)))
+                    n = end - done
+                    if done == 0 and end == count:
+                        self._vals += column
+                        self._steps += column_steps
+                    else:
+                        self._vals += column[done:end]
+                        self._steps += column_steps[done:end]
+                    self._kidx += [index] * n
+                    self._ts += [ts] * n
+                    self._points += n
+                    done = end
+                    if len(self._vals) >= self.batch_points:
+                        self._seal_locked()  # the clock thread kicks the sender on its next tick
+        return True
+
     def _wait_for_room_locked(self) -> None:
         while self._points >= self.max_buffered_points and self._error is None:
             self._kick.set()
@@ -628,6 +747,8 @@ class Run:
                 if entry.kind == _METRICS:
                     entry.payload = _encode_batch(self.id, self.writer_id, entry.seq, *entry.columns)
                     entry.columns = None
+                elif entry.kind == _START and self._env is not None:
+                    self._apply_env(entry.request)
                 if self._journalling:
                     self._to_journal.append(entry)
             now = time.monotonic()
@@ -1024,6 +1145,47 @@ class Run:
             self._error = error
             self._cond.notify_all()
 
+    # -- the environment (start_run(capture_env=True)) ------------------------------------------
+
+    def _apply_env(self, request: tracking_pb2.StartRunRequest) -> None:
+        """Adds the captured `env.` params to the start (sender thread; params given to
+        `start_run` win). Waits for the capture, which never takes long (its commands have
+        timeouts); whatever is not captured within 10 s is left out."""
+        env = self._env
+        if env is None:
+            return
+        for key, value in env.params(10.0).items():
+            if key not in request.params:
+                request.params[key].CopyFrom(_convert.param_value(value))
+
+    def _upload_env(self, capture: "_env.Capture") -> None:
+        """Uploads the environment's artifacts (capture thread) once the start is delivered;
+        `end` waits for it. Skipped while the daemon cannot be reached (artifacts are not
+        journalled); a failure leaves the artifact out."""
+        self._env_ready.wait(5.0)
+        if not capture.artifacts:
+            return
+        self._wait_started()
+        entry = self._start_entry
+        if entry is None or not entry.done or entry.error is not None or self._journalling:
+            return
+        for name, data, metadata in capture.artifacts:
+            try:
+                self._upload_bytes(name, data, type="other", metadata=metadata, timeout=30.0)
+            except Exception:
+                pass
+
+    # -- system metrics (start_run(system_metrics=True)) --------------------------------------
+
+    def _log_system(self, metrics: Mapping[str, float], step: int) -> bool:
+        """Appends one row of system metrics (the sampler's thread). Never raises, never waits
+        for room: a sample that does not fit under `max_buffered_points` is skipped. False once
+        the run takes no more (ended, or its sender stopped)."""
+        try:
+            return self._append_columns(list(metrics), [[value] for value in metrics.values()], [step], internal=True)
+        except Exception:
+            return False
+
     # -- the rest of the run -------------------------------------------------------------------
 
     def _record_and_wait(self, kind: int, request: Any) -> _Entry:
@@ -1062,17 +1224,7 @@ class Run:
         """Uploads a file as a new version of the artifact `name` (default: the file's name).
         The daemon checks the content against the SHA-256 computed here first. Artifacts are not
         journalled: while the daemon cannot be reached this raises `Unavailable`."""
-        if self._journalling:
-            with self._lock:  # delivers the journal first if the daemon is back
-                self._seal_locked()
-                try:
-                    self._wait_settled_locked(self._seq, None)
-                except RPCError:
-                    pass
-            if self._journalling:
-                raise Unavailable(f"the daemon cannot be reached: the artifact is not stored (artifacts are not "
-                                  f"journalled; run {self.id}'s points and params are); log it again once the daemon "
-                                  f"is back")
+        self._check_artifacts_possible()
         path = os.fspath(path)
         digest = hashlib.sha256()
         with open(path, "rb") as f:
@@ -1088,15 +1240,73 @@ class Run:
                 for block in iter(lambda: f.read(chunk_size), b""):
                     yield tracking_pb2.UploadArtifactRequest(chunk=block)
 
+        return self._upload(requests())
+
+    def _check_artifacts_possible(self) -> None:
+        if self._journalling:
+            with self._lock:  # delivers the journal first if the daemon is back
+                self._seal_locked()
+                try:
+                    self._wait_settled_locked(self._seq, None)
+                except RPCError:
+                    pass
+            if self._journalling:
+                raise Unavailable(f"the daemon cannot be reached: the artifact is not stored (artifacts are not "
+                                  f"journalled; run {self.id}'s points and params are); log it again once the daemon "
+                                  f"is back")
+
+    def _upload(self, requests: Iterable[tracking_pb2.UploadArtifactRequest],
+                timeout: Optional[float] = None) -> tracking_pb2.Artifact:
         try:
-            return self.client.tracking.upload_artifact(requests())
+            return self.client.tracking.upload_artifact(requests, timeout=timeout)
         except Unavailable as exc:
             raise Unavailable(f"{exc.message} (artifacts are not journalled: log it again once the daemon is back)",
                               details=exc.details) from None
 
+    def _upload_bytes(self, name: str, data: bytes, *, type: str = "other", metadata: Optional[Mapping[str, str]] = None,
+                      timeout: Optional[float] = None, chunk_size: int = 1 << 20) -> tracking_pb2.Artifact:
+        """Uploads `data` as a new version of the artifact `name` (see `log_artifact`)."""
+        self._check_artifacts_possible()
+        header = tracking_pb2.ArtifactHeader(
+            run_id=self.id, name=name, type=_ARTIFACT_TYPES[type.lower()], metadata=dict(metadata or {}),
+            expected_sha256=hashlib.sha256(data).hexdigest())
+        view = memoryview(data)
+        requests = [tracking_pb2.UploadArtifactRequest(header=header)] + [
+            tracking_pb2.UploadArtifactRequest(chunk=bytes(view[i:i + chunk_size])) for i in range(0, len(data), chunk_size)]
+        return self._upload(requests, timeout)
+
+    # -- images and tables (tally._media) ------------------------------------------------------
+
+    def log_image(self, key: str, image: Any, step: Optional[int] = None) -> tracking_pb2.Artifact:
+        """Stores an image as the `figure` artifact `<key>/<step>.png` (or `.jpg`), with metadata
+        `key`, `step`, `format`, `width` and `height`. `image` is a PNG or JPEG file path or its
+        bytes, a PIL image, a NumPy array (HxW grayscale, HxWx1/3/4; uint8, or floats in 0-1,
+        clipped) or a Matplotlib figure; `step` defaults to the key's next one (0, 1, …). Like
+        `log_artifact`, it uploads before returning and raises `Unavailable` while the daemon
+        cannot be reached."""
+        return _media.log_image(self, key, image, step)
+
+    def images(self, key: str) -> "List[_media.Image]":
+        """The images logged under `key` by this run, in step order (the latest of each step)."""
+        return _media.images(self.client, self.id, key)
+
+    def log_table(self, key: str, rows: Any, step: Optional[int] = None, *,
+                  format: Optional[str] = None) -> tracking_pb2.Artifact:
+        """Stores a table (a list of dicts, or a pandas DataFrame) as the artifact
+        `<key>/<step>.parquet` (Parquet when pyarrow is installed) or `<key>/<step>.jsonl` (JSON
+        lines, one object per row), with metadata `key`, `step`, `format`, `rows` and
+        `columns`; `format="parquet"` or `"jsonl"` chooses. `step` defaults to the key's next."""
+        return _media.log_table(self, key, rows, step, format=format)
+
+    def table(self, key: str, step: Optional[int] = None, *, as_pandas: bool = False) -> Any:
+        """The table logged under `key` at `step` (default: the highest step) as a list of
+        dicts, or a pandas DataFrame with `as_pandas=True`; `NotFound` when there is none."""
+        return _media.table(self.client, self.id, key, step, as_pandas=as_pandas)
+
     def history(self, keys: Optional[Iterable[str]] = None, *, max_points: int = 0,
-                min_step: int = 0, max_step: int = 0) -> "Dict[str, Any]":
-        """The run's stored metric history per key (see `Client.history`)."""
+                min_step: int = 0, max_step: int = 0) -> "_convert.HistoryDict":
+        """The run's stored metric history per key (see `Client.history`); `to_pandas()` on
+        the result gives a long frame (key, step, value, timestamp)."""
         return self.client.history(self.id, keys, max_points=max_points, min_step=min_step, max_step=max_step)
 
     @property
@@ -1137,11 +1347,14 @@ class Run:
             return
         self._ended = True
         _open_runs.pop(self.id, None)
+        _sysmetrics.sampler.unregister(self)
         if os.getpid() != self._owner_pid:  # a forked child flushes; the run is its parent's to end
             flush_error = self._stop(timeout)
             if flush_error is not None:
                 raise flush_error
             return
+        if self._env is not None:
+            self._env.wait(60.0)  # its artifacts go before the end (an ended run takes none)
         request = tracking_pb2.EndRunRequest(run_id=self.id, status=_STATUS[status], error=error)
         with self._lock:
             if self._thread is None:
@@ -1167,6 +1380,7 @@ class Run:
         """Flushes and stops the sender; returns what the flush raised. The run stays open."""
         self._ended = True
         _open_runs.pop(self.id, None)
+        _sysmetrics.sampler.unregister(self)
         flush_error: Optional[BaseException] = None
         try:
             self.flush(timeout)
@@ -1267,6 +1481,7 @@ def _deliver_starts_before_fork() -> None:
 def _reset_after_fork() -> None:
     _clock.after_fork()
     _senders.after_fork()
+    _sysmetrics.sampler.after_fork()
     for run in list(_live_runs):
         run._after_fork()
 
