@@ -52,7 +52,7 @@ def test_daemon_killed_during_a_run_loses_nothing(workdir, monkeypatch, kills):
     monkeypatch.setenv("TALLY_AUTOSTART", "0")
     daemon = serve(workdir)
     client = tally.connect(daemon.socket)
-    run = client.start_run("kills", name="five-kills", retry_timeout=2.0)
+    run = client.start_run("kills", name="five-kills", retry_timeout=2.0, system_metrics=False)  # its points only
     steps = 100_000
     done = threading.Event()
     errors = []
@@ -100,7 +100,7 @@ def test_daemon_killed_during_a_run_loses_nothing(workdir, monkeypatch, kills):
 
 TRAIN_OFFLINE = textwrap.dedent("""
     import sys, tally
-    with tally.start_run("offline", name="no-daemon", params={"lr": 0.1}) as run:
+    with tally.start_run("offline", name="no-daemon", params={"lr": 0.1}, capture_env=False, system_metrics=False) as run:
         for step in range(25_000):
             run.log({"loss": 1.0 / (step + 1), "acc": step / 25_000}, step=step)
     print(run.id, run.journalled_points)

@@ -30,6 +30,9 @@ struct FilterParserTests {
         (#"tags.team/sub-group:x = "a""#, #"tags.team/sub-group:x = "a""#),
         (#"params.1st = 2"#, #"params.1st = 2"#),
         (#"params.`optimizer.lr` = 0.1"#, #"params.`optimizer.lr` = 0.1"#),
+        // A param's or tag's key may hold dots unquoted: nothing follows it.
+        (#"params.env.git_commit = "abc""#, #"params.`env.git_commit` = "abc""#),
+        (#"tags.a.b.c = "x""#, #"tags.`a.b.c` = "x""#),
         (#"metrics.`a.b`.max > 1"#, #"metrics.`a.b`.max > 1"#),
         (#"metrics.`a.b` > 1"#, #"metrics.`a.b`.last > 1"#),
         (#"tags.`with space` = "x""#, #"tags.`with space` = "x""#),
@@ -95,7 +98,6 @@ struct FilterParserTests {
         (#"status.x = 1"#, 0, #"unknown field "status.x""#),
         (#"metrics.loss.median > 1"#, 13, #"unknown metric aggregate "median""#),
         (#"metrics.a.b.max > 1"#, 9, "a key containing \".\" must be written in backticks, as in metrics.`a.b`.max"),
-        (#"params.a.b = 1"#, 8, "a key containing \".\" must be written in backticks, as in params.`a.b`"),
         (#"params = 1"#, 6, #"expected a key after "params""#),
         (#"params. = 1"#, 7, #"expected a key after "params.""#),
         (#"tags.x = "abc"#, 9, "unterminated string"),

@@ -230,8 +230,11 @@ public struct FilterParser {
                 throw FilterError("expected a key after \"\(segments[0].text)\", as in \(head).<key>", at: token.position + token.text.unicodeScalars.count)
             }
             let key = segments[1].text
-            if segments.count == 2, head != "metrics" {
-                return head == "params" ? .param(key) : .tag(key)
+            if head != "metrics" {
+                // A param's or a tag's key is everything after the head, dots included
+                // (`params.env.git_commit`): nothing follows a key there, unlike a metric's aggregate.
+                let whole = segments[1...].map(\.text).joined(separator: ".")
+                return head == "params" ? .param(whole) : .tag(whole)
             }
             if head == "metrics" {
                 if segments.count == 2 { return .metric(key, .last) }

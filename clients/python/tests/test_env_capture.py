@@ -95,12 +95,26 @@ def test_the_environment_is_captured_as_env_params_and_artifacts(daemon, repo, t
 
     nodiff = tally.get_run(ids["nodiff"])
     assert nodiff.params["env.git_dirty"] is True and nodiff.params["env.host"] == "mine"  # given params win
-    assert sorted(a.name for a in nodiff.artifacts) == ["env/packages.txt"]
+    # The process uploaded its package list with its first run; the later ones name that run.
+    assert nodiff.artifacts == [] and nodiff.params["env.packages_run"] == clean.id
 
-    # The filter language finds them (a key holding "." goes in backticks).
-    found = tally.search_runs(f'params.`env.git_commit` = "{commit}" and params.`env.git_dirty` = true',
+    # The filter language finds them, as the issue writes it (and in backticks).
+    found = tally.search_runs(f'params.env.git_commit = "{commit}" and params.`env.git_dirty` = true',
                               experiments=experiment)
     assert sorted(r.id for r in found) == sorted([ids["dirty"], ids["nodiff"]])
+
+
+def test_later_runs_of_a_process_share_the_package_list(daemon, monkeypatch):
+    monkeypatch.setattr(_env, "_package_holders", {})
+    experiment = unique("share")
+    with tally.start_run(experiment) as first:
+        pass
+    with tally.start_run(experiment) as second:
+        pass
+    one, two = tally.get_run(first.id), tally.get_run(second.id)
+    assert [a.name for a in one.artifacts] == ["env/packages.txt"] and "env.packages_run" not in one.params
+    assert two.artifacts == [] and two.params["env.packages_run"] == first.id
+    assert two.params["env.packages_hash"] == one.params["env.packages_hash"]
 
 
 def test_capture_env_false_records_nothing(daemon):
@@ -145,6 +159,8 @@ def test_start_run_does_not_wait_for_the_capture(daemon, monkeypatch):
         return real(capture_diff)
 
     monkeypatch.setattr(_env, "capture", slow)
+    monkeypatch.setattr(_env, "_captures", {})  # nothing shared with this process's earlier runs
+    monkeypatch.setattr(_env, "_package_holders", {})
     client = tally.connect(daemon.socket)
     client.start_run(unique("warm"), capture_env=False).end()  # connected
     started = time.perf_counter()

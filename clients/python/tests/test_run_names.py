@@ -45,3 +45,16 @@ def test_experiment_slash_run_name_addresses_a_run(client: tally.Client) -> None
     with pytest.raises(tally.errors.InvalidArgument) as refused:
         client.get_run(f"{exp}/baseline")
     assert run.id in str(refused.value) and twin.id in str(refused.value) and "2 runs" in str(refused.value)
+
+
+def test_a_runs_note(client: tally.Client) -> None:
+    run = client.start_run(unique("noted"), capture_env=False, system_metrics=False)
+    assert run.note == ""
+    run.note = "baseline with the old augmentation"
+    assert run.note == "baseline with the old augmentation"
+    run.end()
+    assert client.get_run(run.id).note == "baseline with the old augmentation"
+    run.note = ""  # also once ended
+    assert client.get_run(run.id).note == ""
+    with pytest.raises(tally.errors.InvalidArgument):
+        run.note = "x" * 70_000

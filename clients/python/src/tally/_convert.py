@@ -139,6 +139,7 @@ class RunInfo:
     child_count: int
     last_contact_ms: int = 0
     artifacts: List[tracking_pb2.Artifact] = field(default_factory=list)
+    note: str = ""
     proto: Optional[tracking_pb2.Run] = field(default=None, repr=False)
 
 
@@ -165,7 +166,7 @@ def run_info(run: tracking_pb2.Run) -> RunInfo:
         tags=dict(run.tags), metrics={m.key: summary(m) for m in run.metrics},
         parent_run_id=run.parent_run_id, error=run.error, started_at_ms=run.started_at_ms,
         completed_at_ms=run.completed_at_ms, duration_ms=run.duration_ms, child_count=run.child_count,
-        last_contact_ms=run.last_contact_ms, artifacts=list(run.artifacts), proto=run,
+        last_contact_ms=run.last_contact_ms, artifacts=list(run.artifacts), note=run.note, proto=run,
     )
 
 

@@ -40,6 +40,11 @@ _static: Optional[Dict[str, Any]] = None
 _packages: Optional[Tuple[Any, Tuple[List[str], str]]] = None  # (signature, (lines, hash))
 _gpu: Optional[Tuple[bool, Dict[str, Any]]] = None  # (torch was imported, params)
 _git: Dict[Tuple[str, bool], Tuple[float, Dict[str, Any], Optional[bytes]]] = {}
+# The last whole capture per (folder, with the diff): runs started in a loop share it.
+_captures: Dict[Tuple[str, bool], Tuple[float, Dict[str, Any], List["Artifact"]]] = {}
+# The run holding `env/packages.txt` per (daemon socket, packages hash): later runs of this
+# process name it (`env.packages_run`) instead of uploading the same list again.
+_package_holders: Dict[Tuple[str, str], str] = {}
 
 
 def _cut(text: str) -> str:
@@ -304,19 +309,61 @@ class Capture:
     given, runs on that thread afterwards (the run uploads the artifacts there); `wait()` waits
     for both."""
 
-    def __init__(self, capture_diff: bool = False, then: Optional[Callable[["Capture"], None]] = None) -> None:
+    def __init__(self, capture_diff: bool = False, then: Optional[Callable[["Capture"], None]] = None, *,
+                 socket: str = "", run_id: str = "") -> None:
         self._captured = threading.Event()
         self.params_: Dict[str, Any] = {}
         self.artifacts: List[Artifact] = []
         self.seconds = 0.0  # how long capturing took
         self._then = then
+        self._socket = socket
+        self._run_id = run_id
+        self.thread: Optional[threading.Thread] = None
+        try:
+            self._key: Optional[Tuple[str, bool]] = (os.getcwd(), capture_diff)
+        except OSError:
+            self._key = None
+        with _lock:
+            cached = _captures.get(self._key) if self._key is not None else None
+        if cached is not None and time.monotonic() - cached[0] < GIT_REUSE:
+            # A run started in a loop: the capture of a moment ago, without a thread.
+            self.params_, self.artifacts = self._share(dict(cached[1]), list(cached[2]))
+            self._captured.set()
+            if self.artifacts and then is not None:
+                self.thread = threading.Thread(target=self._then_only, name="tally-env", daemon=True)
+                self.thread.start()
+            return
         self.thread = threading.Thread(target=self._run, args=(capture_diff,), name="tally-env", daemon=True)
         self.thread.start()
+
+    def _share(self, params: Dict[str, Any], artifacts: List[Artifact]) -> Tuple[Dict[str, Any], List[Artifact]]:
+        """Drops the package list when an earlier run of this process uploaded the same one to
+        the same daemon, naming that run instead (`env.packages_run`)."""
+        digest = str(params.get(PREFIX + "packages_hash", ""))
+        if not digest or not self._run_id:
+            return params, artifacts
+        with _lock:
+            holder = _package_holders.setdefault((self._socket, digest), self._run_id)
+        if holder != self._run_id:
+            artifacts = [a for a in artifacts if a[0] != PACKAGES_ARTIFACT]
+            params[PREFIX + "packages_run"] = holder
+        return params, artifacts
+
+    def _then_only(self) -> None:
+        try:
+            if self._then is not None:
+                self._then(self)
+        except Exception:
+            pass
 
     def _run(self, capture_diff: bool) -> None:
         started = time.perf_counter()
         try:
-            self.params_, self.artifacts = capture(capture_diff)
+            params, artifacts = capture(capture_diff)
+            if self._key is not None:
+                with _lock:
+                    _captures[self._key] = (time.monotonic(), dict(params), list(artifacts))
+            self.params_, self.artifacts = self._share(params, artifacts)
         except Exception:
             pass
         finally:
@@ -334,5 +381,5 @@ class Capture:
 
     def wait(self, timeout: Optional[float] = None) -> None:
         """Waits until the capture and `then` are done (at most `timeout` seconds)."""
-        if self.thread is not threading.current_thread():
+        if self.thread is not None and self.thread is not threading.current_thread():
             self.thread.join(timeout)

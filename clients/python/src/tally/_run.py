@@ -349,6 +349,7 @@ class Run:
         self._experiment_id = record.experiment_id  # "" until the start is answered
         self.name = record.name
         self.parent_run_id = record.parent_run_id
+        self._note = record.note
         self.flush_interval = flush_interval
         self.batch_points = batch_points
         self.max_buffered_points = max_buffered_points
@@ -368,7 +369,8 @@ class Run:
         self._env_ready = threading.Event()
         self._env: Optional[_env.Capture] = None
         if capture_env and _start is not None:
-            self._env = _env.Capture(capture_diff, then=self._upload_env)
+            self._env = _env.Capture(capture_diff, then=self._upload_env, socket=client.channel.socket_path,
+                                     run_id=record.id)
         self._init_state()
         with self._lock:
             if _start is not None and _offline:
@@ -1315,6 +1317,19 @@ class Run:
         if not self._experiment_id:
             self._wait_started()
         return self._experiment_id
+
+    @property
+    def note(self) -> str:
+        """The run's note: free text about it, as an experiment has a description. Setting it
+        (`run.note = "…"`, "" to clear) stores it at once (after the run's start is delivered),
+        also once the run has ended."""
+        return self._note
+
+    @note.setter
+    def note(self, text: str) -> None:
+        self._wait_started()
+        record = self.client.tracking.set_run_note(tracking_pb2.SetRunNoteRequest(run_id=self.id, note=str(text)))
+        self._note = record.note
 
     def _wait_started(self) -> None:
         """Waits until the run's start is answered (or safe in the journal while the daemon cannot
