@@ -90,3 +90,21 @@ def test_without_pyarrow_tables_are_json_lines(run, monkeypatch):
     monkeypatch.setattr(_media, "installed", lambda module: module != "pyarrow")
     assert run.log_table("fallback", ROWS).name == "fallback/0.jsonl"
     assert run.table("fallback") == ROWS
+
+
+def test_a_program_that_reads_a_parquet_table_back_exits_cleanly(daemon):
+    # pyarrow's thread pool could abort the interpreter at exit after a threaded read ("terminate
+    # called without an active exception"), about two times in three: the client reads on one thread.
+    import os
+    import subprocess
+    import sys
+    program = (
+        "import tally\n"
+        "with tally.start_run('exit-check', capture_env=False, system_metrics=False) as run:\n"
+        "    run.log_table('t', [{'a': 1, 'b': 'x'}])\n"
+        "assert run.table('t') == [{'a': 1, 'b': 'x'}]\n"
+    )
+    env = dict(os.environ, TALLY_SOCKET=daemon.socket, TALLY_AUTOSTART="0")
+    codes = [subprocess.run([sys.executable, "-c", program], env=env, capture_output=True, timeout=60).returncode
+             for _ in range(6)]
+    assert codes == [0] * 6

@@ -323,8 +323,10 @@ def decode_table(data: bytes, format: str, *, as_pandas: bool = False, columns: 
         except ImportError as exc:
             raise ImportError(f"this table is stored as Parquet: reading it needs pyarrow (pip install pyarrow): "
                               f"{exc}") from None
-        table = pq.read_table(io.BytesIO(data))
-        return table.to_pandas() if as_pandas else table.to_pylist()
+        # One thread: pyarrow's thread pool can abort the interpreter at exit ("terminate called
+        # without an active exception") once it has read, and a table is small work.
+        table = pq.read_table(io.BytesIO(data), use_threads=False)
+        return table.to_pandas(use_threads=False) if as_pandas else table.to_pylist()
     rows = [json.loads(line) for line in data.decode("utf-8").splitlines() if line.strip()]
     if not as_pandas:
         return rows
