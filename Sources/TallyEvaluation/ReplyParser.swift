@@ -130,17 +130,20 @@ public enum ReplyParser {
                 label = (try? container.decode(String.self, forKey: .label))
                     ?? (try? container.decode(String.self, forKey: .id))
                     ?? (try? container.decode(String.self, forKey: .name)) ?? ""
-                if let number = try? container.decode(Double.self, forKey: .confidence) {
-                    confidence = number
-                } else if let string = try? container.decode(String.self, forKey: .confidence) {
-                    confidence = Double(string.trimmingCharacters(in: .whitespaces))
-                } else {
-                    confidence = nil
-                }
+                confidence = Reply.number(in: container, forKey: .confidence)
             }
         }
 
         enum CodingKeys: String, CodingKey { case label, confidence, reasoning, alternatives }
+
+        /// A number, or a string holding one (models vary); `nil` when absent or neither.
+        static func number<Key: CodingKey>(in container: KeyedDecodingContainer<Key>, forKey key: Key) -> Double? {
+            if let number = try? container.decode(Double.self, forKey: key) { return number }
+            if let string = try? container.decode(String.self, forKey: key) {
+                return Double(string.trimmingCharacters(in: .whitespaces))
+            }
+            return nil
+        }
 
         init(from decoder: any Decoder) throws {
             let container = try decoder.container(keyedBy: CodingKeys.self)
@@ -148,13 +151,7 @@ public enum ReplyParser {
                 throw EvaluationError(code: .malformedReply, message: "the reply has no string \"label\"")
             }
             self.label = label
-            if let number = try? container.decode(Double.self, forKey: .confidence) {
-                confidence = number
-            } else if let string = try? container.decode(String.self, forKey: .confidence) {
-                confidence = Double(string.trimmingCharacters(in: .whitespaces))
-            } else {
-                confidence = nil
-            }
+            confidence = Self.number(in: container, forKey: .confidence)
             reasoning = (try? container.decodeIfPresent(String.self, forKey: .reasoning)) ?? ""
             if let list = try? container.decodeIfPresent([Alternative].self, forKey: .alternatives) {
                 alternatives = list

@@ -89,17 +89,7 @@ struct CrossValidationExecutor: JobExecutor {
             startedAtMs: startedAtMs,
             naming: SweepRun.Naming(noun: "fold", jobTag: "cv", kind: Self.kind, parentRunID: parent.id)
         )
-        try await run.failInterrupted()
-        try await context.start(total: Int64(config.folds), alreadyDone: Int64(await run.finished), experimentID: experiment.id)
-        registry.register(run, for: job.id)
-        defer { registry.remove(job.id) }
-        let interval = Duration.milliseconds(max(5, min(250, plan.heartbeatTimeoutMs / 4)))
-        while true {
-            if await run.cancelled { throw CancellationError() }
-            try await run.tick()
-            if await run.ended { break }
-            try await Task.sleep(for: interval)
-        }
+        try await run.drive(total: Int64(config.folds), registry: registry)
         let folds = await run.results().trials
         let summary = try Self.results(folds, config: config, parentRunID: parent.id, startedAtMs: startedAtMs)
         var results = JobResults()

@@ -164,7 +164,7 @@ actor SweepRun {
         do {
             var params: [String: ParamValueRecord] = [:]
             for (name, value) in trial.params { params[name] = value.record }
-            let number = naming.noun == "fold" ? trial.params["fold"].flatMap { if case .intValue(let v)? = $0.kind { Int(v) } else { nil } } ?? index : index
+            let number = naming.noun == "fold" ? trial.foldIndex ?? index : index
             var tags = [naming.jobTag: job.id, naming.noun: String(number), "kind": naming.kind, "method_used": trial.methodUsed]
             if !trial.retryOf.isEmpty { tags["retry_of"] = trial.retryOf }
             let run = try await store.startRun(Store.NewRun(
@@ -403,6 +403,25 @@ actor SweepRun {
         if !ended, case .grid = plan.method, trials.count(where: { $0.attempt == 0 }) >= Int(plan.config.totalCombinations) { ended = true }
     }
 
+    /// Runs the job until it ends, as its executor: fails the trials an earlier daemon left
+    /// running, starts the job's progress at `total`, registers itself for the trial RPCs, and
+    /// checks heartbeats, the time limit and the end while workers drive it.
+    /// - Throws: `CancellationError` once cancelled; a store error that kept a trial's end from
+    ///   being recorded.
+    func drive(total: Int64, registry: SweepRegistry) async throws {
+        try await failInterrupted()
+        try await context.start(total: total, alreadyDone: Int64(finished), experimentID: experimentID)
+        registry.register(self, for: job.id)
+        defer { registry.remove(job.id) }
+        let interval = Duration.milliseconds(max(5, min(250, plan.heartbeatTimeoutMs / 4)))
+        while true {
+            if cancelled { throw CancellationError() }
+            try await tick()
+            if ended { break }
+            try await Task.sleep(for: interval)
+        }
+    }
+
     /// Fails the trials an earlier daemon left running: their workers' reports would go nowhere.
     func failInterrupted() async throws {
         for index in running {
@@ -568,17 +587,7 @@ struct SweepExecutor: JobExecutor {
         let stored = try await store.sweepTrials(jobPK: job.pk).map { try Trial(serializedBytes: $0.trial) }
         let startedAtMs = job.startedAtMs > 0 ? job.startedAtMs : SweepRun.nowMs()
         let run = try SweepRun(job: job, plan: plan, experimentID: experiment.id, store: store, context: context, trials: stored, startedAtMs: startedAtMs)
-        try await run.failInterrupted()
-        try await context.start(total: Int64(plan.maxTrials ?? 0), alreadyDone: Int64(await run.finished), experimentID: experiment.id)
-        registry.register(run, for: job.id)
-        defer { registry.remove(job.id) }
-        let interval = Duration.milliseconds(max(5, min(250, plan.heartbeatTimeoutMs / 4)))
-        while true {
-            if await run.cancelled { throw CancellationError() }
-            try await run.tick()
-            if await run.ended { break }
-            try await Task.sleep(for: interval)
-        }
+        try await run.drive(total: Int64(plan.maxTrials ?? 0), registry: registry)
         var results = JobResults()
         results.sweep = await run.results()
         if let reason = await run.noneCompleted {

@@ -52,7 +52,7 @@ struct FoldOptions: ParsableArguments {
         if client.json { arguments.append("--json") }
         if client.noColor { arguments.append("--no-color") }
         if noArgs { arguments.append("--no-args") }
-        var agent = try await Agent.asyncParse(arguments + ["--"] + command)
+        let agent = try await Agent.asyncParse(arguments + ["--"] + command)
         try await agent.run()
     }
 }

@@ -48,4 +48,13 @@ enum Style: String {
     static func statusWord(_ word: String) -> String {
         status(word)?.apply(word) ?? word
     }
+
+    /// `line` shown safely (``Swift/String/terminalSafe``), its first ` <status>` coloured.
+    static func line(_ line: String, status: String?) -> String {
+        var shown = line.terminalSafe
+        if let status, let range = shown.range(of: " \(status)") {
+            shown.replaceSubrange(range, with: " " + statusWord(status))
+        }
+        return shown
+    }
 }

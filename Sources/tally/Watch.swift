@@ -163,11 +163,7 @@ final class WatchPrinter: @unchecked Sendable {
             lineOpen = false
             drawn = 0
         }
-        var shown = line.terminalSafe
-        if let status, let range = shown.range(of: " \(status)") {
-            shown.replaceSubrange(range, with: " " + Style.statusWord(status))
-        }
-        print(shown)
+        print(Style.line(line, status: status))
         fflush(nil)
     }
 

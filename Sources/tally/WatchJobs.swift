@@ -384,13 +384,7 @@ final class JobPrinter: @unchecked Sendable {
     /// coloured (on a terminal).
     private func emit(_ lines: [String], status: String? = nil) {
         above {
-            for line in lines {
-                var shown = line.terminalSafe
-                if let status, let range = shown.range(of: " \(status)") {
-                    shown.replaceSubrange(range, with: " " + Style.statusWord(status))
-                }
-                print(shown)
-            }
+            for line in lines { print(Style.line(line, status: status)) }
         }
     }
 

@@ -236,21 +236,20 @@ public struct FilterParser {
                 let whole = segments[1...].map(\.text).joined(separator: ".")
                 return head == "params" ? .param(whole) : .tag(whole)
             }
-            if head == "metrics" {
-                if segments.count == 2 { return .metric(key, .last) }
-                let last = segments[2]
-                if segments.count == 3 {
-                    guard !last.quoted, let aggregate = MetricAggregate(rawValue: last.text.lowercased()) else {
-                        throw FilterError(
-                            "unknown metric aggregate \"\(last.text)\"; expected one of \(MetricAggregate.allCases.map(\.rawValue).joined(separator: ", ")) (write a key containing \".\" in backticks)",
-                            at: last.position
-                        )
-                    }
-                    return .metric(key, aggregate)
+            if segments.count == 2 { return .metric(key, .last) }
+            let last = segments[2]
+            if segments.count == 3 {
+                guard !last.quoted, let aggregate = MetricAggregate(rawValue: last.text.lowercased()) else {
+                    throw FilterError(
+                        "unknown metric aggregate \"\(last.text)\"; expected one of \(MetricAggregate.allCases.map(\.rawValue).joined(separator: ", ")) (write a key containing \".\" in backticks)",
+                        at: last.position
+                    )
                 }
+                return .metric(key, aggregate)
             }
-            let keyParts = segments[1..<(segments.count - (head == "metrics" ? 1 : 0))].map(\.text).joined(separator: ".")
-            let example = "\(head).\(FilterField.written(keyParts))" + (head == "metrics" ? ".\(segments.last!.text)" : "")
+            // A metric's key with dots, then its aggregate: the key must be quoted.
+            let keyParts = segments[1..<(segments.count - 1)].map(\.text).joined(separator: ".")
+            let example = "metrics.\(FilterField.written(keyParts)).\(segments.last!.text)"
             throw FilterError("a key containing \".\" must be written in backticks, as in \(example)", at: segments[2].position - 1)
         default:
             if segments.count == 1, let attribute = RunAttribute(rawValue: head) {

@@ -2,6 +2,7 @@
 `cross_validate_command(...)`, which runs a command once per fold (docs/jobs.md)."""
 import os
 import subprocess
+import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -139,7 +140,6 @@ def cross_validate_command(client: "Client", command: Sequence[str], *, folds: i
     for _ in range(100):  # the end is recorded just after the last fold's report
         if ended.status not in (pb.JOB_STATUS_PENDING, pb.JOB_STATUS_RUNNING):
             break
-        import time
         time.sleep(0.1)
         ended = client.experiments.get_job(pb.GetJobRequest(job_id=job.id))
     return results(ended)
