@@ -1,6 +1,7 @@
 // #/run/ID — one run: status (live, WatchRun), params, tags, description, lineage (parent and
-// children), every metric as a chart (live points appended), artifacts with versions, aliases,
-// size and SHA-256, downloadable (DownloadArtifact stream → Blob → <a download>).
+// children), every metric as a chart (live points appended), images logged with `log_image` (one
+// card per key with a step slider), artifacts with versions, aliases, size and SHA-256,
+// downloadable (DownloadArtifact stream → Blob → <a download>).
 //
 // The Run message has no description field: the page shows the run's "description" (or "note")
 // tag when there is one, and the experiment's description.
@@ -29,6 +30,14 @@
 //   data-test="download-status"   per row: progress, then "downloaded N bytes (SHA-256 verified)" or the error;
 //                                 data-state="downloading|done|error", data-bytes
 //   data-test="chart-selected"    link to #/charts?runs=ID (and the children)
+//   data-test="run-images"        the Images section; hidden when the run has no images; data-count (keys)
+//   data-test="image-card"        one per image key; data-key, data-steps (how many), data-step (shown),
+//                                 data-state="loading|loaded|error"
+//   data-test="image-slider"      <input type=range> over the card's steps (0 … steps-1, sorted by step)
+//   data-test="image-step"        the step shown; data-step
+//   data-test="image-prev", "image-next"  buttons (the slider's arrow keys do the same)
+//   data-test="image"             <img>; data-artifact-id of the version shown
+//   data-test="image-error"       why an image could not be shown
 
 import { tracking, trackingStream } from "../api.js";
 import {
@@ -39,6 +48,7 @@ import { MetricChart, chartControls, defaultChartOptions, fetchHistory, fetchRan
 import { tagChips } from "./experiments.js";
 
 const CHILDREN_SHOWN = 100;
+const IMAGE_POLL_MS = 3000; // how often a running run's page looks for new images
 
 export async function render(root, params, ctx) {
   const runId = params.id ?? "";
@@ -86,6 +96,7 @@ export async function render(root, params, ctx) {
   const metricsTableBox = h("div");
   const chartsGrid = h("div", { class: "chart-grid" });
   const artifactsBox = h("div");
+  const images = imageSection(ctx, cleanups);
 
   const titleEl = h("h1", { "data-test": "run-name", text: run.name || run.id });
   root.replaceChildren(
@@ -111,6 +122,7 @@ export async function render(root, params, ctx) {
     h("section", { class: "card charts-card" },
       chartControls(chartOptions, () => charts.forEach((c) => c.refresh())),
       chartsGrid),
+    images.section,
     h("section", { class: "card" }, h("h2", { text: "Artifacts" }), artifactsBox));
 
   // ---- fill from the run record (also on live updates)
@@ -179,6 +191,7 @@ export async function render(root, params, ctx) {
   showDescription();
   showMetricTable();
   showArtifacts(artifactsBox, run, ctx, cleanups);
+  images.update(run.artifacts);
 
   // Ticking duration while running.
   const ticker = setInterval(() => {
@@ -278,6 +291,7 @@ export async function render(root, params, ctx) {
           for (const m of fresh.metrics ?? []) metricSummaries.set(m.key ?? "", m);
           showMetricTable();
           showArtifacts(artifactsBox, run, ctx, cleanups);
+          images.update(run.artifacts);
         }, () => {});
       },
       onError: (error) => {
@@ -288,6 +302,16 @@ export async function render(root, params, ctx) {
     }, { maxPoints });
     if (live.mode === "poll") liveEl.dataset.state = "polling";
     cleanups.push(() => live.stop());
+    // WatchRun carries no artifact events: while the run runs, look for new images now and then.
+    let looking = false;
+    const lookForImages = setInterval(() => {
+      if (looking || destroyed || !isRunning(run)) return;
+      looking = true;
+      tracking("ListArtifacts", { runId: run.id }, { signal: ctx.signal }).then((response) => {
+        if (!destroyed) images.update(response.artifacts);
+      }, () => {}).finally(() => { looking = false; });
+    }, IMAGE_POLL_MS);
+    cleanups.push(() => clearInterval(lookForImages));
     await live.ready;
     if (destroyed) return cleanup;
   }
@@ -371,6 +395,226 @@ async function loadChildren(el, run, ctx) {
 }
 
 // -------------------------------------------------------------------------------------------
+// Images: what `run.log_image(key, image, step)` stores, the figure artifact `<key>/<step>.png`
+// (or `.jpg`) with metadata key, step, format, width and height (docs/python-data.md).
+
+const IMAGE_TYPES = { png: "image/png", jpeg: "image/jpeg", jpg: "image/jpeg" };
+const SMALL_IMAGE = 128; // images smaller than this (px, longer side) are shown enlarged, pixelated
+
+const byText = (a, b) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** The run's images: Map key → [{ step, artifact }] in step order, the highest version of each step. */
+function groupImages(artifacts) {
+  const byKey = new Map(); // key → Map step → artifact
+  for (const a of artifacts ?? []) {
+    const meta = a.metadata ?? {};
+    if (a.type !== "ARTIFACT_TYPE_FIGURE" || (meta.kind !== undefined && meta.kind !== "image")) continue;
+    const step = meta.step === undefined || meta.step === "" ? NaN : Number(meta.step);
+    if (!meta.key || !Number.isFinite(step)) continue;
+    let steps = byKey.get(meta.key);
+    if (!steps) byKey.set(meta.key, (steps = new Map()));
+    const held = steps.get(step);
+    if (!held || num(a.version) > num(held.version)) steps.set(step, a);
+  }
+  const out = new Map();
+  for (const key of [...byKey.keys()].sort(byText)) {
+    out.set(key, [...byKey.get(key)].sort(([x], [y]) => x - y).map(([step, artifact]) => ({ step, artifact })));
+  }
+  return out;
+}
+
+function imageType(artifact) {
+  const format = String(artifact.metadata?.format ?? "").toLowerCase() || (artifact.name ?? "").split(".").pop().toLowerCase();
+  return IMAGE_TYPES[format] ?? "image/png";
+}
+
+/**
+ * The Images card of the page: { section, update(artifacts) }. `update` (the run record's
+ * artifacts, or ListArtifacts' while the run runs) adds keys and steps; a slider that was at the
+ * latest step moves to the new latest. Image bytes come through DownloadArtifact once per artifact
+ * id and are shown through object URLs, revoked when the page goes.
+ */
+function imageSection(ctx, cleanups) {
+  const grid = h("div", { class: "image-grid" });
+  const countEl = h("span", { class: "muted small" });
+  const section = h("section", { class: "card", "data-test": "run-images", "data-count": "0", hidden: true },
+    h("div", { class: "card-head" }, h("h2", { text: "Images" }), countEl),
+    grid);
+  const cards = new Map(); // key → card
+  const cache = new Map(); // artifact id → { url, call, promise }
+  let destroyed = false;
+  cleanups.push(() => {
+    destroyed = true;
+    for (const entry of cache.values()) {
+      entry.call?.cancel();
+      if (entry.url) URL.revokeObjectURL(entry.url);
+    }
+    cache.clear();
+  });
+
+  const images = {
+    /** The object URL of an image version (a promise; null when the download was dropped). */
+    load(artifact) {
+      let entry = cache.get(artifact.id);
+      if (entry) return entry.promise;
+      const call = fetchArtifact(artifact, { type: imageType(artifact) });
+      entry = { url: "", call, promise: null };
+      entry.promise = call.done.then((result) => {
+        entry.call = null;
+        if (!result || destroyed) return null;
+        entry.url = URL.createObjectURL(result.blob);
+        return entry.url;
+      }, (error) => {
+        entry.call = null;
+        if (cache.get(artifact.id) === entry) cache.delete(artifact.id); // try again when shown again
+        throw error;
+      });
+      cache.set(artifact.id, entry);
+      return entry.promise;
+    },
+    /** Drops a download still under way that no card waits for (the slider moved on). */
+    drop(id) {
+      const entry = cache.get(id);
+      if (!entry?.call) return;
+      entry.call.cancel();
+      cache.delete(id);
+    },
+  };
+
+  const update = (artifacts) => {
+    if (destroyed || ctx.signal.aborted) return;
+    const groups = groupImages(artifacts);
+    let added = false;
+    for (const [key, list] of groups) {
+      let card = cards.get(key);
+      if (!card) {
+        card = imageCard(key, images);
+        cards.set(key, card);
+        added = true;
+      }
+      card.setSteps(list);
+    }
+    for (const [key, card] of cards) {
+      if (groups.has(key)) continue;
+      card.element.remove();
+      cards.delete(key);
+    }
+    if (added) grid.replaceChildren(...[...cards.keys()].sort(byText).map((key) => cards.get(key).element));
+    section.hidden = cards.size === 0;
+    section.dataset.count = String(cards.size);
+    countEl.textContent = cards.size === 1 ? "1 key" : `${fmtInt(cards.size)} keys`;
+  };
+  return { section, update };
+}
+
+function imageCard(key, images) {
+  let entries = []; // [{ step, artifact }]
+  let index = -1;
+  let shownId = ""; // the version in the <img>
+  let wantedId = ""; // the version being fetched for it
+  const img = h("img", { "data-test": "image", alt: "", hidden: true });
+  const errorEl = h("div", { class: "error-text small", "data-test": "image-error", hidden: true });
+  const frame = h("div", { class: "image-frame" }, img, errorEl);
+  const slider = h("input", { type: "range", class: "image-slider", min: "0", max: "0", step: "1", value: "0", "data-test": "image-slider", "aria-label": `${key}: step` });
+  const stepEl = h("span", { class: "image-step mono", "data-test": "image-step" });
+  const prev = h("button", { type: "button", class: "image-nav", "data-test": "image-prev", title: "Previous step", "aria-label": "Previous step", text: "‹" });
+  const next = h("button", { type: "button", class: "image-nav", "data-test": "image-next", title: "Next step", "aria-label": "Next step", text: "›" });
+  const countEl = h("span", { class: "muted small" });
+  const note = h("div", { class: "image-note muted small" });
+  const element = h("div", { class: "image-card", "data-test": "image-card", "data-key": key, "data-steps": "0", "data-state": "loading" },
+    h("div", { class: "image-card-head" }, h("span", { class: "image-key mono", title: key, text: key }), countEl),
+    frame,
+    h("div", { class: "image-controls" }, prev, slider, next, stepEl),
+    note);
+
+  img.addEventListener("load", () => {
+    if (wantedId) return;
+    element.dataset.state = "loaded";
+  });
+  img.addEventListener("error", () => {
+    if (wantedId || !img.getAttribute("src")) return;
+    element.dataset.state = "error";
+    errorEl.hidden = false;
+    errorEl.textContent = "The browser cannot show this image.";
+  });
+
+  const show = (i) => {
+    if (entries.length === 0) return;
+    index = Math.max(0, Math.min(entries.length - 1, i));
+    const { step, artifact } = entries[index];
+    const meta = artifact.metadata ?? {};
+    slider.value = String(index);
+    stepEl.textContent = `step ${step}`;
+    stepEl.dataset.step = String(step);
+    element.dataset.step = String(step);
+    prev.disabled = index === 0;
+    next.disabled = index === entries.length - 1;
+    note.textContent = [
+      num(meta.width) && num(meta.height) ? `${num(meta.width)}×${num(meta.height)}` : "",
+      meta.format ?? "", `v${artifact.version ?? 0}`, fmtBytes(artifact.size), `${index + 1} of ${entries.length}`,
+    ].filter(Boolean).join(" · ");
+    if (artifact.id === shownId && !wantedId) return;
+    if (artifact.id === wantedId) return;
+    if (wantedId) images.drop(wantedId);
+    if (artifact.id === shownId) {
+      wantedId = "";
+      frame.classList.remove("stale");
+      element.dataset.state = errorEl.hidden ? "loaded" : "error";
+      return;
+    }
+    wantedId = artifact.id;
+    element.dataset.state = "loading";
+    frame.classList.add("stale");
+    images.load(artifact).then((url) => {
+      if (!url || wantedId !== artifact.id) return;
+      wantedId = "";
+      shownId = artifact.id;
+      frame.classList.remove("stale");
+      errorEl.hidden = true;
+      const width = num(meta.width);
+      const height = num(meta.height);
+      const longer = Math.max(width, height);
+      const scale = longer && longer < SMALL_IMAGE ? Math.floor(SMALL_IMAGE / longer) : 1;
+      img.style.width = scale > 1 ? `${width * scale}px` : "";
+      img.classList.toggle("pixelated", scale > 1);
+      img.alt = `${key} at step ${step}`;
+      img.title = `${key} · step ${step} · ${artifact.name ?? ""}`;
+      img.dataset.artifactId = artifact.id;
+      img.hidden = false;
+      img.src = url;
+    }, (error) => {
+      if (wantedId !== artifact.id) return;
+      wantedId = "";
+      frame.classList.remove("stale");
+      element.dataset.state = "error";
+      errorEl.hidden = false;
+      errorEl.textContent = `Could not load step ${step}: ${error.message}`;
+    });
+  };
+
+  slider.addEventListener("input", () => show(Number(slider.value)));
+  slider.addEventListener("change", () => show(Number(slider.value)));
+  prev.addEventListener("click", () => show(index - 1));
+  next.addEventListener("click", () => show(index + 1));
+
+  return {
+    element,
+    /** New steps: a card at its latest step (or new) shows the new latest; otherwise it stays at its step. */
+    setSteps(list) {
+      const atLatest = index < 0 || index === entries.length - 1;
+      const step = index >= 0 ? entries[index].step : undefined;
+      entries = list;
+      slider.max = String(Math.max(0, list.length - 1));
+      slider.disabled = list.length < 2;
+      element.dataset.steps = String(list.length);
+      countEl.textContent = list.length === 1 ? "1 step" : `${fmtInt(list.length)} steps`;
+      const kept = atLatest ? -1 : list.findIndex((e) => e.step === step);
+      show(kept >= 0 ? kept : list.length - 1);
+    },
+  };
+}
+
+// -------------------------------------------------------------------------------------------
 // Artifacts
 
 const typeName = (t) => (t ? String(t).replace(/^ARTIFACT_TYPE_/, "").toLowerCase() : "other");
@@ -448,20 +692,16 @@ function hex(buffer) {
   return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-/** DownloadArtifact (record, then base64 chunks) → Blob → saved through an <a download>. */
-function download(artifact, button, status, cleanups) {
-  button.disabled = true;
-  status.dataset.state = "downloading";
-  status.classList.remove("error-text");
+/**
+ * DownloadArtifact of one version (its record, then base64 chunks) as a Blob of MIME `type`.
+ * Returns { done, cancel }: `done` resolves to { blob, record } (null once cancelled) and rejects
+ * with the call's error or when fewer or more bytes came than the record says.
+ */
+function fetchArtifact(artifact, { type = "application/octet-stream", onBytes } = {}) {
   const chunks = [];
   let received = 0;
   let record = artifact;
-  const size = num(artifact.size);
-  const progress = () => {
-    status.dataset.bytes = String(received);
-    status.textContent = `downloading ${fmtBytes(received)}${size ? ` of ${fmtBytes(size)} (${Math.floor((received / size) * 100)}%)` : ""}`;
-  };
-  progress();
+  let cancelled = false;
   const call = trackingStream("DownloadArtifact", { artifact: { artifactId: artifact.id } }, (message) => {
     if (message.artifact) {
       record = message.artifact;
@@ -469,17 +709,40 @@ function download(artifact, button, status, cleanups) {
       const bytes = decodeBase64(message.chunk);
       chunks.push(bytes);
       received += bytes.length;
-      progress();
+      onBytes?.(received);
     }
   });
-  let cancelled = false;
-  cleanups.push(() => {
-    cancelled = true;
-    call.cancel();
+  const done = call.done.then(() => {
+    if (cancelled) return null;
+    const blob = new Blob(chunks, { type });
+    if (num(record.size) && blob.size !== num(record.size)) throw new Error(`received ${blob.size} bytes, expected ${num(record.size)}`);
+    return { blob, record };
   });
-  call.done.then(async () => {
-    if (cancelled) return;
-    const blob = new Blob(chunks, { type: "application/octet-stream" });
+  return {
+    done,
+    cancel: () => {
+      cancelled = true;
+      call.cancel();
+    },
+  };
+}
+
+/** DownloadArtifact → Blob, SHA-256 checked → saved through an <a download>. */
+function download(artifact, button, status, cleanups) {
+  button.disabled = true;
+  status.dataset.state = "downloading";
+  status.classList.remove("error-text");
+  const size = num(artifact.size);
+  const progress = (received) => {
+    status.dataset.bytes = String(received);
+    status.textContent = `downloading ${fmtBytes(received)}${size ? ` of ${fmtBytes(size)} (${Math.floor((received / size) * 100)}%)` : ""}`;
+  };
+  progress(0);
+  const call = fetchArtifact(artifact, { onBytes: progress });
+  cleanups.push(call.cancel);
+  call.done.then(async (result) => {
+    if (!result) return;
+    const { blob, record } = result;
     let verified = "";
     const expected = record.sha256 ?? artifact.sha256;
     if (crypto?.subtle && expected && blob.size <= 512 * 1024 * 1024) {
@@ -487,7 +750,6 @@ function download(artifact, button, status, cleanups) {
       if (digest !== expected) throw new Error(`the content's SHA-256 ${digest} is not the recorded ${expected}`);
       verified = " (SHA-256 verified)";
     }
-    if (num(record.size) && blob.size !== num(record.size)) throw new Error(`received ${blob.size} bytes, expected ${num(record.size)}`);
     const url = URL.createObjectURL(blob);
     const a = h("a", { href: url, download: (record.name ?? artifact.name ?? "artifact").split("/").pop() || "artifact", hidden: true });
     document.body.append(a);
