@@ -98,6 +98,9 @@ extension Artifact {
         size = UInt64(record.size)
         metadata = record.metadata
         aliases = record.aliases
+        folder = record.folder
+        fileCount = UInt32(clamping: record.fileCount)
+        filesSize = UInt64(clamping: record.filesSize)
         createdAtMs = record.createdAtMs
     }
 }

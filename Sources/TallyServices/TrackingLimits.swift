@@ -21,6 +21,10 @@ public struct TrackingLimits: Sendable, Hashable {
     public var maxKeysPerBatch = 10_000
     /// Longest artifact name, in characters.
     public var maxArtifactNameLength = 512
+    /// Most files in one folder artifact.
+    public var maxArtifactFiles = 100_000
+    /// Longest path of a file inside a folder artifact, in characters.
+    public var maxArtifactFilePathLength = 1_024
 
     /// The defaults.
     public init() {}

@@ -25,6 +25,9 @@ extension TrackingProvider {
             // Fail before any content is sent; checked again when the version is recorded.
             try await store.checkArtifactUpload(runID: artifact.runID)
 
+            if artifact.folder {
+                return try await receiveFolder(artifact, expectedSHA256: expectedSHA256, from: &iterator, context: context)
+            }
             let writer = try blobs.makeWriter()
             var pending: BlobStore.PendingBlob?
             do {
@@ -34,6 +37,8 @@ extension TrackingProvider {
                         try await writer.append(bytes)
                     case .header:
                         throw StoreError(code: .invalidArgument, message: "the upload sent a second header", field: "header")
+                    case .file:
+                        throw StoreError(code: .invalidArgument, message: "a file part in the upload of a file (set folder in the header to upload a folder)", field: "file")
                     case nil:
                         throw StoreError(code: .invalidArgument, message: "an upload message carries neither a header nor a chunk", field: "part")
                     }
@@ -42,19 +47,10 @@ extension TrackingProvider {
                 try Task.checkCancellation()
                 let blob = try await writer.finish()
                 pending = blob
-                if let expectedSHA256, blob.sha256 != expectedSHA256 {
-                    throw StoreError(
-                        code: .dataLoss,
-                        message: "the uploaded content (\(blob.size) bytes) hashes to \(blob.sha256), not the expected \(expectedSHA256); nothing was stored",
-                        field: "expected_sha256"
-                    )
-                }
+                try Self.checkExpected(expectedSHA256, blob, what: "the uploaded content", field: "expected_sha256")
                 try Task.checkCancellation()
                 let record = try await store.createArtifact(artifact, content: blob, blobs: blobs)
-                context.logger.debug(
-                    "artifact stored",
-                    metadata: ["artifact": "\(record.id)", "name": "\(record.name)", "version": "\(record.version)", "size": "\(record.size)"]
-                )
+                logStored(record, context: context)
                 return Artifact(record)
             } catch {
                 writer.discard()
@@ -62,6 +58,120 @@ extension TrackingProvider {
                 throw error
             }
         }
+    }
+
+    /// Receives a folder's files (each a `file` part and its chunks), checks each against its
+    /// declared size and hash, writes the manifest, and records the version with every file in
+    /// one transaction. Nothing is stored when any part fails.
+    private func receiveFolder(
+        _ artifact: Store.NewArtifact,
+        expectedSHA256: String?,
+        from iterator: inout RequestStream<UploadArtifactRequest>.AsyncIterator,
+        context: ServerContext
+    ) async throws -> Artifact {
+        var files: [Store.FolderFile] = []
+        var paths = Set<String>()
+        var current: (file: ArtifactFile, writer: BlobStore.Writer)?
+        var manifestBlob: BlobStore.PendingBlob?
+        do {
+            func finishCurrent() async throws {
+                guard let (file, writer) = current else { return }
+                current = nil
+                let blob = try await writer.finish()
+                files.append(Store.FolderFile(path: file.path, content: blob))
+                guard UInt64(blob.size) == file.size else {
+                    throw StoreError(
+                        code: .invalidArgument,
+                        message: "file \(String(reflecting: file.path)) declared \(file.size) bytes but \(blob.size) arrived; nothing was stored",
+                        field: "file"
+                    )
+                }
+                let expected = file.sha256.isEmpty ? nil : file.sha256.lowercased()
+                try Self.checkExpected(expected, blob, what: "file \(String(reflecting: file.path))", field: "file")
+            }
+            while let message = try await iterator.next() {
+                switch message.part {
+                case .file(let file):
+                    try await finishCurrent()
+                    try validateFolderFile(file, known: paths, count: files.count)
+                    paths.insert(file.path)
+                    current = (file, try blobs.makeWriter())
+                case .chunk(let bytes):
+                    guard let (file, writer) = current else {
+                        throw StoreError(code: .invalidArgument, message: "a chunk before the first file part of a folder upload", field: "chunk")
+                    }
+                    let (total, overflow) = UInt64(writer.size).addingReportingOverflow(UInt64(bytes.count))
+                    guard !overflow, total <= file.size else {
+                        throw StoreError(
+                            code: .invalidArgument,
+                            message: "file \(String(reflecting: file.path)) declared \(file.size) bytes but more arrived; nothing was stored",
+                            field: "file"
+                        )
+                    }
+                    try await writer.append(bytes)
+                case .header:
+                    throw StoreError(code: .invalidArgument, message: "the upload sent a second header", field: "header")
+                case nil:
+                    throw StoreError(code: .invalidArgument, message: "an upload message carries no part", field: "part")
+                }
+            }
+            try Task.checkCancellation()
+            try await finishCurrent()
+            let manifest = FolderManifest(files: files.map { ArtifactFileRecord(path: $0.path, sha256: $0.content.sha256, size: $0.content.size) })
+            _ = try manifest.totalSize()
+            let writer = try blobs.makeWriter()
+            try await writer.append(manifest.bytes)
+            let blob = try await writer.finish()
+            manifestBlob = blob
+            try Self.checkExpected(expectedSHA256, blob, what: "the folder's manifest", field: "expected_sha256")
+            try Task.checkCancellation()
+            let record = try await store.createArtifact(artifact, content: blob, files: files, blobs: blobs)
+            logStored(record, context: context)
+            return Artifact(record)
+        } catch {
+            current?.writer.discard()
+            for file in files { blobs.discard(file.content) }
+            if let manifestBlob { blobs.discard(manifestBlob) }
+            throw error
+        }
+    }
+
+    /// Checks a file part of a folder upload: a valid relative path not seen before, a declared
+    /// hash that is a SHA-256 when given, and room for one more file.
+    private func validateFolderFile(_ file: ArtifactFile, known: Set<String>, count: Int) throws {
+        guard count < limits.maxArtifactFiles else {
+            throw StoreError(code: .invalidArgument, message: "a folder artifact has at most \(limits.maxArtifactFiles) files", field: "file")
+        }
+        try Store.validateArtifactName(file.path, maxLength: limits.maxArtifactFilePathLength, what: "file path", field: "file")
+        guard !known.contains(file.path) else {
+            throw StoreError(code: .invalidArgument, message: "file \(String(reflecting: file.path)) is sent twice", field: "file")
+        }
+        guard file.sha256.isEmpty || BlobStore.isSHA256(file.sha256.lowercased()) else {
+            throw StoreError(
+                code: .invalidArgument,
+                message: "the sha256 of file \(String(reflecting: file.path)) must be 64 hex digits, not \(String(reflecting: file.sha256))",
+                field: "file"
+            )
+        }
+    }
+
+    private static func checkExpected(_ expected: String?, _ blob: BlobStore.PendingBlob, what: String, field: String) throws {
+        guard let expected, blob.sha256 != expected else { return }
+        throw StoreError(
+            code: .dataLoss,
+            message: "\(what) (\(blob.size) bytes) hashes to \(blob.sha256), not the expected \(expected); nothing was stored",
+            field: field
+        )
+    }
+
+    private func logStored(_ record: ArtifactRecord, context: ServerContext) {
+        context.logger.debug(
+            "artifact stored",
+            metadata: [
+                "artifact": "\(record.id)", "name": "\(record.name)", "version": "\(record.version)", "size": "\(record.size)",
+                "files": "\(record.fileCount)",
+            ]
+        )
     }
 
     /// Sends the version's record, then its content in chunks, hashing as it reads; damaged or
@@ -72,23 +182,43 @@ extension TrackingProvider {
             let chunkSize = request.chunkSize == 0
                 ? Self.maxArtifactChunkSize
                 : min(Int(request.chunkSize), Self.maxArtifactChunkSize)
-            let record = try await store.artifact(reference)
+            let (record, files) = try await store.artifactWithFiles(reference)
             do {
-                let reader = try blobs.makeReader(sha256: record.sha256, size: record.size)
+                // A folder's files are opened as they are sent; its manifest is not sent (the
+                // file parts carry it).
+                let reader = record.folder ? nil : try blobs.makeReader(sha256: record.sha256, size: record.size)
                 var first = DownloadArtifactResponse()
                 first.part = .artifact(Artifact(record))
                 try await response.write(first)
-                while true {
-                    let chunk = try await reader.next(maxCount: chunkSize)
-                    if chunk.isEmpty { break }
+                if let reader {
+                    try await sendContent(reader, chunkSize: chunkSize, to: response)
+                }
+                for file in files {
+                    let reader = try blobs.makeReader(sha256: file.sha256, size: file.size)
+                    var part = ArtifactFile()
+                    part.path = file.path
+                    part.size = UInt64(file.size)
+                    part.sha256 = file.sha256
                     var message = DownloadArtifactResponse()
-                    message.part = .chunk(chunk)
+                    message.part = .file(part)
                     try await response.write(message)
+                    try await sendContent(reader, chunkSize: chunkSize, to: response)
                 }
             } catch let error as StoreError where error.code == .dataLoss {
                 logger.error("artifact content is damaged", metadata: ["artifact": "\(record.id)", "error": "\(error.message)"])
                 throw error
             }
+        }
+    }
+
+    /// Sends a blob's chunks; the reader verifies the hash before the last one.
+    private func sendContent(_ reader: BlobStore.Reader, chunkSize: Int, to response: ResponseWriter<DownloadArtifactResponse>) async throws {
+        while true {
+            let chunk = try await reader.next(maxCount: chunkSize)
+            if chunk.isEmpty { break }
+            var message = DownloadArtifactResponse()
+            message.part = .chunk(chunk)
+            try await response.write(message)
         }
     }
 
@@ -177,13 +307,14 @@ extension TrackingProvider {
             }
             expected = lowered
         }
-        let artifact = Store.NewArtifact(
+        var artifact = Store.NewArtifact(
             runID: header.runId,
             name: header.name,
             type: type,
             metadata: header.metadata,
             aliases: header.aliases
         )
+        artifact.folder = header.folder
         return (artifact, expected)
     }
 

@@ -111,6 +111,25 @@ public struct ArtifactRecord: Sendable, Hashable {
     /// User aliases, plus "latest" on the highest version.
     public var aliases: [String]
     public var createdAtMs: Int64
+    /// A folder: `sha256` and `size` are its manifest's (``FolderManifest``).
+    public var folder: Bool = false
+    /// A folder's files and their total size.
+    public var fileCount: Int = 0
+    public var filesSize: Int64 = 0
+}
+
+/// One file of a folder artifact.
+public struct ArtifactFileRecord: Sendable, Hashable {
+    /// Relative, "/"-separated.
+    public var path: String
+    public var sha256: String
+    public var size: Int64
+
+    public init(path: String, sha256: String, size: Int64) {
+        self.path = path
+        self.sha256 = sha256
+        self.size = size
+    }
 }
 
 /// A page of results.

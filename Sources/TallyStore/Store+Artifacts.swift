@@ -11,6 +11,8 @@ extension Store {
         public var metadata: [String: String]
         /// User aliases to point at the new version (validated by the caller).
         public var aliases: [String]
+        /// A folder: the content is its manifest, and its files come as pending blobs.
+        public var folder = false
 
         public init(runID: String, name: String, type: Int, metadata: [String: String] = [:], aliases: [String] = []) {
             self.runID = runID
@@ -47,17 +49,34 @@ extension Store {
         }
     }
 
+    /// One file of a folder upload: its path and its content, written and fsynced.
+    public struct FolderFile: Sendable {
+        public var path: String
+        public var content: BlobStore.PendingBlob
+
+        public init(path: String, content: BlobStore.PendingBlob) {
+            self.path = path
+            self.content = content
+        }
+    }
+
     /// Records a new version of `artifact.name` in its run's experiment and moves its content
-    /// into the blob store, in one write transaction.
+    /// (and a folder's files) into the blob store, in one write transaction.
     /// - Parameters:
     ///   - artifact: Its fields.
-    ///   - content: The uploaded content, written and fsynced by a ``BlobStore/Writer``.
+    ///   - content: The uploaded content, written and fsynced by a ``BlobStore/Writer``; for a
+    ///     folder, its ``FolderManifest``.
+    ///   - files: A folder's files, with distinct paths (empty otherwise).
     ///   - blobs: The blob store the content goes to.
     /// - Returns: The new version.
     /// - Throws: ``StoreError`` `notFound` / `failedPrecondition` for the run, or an I/O error
-    ///   from the move; the caller then discards `content`.
-    public func createArtifact(_ artifact: NewArtifact, content: BlobStore.PendingBlob, blobs: BlobStore) async throws -> ArtifactRecord {
-        try await pool.write { db in
+    ///   from a move; the caller then discards `content` and `files`.
+    public func createArtifact(
+        _ artifact: NewArtifact, content: BlobStore.PendingBlob, files: [FolderFile] = [], blobs: BlobStore
+    ) async throws -> ArtifactRecord {
+        let manifest = FolderManifest(files: files.map { ArtifactFileRecord(path: $0.path, sha256: $0.content.sha256, size: $0.content.size) })
+        let filesSize = try manifest.totalSize()
+        return try await pool.write { db in
             let (runPK, experimentPK) = try Self.artifactUploadTarget(db, runID: artifact.runID)
             try db.execute(
                 sql: "INSERT INTO artifact_names (experiment_pk, name, next_version) VALUES (?, ?, 1) ON CONFLICT DO NOTHING",
@@ -70,15 +89,23 @@ extension Store {
             ) ?? 1
             try db.execute(
                 sql: """
-                    INSERT INTO artifacts (id, experiment_pk, run_pk, name, type, version, sha256, size, created_at_ms)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    INSERT INTO artifacts (id, experiment_pk, run_pk, name, type, version, sha256, size, created_at_ms,
+                                           folder, file_count, files_size)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """,
                 arguments: [
                     Identifiers.make(), experimentPK, runPK, artifact.name, artifact.type, version,
                     content.sha256, content.size, Identifiers.nowMs(),
+                    artifact.folder, manifest.files.count, filesSize,
                 ]
             )
             let pk = db.lastInsertedRowID
+            for file in manifest.files {
+                try db.execute(
+                    sql: "INSERT INTO artifact_files (artifact_pk, path, sha256, size) VALUES (?, ?, ?, ?)",
+                    arguments: [pk, file.path, file.sha256, file.size]
+                )
+            }
             for (key, value) in artifact.metadata {
                 try db.execute(
                     sql: "INSERT INTO artifact_metadata (artifact_pk, key, value) VALUES (?, ?, ?)",
@@ -88,12 +115,14 @@ extension Store {
             for alias in Set(artifact.aliases) {
                 try Self.pointAlias(db, experimentPK: experimentPK, name: artifact.name, alias: alias, at: pk)
             }
-            // Last, so that nothing after it can fail: a blob moved into place is removed again
-            // if the transaction still rolls back (no other row can reference it: writes are
-            // serialized).
-            if try blobs.commit(content) {
-                let sha256 = content.sha256
-                db.afterNextTransaction(onCommit: { _ in }, onRollback: { _ in blobs.remove(sha256: sha256) })
+            // Last, so that nothing after it can fail but another move: a blob moved into place is
+            // removed again if the transaction still rolls back (no other row can reference it:
+            // writes are serialized).
+            for blob in [content] + files.map(\.content) {
+                if try blobs.commit(blob) {
+                    let sha256 = blob.sha256
+                    db.afterNextTransaction(onCommit: { _ in }, onRollback: { _ in blobs.remove(sha256: sha256) })
+                }
             }
             return try Self.artifactRecord(db, pk: pk)
         }
@@ -170,6 +199,18 @@ extension Store {
         return try artifactRecords(db, where: clause, arguments: arguments)
     }
 
+    /// A version and, for a folder, its files in path order (empty for a file).
+    /// - Throws: ``StoreError`` `notFound`.
+    public func artifactWithFiles(_ reference: ArtifactReference) async throws -> (ArtifactRecord, [ArtifactFileRecord]) {
+        try await pool.read { db in
+            let record = try Self.artifactRecord(db, pk: Self.artifactPK(db, reference))
+            let files = try Row.fetchAll(
+                db, sql: "SELECT path, sha256, size FROM artifact_files WHERE artifact_pk = ? ORDER BY path", arguments: [record.pk]
+            ).map { ArtifactFileRecord(path: $0["path"], sha256: $0["sha256"], size: $0["size"]) }
+            return (record, files)
+        }
+    }
+
     static func artifactRecord(_ db: Database, pk: Int64) throws -> ArtifactRecord {
         guard let record = try artifactRecords(db, where: "a.pk = ?", arguments: [pk]).first else {
             throw StoreError(code: .notFound, message: "artifact \(pk) not found", field: "artifact")
@@ -221,7 +262,10 @@ extension Store {
                 size: row["size"],
                 metadata: metadata[pk] ?? [:],
                 aliases: names,
-                createdAtMs: row["created_at_ms"]
+                createdAtMs: row["created_at_ms"],
+                folder: row["folder"],
+                fileCount: row["file_count"],
+                filesSize: row["files_size"]
             )
         }
     }
@@ -345,8 +389,11 @@ extension Store {
     public func deleteArtifact(_ reference: ArtifactReference, blobs: BlobStore) async throws -> DeletedArtifact {
         try await pool.write { db in
             let record = try Self.artifactRecord(db, pk: Self.artifactPK(db, reference))
+            let fileHashes = try String.fetchAll(
+                db, sql: "SELECT DISTINCT sha256 FROM artifact_files WHERE artifact_pk = ?", arguments: [record.pk]
+            )
             try db.execute(sql: "DELETE FROM artifacts WHERE pk = ?", arguments: [record.pk])
-            let removed = try Self.collectGarbage(db, candidates: [record.sha256], blobs: blobs)
+            let removed = try Self.collectGarbage(db, candidates: Set(fileHashes).union([record.sha256]), blobs: blobs)
             return DeletedArtifact(artifact: record, blobRemoved: removed.contains(record.sha256))
         }
     }
@@ -367,6 +414,12 @@ extension Store {
             candidates.formUnion(try String.fetchAll(
                 db, sql: "SELECT DISTINCT sha256 FROM artifacts WHERE run_pk IN (\(placeholders))", arguments: arguments
             ))
+            candidates.formUnion(try String.fetchAll(
+                db, sql: """
+                    SELECT DISTINCT f.sha256 FROM artifact_files f JOIN artifacts a ON a.pk = f.artifact_pk
+                    WHERE a.run_pk IN (\(placeholders))
+                    """, arguments: arguments
+            ))
             try db.execute(sql: "DELETE FROM artifacts WHERE run_pk IN (\(placeholders))", arguments: arguments)
             deleted += db.changesCount
         }
@@ -381,7 +434,10 @@ extension Store {
     @discardableResult
     public static func deleteArtifacts(_ db: Database, experimentPK: Int64, blobs: BlobStore) throws -> Int {
         let candidates = try String.fetchAll(
-            db, sql: "SELECT DISTINCT sha256 FROM artifacts WHERE experiment_pk = ?", arguments: [experimentPK]
+            db, sql: """
+                SELECT sha256 FROM artifacts WHERE experiment_pk = ?
+                UNION SELECT f.sha256 FROM artifact_files f JOIN artifacts a ON a.pk = f.artifact_pk WHERE a.experiment_pk = ?
+                """, arguments: [experimentPK, experimentPK]
         )
         try db.execute(sql: "DELETE FROM artifacts WHERE experiment_pk = ?", arguments: [experimentPK])
         let deleted = db.changesCount
@@ -402,7 +458,10 @@ extension Store {
         var unreferenced = Set<String>()
         for sha256 in candidates {
             let referenced = try Bool.fetchOne(
-                db, sql: "SELECT EXISTS (SELECT 1 FROM artifacts WHERE sha256 = ?)", arguments: [sha256]
+                db, sql: """
+                    SELECT EXISTS (SELECT 1 FROM artifacts WHERE sha256 = ?)
+                        OR EXISTS (SELECT 1 FROM artifact_files WHERE sha256 = ?)
+                    """, arguments: [sha256, sha256]
             ) ?? false
             if !referenced { unreferenced.insert(sha256) }
         }
@@ -420,9 +479,9 @@ extension Store {
     /// Checks an artifact name: 1 to `maxLength` characters, no NUL or other control character,
     /// no backslash, not absolute, and, split at "/", no empty, "." or ".." segment.
     /// - Throws: ``StoreError`` `invalidArgument` with field "name".
-    public static func validateArtifactName(_ name: String, maxLength: Int) throws {
+    public static func validateArtifactName(_ name: String, maxLength: Int, what: String = "artifact name", field: String = "name") throws {
         func invalid(_ reason: String) -> StoreError {
-            StoreError(code: .invalidArgument, message: "invalid artifact name \(String(reflecting: name)): \(reason)", field: "name")
+            StoreError(code: .invalidArgument, message: "invalid \(what) \(String(reflecting: name)): \(reason)", field: field)
         }
         guard !name.isEmpty else { throw invalid("it is empty") }
         guard name.count <= maxLength else { throw invalid("it is longer than \(maxLength) characters") }

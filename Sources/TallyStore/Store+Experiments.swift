@@ -211,8 +211,16 @@ extension Store {
                 candidates.insert(sha)
                 artifacts += 1
             }
+            candidates.formUnion(try String.fetchAll(db, sql: """
+                SELECT DISTINCT f.sha256 FROM artifact_files f JOIN artifacts a ON a.pk = f.artifact_pk
+                WHERE a.run_pk IN (\(list))
+                """))
         }
         if let experimentPK {
+            candidates.formUnion(try String.fetchAll(db, sql: """
+                SELECT DISTINCT f.sha256 FROM artifact_files f JOIN artifacts a ON a.pk = f.artifact_pk
+                WHERE a.experiment_pk = ? AND a.run_pk IS NULL
+                """, arguments: [experimentPK]))
             for sha in try String.fetchAll(db.cachedStatement(sql: "SELECT sha256 FROM artifacts WHERE experiment_pk = ? AND run_pk IS NULL"), arguments: [experimentPK]) {
                 candidates.insert(sha)
                 artifacts += 1

@@ -96,6 +96,23 @@ extension Store {
             // A free-text note per run.
             try db.execute(sql: "ALTER TABLE runs ADD COLUMN note TEXT NOT NULL DEFAULT ''")
         }
+        migrator.registerMigration("v11_folder_artifacts") { db in
+            // Folder artifacts: the version's sha256/size are its manifest's; each file is a
+            // blob of its own, listed in artifact_files (which garbage collection consults too).
+            try db.execute(sql: """
+                ALTER TABLE artifacts ADD COLUMN folder INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE artifacts ADD COLUMN file_count INTEGER NOT NULL DEFAULT 0;
+                ALTER TABLE artifacts ADD COLUMN files_size INTEGER NOT NULL DEFAULT 0;
+                CREATE TABLE artifact_files (
+                    artifact_pk INTEGER NOT NULL REFERENCES artifacts(pk) ON DELETE CASCADE,
+                    path TEXT NOT NULL,
+                    sha256 TEXT NOT NULL,
+                    size INTEGER NOT NULL,
+                    PRIMARY KEY (artifact_pk, path)
+                ) WITHOUT ROWID;
+                CREATE INDEX artifact_files_sha256 ON artifact_files(sha256);
+                """)
+        }
         return migrator
     }()
 

@@ -26,7 +26,8 @@ struct Artifacts: AsyncParsableCommand {
         if showRun { headers.insert("RUN", at: 6) }
         var table = Table(headers, numeric: ["VERSION", "SIZE"])
         for a in artifacts {
-            var row = [a.id, a.name, String(a.version), Format.artifactType(a.type), Format.size(a.size),
+            let size = a.folder ? "\(Format.size(a.filesSize)) in \(a.fileCount) files" : Format.size(a.size)
+            var row = [a.id, a.name, String(a.version), Format.artifactType(a.type), size,
                        a.aliases.joined(separator: ","), Format.short(a.sha256), Format.time(ms: a.createdAtMs)]
             if showRun { row.insert(a.runId, at: 6) }
             table.add(row)
@@ -35,7 +36,11 @@ struct Artifacts: AsyncParsableCommand {
     }
 
     static func describe(_ a: Artifact) -> String {
-        "\(a.name) v\(a.version) (\(a.id), \(Format.size(a.size)), sha256 \(Format.short(a.sha256)))"
+        if a.folder {
+            let files = a.fileCount == 1 ? "1 file" : "\(a.fileCount) files"
+            return "\(a.name) v\(a.version) (\(a.id), a folder of \(files), \(Format.size(a.filesSize)), manifest sha256 \(Format.short(a.sha256)))"
+        }
+        return "\(a.name) v\(a.version) (\(a.id), \(Format.size(a.size)), sha256 \(Format.short(a.sha256)))"
     }
 
     /// Names one artifact version: an id, or an experiment or a run and a name with a version or
@@ -132,8 +137,13 @@ struct Artifacts: AsyncParsableCommand {
 
     struct Put: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Upload a file as a new version of an artifact of a running run.",
-            discussion: "The file is streamed in 1 MiB chunks with its SHA-256, computed first, as the expected hash."
+            abstract: "Upload a file or a folder as a new version of an artifact of a running run.",
+            discussion: """
+                The file is streamed in 1 MiB chunks with its SHA-256, computed first, as the expected hash.
+                A folder is uploaded as one version: every file below it, each with its own SHA-256, stored once
+                however many versions contain it. Links to files count as the file; links to folders are not
+                followed; empty folders are not kept.
+                """
         )
 
         @OptionGroup var client: ClientOptions
@@ -141,10 +151,10 @@ struct Artifacts: AsyncParsableCommand {
         @Argument(help: "The run's id or EXPERIMENT/RUN_NAME (it must be running).", completion: Completion.runs)
         var run: String
 
-        @Argument(help: "The file to upload.")
+        @Argument(help: "The file or folder to upload.", completion: .file())
         var file: String
 
-        @Option(help: "The artifact's name (default: the file's name).")
+        @Option(help: "The artifact's name (default: the file's or folder's name).")
         var name: String?
 
         @Option(help: ArgumentHelp("Kind of artifact.", valueName: "model|dataset|figure|other"))
@@ -165,7 +175,7 @@ struct Artifacts: AsyncParsableCommand {
         func run() async throws {
             var header = ArtifactHeader()
             header.runId = run
-            header.name = name ?? URL(fileURLWithPath: file).lastPathComponent
+            header.name = name ?? URL(fileURLWithPath: file).standardizedFileURL.lastPathComponent
             header.type = switch type.lowercased() {
             case "model": .model
             case "dataset": .dataset
@@ -174,7 +184,12 @@ struct Artifacts: AsyncParsableCommand {
             }
             header.aliases = alias
             header.metadata = try pairs(meta, option: "--meta")
-            header.expectedSha256 = try Self.sha256(of: file)
+            let folder = LocalFolder.isFolder(file) ? try LocalFolder(file) : nil
+            if folder != nil {
+                header.folder = true
+            } else {
+                header.expectedSha256 = try Self.sha256(of: file)
+            }
             let path = file
             let artifact = try await client.withClient("artifacts") { [header] c in
                 var header = header
@@ -183,13 +198,20 @@ struct Artifacts: AsyncParsableCommand {
                     var first = UploadArtifactRequest()
                     first.part = .header(header)
                     try await writer.write(first)
-                    let handle = try Self.open(path)
-                    defer { try? handle.close() }
-                    while let data = try handle.read(upToCount: Artifacts.chunkSize), !data.isEmpty {
-                        var chunk = UploadArtifactRequest()
-                        chunk.part = .chunk(Array(data))
-                        try await writer.write(chunk)
+                    if let folder {
+                        for file in folder.files {
+                            var part = ArtifactFile()
+                            part.path = file.relativePath
+                            part.size = file.size
+                            part.sha256 = file.sha256
+                            var message = UploadArtifactRequest()
+                            message.part = .file(part)
+                            try await writer.write(message)
+                            try await Self.send(file.path, to: writer)
+                        }
+                        return
                     }
+                    try await Self.send(path, to: writer)
                 }
             }
             if client.json {
@@ -197,6 +219,17 @@ struct Artifacts: AsyncParsableCommand {
             } else {
                 print(("uploaded \(Artifacts.describe(artifact))").terminalSafe)
             }
+        }
+
+        /// Streams a file's content as chunk parts.
+        static func send(_ path: String, to writer: RequestWriter<UploadArtifactRequest>) async throws {
+                    let handle = try Self.open(path)
+                    defer { try? handle.close() }
+                    while let data = try handle.read(upToCount: Artifacts.chunkSize), !data.isEmpty {
+                        var chunk = UploadArtifactRequest()
+                        chunk.part = .chunk(Array(data))
+                        try await writer.write(chunk)
+                    }
         }
 
         static func open(_ path: String) throws -> FileHandle {
@@ -211,7 +244,6 @@ struct Artifacts: AsyncParsableCommand {
             guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
                 throw ValidationErrorMessage(message: "no such file: \(path)")
             }
-            if isDirectory.boolValue { throw ValidationErrorMessage(message: "\(path) is a folder; upload a file (an archive of it, for instance)") }
             let handle = try open(path)
             defer { try? handle.close() }
             var hasher = SHA256()
@@ -224,10 +256,12 @@ struct Artifacts: AsyncParsableCommand {
 
     struct Get: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Download an artifact version to a file, verifying its SHA-256.",
+            abstract: "Download an artifact version to a file (or a folder version to a folder), verifying its SHA-256.",
             discussion: """
                 The content goes to a temporary file next to the output, is checked against the recorded size and SHA-256,
-                then renamed into place; on any error nothing is left behind. An existing file is kept unless --force.
+                then renamed into place; on any error nothing is left behind. A folder version is restored the same way:
+                into a temporary folder, every file checked, then renamed into place. An existing file or folder is kept
+                unless --force.
                 """
         )
 
@@ -254,23 +288,41 @@ struct Artifacts: AsyncParsableCommand {
                 var request = DownloadArtifactRequest()
                 request.artifact = ref
                 var download: Download?
+                var folder: FolderDownload?
                 do {
                     for try await message in try await c.tracking.downloadArtifact(request, options: client.streaming) {
                         switch message.part {
                         case .artifact(let a)?:
-                            download = try Download(artifact: a, destination: try outputPath(for: a), force: force)
+                            if a.folder {
+                                folder = try FolderDownload(artifact: a, destination: try outputPath(for: a), force: force)
+                            } else {
+                                download = try Download(artifact: a, destination: try outputPath(for: a), force: force)
+                            }
+                        case .file(let file)?:
+                            guard let folder else { throw RPCError(code: .internalError, message: "a file part outside a folder") }
+                            try folder.start(file)
                         case .chunk(let bytes)?:
-                            guard let download else { throw RPCError(code: .internalError, message: "content before the artifact's record") }
-                            try download.write(bytes)
+                            if let folder {
+                                try folder.write(bytes)
+                            } else if let download {
+                                try download.write(bytes)
+                            } else {
+                                throw RPCError(code: .internalError, message: "content before the artifact's record")
+                            }
                         case nil:
                             break
                         }
+                    }
+                    if let folder {
+                        try folder.finish()
+                        return (folder.artifact, folder.destination)
                     }
                     guard let download else { throw RPCError(code: .internalError, message: "the daemon sent no artifact record") }
                     try download.finish()
                     return (download.artifact, download.destination)
                 } catch {
                     download?.discard()
+                    folder?.discard()
                     throw error
                 }
             }
@@ -309,7 +361,13 @@ struct Artifacts: AsyncParsableCommand {
                 var expected = ""
                 for try await message in try await c.tracking.downloadArtifact(request, options: client.streaming) {
                     switch message.part {
-                    case .artifact(let a)?: expected = a.sha256
+                    case .artifact(let a)?:
+                        if a.folder {
+                            throw ValidationErrorMessage(message: "\(a.name) v\(a.version) is a folder; download it to a path (-o PATH)")
+                        }
+                        expected = a.sha256
+                    case .file?:
+                        throw RPCError(code: .internalError, message: "a file part outside a folder")
                     case .chunk(let bytes)?:
                         hasher.update(data: bytes)
                         FileHandle.standardOutput.write(Data(bytes))

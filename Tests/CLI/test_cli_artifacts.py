@@ -100,3 +100,50 @@ def test_reference_usage_errors(daemon):
     assert result.returncode == 64
     result = tally_fails(daemon, "artifacts", "ls")
     assert result.returncode == 64
+
+
+def test_put_and_get_a_folder(daemon, workdir):
+    tally_ok(daemon, "experiments", "create", "folders", "-q")
+    run = tally_ok(daemon, "runs", "start", "folders").strip()
+    src = workdir / "ckpt"
+    files = {"model.bin": os.urandom(1_500_000), "config.json": b"{}", "sub/dir/notes.txt": b"hello", "empty": b""}
+    for rel, data in files.items():
+        (src / rel).parent.mkdir(parents=True, exist_ok=True)
+        (src / rel).write_bytes(data)
+    out = tally_ok(daemon, "artifacts", "put", run, str(src), "--type", "model")
+    assert out.startswith("uploaded ckpt v1 (") and "a folder of 4 files" in out
+    record = tally_json(daemon, "artifacts", "put", run, str(src) + "/")
+    assert record["folder"] is True and record["fileCount"] == 4 and record["name"] == "ckpt"
+    assert int(record["filesSize"]) == sum(len(v) for v in files.values())
+    rows = table_rows(tally_ok(daemon, "artifacts", "ls", "--run", run))
+    assert rows[1][4].endswith("in 4 files")
+
+    def tree(root):
+        return {str(p.relative_to(root)): p.read_bytes() for p in root.rglob("*") if p.is_file()}
+
+    got = tally_ok(daemon, "artifacts", "get", record["id"], "-o", str(workdir / "restored"))
+    assert got.strip().endswith(f"to {workdir}/restored")
+    assert tree(workdir / "restored") == files
+    # An existing folder gets the artifact's name inside it; an existing target needs --force.
+    tally_ok(daemon, "artifacts", "get", "--run", run, "--name", "ckpt", "-o", str(workdir / "restored"))
+    assert tree(workdir / "restored" / "ckpt") == files
+    refused = tally_fails(daemon, "artifacts", "get", record["id"], "-o", str(workdir / "restored"))
+    assert "exists; use --force" in refused.stderr
+    (workdir / "restored" / "ckpt" / "stale").write_bytes(b"x")
+    tally_ok(daemon, "artifacts", "get", record["id"], "-o", str(workdir / "restored"), "--force")
+    assert tree(workdir / "restored" / "ckpt") == files
+    assert not [p for p in os.listdir(workdir / "restored") if ".tally-" in p]
+    # A folder cannot go to standard output.
+    assert "is a folder" in tally_fails(daemon, "artifacts", "get", record["id"], "-o", "-").stderr
+
+    # A damaged file fails the download and leaves nothing.
+    digest = hashlib.sha256(files["model.bin"]).hexdigest()
+    blob = os.path.join(daemon.home, "artifacts", "blobs", "sha256", digest[:2], digest)
+    os.chmod(blob, stat.S_IRUSR | stat.S_IWUSR)
+    with open(blob, "r+b") as f:
+        f.seek(1000)
+        f.write(b"damaged")
+    failed = tally_fails(daemon, "artifacts", "get", record["id"], "-o", str(workdir / "broken"))
+    assert "DATA_LOSS" in failed.stderr or "damaged" in failed.stderr
+    assert not (workdir / "broken").exists()
+    assert not [p for p in os.listdir(workdir) if ".tally-" in p]

@@ -90,6 +90,7 @@ struct TrainingLoopTests {
                 switch part.part {
                 case .artifact(let artifact)?: record = artifact
                 case .chunk(let bytes)?: received += bytes
+                case .file?: Issue.record("a file part in a file's download")
                 case nil: break
                 }
             }

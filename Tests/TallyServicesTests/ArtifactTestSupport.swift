@@ -124,6 +124,8 @@ struct ArtifactFixture {
     struct Download {
         var artifact: Artifact?
         var chunks: [[UInt8]] = []
+        /// A folder's files, each with the chunks that followed its part, joined.
+        var files: [(file: ArtifactFile, content: [UInt8])] = []
         var error: RPCError?
         var content: [UInt8] { chunks.flatMap { $0 } }
     }
@@ -142,7 +144,14 @@ struct ArtifactFixture {
                     #expect(result.chunks.isEmpty, "the record must come first")
                     result.artifact = artifact
                 case .chunk(let chunk):
-                    result.chunks.append(chunk)
+                    if result.files.isEmpty {
+                        result.chunks.append(chunk)
+                    } else {
+                        result.files[result.files.count - 1].content += chunk
+                    }
+                case .file(let file):
+                    #expect(result.artifact?.folder == true, "file parts come only for a folder, after its record")
+                    result.files.append((file, []))
                 case nil:
                     Issue.record("a download message without a part")
                 }

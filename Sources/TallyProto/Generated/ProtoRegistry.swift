@@ -6,6 +6,7 @@ public enum ProtoRegistry {
     public static let messageTypes: [String: any ProtoMessage.Type] = [
         "tally.v1.AlternativeLabel": AlternativeLabel.self,
         "tally.v1.Artifact": Artifact.self,
+        "tally.v1.ArtifactFile": ArtifactFile.self,
         "tally.v1.ArtifactHeader": ArtifactHeader.self,
         "tally.v1.ArtifactRef": ArtifactRef.self,
         "tally.v1.CalibrationBin": CalibrationBin.self,

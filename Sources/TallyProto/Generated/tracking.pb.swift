@@ -364,6 +364,16 @@ public struct Artifact: ProtoMessage {
     /// `created_at_ms` (field 11).
     public var createdAtMs: Int64 = 0
 
+    /// A folder: sha256 and size are those of its manifest (one line per file, sorted by path:
+    /// "<sha256> <size> <path>\n"), and each file is a blob of its own.
+    public var folder: Bool = false
+
+    /// A folder's files and their total size.
+    public var fileCount: UInt32 = 0
+
+    /// `files_size` (field 14).
+    public var filesSize: UInt64 = 0
+
     /// Creates a message with every field at its default value.
     public init() {}
 
@@ -1500,6 +1510,43 @@ public struct ArtifactHeader: ProtoMessage {
     /// Aliases to point at the new version besides "latest".
     public var aliases: [String] = []
 
+    /// The upload is a folder: after the header, each file comes as a `file` part followed by its
+    /// chunks (none for an empty file). expected_sha256 then applies to the manifest.
+    public var folder: Bool = false
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// One file of a folder artifact.
+public struct ArtifactFile: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.ArtifactFile"
+
+    /// Relative path inside the folder, "/"-separated, with no empty, "." or ".." segment.
+    public var path: String = ""
+
+    /// `size` (field 2).
+    public var size: UInt64 = 0
+
+    /// Lower-case hex SHA-256 of the file's content; on upload, empty to skip the check.
+    public var sha256: String = ""
+
     /// Creates a message with every field at its default value.
     public init() {}
 
@@ -1520,6 +1567,7 @@ public struct ArtifactHeader: ProtoMessage {
 }
 
 /// Upload: the first message carries the header, the following ones the content.
+/// For a folder, every file is a `file` part followed by its chunks.
 public struct UploadArtifactRequest: ProtoMessage {
     /// The full protobuf name of the message.
     public static let protoMessageName = "tally.v1.UploadArtifactRequest"
@@ -1533,6 +1581,8 @@ public struct UploadArtifactRequest: ProtoMessage {
         case header(ArtifactHeader)
         /// `chunk` (field 2).
         case chunk([UInt8])
+        /// `file` (field 3).
+        case file(ArtifactFile)
     }
 
     /// Creates a message with every field at its default value.
@@ -1629,6 +1679,8 @@ public struct DownloadArtifactRequest: ProtoMessage {
 }
 
 /// Download: the first message carries the artifact's record, the following ones its content.
+/// For a folder, every file is a `file` part (path, size, sha256) followed by its chunks, in
+/// path order.
 public struct DownloadArtifactResponse: ProtoMessage {
     /// The full protobuf name of the message.
     public static let protoMessageName = "tally.v1.DownloadArtifactResponse"
@@ -1642,6 +1694,8 @@ public struct DownloadArtifactResponse: ProtoMessage {
         case artifact(Artifact)
         /// `chunk` (field 2).
         case chunk([UInt8])
+        /// `file` (field 3).
+        case file(ArtifactFile)
     }
 
     /// Creates a message with every field at its default value.
@@ -2249,6 +2303,9 @@ extension Artifact: CMessageConvertible {
         }
         self.aliases = CConvert.strings(c.pointee.aliases, count: c.pointee.n_aliases)
         self.createdAtMs = c.pointee.created_at_ms
+        self.folder = c.pointee.folder != 0
+        self.fileCount = c.pointee.file_count
+        self.filesSize = c.pointee.files_size
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -2274,6 +2331,9 @@ extension Artifact: CMessageConvertible {
         c.pointee.n_aliases = self.aliases.count
         c.pointee.aliases = try arena.strings(self.aliases, field: "aliases")
         c.pointee.created_at_ms = self.createdAtMs
+        c.pointee.folder = self.folder ? 1 : 0
+        c.pointee.file_count = self.fileCount
+        c.pointee.files_size = self.filesSize
     }
 }
 
@@ -3251,6 +3311,7 @@ extension ArtifactHeader: CMessageConvertible {
         }
         self.expectedSha256 = CConvert.string(c.pointee.expected_sha256)
         self.aliases = CConvert.strings(c.pointee.aliases, count: c.pointee.n_aliases)
+        self.folder = c.pointee.folder != 0
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -3271,6 +3332,30 @@ extension ArtifactHeader: CMessageConvertible {
         c.pointee.expected_sha256 = try arena.string(self.expectedSha256, field: "expected_sha256")
         c.pointee.n_aliases = self.aliases.count
         c.pointee.aliases = try arena.strings(self.aliases, field: "aliases")
+        c.pointee.folder = self.folder ? 1 : 0
+    }
+}
+
+extension ArtifactFile: CMessageConvertible {
+    typealias CStruct = Tally__V1__ArtifactFile
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__artifact_file__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__artifact_file__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.path = CConvert.string(c.pointee.path)
+        self.size = c.pointee.size
+        self.sha256 = CConvert.string(c.pointee.sha256)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.path = try arena.string(self.path, field: "path")
+        c.pointee.size = self.size
+        c.pointee.sha256 = try arena.string(self.sha256, field: "sha256")
     }
 }
 
@@ -3288,6 +3373,7 @@ extension UploadArtifactRequest: CMessageConvertible {
         switch c.pointee.part_case.rawValue {
         case 1: self.part = .header(ArtifactHeader(cMessage: c.pointee.header))
         case 2: self.part = .chunk(CConvert.bytes(c.pointee.chunk))
+        case 3: self.part = .file(ArtifactFile(cMessage: c.pointee.file))
         default: break
         }
     }
@@ -3300,6 +3386,9 @@ extension UploadArtifactRequest: CMessageConvertible {
         case .chunk(let v)?:
             c.pointee.part_case = .init(rawValue: 2)
             c.pointee.chunk = arena.bytes(v)
+        case .file(let v)?:
+            c.pointee.part_case = .init(rawValue: 3)
+            c.pointee.file = try arena.message(v, field: "file")
         case nil: break
         }
     }
@@ -3369,6 +3458,7 @@ extension DownloadArtifactResponse: CMessageConvertible {
         switch c.pointee.part_case.rawValue {
         case 1: self.part = .artifact(Artifact(cMessage: c.pointee.artifact))
         case 2: self.part = .chunk(CConvert.bytes(c.pointee.chunk))
+        case 3: self.part = .file(ArtifactFile(cMessage: c.pointee.file))
         default: break
         }
     }
@@ -3381,6 +3471,9 @@ extension DownloadArtifactResponse: CMessageConvertible {
         case .chunk(let v)?:
             c.pointee.part_case = .init(rawValue: 2)
             c.pointee.chunk = arena.bytes(v)
+        case .file(let v)?:
+            c.pointee.part_case = .init(rawValue: 3)
+            c.pointee.file = try arena.message(v, field: "file")
         case nil: break
         }
     }
@@ -3791,6 +3884,9 @@ extension Artifact: ProtoJSONEncodable {
         }
         if !self.aliases.isEmpty { o["aliases"] = .array(self.aliases.map { .string($0) }) }
         if self.createdAtMs != 0 { o["createdAtMs"] = .int64(self.createdAtMs) }
+        if self.folder { o["folder"] = .bool(self.folder) }
+        if self.fileCount != 0 { o["fileCount"] = .integer(Int64(self.fileCount)) }
+        if self.filesSize != 0 { o["filesSize"] = .uint64(self.filesSize) }
         return .object(o)
     }
 }
@@ -4206,6 +4302,18 @@ extension ArtifactHeader: ProtoJSONEncodable {
         }
         if !self.expectedSha256.isEmpty { o["expectedSha256"] = .string(self.expectedSha256) }
         if !self.aliases.isEmpty { o["aliases"] = .array(self.aliases.map { .string($0) }) }
+        if self.folder { o["folder"] = .bool(self.folder) }
+        return .object(o)
+    }
+}
+
+extension ArtifactFile: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.path.isEmpty { o["path"] = .string(self.path) }
+        if self.size != 0 { o["size"] = .uint64(self.size) }
+        if !self.sha256.isEmpty { o["sha256"] = .string(self.sha256) }
         return .object(o)
     }
 }
@@ -4217,6 +4325,7 @@ extension UploadArtifactRequest: ProtoJSONEncodable {
         switch self.part {
         case .header(let v)?: o["header"] = v.protoJSON
         case .chunk(let v)?: o["chunk"] = .bytes(v)
+        case .file(let v)?: o["file"] = v.protoJSON
         case nil: break
         }
         return .object(o)
@@ -4254,6 +4363,7 @@ extension DownloadArtifactResponse: ProtoJSONEncodable {
         switch self.part {
         case .artifact(let v)?: o["artifact"] = v.protoJSON
         case .chunk(let v)?: o["chunk"] = .bytes(v)
+        case .file(let v)?: o["file"] = v.protoJSON
         case nil: break
         }
         return .object(o)
@@ -4692,6 +4802,17 @@ extension Artifact: ProtoJSONDecodable {
                     try ProtoJSONDecoding.checkSingleSpelling(members, "createdAtMs", "created_at_ms")
                     if case .null = value { continue }
                     self.createdAtMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "folder":
+                    if case .null = value { continue }
+                    self.folder = try ProtoJSONDecoding.decodeBool(value)
+                case "fileCount", "file_count":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "fileCount", "file_count")
+                    if case .null = value { continue }
+                    self.fileCount = try ProtoJSONDecoding.decodeUInt32(value)
+                case "filesSize", "files_size":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "filesSize", "files_size")
+                    if case .null = value { continue }
+                    self.filesSize = try ProtoJSONDecoding.decodeUInt64(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }
@@ -5721,6 +5842,37 @@ extension ArtifactHeader: ProtoJSONDecodable {
                 case "aliases":
                     if case .null = value { continue }
                     self.aliases = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
+                case "folder":
+                    if case .null = value { continue }
+                    self.folder = try ProtoJSONDecoding.decodeBool(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ArtifactFile: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "path":
+                    if case .null = value { continue }
+                    self.path = try ProtoJSONDecoding.decodeString(value)
+                case "size":
+                    if case .null = value { continue }
+                    self.size = try ProtoJSONDecoding.decodeUInt64(value)
+                case "sha256":
+                    if case .null = value { continue }
+                    self.sha256 = try ProtoJSONDecoding.decodeString(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }
@@ -5749,6 +5901,10 @@ extension UploadArtifactRequest: ProtoJSONDecodable {
                     if case .null = value { continue }
                     try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "part")
                     self.part = .chunk(try ProtoJSONDecoding.decodeBytes(value))
+                case "file":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "part")
+                    self.part = .file(try ArtifactFile(protoJSON: value))
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }
@@ -5843,6 +5999,10 @@ extension DownloadArtifactResponse: ProtoJSONDecodable {
                     if case .null = value { continue }
                     try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "part")
                     self.part = .chunk(try ProtoJSONDecoding.decodeBytes(value))
+                case "file":
+                    if case .null = value { continue }
+                    try ProtoJSONDecoding.setOneof(&oneof0, key, oneof: "part")
+                    self.part = .file(try ArtifactFile(protoJSON: value))
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }

@@ -6,7 +6,7 @@ import re
 import threading
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Union, cast
 
-from tally import _convert, _cv, _jobs, _journal, _media, _names, _sweep
+from tally import _convert, _cv, _folders, _jobs, _journal, _media, _names, _sweep
 from tally._convert import Comparison, History, HistoryDict, RunInfo, RunList, WatchEvent
 from tally._jobs import JobWatcher
 from tally._run import Run, _open_runs, new_id
@@ -355,12 +355,15 @@ class Client:
     # -- artifacts -----------------------------------------------------------------------------
 
     def download_artifact(self, path: PathLike, artifact_id: str = "", *, experiment: str = "", name: str = "",
-                          version: int = 0, alias: str = "", run: Union[Run, RunInfo, str, None] = None) -> tracking_pb2.Artifact:
+                          version: int = 0, alias: str = "", run: Union[Run, RunInfo, str, None] = None,
+                          replace: bool = False) -> tracking_pb2.Artifact:
         """Downloads an artifact version to `path` (a folder, or a path ending with "/", gets the
         artifact's base name; missing folders are created) and checks its SHA-256 and size; the
-        file appears only once verified (else `DataLoss`). The version: `artifact_id`, or `name`
-        with `version`, `alias` or neither (the latest) in `experiment` or among those `run`
-        logged."""
+        file appears only once verified (else `DataLoss`). A folder version is restored as a
+        folder the same way, every file checked before the folder is renamed into place; an
+        existing path is replaced only with `replace=True` (else `FileExistsError`). The version:
+        `artifact_id`, or `name` with `version`, `alias` or neither (the latest) in `experiment`
+        or among those `run` logged."""
         run_id = self.run_id(run) if isinstance(run, str) else (run.id if run is not None else "")
         ref = tracking_pb2.ArtifactRef(artifact_id=artifact_id, name=name, version=version, alias=alias, run_id=run_id)
         if experiment:
@@ -371,6 +374,7 @@ class Client:
         record: Optional[tracking_pb2.Artifact] = None
         tmp = None
         f = None
+        folder: Optional[_folders.FolderDownload] = None
         try:
             download = self.tracking.download_artifact(tracking_pb2.DownloadArtifactRequest(artifact=ref))
             with cast(ResponseIterator[tracking_pb2.DownloadArtifactResponse], download) as parts:
@@ -382,12 +386,25 @@ class Client:
                             target = os.path.join(target, os.path.basename(record.name))
                         elif os.path.dirname(target):
                             os.makedirs(os.path.dirname(target), exist_ok=True)
-                        tmp = f"{target}.tally-{os.getpid()}-{threading.get_ident()}.part"
-                        f = open(tmp, "wb")
+                        if record.folder:
+                            folder = _folders.FolderDownload(record, target, replace)
+                        else:
+                            tmp = f"{target}.tally-{os.getpid()}-{threading.get_ident()}.part"
+                            f = open(tmp, "wb")
+                    elif part.HasField("file"):
+                        if folder is None:
+                            raise DataLoss("the daemon sent a file part for an artifact that is not a folder")
+                        folder.start(part.file)
+                    elif folder is not None:
+                        folder.write(part.chunk)
                     elif f is not None:
                         digest.update(part.chunk)
                         size += len(part.chunk)
                         f.write(part.chunk)
+            if record is not None and folder is not None:
+                folder.finish()
+                folder = None
+                return record
             if record is None or f is None:
                 raise DataLoss("the daemon sent no artifact record")
             f.close()
@@ -398,6 +415,8 @@ class Client:
             tmp = None
             return record
         finally:
+            if folder is not None:
+                folder.discard()
             if f is not None and not f.closed:
                 f.close()
             if tmp is not None and os.path.exists(tmp):
@@ -503,11 +522,11 @@ def watch_run(run_id: str, *, include_history: bool = False, timeout: Optional[f
 
 def download_artifact(path: PathLike, artifact_id: str = "", *, experiment: str = "", name: str = "",
                       version: int = 0, alias: str = "", run: Union[Run, RunInfo, str, None] = None,
-                      client: Optional[Client] = None) -> tracking_pb2.Artifact:
+                      replace: bool = False, client: Optional[Client] = None) -> tracking_pb2.Artifact:
     """Downloads and verifies an artifact version (by id, or by name and version or alias in an
-    experiment or among a run's)."""
+    experiment or among a run's); a folder version is restored as a folder."""
     return (client or default_client()).download_artifact(path, artifact_id, experiment=experiment, name=name,
-                                                          version=version, alias=alias, run=run)
+                                                          version=version, alias=alias, run=run, replace=replace)
 
 
 def history(run_id: str, keys: Optional[Iterable[str]] = None, *, max_points: int = 0,

@@ -50,7 +50,7 @@ import weakref
 from collections import deque
 from typing import TYPE_CHECKING, Any, Callable, Deque, Dict, Iterable, List, Mapping, Optional, Set, Tuple, Union
 
-from tally import _convert, _env, _journal, _media, _sysmetrics
+from tally import _convert, _env, _folders, _journal, _media, _sysmetrics
 from tally._journal import CANCELLED, JournalWriter, may_clear, retried
 from tally._transport import RawCall
 from tally.errors import InvalidArgument, RPCError, Unavailable
@@ -1223,11 +1223,22 @@ class Run:
     def log_artifact(self, path: Union[str, "os.PathLike[str]"], name: Optional[str] = None, *, type: str = "other",
                      aliases: Iterable[str] = (), metadata: Optional[Mapping[str, str]] = None,
                      chunk_size: int = 1 << 20) -> tracking_pb2.Artifact:
-        """Uploads a file as a new version of the artifact `name` (default: the file's name).
-        The daemon checks the content against the SHA-256 computed here first. Artifacts are not
-        journalled: while the daemon cannot be reached this raises `Unavailable`."""
+        """Uploads a file, or a folder, as a new version of the artifact `name` (default: the
+        file's or folder's name). The daemon checks the content against the SHA-256 computed here
+        first. A folder is one version of every file below it, each checked and stored by its
+        SHA-256, so files that did not change between versions are stored once; links to files
+        count as the file, links to folders are not followed, empty folders are not kept.
+        Artifacts are not journalled: while the daemon cannot be reached this raises
+        `Unavailable`."""
         self._check_artifacts_possible()
         path = os.fspath(path)
+        if _folders.is_folder(path):
+            base = os.path.basename(os.path.normpath(os.path.abspath(path)))
+            header = tracking_pb2.ArtifactHeader(
+                run_id=self.id, name=name or base, type=_ARTIFACT_TYPES[type.lower()],
+                metadata=dict(metadata or {}), aliases=list(aliases))
+            files = _folders.walk(path, chunk_size)
+            return self._upload(_folders.upload_requests(header, files, chunk_size))
         digest = hashlib.sha256()
         with open(path, "rb") as f:
             for block in iter(lambda: f.read(chunk_size), b""):

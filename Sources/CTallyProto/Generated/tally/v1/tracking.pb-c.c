@@ -1711,6 +1711,51 @@ void   tally__v1__artifact_header__free_unpacked
   assert(message->base.descriptor == &tally__v1__artifact_header__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   tally__v1__artifact_file__init
+                     (Tally__V1__ArtifactFile         *message)
+{
+  static const Tally__V1__ArtifactFile init_value = TALLY__V1__ARTIFACT_FILE__INIT;
+  *message = init_value;
+}
+size_t tally__v1__artifact_file__get_packed_size
+                     (const Tally__V1__ArtifactFile *message)
+{
+  assert(message->base.descriptor == &tally__v1__artifact_file__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__artifact_file__pack
+                     (const Tally__V1__ArtifactFile *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__artifact_file__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__artifact_file__pack_to_buffer
+                     (const Tally__V1__ArtifactFile *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__artifact_file__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__ArtifactFile *
+       tally__v1__artifact_file__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__ArtifactFile *)
+     protobuf_c_message_unpack (&tally__v1__artifact_file__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__artifact_file__free_unpacked
+                     (Tally__V1__ArtifactFile *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__artifact_file__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   tally__v1__upload_artifact_request__init
                      (Tally__V1__UploadArtifactRequest         *message)
 {
@@ -3222,7 +3267,7 @@ const ProtobufCMessageDescriptor tally__v1__artifact__metadata_entry__descriptor
   (ProtobufCMessageInit) tally__v1__artifact__metadata_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__artifact__field_descriptors[11] =
+static const ProtobufCFieldDescriptor tally__v1__artifact__field_descriptors[14] =
 {
   {
     "id",
@@ -3356,11 +3401,50 @@ static const ProtobufCFieldDescriptor tally__v1__artifact__field_descriptors[11]
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "folder",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Artifact, folder),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "file_count",
+    13,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Artifact, file_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "files_size",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Artifact, files_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__artifact__field_indices_by_name[] = {
   9,   /* field[9] = aliases */
   10,   /* field[10] = created_at_ms */
   1,   /* field[1] = experiment_id */
+  12,   /* field[12] = file_count */
+  13,   /* field[13] = files_size */
+  11,   /* field[11] = folder */
   0,   /* field[0] = id */
   8,   /* field[8] = metadata */
   3,   /* field[3] = name */
@@ -3373,7 +3457,7 @@ static const unsigned tally__v1__artifact__field_indices_by_name[] = {
 static const ProtobufCIntRange tally__v1__artifact__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 11 }
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor tally__v1__artifact__descriptor =
 {
@@ -3383,7 +3467,7 @@ const ProtobufCMessageDescriptor tally__v1__artifact__descriptor =
   "Tally__V1__Artifact",
   "tally.v1",
   sizeof(Tally__V1__Artifact),
-  11,
+  14,
   tally__v1__artifact__field_descriptors,
   tally__v1__artifact__field_indices_by_name,
   1,  tally__v1__artifact__number_ranges,
@@ -6068,7 +6152,7 @@ const ProtobufCMessageDescriptor tally__v1__artifact_header__metadata_entry__des
   (ProtobufCMessageInit) tally__v1__artifact_header__metadata_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__artifact_header__field_descriptors[6] =
+static const ProtobufCFieldDescriptor tally__v1__artifact_header__field_descriptors[7] =
 {
   {
     "run_id",
@@ -6142,10 +6226,23 @@ static const ProtobufCFieldDescriptor tally__v1__artifact_header__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "folder",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__ArtifactHeader, folder),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__artifact_header__field_indices_by_name[] = {
   5,   /* field[5] = aliases */
   4,   /* field[4] = expected_sha256 */
+  6,   /* field[6] = folder */
   3,   /* field[3] = metadata */
   1,   /* field[1] = name */
   0,   /* field[0] = run_id */
@@ -6154,7 +6251,7 @@ static const unsigned tally__v1__artifact_header__field_indices_by_name[] = {
 static const ProtobufCIntRange tally__v1__artifact_header__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 7 }
 };
 const ProtobufCMessageDescriptor tally__v1__artifact_header__descriptor =
 {
@@ -6164,14 +6261,78 @@ const ProtobufCMessageDescriptor tally__v1__artifact_header__descriptor =
   "Tally__V1__ArtifactHeader",
   "tally.v1",
   sizeof(Tally__V1__ArtifactHeader),
-  6,
+  7,
   tally__v1__artifact_header__field_descriptors,
   tally__v1__artifact_header__field_indices_by_name,
   1,  tally__v1__artifact_header__number_ranges,
   (ProtobufCMessageInit) tally__v1__artifact_header__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__upload_artifact_request__field_descriptors[2] =
+static const ProtobufCFieldDescriptor tally__v1__artifact_file__field_descriptors[3] =
+{
+  {
+    "path",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__ArtifactFile, path),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "size",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__ArtifactFile, size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sha256",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__ArtifactFile, sha256),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__artifact_file__field_indices_by_name[] = {
+  0,   /* field[0] = path */
+  2,   /* field[2] = sha256 */
+  1,   /* field[1] = size */
+};
+static const ProtobufCIntRange tally__v1__artifact_file__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor tally__v1__artifact_file__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.ArtifactFile",
+  "ArtifactFile",
+  "Tally__V1__ArtifactFile",
+  "tally.v1",
+  sizeof(Tally__V1__ArtifactFile),
+  3,
+  tally__v1__artifact_file__field_descriptors,
+  tally__v1__artifact_file__field_indices_by_name,
+  1,  tally__v1__artifact_file__number_ranges,
+  (ProtobufCMessageInit) tally__v1__artifact_file__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__upload_artifact_request__field_descriptors[3] =
 {
   {
     "header",
@@ -6197,15 +6358,28 @@ static const ProtobufCFieldDescriptor tally__v1__upload_artifact_request__field_
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "file",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__UploadArtifactRequest, part_case),
+    offsetof(Tally__V1__UploadArtifactRequest, file),
+    &tally__v1__artifact_file__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__upload_artifact_request__field_indices_by_name[] = {
   1,   /* field[1] = chunk */
+  2,   /* field[2] = file */
   0,   /* field[0] = header */
 };
 static const ProtobufCIntRange tally__v1__upload_artifact_request__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor tally__v1__upload_artifact_request__descriptor =
 {
@@ -6215,7 +6389,7 @@ const ProtobufCMessageDescriptor tally__v1__upload_artifact_request__descriptor 
   "Tally__V1__UploadArtifactRequest",
   "tally.v1",
   sizeof(Tally__V1__UploadArtifactRequest),
-  2,
+  3,
   tally__v1__upload_artifact_request__field_descriptors,
   tally__v1__upload_artifact_request__field_indices_by_name,
   1,  tally__v1__upload_artifact_request__number_ranges,
@@ -6376,7 +6550,7 @@ const ProtobufCMessageDescriptor tally__v1__download_artifact_request__descripto
   (ProtobufCMessageInit) tally__v1__download_artifact_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__download_artifact_response__field_descriptors[2] =
+static const ProtobufCFieldDescriptor tally__v1__download_artifact_response__field_descriptors[3] =
 {
   {
     "artifact",
@@ -6402,15 +6576,28 @@ static const ProtobufCFieldDescriptor tally__v1__download_artifact_response__fie
     0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "file",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__DownloadArtifactResponse, part_case),
+    offsetof(Tally__V1__DownloadArtifactResponse, file),
+    &tally__v1__artifact_file__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_ONEOF,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__download_artifact_response__field_indices_by_name[] = {
   0,   /* field[0] = artifact */
   1,   /* field[1] = chunk */
+  2,   /* field[2] = file */
 };
 static const ProtobufCIntRange tally__v1__download_artifact_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor tally__v1__download_artifact_response__descriptor =
 {
@@ -6420,7 +6607,7 @@ const ProtobufCMessageDescriptor tally__v1__download_artifact_response__descript
   "Tally__V1__DownloadArtifactResponse",
   "tally.v1",
   sizeof(Tally__V1__DownloadArtifactResponse),
-  2,
+  3,
   tally__v1__download_artifact_response__field_descriptors,
   tally__v1__download_artifact_response__field_indices_by_name,
   1,  tally__v1__download_artifact_response__number_ranges,

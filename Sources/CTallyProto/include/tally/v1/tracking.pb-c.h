@@ -65,6 +65,7 @@ typedef struct Tally__V1__MetricPoints Tally__V1__MetricPoints;
 typedef struct Tally__V1__RunEvent Tally__V1__RunEvent;
 typedef struct Tally__V1__ArtifactHeader Tally__V1__ArtifactHeader;
 typedef struct Tally__V1__ArtifactHeader__MetadataEntry Tally__V1__ArtifactHeader__MetadataEntry;
+typedef struct Tally__V1__ArtifactFile Tally__V1__ArtifactFile;
 typedef struct Tally__V1__UploadArtifactRequest Tally__V1__UploadArtifactRequest;
 typedef struct Tally__V1__ArtifactRef Tally__V1__ArtifactRef;
 typedef struct Tally__V1__DownloadArtifactRequest Tally__V1__DownloadArtifactRequest;
@@ -366,10 +367,20 @@ struct  Tally__V1__Artifact
   size_t n_aliases;
   char **aliases;
   int64_t created_at_ms;
+  /*
+   * A folder: sha256 and size are those of its manifest (one line per file, sorted by path:
+   * "<sha256> <size> <path>\n"), and each file is a blob of its own.
+   */
+  protobuf_c_boolean folder;
+  /*
+   * A folder's files and their total size.
+   */
+  uint32_t file_count;
+  uint64_t files_size;
 };
 #define TALLY__V1__ARTIFACT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__artifact__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, TALLY__V1__ARTIFACT_TYPE__ARTIFACT_TYPE_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, 0 }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, TALLY__V1__ARTIFACT_TYPE__ARTIFACT_TYPE_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, 0, 0,NULL, 0,NULL, 0, 0, 0, 0 }
 
 
 struct  Tally__V1__CreateExperimentRequest__TagsEntry
@@ -1156,21 +1167,49 @@ struct  Tally__V1__ArtifactHeader
    */
   size_t n_aliases;
   char **aliases;
+  /*
+   * The upload is a folder: after the header, each file comes as a `file` part followed by its
+   * chunks (none for an empty file). expected_sha256 then applies to the manifest.
+   */
+  protobuf_c_boolean folder;
 };
 #define TALLY__V1__ARTIFACT_HEADER__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__artifact_header__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, TALLY__V1__ARTIFACT_TYPE__ARTIFACT_TYPE_UNSPECIFIED, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, TALLY__V1__ARTIFACT_TYPE__ARTIFACT_TYPE_UNSPECIFIED, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL, 0 }
+
+
+/*
+ * One file of a folder artifact.
+ */
+struct  Tally__V1__ArtifactFile
+{
+  ProtobufCMessage base;
+  /*
+   * Relative path inside the folder, "/"-separated, with no empty, "." or ".." segment.
+   */
+  char *path;
+  uint64_t size;
+  /*
+   * Lower-case hex SHA-256 of the file's content; on upload, empty to skip the check.
+   */
+  char *sha256;
+};
+#define TALLY__V1__ARTIFACT_FILE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__artifact_file__descriptor) \
+    , (char *)protobuf_c_empty_string, 0, (char *)protobuf_c_empty_string }
 
 
 typedef enum {
   TALLY__V1__UPLOAD_ARTIFACT_REQUEST__PART__NOT_SET = 0,
   TALLY__V1__UPLOAD_ARTIFACT_REQUEST__PART_HEADER = 1,
-  TALLY__V1__UPLOAD_ARTIFACT_REQUEST__PART_CHUNK = 2
+  TALLY__V1__UPLOAD_ARTIFACT_REQUEST__PART_CHUNK = 2,
+  TALLY__V1__UPLOAD_ARTIFACT_REQUEST__PART_FILE = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__UPLOAD_ARTIFACT_REQUEST__PART__CASE)
 } Tally__V1__UploadArtifactRequest__PartCase;
 
 /*
  * Upload: the first message carries the header, the following ones the content.
+ * For a folder, every file is a `file` part followed by its chunks.
  */
 struct  Tally__V1__UploadArtifactRequest
 {
@@ -1179,6 +1218,7 @@ struct  Tally__V1__UploadArtifactRequest
   union {
     Tally__V1__ArtifactHeader *header;
     ProtobufCBinaryData chunk;
+    Tally__V1__ArtifactFile *file;
   };
 };
 #define TALLY__V1__UPLOAD_ARTIFACT_REQUEST__INIT \
@@ -1229,12 +1269,15 @@ struct  Tally__V1__DownloadArtifactRequest
 typedef enum {
   TALLY__V1__DOWNLOAD_ARTIFACT_RESPONSE__PART__NOT_SET = 0,
   TALLY__V1__DOWNLOAD_ARTIFACT_RESPONSE__PART_ARTIFACT = 1,
-  TALLY__V1__DOWNLOAD_ARTIFACT_RESPONSE__PART_CHUNK = 2
+  TALLY__V1__DOWNLOAD_ARTIFACT_RESPONSE__PART_CHUNK = 2,
+  TALLY__V1__DOWNLOAD_ARTIFACT_RESPONSE__PART_FILE = 3
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(TALLY__V1__DOWNLOAD_ARTIFACT_RESPONSE__PART__CASE)
 } Tally__V1__DownloadArtifactResponse__PartCase;
 
 /*
  * Download: the first message carries the artifact's record, the following ones its content.
+ * For a folder, every file is a `file` part (path, size, sha256) followed by its chunks, in
+ * path order.
  */
 struct  Tally__V1__DownloadArtifactResponse
 {
@@ -1243,6 +1286,7 @@ struct  Tally__V1__DownloadArtifactResponse
   union {
     Tally__V1__Artifact *artifact;
     ProtobufCBinaryData chunk;
+    Tally__V1__ArtifactFile *file;
   };
 };
 #define TALLY__V1__DOWNLOAD_ARTIFACT_RESPONSE__INIT \
@@ -2148,6 +2192,25 @@ Tally__V1__ArtifactHeader *
 void   tally__v1__artifact_header__free_unpacked
                      (Tally__V1__ArtifactHeader *message,
                       ProtobufCAllocator *allocator);
+/* Tally__V1__ArtifactFile methods */
+void   tally__v1__artifact_file__init
+                     (Tally__V1__ArtifactFile         *message);
+size_t tally__v1__artifact_file__get_packed_size
+                     (const Tally__V1__ArtifactFile   *message);
+size_t tally__v1__artifact_file__pack
+                     (const Tally__V1__ArtifactFile   *message,
+                      uint8_t             *out);
+size_t tally__v1__artifact_file__pack_to_buffer
+                     (const Tally__V1__ArtifactFile   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__ArtifactFile *
+       tally__v1__artifact_file__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__artifact_file__free_unpacked
+                     (Tally__V1__ArtifactFile *message,
+                      ProtobufCAllocator *allocator);
 /* Tally__V1__UploadArtifactRequest methods */
 void   tally__v1__upload_artifact_request__init
                      (Tally__V1__UploadArtifactRequest         *message);
@@ -2569,6 +2632,9 @@ typedef void (*Tally__V1__ArtifactHeader__MetadataEntry_Closure)
 typedef void (*Tally__V1__ArtifactHeader_Closure)
                  (const Tally__V1__ArtifactHeader *message,
                   void *closure_data);
+typedef void (*Tally__V1__ArtifactFile_Closure)
+                 (const Tally__V1__ArtifactFile *message,
+                  void *closure_data);
 typedef void (*Tally__V1__UploadArtifactRequest_Closure)
                  (const Tally__V1__UploadArtifactRequest *message,
                   void *closure_data);
@@ -2919,6 +2985,7 @@ extern const ProtobufCMessageDescriptor tally__v1__metric_points__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__run_event__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__artifact_header__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__artifact_header__metadata_entry__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__artifact_file__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__upload_artifact_request__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__artifact_ref__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__download_artifact_request__descriptor;

@@ -21,7 +21,7 @@ RUN_STATUS_RUNNING: RunStatus
 RUN_STATUS_UNSPECIFIED: RunStatus
 
 class Artifact(_message.Message):
-    __slots__ = ["aliases", "created_at_ms", "experiment_id", "id", "metadata", "name", "run_id", "sha256", "size", "type", "version"]
+    __slots__ = ["aliases", "created_at_ms", "experiment_id", "file_count", "files_size", "folder", "id", "metadata", "name", "run_id", "sha256", "size", "type", "version"]
     class MetadataEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -32,6 +32,9 @@ class Artifact(_message.Message):
     ALIASES_FIELD_NUMBER: _ClassVar[int]
     CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
+    FILES_SIZE_FIELD_NUMBER: _ClassVar[int]
+    FILE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    FOLDER_FIELD_NUMBER: _ClassVar[int]
     ID_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
@@ -43,6 +46,9 @@ class Artifact(_message.Message):
     aliases: _containers.RepeatedScalarFieldContainer[str]
     created_at_ms: int
     experiment_id: str
+    file_count: int
+    files_size: int
+    folder: bool
     id: str
     metadata: _containers.ScalarMap[str, str]
     name: str
@@ -51,10 +57,20 @@ class Artifact(_message.Message):
     size: int
     type: ArtifactType
     version: int
-    def __init__(self, id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., run_id: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[ArtifactType, str]] = ..., version: _Optional[int] = ..., sha256: _Optional[str] = ..., size: _Optional[int] = ..., metadata: _Optional[_Mapping[str, str]] = ..., aliases: _Optional[_Iterable[str]] = ..., created_at_ms: _Optional[int] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., run_id: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[ArtifactType, str]] = ..., version: _Optional[int] = ..., sha256: _Optional[str] = ..., size: _Optional[int] = ..., metadata: _Optional[_Mapping[str, str]] = ..., aliases: _Optional[_Iterable[str]] = ..., created_at_ms: _Optional[int] = ..., folder: bool = ..., file_count: _Optional[int] = ..., files_size: _Optional[int] = ...) -> None: ...
+
+class ArtifactFile(_message.Message):
+    __slots__ = ["path", "sha256", "size"]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    SIZE_FIELD_NUMBER: _ClassVar[int]
+    path: str
+    sha256: str
+    size: int
+    def __init__(self, path: _Optional[str] = ..., size: _Optional[int] = ..., sha256: _Optional[str] = ...) -> None: ...
 
 class ArtifactHeader(_message.Message):
-    __slots__ = ["aliases", "expected_sha256", "metadata", "name", "run_id", "type"]
+    __slots__ = ["aliases", "expected_sha256", "folder", "metadata", "name", "run_id", "type"]
     class MetadataEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -64,17 +80,19 @@ class ArtifactHeader(_message.Message):
         def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     ALIASES_FIELD_NUMBER: _ClassVar[int]
     EXPECTED_SHA256_FIELD_NUMBER: _ClassVar[int]
+    FOLDER_FIELD_NUMBER: _ClassVar[int]
     METADATA_FIELD_NUMBER: _ClassVar[int]
     NAME_FIELD_NUMBER: _ClassVar[int]
     RUN_ID_FIELD_NUMBER: _ClassVar[int]
     TYPE_FIELD_NUMBER: _ClassVar[int]
     aliases: _containers.RepeatedScalarFieldContainer[str]
     expected_sha256: str
+    folder: bool
     metadata: _containers.ScalarMap[str, str]
     name: str
     run_id: str
     type: ArtifactType
-    def __init__(self, run_id: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[ArtifactType, str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., expected_sha256: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, run_id: _Optional[str] = ..., name: _Optional[str] = ..., type: _Optional[_Union[ArtifactType, str]] = ..., metadata: _Optional[_Mapping[str, str]] = ..., expected_sha256: _Optional[str] = ..., aliases: _Optional[_Iterable[str]] = ..., folder: bool = ...) -> None: ...
 
 class ArtifactRef(_message.Message):
     __slots__ = ["alias", "artifact_id", "experiment_id", "name", "run_id", "version"]
@@ -216,12 +234,14 @@ class DownloadArtifactRequest(_message.Message):
     def __init__(self, artifact: _Optional[_Union[ArtifactRef, _Mapping]] = ..., chunk_size: _Optional[int] = ...) -> None: ...
 
 class DownloadArtifactResponse(_message.Message):
-    __slots__ = ["artifact", "chunk"]
+    __slots__ = ["artifact", "chunk", "file"]
     ARTIFACT_FIELD_NUMBER: _ClassVar[int]
     CHUNK_FIELD_NUMBER: _ClassVar[int]
+    FILE_FIELD_NUMBER: _ClassVar[int]
     artifact: Artifact
     chunk: bytes
-    def __init__(self, artifact: _Optional[_Union[Artifact, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+    file: ArtifactFile
+    def __init__(self, artifact: _Optional[_Union[Artifact, _Mapping]] = ..., chunk: _Optional[bytes] = ..., file: _Optional[_Union[ArtifactFile, _Mapping]] = ...) -> None: ...
 
 class EndRunRequest(_message.Message):
     __slots__ = ["error", "run_id", "status"]
@@ -732,12 +752,14 @@ class UpdateExperimentRequest(_message.Message):
     def __init__(self, id: _Optional[str] = ..., name: _Optional[str] = ..., description: _Optional[str] = ..., replace_tags: bool = ..., tags: _Optional[_Mapping[str, str]] = ..., metric_goals: _Optional[_Mapping[str, MetricGoal]] = ..., remove_tags: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class UploadArtifactRequest(_message.Message):
-    __slots__ = ["chunk", "header"]
+    __slots__ = ["chunk", "file", "header"]
     CHUNK_FIELD_NUMBER: _ClassVar[int]
+    FILE_FIELD_NUMBER: _ClassVar[int]
     HEADER_FIELD_NUMBER: _ClassVar[int]
     chunk: bytes
+    file: ArtifactFile
     header: ArtifactHeader
-    def __init__(self, header: _Optional[_Union[ArtifactHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ...) -> None: ...
+    def __init__(self, header: _Optional[_Union[ArtifactHeader, _Mapping]] = ..., chunk: _Optional[bytes] = ..., file: _Optional[_Union[ArtifactFile, _Mapping]] = ...) -> None: ...
 
 class WatchRunRequest(_message.Message):
     __slots__ = ["include_history", "run_id"]
