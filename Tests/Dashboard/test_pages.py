@@ -762,3 +762,30 @@ def test_run_page_lists_artifacts_and_lineage_and_downloads_verified(browser, se
     open_page(browser, f"/run/{child.id}")
     assert one(browser, "[data-test=run-parent]")["run-id"] == parent.id
     assert_no_console_errors(browser)
+
+
+def test_a_folder_artifact_shows_its_files_and_the_command_that_restores_it(browser, seeded, client, tmp_path):
+    folder = tmp_path / "checkpoint"
+    (folder / "weights").mkdir(parents=True)
+    (folder / "weights" / "model.bin").write_bytes(b"w" * 3000)
+    (folder / "config.json").write_bytes(b"{}")
+    (folder / "notes.txt").write_bytes(b"hello")
+    run = client.start_run("artifacts-folder", name="folder-run", capture_env=False, system_metrics=False)
+    art = run.log_artifact(folder, type="model")
+    run.end()
+    assert art.folder and art.file_count == 3
+
+    open_page(browser, f"/run/{run.id}")
+    browser.wait_until(lambda: items(browser, "[data-test=artifact-folder]"),
+                       describe=lambda: f"folder row: {items(browser, '[data-test=artifact-row]')}")
+    row = browser.driver.execute_script(
+        """const r = document.querySelector(`[data-test=artifact-row][data-artifact-id="${arguments[0]}"]`);
+           return {size: r.querySelector('[data-test=artifact-size]').innerText.trim(),
+                   bytes: r.querySelector('[data-test=artifact-size]').dataset.bytes,
+                   command: r.querySelector('[data-test=artifact-folder]').innerText.trim(),
+                   files: r.querySelector('[data-test=artifact-folder]').dataset.files,
+                   buttons: r.querySelectorAll('[data-test=artifact-download]').length}""", art.id)
+    assert row["size"].endswith("in 3 files") and int(row["bytes"]) == 3007
+    assert row["command"] == f"tally artifacts get {art.id} -o PATH" and row["files"] == "3"
+    assert row["buttons"] == 0
+    assert_no_console_errors(browser)

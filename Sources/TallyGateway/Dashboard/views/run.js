@@ -26,6 +26,8 @@
 //   data-test="run-artifacts"     <table>; rows data-test="artifact-row" data-artifact-id data-name
 //                                 data-version; cells data-test="artifact-aliases|artifact-size|artifact-sha256"
 //   data-test="artifact-download" button per artifact row; data-artifact-id
+//   data-test="artifact-folder"   instead of the button on a folder version: the CLI command that
+//                                 restores it; data-files (its file count)
 //   data-test="artifact-versions" button: every version of that name in the experiment
 //   data-test="download-status"   per row: progress, then "downloaded N bytes (SHA-256 verified)" or the error;
 //                                 data-state="downloading|done|error", data-bytes
@@ -634,15 +636,19 @@ function showArtifacts(box, run, ctx, cleanups) {
 
 function artifactRows(a, run, ctx, cleanups, withVersions) {
   const status = h("div", { class: "download-status muted", "data-test": "download-status" });
-  const button = h("button", { type: "button", "data-test": "artifact-download", "data-artifact-id": a.id, text: "Download" });
-  button.addEventListener("click", () => download(a, button, status, cleanups));
+  // A folder version cannot be saved as one file from a page: the CLI restores it.
+  const button = a.folder
+    ? h("code", { class: "small", "data-test": "artifact-folder", "data-files": String(a.fileCount ?? 0), title: "a folder: restore it with the CLI", text: `tally artifacts get ${a.id} -o PATH` })
+    : h("button", { type: "button", "data-test": "artifact-download", "data-artifact-id": a.id, text: "Download" });
+  if (!a.folder) button.addEventListener("click", () => download(a, button, status, cleanups));
+  const sizeText = a.folder ? `${fmtBytes(a.filesSize)} in ${fmtInt(a.fileCount ?? 0)} ${num(a.fileCount) === 1 ? "file" : "files"}` : fmtBytes(a.size);
   const row = h("tr", { "data-test": "artifact-row", "data-artifact-id": a.id, "data-name": a.name, "data-version": String(a.version ?? 0) },
     h("td", { class: "name" }, a.name,
       Object.keys(a.metadata ?? {}).length ? h("div", { class: "muted small", text: Object.entries(a.metadata).map(([k, v]) => `${k}=${v}`).join(", ") }) : null),
     h("td", { class: "num", text: `v${a.version ?? 0}` }),
     h("td", { text: typeName(a.type) }),
     h("td", { "data-test": "artifact-aliases" }, (a.aliases ?? []).map((alias) => h("span", { class: alias === "latest" ? "chip chip-latest" : "chip", text: alias }))),
-    h("td", { class: "num", "data-test": "artifact-size", "data-bytes": String(num(a.size)), title: `${fmtInt(a.size)} bytes`, text: fmtBytes(a.size) }),
+    h("td", { class: "num", "data-test": "artifact-size", "data-bytes": String(num(a.folder ? a.filesSize : a.size)), title: `${fmtInt(a.folder ? a.filesSize : a.size)} bytes`, text: sizeText }),
     h("td", { class: "mono sha", "data-test": "artifact-sha256", title: a.sha256 ?? "", text: a.sha256 ?? "" }),
     h("td", { title: fmtTime(a.createdAtMs), text: fmtAgo(a.createdAtMs) }),
     h("td", { class: "actions" }, button, status));
