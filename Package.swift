@@ -38,6 +38,8 @@ let package = Package(
         // are not needed.
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
+        // The PostgreSQL store engine (docs/teams.md).
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // C layer: the protobuf-c runtime from the system, and protoc-c's output for proto/.
@@ -107,6 +109,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The PostgreSQL store engine: the StoreEngine protocol of TallyStore over postgres-nio,
+        // with its own migrations and the filter language compiled to PostgreSQL's SQL.
+        .target(
+            name: "TallyPostgres",
+            dependencies: [
+                "TallyStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         // Classification evaluation engine: providers (OpenAI-compatible, Ollama, command),
         // sampling, prompts, the runner and the metrics. Plain Swift types, no protocol or store.
         .target(
@@ -134,7 +148,7 @@ let package = Package(
         .target(
             name: "TallyServer",
             dependencies: [
-                "TallyProto", "TallyRPC", "TallyAPI", "TallyTransport", "TallyStore", "TallyServices", "TallyGateway", "TallyJournal",
+                "TallyProto", "TallyRPC", "TallyAPI", "TallyTransport", "TallyStore", "TallyPostgres", "TallyServices", "TallyGateway", "TallyJournal",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
@@ -235,6 +249,16 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // One suite of store behaviour, run against every engine: SQLite always, PostgreSQL when
+        // $TALLY_TEST_POSTGRES_URL names a server (scripts/test starts a throwaway cluster).
+        .testTarget(
+            name: "StoreEngineTests",
+            dependencies: [
+                "TallyStore", "TallyPostgres",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings

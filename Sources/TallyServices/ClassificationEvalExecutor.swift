@@ -12,13 +12,13 @@ import TallyStore
 struct ClassificationEvalExecutor: JobExecutor {
     static let kind = "classification_eval"
 
-    let store: Store
+    let store: any StoreEngine
     let blobs: BlobStore
     let logger: Logger
     var secrets: SecretBox?
     var httpClient: HTTPClient = .shared
 
-    init(store: Store, blobs: BlobStore, logger: Logger, secrets: SecretBox? = nil) {
+    init(store: any StoreEngine, blobs: BlobStore, logger: Logger, secrets: SecretBox? = nil) {
         self.store = store
         self.blobs = blobs
         self.logger = logger

@@ -15,7 +15,7 @@ struct CrossValidationExecutor: JobExecutor {
     /// Folds are handed out and waited for: no job worker is held.
     var usesWorker: Bool { false }
 
-    let store: Store
+    let store: any StoreEngine
     let registry: SweepRegistry
 
     /// The configuration checked, with its defaults, and the sweep configuration of its folds.

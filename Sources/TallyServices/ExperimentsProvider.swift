@@ -8,7 +8,7 @@ public import TallyStore
 /// Serves `tally.v1.Experiments`: datasets, providers, background jobs and their progress
 /// streams. The methods live in extensions by topic.
 public final class ExperimentsProvider: ExperimentsServiceProtocol {
-    let store: Store
+    let store: any StoreEngine
     let blobs: BlobStore
     let secrets: SecretBox
     let hub: JobEventHub
@@ -18,13 +18,13 @@ public final class ExperimentsProvider: ExperimentsServiceProtocol {
 
     /// Creates the provider; jobs do not run until ``start()``.
     /// - Parameters:
-    ///   - store: The SQLite store.
+    ///   - store: The store.
     ///   - blobs: The artifact blob store (JSONL datasets, per-item results).
     ///   - keyFile: The file holding the key that encrypts provider API keys (created 0600).
     ///   - workers: Jobs running at once.
     ///   - logger: Logger for jobs.
     /// - Throws: When the key file cannot be read or created.
-    public convenience init(store: Store, blobs: BlobStore, keyFile: String, workers: Int = 2, logger: Logger) throws {
+    package convenience init(store: any StoreEngine, blobs: BlobStore, keyFile: String, workers: Int = 2, logger: Logger) throws {
         let hub = JobEventHub()
         let executors: [String: any JobExecutor] = [
             ClassificationEvalExecutor.kind: ClassificationEvalExecutor(store: store, blobs: blobs, logger: logger),
@@ -32,7 +32,7 @@ public final class ExperimentsProvider: ExperimentsServiceProtocol {
         try self.init(store: store, blobs: blobs, keyFile: keyFile, hub: hub, executors: executors, workers: workers, logger: logger)
     }
 
-    init(store: Store, blobs: BlobStore, keyFile: String, hub: JobEventHub, executors: [String: any JobExecutor], workers: Int, logger: Logger) throws {
+    init(store: any StoreEngine, blobs: BlobStore, keyFile: String, hub: JobEventHub, executors: [String: any JobExecutor], workers: Int, logger: Logger) throws {
         self.store = store
         self.blobs = blobs
         self.secrets = try SecretBox(keyFile: keyFile)

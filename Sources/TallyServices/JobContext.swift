@@ -12,7 +12,7 @@ final class JobContext: Sendable {
     let job: JobRecord
     /// The job manager's logger, with the job's id.
     let logger: Logger
-    private let store: Store
+    private let store: any StoreEngine
     private let hub: JobEventHub
     private let state = Mutex(Progress())
 
@@ -30,7 +30,7 @@ final class JobContext: Sendable {
         try await store.jobItems(jobPK: job.pk)
     }
 
-    init(job: JobRecord, store: Store, hub: JobEventHub, logger: Logger = Logger(label: "tally.jobs")) {
+    init(job: JobRecord, store: any StoreEngine, hub: JobEventHub, logger: Logger = Logger(label: "tally.jobs")) {
         self.job = job
         self.logger = logger
         self.store = store

@@ -29,7 +29,7 @@ final class JobManager: Sendable {
 
     private enum LoopState { case notStarted, running, ended }
 
-    let store: Store
+    let store: any StoreEngine
     let hub: JobEventHub
     let workers: Int
     let logger: Logger
@@ -39,7 +39,7 @@ final class JobManager: Sendable {
     private let starts: AsyncStream<(JobRecord, JobStop)>
     private let startContinuation: AsyncStream<(JobRecord, JobStop)>.Continuation
 
-    init(store: Store, hub: JobEventHub, executors: [String: any JobExecutor], workers: Int, logger: Logger) {
+    init(store: any StoreEngine, hub: JobEventHub, executors: [String: any JobExecutor], workers: Int, logger: Logger) {
         self.store = store
         self.hub = hub
         self.executors = executors

@@ -23,7 +23,7 @@ final class MetricIngestor: Sendable {
         var stopped = false
     }
 
-    let store: Store
+    let store: any StoreEngine
     let hub: RunEventHub
     let logger: Logger
     let maxPointsPerCommit: Int
@@ -31,7 +31,7 @@ final class MetricIngestor: Sendable {
     private let wakeups: AsyncStream<Void>
     private let wake: AsyncStream<Void>.Continuation
 
-    init(store: Store, hub: RunEventHub, logger: Logger, maxPointsPerCommit: Int = 200_000) {
+    init(store: any StoreEngine, hub: RunEventHub, logger: Logger, maxPointsPerCommit: Int = 200_000) {
         self.store = store
         self.hub = hub
         self.logger = logger

@@ -108,7 +108,7 @@ final class RunLiveness: Sendable {
     /// How long a writer may stay silent before its run is crashed.
     let timeout: Duration
     private let state: Mutex<State>
-    private let store: Store
+    private let store: any StoreEngine
     private let hub: RunEventHub
     private let logger: Logger
     private let clock: any Clock<Duration>
@@ -119,7 +119,7 @@ final class RunLiveness: Sendable {
 
     init(
         timeout: Duration,
-        store: Store,
+        store: any StoreEngine,
         hub: RunEventHub,
         logger: Logger,
         clock: any Clock<Duration> = ContinuousClock(),

@@ -12,6 +12,7 @@ extension StoreError {
         case .invalidArgument: .invalidArgument
         case .dataLoss: .dataLoss
         case .resourceExhausted: .resourceExhausted
+        case .unavailable: .unavailable
         default: .internalError
         }
         var details = ErrorDetails()

@@ -15,7 +15,7 @@ actor SweepRun {
     let job: JobRecord
     let plan: SweepPlan
     let experimentID: String
-    private let store: Store
+    private let store: any StoreEngine
     private let context: JobContext
     private var sampler: any TrialSampler
     private(set) var trials: [Trial] = []
@@ -54,7 +54,7 @@ actor SweepRun {
     let naming: Naming
 
     init(
-        job: JobRecord, plan: SweepPlan, experimentID: String, store: Store, context: JobContext, trials: [Trial], startedAtMs: Int64,
+        job: JobRecord, plan: SweepPlan, experimentID: String, store: any StoreEngine, context: JobContext, trials: [Trial], startedAtMs: Int64,
         naming: Naming = Naming()
     ) throws {
         self.naming = naming
@@ -568,7 +568,7 @@ struct SweepExecutor: JobExecutor {
     /// A sweep only hands out trials and waits for reports: it does not hold a job worker.
     var usesWorker: Bool { false }
 
-    let store: Store
+    let store: any StoreEngine
     let registry: SweepRegistry
 
     func run(_ job: JobRecord, context: JobContext) async throws -> JobResults {

@@ -7,7 +7,7 @@ public import TallyStore
 /// Serves `tally.v1.System`: the daemon's information and liveness.
 public struct SystemProvider: SystemServiceProtocol {
     private let status: DaemonStatus
-    private let store: Store
+    private let store: any StoreEngine
     private let protocolVersion: UInt32
 
     /// Creates the provider.
@@ -15,7 +15,7 @@ public struct SystemProvider: SystemServiceProtocol {
     ///   - status: What to report about the daemon.
     ///   - store: The store, for its applied migrations.
     ///   - protocolVersion: The wire protocol version in use.
-    public init(status: DaemonStatus, store: Store, protocolVersion: UInt32) {
+    package init(status: DaemonStatus, store: any StoreEngine, protocolVersion: UInt32) {
         self.status = status
         self.store = store
         self.protocolVersion = protocolVersion

@@ -91,9 +91,7 @@ extension TrackingProvider {
         }
         let blobs = self.blobs
         let deletion = try await mapStoreErrors {
-            try await store.deleteExperiment(id: request.id, force: request.force) { db, deletion in
-                try blobs.removeUnreferenced(db, candidates: deletion.blobCandidates)
-            }
+            try await store.deleteExperiment(id: request.id, force: request.force, blobs: blobs)
         }
         for id in runIDs { hub.end(runID: id) }
         var response = DeleteExperimentResponse()

@@ -86,9 +86,7 @@ extension TrackingProvider {
         try validateID(request.runId, field: "run_id")
         let blobs = self.blobs
         let deletion = try await mapStoreErrors {
-            try await store.deleteRun(id: request.runId, force: request.force) { db, deletion in
-                try blobs.removeUnreferenced(db, candidates: deletion.blobCandidates)
-            }
+            try await store.deleteRun(id: request.runId, force: request.force, blobs: blobs)
         }
         hub.end(runID: request.runId)
         liveness.forget(request.runId)

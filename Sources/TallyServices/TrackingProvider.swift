@@ -7,7 +7,7 @@ public import TallyStore
 /// Serves `tally.v1.Tracking` from the store. The methods live in extensions by topic:
 /// experiments, runs, params, metrics, search, artifacts, comparison.
 public struct TrackingProvider: TrackingServiceProtocol {
-    let store: Store
+    let store: any StoreEngine
     let blobs: BlobStore
     let ingestor: MetricIngestor
     let hub: RunEventHub
@@ -23,8 +23,8 @@ public struct TrackingProvider: TrackingServiceProtocol {
     ///   - heartbeatTimeout: How long a run's writer may stay silent before the run is crashed.
     ///   - clock: Paces the check for silent writers.
     ///   - logger: Logger for ingest and errors.
-    public init(
-        store: Store,
+    package init(
+        store: any StoreEngine,
         blobs: BlobStore,
         limits: TrackingLimits = TrackingLimits(),
         heartbeatTimeout: Duration = .seconds(60),

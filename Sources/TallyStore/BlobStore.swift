@@ -5,7 +5,6 @@ import Darwin
 #endif
 import Crypto
 import Foundation
-public import GRDB
 
 /// The content-addressed artifact folder: `blobs/sha256/ab/abcdef…`, one file per distinct
 /// content, named by its lower-case hex SHA-256; `tmp/` holds uploads in progress.
@@ -202,19 +201,6 @@ public final class BlobStore: Sendable {
         guard fd >= 0 else { throw ioError("cannot open \(path)", errno: errno) }
         defer { close(fd) }
         guard fsync(fd) == 0 else { throw ioError("cannot fsync \(path)", errno: errno) }
-    }
-}
-
-extension BlobStore {
-    /// Removes the blobs among `candidates` (content hashes of deleted artifact rows) that no
-    /// artifact row references any more: ``Store/collectGarbage(_:candidates:blobs:)``.
-    ///
-    /// Call it inside the write transaction that deleted the rows; files are unlinked when it
-    /// commits, and kept if it rolls back.
-    /// - Returns: The hashes whose blobs are removed.
-    @discardableResult
-    public func removeUnreferenced(_ db: Database, candidates: Set<String>) throws -> Set<String> {
-        try Store.collectGarbage(db, candidates: candidates, blobs: self)
     }
 }
 

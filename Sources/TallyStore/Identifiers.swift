@@ -3,8 +3,8 @@ import Glibc
 #endif
 
 /// Makes record ids: 16 lower-case hex characters from 64 random bits.
-enum Identifiers {
-    static func make() -> String {
+package enum Identifiers {
+    package static func make() -> String {
         var generator = SystemRandomNumberGenerator()
         let value = generator.next() as UInt64
         let hex = String(value, radix: 16)
@@ -12,7 +12,7 @@ enum Identifiers {
     }
 
     /// Milliseconds since the Unix epoch.
-    static func nowMs() -> Int64 {
+    package static func nowMs() -> Int64 {
         var time = timespec()
         clock_gettime(CLOCK_REALTIME, &time)
         return Int64(time.tv_sec) * 1000 + Int64(time.tv_nsec) / 1_000_000

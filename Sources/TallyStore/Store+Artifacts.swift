@@ -1,40 +1,6 @@
-public import GRDB
+package import GRDB
 
 extension Store {
-    /// Fields of a new artifact version; the content comes separately as a pending blob.
-    public struct NewArtifact: Sendable {
-        /// The run that produced it; the version belongs to the run's experiment.
-        public var runID: String
-        public var name: String
-        /// `tally.v1.ArtifactType` number.
-        public var type: Int
-        public var metadata: [String: String]
-        /// User aliases to point at the new version (validated by the caller).
-        public var aliases: [String]
-        /// A folder: the content is its manifest, and its files come as pending blobs.
-        public var folder = false
-
-        public init(runID: String, name: String, type: Int, metadata: [String: String] = [:], aliases: [String] = []) {
-            self.runID = runID
-            self.name = name
-            self.type = type
-            self.metadata = metadata
-            self.aliases = aliases
-        }
-    }
-
-    /// Names one artifact version.
-    public enum ArtifactReference: Sendable, Hashable {
-        /// By the version's id.
-        case id(String)
-        /// By experiment id, name and version number (1, 2, …).
-        case version(experimentID: String, name: String, version: Int)
-        /// By experiment id, name and alias; "latest" is the highest version.
-        case alias(experimentID: String, name: String, alias: String)
-        /// Among the versions of `name` a run logged: a version number, an alias, or "latest"
-        /// (its highest version).
-        case run(runID: String, name: String, version: Int, alias: String)
-    }
 
     /// The alias kept automatically on the highest version of every name.
     public static let latestAlias = "latest"
@@ -46,17 +12,6 @@ extension Store {
     public func checkArtifactUpload(runID: String) async throws {
         try await pool.read { db in
             _ = try Self.artifactUploadTarget(db, runID: runID)
-        }
-    }
-
-    /// One file of a folder upload: its path and its content, written and fsynced.
-    public struct FolderFile: Sendable {
-        public var path: String
-        public var content: BlobStore.PendingBlob
-
-        public init(path: String, content: BlobStore.PendingBlob) {
-            self.path = path
-            self.content = content
         }
     }
 
@@ -189,7 +144,7 @@ extension Store {
 
     /// The artifact versions a run produced, ordered by name and version, for use inside a
     /// read or write (GetRun).
-    public static func artifactRecords(_ db: Database, runPK: Int64, name: String? = nil) throws -> [ArtifactRecord] {
+    package static func artifactRecords(_ db: Database, runPK: Int64, name: String? = nil) throws -> [ArtifactRecord] {
         var clause = "a.run_pk = ?"
         var arguments: StatementArguments = [runPK]
         if let name {
@@ -375,14 +330,6 @@ extension Store {
 
     // MARK: - Deleting
 
-    /// What ``deleteArtifact(_:blobs:)`` removed.
-    public struct DeletedArtifact: Sendable {
-        /// The version as it was.
-        public var artifact: ArtifactRecord
-        /// Whether its content blob was removed (no other version referenced it).
-        public var blobRemoved: Bool
-    }
-
     /// Deletes an artifact version with its metadata and aliases, and its content blob when no
     /// other version references it. "latest" falls back to the highest remaining version.
     /// - Throws: ``StoreError`` `notFound`.
@@ -403,7 +350,7 @@ extension Store {
     /// them (the rows would otherwise go by cascade, leaving their blobs behind).
     /// - Returns: The number of versions deleted.
     @discardableResult
-    public static func deleteArtifacts(_ db: Database, runPKs: some Collection<Int64>, blobs: BlobStore) throws -> Int {
+    package static func deleteArtifacts(_ db: Database, runPKs: some Collection<Int64>, blobs: BlobStore) throws -> Int {
         var deleted = 0
         var candidates = Set<String>()
         let pks = Array(runPKs)
@@ -432,7 +379,7 @@ extension Store {
     /// deleting it.
     /// - Returns: The number of versions deleted.
     @discardableResult
-    public static func deleteArtifacts(_ db: Database, experimentPK: Int64, blobs: BlobStore) throws -> Int {
+    package static func deleteArtifacts(_ db: Database, experimentPK: Int64, blobs: BlobStore) throws -> Int {
         let candidates = try String.fetchAll(
             db, sql: """
                 SELECT sha256 FROM artifacts WHERE experiment_pk = ?
@@ -454,7 +401,7 @@ extension Store {
     /// A crash between commit and unlink leaves an unreferenced blob, never a missing one.
     /// - Returns: The hashes whose blobs are removed.
     @discardableResult
-    public static func collectGarbage(_ db: Database, candidates: Set<String>, blobs: BlobStore) throws -> Set<String> {
+    package static func collectGarbage(_ db: Database, candidates: Set<String>, blobs: BlobStore) throws -> Set<String> {
         var unreferenced = Set<String>()
         for sha256 in candidates {
             let referenced = try Bool.fetchOne(

@@ -1,22 +1,6 @@
-public import GRDB
+package import GRDB
 
 extension Store {
-    /// Fields of a new experiment.
-    public struct NewExperiment: Sendable {
-        public var name: String
-        public var description: String
-        public var tags: [String: String]
-        public var createdBy: String
-        public var metricGoals: [String: Int]
-
-        public init(name: String, description: String = "", tags: [String: String] = [:], createdBy: String = "", metricGoals: [String: Int] = [:]) {
-            self.name = name
-            self.description = description
-            self.tags = tags
-            self.createdBy = createdBy
-            self.metricGoals = metricGoals
-        }
-    }
 
     /// Creates an experiment.
     /// - Parameters:
@@ -107,23 +91,6 @@ extension Store {
         )
     }
 
-    /// Changes to an experiment; `nil` fields keep their value.
-    public struct ExperimentUpdate: Sendable {
-        public var name: String?
-        public var description: String?
-        /// When set, the tags become exactly these.
-        public var tags: [String: String]?
-        /// Goals to set; 0 removes a goal.
-        public var metricGoals: [String: Int]
-
-        public init(name: String? = nil, description: String? = nil, tags: [String: String]? = nil, metricGoals: [String: Int] = [:]) {
-            self.name = name
-            self.description = description
-            self.tags = tags
-            self.metricGoals = metricGoals
-        }
-    }
-
     /// Updates an experiment.
     /// - Throws: ``StoreError`` `notFound`, or `alreadyExists` when renaming onto a taken name.
     public func updateExperiment(id: String, _ update: ExperimentUpdate) async throws -> ExperimentRecord {
@@ -158,24 +125,17 @@ extension Store {
         }
     }
 
-    /// What a deletion removed.
-    public struct Deletion: Sendable, Hashable {
-        public var runs: Int64
-        public var artifacts: Int64
-        /// Content hashes of the deleted artifact versions (candidates for blob removal).
-        public var blobCandidates: Set<String>
-    }
-
     /// Deletes an experiment with its runs, params, metrics and artifact rows.
     /// - Parameters:
     ///   - id: The experiment.
     ///   - force: Delete even while a run is running.
-    ///   - beforeCommit: Called inside the transaction with what is being deleted (blob cleanup).
+    ///   - blobs: The blob store: the blobs nothing references any more are removed when the
+    ///     transaction commits.
     /// - Throws: ``StoreError`` `notFound`, or `failedPrecondition` while a run is running.
     public func deleteExperiment(
         id: String,
         force: Bool,
-        beforeCommit: @escaping @Sendable (Database, Deletion) throws -> Void = { _, _ in }
+        blobs: BlobStore? = nil
     ) async throws -> Deletion {
         try await pool.write { db in
             let pk = try Self.experimentPK(db, id: id, name: nil)
@@ -192,7 +152,9 @@ extension Store {
             let runPKs = try Int64.fetchAll(db.cachedStatement(sql: "SELECT pk FROM runs WHERE experiment_pk = ?"), arguments: [pk])
             let deletion = try Self.deleteRunsData(db, runPKs: runPKs, experimentPK: pk)
             try db.cachedStatement(sql: "DELETE FROM experiments WHERE pk = ?").execute(arguments: [pk])
-            try beforeCommit(db, deletion)
+            if let blobs {
+                try Self.collectGarbage(db, candidates: deletion.blobCandidates, blobs: blobs)
+            }
             return deletion
         }
     }
@@ -227,24 +189,6 @@ extension Store {
             }
         }
         return Deletion(runs: Int64(runPKs.count), artifacts: artifacts, blobCandidates: candidates)
-    }
-
-    /// Filters of ``listExperiments(_:)``.
-    public struct ExperimentQuery: Sendable {
-        public var nameContains = ""
-        /// "key" or "key=value": at least one must match.
-        public var tagsAny: [String] = []
-        /// "key" or "key=value": all must match.
-        public var tagsAll: [String] = []
-        public var createdAfterMs: Int64 = 0
-        public var createdBeforeMs: Int64 = 0
-        public var updatedAfterMs: Int64 = 0
-        public var updatedBeforeMs: Int64 = 0
-        public var orderBy = ""
-        public var pageSize = 0
-        public var pageToken = ""
-
-        public init() {}
     }
 
     /// Lists experiments, newest first unless ordered otherwise.

@@ -2,24 +2,6 @@ import Foundation
 import GRDB
 
 extension Store {
-    /// Fields of a new provider.
-    public struct NewProvider: Sendable {
-        public var name: String
-        public var kind: Int
-        public var baseURL: String
-        public var command: [String]
-        public var encryptedKey: [UInt8]?
-        public var isActive: Bool
-
-        public init(name: String, kind: Int, baseURL: String, command: [String], encryptedKey: [UInt8]?, isActive: Bool) {
-            self.name = name
-            self.kind = kind
-            self.baseURL = baseURL
-            self.command = command
-            self.encryptedKey = encryptedKey
-            self.isActive = isActive
-        }
-    }
 
     /// Registers a provider.
     /// - Throws: ``StoreError`` `alreadyExists` when the name is taken.
@@ -74,21 +56,6 @@ extension Store {
     public func listProviders() async throws -> [ProviderRecord] {
         try await pool.read { db in
             try Int64.fetchAll(db, sql: "SELECT pk FROM providers ORDER BY name").map { try Self.providerRecord(db, pk: $0) }
-        }
-    }
-
-    /// Changes to a provider; `nil` keeps a value. `encryptedKey: .some(nil)` removes the key.
-    public struct ProviderUpdate: Sendable {
-        public var baseURL: String?
-        public var encryptedKey: [UInt8]??
-        public var isActive: Bool?
-        public var command: [String]?
-
-        public init(baseURL: String? = nil, encryptedKey: [UInt8]?? = nil, isActive: Bool? = nil, command: [String]? = nil) {
-            self.baseURL = baseURL
-            self.encryptedKey = encryptedKey
-            self.isActive = isActive
-            self.command = command
         }
     }
 

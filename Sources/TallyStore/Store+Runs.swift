@@ -1,43 +1,6 @@
-public import GRDB
+package import GRDB
 
 extension Store {
-    /// Fields of a new run.
-    public struct NewRun: Sendable {
-        public var experimentID: String?
-        public var experimentName: String?
-        /// Create the experiment (by name) when it does not exist.
-        public var createExperiment: Bool
-        public var name: String
-        public var tags: [String: String]
-        public var parentRunID: String?
-        public var params: [String: ParamValueRecord]
-        /// A client-made id; nil: the store makes one.
-        public var id: String?
-        /// Who creates the experiment when ``createExperiment`` does.
-        public var experimentCreatedBy: String
-
-        public init(
-            experimentID: String? = nil,
-            experimentName: String? = nil,
-            createExperiment: Bool = false,
-            name: String = "",
-            tags: [String: String] = [:],
-            parentRunID: String? = nil,
-            params: [String: ParamValueRecord] = [:],
-            id: String? = nil,
-            experimentCreatedBy: String = ""
-        ) {
-            self.id = id
-            self.experimentCreatedBy = experimentCreatedBy
-            self.experimentID = experimentID
-            self.experimentName = experimentName
-            self.createExperiment = createExperiment
-            self.name = name
-            self.tags = tags
-            self.parentRunID = parentRunID
-            self.params = params
-        }
-    }
 
     /// Starts a run, status running.
     ///
@@ -162,19 +125,6 @@ extension Store {
         }
     }
 
-    /// What ``recordWriter(id:contactMs:)`` found.
-    public enum WriterContact: Sendable {
-        /// No such run.
-        case missing
-        /// The contact time is recorded.
-        case recorded
-        /// The run had been marked crashed; it is running again.
-        case revived(RunRecord)
-        /// The run is a sweep trial's: its sweep watches the trial's worker (trial heartbeats)
-        /// and ends the run with the trial, so the run is not watched for its writer.
-        case ownedBySweep
-    }
-
     /// A writer streams to the run: records the time, and makes a crashed run running again.
     public func recordWriter(id: String, contactMs: Int64) async throws -> WriterContact {
         try await pool.write { db in try Self.recordWriter(db, id: id, contactMs: contactMs) }
@@ -247,7 +197,7 @@ extension Store {
     }
 
     /// Loads full run records, in the order of `pks`.
-    public static func runRecords(_ db: Database, pks: [Int64]) throws -> [RunRecord] {
+    package static func runRecords(_ db: Database, pks: [Int64]) throws -> [RunRecord] {
         guard !pks.isEmpty else { return [] }
         var records: [Int64: RunRecord] = [:]
         for chunk in pks.chunked(into: 500) {
@@ -330,12 +280,13 @@ extension Store {
     /// - Parameters:
     ///   - id: The run.
     ///   - force: Delete even while the run or a descendant is running.
-    ///   - beforeCommit: Called inside the transaction with what is being deleted (blob cleanup).
+    ///   - blobs: The blob store: the blobs nothing references any more are removed when the
+    ///     transaction commits.
     /// - Throws: ``StoreError`` `notFound`, or `failedPrecondition` while running.
     public func deleteRun(
         id: String,
         force: Bool,
-        beforeCommit: @escaping @Sendable (Database, Deletion) throws -> Void = { _, _ in }
+        blobs: BlobStore? = nil
     ) async throws -> Deletion {
         try await pool.write { db in
             let pk = try Self.runPK(db, id: id)
@@ -354,7 +305,9 @@ extension Store {
             let deletion = try Self.deleteRunsData(db, runPKs: tree, experimentPK: nil)
             try db.cachedStatement(sql: "DELETE FROM runs WHERE pk = ?").execute(arguments: [pk])
             try Self.touchExperiment(db, pk: experimentPK)
-            try beforeCommit(db, deletion)
+            if let blobs {
+                try Self.collectGarbage(db, candidates: deletion.blobCandidates, blobs: blobs)
+            }
             return deletion
         }
     }

@@ -1,5 +1,5 @@
 import Foundation
-public import GRDB
+package import GRDB
 public import Logging
 
 /// The SQLite store: one file, WAL mode, one writer (GRDB serializes writes on its own queue,
@@ -8,7 +8,7 @@ public final class Store: Sendable {
     /// Path of the SQLite file.
     public let path: String
     /// The connection pool. Services read and write through it.
-    public let pool: DatabasePool
+    package let pool: DatabasePool
     private let logger: Logger
 
     /// Opens (creating if needed) the store at `path` and applies pending migrations.

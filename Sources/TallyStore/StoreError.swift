@@ -21,6 +21,9 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         public static let dataLoss = Code(rawValue: "data_loss")
         /// The disk is full or a size limit was reached.
         public static let resourceExhausted = Code(rawValue: "resource_exhausted")
+        /// The database server cannot be reached now (a restart, a network cut); retrying later
+        /// may succeed, and nothing was committed.
+        public static let unavailable = Code(rawValue: "unavailable")
     }
 
     /// What failed.

@@ -33,7 +33,7 @@ public struct FilterCompiler {
     /// - Parameters:
     ///   - expression: A parsed filter (the parser has checked its types).
     ///   - nowMs: Time used as the end of running runs for `duration`.
-    public static func condition(_ expression: FilterExpression, nowMs: Int64) -> CompiledFilter {
+    package static func condition(_ expression: FilterExpression, nowMs: Int64) -> CompiledFilter {
         var compiler = FilterCompiler(nowMs: nowMs)
         let sql = compiler.condition(expression)
         let with = compiler.commonTableExpressions.isEmpty ? FilterSQL(sql: "") : FilterSQL(
@@ -45,7 +45,7 @@ public struct FilterCompiler {
 
     /// The `ORDER BY` list for `terms` on runs aliased `r` (without the keywords): each term with
     /// missing values last, then the tie-break `started_at desc, pk desc`.
-    public static func order(_ terms: [FilterOrderTerm], nowMs: Int64) -> FilterSQL {
+    package static func order(_ terms: [FilterOrderTerm], nowMs: Int64) -> FilterSQL {
         var compiler = FilterCompiler(nowMs: nowMs)
         var parts: [String] = []
         for term in terms {

@@ -1,0 +1,10 @@
+/// One file of a folder upload: its path and its content, written and fsynced.
+public struct ArtifactFolderFile: Sendable {
+    public var path: String
+    public var content: BlobStore.PendingBlob
+
+    public init(path: String, content: BlobStore.PendingBlob) {
+        self.path = path
+        self.content = content
+    }
+}

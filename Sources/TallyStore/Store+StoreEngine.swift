@@ -1,0 +1,3 @@
+extension Store: StoreEngine {
+    package var engineDescription: String { "sqlite \(path)" }
+}

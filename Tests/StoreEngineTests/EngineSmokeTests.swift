@@ -1,0 +1,49 @@
+import TallyPostgres
+import TallyStore
+import Testing
+
+@Suite("Store engines: opening")
+struct EngineSmokeTests {
+    @Test("a fresh store opens with its migrations applied", arguments: Engine.available)
+    func opens(_ engine: Engine) async throws {
+        try await EngineFixture.with(engine) { f in
+            let migrations = try await f.store.appliedMigrations()
+            #expect(!migrations.isEmpty)
+            #expect(f.store.engineDescription.hasPrefix(engine.rawValue))
+        }
+    }
+
+    @Test("store URLs parse, refuse passwords and unknown parameters, and print without secrets")
+    func urls() throws {
+        let url = try PostgresURL("postgres://alice@db.example:6543/tally?sslmode=require")
+        #expect(url.user == "alice" && url.host == "db.example" && url.port == 6543 && url.database == "tally" && url.tls == .require)
+        #expect(url.description == "postgres://alice@db.example:6543/tally?sslmode=require")
+        #expect(try PostgresURL("postgresql://bob@127.0.0.1/x").tls == .disable)
+        #expect(try PostgresURL("postgres://bob@10.0.0.2/x").tls == .prefer)
+        #expect(try PostgresURL("postgres://bob@/x?host=/run/pg").socketFolder == "/run/pg")
+        for bad in ["mysql://a@b/c", "postgres://a:secret@b/c", "postgres://b/c", "postgres://a@b/c?sslmode=maybe", "postgres://a@b/c?x=1", "postgres://a@b:99999/c"] {
+            #expect(throws: StoreError.self, "\(bad)") { try PostgresURL(bad) }
+        }
+        do {
+            _ = try PostgresURL("postgres://a:hunter2@b/c")
+        } catch let error as StoreError {
+            #expect(!error.message.contains("hunter2"))
+        }
+    }
+
+    @Test("passwords come from TALLY_PG_PASSWORD, else the first matching .pgpass line")
+    func passwords() throws {
+        let url = try PostgresURL("postgres://alice@db:5432/tally")
+        #expect(PostgresPassword.resolve(for: url, environment: ["TALLY_PG_PASSWORD": "env"]) == "env")
+        let file = """
+            # comment
+            other:5432:tally:alice:wrong
+            db:5432:tally:bob:wrong
+            db:*:tally:alice:a\\:b\\\\c
+            *:*:*:*:fallback
+            """
+        #expect(PostgresPassword.match(file, url: url) == "a:b\\c")
+        #expect(PostgresPassword.match("*:*:*:*:any", url: url) == "any")
+        #expect(PostgresPassword.match("db:1:tally:alice:no", url: url) == nil)
+    }
+}
