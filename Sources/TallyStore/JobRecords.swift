@@ -35,6 +35,7 @@ public struct DatasetRecord: Sendable, Hashable {
     public var labelCounts: [String: Int64]
     public var createdAtMs: Int64
     public var updatedAtMs: Int64
+    package init(pk: Int64, id: String, name: String, description: String, labels: [LabelRecord], itemCount: Int64, labelCounts: [String: Int64], createdAtMs: Int64, updatedAtMs: Int64) { self.pk = pk; self.id = id; self.name = name; self.description = description; self.labels = labels; self.itemCount = itemCount; self.labelCounts = labelCounts; self.createdAtMs = createdAtMs; self.updatedAtMs = updatedAtMs }
 }
 
 /// A classifier backend as stored; the key is ciphertext.
@@ -51,6 +52,7 @@ public struct ProviderRecord: Sendable, Hashable {
     public var isActive: Bool
     public var createdAtMs: Int64
     public var updatedAtMs: Int64
+    package init(pk: Int64, id: String, name: String, kind: Int, baseURL: String, command: [String], encryptedKey: [UInt8]?, isActive: Bool, createdAtMs: Int64, updatedAtMs: Int64) { self.pk = pk; self.id = id; self.name = name; self.kind = kind; self.baseURL = baseURL; self.command = command; self.encryptedKey = encryptedKey; self.isActive = isActive; self.createdAtMs = createdAtMs; self.updatedAtMs = updatedAtMs }
 }
 
 /// A background job as stored. `config` and `results` are serialized protobuf messages owned by

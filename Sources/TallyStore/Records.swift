@@ -50,6 +50,7 @@ public struct ExperimentRecord: Sendable, Hashable {
     /// Goal per metric key: 1 minimize, 2 maximize (`tally.v1.MetricGoal`).
     public var metricGoals: [String: Int]
     public var runCount: Int64
+    package init(pk: Int64, id: String, name: String, description: String, tags: [String: String], createdBy: String, createdAtMs: Int64, updatedAtMs: Int64, metricGoals: [String: Int], runCount: Int64) { self.pk = pk; self.id = id; self.name = name; self.description = description; self.tags = tags; self.createdBy = createdBy; self.createdAtMs = createdAtMs; self.updatedAtMs = updatedAtMs; self.metricGoals = metricGoals; self.runCount = runCount }
 }
 
 /// Aggregates of one metric series.
@@ -65,6 +66,7 @@ public struct MetricSummaryRecord: Sendable, Hashable {
     public var lastStep: Int64
     public var lastTimestampMs: Int64
     public var firstStep: Int64
+    package init(key: String, count: Int64, finiteCount: Int64, min: Double?, max: Double?, sum: Double, lastValue: Double, lastStep: Int64, lastTimestampMs: Int64, firstStep: Int64) { self.key = key; self.count = count; self.finiteCount = finiteCount; self.min = min; self.max = max; self.sum = sum; self.lastValue = lastValue; self.lastStep = lastStep; self.lastTimestampMs = lastTimestampMs; self.firstStep = firstStep }
 
     /// Mean of the non-NaN points (NaN when there are none).
     public var mean: Double { finiteCount > 0 ? sum / Double(finiteCount) : .nan }
@@ -92,6 +94,7 @@ public struct RunRecord: Sendable, Hashable {
     public var lastContactMs: Int64 = 0
     /// A free-text note; empty when none.
     public var note: String = ""
+    package init(pk: Int64, id: String, experimentPK: Int64, experimentID: String, parentID: String?, name: String, state: RunState, error: String, startedAtMs: Int64, completedAtMs: Int64, tags: [String: String], params: [String: ParamValueRecord], metrics: [MetricSummaryRecord], childCount: Int64, lastContactMs: Int64 = 0, note: String = "") { self.pk = pk; self.id = id; self.experimentPK = experimentPK; self.experimentID = experimentID; self.parentID = parentID; self.name = name; self.state = state; self.error = error; self.startedAtMs = startedAtMs; self.completedAtMs = completedAtMs; self.tags = tags; self.params = params; self.metrics = metrics; self.childCount = childCount; self.lastContactMs = lastContactMs; self.note = note }
 }
 
 /// One artifact version.

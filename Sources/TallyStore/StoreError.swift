@@ -46,7 +46,7 @@ public struct StoreError: Error, Sendable, CustomStringConvertible {
         self.position = position
     }
 
-    static func notFound(_ what: String, _ id: String) -> StoreError {
+    package static func notFound(_ what: String, _ id: String) -> StoreError {
         StoreError(code: .notFound, message: "\(what) \(id) not found", field: what)
     }
 
