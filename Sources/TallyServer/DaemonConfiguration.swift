@@ -71,8 +71,17 @@ public struct DaemonConfiguration: Sendable {
         return DaemonConfiguration(socketPath: socketPath, homeDirectory: homeDirectory)
     }
 
+    /// Where the store is: `nil` (the default) for the SQLite file in the home folder
+    /// (``storePath``), or a `postgres://USER@HOST:PORT/DATABASE` URL (docs/teams.md), its
+    /// password from `TALLY_PG_PASSWORD` or a `.pgpass`-style file.
+    public var storeURL: String?
+
     /// Path of the SQLite file.
     public var storePath: String { "\(homeDirectory)/tally.sqlite" }
+
+    /// The store as `tally status` names it: the SQLite file, or the PostgreSQL URL (which holds
+    /// no password).
+    public var storeDescription: String { storeURL ?? storePath }
     /// Folder of the artifact blobs.
     public var artifactPath: String { "\(homeDirectory)/artifacts" }
     /// Where clients that could not reach the daemon leave their journals (docs/journal.md).

@@ -3,6 +3,7 @@ public import Logging
 public import ServiceLifecycle
 import TallyAPI
 import TallyGateway
+import TallyPostgres
 import TallyRPC
 import TallyServices
 import TallyStore
@@ -86,11 +87,29 @@ public final class TallyDaemon: Service, Sendable {
         } catch {
             throw DaemonError(code: .setupFailed, message: "cannot create \(configuration.artifactPath): \(error)", cause: error)
         }
-        let store = try Store(path: configuration.storePath, logger: logger)
-        restrictPermissions(home: home)
-        defer {
-            do { try store.close() } catch { logger.error("closing the store failed", metadata: ["error": "\(error)"]) }
+        guard let storeURL = configuration.storeURL else {
+            let store = try Store(path: configuration.storePath, logger: logger)
+            restrictPermissions(home: home)
+            defer {
+                do { try store.close() } catch { logger.error("closing the store failed", metadata: ["error": "\(error)"]) }
+            }
+            try await serve(store: store)
+            return
         }
+        restrictPermissions(home: home)
+        let url = try PostgresURL(storeURL)
+        let store = PostgresStore(url: url, password: PostgresPassword.resolve(for: url), logger: logger)
+        // The connection pool is a child task for as long as the daemon serves.
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await store.run() }
+            defer { group.cancelAll() }
+            try await store.migrate()
+            logger.info("store open", metadata: ["store": "\(url)"])
+            try await serve(store: store)
+        }
+    }
+
+    private func serve(store: any StoreEngine) async throws {
 
         let transportConfiguration = TransportServerConfiguration(
             socketPath: configuration.socketPath,
@@ -105,7 +124,7 @@ public final class TallyDaemon: Service, Sendable {
         let status = DaemonStatus(
             version: Self.version,
             socketPath: configuration.socketPath,
-            storePath: configuration.storePath,
+            storePath: configuration.storeDescription,
             artifactPath: configuration.artifactPath,
             startedAtMs: Int64(Date().timeIntervalSince1970 * 1000),
             counters: {

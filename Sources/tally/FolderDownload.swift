@@ -31,7 +31,7 @@ final class FolderDownload {
         guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
             throw ValidationErrorMessage(message: "cannot create a folder in \(parent): \(String(cString: strerror(errno)))")
         }
-        temporary = String(cString: template)
+        temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
         chmod(temporary, 0o777 & ~Download.umask)
     }
 

@@ -23,6 +23,9 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Folder of the data (SQLite store and artifacts). A missing one is created 0700; one that other users can write to, or that another user owns, is refused and left as it is.")
     var home: String?
 
+    @Option(help: ArgumentHelp("Where the store is: a postgres://USER@HOST:PORT/DATABASE URL (password from TALLY_PG_PASSWORD or ~/.pgpass; ?sslmode=require for TLS), or, by default, the SQLite file in the home folder. Artifacts stay in the home folder either way (docs/teams.md).", valueName: "url"))
+    var store: String?
+
     @Option(name: .customLong("allow-group"), help: "Also allow peers whose primary group id is this gid (they may not manage providers or run command providers).")
     var allowGroup: UInt32?
 
@@ -72,6 +75,7 @@ struct Serve: AsyncParsableCommand {
             home: home
         )
         configuration.allowedGroupID = allowGroup
+        configuration.storeURL = store ?? ProcessInfo.processInfo.environment["TALLY_STORE"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.maxConnections = maxConnections
         configuration.limits.maxFrameSize = maxFrameSize
         configuration.limits.maxConcurrentCalls = maxConcurrentCalls
@@ -120,7 +124,7 @@ struct Serve: AsyncParsableCommand {
             }
             var banner = """
                 tally \(TallyDaemon.version) listening on \(configuration.socketPath)
-                  store:     \(configuration.storePath)
+                  store:     \(configuration.storeDescription)
                   artifacts: \(configuration.artifactPath)
 
                 """
