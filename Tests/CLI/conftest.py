@@ -1,4 +1,9 @@
-"""Fixtures that run the real `tally` binary against a temporary socket and data folder."""
+"""Fixtures that run the real `tally` binary against a temporary socket and data folder.
+
+With `TALLY_CLI_ENGINE=postgres` (and the server of `TALLY_TEST_POSTGRES_URL`, its password in
+`TALLY_PG_PASSWORD`), every daemon runs on the PostgreSQL engine instead: one database per data
+folder, so a daemon restarted on the same folder finds its data again (docs/teams.md)."""
+import hashlib
 import os
 import threading
 import shutil
@@ -19,6 +24,21 @@ def tally_bin() -> str:
     return path
 
 
+ENGINE = os.environ.get("TALLY_CLI_ENGINE", "sqlite")
+
+
+def postgres_store(root: Path) -> str:
+    """The URL of this folder's own database on the test server, created on first use."""
+    server = os.environ["TALLY_TEST_POSTGRES_URL"]
+    name = "cli_" + hashlib.sha1(str(root).encode()).hexdigest()[:16]
+    env = dict(os.environ, PGPASSWORD=os.environ.get("TALLY_PG_PASSWORD", ""), PGCONNECT_TIMEOUT="10")
+    exists = subprocess.run(["psql", server, "-tAc", f"SELECT 1 FROM pg_database WHERE datname = '{name}'"],
+                            capture_output=True, text=True, env=env, check=True).stdout.strip()
+    if not exists:
+        subprocess.run(["psql", server, "-qc", f"CREATE DATABASE {name}"], capture_output=True, text=True, env=env, check=True)
+    return server.rsplit("/", 1)[0] + "/" + name
+
+
 class Daemon:
     """A `tally serve` process; `stop()` sends SIGTERM and waits."""
 
@@ -26,6 +46,12 @@ class Daemon:
         self.root = root
         self.socket = str(root / "run" / "tally.sock")
         self.home = str(root / "home")
+        # What `store:` says: the SQLite file, or the PostgreSQL URL.
+        self.store = f"{self.home}/tally.sqlite"
+        if ENGINE == "postgres":
+            env = dict(env if env is not None else os.environ)
+            env["TALLY_STORE"] = self.store = postgres_store(root)
+            env["TALLY_PG_PASSWORD"] = os.environ.get("TALLY_PG_PASSWORD", "")
         self.env = env
         cmd = [tally_bin(), "serve", "--log-level", "warning"]
         cmd += args if args is not None else ["--socket", self.socket, "--home", self.home]

@@ -8,13 +8,13 @@ import time
 
 import pytest
 
-from conftest import Daemon, run_tally
+from conftest import ENGINE, Daemon, run_tally
 
 
 def test_serve_announces_socket_and_data(daemon):
     assert f"listening on {daemon.socket}" in daemon.banner
-    assert f"store:     {daemon.home}/tally.sqlite" in daemon.banner
-    assert os.path.exists(os.path.join(daemon.home, "tally.sqlite"))
+    assert f"store:     {daemon.store}" in daemon.banner
+    assert os.path.exists(os.path.join(daemon.home, "tally.sqlite")) == (ENGINE == "sqlite")
     assert os.path.isdir(os.path.join(daemon.home, "artifacts"))
 
 
@@ -24,7 +24,7 @@ def test_status_prints_the_daemons_info(daemon):
     assert "tally daemon is running" in result.stdout
     assert f"pid              {daemon.proc.pid}" in result.stdout
     assert daemon.socket in result.stdout
-    assert "v1_store_meta" in result.stdout
+    assert ("v1_store_meta" if ENGINE == "sqlite" else "v1_schema") in result.stdout
 
 
 def test_status_json(daemon):
@@ -34,7 +34,7 @@ def test_status_json(daemon):
     # proto3 JSON like every other --json: lowerCamelCase keys, 64-bit numbers as strings.
     assert info["pid"] == str(daemon.proc.pid)
     assert info["protocolVersion"] == 1
-    assert info["storePath"] == f"{daemon.home}/tally.sqlite"
+    assert info["storePath"] == daemon.store
     assert info["openConnections"] >= 1
     assert int(info["uptimeMs"]) >= 0
     assert not [key for key in info if "_" in key]
@@ -101,7 +101,7 @@ def test_default_paths_follow_xdg(workdir):
     d = Daemon(workdir, env=env, args=[])
     try:
         assert f"listening on {workdir}/xdg-run/tally/tally.sock" in d.banner
-        assert f"{workdir}/xdg-data/tally/tally.sqlite" in d.banner
+        assert f"store:     {d.store if ENGINE == 'postgres' else f'{workdir}/xdg-data/tally/tally.sqlite'}" in d.banner
         result = run_tally("status", "--json", env=env)
         assert result.returncode == 0, result.stderr
         assert json.loads(result.stdout)["pid"] == str(d.proc.pid)
@@ -115,7 +115,7 @@ def test_default_paths_fall_back_to_home(workdir):
     d = Daemon(workdir, env=env, args=[])
     try:
         assert f"listening on {workdir}/user/.tally/run/tally.sock" in d.banner
-        assert f"{workdir}/user/.local/share/tally/tally.sqlite" in d.banner
+        assert f"store:     {d.store if ENGINE == 'postgres' else f'{workdir}/user/.local/share/tally/tally.sqlite'}" in d.banner
     finally:
         d.stop()
 
