@@ -44,7 +44,7 @@ extension Store {
         return try await pool.read { db in
             var conditions: [String] = []
             var with = FilterSQL(sql: "")
-            var arguments: [DatabaseValue] = []
+            var arguments: [FilterArgument] = []
             if !experimentIDs.isEmpty {
                 // Primary keys read from the database, not user text.
                 let pks = try experimentIDs.map { try Self.experimentPK(db, id: $0, name: nil) }

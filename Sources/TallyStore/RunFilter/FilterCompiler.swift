@@ -1,5 +1,3 @@
-import GRDB
-
 /// Compiles filter syntax trees and order terms to SQL over `runs r`.
 ///
 /// Every predicate compiles to a condition that is never NULL (true or false), so `not`
@@ -19,22 +17,27 @@ public struct FilterCompiler {
 
     /// Time used as the end of running runs for `duration`.
     private let nowMs: Int64
-    private var arguments: [DatabaseValue] = []
+    /// The SQL written: SQLite's or PostgreSQL's.
+    private let dialect: FilterDialect
+    private var arguments: [FilterArgument] = []
     /// Parentheses open around the condition being written.
     private var depth = 0
     /// Subtrees moved out of the condition, in the order they must be defined.
     private var commonTableExpressions: [FilterSQL] = []
 
-    private init(nowMs: Int64) {
+    private init(nowMs: Int64, dialect: FilterDialect) {
         self.nowMs = nowMs
+        self.dialect = dialect
     }
 
     /// The SQL condition for `expression` on runs aliased `r`.
     /// - Parameters:
     ///   - expression: A parsed filter (the parser has checked its types).
     ///   - nowMs: Time used as the end of running runs for `duration`.
-    package static func condition(_ expression: FilterExpression, nowMs: Int64) -> CompiledFilter {
-        var compiler = FilterCompiler(nowMs: nowMs)
+    ///   - dialect: The SQL to write; placeholders are `?` in both dialects (PostgreSQL's are
+    ///     numbered once the query is assembled, ``FilterSQL/numberedForPostgres()``).
+    package static func condition(_ expression: FilterExpression, nowMs: Int64, dialect: FilterDialect = .sqlite) -> CompiledFilter {
+        var compiler = FilterCompiler(nowMs: nowMs, dialect: dialect)
         let sql = compiler.condition(expression)
         let with = compiler.commonTableExpressions.isEmpty ? FilterSQL(sql: "") : FilterSQL(
             sql: "WITH " + compiler.commonTableExpressions.map(\.sql).joined(separator: ", ") + " ",
@@ -45,11 +48,13 @@ public struct FilterCompiler {
 
     /// The `ORDER BY` list for `terms` on runs aliased `r` (without the keywords): each term with
     /// missing values last, then the tie-break `started_at desc, pk desc`.
-    package static func order(_ terms: [FilterOrderTerm], nowMs: Int64) -> FilterSQL {
-        var compiler = FilterCompiler(nowMs: nowMs)
+    package static func order(_ terms: [FilterOrderTerm], nowMs: Int64, dialect: FilterDialect = .sqlite) -> FilterSQL {
+        var compiler = FilterCompiler(nowMs: nowMs, dialect: dialect)
         var parts: [String] = []
         for term in terms {
-            parts.append("\(compiler.orderValue(term.field)) \(term.descending ? "DESC" : "ASC") NULLS LAST")
+            for value in compiler.orderValues(term.field) {
+                parts.append("\(value) \(term.descending ? "DESC" : "ASC") NULLS LAST")
+            }
         }
         parts.append("r.started_at_ms DESC")
         parts.append("r.pk DESC")
@@ -58,24 +63,32 @@ public struct FilterCompiler {
 
     // MARK: Conditions
 
-    private mutating func bind(_ value: DatabaseValue) -> String {
+    private mutating func bind(_ value: FilterArgument) -> String {
         arguments.append(value)
         return "?"
     }
 
+    private mutating func bind(_ text: String) -> String {
+        bind(.text(text))
+    }
+
     private mutating func bind(_ value: FilterValue, for field: FilterField) -> String {
         switch value {
-        case .integer(let number): bind(number.databaseValue)
-        case .double(let number): bind(number.databaseValue)
-        case .bool(let flag): bind((flag ? 1 : 0).databaseValue)
+        case .integer(let number): bind(.integer(number))
+        case .double(let number): bind(.double(number))
+        case .bool(let flag): bind(.integer(flag ? 1 : 0))
         case .string(let text):
             if case .attribute(.status) = field, let state = RunState.byName[text] {
-                bind(state.rawValue.databaseValue)
+                bind(.integer(Int64(state.rawValue)))
             } else {
-                bind(text.databaseValue)
+                bind(.text(text))
             }
         }
     }
+
+    /// The constant true and false conditions.
+    private var trueSQL: String { dialect == .sqlite ? "1" : "TRUE" }
+    private var falseSQL: String { dialect == .sqlite ? "0" : "FALSE" }
 
     private mutating func condition(_ expression: FilterExpression, hoisting: Bool = true) -> String {
         switch expression {
@@ -109,7 +122,7 @@ public struct FilterCompiler {
         let name = "f\(commonTableExpressions.count + 1)"
         commonTableExpressions.append(FilterSQL(sql: "\(name)(pk) AS (SELECT r.pk FROM runs r WHERE \(body))", arguments: arguments))
         (arguments, depth) = (outerArguments, outerDepth)
-        return "r.pk IN \(name)"
+        return dialect == .sqlite ? "r.pk IN \(name)" : "r.pk IN (SELECT pk FROM \(name))"
     }
 
     /// The operands of a chain of `and` (or of `or`), flattened, in order.
@@ -136,13 +149,13 @@ public struct FilterCompiler {
     private mutating func predicate(_ field: FilterField, _ expression: FilterExpression) -> String {
         switch field {
         case .param(let key):
-            let keyArgument = bind(key.databaseValue)
+            let keyArgument = bind(key)
             return "EXISTS (SELECT 1 FROM params p WHERE p.run_pk = r.pk AND p.key = \(keyArgument) AND \(paramTest(expression)))"
         case .tag(let key):
-            let keyArgument = bind(key.databaseValue)
+            let keyArgument = bind(key)
             return "EXISTS (SELECT 1 FROM run_tags t WHERE t.run_pk = r.pk AND t.key = \(keyArgument) AND \(test("t.value", field, expression)))"
         case .metric(let key, let aggregate):
-            let keyArgument = bind(key.databaseValue)
+            let keyArgument = bind(key)
             return "EXISTS (SELECT 1 FROM metric_series m WHERE m.run_pk = r.pk AND m.key = \(keyArgument) AND \(test(Self.column(aggregate), field, expression)))"
         case .attribute(let attribute):
             switch attribute {
@@ -169,18 +182,24 @@ public struct FilterCompiler {
         case .inList(_, let literals, let negated):
             return "\(value) \(negated ? "NOT IN" : "IN") (\(literals.map { bind($0, for: field) }.joined(separator: ", ")))"
         case .like(_, let pattern, let caseSensitive, let negated):
-            if caseSensitive {
-                return "\(value) \(negated ? "NOT GLOB" : "GLOB") \(bind(Self.glob(like: pattern).databaseValue))"
+            if dialect == .postgres {
+                // PostgreSQL's LIKE is case-sensitive, ILIKE is not (ASCII letters on "C" text).
+                let op = caseSensitive ? "LIKE" : "ILIKE"
+                return "\(value) \(negated ? "NOT " : "")\(op) \(bind(Self.escapedLike(pattern))) ESCAPE '\\'"
             }
-            return "\(value) \(negated ? "NOT LIKE" : "LIKE") \(bind(Self.escapedLike(pattern).databaseValue)) ESCAPE '\\'"
+            if caseSensitive {
+                return "\(value) \(negated ? "NOT GLOB" : "GLOB") \(bind(Self.glob(like: pattern)))"
+            }
+            return "\(value) \(negated ? "NOT LIKE" : "LIKE") \(bind(Self.escapedLike(pattern))) ESCAPE '\\'"
         default:
-            return "0"
+            return falseSQL
         }
     }
 
     /// A test of a param's value, restricted to params of the literal's type: numbers match
     /// int and double params, strings string params, `true`/`false` bool params.
     private mutating func paramTest(_ expression: FilterExpression) -> String {
+        if dialect == .postgres { return postgresParamTest(expression) }
         let field = FilterField.param("")
         switch expression {
         case .compare(_, _, let literal):
@@ -200,6 +219,41 @@ public struct FilterCompiler {
         }
     }
 
+    /// ``paramTest(_:)`` on PostgreSQL's split columns: numbers on `num_value` (an integer
+    /// literal on `int_value` first, so that ints compare exactly, `num_value` for doubles),
+    /// strings on `text_value`, bools on `int_value` (0/1). A NaN double has every column NULL
+    /// and fails, as SQLite's NULL does.
+    private mutating func postgresParamTest(_ expression: FilterExpression) -> String {
+        let field = FilterField.param("")
+        func column(_ kind: FilterValueKind) -> String {
+            switch kind {
+            case .number: "p.num_value"
+            case .string: "p.text_value"
+            case .bool: "p.int_value"
+            }
+        }
+        switch expression {
+        case .compare(_, let op, let literal):
+            if case .integer = literal {
+                let exact = test("p.int_value", field, expression)
+                return "\(Self.paramType(.number)) AND COALESCE(\(exact), \(test("p.num_value", field, .compare(field, op, literal))))"
+            }
+            return "\(Self.paramType(literal.kind)) AND \(test(column(literal.kind), field, expression))"
+        case .like:
+            return "\(Self.paramType(.string)) AND \(test("p.text_value", field, expression))"
+        case .inList(_, let literals, let negated):
+            var groups: [String] = []
+            for kind in [FilterValueKind.number, .string, .bool] {
+                let members = literals.filter { $0.kind == kind }
+                guard !members.isEmpty else { continue }
+                groups.append("(\(Self.paramType(kind)) AND \(test(column(kind), field, .inList(field, members, negated: negated))))")
+            }
+            return groups.count == 1 ? groups[0] : "(\(groups.joined(separator: " OR ")))"
+        default:
+            return falseSQL
+        }
+    }
+
     private static func paramType(_ kind: FilterValueKind) -> String {
         switch kind {
         case .number: "p.type IN (\(ParamValueRecord.int(0).typeCode), \(ParamValueRecord.double(0).typeCode))"
@@ -213,17 +267,19 @@ public struct FilterCompiler {
         let exists = negated ? "EXISTS" : "NOT EXISTS"
         switch field {
         case .param(let key):
-            return "\(exists) (SELECT 1 FROM params p WHERE p.run_pk = r.pk AND p.key = \(bind(key.databaseValue)) AND p.value IS NOT NULL)"
+            // SQLite stores a NaN double as NULL; PostgreSQL leaves its columns NULL.
+            let present = dialect == .sqlite ? "p.value IS NOT NULL" : "(p.text_value IS NOT NULL OR p.num_value IS NOT NULL)"
+            return "\(exists) (SELECT 1 FROM params p WHERE p.run_pk = r.pk AND p.key = \(bind(key)) AND \(present))"
         case .tag(let key):
-            return "\(exists) (SELECT 1 FROM run_tags t WHERE t.run_pk = r.pk AND t.key = \(bind(key.databaseValue)))"
+            return "\(exists) (SELECT 1 FROM run_tags t WHERE t.run_pk = r.pk AND t.key = \(bind(key)))"
         case .metric(let key, let aggregate):
-            return "\(exists) (SELECT 1 FROM metric_series m WHERE m.run_pk = r.pk AND m.key = \(bind(key.databaseValue)) AND \(Self.column(aggregate)) IS NOT NULL)"
+            return "\(exists) (SELECT 1 FROM metric_series m WHERE m.run_pk = r.pk AND m.key = \(bind(key)) AND \(Self.column(aggregate)) IS NOT NULL)"
         case .attribute(.parentRunID):
             return negated ? "r.parent_pk IS NOT NULL" : "r.parent_pk IS NULL"
         case .attribute(.completedAt):
             return negated ? "r.completed_at_ms > 0" : "r.completed_at_ms = 0"
         case .attribute:
-            return negated ? "1" : "0"
+            return negated ? trueSQL : falseSQL
         }
     }
 
@@ -243,18 +299,33 @@ public struct FilterCompiler {
     }
 
     private mutating func durationValue() -> String {
-        "((CASE WHEN r.completed_at_ms > 0 THEN r.completed_at_ms ELSE \(bind(nowMs.databaseValue)) END) - r.started_at_ms)"
+        "((CASE WHEN r.completed_at_ms > 0 THEN r.completed_at_ms ELSE \(bind(.integer(nowMs))) END) - r.started_at_ms)"
+    }
+
+    /// The values of `field` to order by, most significant first (one, except for params on
+    /// PostgreSQL); NULL when the run has none.
+    private mutating func orderValues(_ field: FilterField) -> [String] {
+        if dialect == .postgres, case .param(let key) = field {
+            // SQLite's order of a dynamically typed column: numbers (bools as 0/1) by value,
+            // then strings by bytes; NULL (missing, NaN) last.
+            return [
+                "(SELECT CASE WHEN p.text_value IS NOT NULL THEN 1 WHEN p.num_value IS NOT NULL THEN 0 END FROM params p WHERE p.run_pk = r.pk AND p.key = \(bind(key)))",
+                "(SELECT p.num_value FROM params p WHERE p.run_pk = r.pk AND p.key = \(bind(key)))",
+                "(SELECT p.text_value FROM params p WHERE p.run_pk = r.pk AND p.key = \(bind(key)))",
+            ]
+        }
+        return [orderValue(field)]
     }
 
     /// The value of `field` to order by; NULL when the run has none.
     private mutating func orderValue(_ field: FilterField) -> String {
         switch field {
         case .param(let key):
-            "(SELECT p.value FROM params p WHERE p.run_pk = r.pk AND p.key = \(bind(key.databaseValue)))"
+            "(SELECT p.value FROM params p WHERE p.run_pk = r.pk AND p.key = \(bind(key)))"
         case .tag(let key):
-            "(SELECT t.value FROM run_tags t WHERE t.run_pk = r.pk AND t.key = \(bind(key.databaseValue)))"
+            "(SELECT t.value FROM run_tags t WHERE t.run_pk = r.pk AND t.key = \(bind(key)))"
         case .metric(let key, let aggregate):
-            "(SELECT \(Self.column(aggregate)) FROM metric_series m WHERE m.run_pk = r.pk AND m.key = \(bind(key.databaseValue)))"
+            "(SELECT \(Self.column(aggregate)) FROM metric_series m WHERE m.run_pk = r.pk AND m.key = \(bind(key)))"
         case .attribute(.status): "r.status"
         case .attribute(.name): "r.name"
         case .attribute(.id): "r.id"
