@@ -203,7 +203,10 @@ let package = Package(
         .executableTarget(
             name: "tally-bench",
             dependencies: [
-                "TallyClient", "TallyAPI", "TallyProto", "TallyRPC", "TallyStore",
+                "TallyClient", "TallyAPI", "TallyProto", "TallyRPC", "TallyStore", "TallyPostgres",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
                 .product(name: "Crypto", package: "swift-crypto"),

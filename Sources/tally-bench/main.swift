@@ -19,8 +19,10 @@ struct Options {
     var watchers = 1_000
     var markdown: String? = nil
     var tally = DaemonProcess.defaultBinary()
+    /// A PostgreSQL server for the `postgres` section (it runs only when given).
+    var postgres: String? = ProcessInfo.processInfo.environment["TALLY_BENCH_POSTGRES_URL"]
 
-    static let sections = ["memory", "unary", "python", "ingest", "history", "search", "watch", "artifacts", "durability"]
+    static let sections = ["memory", "unary", "python", "ingest", "history", "search", "watch", "artifacts", "durability", "postgres"]
 
     init(arguments: [String]) throws {
         var iterator = arguments.dropFirst().makeIterator()
@@ -38,8 +40,9 @@ struct Options {
             case "--watchers": watchers = max(1, Int(try value(argument)) ?? 1_000)
             case "--markdown": markdown = try value(argument)
             case "--tally": tally = try value(argument)
+            case "--postgres": postgres = try value(argument)
             case "-h", "--help":
-                print("usage: tally-bench [--quick] [--only \(Self.sections.joined(separator: ","))] [--python PATH] [--python-bench FILE] [--artifact-mib N] [--watchers N] [--markdown FILE] [--tally PATH]")
+                print("usage: tally-bench [--quick] [--only \(Self.sections.joined(separator: ","))] [--python PATH] [--python-bench FILE] [--artifact-mib N] [--watchers N] [--markdown FILE] [--tally PATH] [--postgres postgres://USER@HOST:PORT/DB]")
                 exit(0)
             default:
                 throw NSError(domain: "bench", code: 64, userInfo: [NSLocalizedDescriptionKey: "unknown argument \(argument)"])
@@ -109,6 +112,13 @@ func run() async throws {
 
     if options.wants("durability") {
         try await benchDurability(report: report, directory: directory, quick: options.quick)
+    }
+    if options.wants("postgres") {
+        if let url = options.postgres {
+            try await benchPostgres(report: report, binary: options.tally, directory: directory, url: url, quick: options.quick)
+        } else if options.only.contains("postgres") {
+            throw NSError(domain: "bench", code: 64, userInfo: [NSLocalizedDescriptionKey: "the postgres section needs --postgres URL (or TALLY_BENCH_POSTGRES_URL)"])
+        }
     }
 
     print("Tally benchmarks — \(machine()) — \(date)\n")
