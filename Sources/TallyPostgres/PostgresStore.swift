@@ -1,5 +1,6 @@
 import Foundation
 package import Logging
+import Synchronization
 package import PostgresNIO
 package import TallyStore
 
@@ -15,6 +16,9 @@ package final class PostgresStore: StoreEngine, Sendable {
     package let url: PostgresURL
     package let client: PostgresClient
     let logger: Logger
+    /// Whether ``run()`` has started, and who waits for it (``migrate()``, so that no
+    /// connection is asked for before the pool runs).
+    private let running = Mutex<(started: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
 
     /// Prepares a store on `url`; nothing connects until ``run()`` and the first operation.
     /// - Parameters:
@@ -55,12 +59,32 @@ package final class PostgresStore: StoreEngine, Sendable {
 
     /// Runs the connection pool until the task is cancelled.
     package func run() async {
+        let waiters = running.withLock { state in
+            state.started = true
+            defer { state.waiters.removeAll() }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
         await client.run()
+    }
+
+    /// Returns once ``run()`` has started.
+    private func waitUntilRunning() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let started = running.withLock { state in
+                if !state.started { state.waiters.append(continuation) }
+                return state.started
+            }
+            if started { continuation.resume() }
+        }
     }
 
     /// Applies the migrations not applied yet, each in a transaction holding an advisory lock.
     /// - Throws: ``StoreError`` `openFailed` when the database cannot be reached or migrated.
     package func migrate() async throws {
+        await waitUntilRunning()
+        // The pool starts in the task that just began `run()`; let it take its first step.
+        await Task.yield()
         do {
             try await client.withConnection { connection in
                 try await connection.query("""
