@@ -174,27 +174,9 @@ func benchIngest(report: Report, daemon: DaemonProcess, directory: String, quick
     let oneBefore = try await ingestThroughDaemon(client: client, runID: run.id, shape: shape)
 
     log("ingest: four clients at once, \(shape.points) points each")
-    var clients: [TallyClient] = []
-    var runs: [String] = []
-    for index in 0..<4 {
-        let c = try await TallyClient.connect(socketPath: daemon.socketPath, clientName: "tally-bench-\(index)")
-        clients.append(c)
-        runs.append(try await startRun(c, experiment: "ingest", name: "four clients \(index)").id)
-    }
     let sampling = Sampler(daemon: daemon)
-    sampling.start()
-    let start = now()
-    try await withThrowingTaskGroup(of: Double.self) { group in
-        for index in 0..<4 {
-            let c = clients[index]
-            let id = runs[index]
-            group.addTask { try await ingestThroughDaemon(client: c, runID: id, shape: shape) }
-        }
-        for try await _ in group {}
-    }
-    let total = Double(shape.points * 4) / (now() - start)
+    let total = try await ingestFourClients(daemon, shape: shape, label: "four clients", sampling: sampling)
     let peak = sampling.stop()
-    for c in clients { await c.close() }
     log("ingest: one client again")
     let again = try await startRun(client, experiment: "ingest", name: "one client again")
     let oneAfter = try await ingestThroughDaemon(client: client, runID: again.id, shape: shape)
@@ -212,6 +194,32 @@ func benchIngest(report: Report, daemon: DaemonProcess, directory: String, quick
         name: "Daemon RSS under 4-client ingest (peak VmRSS)",
         value: fmt(peak / 1_048_576) + " MB", baseline: "—", ratio: "—", target: "< 256 MB", met: peak < 256 * 1_048_576))
     return IngestResult(oneClient: one, rawSQLite: raw, rawDatabasePath: rawPath)
+}
+
+/// Four clients, each on its own connection and run, sending `shape` at once; `sampling`, when
+/// given, runs while they send.
+/// - Returns: Points per second in total.
+func ingestFourClients(_ daemon: DaemonProcess, shape: IngestShape, label: String, sampling: Sampler? = nil) async throws -> Double {
+    var clients: [TallyClient] = []
+    var runs: [String] = []
+    for index in 0..<4 {
+        let c = try await TallyClient.connect(socketPath: daemon.socketPath, clientName: "tally-bench-\(index)")
+        clients.append(c)
+        runs.append(try await startRun(c, experiment: "ingest", name: "\(label) \(index)").id)
+    }
+    sampling?.start()
+    let start = now()
+    try await withThrowingTaskGroup(of: Double.self) { group in
+        for index in 0..<4 {
+            let c = clients[index]
+            let id = runs[index]
+            group.addTask { try await ingestThroughDaemon(client: c, runID: id, shape: shape) }
+        }
+        for try await _ in group {}
+    }
+    let total = Double(shape.points * 4) / (now() - start)
+    for c in clients { await c.close() }
+    return total
 }
 
 /// Samples the daemon's VmRSS every 20 ms on a thread.

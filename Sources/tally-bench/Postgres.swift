@@ -55,29 +55,10 @@ func benchPostgres(report: Report, binary: String, directory: String, url text: 
                 ratio: ratio(sqlite / postgres), target: "—", met: nil))
 
             // History: one series of 1,000,000 points, downsampled to 1,000.
-            let client = try await postgresDaemon.waitUntilReady()
-            let run = try await startRun(client, experiment: "history", name: "one series")
             let series = IngestShape(keys: 1, batchPoints: 10_000, batches: 100)
-            log("postgres: a series of \(series.points) points, then its history downsampled to 1,000")
-            _ = try await ingestThroughDaemon(client: client, runID: run.id, shape: series)
-            var request = GetMetricHistoryRequest()
-            request.runId = run.id
-            request.keys = ["m0"]
-            request.maxPoints = 1_000
-            var timings: [Double] = []
-            var returned = 0
-            for _ in 0..<(quick ? 5 : 11) {
-                let start = now()
-                var points = 0
-                for try await chunk in try await client.tracking.getMetricHistory(request) {
-                    points += chunk.steps.count
-                }
-                timings.append(now() - start)
-                returned = points
-            }
-            await client.close()
-            let history = median(timings)
-            let sqliteHistory = try await historyTiming(sqliteDaemon, shape: series, quick: quick)
+            log("postgres: a series of \(series.points) points on each engine, then its history downsampled to 1,000")
+            let (history, returned) = try await historyTiming(postgresDaemon, shape: series, quick: quick)
+            let (sqliteHistory, _) = try await historyTiming(sqliteDaemon, shape: series, quick: quick)
             report.add(Figure(
                 name: "PostgreSQL: history of a 1,000,000-point series downsampled to 1,000 (\(returned) returned), median",
                 value: millis(history), baseline: millis(sqliteHistory) + " the same on SQLite",
@@ -100,36 +81,18 @@ func benchPostgres(report: Report, binary: String, directory: String, url text: 
     }
 }
 
-/// Four clients, each on its own connection and run, sending `shape` at once.
-/// - Returns: Points per second in total.
+/// A warm-up run, then four clients at once (``ingestFourClients``).
 private func fourClients(_ daemon: DaemonProcess, shape: IngestShape, label: String) async throws -> Double {
     let first = try await daemon.waitUntilReady()
     let warm = try await startRun(first, experiment: "ingest", name: "warmup \(label)")
     _ = try await ingestThroughDaemon(client: first, runID: warm.id, shape: IngestShape(batches: 5))
     await first.close()
-    var clients: [TallyClient] = []
-    var runs: [String] = []
-    for index in 0..<4 {
-        let c = try await TallyClient.connect(socketPath: daemon.socketPath, clientName: "tally-bench-\(index)")
-        clients.append(c)
-        runs.append(try await startRun(c, experiment: "ingest", name: "\(label) \(index)").id)
-    }
-    let start = now()
-    try await withThrowingTaskGroup(of: Double.self) { group in
-        for index in 0..<4 {
-            let c = clients[index]
-            let id = runs[index]
-            group.addTask { try await ingestThroughDaemon(client: c, runID: id, shape: shape) }
-        }
-        for try await _ in group {}
-    }
-    let total = Double(shape.points * 4) / (now() - start)
-    for c in clients { await c.close() }
-    return total
+    return try await ingestFourClients(daemon, shape: shape, label: label)
 }
 
-/// The median time of the downsampled history of one `shape` series logged into `daemon`.
-private func historyTiming(_ daemon: DaemonProcess, shape: IngestShape, quick: Bool) async throws -> Double {
+/// The median time of the downsampled history of one `shape` series logged into `daemon`, and
+/// the points it returned.
+private func historyTiming(_ daemon: DaemonProcess, shape: IngestShape, quick: Bool) async throws -> (Double, Int) {
     let client = try await daemon.waitUntilReady()
     defer { Task { await client.close() } }
     let run = try await startRun(client, experiment: "history", name: "one series")
@@ -139,12 +102,15 @@ private func historyTiming(_ daemon: DaemonProcess, shape: IngestShape, quick: B
     request.keys = ["m0"]
     request.maxPoints = 1_000
     var timings: [Double] = []
+    var returned = 0
     for _ in 0..<(quick ? 5 : 11) {
         let start = now()
-        for try await _ in try await client.tracking.getMetricHistory(request) {}
+        var points = 0
+        for try await chunk in try await client.tracking.getMetricHistory(request) { points += chunk.steps.count }
         timings.append(now() - start)
+        returned = points
     }
-    return median(timings)
+    return (median(timings), returned)
 }
 
 /// The same rows as the daemon stores, COPYed as text into a plain table with the same index,
@@ -251,19 +217,6 @@ private func postgresSearch(binary: String, directory: String, url: PostgresURL,
     }
     let daemon = try DaemonProcess(binary: binary, directory: directory, name: "pg-search", extraArguments: ["--store", url.description, "--http", "off"])
     defer { daemon.terminate() }
-    let client = try await daemon.waitUntilReady()
-    defer { Task { await client.close() } }
-    var request = SearchRunsRequest()
-    request.filter = filter
-    request.orderBy = order
-    request.pageSize = 50
-    var timings: [Double] = []
-    var matched = 0
-    for _ in 0..<(quick ? 5 : 11) {
-        let start = now()
-        let page = try await client.tracking.searchRuns(request)
-        timings.append(now() - start)
-        matched = page.runs.count
-    }
-    return (median(timings), median(inProcess), matched)
+    let (value, matched) = try await searchTiming(daemon, filter: filter, order: order, quick: quick)
+    return (value, median(inProcess), matched)
 }
