@@ -13,7 +13,7 @@ extension BlobStore {
     }
 
     /// Runs `body` on the I/O queue and returns its result.
-    static func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    package static func offload<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { continuation in
             ioQueue.async {
                 continuation.resume(with: Result { try body() })

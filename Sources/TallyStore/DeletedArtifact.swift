@@ -4,4 +4,5 @@ public struct DeletedArtifact: Sendable {
     public var artifact: ArtifactRecord
     /// Whether its content blob was removed (no other version referenced it).
     public var blobRemoved: Bool
+    package init(artifact: ArtifactRecord, blobRemoved: Bool) { self.artifact = artifact; self.blobRemoved = blobRemoved }
 }

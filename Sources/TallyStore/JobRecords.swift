@@ -74,6 +74,7 @@ public struct JobRecord: Sendable, Hashable {
     public var completedAtMs: Int64
     /// When it last changed: status, progress or results.
     public var updatedAtMs: Int64
+    package init(pk: Int64, id: String, kind: String, status: Int, config: [UInt8], results: [UInt8]?, error: String, experimentID: String, progressCurrent: Int64, progressTotal: Int64, createdAtMs: Int64, startedAtMs: Int64, completedAtMs: Int64, updatedAtMs: Int64) { self.pk = pk; self.id = id; self.kind = kind; self.status = status; self.config = config; self.results = results; self.error = error; self.experimentID = experimentID; self.progressCurrent = progressCurrent; self.progressTotal = progressTotal; self.createdAtMs = createdAtMs; self.startedAtMs = startedAtMs; self.completedAtMs = completedAtMs; self.updatedAtMs = updatedAtMs }
 
     public static let pending = 1
     public static let running = 2

@@ -119,6 +119,7 @@ public struct ArtifactRecord: Sendable, Hashable {
     /// A folder's files and their total size.
     public var fileCount: Int = 0
     public var filesSize: Int64 = 0
+    package init(pk: Int64, id: String, experimentPK: Int64, experimentID: String, runID: String?, name: String, type: Int, version: Int, sha256: String, size: Int64, metadata: [String: String], aliases: [String], createdAtMs: Int64, folder: Bool = false, fileCount: Int = 0, filesSize: Int64 = 0) { self.pk = pk; self.id = id; self.experimentPK = experimentPK; self.experimentID = experimentID; self.runID = runID; self.name = name; self.type = type; self.version = version; self.sha256 = sha256; self.size = size; self.metadata = metadata; self.aliases = aliases; self.createdAtMs = createdAtMs; self.folder = folder; self.fileCount = fileCount; self.filesSize = filesSize }
 }
 
 /// One file of a folder artifact.
