@@ -43,6 +43,16 @@ public struct CommittedPoints: Sendable {
     public var timestampsMs: [Int64]
     /// The batch had been stored before (same writer and sequence); nothing was stored now.
     public var duplicate = false
+
+    package init(runID: String, keys: [String], keyIndex: [UInt32], values: [Double], steps: [Int64], timestampsMs: [Int64], duplicate: Bool = false) {
+        self.runID = runID
+        self.keys = keys
+        self.keyIndex = keyIndex
+        self.values = values
+        self.steps = steps
+        self.timestampsMs = timestampsMs
+        self.duplicate = duplicate
+    }
 }
 
 /// One point of a series' history.
@@ -50,6 +60,12 @@ public struct MetricPointRecord: Sendable, Hashable {
     public var step: Int64
     public var value: Double
     public var timestampMs: Int64
+
+    package init(step: Int64, value: Double, timestampMs: Int64) {
+        self.step = step
+        self.value = value
+        self.timestampMs = timestampMs
+    }
 }
 
 /// A series' points in a step range, possibly downsampled.
@@ -59,6 +75,13 @@ public struct MetricHistoryRecord: Sendable {
     /// Points in the range before downsampling.
     public var totalPoints: Int64
     public var downsampled: Bool
+
+    package init(key: String, points: [MetricPointRecord], totalPoints: Int64, downsampled: Bool) {
+        self.key = key
+        self.points = points
+        self.totalPoints = totalPoints
+        self.downsampled = downsampled
+    }
 }
 
 // Storage of points: per-series chunks.
@@ -72,128 +95,9 @@ public struct MetricHistoryRecord: Sendable {
 // chunks whose step range meets theirs and filter the points; downsampling reads only the
 // summaries of chunks that fall inside one bucket and the points of the others.
 
-/// Points of one series, column by column, in the order they were logged.
-struct PointColumns {
-    var steps: [Int64] = []
-    var values: [Double] = []
-    var times: [Int64] = []
-
-    var count: Int { steps.count }
-
-    init() {}
-
-    init(capacity: Int) {
-        steps.reserveCapacity(capacity)
-        values.reserveCapacity(capacity)
-        times.reserveCapacity(capacity)
-    }
-
-    /// Unpacks a chunk's data: `count` steps, then `count` values, then `count` times.
-    init(packed data: Data, count: Int) throws {
-        guard data.count == count * 24 else {
-            throw StoreError(code: .dataLoss, message: "a metric chunk holds \(data.count) bytes for \(count) points")
-        }
-        func column<T>(_ index: Int, as type: T.Type) -> [T] {
-            [T](unsafeUninitializedCapacity: count) { buffer, initialized in
-                data.withUnsafeBytes { raw in
-                    let source = UnsafeRawBufferPointer(rebasing: raw[(index * count * 8)..<((index + 1) * count * 8)])
-                    UnsafeMutableRawBufferPointer(buffer).copyMemory(from: source)
-                }
-                initialized = count
-            }
-        }
-        steps = column(0, as: Int64.self).map { Int64(littleEndian: $0) }
-        values = column(1, as: UInt64.self).map { Double(bitPattern: UInt64(littleEndian: $0)) }
-        times = column(2, as: Int64.self).map { Int64(littleEndian: $0) }
-    }
-
-    /// The packed form stored in `metric_chunk_data.data`.
-    func packed() -> Data {
-        var data = Data(count: count * 24)
-        data.withUnsafeMutableBytes { raw in
-            let words = raw.bindMemory(to: UInt64.self)
-            for i in 0..<count {
-                words[i] = UInt64(bitPattern: steps[i]).littleEndian
-                words[count + i] = values[i].bitPattern.littleEndian
-                words[2 * count + i] = UInt64(bitPattern: times[i]).littleEndian
-            }
-        }
-        return data
-    }
-
-    mutating func append(step: Int64, value: Double, time: Int64) {
-        steps.append(step)
-        values.append(value)
-        times.append(time)
-    }
-
-    mutating func append(contentsOf other: PointColumns, range: Range<Int>) {
-        steps.append(contentsOf: other.steps[range])
-        values.append(contentsOf: other.values[range])
-        times.append(contentsOf: other.times[range])
-    }
-
-    func slice(_ range: Range<Int>) -> PointColumns {
-        var slice = PointColumns()
-        slice.append(contentsOf: self, range: range)
-        return slice
-    }
-
-    func point(_ i: Int) -> MetricPointRecord {
-        MetricPointRecord(step: steps[i], value: values[i], timestampMs: times[i])
-    }
-}
-
-/// What a chunk row says about its points without reading them.
-struct ChunkSummary {
-    var count: Int
-    var stepLow: Int64
-    var stepHigh: Int64
-    /// The lowest non-NaN value (ties: the lowest step, then the first logged); `nil` when
-    /// every value is NaN.
-    var minPoint: MetricPointRecord?
-    /// The highest non-NaN value, ties broken the same way.
-    var maxPoint: MetricPointRecord?
-
-    init(count: Int, stepLow: Int64, stepHigh: Int64, minPoint: MetricPointRecord?, maxPoint: MetricPointRecord?) {
-        self.count = count
-        self.stepLow = stepLow
-        self.stepHigh = stepHigh
-        self.minPoint = minPoint
-        self.maxPoint = maxPoint
-    }
-
-    init(_ points: PointColumns) {
-        count = points.count
-        stepLow = points.steps.min() ?? 0
-        stepHigh = points.steps.max() ?? 0
-        var low: Int?
-        var high: Int?
-        for i in 0..<points.count {
-            let value = points.values[i]
-            if value.isNaN { continue }
-            let step = points.steps[i]
-            if let l = low {
-                let best = points.values[l]
-                if value < best || (value == best && step < points.steps[l]) { low = i }
-            } else {
-                low = i
-            }
-            if let h = high {
-                let best = points.values[h]
-                if value > best || (value == best && step < points.steps[h]) { high = i }
-            } else {
-                high = i
-            }
-        }
-        minPoint = low.map(points.point)
-        maxPoint = high.map(points.point)
-    }
-}
-
 extension Store {
     /// Most points in one chunk.
-    static let metricChunkCapacity = 256
+    static let metricChunkCapacity = MetricChunk.capacity
 
     /// Commits batches of several runs in one transaction (group commit).
     ///
@@ -250,50 +154,12 @@ extension Store {
                 series.append(try Self.loadSeries(db, runPK: runPK, key: key))
             }
         }
-        let count = batch.count
-        var steps = batch.steps
-        var times = batch.timestampsMs
-        if steps.isEmpty { steps = [Int64](repeating: 0, count: count) }
-        if times.isEmpty { times = [Int64](repeating: 0, count: count) }
-        var columns = [PointColumns](repeating: PointColumns(), count: series.count)
-        if series.count == 1 {
-            columns[0] = PointColumns(capacity: count)
+        let resolved: ResolvedMetricBatch
+        switch batch.resolve(series: &series) {
+        case .success(let value): resolved = value
+        case .failure(let error): return .failure(error)
         }
-        let automaticSteps = batch.steps.isEmpty
-        let receivedAt = batch.receivedAtMs
-        // The key whose automatic step would pass Int64.max; the batch is refused whole.
-        var overflowingKey: String?
-        batch.keyIndex.withUnsafeBufferPointer { keyIndex in
-            batch.values.withUnsafeBufferPointer { values in
-                for i in 0..<count {
-                    let k = Int(keyIndex[i])
-                    let step: Int64
-                    if automaticSteps {
-                        let (next, overflow) = series[k].lastStep.addingReportingOverflow(1)
-                        if overflow {
-                            overflowingKey = series[k].key
-                            return
-                        }
-                        step = next
-                    } else {
-                        step = steps[i]
-                    }
-                    let time = times[i] == 0 ? receivedAt : times[i]
-                    steps[i] = step
-                    times[i] = time
-                    let value = values[i]
-                    series[k].add(value: value, step: step, timeMs: time)
-                    columns[k].append(step: step, value: value, time: time)
-                }
-            }
-        }
-        if let key = overflowingKey {
-            return .failure(StoreError(
-                code: .invalidArgument,
-                message: "metric \"\(key)\" is at step \(Int64.max), the highest step there is; an automatic step would pass it (send explicit steps)",
-                field: "steps"
-            ))
-        }
+        let columns = resolved.columns
         for k in series.indices where columns[k].count > 0 {
             try Self.appendPoints(db, series: &series[k], columns[k])
         }
@@ -311,16 +177,15 @@ extension Store {
                 arguments: [runPK, batch.writerID, Int64(bitPattern: batch.sequence)]
             )
         }
-        return .success(CommittedPoints(runID: batch.runID, keys: batch.keys, keyIndex: batch.keyIndex, values: batch.values, steps: steps, timestampsMs: times))
+        return .success(resolved.committed(batch))
     }
 
     /// Appends a series' new points: first into its last chunk while it has room, then in new chunks.
     static func appendPoints(_ db: Database, series: inout SeriesState, _ points: PointColumns) throws {
-        var offset = 0
-        if let tail = series.tailChunk, tail.count < metricChunkCapacity {
+        let split = MetricChunk.split(tailCount: series.tailChunk?.count, points: points.count)
+        if let tail = series.tailChunk, split.intoTail > 0 {
             var columns = try chunkPoints(db, pk: tail.pk, count: tail.count)
-            let take = min(metricChunkCapacity - columns.count, points.count)
-            columns.append(contentsOf: points, range: 0..<take)
+            columns.append(contentsOf: points, range: 0..<split.intoTail)
             let summary = ChunkSummary(columns)
             try db.cachedStatement(sql: """
                 UPDATE metric_chunks SET count = ?, step_low = ?, step_high = ?, min_value = ?, min_step = ?, min_time = ?,
@@ -329,14 +194,11 @@ extension Store {
             try db.cachedStatement(sql: "UPDATE metric_chunk_data SET data = ? WHERE chunk_pk = ?")
                 .execute(arguments: [columns.packed(), tail.pk])
             series.tailChunk = (tail.pk, columns.count)
-            offset = take
         }
-        while offset < points.count {
-            let end = min(offset + metricChunkCapacity, points.count)
-            let columns = offset == 0 && end == points.count ? points : points.slice(offset..<end)
+        for range in split.newChunks {
+            let columns = range.count == points.count ? points : points.slice(range)
             let pk = try insertChunk(db, seriesPK: series.pk, columns)
             series.tailChunk = (pk, columns.count)
-            offset = end
         }
     }
 
@@ -370,52 +232,23 @@ extension Store {
     }
 
     /// The aggregates of one series while a batch is applied.
-    struct SeriesState {
-        var pk: Int64
-        var key: String
-        var count: Int64
-        var finiteCount: Int64
-        var min: Double?
-        var max: Double?
-        var sum: Double
-        var lastValue: Double?
-        var lastStep: Int64
-        var lastTimestampMs: Int64
-        var firstStep: Int64
-        /// The series' last chunk and its point count, if it has one.
-        var tailChunk: (pk: Int64, count: Int)?
-        var dirty = false
+    typealias SeriesState = MetricSeriesState
+}
 
-        @inline(__always)
-        mutating func add(value: Double, step: Int64, timeMs: Int64) {
-            if count == 0 || step < firstStep { firstStep = step }
-            count += 1
-            if !value.isNaN {
-                finiteCount += 1
-                if let low = min { if value < low { min = value } } else { min = value }
-                if let high = max { if value > high { max = value } } else { max = value }
-                sum += value
-            }
-            if count == 1 || step >= lastStep {
-                lastValue = value
-                lastStep = step
-                lastTimestampMs = timeMs
-            }
-            dirty = true
-        }
-
-        func save(_ db: Database) throws {
-            let statement = try db.cachedStatement(sql: """
-                UPDATE metric_series SET count = ?, finite_count = ?, min = ?, max = ?, sum = ?, last_value = ?,
-                    last_step = ?, last_timestamp_ms = ?, first_step = ? WHERE pk = ?
-                """)
-            try statement.execute(arguments: [
-                count, finiteCount, min, max, sum, lastValue.flatMap { $0.isNaN ? nil : $0 },
-                lastStep, lastTimestampMs, firstStep, pk,
-            ])
-        }
+extension MetricSeriesState {
+    func save(_ db: Database) throws {
+        let statement = try db.cachedStatement(sql: """
+            UPDATE metric_series SET count = ?, finite_count = ?, min = ?, max = ?, sum = ?, last_value = ?,
+                last_step = ?, last_timestamp_ms = ?, first_step = ? WHERE pk = ?
+            """)
+        try statement.execute(arguments: [
+            count, finiteCount, min, max, sum, storedLastValue,
+            lastStep, lastTimestampMs, firstStep, pk,
+        ])
     }
+}
 
+extension Store {
     static func loadSeries(_ db: Database, runPK: Int64, key: String) throws -> SeriesState {
         if let row = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM metric_series WHERE run_pk = ? AND key = ?"), arguments: [runPK, key]) {
             var state = SeriesState(
@@ -484,104 +317,16 @@ extension Store {
             }
             let range = minStep...(maxStep ?? Int64.max)
             return try series.map { entry in
-                let reader = try SeriesReader(db, seriesPK: entry.pk, range: range)
-                let total = try reader.total()
-                if maxPoints <= 0 || total <= Int64(maxPoints) {
-                    return MetricHistoryPlan(
-                        runID: runID, key: entry.key, range: range, totalPoints: total, downsampledPoints: nil,
-                        pages: reader.pages(pointsPerPage: Self.historyPagePoints)
-                    )
+                try Self.seriesChunks(db, seriesPK: entry.pk, range: range).plan(runID: runID, key: entry.key, maxPoints: maxPoints) { chunk in
+                    try Self.chunkPoints(db, pk: chunk.pk, count: chunk.summary.count)
                 }
-                return MetricHistoryPlan(
-                    runID: runID, key: entry.key, range: range, totalPoints: total,
-                    downsampledPoints: try reader.downsample(maxPoints: maxPoints), pages: []
-                )
             }
         }
     }
 
-    /// About how many points one page of a history holds: pages are whole groups of chunks whose
-    /// step ranges overlap, so a page passes this only when one such group does.
-    static let historyPagePoints = 50_000
-
-    /// The points of one page of a planned history, ordered by step, then in the order logged.
-    /// Points logged after the plan was made are left out.
-    /// - Throws: ``StoreError`` `notFound` when the run was deleted since.
-    public func metricHistoryPage(_ plan: MetricHistoryPlan, page: Int) async throws -> [MetricPointRecord] {
-        precondition(plan.pages.indices.contains(page), "page \(page) of \(plan.pages.count)")
-        let chunks = plan.pages[page]
-        return try await pool.read { db in
-            // Appended in the order logged wherever steps can tie: points of one chunk in order,
-            // and chunks whose step ranges overlap (the only ones that can share a step) by pk.
-            var points: [MetricPointRecord] = []
-            points.reserveCapacity(chunks.reduce(0) { $0 + $1.count })
-            for chunk in chunks {
-                guard let row = try Row.fetchOne(db.cachedStatement(sql: """
-                    SELECT c.count, d.data FROM metric_chunks c JOIN metric_chunk_data d ON d.chunk_pk = c.pk WHERE c.pk = ?
-                    """), arguments: [chunk.pk]) else {
-                    throw StoreError(code: .notFound, message: "the history of run \(plan.runID) changed while it was read (deleted?)", field: plan.key)
-                }
-                // A chunk only grows: its first `chunk.count` points are the ones planned.
-                let columns = try PointColumns(packed: row[1], count: row[0])
-                for i in 0..<Swift.min(chunk.count, columns.count) where chunk.inside || plan.range.contains(columns.steps[i]) {
-                    points.append(columns.point(i))
-                }
-            }
-            var sorted = true
-            for i in points.indices.dropFirst() where points[i].step < points[i - 1].step {
-                sorted = false
-                break
-            }
-            if !sorted {
-                // Stable: the order appended breaks ties between equal steps.
-                points = points.enumerated().sorted { ($0.element.step, $0.offset) < ($1.element.step, $1.offset) }.map(\.element)
-            }
-            return points
-        }
-    }
-}
-
-/// How one series' history in a step range is read: downsampled points, or pages of chunks.
-public struct MetricHistoryPlan: Sendable {
-    struct ChunkRef: Sendable {
-        var pk: Int64
-        /// Points of the chunk when planned.
-        var count: Int
-        /// Every point of the chunk is in the range.
-        var inside: Bool
-    }
-
-    public let runID: String
-    public let key: String
-    let range: ClosedRange<Int64>
-    /// Points in the range.
-    public let totalPoints: Int64
-    /// The min/max-bucket points when the series was downsampled; `nil` when it is read in pages.
-    public let downsampledPoints: [MetricPointRecord]?
-    /// Chunks per page, pages in step order.
-    let pages: [[ChunkRef]]
-
-    /// Pages to read with ``Store/metricHistoryPage(_:page:)``; 0 when downsampled.
-    public var pageCount: Int { pages.count }
-}
-
-/// Reads one series' points in a step range from its chunks.
-final class SeriesReader {
-    struct Chunk {
-        var pk: Int64
-        var summary: ChunkSummary
-        /// Every point of the chunk is in the range.
-        var inside: Bool
-    }
-
-    let db: Database
-    let range: ClosedRange<Int64>
-    let chunks: [Chunk]
-
-    init(_ db: Database, seriesPK: Int64, range: ClosedRange<Int64>) throws {
-        self.db = db
-        self.range = range
-        var chunks: [Chunk] = []
+    /// The chunks of a series whose step range meets `range`, in pk order.
+    static func seriesChunks(_ db: Database, seriesPK: Int64, range: ClosedRange<Int64>) throws -> MetricSeriesChunks {
+        var chunks: [MetricSeriesChunks.Chunk] = []
         let rows = try Row.fetchCursor(db.cachedStatement(sql: """
             SELECT pk, count, step_low, step_high, min_value, min_step, min_time, max_value, max_step, max_time
             FROM metric_chunks WHERE series_pk = ? AND step_high >= ? AND step_low <= ? ORDER BY pk
@@ -590,135 +335,32 @@ final class SeriesReader {
             let minPoint: MetricPointRecord? = (row[4] as Double?).map { MetricPointRecord(step: row[5], value: $0, timestampMs: row[6]) }
             let maxPoint: MetricPointRecord? = (row[7] as Double?).map { MetricPointRecord(step: row[8], value: $0, timestampMs: row[9]) }
             let summary = ChunkSummary(count: row[1], stepLow: row[2], stepHigh: row[3], minPoint: minPoint, maxPoint: maxPoint)
-            chunks.append(Chunk(pk: row[0], summary: summary, inside: range.contains(summary.stepLow) && range.contains(summary.stepHigh)))
+            chunks.append(MetricSeriesChunks.Chunk(pk: row[0], summary: summary, range: range))
         }
-        self.chunks = chunks
+        return MetricSeriesChunks(range: range, chunks: chunks)
     }
 
-    /// A chunk's points, decoded again at each call: nothing is kept, so that reading a series
-    /// holds one chunk's points at a time.
-    func points(of chunk: Chunk) throws -> PointColumns {
-        try Store.chunkPoints(db, pk: chunk.pk, count: chunk.summary.count)
-    }
+    /// About how many points one page of a history holds: pages are whole groups of chunks whose
+    /// step ranges overlap, so a page passes this only when one such group does.
+    static let historyPagePoints = MetricHistoryPlan.pagePoints
 
-    /// The chunks grouped into pages in step order. Chunks whose step ranges overlap (a series
-    /// logged out of step order) must be sorted together, so they share a page; pages gather
-    /// such groups, in order, up to about `pointsPerPage` points.
-    func pages(pointsPerPage: Int) -> [[MetricHistoryPlan.ChunkRef]] {
-        let ordered = chunks.sorted { ($0.summary.stepLow, $0.pk) < ($1.summary.stepLow, $1.pk) }
-        var groups: [[Chunk]] = []
-        var high = Int64.min
-        for chunk in ordered {
-            if !groups.isEmpty, chunk.summary.stepLow <= high {
-                groups[groups.count - 1].append(chunk)
-                high = max(high, chunk.summary.stepHigh)
-            } else {
-                groups.append([chunk])
-                high = chunk.summary.stepHigh
-            }
-        }
-        var pages: [[MetricHistoryPlan.ChunkRef]] = []
-        var points = 0
-        for group in groups {
-            let count = group.reduce(0) { $0 + $1.summary.count }
-            if pages.isEmpty || points + count > pointsPerPage {
-                pages.append([])
-                points = 0
-            }
-            // Within a page, chunks in the order logged: ties between equal steps keep it.
-            pages[pages.count - 1] += group.sorted { $0.pk < $1.pk }.map {
-                MetricHistoryPlan.ChunkRef(pk: $0.pk, count: $0.summary.count, inside: $0.inside)
-            }
-            points += count
-        }
-        return pages
-    }
-
-    /// Points in the range.
-    func total() throws -> Int64 {
-        var total: Int64 = 0
-        for chunk in chunks {
-            if chunk.inside {
-                total += Int64(chunk.summary.count)
-            } else {
-                total += Int64(try points(of: chunk).steps.count { range.contains($0) })
-            }
-        }
-        return total
-    }
-
-    /// A candidate for a bucket's lowest or highest point; `order` breaks ties between equal
-    /// values and steps: the first logged wins.
-    private struct Candidate {
-        var point: MetricPointRecord
-        var order: (Int64, Int)
-
-        func beats(_ other: Candidate, lower: Bool) -> Bool {
-            if point.value != other.point.value { return lower ? point.value < other.point.value : point.value > other.point.value }
-            if point.step != other.point.step { return point.step < other.point.step }
-            return order < other.order
-        }
-    }
-
-    /// Min/max buckets over equal step ranges between the lowest and highest step in the range
-    /// (`maxPoints / 2` buckets); each bucket keeps its lowest and highest non-NaN point.
-    /// Chunks that fall inside one bucket contribute their stored extremes without being read.
-    func downsample(maxPoints: Int) throws -> [MetricPointRecord] {
-        var low = Int64.max
-        var high = Int64.min
-        for chunk in chunks {
-            if chunk.inside {
-                low = min(low, chunk.summary.stepLow)
-                high = max(high, chunk.summary.stepHigh)
-            } else {
-                for step in try points(of: chunk).steps where range.contains(step) {
-                    low = min(low, step)
-                    high = max(high, step)
+    /// The points of one page of a planned history, ordered by step, then in the order logged.
+    /// Points logged after the plan was made are left out.
+    /// - Throws: ``StoreError`` `notFound` when the run was deleted since.
+    public func metricHistoryPage(_ plan: MetricHistoryPlan, page: Int) async throws -> [MetricPointRecord] {
+        precondition(plan.pages.indices.contains(page), "page \(page) of \(plan.pages.count)")
+        let chunks = plan.pages[page]
+        return try await pool.read { db in
+            var columns: [PointColumns] = []
+            for chunk in chunks {
+                guard let row = try Row.fetchOne(db.cachedStatement(sql: """
+                    SELECT c.count, d.data FROM metric_chunks c JOIN metric_chunk_data d ON d.chunk_pk = c.pk WHERE c.pk = ?
+                    """), arguments: [chunk.pk]) else {
+                    throw plan.changedError
                 }
+                columns.append(try PointColumns(packed: row[1], count: row[0]))
             }
+            return plan.pagePoints(page, columns: columns)
         }
-        guard low <= high else { return [] }
-        let buckets = max(1, maxPoints / 2)
-        // In Double: `high - low + 1` passes Int64.max for a series that reaches step Int64.max.
-        let width = (Double(high) - Double(low) + 1) / Double(buckets)
-        // As SQLite's CAST((step - low) / width AS INTEGER) computed it before chunks.
-        func bucket(_ step: Int64) -> Int { Swift.min(buckets - 1, Int(Double(step - low) / width)) }
-        var lows = [Candidate?](repeating: nil, count: buckets)
-        var highs = [Candidate?](repeating: nil, count: buckets)
-        func offer(_ candidate: Candidate, to b: Int, lower: Bool) {
-            if lower {
-                if let current = lows[b], !candidate.beats(current, lower: true) { return }
-                lows[b] = candidate
-            } else {
-                if let current = highs[b], !candidate.beats(current, lower: false) { return }
-                highs[b] = candidate
-            }
-        }
-        for chunk in chunks {
-            if chunk.inside, bucket(chunk.summary.stepLow) == bucket(chunk.summary.stepHigh) {
-                let b = bucket(chunk.summary.stepLow)
-                if let point = chunk.summary.minPoint { offer(Candidate(point: point, order: (chunk.pk, -1)), to: b, lower: true) }
-                if let point = chunk.summary.maxPoint { offer(Candidate(point: point, order: (chunk.pk, -1)), to: b, lower: false) }
-                continue
-            }
-            let columns = try points(of: chunk)
-            for i in 0..<columns.count {
-                let step = columns.steps[i]
-                let value = columns.values[i]
-                guard !value.isNaN, chunk.inside || range.contains(step) else { continue }
-                let b = bucket(step)
-                let candidate = Candidate(point: columns.point(i), order: (chunk.pk, i))
-                offer(candidate, to: b, lower: true)
-                offer(candidate, to: b, lower: false)
-            }
-        }
-        var points: [MetricPointRecord] = []
-        for b in 0..<buckets {
-            guard let lowest = lows[b]?.point, let highest = highs[b]?.point else { continue }
-            let pair = highest.step < lowest.step ? [highest, lowest] : [lowest, highest]
-            points.append(pair[0])
-            if pair[1] != pair[0] { points.append(pair[1]) }
-        }
-        return points
     }
 }

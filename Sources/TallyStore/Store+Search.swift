@@ -17,30 +17,9 @@ extension Store {
     ///   `position` set to the offending character), a bad page size or token; `notFound` for
     ///   an unknown experiment.
     public func searchRuns(experimentIDs: [String], filter: String, orderBy: [String], pageSize: Int, pageToken: String) async throws -> Page<RunRecord> {
-        let size = try PageToken.size(pageSize)
-        let offset = try PageToken.offset(pageToken)
-        let expression: FilterExpression?
-        do {
-            expression = try FilterParser.parse(filter)
-        } catch {
-            throw error.storeError(input: "filter", field: "filter")
-        }
-        var terms: [FilterOrderTerm] = []
-        for (index, text) in orderBy.enumerated() {
-            do {
-                terms += try FilterParser.parseOrder(text)
-            } catch {
-                throw error.storeError(input: "order_by[\(index)]", field: "order_by")
-            }
-        }
-        if terms.count > Self.maximumOrderTerms {
-            throw StoreError(code: .invalidArgument, message: "order_by: at most \(Self.maximumOrderTerms) terms, got \(terms.count)", field: "order_by")
-        }
-        if terms.isEmpty {
-            terms = [FilterOrderTerm(field: .attribute(.startedAt), descending: true)]
-        }
-        let nowMs = Identifiers.nowMs()
-        let order = FilterCompiler.order(terms, nowMs: nowMs)
+        let request = try RunSearchRequest(filter: filter, orderBy: orderBy, pageSize: pageSize, pageToken: pageToken)
+        let nowMs = request.nowMs
+        let order = FilterCompiler.order(request.terms, nowMs: nowMs)
         return try await pool.read { db in
             var conditions: [String] = []
             var with = FilterSQL(sql: "")
@@ -50,7 +29,7 @@ extension Store {
                 let pks = try experimentIDs.map { try Self.experimentPK(db, id: $0, name: nil) }
                 conditions.append("r.experiment_pk IN (\(pks.map(String.init).joined(separator: ",")))")
             }
-            if let expression {
+            if let expression = request.expression {
                 let compiled = FilterCompiler.condition(expression, nowMs: nowMs)
                 with = compiled.with
                 conditions.append(compiled.condition.sql)
@@ -65,9 +44,9 @@ extension Store {
                 arguments: StatementArguments(with.arguments + arguments + order.arguments)
             )
             let total = Int64(matches.count)
-            let pagePKs = offset < matches.count ? Array(matches[offset..<min(offset + size, matches.count)]) : []
+            let pagePKs = request.page(of: matches)
             let records = try Self.runRecords(db, pks: pagePKs)
-            return Page(items: records, nextPageToken: PageToken.next(offset: offset, count: records.count, total: total), totalCount: total)
+            return Page(items: records, nextPageToken: PageToken.next(offset: request.offset, count: records.count, total: total), totalCount: total)
         }
     }
 }
