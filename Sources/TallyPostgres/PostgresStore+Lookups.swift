@@ -11,12 +11,12 @@ extension PostgresStore {
     ) async throws -> Int64 {
         let lock = forUpdate ? " FOR UPDATE" : ""
         if let id {
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT pk FROM experiments WHERE id = $1" + lock, binds: binds(id)), logger: logger)
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT pk FROM experiments WHERE id = $1" + lock, binds: textBindings(id)), logger: logger)
             for try await pk in rows.decode(Int64.self) { return pk }
             throw StoreError.notFound("experiment", id)
         }
         if let name {
-            let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT pk FROM experiments WHERE name = $1" + lock, binds: binds(name)), logger: logger)
+            let rows = try await connection.query(PostgresQuery(unsafeSQL: "SELECT pk FROM experiments WHERE name = $1" + lock, binds: textBindings(name)), logger: logger)
             for try await pk in rows.decode(Int64.self) { return pk }
             throw StoreError(code: .notFound, message: "experiment named \"\(name)\" not found", field: "experiment")
         }
@@ -29,14 +29,14 @@ extension PostgresStore {
         _ connection: PostgresConnection, id: String, field: String = "run_id", forUpdate: Bool = false, logger: Logger
     ) async throws -> Int64 {
         let sql = "SELECT pk FROM runs WHERE id = $1" + (forUpdate ? " FOR UPDATE" : "")
-        for try await pk in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds(id)), logger: logger).decode(Int64.self) {
+        for try await pk in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: textBindings(id)), logger: logger).decode(Int64.self) {
             return pk
         }
         throw StoreError(code: .notFound, message: "run \(id) not found", field: field)
     }
 
     /// Bindings of one text value.
-    static func binds(_ text: String) -> PostgresBindings {
+    static func textBindings(_ text: String) -> PostgresBindings {
         var bindings = PostgresBindings()
         bindings.append(text)
         return bindings
@@ -72,5 +72,85 @@ extension PostgresStore {
             if removed { unreferenced.insert(sha256) }
         }
         return unreferenced
+    }
+}
+
+extension PostgresStore {
+    /// The key of the row of `table` whose id, else whose name, is `reference` (SQLite's
+    /// `pkByIDOrName`).
+    /// - Throws: ``StoreError`` `notFound` naming `kind`.
+    static func pkByIDOrName(
+        _ connection: PostgresConnection, table: String, _ reference: String, kind: String, forUpdate: Bool = false, logger: Logger
+    ) async throws -> Int64 {
+        let sql = forUpdate
+            ? "SELECT pk FROM \(table) WHERE pk = (SELECT pk FROM \(table) WHERE id = $1 OR name = $1 ORDER BY (id = $1) DESC LIMIT 1) FOR UPDATE"
+            : "SELECT pk FROM \(table) WHERE id = $1 OR name = $1 ORDER BY (id = $1) DESC LIMIT 1"
+        for try await pk in try await connection.query(PostgresQuery(unsafeSQL: sql, binds: textBindings(reference)), logger: logger).decode(Int64.self) {
+            return pk
+        }
+        throw StoreError(code: .notFound, message: "\(kind) \(reference) not found", field: kind)
+    }
+}
+
+extension PostgresStore {
+    /// Runs `body` in a transaction as ``transaction(_:)`` does, running it again (at most three
+    /// times in all) when the server aborts it for a deadlock (40P01) or a serialization failure
+    /// (40001), or with `onUniqueViolation` for a row another transaction added first (23505):
+    /// nothing of an aborted try is committed, so trying again is safe.
+    func retryingTransaction<T: Sendable>(onUniqueViolation: Bool = false, _ body: (PostgresConnection) async throws -> T) async throws -> T {
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                return try await transaction(body)
+            } catch {
+                guard attempt < 4, Self.isRetryable(error) || (onUniqueViolation && Self.isUniqueViolation(error)) else { throw error }
+                try await Task.sleep(for: .milliseconds(Int.random(in: 1...(5 << attempt))))
+            }
+        }
+    }
+
+    /// Runs `body` in a read-only transaction with one snapshot (REPEATABLE READ), as SQLite's
+    /// reads: a count and the page it describes agree.
+    func snapshot<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await transaction { connection in
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY", logger: self.logger)
+            return try await body(connection)
+        }
+    }
+
+    static func sqlState(_ error: any Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    static func isRetryable(_ error: any Error) -> Bool {
+        let state = sqlState(error)
+        return state == "40P01" || state == "40001"
+    }
+
+    /// A unique constraint refused the statement.
+    static func isUniqueViolation(_ error: any Error) -> Bool {
+        sqlState(error) == "23505"
+    }
+
+    /// The first column of the first row, as `T`; nil when there is no row.
+    static func first<T: PostgresDecodable & Sendable>(_ type: T.Type, _ rows: PostgresRowSequence) async throws -> T? {
+        var found: T?
+        for try await value in rows.decode(T.self) where found == nil {
+            found = value
+        }
+        return found
+    }
+}
+
+/// Dynamic SQL's bindings: `bind(value)` appends a value and gives its placeholder.
+struct SQLBindings {
+    var bindings = PostgresBindings()
+    private var count = 0
+
+    mutating func bind(_ value: some PostgresDynamicTypeEncodable) -> String {
+        bindings.append(value)
+        count += 1
+        return "$\(count)"
     }
 }

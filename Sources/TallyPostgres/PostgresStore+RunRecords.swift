@@ -59,7 +59,7 @@ extension PostgresStore {
     }
 }
 
-extension Array {
+fileprivate extension Array {
     func chunked(into size: Int) -> [[Element]] {
         stride(from: 0, to: count, by: size).map { Array(self[$0..<Swift.min($0 + size, count)]) }
     }

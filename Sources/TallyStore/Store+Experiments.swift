@@ -238,7 +238,7 @@ extension Store {
         }
     }
 
-    static func experimentOrder(_ text: String) throws -> String {
+    package static func experimentOrder(_ text: String) throws -> String {
         let parts = text.lowercased().split(separator: " ").map(String.init)
         if parts.isEmpty { return "e.created_at_ms DESC, e.pk DESC" }
         let column: String

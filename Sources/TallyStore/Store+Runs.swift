@@ -417,12 +417,12 @@ extension Store {
         }
     }
 
-    static func sameParam(_ a: ParamValueRecord, _ b: ParamValueRecord) -> Bool {
+    package static func sameParam(_ a: ParamValueRecord, _ b: ParamValueRecord) -> Bool {
         if case .double(let x) = a, case .double(let y) = b, x.isNaN, y.isNaN { return true }
         return a == b
     }
 
-    static func describe(_ value: ParamValueRecord) -> String {
+    package static func describe(_ value: ParamValueRecord) -> String {
         switch value {
         case .string(let text): "\"\(text)\""
         case .int(let number): "\(number)"
