@@ -34,12 +34,23 @@ extension PostgresStore {
         if let id = run.id, let record = try await existing(id) {
             return record
         }
+        // Locks the experiment's row before the run's (see above); an experiment deleted
+        // meanwhile is not found, as it would be after SQLite's writer deleted it.
+        let touched = try await first(String.self, connection.query(
+            "UPDATE experiments SET updated_at_ms = \(Identifiers.nowMs()) WHERE pk = \(experimentPK) RETURNING id", logger: logger
+        ))
+        guard let experimentID = touched else {
+            _ = try await Self.experimentPK(connection, id: run.experimentID, name: run.experimentName, logger: logger)
+            throw StoreError.notFound("experiment", "#\(experimentPK)")
+        }
         var parentPK: Int64?
         if let parent = run.parentRunID {
-            parentPK = try await runPK(connection, id: parent, field: "parent_run_id", logger: logger)
+            // Shared with other starts, so that the parent is not deleted before the child commits.
+            parentPK = try await first(Int64.self, connection.query("SELECT pk FROM runs WHERE id = \(parent) FOR KEY SHARE", logger: logger))
+            if parentPK == nil {
+                throw StoreError(code: .notFound, message: "run \(parent) not found", field: "parent_run_id")
+            }
         }
-        // Locks the experiment's row before the run's insert (see above).
-        try await touchExperiment(connection, pk: experimentPK, logger: logger)
         let id = run.id ?? Identifiers.make()
         let startedAt = Identifiers.nowMs()
         let name = run.name.isEmpty ? RunNames.make(id: id) : run.name
@@ -58,9 +69,6 @@ extension PostgresStore {
         }
         for key in run.params.keys.sorted() {
             try await insertParam(connection, runPK: pk, key: key, value: run.params[key]!, logger: logger)
-        }
-        guard let experimentID = try await first(String.self, connection.query("SELECT id FROM experiments WHERE pk = \(experimentPK)", logger: logger)) else {
-            throw StoreError.notFound("experiment", "#\(experimentPK)")
         }
         return RunRecord(
             pk: pk, id: id, experimentPK: experimentPK, experimentID: experimentID, parentID: parentPK == nil ? nil : run.parentRunID,

@@ -353,4 +353,28 @@ struct EngineRunTests {
             #expect(try await f.store.deleteRun(id: root.id, force: false, blobs: nil) == Deletion(runs: 1, artifacts: 0, blobCandidates: []))
         }
     }
+
+    @Test("a child started while its parent is deleted: one of them is refused with a store error", arguments: Engine.available)
+    func startWhileDeleting(_ engine: Engine) async throws {
+        try await EngineFixture.with(engine) { f in
+            let experiment = try await f.store.createExperiment(NewExperiment(name: "race"))
+            let store = f.store
+            for _ in 0..<8 {
+                let parent = try await store.startRun(NewRun(experimentID: experiment.id))
+                _ = try await store.endRun(id: parent.id, state: .completed, error: "")
+                async let started: StoreError.Code? = {
+                    do { _ = try await store.startRun(NewRun(experimentID: experiment.id, parentRunID: parent.id)); return nil }
+                    catch let error as StoreError { return error.code }
+                    catch { return StoreError.Code(rawValue: "other: \(error)") }
+                }()
+                async let deleted: StoreError.Code? = {
+                    do { _ = try await store.deleteRun(id: parent.id, force: false, blobs: nil); return nil }
+                    catch let error as StoreError { return error.code }
+                    catch { return StoreError.Code(rawValue: "other: \(error)") }
+                }()
+                let outcome = await (started, deleted)
+                #expect(outcome == (nil, .failedPrecondition) || outcome == (.notFound, nil), "\(outcome)")
+            }
+        }
+    }
 }
