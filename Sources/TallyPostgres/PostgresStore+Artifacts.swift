@@ -390,7 +390,18 @@ extension PostgresStore {
             try await connection.query("DELETE FROM artifacts WHERE pk = \(pk)", logger: logger)
             return (record, candidates)
         }
-        let removed = try await collectGarbage(candidates: candidates, blobs: blobs)
+        // The version is gone once the transaction commits: a collection that fails now (the
+        // server lost) leaves unreferenced blobs behind, never a missing one, and is no reason
+        // to report the deletion failed.
+        let removed: Set<String>
+        do {
+            removed = try await collectGarbage(candidates: candidates, blobs: blobs)
+        } catch {
+            logger.warning("cannot collect the blobs of a deleted artifact", metadata: [
+                "artifact": "\(record.id)", "error": "\(Self.describe(error))",
+            ])
+            removed = []
+        }
         return DeletedArtifact(artifact: record, blobRemoved: removed.contains(record.sha256))
     }
 }

@@ -295,6 +295,32 @@ struct EngineArtifactTests {
         }
     }
 
+    @Test("an upload that fails after moving blobs in removes them, keeps older ones, and uses no version", arguments: Engine.available)
+    func failedUploadCleansUp(_ engine: Engine) async throws {
+        try await EngineFixture.with(engine) { f in
+            let (experiment, run) = try await makeRun(f)
+            let kept = try await upload(f, run: run, name: "plain", bytes("shared"))
+            let parts = [
+                ArtifactFolderFile(path: "a", content: try await f.blobs.pending(bytes("fresh"))),
+                ArtifactFolderFile(path: "b", content: try await f.blobs.pending(bytes("shared"))),
+                ArtifactFolderFile(path: "c", content: try await f.blobs.pending(bytes("vanished"))),
+            ]
+            // The last file's temporary file disappears: its move fails after the others moved.
+            f.blobs.discard(parts[2].content)
+            let manifest = FolderManifest(files: parts.map { ArtifactFileRecord(path: $0.path, sha256: $0.content.sha256, size: $0.content.size) })
+            let content = try await f.blobs.pending(manifest.bytes)
+            var artifact = NewArtifact(runID: run.id, name: "folder", type: 1)
+            artifact.folder = true
+            await #expect(throws: StoreError.self) {
+                _ = try await f.store.createArtifact(artifact, content: content, files: parts, blobs: f.blobs)
+            }
+            #expect(try f.blobs.storedBlobs() == [kept.sha256])
+            #expect(try await f.store.artifacts(experimentID: experiment.id).map(\.id) == [kept.id])
+            let retried = try await uploadFolder(f, run: run, name: "folder", ["a": bytes("fresh")])
+            #expect(retried.version == 1)
+        }
+    }
+
     @Test("concurrent uploads of one name get distinct, gap-free versions", arguments: Engine.available)
     func concurrentUploads(_ engine: Engine) async throws {
         try await EngineFixture.with(engine) { f in
