@@ -186,9 +186,21 @@ extension PostgresStore {
     }
 
     /// Locks the existing series among `pairs` (in pk order) and reads their state and last chunk.
+    ///
+    /// Two statements: a row locked after waiting for another transaction is re-read, but what a
+    /// statement joins to it is not, so the last chunk is read once the lock is held.
     static func lockSeries(_ connection: PostgresConnection, _ pairs: Set<SeriesKey>, logger: Logger) async throws -> [SeriesKey: LockedSeries] {
         guard !pairs.isEmpty else { return [:] }
         let list = Array(pairs)
+        var pks: [Int64] = []
+        for try await pk in try await connection.query("""
+            SELECT pk FROM metric_series
+            WHERE (run_pk, key) IN (SELECT * FROM unnest(\(list.map(\.run))::int8[], \(list.map(\.key))::text[]))
+            ORDER BY pk FOR UPDATE
+            """, logger: logger).decode(Int64.self) {
+            pks.append(pk)
+        }
+        guard !pks.isEmpty else { return [:] }
         let rows = try await connection.query("""
             SELECT s.pk, s.run_pk, s.key, s.count, s.finite_count, s.min, s.max, s.sum, s.last_value, s.last_step, s.last_timestamp_ms, s.first_step,
                 c.pk, c.count, c.data
@@ -197,8 +209,7 @@ extension PostgresStore {
                 SELECT pk, count, CASE WHEN count < \(Int64(MetricChunk.capacity)) THEN data END AS data
                 FROM metric_chunks WHERE series_pk = s.pk ORDER BY pk DESC LIMIT 1
             ) c ON true
-            WHERE (s.run_pk, s.key) IN (SELECT * FROM unnest(\(list.map(\.run))::int8[], \(list.map(\.key))::text[]))
-            ORDER BY s.pk FOR UPDATE OF s
+            WHERE s.pk = ANY(\(pks))
             """, logger: logger)
         var series: [SeriesKey: LockedSeries] = [:]
         for try await row in rows {
