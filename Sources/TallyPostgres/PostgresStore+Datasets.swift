@@ -38,42 +38,48 @@ extension PostgresStore {
     }
 
     static func datasetRecord(_ connection: PostgresConnection, pk: Int64, logger: Logger) async throws -> DatasetRecord {
-        var found: (String, String, String, Int64, Int64)?
-        for try await row in try await connection.query(
-            "SELECT id, name, description, created_at_ms, updated_at_ms FROM datasets WHERE pk = \(pk)", logger: logger
-        ).decode((String, String, String, Int64, Int64).self) {
-            found = row
-        }
-        guard let (id, name, description, createdAt, updatedAt) = found else {
+        guard let record = try await datasetRecords(connection, pks: [pk], logger: logger).first else {
             throw StoreError(code: .notFound, message: "dataset #\(pk) not found", field: "dataset")
         }
-        var labels: [LabelRecord] = []
-        for try await (labelID, labelName, labelDescription) in try await connection.query(
-            "SELECT label_id, name, description FROM dataset_labels WHERE dataset_pk = \(pk) ORDER BY position", logger: logger
-        ).decode((String, String, String).self) {
-            labels.append(LabelRecord(id: labelID, name: labelName, description: labelDescription))
+        return record
+    }
+
+    /// The records of datasets, in the order of `pks` (missing ones skipped), with their labels
+    /// and counts (read in one statement each for all).
+    static func datasetRecords(_ connection: PostgresConnection, pks: [Int64], logger: Logger) async throws -> [DatasetRecord] {
+        guard !pks.isEmpty else { return [] }
+        var records: [Int64: DatasetRecord] = [:]
+        for try await (pk, id, name, description, createdAt, updatedAt) in try await connection.query(
+            "SELECT pk, id, name, description, created_at_ms, updated_at_ms FROM datasets WHERE pk = ANY(\(pks))", logger: logger
+        ).decode((Int64, String, String, String, Int64, Int64).self) {
+            records[pk] = DatasetRecord(
+                pk: pk, id: id, name: name, description: description, labels: [], itemCount: 0, labelCounts: [:],
+                createdAtMs: createdAt, updatedAtMs: updatedAt
+            )
         }
-        var counts: [String: Int64] = [:]
-        for try await (label, count) in try await connection.query(
-            "SELECT label, COUNT(*) FROM dataset_items WHERE dataset_pk = \(pk) GROUP BY label", logger: logger
-        ).decode((String, Int64).self) {
-            counts[label] = count
+        for try await (pk, labelID, labelName, labelDescription) in try await connection.query(
+            "SELECT dataset_pk, label_id, name, description FROM dataset_labels WHERE dataset_pk = ANY(\(pks)) ORDER BY dataset_pk, position", logger: logger
+        ).decode((Int64, String, String, String).self) {
+            records[pk]?.labels.append(LabelRecord(id: labelID, name: labelName, description: labelDescription))
         }
-        return DatasetRecord(
-            pk: pk, id: id, name: name, description: description, labels: labels,
-            itemCount: counts.values.reduce(0, +), labelCounts: counts, createdAtMs: createdAt, updatedAtMs: updatedAt
-        )
+        for try await (pk, label, count) in try await connection.query(
+            "SELECT dataset_pk, label, COUNT(*) FROM dataset_items WHERE dataset_pk = ANY(\(pks)) GROUP BY dataset_pk, label", logger: logger
+        ).decode((Int64, String, Int64).self) {
+            records[pk]?.labelCounts[label] = count
+            records[pk]?.itemCount += count
+        }
+        return pks.compactMap { records[$0] }
     }
 
     package func dataset(_ reference: String) async throws -> DatasetRecord {
-        try await read { connection in
+        try await snapshot { connection in
             let pk = try await Self.pkByIDOrName(connection, table: "datasets", reference, kind: "dataset", logger: self.logger)
             return try await Self.datasetRecord(connection, pk: pk, logger: self.logger)
         }
     }
 
     package func datasetItems(_ reference: String) async throws -> [DatasetItemRecord] {
-        try await read { connection in
+        try await snapshot { connection in
             let pk = try await Self.pkByIDOrName(connection, table: "datasets", reference, kind: "dataset", logger: self.logger)
             var items: [DatasetItemRecord] = []
             for try await (id, text, label) in try await connection.query(
@@ -89,7 +95,7 @@ extension PostgresStore {
         let size = try PageToken.size(pageSize)
         let offset = try PageToken.offset(pageToken)
         // One snapshot, as SQLite's read: the count and the page agree.
-        return try await transaction { connection in
+        return try await snapshot { connection in
             var total: Int64 = 0
             for try await count in try await connection.query("SELECT COUNT(*) FROM datasets", logger: self.logger).decode(Int64.self) {
                 total = count
@@ -100,10 +106,7 @@ extension PostgresStore {
             ).decode(Int64.self) {
                 pks.append(pk)
             }
-            var records: [DatasetRecord] = []
-            for pk in pks {
-                records.append(try await Self.datasetRecord(connection, pk: pk, logger: self.logger))
-            }
+            let records = try await Self.datasetRecords(connection, pks: pks, logger: self.logger)
             return Page(items: records, nextPageToken: PageToken.next(offset: offset, count: records.count, total: total), totalCount: total)
         }
     }

@@ -44,7 +44,7 @@ extension PostgresStore {
     }
 
     package func experiment(id: String?, name: String?) async throws -> ExperimentRecord {
-        try await read { connection in
+        try await snapshot { connection in
             let pk = try await Self.experimentPK(connection, id: id, name: name, logger: self.logger)
             return try await Self.experimentRecord(connection, pk: pk, logger: self.logger)
         }
@@ -66,23 +66,33 @@ extension PostgresStore {
     }
 
     static func experimentRecord(_ connection: PostgresConnection, row: ExperimentRow, logger: Logger) async throws -> ExperimentRecord {
-        let (pk, id, name, description, createdBy, createdAt, updatedAt, runCount) = row
-        var tags: [String: String] = [:]
-        for try await (key, value) in try await connection.query(
-            "SELECT key, value FROM experiment_tags WHERE experiment_pk = \(pk)", logger: logger
-        ).decode((String, String).self) {
-            tags[key] = value
+        try await experimentRecords(connection, rows: [row], logger: logger)[0]
+    }
+
+    /// The records of experiment rows, in their order, with their tags and goals (read in one
+    /// statement each for all the rows).
+    static func experimentRecords(_ connection: PostgresConnection, rows: [ExperimentRow], logger: Logger) async throws -> [ExperimentRecord] {
+        guard !rows.isEmpty else { return [] }
+        let pks = rows.map(\.0)
+        var tags: [Int64: [String: String]] = [:]
+        for try await (pk, key, value) in try await connection.query(
+            "SELECT experiment_pk, key, value FROM experiment_tags WHERE experiment_pk = ANY(\(pks))", logger: logger
+        ).decode((Int64, String, String).self) {
+            tags[pk, default: [:]][key] = value
         }
-        var goals: [String: Int] = [:]
-        for try await (key, goal) in try await connection.query(
-            "SELECT key, goal FROM experiment_metric_goals WHERE experiment_pk = \(pk)", logger: logger
-        ).decode((String, Int64).self) {
-            goals[key] = Int(goal)
+        var goals: [Int64: [String: Int]] = [:]
+        for try await (pk, key, goal) in try await connection.query(
+            "SELECT experiment_pk, key, goal FROM experiment_metric_goals WHERE experiment_pk = ANY(\(pks))", logger: logger
+        ).decode((Int64, String, Int64).self) {
+            goals[pk, default: [:]][key] = Int(goal)
         }
-        return ExperimentRecord(
-            pk: pk, id: id, name: name, description: description, tags: tags, createdBy: createdBy,
-            createdAtMs: createdAt, updatedAtMs: updatedAt, metricGoals: goals, runCount: runCount
-        )
+        return rows.map { row in
+            let (pk, id, name, description, createdBy, createdAt, updatedAt, runCount) = row
+            return ExperimentRecord(
+                pk: pk, id: id, name: name, description: description, tags: tags[pk] ?? [:], createdBy: createdBy,
+                createdAtMs: createdAt, updatedAtMs: updatedAt, metricGoals: goals[pk] ?? [:], runCount: runCount
+            )
+        }
     }
 
     package func updateExperiment(id: String, _ update: ExperimentUpdate) async throws -> ExperimentRecord {
@@ -207,10 +217,7 @@ extension PostgresStore {
             ), logger: self.logger).decode(ExperimentRow.self) {
                 rows.append(row)
             }
-            var records: [ExperimentRecord] = []
-            for row in rows {
-                records.append(try await Self.experimentRecord(connection, row: row, logger: self.logger))
-            }
+            let records = try await Self.experimentRecords(connection, rows: rows, logger: self.logger)
             return Page(items: records, nextPageToken: PageToken.next(offset: offset, count: records.count, total: total), totalCount: total)
         }
     }

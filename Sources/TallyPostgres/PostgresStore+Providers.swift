@@ -41,14 +41,14 @@ extension PostgresStore {
     }
 
     package func provider(_ reference: String) async throws -> ProviderRecord {
-        try await read { connection in
+        try await snapshot { connection in
             let pk = try await Self.pkByIDOrName(connection, table: "providers", reference, kind: "provider", logger: self.logger)
             return try await Self.providerRecord(connection, pk: pk, logger: self.logger)
         }
     }
 
     package func listProviders() async throws -> [ProviderRecord] {
-        try await read { connection in
+        try await snapshot { connection in
             var pks: [Int64] = []
             for try await pk in try await connection.query("SELECT pk FROM providers ORDER BY name", logger: self.logger).decode(Int64.self) {
                 pks.append(pk)
