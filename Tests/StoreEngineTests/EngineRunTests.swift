@@ -377,4 +377,29 @@ struct EngineRunTests {
             }
         }
     }
+
+    @Test("run records carry metric summaries by key, NaN where undefined", arguments: Engine.available)
+    func metricSummaries(_ engine: Engine) async throws {
+        try await EngineFixture.with(engine) { f in
+            let run = try await f.store.startRun(NewRun(experimentName: "summaries", createExperiment: true))
+            let batch = MetricPointBatch(
+                runID: run.id, keys: ["loss", "acc", "blank"], keyIndex: [0, 1, 0, 1, 2, 0], values: [2, 0.5, 1, .nan, .nan, 4],
+                steps: [0, 0, 1, 1, 0, 2], timestampsMs: [10, 10, 11, 11, 12, 13], receivedAtMs: 14
+            )
+            _ = try await f.store.commitMetrics([batch])[0].get()
+            let stored = try await f.store.run(id: run.id)
+            #expect(stored.metrics.map(\.key) == ["acc", "blank", "loss"])
+            guard stored.metrics.count == 3 else { return }
+            let (acc, blank, loss) = (stored.metrics[0], stored.metrics[1], stored.metrics[2])
+            #expect(loss.count == 3 && loss.finiteCount == 3 && loss.min == 1 && loss.max == 4 && loss.sum == 7)
+            #expect(loss.lastValue == 4 && loss.lastStep == 2 && loss.lastTimestampMs == 13 && loss.firstStep == 0)
+            #expect(acc.count == 2 && acc.finiteCount == 1 && acc.min == 0.5 && acc.max == 0.5 && acc.sum == 0.5)
+            #expect(acc.lastValue.isNaN && acc.lastStep == 1)
+            #expect(blank.count == 1 && blank.finiteCount == 0 && blank.min == nil && blank.max == nil && blank.lastValue.isNaN && blank.mean.isNaN)
+            let listed = try await f.store.listRuns(experimentIDs: [], parentRunID: nil, pageSize: 0, pageToken: "").items
+            #expect(listed.count == 1)
+            #expect(listed.first?.metrics.map(\.key) == ["acc", "blank", "loss"])
+            #expect(listed.first?.metrics.last == loss)
+        }
+    }
 }
