@@ -165,9 +165,7 @@ extension PostgresStore {
             try await connection.query("DELETE FROM experiments WHERE pk = \(pk)", logger: self.logger)
             return Deletion(runs: runs, artifacts: artifacts, blobCandidates: candidates)
         }
-        if let blobs {
-            try await collectGarbage(candidates: deletion.blobCandidates, blobs: blobs)
-        }
+        await collectAfterDeletion(deletion, blobs: blobs, of: "experiment \(id)")
         return deletion
     }
 

@@ -76,6 +76,20 @@ extension PostgresStore {
 }
 
 extension PostgresStore {
+    /// Collects the blobs of a committed deletion: the rows are gone, so a collection that fails
+    /// (the server lost) leaves unreferenced blobs behind, never a missing one, and is logged
+    /// rather than reported as a failed deletion (as SQLite's collection at commit cannot fail).
+    func collectAfterDeletion(_ deletion: Deletion, blobs: BlobStore?, of what: String) async {
+        guard let blobs, !deletion.blobCandidates.isEmpty else { return }
+        do {
+            try await collectGarbage(candidates: deletion.blobCandidates, blobs: blobs)
+        } catch {
+            logger.warning("cannot collect the blobs of a deletion", metadata: ["deleted": "\(what)", "error": "\(Self.describe(error))"])
+        }
+    }
+}
+
+extension PostgresStore {
     /// The key of the row of `table` whose id, else whose name, is `reference` (SQLite's
     /// `pkByIDOrName`).
     /// - Throws: ``StoreError`` `notFound` naming `kind`.

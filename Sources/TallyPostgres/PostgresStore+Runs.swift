@@ -249,9 +249,7 @@ extension PostgresStore {
             try await connection.query("DELETE FROM runs WHERE pk = \(pk)", logger: self.logger)
             return Deletion(runs: Int64(tree.count), artifacts: artifacts, blobCandidates: candidates)
         }
-        if let blobs {
-            try await collectGarbage(candidates: deletion.blobCandidates, blobs: blobs)
-        }
+        await collectAfterDeletion(deletion, blobs: blobs, of: "run \(id)")
         return deletion
     }
 
