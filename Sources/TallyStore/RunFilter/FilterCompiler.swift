@@ -234,9 +234,28 @@ public struct FilterCompiler {
         }
         switch expression {
         case .compare(_, let op, let literal):
-            if case .integer = literal {
+            if case .integer(let number) = literal {
+                // Ints on `int_value`, exactly; doubles on `num_value` against the literal as a
+                // double, exact when it is one; otherwise a double equal to the rounded literal
+                // is on the side of the literal the rounding went (SQLite compares exactly).
                 let exact = test("p.int_value", field, expression)
-                return "\(Self.paramType(.number)) AND COALESCE(\(exact), \(test("p.num_value", field, .compare(field, op, literal))))"
+                let rounded = Double(number)
+                let onDouble: String
+                if Int64(exactly: rounded) == number {
+                    onDouble = "p.num_value \(op.rawValue) \(bind(.double(rounded)))"
+                } else {
+                    // `rounded` is 2^63 or an integer other than `number`.
+                    let sign = Int64(exactly: rounded).map { $0 < number ? -1 : 1 } ?? 1
+                    let holds: Bool = switch op {
+                    case .equal: false
+                    case .notEqual: true
+                    case .less, .lessOrEqual: sign < 0
+                    case .greater, .greaterOrEqual: sign > 0
+                    }
+                    let equalRounded = bind(.double(rounded))
+                    onDouble = "(CASE WHEN p.num_value = \(equalRounded) THEN \(holds ? trueSQL : falseSQL) ELSE p.num_value \(op.rawValue) \(bind(.double(rounded))) END)"
+                }
+                return "\(Self.paramType(.number)) AND COALESCE(\(exact), \(onDouble))"
             }
             return "\(Self.paramType(literal.kind)) AND \(test(column(literal.kind), field, expression))"
         case .like:
@@ -246,12 +265,38 @@ public struct FilterCompiler {
             for kind in [FilterValueKind.number, .string, .bool] {
                 let members = literals.filter { $0.kind == kind }
                 guard !members.isEmpty else { continue }
-                groups.append("(\(Self.paramType(kind)) AND \(test(column(kind), field, .inList(field, members, negated: negated))))")
+                if kind == .number {
+                    groups.append("(\(Self.paramType(kind)) AND \(negated ? "NOT " : "")\(numberIn(members)))")
+                } else {
+                    groups.append("(\(Self.paramType(kind)) AND \(test(column(kind), field, .inList(field, members, negated: negated))))")
+                }
             }
             return groups.count == 1 ? groups[0] : "(\(groups.joined(separator: " OR ")))"
         default:
             return falseSQL
         }
+    }
+
+    /// Whether a number param is one of `members` (NULL for NaN): an int param compared exactly
+    /// with the integer members, a double param with the members that are doubles exactly.
+    private mutating func numberIn(_ members: [FilterValue]) -> String {
+        var onInt: [String] = []
+        var integers: [Int64] = []
+        var doubles: [Double] = []
+        for member in members {
+            switch member {
+            case .integer(let number): integers.append(number)
+            case .double(let number): doubles.append(number)
+            default: break
+            }
+        }
+        if !integers.isEmpty { onInt.append("p.int_value IN (\(integers.map { bind(.integer($0)) }.joined(separator: ", ")))") }
+        if !doubles.isEmpty { onInt.append("p.num_value IN (\(doubles.map { bind(.double($0)) }.joined(separator: ", ")))") }
+        let exact = doubles + integers.compactMap { Int64(exactly: Double($0)) == $0 ? Double($0) : nil }
+        let onDouble = exact.isEmpty
+            ? "(CASE WHEN p.num_value IS NULL THEN NULL ELSE \(falseSQL) END)"
+            : "p.num_value IN (\(exact.map { bind(.double($0)) }.joined(separator: ", ")))"
+        return "(CASE WHEN p.int_value IS NOT NULL THEN (\(onInt.joined(separator: " OR "))) ELSE \(onDouble) END)"
     }
 
     private static func paramType(_ kind: FilterValueKind) -> String {
@@ -311,6 +356,11 @@ public struct FilterCompiler {
             return [
                 "(SELECT CASE WHEN p.text_value IS NOT NULL THEN 1 WHEN p.num_value IS NOT NULL THEN 0 END FROM params p WHERE p.run_pk = r.pk AND p.key = \(bind(key)))",
                 "(SELECT p.num_value FROM params p WHERE p.run_pk = r.pk AND p.key = \(bind(key)))",
+                // Ints beyond 2^53 share a double: their distance to it orders them exactly.
+                """
+                (SELECT CASE WHEN p.int_value IS NULL THEN 0 WHEN p.num_value >= 9223372036854775807::float8 THEN p.int_value - 9223372036854775807 - 1 \
+                ELSE p.int_value - p.num_value::int8 END FROM params p WHERE p.run_pk = r.pk AND p.key = \(bind(key)))
+                """,
                 "(SELECT p.text_value FROM params p WHERE p.run_pk = r.pk AND p.key = \(bind(key)))",
             ]
         }
