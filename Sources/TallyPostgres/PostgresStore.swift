@@ -162,6 +162,9 @@ package final class PostgresStore: StoreEngine, Sendable {
                 return StoreError(code: .unavailable, message: "the PostgreSQL server cannot be reached: \(describe(error))", cause: error)
             case .server:
                 let state = error.serverInfo?[.sqlState] ?? ""
+                if state == "22021" || state == "22P05" {  // a NUL or an untranslatable character in text
+                    return StoreError(code: .invalidArgument, message: "text the PostgreSQL store cannot hold: \(describe(error)) (NUL characters are not allowed)", cause: error)
+                }
                 if state == "53100" {  // disk_full
                     return StoreError(code: .resourceExhausted, message: "the PostgreSQL server's disk is full: \(describe(error))", cause: error)
                 }

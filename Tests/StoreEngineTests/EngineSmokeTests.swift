@@ -47,3 +47,20 @@ struct EngineSmokeTests {
         #expect(PostgresPassword.match("db:1:tally:alice:no", url: url) == nil)
     }
 }
+
+@Suite("Store engines: PostgreSQL errors")
+struct PostgresErrorTests {
+    @Test("text with a NUL is INVALID_ARGUMENT on PostgreSQL, not an internal error")
+    func nul() async throws {
+        guard Engine.available.contains(.postgres) else { return }
+        try await EngineFixture.with(.postgres) { f in
+            do {
+                _ = try await f.store.createExperiment(NewExperiment(name: "a\u{0}b"))
+                Issue.record("a name with a NUL was accepted")
+            } catch let error as StoreError {
+                #expect(error.code == .invalidArgument, "\(error)")
+                #expect(error.message.contains("NUL"))
+            }
+        }
+    }
+}
