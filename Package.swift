@@ -116,6 +116,8 @@ let package = Package(
             dependencies: [
                 "TallyStore",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
+                // Its pool's error type (a failed connection), to answer UNAVAILABLE.
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -263,6 +265,7 @@ let package = Package(
             dependencies: [
                 "TallyStore", "TallyPostgres",
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "_ConnectionPoolModule", package: "postgres-nio"),
             ],
             swiftSettings: swiftSettings
         ),

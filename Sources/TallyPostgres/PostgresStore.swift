@@ -1,6 +1,7 @@
 import Foundation
 package import Logging
 import Synchronization
+import _ConnectionPoolModule
 package import PostgresNIO
 package import TallyStore
 
@@ -156,6 +157,11 @@ package final class PostgresStore: StoreEngine, Sendable {
     /// `resourceExhausted`; anything else unchanged (the services answer INTERNAL and log it).
     package static func mapped(_ error: any Error) -> any Error {
         if error is StoreError { return error }
+        if let error = error as? ConnectionPoolError {
+            // No connection could be made for a while (the server is down or refuses us, a
+            // certificate is not trusted), or the pool is shutting down.
+            return StoreError(code: .unavailable, message: "the PostgreSQL server cannot be reached: \(error)", cause: error)
+        }
         if let error = error as? PSQLError {
             switch error.code {
             case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed, .queryCancelled:
@@ -205,5 +211,19 @@ extension PostgresStore {
     /// The error of an operation this engine does not have yet.
     static func notYet(_ function: String) -> StoreError {
         StoreError(code: StoreError.Code(rawValue: "unimplemented"), message: "the PostgreSQL store does not support \(function) yet")
+    }
+}
+
+extension PostgresStore {
+    /// Whether a connection of the pool is encrypted (`pg_stat_ssl`), as the URL's `sslmode`
+    /// asked.
+    package func connectionUsesTLS() async throws -> Bool {
+        try await read { connection in
+            var encrypted = false
+            for try await ssl in try await connection.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()", logger: self.logger).decode(Bool.self) {
+                encrypted = ssl
+            }
+            return encrypted
+        }
     }
 }

@@ -1,4 +1,5 @@
 import TallyPostgres
+import _ConnectionPoolModule
 import TallyStore
 import Testing
 
@@ -62,5 +63,40 @@ struct PostgresErrorTests {
                 #expect(error.message.contains("NUL"))
             }
         }
+    }
+}
+
+@Suite("Store engines: TLS to PostgreSQL")
+struct PostgresTLSTests {
+    /// The test server with `sslmode` set, and its password.
+    static func server(_ mode: String) throws -> (PostgresURL, String?)? {
+        guard let text = Engine.postgresURL else { return nil }
+        let url = try PostgresURL(text + (text.contains("?") ? "&" : "?") + "sslmode=\(mode)")
+        return (url, PostgresPassword.resolve(for: url))
+    }
+
+    static func withStore<T: Sendable>(_ url: PostgresURL, _ password: String?, _ body: @escaping @Sendable (PostgresStore) async throws -> T) async throws -> T {
+        let store = PostgresStore(url: url, password: password, maximumConnections: 1, logger: EngineFixture.logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await store.run() }
+            defer { group.cancelAll() }
+            return try await body(store)
+        }
+    }
+
+    @Test("sslmode=require encrypts the connection, disable does not (scripts/pg-cluster serves TLS)")
+    func requireAndDisable() async throws {
+        guard let (required, password) = try Self.server("require"), let (plain, _) = try Self.server("disable") else { return }
+        #expect(try await Self.withStore(required, password) { try await $0.connectionUsesTLS() })
+        #expect(try await Self.withStore(plain, password) { try await $0.connectionUsesTLS() } == false)
+    }
+
+    @Test("a pool that cannot connect (server down, untrusted certificate) is UNAVAILABLE, not INTERNAL")
+    func poolErrors() throws {
+        for error in [ConnectionPoolError.connectionCreationCircuitBreakerTripped, .poolShutdown] {
+            let mapped = try #require(PostgresStore.mapped(error) as? StoreError)
+            #expect(mapped.code == .unavailable)
+        }
+        #expect(try PostgresURL("postgres://a@db/x?sslmode=verify-full").tls == .verifyFull)
     }
 }
