@@ -7,6 +7,7 @@ evaluation takes a few seconds); tests that change data use their own experiment
 so that what the others check stays as seeded."""
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import dashboard_seed as seed  # noqa: E402
 from dashboard_seed import Browser, Daemon, http_request, parse_sse  # noqa: E402,F401
+
+# The journals of runs a test leaves unflushed go to a temporary folder, never the user's data folder.
+os.environ.setdefault("TALLY_JOURNAL", tempfile.mkdtemp(prefix="tally-test-journal-"))
 
 
 def _check_binary():

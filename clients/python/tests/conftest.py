@@ -16,6 +16,9 @@ import pytest
 import tally
 import tally._api
 
+# The journals of runs a test leaves unflushed go to a temporary folder, never the user's data folder.
+os.environ.setdefault("TALLY_JOURNAL", tempfile.mkdtemp(prefix="tally-test-journal-"))
+
 REPO = Path(__file__).resolve().parents[3]
 
 
