@@ -185,9 +185,18 @@ extension PostgresStore {
 
     func artifactRecord(_ connection: PostgresConnection, pk: Int64) async throws -> ArtifactRecord {
         guard let record = try await artifactRecords(connection, .pk(pk)).first else {
-            throw StoreError(code: .notFound, message: "artifact \(pk) not found", field: "artifact")
+            throw StoreError.artifactNotFound(pk: pk)
         }
         return record
+    }
+
+    /// The condition on the versions a run or an experiment (`column` = `ownerPK`) holds,
+    /// of one name when `name` is given; binds its values as $1 and $2.
+    private static func ownerClause(_ column: String, _ ownerPK: Int64, name: String?, _ binds: inout PostgresBindings) -> String {
+        binds.append(ownerPK)
+        guard let name else { return "\(column) = $1" }
+        binds.append(name)
+        return "\(column) = $1 AND a.name = $2"
     }
 
     /// The selected versions, ordered by name and version, with their metadata and aliases
@@ -200,21 +209,9 @@ extension PostgresStore {
             binds.append(pk)
             clause = "a.pk = $1"
         case .run(let runPK, let name):
-            binds.append(runPK)
-            if let name {
-                binds.append(name)
-                clause = "a.run_pk = $1 AND a.name = $2"
-            } else {
-                clause = "a.run_pk = $1"
-            }
+            clause = Self.ownerClause("a.run_pk", runPK, name: name, &binds)
         case .experiment(let experimentPK, let name):
-            binds.append(experimentPK)
-            if let name {
-                binds.append(name)
-                clause = "a.experiment_pk = $1 AND a.name = $2"
-            } else {
-                clause = "a.experiment_pk = $1"
-            }
+            clause = Self.ownerClause("a.experiment_pk", experimentPK, name: name, &binds)
         }
         let rows = try await connection.query(PostgresQuery(unsafeSQL: """
             SELECT a.pk, a.id, a.experiment_pk, e.id, r.id, a.name, a.type, a.version, a.sha256, a.size, a.created_at_ms,
@@ -269,7 +266,7 @@ extension PostgresStore {
         for try await pk in try await connection.query("SELECT pk FROM experiments WHERE id = \(id)", logger: logger).decode(Int64.self) {
             return pk
         }
-        throw StoreError(code: .notFound, message: "experiment \(id) not found", field: "experiment_id")
+        throw StoreError.artifactExperimentNotFound(id)
     }
 
     /// The first value of a one-column query, if any.
@@ -280,68 +277,44 @@ extension PostgresStore {
 
     /// The row a reference names.
     func artifactPK(_ connection: PostgresConnection, _ reference: ArtifactReference) async throws -> Int64 {
-        let latestAlias = Store.latestAlias
-        switch reference {
-        case .run(let runID, let name, let version, let alias):
-            let runPK = try await Self.runPK(connection, id: runID, logger: logger)
-            let pk: Int64?
-            if version > 0 {
-                pk = try await artifactFirstPK(
-                    connection, "SELECT pk FROM artifacts WHERE run_pk = \(runPK) AND name = \(name) AND version = \(Int64(version))"
-                )
-            } else if !alias.isEmpty, alias != latestAlias {
-                pk = try await artifactFirstPK(connection, """
-                    SELECT a.pk FROM artifact_aliases l JOIN artifacts a ON a.pk = l.artifact_pk
-                    WHERE a.run_pk = \(runPK) AND l.name = \(name) AND l.alias = \(alias)
-                    """)
-            } else {
-                pk = try await artifactFirstPK(
-                    connection, "SELECT pk FROM artifacts WHERE run_pk = \(runPK) AND name = \(name) ORDER BY version DESC LIMIT 1"
-                )
-            }
-            guard let pk else {
-                let which = version > 0 ? "version \(version) of " : (!alias.isEmpty && alias != latestAlias ? "\"\(alias)\" version of " : "")
-                throw StoreError(code: .notFound, message: "run \(runID) logged no \(which)artifact \"\(name)\"", field: "name")
-            }
-            return pk
+        let pk: Int64?
+        switch reference.lookup {
         case .id(let id):
-            guard let pk = try await artifactFirstPK(connection, "SELECT pk FROM artifacts WHERE id = \(id)") else {
-                throw StoreError(code: .notFound, message: "artifact \(id) not found", field: "artifact_id")
-            }
-            return pk
-        case .version(let experimentID, let name, let version):
+            pk = try await artifactFirstPK(connection, "SELECT pk FROM artifacts WHERE id = \(id)")
+        case .runVersion(let runID, let name, let version):
+            let runPK = try await Self.runPK(connection, id: runID, logger: logger)
+            pk = try await artifactFirstPK(
+                connection, "SELECT pk FROM artifacts WHERE run_pk = \(runPK) AND name = \(name) AND version = \(Int64(version))"
+            )
+        case .runAlias(let runID, let name, let alias):
+            let runPK = try await Self.runPK(connection, id: runID, logger: logger)
+            pk = try await artifactFirstPK(connection, """
+                SELECT a.pk FROM artifact_aliases l JOIN artifacts a ON a.pk = l.artifact_pk
+                WHERE a.run_pk = \(runPK) AND l.name = \(name) AND l.alias = \(alias)
+                """)
+        case .runLatest(let runID, let name):
+            let runPK = try await Self.runPK(connection, id: runID, logger: logger)
+            pk = try await artifactFirstPK(
+                connection, "SELECT pk FROM artifacts WHERE run_pk = \(runPK) AND name = \(name) ORDER BY version DESC LIMIT 1"
+            )
+        case .experimentVersion(let experimentID, let name, let version):
             let experimentPK = try await artifactExperimentPK(connection, experimentID)
-            guard let pk = try await artifactFirstPK(
+            pk = try await artifactFirstPK(
                 connection, "SELECT pk FROM artifacts WHERE experiment_pk = \(experimentPK) AND name = \(name) AND version = \(Int64(version))"
-            ) else {
-                throw StoreError(
-                    code: .notFound,
-                    message: "artifact \"\(name)\" version \(version) not found in experiment \(experimentID)",
-                    field: "version"
-                )
-            }
-            return pk
-        case .alias(let experimentID, let name, let alias):
+            )
+        case .experimentLatest(let experimentID, let name):
             let experimentPK = try await artifactExperimentPK(connection, experimentID)
-            let pk: Int64?
-            if alias == latestAlias {
-                pk = try await artifactFirstPK(
-                    connection, "SELECT pk FROM artifacts WHERE experiment_pk = \(experimentPK) AND name = \(name) ORDER BY version DESC LIMIT 1"
-                )
-            } else {
-                pk = try await artifactFirstPK(
-                    connection, "SELECT artifact_pk FROM artifact_aliases WHERE experiment_pk = \(experimentPK) AND name = \(name) AND alias = \(alias)"
-                )
-            }
-            guard let pk else {
-                throw StoreError(
-                    code: .notFound,
-                    message: "artifact \"\(name)\" has no version \"\(alias)\" in experiment \(experimentID)",
-                    field: alias == latestAlias ? "name" : "alias"
-                )
-            }
-            return pk
+            pk = try await artifactFirstPK(
+                connection, "SELECT pk FROM artifacts WHERE experiment_pk = \(experimentPK) AND name = \(name) ORDER BY version DESC LIMIT 1"
+            )
+        case .experimentAlias(let experimentID, let name, let alias):
+            let experimentPK = try await artifactExperimentPK(connection, experimentID)
+            pk = try await artifactFirstPK(
+                connection, "SELECT artifact_pk FROM artifact_aliases WHERE experiment_pk = \(experimentPK) AND name = \(name) AND alias = \(alias)"
+            )
         }
+        guard let pk else { throw reference.notFoundError }
+        return pk
     }
 
     // MARK: - Aliases
@@ -355,7 +328,7 @@ extension PostgresStore {
             var target: (experimentPK: Int64, name: String)?
             for try await row in rows.decode((Int64, String).self) { target = row }
             guard let target else {
-                throw StoreError(code: .notFound, message: "artifact \(pk) not found", field: "artifact")
+                throw StoreError.artifactNotFound(pk: pk)
             }
             try await pointAlias(connection, experimentPK: target.experimentPK, name: target.name, alias: alias, at: pk)
             return try await artifactRecord(connection, pk: pk)
@@ -378,7 +351,7 @@ extension PostgresStore {
             let pk = try await artifactPK(connection, reference)
             // Locked first, so that a concurrent deletion of the same version finds it gone.
             guard try await artifactFirstPK(connection, "SELECT pk FROM artifacts WHERE pk = \(pk) FOR UPDATE") != nil else {
-                throw StoreError(code: .notFound, message: "artifact \(pk) not found", field: "artifact")
+                throw StoreError.artifactNotFound(pk: pk)
             }
             let record = try await artifactRecord(connection, pk: pk)
             var candidates: Set<String> = [record.sha256]

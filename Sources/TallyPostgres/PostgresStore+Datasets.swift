@@ -120,27 +120,18 @@ extension PostgresStore {
             ).decode(String.self) {
                 existing.insert(id)
             }
-            guard Set(labels.map(\.id)) == existing, labels.count == existing.count else {
-                throw StoreError(
-                    code: .invalidArgument,
-                    message: "labels must keep the dataset's label ids (\(existing.sorted().joined(separator: ", "))); only names and descriptions change",
-                    field: "labels"
-                )
-            }
+            try LabelRecord.validateRelabelling(labels, existing: existing)
             for label in labels {
                 try await connection.query("""
                     UPDATE dataset_labels SET name = \(label.name), description = \(label.description) WHERE dataset_pk = \(pk) AND label_id = \(label.id)
                     """, logger: self.logger)
             }
-            try await connection.query("UPDATE datasets SET updated_at_ms = \(Identifiers.nowMs()) WHERE pk = \(pk)", logger: self.logger)
+            try await Self.touch(connection, table: "datasets", pk: pk, logger: self.logger)
             return try await Self.datasetRecord(connection, pk: pk, logger: self.logger)
         }
     }
 
     package func deleteDataset(_ reference: String) async throws {
-        try await transaction { connection in
-            let pk = try await Self.pkByIDOrName(connection, table: "datasets", reference, kind: "dataset", logger: self.logger)
-            try await connection.query("DELETE FROM datasets WHERE pk = \(pk)", logger: self.logger)
-        }
+        try await deleteByIDOrName(table: "datasets", reference, kind: "dataset")
     }
 }

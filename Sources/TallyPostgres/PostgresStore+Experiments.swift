@@ -179,12 +179,12 @@ extension PostgresStore {
             conditions.append("strpos(lower(e.name), lower(\(sql.bind(query.nameContains))::text COLLATE \"C\")) > 0")
         }
         func tagCondition(_ tag: String) -> String {
-            if let eq = tag.firstIndex(of: "=") {
-                let key = sql.bind(String(tag[..<eq]))
-                let value = sql.bind(String(tag[tag.index(after: eq)...]))
-                return "EXISTS (SELECT 1 FROM experiment_tags t WHERE t.experiment_pk = e.pk AND t.key = \(key) AND t.value = \(value))"
+            let term = ExperimentQuery.TagTerm(tag)
+            let key = sql.bind(term.key)
+            if let value = term.value {
+                return "EXISTS (SELECT 1 FROM experiment_tags t WHERE t.experiment_pk = e.pk AND t.key = \(key) AND t.value = \(sql.bind(value)))"
             }
-            return "EXISTS (SELECT 1 FROM experiment_tags t WHERE t.experiment_pk = e.pk AND t.key = \(sql.bind(tag)))"
+            return "EXISTS (SELECT 1 FROM experiment_tags t WHERE t.experiment_pk = e.pk AND t.key = \(key))"
         }
         if !query.tagsAny.isEmpty {
             conditions.append("(" + query.tagsAny.map(tagCondition).joined(separator: " OR ") + ")")
@@ -192,11 +192,8 @@ extension PostgresStore {
         for tag in query.tagsAll {
             conditions.append(tagCondition(tag))
         }
-        for (column, value, op) in [
-            ("created_at_ms", query.createdAfterMs, ">="), ("created_at_ms", query.createdBeforeMs, "<"),
-            ("updated_at_ms", query.updatedAfterMs, ">="), ("updated_at_ms", query.updatedBeforeMs, "<"),
-        ] where value != 0 {
-            conditions.append("e.\(column) \(op) \(sql.bind(value))")
+        for bound in query.timeBounds {
+            conditions.append("e.\(bound.column) \(bound.comparison) \(sql.bind(bound.value))")
         }
         let order = try Store.experimentOrder(query.orderBy)
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")

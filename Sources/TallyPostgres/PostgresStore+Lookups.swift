@@ -44,7 +44,28 @@ extension PostgresStore {
 
     /// Sets an experiment's update time to now.
     static func touchExperiment(_ connection: PostgresConnection, pk: Int64, logger: Logger) async throws {
-        try await connection.query("UPDATE experiments SET updated_at_ms = \(Identifiers.nowMs()) WHERE pk = \(pk)", logger: logger)
+        try await touch(connection, table: "experiments", pk: pk, logger: logger)
+    }
+
+    /// Sets the update time (`updated_at_ms`) of row `pk` of `table` to now.
+    static func touch(_ connection: PostgresConnection, table: String, pk: Int64, logger: Logger) async throws {
+        var binds = PostgresBindings()
+        binds.append(Identifiers.nowMs())
+        binds.append(pk)
+        try await connection.query(PostgresQuery(unsafeSQL: "UPDATE \(table) SET updated_at_ms = $1 WHERE pk = $2", binds: binds), logger: logger)
+    }
+
+    /// Deletes, in a transaction, the row of `table` that `reference` names by id or name (as
+    /// ``pkByIDOrName(_:table:_:kind:forUpdate:logger:)`` finds it); any dependent rows go
+    /// with it by cascade.
+    /// - Throws: ``StoreError`` `notFound` (field `kind`).
+    func deleteByIDOrName(table: String, _ reference: String, kind: String) async throws {
+        try await transaction { connection in
+            let pk = try await Self.pkByIDOrName(connection, table: table, reference, kind: kind, logger: self.logger)
+            var binds = PostgresBindings()
+            binds.append(pk)
+            try await connection.query(PostgresQuery(unsafeSQL: "DELETE FROM \(table) WHERE pk = $1", binds: binds), logger: self.logger)
+        }
     }
 
     /// Removes the blobs among `candidates` (content hashes of deleted artifact rows) that no

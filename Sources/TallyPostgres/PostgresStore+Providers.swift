@@ -76,15 +76,12 @@ extension PostgresStore {
             if let command = update.command {
                 try await connection.query("UPDATE providers SET command = \(Self.encodeCommand(command)) WHERE pk = \(pk)", logger: self.logger)
             }
-            try await connection.query("UPDATE providers SET updated_at_ms = \(Identifiers.nowMs()) WHERE pk = \(pk)", logger: self.logger)
+            try await Self.touch(connection, table: "providers", pk: pk, logger: self.logger)
             return try await Self.providerRecord(connection, pk: pk, logger: self.logger)
         }
     }
 
     package func deleteProvider(_ reference: String) async throws {
-        try await transaction { connection in
-            let pk = try await Self.pkByIDOrName(connection, table: "providers", reference, kind: "provider", logger: self.logger)
-            try await connection.query("DELETE FROM providers WHERE pk = \(pk)", logger: self.logger)
-        }
+        try await deleteByIDOrName(table: "providers", reference, kind: "provider")
     }
 }

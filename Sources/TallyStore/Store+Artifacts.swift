@@ -168,7 +168,7 @@ extension Store {
 
     static func artifactRecord(_ db: Database, pk: Int64) throws -> ArtifactRecord {
         guard let record = try artifactRecords(db, where: "a.pk = ?", arguments: [pk]).first else {
-            throw StoreError(code: .notFound, message: "artifact \(pk) not found", field: "artifact")
+            throw StoreError.artifactNotFound(pk: pk)
         }
         return record
     }
@@ -227,80 +227,57 @@ extension Store {
 
     static func artifactExperimentPK(_ db: Database, _ id: String) throws -> Int64 {
         guard let pk = try Int64.fetchOne(db, sql: "SELECT pk FROM experiments WHERE id = ?", arguments: [id]) else {
-            throw StoreError(code: .notFound, message: "experiment \(id) not found", field: "experiment_id")
+            throw StoreError.artifactExperimentNotFound(id)
         }
         return pk
     }
 
     /// The row a reference names.
     static func artifactPK(_ db: Database, _ reference: ArtifactReference) throws -> Int64 {
-        switch reference {
-        case .run(let runID, let name, let version, let alias):
-            let runPK = try runPK(db, id: runID)
-            let pk: Int64?
-            if version > 0 {
-                pk = try Int64.fetchOne(
-                    db, sql: "SELECT pk FROM artifacts WHERE run_pk = ? AND name = ? AND version = ?", arguments: [runPK, name, version]
-                )
-            } else if !alias.isEmpty, alias != latestAlias {
-                pk = try Int64.fetchOne(db, sql: """
-                    SELECT a.pk FROM artifact_aliases l JOIN artifacts a ON a.pk = l.artifact_pk
-                    WHERE a.run_pk = ? AND l.name = ? AND l.alias = ?
-                    """, arguments: [runPK, name, alias])
-            } else {
-                pk = try Int64.fetchOne(
-                    db, sql: "SELECT pk FROM artifacts WHERE run_pk = ? AND name = ? ORDER BY version DESC LIMIT 1", arguments: [runPK, name]
-                )
-            }
-            guard let pk else {
-                let which = version > 0 ? "version \(version) of " : (!alias.isEmpty && alias != latestAlias ? "\"\(alias)\" version of " : "")
-                throw StoreError(code: .notFound, message: "run \(runID) logged no \(which)artifact \"\(name)\"", field: "name")
-            }
-            return pk
+        let pk: Int64?
+        switch reference.lookup {
         case .id(let id):
-            guard let pk = try Int64.fetchOne(db, sql: "SELECT pk FROM artifacts WHERE id = ?", arguments: [id]) else {
-                throw StoreError(code: .notFound, message: "artifact \(id) not found", field: "artifact_id")
-            }
-            return pk
-        case .version(let experimentID, let name, let version):
+            pk = try Int64.fetchOne(db, sql: "SELECT pk FROM artifacts WHERE id = ?", arguments: [id])
+        case .runVersion(let runID, let name, let version):
+            let runPK = try runPK(db, id: runID)
+            pk = try Int64.fetchOne(
+                db, sql: "SELECT pk FROM artifacts WHERE run_pk = ? AND name = ? AND version = ?", arguments: [runPK, name, version]
+            )
+        case .runAlias(let runID, let name, let alias):
+            let runPK = try runPK(db, id: runID)
+            pk = try Int64.fetchOne(db, sql: """
+                SELECT a.pk FROM artifact_aliases l JOIN artifacts a ON a.pk = l.artifact_pk
+                WHERE a.run_pk = ? AND l.name = ? AND l.alias = ?
+                """, arguments: [runPK, name, alias])
+        case .runLatest(let runID, let name):
+            let runPK = try runPK(db, id: runID)
+            pk = try Int64.fetchOne(
+                db, sql: "SELECT pk FROM artifacts WHERE run_pk = ? AND name = ? ORDER BY version DESC LIMIT 1", arguments: [runPK, name]
+            )
+        case .experimentVersion(let experimentID, let name, let version):
             let experimentPK = try artifactExperimentPK(db, experimentID)
-            guard let pk = try Int64.fetchOne(
+            pk = try Int64.fetchOne(
                 db,
                 sql: "SELECT pk FROM artifacts WHERE experiment_pk = ? AND name = ? AND version = ?",
                 arguments: [experimentPK, name, version]
-            ) else {
-                throw StoreError(
-                    code: .notFound,
-                    message: "artifact \"\(name)\" version \(version) not found in experiment \(experimentID)",
-                    field: "version"
-                )
-            }
-            return pk
-        case .alias(let experimentID, let name, let alias):
+            )
+        case .experimentLatest(let experimentID, let name):
             let experimentPK = try artifactExperimentPK(db, experimentID)
-            let pk: Int64?
-            if alias == latestAlias {
-                pk = try Int64.fetchOne(
-                    db,
-                    sql: "SELECT pk FROM artifacts WHERE experiment_pk = ? AND name = ? ORDER BY version DESC LIMIT 1",
-                    arguments: [experimentPK, name]
-                )
-            } else {
-                pk = try Int64.fetchOne(
-                    db,
-                    sql: "SELECT artifact_pk FROM artifact_aliases WHERE experiment_pk = ? AND name = ? AND alias = ?",
-                    arguments: [experimentPK, name, alias]
-                )
-            }
-            guard let pk else {
-                throw StoreError(
-                    code: .notFound,
-                    message: "artifact \"\(name)\" has no version \"\(alias)\" in experiment \(experimentID)",
-                    field: alias == latestAlias ? "name" : "alias"
-                )
-            }
-            return pk
+            pk = try Int64.fetchOne(
+                db,
+                sql: "SELECT pk FROM artifacts WHERE experiment_pk = ? AND name = ? ORDER BY version DESC LIMIT 1",
+                arguments: [experimentPK, name]
+            )
+        case .experimentAlias(let experimentID, let name, let alias):
+            let experimentPK = try artifactExperimentPK(db, experimentID)
+            pk = try Int64.fetchOne(
+                db,
+                sql: "SELECT artifact_pk FROM artifact_aliases WHERE experiment_pk = ? AND name = ? AND alias = ?",
+                arguments: [experimentPK, name, alias]
+            )
         }
+        guard let pk else { throw reference.notFoundError }
+        return pk
     }
 
     // MARK: - Aliases
@@ -314,7 +291,7 @@ extension Store {
         return try await pool.write { db in
             let pk = try Self.artifactPK(db, reference)
             guard let row = try Row.fetchOne(db, sql: "SELECT experiment_pk, name FROM artifacts WHERE pk = ?", arguments: [pk]) else {
-                throw StoreError(code: .notFound, message: "artifact \(pk) not found", field: "artifact")
+                throw StoreError.artifactNotFound(pk: pk)
             }
             try Self.pointAlias(db, experimentPK: row["experiment_pk"], name: row["name"], alias: alias, at: pk)
             return try Self.artifactRecord(db, pk: pk)

@@ -94,13 +94,7 @@ extension Store {
         try await pool.write { db in
             let pk = try Self.datasetPK(db, reference)
             let existing = Set(try String.fetchAll(db, sql: "SELECT label_id FROM dataset_labels WHERE dataset_pk = ?", arguments: [pk]))
-            guard Set(labels.map(\.id)) == existing, labels.count == existing.count else {
-                throw StoreError(
-                    code: .invalidArgument,
-                    message: "labels must keep the dataset's label ids (\(existing.sorted().joined(separator: ", "))); only names and descriptions change",
-                    field: "labels"
-                )
-            }
+            try LabelRecord.validateRelabelling(labels, existing: existing)
             for label in labels {
                 try db.execute(
                     sql: "UPDATE dataset_labels SET name = ?, description = ? WHERE dataset_pk = ? AND label_id = ?",

@@ -203,12 +203,12 @@ extension Store {
             arguments.append(query.nameContains.databaseValue)
         }
         func tagCondition(_ tag: String) -> String {
-            if let eq = tag.firstIndex(of: "=") {
-                arguments.append(String(tag[..<eq]).databaseValue)
-                arguments.append(String(tag[tag.index(after: eq)...]).databaseValue)
+            let term = ExperimentQuery.TagTerm(tag)
+            arguments.append(term.key.databaseValue)
+            if let value = term.value {
+                arguments.append(value.databaseValue)
                 return "EXISTS (SELECT 1 FROM experiment_tags t WHERE t.experiment_pk = e.pk AND t.key = ? AND t.value = ?)"
             }
-            arguments.append(tag.databaseValue)
             return "EXISTS (SELECT 1 FROM experiment_tags t WHERE t.experiment_pk = e.pk AND t.key = ?)"
         }
         if !query.tagsAny.isEmpty {
@@ -217,12 +217,9 @@ extension Store {
         for tag in query.tagsAll {
             conditions.append(tagCondition(tag))
         }
-        for (column, value, op) in [
-            ("created_at_ms", query.createdAfterMs, ">="), ("created_at_ms", query.createdBeforeMs, "<"),
-            ("updated_at_ms", query.updatedAfterMs, ">="), ("updated_at_ms", query.updatedBeforeMs, "<"),
-        ] where value != 0 {
-            conditions.append("e.\(column) \(op) ?")
-            arguments.append(value.databaseValue)
+        for bound in query.timeBounds {
+            conditions.append("e.\(bound.column) \(bound.comparison) ?")
+            arguments.append(bound.value.databaseValue)
         }
         let order = try Self.experimentOrder(query.orderBy)
         let whereClause = conditions.isEmpty ? "" : "WHERE " + conditions.joined(separator: " AND ")

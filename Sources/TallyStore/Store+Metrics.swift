@@ -282,15 +282,7 @@ extension Store {
     ///   - maxPoints: About how many points per key at most; 0 for all.
     /// - Throws: ``StoreError`` `notFound` for a missing run or key.
     public func metricHistory(runID: String, keys: [String], minStep: Int64, maxStep: Int64?, maxPoints: Int) async throws -> [MetricHistoryRecord] {
-        var records: [MetricHistoryRecord] = []
-        for plan in try await metricHistoryPlans(runID: runID, keys: keys, minStep: minStep, maxStep: maxStep, maxPoints: maxPoints) {
-            var points = plan.downsampledPoints ?? []
-            for page in 0..<plan.pageCount {
-                points += try await metricHistoryPage(plan, page: page)
-            }
-            records.append(MetricHistoryRecord(key: plan.key, points: points, totalPoints: plan.totalPoints, downsampled: plan.downsampledPoints != nil))
-        }
-        return records
+        try await metricHistoryReadingPlans(runID: runID, keys: keys, minStep: minStep, maxStep: maxStep, maxPoints: maxPoints)
     }
 
     /// Plans the reading of a run's series in a step range: the total per key, the downsampled

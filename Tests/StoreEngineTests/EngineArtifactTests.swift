@@ -42,19 +42,6 @@ private func uploadFolder(_ f: EngineFixture, run: RunRecord, name: String, _ fi
 
 private func bytes(_ text: String) -> [UInt8] { Array(text.utf8) }
 
-/// The store error `body` throws.
-private func storeError(_ body: () async throws -> Void) async -> StoreError? {
-    do {
-        try await body()
-        return nil
-    } catch let error as StoreError {
-        return error
-    } catch {
-        Issue.record("not a StoreError: \(error)")
-        return nil
-    }
-}
-
 @Suite("Store engines: artifacts")
 struct EngineArtifactTests {
     @Test("versions count 1, 2, 3; latest moves on delete; numbers are never reused", arguments: Engine.available)
@@ -110,14 +97,14 @@ struct EngineArtifactTests {
             #expect(try await f.store.artifact(.alias(experimentID: experiment.id, name: "model", alias: "best")).id == v2.id)
 
             for bad in ["latest", "", "123", "has space", String(repeating: "a", count: 65)] {
-                let error = await storeError { _ = try await f.store.setArtifactAlias(.id(v1.id), alias: bad) }
+                let error = await storeRefusal { _ = try await f.store.setArtifactAlias(.id(v1.id), alias: bad) }
                 #expect(error?.code == .invalidArgument && error?.field == "alias", "\(bad)")
             }
-            let missing = await storeError { _ = try await f.store.setArtifactAlias(.id("nope"), alias: "x") }
+            let missing = await storeRefusal { _ = try await f.store.setArtifactAlias(.id("nope"), alias: "x") }
             #expect(missing?.code == .notFound && missing?.field == "artifact_id")
             // An alias goes with its version.
             _ = try await f.store.deleteArtifact(.id(v2.id), blobs: f.blobs)
-            let gone = await storeError { _ = try await f.store.artifact(.alias(experimentID: experiment.id, name: "model", alias: "best")) }
+            let gone = await storeRefusal { _ = try await f.store.artifact(.alias(experimentID: experiment.id, name: "model", alias: "best")) }
             #expect(gone?.code == .notFound && gone?.field == "alias")
             #expect(gone?.message == "artifact \"model\" has no version \"best\" in experiment \(experiment.id)")
         }
@@ -161,13 +148,13 @@ struct EngineArtifactTests {
                 (.run(runID: "nope", name: "model", version: 0, alias: ""), "run_id", "run nope not found"),
             ]
             for (reference, field, message) in cases {
-                let error = await storeError { _ = try await f.store.artifact(reference) }
+                let error = await storeRefusal { _ = try await f.store.artifact(reference) }
                 #expect(error?.code == .notFound, "\(reference)")
                 #expect(error?.field == field, "\(reference)")
                 #expect(error?.message == message, "\(reference)")
-                let withFiles = await storeError { _ = try await f.store.artifactWithFiles(reference) }
+                let withFiles = await storeRefusal { _ = try await f.store.artifactWithFiles(reference) }
                 #expect(withFiles?.code == .notFound && withFiles?.field == field, "\(reference)")
-                let deletion = await storeError { _ = try await f.store.deleteArtifact(reference, blobs: f.blobs) }
+                let deletion = await storeRefusal { _ = try await f.store.deleteArtifact(reference, blobs: f.blobs) }
                 #expect(deletion?.code == .notFound && deletion?.field == field, "\(reference)")
             }
         }
@@ -179,19 +166,19 @@ struct EngineArtifactTests {
             let (_, run) = try await makeRun(f)
             try await f.store.checkArtifactUpload(runID: run.id)
             _ = try await f.store.endRun(id: run.id, state: .completed, error: "")
-            let check = await storeError { try await f.store.checkArtifactUpload(runID: run.id) }
+            let check = await storeRefusal { try await f.store.checkArtifactUpload(runID: run.id) }
             #expect(check?.code == .failedPrecondition && check?.field == "run_id")
             #expect(check?.message == "run \(run.id) is completed; artifacts can only be uploaded to a running run")
             let content = try await f.blobs.pending(bytes("late"))
-            let error = await storeError {
+            let error = await storeRefusal {
                 _ = try await f.store.createArtifact(NewArtifact(runID: run.id, name: "m", type: 1), content: content, blobs: f.blobs)
             }
             f.blobs.discard(content)
             #expect(error?.code == .failedPrecondition && error?.field == "run_id")
             #expect(try f.blobs.storedBlobs().isEmpty)
-            let missing = await storeError { try await f.store.checkArtifactUpload(runID: "nope") }
+            let missing = await storeRefusal { try await f.store.checkArtifactUpload(runID: "nope") }
             #expect(missing?.code == .notFound && missing?.field == "run_id" && missing?.message == "run nope not found")
-            let missingUpload = await storeError { try await upload(f, run: RunRecord(
+            let missingUpload = await storeRefusal { try await upload(f, run: RunRecord(
                 pk: 0, id: "nope", experimentPK: 0, experimentID: "", parentID: nil, name: "", state: .running, error: "",
                 startedAtMs: 0, completedAtMs: 0, tags: [:], params: [:], metrics: [], childCount: 0
             ), name: "m", bytes("x")) }
@@ -268,9 +255,9 @@ struct EngineArtifactTests {
             #expect(try await f.store.artifacts(experimentID: experiment.id, name: "a").map(\.version) == [1, 2])
             #expect(try await f.store.artifacts(experimentID: elsewhere.experiment.id).map(\.version) == [1])
 
-            let noRun = await storeError { _ = try await f.store.artifacts(runID: "nope") }
+            let noRun = await storeRefusal { _ = try await f.store.artifacts(runID: "nope") }
             #expect(noRun?.code == .notFound && noRun?.field == "run_id")
-            let noExperiment = await storeError { _ = try await f.store.artifacts(experimentID: "nope") }
+            let noExperiment = await storeRefusal { _ = try await f.store.artifacts(experimentID: "nope") }
             #expect(noExperiment?.code == .notFound && noExperiment?.field == "experiment_id")
             #expect(noExperiment?.message == "experiment nope not found")
         }
@@ -289,7 +276,7 @@ struct EngineArtifactTests {
             let second = try await f.store.deleteArtifact(.run(runID: run.id, name: "n", version: 0, alias: ""), blobs: f.blobs)
             #expect(second.artifact.id == copy.id && second.blobRemoved && !f.blobs.contains(sha256: shared.sha256))
             #expect(try f.blobs.storedBlobs() == [own.sha256])
-            let again = await storeError { _ = try await f.store.deleteArtifact(.id(shared.id), blobs: f.blobs) }
+            let again = await storeRefusal { _ = try await f.store.deleteArtifact(.id(shared.id), blobs: f.blobs) }
             #expect(again?.code == .notFound)
             #expect(try await f.store.artifacts(experimentID: experiment.id).map(\.id) == [own.id])
         }

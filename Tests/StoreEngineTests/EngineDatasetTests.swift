@@ -45,17 +45,12 @@ struct EngineDatasetTests {
             #expect(try await f.store.dataset(created.id).labels == relabelled.labels)
 
             try await f.store.deleteDataset("reviews")
-            for call in [
+            await expectNotFound([
                 { _ = try await f.store.dataset("reviews") },
                 { _ = try await f.store.datasetItems("reviews") },
                 { _ = try await f.store.updateDatasetLabels("reviews", labels: []) },
                 { try await f.store.deleteDataset("reviews") },
-            ] as [() async throws -> Void] {
-                let missing = await storeRefusal(call)
-                #expect(missing?.code == .notFound)
-                #expect(missing?.message == "dataset reviews not found")
-                #expect(missing?.field == "dataset")
-            }
+            ], message: "dataset reviews not found", field: "dataset")
             // The name is free again.
             #expect(try await f.store.createDataset(name: "reviews", description: "", labels: [], items: []).itemCount == 0)
         }

@@ -2,28 +2,6 @@ import Foundation
 import TallyStore
 import Testing
 
-/// The ``StoreError`` a call throws; nil (and a recorded issue) when it throws something else
-/// or nothing.
-func storeRefusal<T>(_ body: () async throws -> T, sourceLocation: SourceLocation = #_sourceLocation) async -> StoreError? {
-    do {
-        _ = try await body()
-        Issue.record("expected a StoreError, got none", sourceLocation: sourceLocation)
-        return nil
-    } catch let error as StoreError {
-        return error
-    } catch {
-        Issue.record("expected a StoreError, got \(error)", sourceLocation: sourceLocation)
-        return nil
-    }
-}
-
-/// A stored blob of `text`'s bytes.
-func pendingBlob(_ blobs: BlobStore, _ text: String) async throws -> BlobStore.PendingBlob {
-    let writer = try blobs.makeWriter()
-    try writer.write(Array(text.utf8))
-    return try await writer.finish()
-}
-
 @Suite("Store engines: experiments")
 struct EngineExperimentTests {
     @Test("experiments are created and found by id or name; names are unique", arguments: Engine.available)
@@ -199,12 +177,9 @@ struct EngineExperimentTests {
             #expect(missing?.code == .notFound)
             #expect(missing?.message == "experiment 00000000000000aa not found")
 
-            let own = try await pendingBlob(f.blobs, "only the doomed experiment's")
-            let shared = try await pendingBlob(f.blobs, "shared")
-            let sharedAgain = try await pendingBlob(f.blobs, "shared")
-            _ = try await f.store.createArtifact(NewArtifact(runID: child.id, name: "model", type: 1), content: own, blobs: f.blobs)
-            _ = try await f.store.createArtifact(NewArtifact(runID: parent.id, name: "data", type: 1), content: shared, blobs: f.blobs)
-            _ = try await f.store.createArtifact(NewArtifact(runID: other.id, name: "data", type: 1), content: sharedAgain, blobs: f.blobs)
+            let (own, shared) = try await logOwnAndSharedArtifacts(
+                f, own: (child.id, "model", "only the doomed experiment's"), shared: (parent.id, "data"), keeperRunID: other.id
+            )
             #expect(f.blobs.contains(sha256: own.sha256) && f.blobs.contains(sha256: shared.sha256))
 
             _ = try await f.store.endRun(id: parent.id, state: .completed, error: "")

@@ -3,19 +3,6 @@ import TallyPostgres
 import TallyStore
 import Testing
 
-/// The store error `body` throws.
-private func storeError(_ body: () async throws -> Void) async -> StoreError? {
-    do {
-        try await body()
-        return nil
-    } catch let error as StoreError {
-        return error
-    } catch {
-        Issue.record("not a StoreError: \(error)")
-        return nil
-    }
-}
-
 private func item(_ model: String, _ id: String, _ position: Int64, error: Bool = false) -> JobItemRecord {
     JobItemRecord(model: model, itemID: id, position: position, result: Array("\(model)/\(id)".utf8), isError: error)
 }
@@ -39,7 +26,7 @@ struct EngineJobTests {
             let again = try await f.store.markJobRunning(created.id, progressTotal: 30, experimentID: "exp2")
             #expect(again.startedAtMs == running.startedAtMs && again.progressTotal == 30 && again.experimentID == "exp2")
 
-            let running2 = await storeError { try await f.store.deleteJob(created.id) }
+            let running2 = await storeRefusal { try await f.store.deleteJob(created.id) }
             #expect(running2?.code == .failedPrecondition && running2?.field == "job_id")
             #expect(running2?.message == "job \(created.id) is running; cancel it first")
 
@@ -54,16 +41,13 @@ struct EngineJobTests {
             #expect(failed.status == JobRecord.failed && failed.error == "boom" && failed.results == nil)
 
             try await f.store.deleteJob(created.id)
-            for call in [
+            await expectNotFound([
                 { _ = try await f.store.job(created.id) },
                 { try await f.store.deleteJob(created.id) },
                 { _ = try await f.store.markJobRunning(created.id, progressTotal: 1, experimentID: "") },
                 { _ = try await f.store.finishJob(created.id, status: JobRecord.cancelled, error: "", results: nil) },
                 { _ = try await f.store.listJobItems(jobID: created.id, model: "", errorsOnly: false, pageSize: 0, pageToken: "") },
-            ] as [() async throws -> Void] {
-                let error = await storeError(call)
-                #expect(error?.code == .notFound && error?.field == "job_id" && error?.message == "job \(created.id) not found")
-            }
+            ], message: "job \(created.id) not found", field: "job_id")
         }
     }
 
@@ -97,9 +81,9 @@ struct EngineJobTests {
             #expect(pendingSweeps.items.map(\.id) == [jobs[3].id] && pendingSweeps.totalCount == 1)
             #expect(try await f.store.listJobs(statuses: [], kind: "nothing", pageSize: 0, pageToken: "").totalCount == 0)
 
-            let token = await storeError { _ = try await f.store.listJobs(statuses: [], kind: "", pageSize: 0, pageToken: "x1") }
+            let token = await storeRefusal { _ = try await f.store.listJobs(statuses: [], kind: "", pageSize: 0, pageToken: "x1") }
             #expect(token?.code == .invalidArgument && token?.field == "page_token")
-            let size = await storeError { _ = try await f.store.listJobs(statuses: [], kind: "", pageSize: 1001, pageToken: "") }
+            let size = await storeRefusal { _ = try await f.store.listJobs(statuses: [], kind: "", pageSize: 1001, pageToken: "") }
             #expect(size?.code == .invalidArgument && size?.field == "page_size")
         }
     }
@@ -134,7 +118,7 @@ struct EngineJobTests {
             #expect(model.items.map(\.itemID) == ["x", "y"] && model.totalCount == 2)
             let modelErrors = try await f.store.listJobItems(jobID: job.id, model: "m1", errorsOnly: true, pageSize: 0, pageToken: "")
             #expect(modelErrors.items.map(\.itemID) == ["z"] && modelErrors.totalCount == 1)
-            let bad = await storeError { _ = try await f.store.listJobItems(jobID: job.id, model: "", errorsOnly: false, pageSize: -1, pageToken: "") }
+            let bad = await storeRefusal { _ = try await f.store.listJobItems(jobID: job.id, model: "", errorsOnly: false, pageSize: -1, pageToken: "") }
             #expect(bad?.code == .invalidArgument && bad?.field == "page_size")
 
             // Deleting the job deletes its items.

@@ -38,16 +38,11 @@ struct EngineProviderTests {
             #expect(try await f.store.updateProvider("openai", ProviderUpdate()).encryptedKey == [9, 9])
 
             try await f.store.deleteProvider("openai")
-            for call in [
+            await expectNotFound([
                 { _ = try await f.store.provider("openai") },
                 { _ = try await f.store.updateProvider("openai", ProviderUpdate(isActive: true)) },
                 { try await f.store.deleteProvider("openai") },
-            ] as [() async throws -> Void] {
-                let missing = await storeRefusal(call)
-                #expect(missing?.code == .notFound)
-                #expect(missing?.message == "provider openai not found")
-                #expect(missing?.field == "provider")
-            }
+            ], message: "provider openai not found", field: "provider")
             #expect(try await f.store.listProviders().count == 2)
         }
     }

@@ -321,12 +321,9 @@ struct EngineRunTests {
             let batch = MetricPointBatch(runID: grandchild.id, keys: ["loss"], keyIndex: [0, 0], values: [1, 0.5], steps: [0, 1], timestampsMs: [1, 2], receivedAtMs: 3)
             _ = try await f.store.commitMetrics([batch])
             #expect(try await f.store.run(id: grandchild.id).metrics.map(\.count) == [2])
-            let own = try await pendingBlob(f.blobs, "grandchild's")
-            let shared = try await pendingBlob(f.blobs, "shared")
-            let sharedAgain = try await pendingBlob(f.blobs, "shared")
-            _ = try await f.store.createArtifact(NewArtifact(runID: grandchild.id, name: "m", type: 1), content: own, blobs: f.blobs)
-            _ = try await f.store.createArtifact(NewArtifact(runID: child.id, name: "d", type: 1), content: shared, blobs: f.blobs)
-            _ = try await f.store.createArtifact(NewArtifact(runID: sibling.id, name: "d", type: 1), content: sharedAgain, blobs: f.blobs)
+            let (own, shared) = try await logOwnAndSharedArtifacts(
+                f, own: (grandchild.id, "m", "grandchild's"), shared: (child.id, "d"), keeperRunID: sibling.id
+            )
             _ = try await f.store.endRun(id: root.id, state: .completed, error: "")
             _ = try await f.store.endRun(id: child.id, state: .completed, error: "")
             let running = await storeRefusal { try await f.store.deleteRun(id: root.id, force: false, blobs: f.blobs) }

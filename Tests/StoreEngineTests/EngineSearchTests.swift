@@ -367,7 +367,7 @@ struct EngineSearchTests {
                 // Full records.
                 let run = try #require(try await store.searchRuns(experimentIDs: [], filter: #"id = "run4""#, orderBy: [], pageSize: 10, pageToken: "").items.first)
                 #expect(run.experimentID == corpus.expand("{expb}") && run.parentID == "run1" && run.state == .killed)
-                #expect(run.params["lr"] == .double(0.0001) && run.tags["team/a:b"] == "x")
+                #expect(run.params["lr"] == .double(0.0001) && Set(run.params.keys) == ["lr", "nanp"] && run.tags["team/a:b"] == "x")
                 #expect(run.metrics.map(\.key) == ["a.b", "val_acc"])
 
                 // Experiments.
@@ -385,9 +385,17 @@ struct EngineSearchTests {
                     #expect(error?.code == .invalidArgument)
                 }
                 let malformed = await #expect(throws: StoreError.self) { _ = try await corpus.ids("params.lr < ") }
+                #expect(malformed?.code == .invalidArgument)
                 #expect(malformed?.message == #"filter: expected a value after "<" at position 12"# && malformed?.position == 12 && malformed?.field == "filter")
-                let badOrder = await #expect(throws: StoreError.self) { _ = try await corpus.ids("", orderBy: ["name", "metrics.x.median"]) }
-                #expect(badOrder?.message.hasPrefix(#"order_by[1]: unknown metric aggregate "median""#) == true && badOrder?.position == 10)
+                for (orderBy, position, message) in [
+                    (["bogus"], 0, #"order_by[0]: unknown field "bogus""#),
+                    (["name", "metrics.x.median"], 10, #"order_by[1]: unknown metric aggregate "median""#),
+                    (["name asc desc"], 9, #"order_by[0]: expected "asc", "desc", "," or the end of the input, found "desc""#),
+                ] {
+                    let badOrder = await #expect(throws: StoreError.self) { _ = try await corpus.ids("", orderBy: orderBy) }
+                    #expect(badOrder?.code == .invalidArgument && badOrder?.field == "order_by", "\(orderBy)")
+                    #expect(badOrder?.message.hasPrefix(message) == true && badOrder?.position == position, "\(orderBy): \(badOrder?.message ?? "")")
+                }
                 let tooMany = await #expect(throws: StoreError.self) { _ = try await corpus.ids("", orderBy: Array(repeating: "name", count: Store.maximumOrderTerms + 1)) }
                 #expect(tooMany?.code == .invalidArgument)
                 #expect(try await corpus.ids("", orderBy: Array(repeating: "params.lr", count: Store.maximumOrderTerms)).count == 5)
@@ -406,7 +414,11 @@ struct EngineSearchTests {
                 + #"id = "run2""# + String(repeating: ")", count: 100)
             let balanced = (0..<100).map { _ in #"(id="a"or id="b"or id="c"or params.lr = 5 or tags.x="e"or "# }.joined()
                 + #"id = "run1""# + String(repeating: ")", count: 100)
+            #expect(chain.count <= FilterParser.maximumLength && balanced.count <= FilterParser.maximumLength)
+            let tooLong = String(repeating: " ", count: FilterParser.maximumLength) + #"id = "x""#
             for corpus in corpora {
+                let error = await #expect(throws: StoreError.self) { _ = try await corpus.ids(tooLong) }
+                #expect(error?.code == .invalidArgument && error?.position == FilterParser.maximumLength, "\(corpus.engine)")
                 #expect(try await corpus.ids(chain) == ["run4"], "\(corpus.engine)")
                 #expect(try await corpus.ids(ands) == ["run2"], "\(corpus.engine)")
                 #expect(try await corpus.ids(deep) == ["run3"], "\(corpus.engine)")
