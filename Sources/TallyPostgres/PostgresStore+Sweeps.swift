@@ -24,7 +24,7 @@ extension PostgresStore {
 
     package func setJobProgress(jobPK: Int64, current: Int64) async throws {
         try await read { connection in
-            try await connection.query(
+            _ = try await connection.query(
                 "UPDATE jobs SET progress_current = \(current), updated_at_ms = \(Identifiers.nowMs()) WHERE pk = \(jobPK)",
                 logger: logger
             )

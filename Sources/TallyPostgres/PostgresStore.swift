@@ -3,7 +3,7 @@ package import Logging
 import Synchronization
 import _ConnectionPoolModule
 package import PostgresNIO
-package import TallyStore
+import TallyStore
 
 /// The PostgreSQL store engine: every ``StoreEngine`` operation as SQL over a pool of
 /// connections (postgres-nio's `PostgresClient`), for a team's daemons sharing one database
@@ -88,7 +88,7 @@ package final class PostgresStore: StoreEngine, Sendable {
         await Task.yield()
         do {
             try await client.withConnection { connection in
-                try await connection.query("""
+                _ = try await connection.query("""
                     CREATE TABLE IF NOT EXISTS tally_migrations (name text COLLATE "C" PRIMARY KEY, applied_at_ms bigint NOT NULL)
                     """, logger: logger)
             }
@@ -202,7 +202,7 @@ extension PostgresStore {
     /// administration such as the test suite's `CREATE DATABASE`.
     package func executeUnsafe(_ sql: String) async throws {
         try await read { connection in
-            try await connection.query(PostgresQuery(unsafeSQL: sql), logger: self.logger)
+            _ = try await connection.query(PostgresQuery(unsafeSQL: sql), logger: self.logger)
         }
     }
 }
