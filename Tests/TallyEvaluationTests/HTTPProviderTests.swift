@@ -172,7 +172,7 @@ struct HTTPProviderTests {
             let runner = EvaluationRunner(classifier: classifier, settings: settings, labels: testLabels)
             try await runner.run(model: "m", items: [item("x", "FAIL503RA60 LABEL=sports")], completed: []) { collector.append($0) }
         }
-        #expect(clock.now - started < .seconds(5))
+        #expect(clock.now - started < .seconds(15))  // not the 60 s asked, nor the 20 s deadline
         let error = try #require(collector.results.first?.error)
         #expect(error.contains("HTTP 503") && error.contains("past the job's deadline"), "\(error)")
         #expect(server.snapshot.requests == 1)
