@@ -70,12 +70,12 @@ import TallyRPC
     @Test func foldsHeartbeatsAndSecondReports() async throws {
         try await withDaemon { daemon in
             let client = try await daemon.client()
-            let sweep = try await client.createSweep(Self.config(heartbeatMs: 1500))
+            let sweep = try await client.createSweep(Self.config(heartbeatMs: 3000))
             let first = try #require(try await sweep.nextTrial(worker: "w"))
-            // withHeartbeats keeps the trial alive well past its timeout (beats every 100 ms leave
-            // room for a loaded machine).
+            // withHeartbeats keeps the trial alive well past its timeout (beats every 100 ms
+            // against a 3 s timeout leave room for a loaded machine).
             try await first.withHeartbeats(every: .milliseconds(100)) {
-                try await Task.sleep(for: .milliseconds(3500))
+                try await Task.sleep(for: .milliseconds(6500))
             }
             let ended = try await first.report(folds: [1, 2, 3, 4, 5])
             let folds = try #require(ended.folds)
@@ -92,7 +92,7 @@ import TallyRPC
             }
             // Without heartbeats a trial expires, and its slot goes to the next one.
             let second = try #require(try await sweep.nextTrial(worker: "w"))
-            try await Task.sleep(for: .milliseconds(2000))
+            try await Task.sleep(for: .milliseconds(4000))
             let third = try #require(try await sweep.nextTrial(worker: "w"))
             #expect(third.number == 2)
             do {

@@ -14,7 +14,9 @@ struct SweepStoreFailureTests {
     @Test func aTrialEndTheStoreRefusesFailsTheSweepWithTheReason() async throws {
         let h = try await JobHarness()
         defer { Task { await h.close() } }
-        let job = try await h.sweep(sweepConfig([intParam("a", 1, 2)], maxParallel: 1, heartbeatMs: 300))
+        // The heartbeat timeout leaves time to install the trigger first: a trial that missed its
+        // heartbeats before would be recorded, and the sweep would wait for a worker instead.
+        let job = try await h.sweep(sweepConfig([intParam("a", 1, 2)], maxParallel: 1, heartbeatMs: 2_000))
         let trial = try #require(try await h.nextTrial(job.id))
         // From now on the store refuses to record any trial's change (a real SQLite failure,
         // raised by a trigger), and the trial is left to miss its heartbeats.
