@@ -66,6 +66,7 @@ def place(monkeypatch: pytest.MonkeyPatch) -> Iterator[Place]:
     p = Place(root)
     monkeypatch.setenv("TALLY_SOCKET", p.socket)
     monkeypatch.setenv("TALLY_HOME", p.home)
+    monkeypatch.delenv("TALLY_JOURNAL", raising=False)  # journals go under this test's own home
     monkeypatch.setenv("TALLY_EXECUTABLE", tally_bin())
     monkeypatch.delenv("TALLY_AUTOSTART", raising=False)
     monkeypatch.delenv("TALLY_AUTOSTART_TIMEOUT", raising=False)
