@@ -2,7 +2,7 @@
 public import TallyProto
 public import TallyRPC
 
-/// Daemon information and liveness.
+/// The service `System`.
 public enum SystemService {
     /// Full service name.
     public static let name = "tally.v1.System"
@@ -12,22 +12,37 @@ public enum SystemService {
         public static let info = MethodDescriptor(service: "tally.v1.System", method: "Info", kind: .unary)
         /// Answers at once with the request's payload.
         public static let ping = MethodDescriptor(service: "tally.v1.System", method: "Ping", kind: .unary)
+        /// Makes an access token (admin).
+        public static let createToken = MethodDescriptor(service: "tally.v1.System", method: "CreateToken", kind: .unary)
+        /// Lists access tokens, without their secrets (admin).
+        public static let listTokens = MethodDescriptor(service: "tally.v1.System", method: "ListTokens", kind: .unary)
+        /// Revokes an access token (admin).
+        public static let revokeToken = MethodDescriptor(service: "tally.v1.System", method: "RevokeToken", kind: .unary)
         /// Every method, in declaration order.
-        public static let all: [MethodDescriptor] = [info, ping]
+        public static let all: [MethodDescriptor] = [info, ping, createToken, listTokens, revokeToken]
     }
     /// Every method with its request and response message types, in declaration order.
     public static let schemas: [MethodSchema] = [
         MethodSchema(descriptor: Method.info, requestType: InfoRequest.self, responseType: InfoResponse.self),
         MethodSchema(descriptor: Method.ping, requestType: PingRequest.self, responseType: PingResponse.self),
+        MethodSchema(descriptor: Method.createToken, requestType: CreateTokenRequest.self, responseType: CreateTokenResponse.self),
+        MethodSchema(descriptor: Method.listTokens, requestType: ListTokensRequest.self, responseType: ListTokensResponse.self),
+        MethodSchema(descriptor: Method.revokeToken, requestType: RevokeTokenRequest.self, responseType: RevokeTokenResponse.self),
     ]
 }
 
-/// Daemon information and liveness. Implement it and register it with `registerMethods(with:)`.
+/// The service `System`. Implement it and register it with `registerMethods(with:)`.
 public protocol SystemServiceProtocol: Sendable {
     /// Returns the daemon's version, pid, uptime and where its data lives.
     func info(request: InfoRequest, context: ServerContext) async throws -> InfoResponse
     /// Answers at once with the request's payload.
     func ping(request: PingRequest, context: ServerContext) async throws -> PingResponse
+    /// Makes an access token (admin).
+    func createToken(request: CreateTokenRequest, context: ServerContext) async throws -> CreateTokenResponse
+    /// Lists access tokens, without their secrets (admin).
+    func listTokens(request: ListTokensRequest, context: ServerContext) async throws -> ListTokensResponse
+    /// Revokes an access token (admin).
+    func revokeToken(request: RevokeTokenRequest, context: ServerContext) async throws -> RevokeTokenResponse
 }
 
 extension SystemServiceProtocol {
@@ -38,6 +53,15 @@ extension SystemServiceProtocol {
         }
         router.registerUnary(SystemService.Method.ping, input: PingRequest.self, output: PingResponse.self) { request, context in
             try await self.ping(request: request, context: context)
+        }
+        router.registerUnary(SystemService.Method.createToken, input: CreateTokenRequest.self, output: CreateTokenResponse.self) { request, context in
+            try await self.createToken(request: request, context: context)
+        }
+        router.registerUnary(SystemService.Method.listTokens, input: ListTokensRequest.self, output: ListTokensResponse.self) { request, context in
+            try await self.listTokens(request: request, context: context)
+        }
+        router.registerUnary(SystemService.Method.revokeToken, input: RevokeTokenRequest.self, output: RevokeTokenResponse.self) { request, context in
+            try await self.revokeToken(request: request, context: context)
         }
     }
 }
@@ -58,6 +82,21 @@ public struct SystemClient: Sendable {
     /// Answers at once with the request's payload.
     public func ping(_ request: PingRequest, options: CallOptions = CallOptions()) async throws -> PingResponse {
         try await transport.unary(SystemService.Method.ping, request: request, options: options)
+    }
+
+    /// Makes an access token (admin).
+    public func createToken(_ request: CreateTokenRequest, options: CallOptions = CallOptions()) async throws -> CreateTokenResponse {
+        try await transport.unary(SystemService.Method.createToken, request: request, options: options)
+    }
+
+    /// Lists access tokens, without their secrets (admin).
+    public func listTokens(_ request: ListTokensRequest = ListTokensRequest(), options: CallOptions = CallOptions()) async throws -> ListTokensResponse {
+        try await transport.unary(SystemService.Method.listTokens, request: request, options: options)
+    }
+
+    /// Revokes an access token (admin).
+    public func revokeToken(_ request: RevokeTokenRequest, options: CallOptions = CallOptions()) async throws -> RevokeTokenResponse {
+        try await transport.unary(SystemService.Method.revokeToken, request: request, options: options)
     }
 }
 

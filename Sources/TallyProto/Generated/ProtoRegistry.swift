@@ -4,6 +4,7 @@
 public enum ProtoRegistry {
     /// The message types, by full protobuf name.
     public static let messageTypes: [String: any ProtoMessage.Type] = [
+        "tally.v1.AccessToken": AccessToken.self,
         "tally.v1.AlternativeLabel": AlternativeLabel.self,
         "tally.v1.Artifact": Artifact.self,
         "tally.v1.ArtifactFile": ArtifactFile.self,
@@ -22,6 +23,8 @@ public enum ProtoRegistry {
         "tally.v1.CreateExperimentRequest": CreateExperimentRequest.self,
         "tally.v1.CreateJobRequest": CreateJobRequest.self,
         "tally.v1.CreateProviderRequest": CreateProviderRequest.self,
+        "tally.v1.CreateTokenRequest": CreateTokenRequest.self,
+        "tally.v1.CreateTokenResponse": CreateTokenResponse.self,
         "tally.v1.CrossValidateRequest": CrossValidateRequest.self,
         "tally.v1.CrossValidationConfig": CrossValidationConfig.self,
         "tally.v1.CrossValidationResult": CrossValidationResult.self,
@@ -87,6 +90,8 @@ public enum ProtoRegistry {
         "tally.v1.ListProvidersResponse": ListProvidersResponse.self,
         "tally.v1.ListRunsRequest": ListRunsRequest.self,
         "tally.v1.ListRunsResponse": ListRunsResponse.self,
+        "tally.v1.ListTokensRequest": ListTokensRequest.self,
+        "tally.v1.ListTokensResponse": ListTokensResponse.self,
         "tally.v1.LogMetricsResponse": LogMetricsResponse.self,
         "tally.v1.LogParamsRequest": LogParamsRequest.self,
         "tally.v1.LogParamsResponse": LogParamsResponse.self,
@@ -109,6 +114,8 @@ public enum ProtoRegistry {
         "tally.v1.ReportTrialRequest.Folds": ReportTrialRequest.Folds.self,
         "tally.v1.ReportTrialResponse": ReportTrialResponse.self,
         "tally.v1.ResumeRunRequest": ResumeRunRequest.self,
+        "tally.v1.RevokeTokenRequest": RevokeTokenRequest.self,
+        "tally.v1.RevokeTokenResponse": RevokeTokenResponse.self,
         "tally.v1.Run": Run.self,
         "tally.v1.RunEvent": RunEvent.self,
         "tally.v1.RunWrite": RunWrite.self,

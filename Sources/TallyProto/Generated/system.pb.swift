@@ -97,6 +97,10 @@ public struct InfoResponse: ProtoMessage {
     /// daemon's user and without it for others; empty when the dashboard is off.
     public var dashboardUrl: String = ""
 
+    /// TCP addresses the daemon also listens on ("tcp://0.0.0.0:7312", TLS unless marked
+    /// "insecure"), beside its Unix socket.
+    public var listenUrls: [String] = []
+
     /// Creates a message with every field at its default value.
     public init() {}
 
@@ -153,6 +157,217 @@ public struct PingResponse: ProtoMessage {
 
     /// Daemon clock, unix milliseconds.
     public var serverTimeMs: Int64 = 0
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// Daemon information and liveness.
+/// An access token, as listed: never its secret, which only CreateTokenResponse carries, once.
+public struct AccessToken: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.AccessToken"
+
+    /// Its name, unique in the store: the user that runs and experiments made with it are created by.
+    public var name: String = ""
+
+    /// "viewer", "member" or "admin".
+    public var role: String = ""
+
+    /// Public part of the token (the text between "tally_" and the second "_"), for logs.
+    public var id: String = ""
+
+    /// When it was made, Unix milliseconds.
+    public var createdAtMs: Int64 = 0
+
+    /// When it stops being accepted, Unix milliseconds; 0 for never.
+    public var expiresAtMs: Int64 = 0
+
+    /// Who made it.
+    public var createdBy: String = ""
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// The message `tally.v1.CreateTokenRequest`.
+public struct CreateTokenRequest: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.CreateTokenRequest"
+
+    /// A name of 1 to 64 letters, digits, '.', '_', '-' or '@'.
+    public var name: String = ""
+
+    /// "viewer", "member" or "admin".
+    public var role: String = ""
+
+    /// Lifetime in seconds from now; 0 for a token that does not expire.
+    public var expiresInS: UInt64 = 0
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// The message `tally.v1.CreateTokenResponse`.
+public struct CreateTokenResponse: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.CreateTokenResponse"
+
+    /// `token` (field 1).
+    public var token: AccessToken? = nil
+
+    /// The token to hand to its user ("tally_<id>_<secret>"); the daemon keeps only a hash of it.
+    public var secret: String = ""
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// The message `tally.v1.ListTokensRequest`.
+public struct ListTokensRequest: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.ListTokensRequest"
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// The message `tally.v1.ListTokensResponse`.
+public struct ListTokensResponse: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.ListTokensResponse"
+
+    /// By name.
+    public var tokens: [AccessToken] = []
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// The message `tally.v1.RevokeTokenRequest`.
+public struct RevokeTokenRequest: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.RevokeTokenRequest"
+
+    /// `name` (field 1).
+    public var name: String = ""
+
+    /// Creates a message with every field at its default value.
+    public init() {}
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: [UInt8]) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Decodes a message from its protobuf wire bytes.
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws(ProtoError) {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    /// Encodes the message to protobuf wire bytes (map entries sorted by key).
+    public func serializedBytes() throws(ProtoError) -> [UInt8] {
+        try ProtoCodec.encode(self)
+    }
+}
+
+/// The message `tally.v1.RevokeTokenResponse`.
+public struct RevokeTokenResponse: ProtoMessage {
+    /// The full protobuf name of the message.
+    public static let protoMessageName = "tally.v1.RevokeTokenResponse"
+
+    /// The token revoked; new connections presenting it are refused.
+    public var token: AccessToken? = nil
 
     /// Creates a message with every field at its default value.
     public init() {}
@@ -453,6 +668,7 @@ extension InfoResponse: CMessageConvertible {
         self.callsInFlight = c.pointee.calls_in_flight
         self.migrations = CConvert.strings(c.pointee.migrations, count: c.pointee.n_migrations)
         self.dashboardUrl = CConvert.string(c.pointee.dashboard_url)
+        self.listenUrls = CConvert.strings(c.pointee.listen_urls, count: c.pointee.n_listen_urls)
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -469,6 +685,8 @@ extension InfoResponse: CMessageConvertible {
         c.pointee.n_migrations = self.migrations.count
         c.pointee.migrations = try arena.strings(self.migrations, field: "migrations")
         c.pointee.dashboard_url = try arena.string(self.dashboardUrl, field: "dashboard_url")
+        c.pointee.n_listen_urls = self.listenUrls.count
+        c.pointee.listen_urls = try arena.strings(self.listenUrls, field: "listen_urls")
     }
 }
 
@@ -509,6 +727,154 @@ extension PingResponse: CMessageConvertible {
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
         c.pointee.payload = arena.bytes(self.payload)
         c.pointee.server_time_ms = self.serverTimeMs
+    }
+}
+
+extension AccessToken: CMessageConvertible {
+    typealias CStruct = Tally__V1__AccessToken
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__access_token__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__access_token__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.name = CConvert.string(c.pointee.name)
+        self.role = CConvert.string(c.pointee.role)
+        self.id = CConvert.string(c.pointee.id)
+        self.createdAtMs = c.pointee.created_at_ms
+        self.expiresAtMs = c.pointee.expires_at_ms
+        self.createdBy = CConvert.string(c.pointee.created_by)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.name = try arena.string(self.name, field: "name")
+        c.pointee.role = try arena.string(self.role, field: "role")
+        c.pointee.id = try arena.string(self.id, field: "id")
+        c.pointee.created_at_ms = self.createdAtMs
+        c.pointee.expires_at_ms = self.expiresAtMs
+        c.pointee.created_by = try arena.string(self.createdBy, field: "created_by")
+    }
+}
+
+extension CreateTokenRequest: CMessageConvertible {
+    typealias CStruct = Tally__V1__CreateTokenRequest
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__create_token_request__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__create_token_request__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.name = CConvert.string(c.pointee.name)
+        self.role = CConvert.string(c.pointee.role)
+        self.expiresInS = c.pointee.expires_in_s
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.name = try arena.string(self.name, field: "name")
+        c.pointee.role = try arena.string(self.role, field: "role")
+        c.pointee.expires_in_s = self.expiresInS
+    }
+}
+
+extension CreateTokenResponse: CMessageConvertible {
+    typealias CStruct = Tally__V1__CreateTokenResponse
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__create_token_response__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__create_token_response__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        if let p = c.pointee.token { self.token = AccessToken(cMessage: p) }
+        self.secret = CConvert.string(c.pointee.secret)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        if let v = self.token { c.pointee.token = try arena.message(v, field: "token") }
+        c.pointee.secret = try arena.string(self.secret, field: "secret")
+    }
+}
+
+extension ListTokensRequest: CMessageConvertible {
+    typealias CStruct = Tally__V1__ListTokensRequest
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__list_tokens_request__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__list_tokens_request__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+    }
+}
+
+extension ListTokensResponse: CMessageConvertible {
+    typealias CStruct = Tally__V1__ListTokensResponse
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__list_tokens_response__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__list_tokens_response__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.tokens = CConvert.messages(c.pointee.tokens, count: c.pointee.n_tokens)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.n_tokens = self.tokens.count
+        c.pointee.tokens = try arena.messages(self.tokens, field: "tokens")
+    }
+}
+
+extension RevokeTokenRequest: CMessageConvertible {
+    typealias CStruct = Tally__V1__RevokeTokenRequest
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__revoke_token_request__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__revoke_token_request__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        self.name = CConvert.string(c.pointee.name)
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        c.pointee.name = try arena.string(self.name, field: "name")
+    }
+}
+
+extension RevokeTokenResponse: CMessageConvertible {
+    typealias CStruct = Tally__V1__RevokeTokenResponse
+
+    nonisolated(unsafe) static let cDescriptor = CConvert.descriptor(of: tally__v1__revoke_token_response__init)
+
+    static func cInit(_ c: UnsafeMutablePointer<CStruct>) {
+        tally__v1__revoke_token_response__init(c)
+    }
+
+    init(cMessage c: UnsafePointer<CStruct>) {
+        self.init()
+        if let p = c.pointee.token { self.token = AccessToken(cMessage: p) }
+    }
+
+    func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
+        if let v = self.token { c.pointee.token = try arena.message(v, field: "token") }
     }
 }
 
@@ -783,6 +1149,7 @@ extension InfoResponse: ProtoJSONEncodable {
         if self.callsInFlight != 0 { o["callsInFlight"] = .integer(Int64(self.callsInFlight)) }
         if !self.migrations.isEmpty { o["migrations"] = .array(self.migrations.map { .string($0) }) }
         if !self.dashboardUrl.isEmpty { o["dashboardUrl"] = .string(self.dashboardUrl) }
+        if !self.listenUrls.isEmpty { o["listenUrls"] = .array(self.listenUrls.map { .string($0) }) }
         return .object(o)
     }
 }
@@ -802,6 +1169,75 @@ extension PingResponse: ProtoJSONEncodable {
         var o: [String: JSONValue] = [:]
         if !self.payload.isEmpty { o["payload"] = .bytes(self.payload) }
         if self.serverTimeMs != 0 { o["serverTimeMs"] = .int64(self.serverTimeMs) }
+        return .object(o)
+    }
+}
+
+extension AccessToken: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.name.isEmpty { o["name"] = .string(self.name) }
+        if !self.role.isEmpty { o["role"] = .string(self.role) }
+        if !self.id.isEmpty { o["id"] = .string(self.id) }
+        if self.createdAtMs != 0 { o["createdAtMs"] = .int64(self.createdAtMs) }
+        if self.expiresAtMs != 0 { o["expiresAtMs"] = .int64(self.expiresAtMs) }
+        if !self.createdBy.isEmpty { o["createdBy"] = .string(self.createdBy) }
+        return .object(o)
+    }
+}
+
+extension CreateTokenRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.name.isEmpty { o["name"] = .string(self.name) }
+        if !self.role.isEmpty { o["role"] = .string(self.role) }
+        if self.expiresInS != 0 { o["expiresInS"] = .uint64(self.expiresInS) }
+        return .object(o)
+    }
+}
+
+extension CreateTokenResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if let v = self.token { o["token"] = v.protoJSON }
+        if !self.secret.isEmpty { o["secret"] = .string(self.secret) }
+        return .object(o)
+    }
+}
+
+extension ListTokensRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        .object([:])
+    }
+}
+
+extension ListTokensResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.tokens.isEmpty { o["tokens"] = .array(self.tokens.map { $0.protoJSON }) }
+        return .object(o)
+    }
+}
+
+extension RevokeTokenRequest: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if !self.name.isEmpty { o["name"] = .string(self.name) }
+        return .object(o)
+    }
+}
+
+extension RevokeTokenResponse: ProtoJSONEncodable {
+    /// The message in the proto3 JSON mapping.
+    public var protoJSON: JSONValue {
+        var o: [String: JSONValue] = [:]
+        if let v = self.token { o["token"] = v.protoJSON }
         return .object(o)
     }
 }
@@ -980,6 +1416,10 @@ extension InfoResponse: ProtoJSONDecodable {
                     try ProtoJSONDecoding.checkSingleSpelling(members, "dashboardUrl", "dashboard_url")
                     if case .null = value { continue }
                     self.dashboardUrl = try ProtoJSONDecoding.decodeString(value)
+                case "listenUrls", "listen_urls":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "listenUrls", "listen_urls")
+                    if case .null = value { continue }
+                    self.listenUrls = try ProtoJSONDecoding.array(value, ProtoJSONDecoding.decodeString)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }
@@ -1028,6 +1468,176 @@ extension PingResponse: ProtoJSONDecodable {
                     try ProtoJSONDecoding.checkSingleSpelling(members, "serverTimeMs", "server_time_ms")
                     if case .null = value { continue }
                     self.serverTimeMs = try ProtoJSONDecoding.decodeInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension AccessToken: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                case "role":
+                    if case .null = value { continue }
+                    self.role = try ProtoJSONDecoding.decodeString(value)
+                case "id":
+                    if case .null = value { continue }
+                    self.id = try ProtoJSONDecoding.decodeString(value)
+                case "createdAtMs", "created_at_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "createdAtMs", "created_at_ms")
+                    if case .null = value { continue }
+                    self.createdAtMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "expiresAtMs", "expires_at_ms":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "expiresAtMs", "expires_at_ms")
+                    if case .null = value { continue }
+                    self.expiresAtMs = try ProtoJSONDecoding.decodeInt64(value)
+                case "createdBy", "created_by":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "createdBy", "created_by")
+                    if case .null = value { continue }
+                    self.createdBy = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension CreateTokenRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                case "role":
+                    if case .null = value { continue }
+                    self.role = try ProtoJSONDecoding.decodeString(value)
+                case "expiresInS", "expires_in_s":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "expiresInS", "expires_in_s")
+                    if case .null = value { continue }
+                    self.expiresInS = try ProtoJSONDecoding.decodeUInt64(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension CreateTokenResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "token":
+                    if case .null = value { continue }
+                    self.token = try AccessToken(protoJSON: value)
+                case "secret":
+                    if case .null = value { continue }
+                    self.secret = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension ListTokensRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        try ProtoJSONDecoding.rejectMembers(members, message: Self.protoMessageName)
+    }
+}
+
+extension ListTokensResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "tokens":
+                    if case .null = value { continue }
+                    self.tokens = try ProtoJSONDecoding.array(value, AccessToken.init(protoJSON:))
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension RevokeTokenRequest: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "name":
+                    if case .null = value { continue }
+                    self.name = try ProtoJSONDecoding.decodeString(value)
+                default:
+                    throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
+                }
+            } catch {
+                throw error.inField(key)
+            }
+        }
+    }
+}
+
+extension RevokeTokenResponse: ProtoJSONDecodable {
+    /// Reads the message from the proto3 JSON mapping: fields by JSON name or original name,
+    /// `null` for a field's default; unknown fields and two members of a oneof are errors.
+    public init(protoJSON json: JSONValue) throws(ProtoJSONError) {
+        self.init()
+        let members = try ProtoJSONDecoding.members(of: json, message: Self.protoMessageName)
+        for (key, value) in ProtoJSONDecoding.sorted(members) {
+            do throws(ProtoJSONError) {
+                switch key {
+                case "token":
+                    if case .null = value { continue }
+                    self.token = try AccessToken(protoJSON: value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }

@@ -22,6 +22,11 @@ public struct Hello: ProtoMessage {
     /// Flow-control window the client grants the server on every call, in bytes (0: the default).
     public var initialWindow: UInt32 = 0
 
+    /// An access token made by `tally tokens create` (docs/teams.md). Required on TCP, where the
+    /// connection is refused with UNAUTHENTICATED without a valid one; ignored on the Unix socket,
+    /// where the kernel names the peer.
+    public var token: String = ""
+
     /// Creates a message with every field at its default value.
     public init() {}
 
@@ -63,6 +68,13 @@ public struct HelloReply: ProtoMessage {
 
     /// Connection id the daemon uses in its logs.
     public var connectionId: UInt64 = 0
+
+    /// Who the daemon takes the client for: the token's name on TCP, the peer's login name (or
+    /// "uid N") on the Unix socket. Runs and experiments the client creates carry it as created_by.
+    public var user: String = ""
+
+    /// The client's role: "viewer", "member" or "admin" (docs/teams.md).
+    public var role: String = ""
 
     /// Creates a message with every field at its default value.
     public init() {}
@@ -236,6 +248,7 @@ extension Hello: CMessageConvertible {
         self.clientName = CConvert.string(c.pointee.client_name)
         self.maxFrameSize = c.pointee.max_frame_size
         self.initialWindow = c.pointee.initial_window
+        self.token = CConvert.string(c.pointee.token)
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -244,6 +257,7 @@ extension Hello: CMessageConvertible {
         c.pointee.client_name = try arena.string(self.clientName, field: "client_name")
         c.pointee.max_frame_size = self.maxFrameSize
         c.pointee.initial_window = self.initialWindow
+        c.pointee.token = try arena.string(self.token, field: "token")
     }
 }
 
@@ -264,6 +278,8 @@ extension HelloReply: CMessageConvertible {
         self.maxConcurrentCalls = c.pointee.max_concurrent_calls
         self.initialWindow = c.pointee.initial_window
         self.connectionId = c.pointee.connection_id
+        self.user = CConvert.string(c.pointee.user)
+        self.role = CConvert.string(c.pointee.role)
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -273,6 +289,8 @@ extension HelloReply: CMessageConvertible {
         c.pointee.max_concurrent_calls = self.maxConcurrentCalls
         c.pointee.initial_window = self.initialWindow
         c.pointee.connection_id = self.connectionId
+        c.pointee.user = try arena.string(self.user, field: "user")
+        c.pointee.role = try arena.string(self.role, field: "role")
     }
 }
 
@@ -413,6 +431,7 @@ extension Hello: ProtoJSONEncodable {
         if !self.clientName.isEmpty { o["clientName"] = .string(self.clientName) }
         if self.maxFrameSize != 0 { o["maxFrameSize"] = .integer(Int64(self.maxFrameSize)) }
         if self.initialWindow != 0 { o["initialWindow"] = .integer(Int64(self.initialWindow)) }
+        if !self.token.isEmpty { o["token"] = .string(self.token) }
         return .object(o)
     }
 }
@@ -427,6 +446,8 @@ extension HelloReply: ProtoJSONEncodable {
         if self.maxConcurrentCalls != 0 { o["maxConcurrentCalls"] = .integer(Int64(self.maxConcurrentCalls)) }
         if self.initialWindow != 0 { o["initialWindow"] = .integer(Int64(self.initialWindow)) }
         if self.connectionId != 0 { o["connectionId"] = .uint64(self.connectionId) }
+        if !self.user.isEmpty { o["user"] = .string(self.user) }
+        if !self.role.isEmpty { o["role"] = .string(self.role) }
         return .object(o)
     }
 }
@@ -515,6 +536,9 @@ extension Hello: ProtoJSONDecodable {
                     try ProtoJSONDecoding.checkSingleSpelling(members, "initialWindow", "initial_window")
                     if case .null = value { continue }
                     self.initialWindow = try ProtoJSONDecoding.decodeUInt32(value)
+                case "token":
+                    if case .null = value { continue }
+                    self.token = try ProtoJSONDecoding.decodeString(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }
@@ -557,6 +581,12 @@ extension HelloReply: ProtoJSONDecodable {
                     try ProtoJSONDecoding.checkSingleSpelling(members, "connectionId", "connection_id")
                     if case .null = value { continue }
                     self.connectionId = try ProtoJSONDecoding.decodeUInt64(value)
+                case "user":
+                    if case .null = value { continue }
+                    self.user = try ProtoJSONDecoding.decodeString(value)
+                case "role":
+                    if case .null = value { continue }
+                    self.role = try ProtoJSONDecoding.decodeString(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }

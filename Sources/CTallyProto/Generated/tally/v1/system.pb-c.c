@@ -187,6 +187,321 @@ void   tally__v1__ping_response__free_unpacked
   assert(message->base.descriptor == &tally__v1__ping_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   tally__v1__access_token__init
+                     (Tally__V1__AccessToken         *message)
+{
+  static const Tally__V1__AccessToken init_value = TALLY__V1__ACCESS_TOKEN__INIT;
+  *message = init_value;
+}
+size_t tally__v1__access_token__get_packed_size
+                     (const Tally__V1__AccessToken *message)
+{
+  assert(message->base.descriptor == &tally__v1__access_token__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__access_token__pack
+                     (const Tally__V1__AccessToken *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__access_token__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__access_token__pack_to_buffer
+                     (const Tally__V1__AccessToken *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__access_token__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__AccessToken *
+       tally__v1__access_token__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__AccessToken *)
+     protobuf_c_message_unpack (&tally__v1__access_token__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__access_token__free_unpacked
+                     (Tally__V1__AccessToken *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__access_token__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__create_token_request__init
+                     (Tally__V1__CreateTokenRequest         *message)
+{
+  static const Tally__V1__CreateTokenRequest init_value = TALLY__V1__CREATE_TOKEN_REQUEST__INIT;
+  *message = init_value;
+}
+size_t tally__v1__create_token_request__get_packed_size
+                     (const Tally__V1__CreateTokenRequest *message)
+{
+  assert(message->base.descriptor == &tally__v1__create_token_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__create_token_request__pack
+                     (const Tally__V1__CreateTokenRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__create_token_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__create_token_request__pack_to_buffer
+                     (const Tally__V1__CreateTokenRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__create_token_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__CreateTokenRequest *
+       tally__v1__create_token_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__CreateTokenRequest *)
+     protobuf_c_message_unpack (&tally__v1__create_token_request__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__create_token_request__free_unpacked
+                     (Tally__V1__CreateTokenRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__create_token_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__create_token_response__init
+                     (Tally__V1__CreateTokenResponse         *message)
+{
+  static const Tally__V1__CreateTokenResponse init_value = TALLY__V1__CREATE_TOKEN_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t tally__v1__create_token_response__get_packed_size
+                     (const Tally__V1__CreateTokenResponse *message)
+{
+  assert(message->base.descriptor == &tally__v1__create_token_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__create_token_response__pack
+                     (const Tally__V1__CreateTokenResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__create_token_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__create_token_response__pack_to_buffer
+                     (const Tally__V1__CreateTokenResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__create_token_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__CreateTokenResponse *
+       tally__v1__create_token_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__CreateTokenResponse *)
+     protobuf_c_message_unpack (&tally__v1__create_token_response__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__create_token_response__free_unpacked
+                     (Tally__V1__CreateTokenResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__create_token_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__list_tokens_request__init
+                     (Tally__V1__ListTokensRequest         *message)
+{
+  static const Tally__V1__ListTokensRequest init_value = TALLY__V1__LIST_TOKENS_REQUEST__INIT;
+  *message = init_value;
+}
+size_t tally__v1__list_tokens_request__get_packed_size
+                     (const Tally__V1__ListTokensRequest *message)
+{
+  assert(message->base.descriptor == &tally__v1__list_tokens_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__list_tokens_request__pack
+                     (const Tally__V1__ListTokensRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__list_tokens_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__list_tokens_request__pack_to_buffer
+                     (const Tally__V1__ListTokensRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__list_tokens_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__ListTokensRequest *
+       tally__v1__list_tokens_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__ListTokensRequest *)
+     protobuf_c_message_unpack (&tally__v1__list_tokens_request__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__list_tokens_request__free_unpacked
+                     (Tally__V1__ListTokensRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__list_tokens_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__list_tokens_response__init
+                     (Tally__V1__ListTokensResponse         *message)
+{
+  static const Tally__V1__ListTokensResponse init_value = TALLY__V1__LIST_TOKENS_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t tally__v1__list_tokens_response__get_packed_size
+                     (const Tally__V1__ListTokensResponse *message)
+{
+  assert(message->base.descriptor == &tally__v1__list_tokens_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__list_tokens_response__pack
+                     (const Tally__V1__ListTokensResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__list_tokens_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__list_tokens_response__pack_to_buffer
+                     (const Tally__V1__ListTokensResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__list_tokens_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__ListTokensResponse *
+       tally__v1__list_tokens_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__ListTokensResponse *)
+     protobuf_c_message_unpack (&tally__v1__list_tokens_response__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__list_tokens_response__free_unpacked
+                     (Tally__V1__ListTokensResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__list_tokens_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__revoke_token_request__init
+                     (Tally__V1__RevokeTokenRequest         *message)
+{
+  static const Tally__V1__RevokeTokenRequest init_value = TALLY__V1__REVOKE_TOKEN_REQUEST__INIT;
+  *message = init_value;
+}
+size_t tally__v1__revoke_token_request__get_packed_size
+                     (const Tally__V1__RevokeTokenRequest *message)
+{
+  assert(message->base.descriptor == &tally__v1__revoke_token_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__revoke_token_request__pack
+                     (const Tally__V1__RevokeTokenRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__revoke_token_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__revoke_token_request__pack_to_buffer
+                     (const Tally__V1__RevokeTokenRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__revoke_token_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__RevokeTokenRequest *
+       tally__v1__revoke_token_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__RevokeTokenRequest *)
+     protobuf_c_message_unpack (&tally__v1__revoke_token_request__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__revoke_token_request__free_unpacked
+                     (Tally__V1__RevokeTokenRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__revoke_token_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   tally__v1__revoke_token_response__init
+                     (Tally__V1__RevokeTokenResponse         *message)
+{
+  static const Tally__V1__RevokeTokenResponse init_value = TALLY__V1__REVOKE_TOKEN_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t tally__v1__revoke_token_response__get_packed_size
+                     (const Tally__V1__RevokeTokenResponse *message)
+{
+  assert(message->base.descriptor == &tally__v1__revoke_token_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t tally__v1__revoke_token_response__pack
+                     (const Tally__V1__RevokeTokenResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &tally__v1__revoke_token_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t tally__v1__revoke_token_response__pack_to_buffer
+                     (const Tally__V1__RevokeTokenResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &tally__v1__revoke_token_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Tally__V1__RevokeTokenResponse *
+       tally__v1__revoke_token_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Tally__V1__RevokeTokenResponse *)
+     protobuf_c_message_unpack (&tally__v1__revoke_token_response__descriptor,
+                                allocator, len, data);
+}
+void   tally__v1__revoke_token_response__free_unpacked
+                     (Tally__V1__RevokeTokenResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &tally__v1__revoke_token_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   tally__v1__sample_point__init
                      (Tally__V1__SamplePoint         *message)
 {
@@ -403,7 +718,7 @@ const ProtobufCMessageDescriptor tally__v1__info_request__descriptor =
   (ProtobufCMessageInit) tally__v1__info_request__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__info_response__field_descriptors[12] =
+static const ProtobufCFieldDescriptor tally__v1__info_response__field_descriptors[13] =
 {
   {
     "version",
@@ -549,11 +864,24 @@ static const ProtobufCFieldDescriptor tally__v1__info_response__field_descriptor
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "listen_urls",
+    13,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Tally__V1__InfoResponse, n_listen_urls),
+    offsetof(Tally__V1__InfoResponse, listen_urls),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__info_response__field_indices_by_name[] = {
   5,   /* field[5] = artifact_path */
   9,   /* field[9] = calls_in_flight */
   11,   /* field[11] = dashboard_url */
+  12,   /* field[12] = listen_urls */
   10,   /* field[10] = migrations */
   8,   /* field[8] = open_connections */
   2,   /* field[2] = pid */
@@ -567,7 +895,7 @@ static const unsigned tally__v1__info_response__field_indices_by_name[] = {
 static const ProtobufCIntRange tally__v1__info_response__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 12 }
+  { 0, 13 }
 };
 const ProtobufCMessageDescriptor tally__v1__info_response__descriptor =
 {
@@ -577,7 +905,7 @@ const ProtobufCMessageDescriptor tally__v1__info_response__descriptor =
   "Tally__V1__InfoResponse",
   "tally.v1",
   sizeof(Tally__V1__InfoResponse),
-  12,
+  13,
   tally__v1__info_response__field_descriptors,
   tally__v1__info_response__field_indices_by_name,
   1,  tally__v1__info_response__number_ranges,
@@ -671,6 +999,356 @@ const ProtobufCMessageDescriptor tally__v1__ping_response__descriptor =
   tally__v1__ping_response__field_indices_by_name,
   1,  tally__v1__ping_response__number_ranges,
   (ProtobufCMessageInit) tally__v1__ping_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__access_token__field_descriptors[6] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__AccessToken, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "role",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__AccessToken, role),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__AccessToken, id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_at_ms",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__AccessToken, created_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expires_at_ms",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__AccessToken, expires_at_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "created_by",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__AccessToken, created_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__access_token__field_indices_by_name[] = {
+  3,   /* field[3] = created_at_ms */
+  5,   /* field[5] = created_by */
+  4,   /* field[4] = expires_at_ms */
+  2,   /* field[2] = id */
+  0,   /* field[0] = name */
+  1,   /* field[1] = role */
+};
+static const ProtobufCIntRange tally__v1__access_token__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 6 }
+};
+const ProtobufCMessageDescriptor tally__v1__access_token__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.AccessToken",
+  "AccessToken",
+  "Tally__V1__AccessToken",
+  "tally.v1",
+  sizeof(Tally__V1__AccessToken),
+  6,
+  tally__v1__access_token__field_descriptors,
+  tally__v1__access_token__field_indices_by_name,
+  1,  tally__v1__access_token__number_ranges,
+  (ProtobufCMessageInit) tally__v1__access_token__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__create_token_request__field_descriptors[3] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CreateTokenRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "role",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CreateTokenRequest, role),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expires_in_s",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT64,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CreateTokenRequest, expires_in_s),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__create_token_request__field_indices_by_name[] = {
+  2,   /* field[2] = expires_in_s */
+  0,   /* field[0] = name */
+  1,   /* field[1] = role */
+};
+static const ProtobufCIntRange tally__v1__create_token_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 3 }
+};
+const ProtobufCMessageDescriptor tally__v1__create_token_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.CreateTokenRequest",
+  "CreateTokenRequest",
+  "Tally__V1__CreateTokenRequest",
+  "tally.v1",
+  sizeof(Tally__V1__CreateTokenRequest),
+  3,
+  tally__v1__create_token_request__field_descriptors,
+  tally__v1__create_token_request__field_indices_by_name,
+  1,  tally__v1__create_token_request__number_ranges,
+  (ProtobufCMessageInit) tally__v1__create_token_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__create_token_response__field_descriptors[2] =
+{
+  {
+    "token",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CreateTokenResponse, token),
+    &tally__v1__access_token__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "secret",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__CreateTokenResponse, secret),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__create_token_response__field_indices_by_name[] = {
+  1,   /* field[1] = secret */
+  0,   /* field[0] = token */
+};
+static const ProtobufCIntRange tally__v1__create_token_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor tally__v1__create_token_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.CreateTokenResponse",
+  "CreateTokenResponse",
+  "Tally__V1__CreateTokenResponse",
+  "tally.v1",
+  sizeof(Tally__V1__CreateTokenResponse),
+  2,
+  tally__v1__create_token_response__field_descriptors,
+  tally__v1__create_token_response__field_indices_by_name,
+  1,  tally__v1__create_token_response__number_ranges,
+  (ProtobufCMessageInit) tally__v1__create_token_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+#define tally__v1__list_tokens_request__field_descriptors NULL
+#define tally__v1__list_tokens_request__field_indices_by_name NULL
+#define tally__v1__list_tokens_request__number_ranges NULL
+const ProtobufCMessageDescriptor tally__v1__list_tokens_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.ListTokensRequest",
+  "ListTokensRequest",
+  "Tally__V1__ListTokensRequest",
+  "tally.v1",
+  sizeof(Tally__V1__ListTokensRequest),
+  0,
+  tally__v1__list_tokens_request__field_descriptors,
+  tally__v1__list_tokens_request__field_indices_by_name,
+  0,  tally__v1__list_tokens_request__number_ranges,
+  (ProtobufCMessageInit) tally__v1__list_tokens_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__list_tokens_response__field_descriptors[1] =
+{
+  {
+    "tokens",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Tally__V1__ListTokensResponse, n_tokens),
+    offsetof(Tally__V1__ListTokensResponse, tokens),
+    &tally__v1__access_token__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__list_tokens_response__field_indices_by_name[] = {
+  0,   /* field[0] = tokens */
+};
+static const ProtobufCIntRange tally__v1__list_tokens_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor tally__v1__list_tokens_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.ListTokensResponse",
+  "ListTokensResponse",
+  "Tally__V1__ListTokensResponse",
+  "tally.v1",
+  sizeof(Tally__V1__ListTokensResponse),
+  1,
+  tally__v1__list_tokens_response__field_descriptors,
+  tally__v1__list_tokens_response__field_indices_by_name,
+  1,  tally__v1__list_tokens_response__number_ranges,
+  (ProtobufCMessageInit) tally__v1__list_tokens_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__revoke_token_request__field_descriptors[1] =
+{
+  {
+    "name",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__RevokeTokenRequest, name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__revoke_token_request__field_indices_by_name[] = {
+  0,   /* field[0] = name */
+};
+static const ProtobufCIntRange tally__v1__revoke_token_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor tally__v1__revoke_token_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.RevokeTokenRequest",
+  "RevokeTokenRequest",
+  "Tally__V1__RevokeTokenRequest",
+  "tally.v1",
+  sizeof(Tally__V1__RevokeTokenRequest),
+  1,
+  tally__v1__revoke_token_request__field_descriptors,
+  tally__v1__revoke_token_request__field_indices_by_name,
+  1,  tally__v1__revoke_token_request__number_ranges,
+  (ProtobufCMessageInit) tally__v1__revoke_token_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor tally__v1__revoke_token_response__field_descriptors[1] =
+{
+  {
+    "token",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__RevokeTokenResponse, token),
+    &tally__v1__access_token__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned tally__v1__revoke_token_response__field_indices_by_name[] = {
+  0,   /* field[0] = token */
+};
+static const ProtobufCIntRange tally__v1__revoke_token_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor tally__v1__revoke_token_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "tally.v1.RevokeTokenResponse",
+  "RevokeTokenResponse",
+  "Tally__V1__RevokeTokenResponse",
+  "tally.v1",
+  sizeof(Tally__V1__RevokeTokenResponse),
+  1,
+  tally__v1__revoke_token_response__field_descriptors,
+  tally__v1__revoke_token_response__field_indices_by_name,
+  1,  tally__v1__revoke_token_response__number_ranges,
+  (ProtobufCMessageInit) tally__v1__revoke_token_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor tally__v1__sample_point__field_descriptors[3] =
@@ -1554,14 +2232,20 @@ const ProtobufCEnumDescriptor tally__v1__sample_kind__descriptor =
   tally__v1__sample_kind__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };
-static const ProtobufCMethodDescriptor tally__v1__system__method_descriptors[2] =
+static const ProtobufCMethodDescriptor tally__v1__system__method_descriptors[5] =
 {
   { "Info", &tally__v1__info_request__descriptor, &tally__v1__info_response__descriptor },
   { "Ping", &tally__v1__ping_request__descriptor, &tally__v1__ping_response__descriptor },
+  { "CreateToken", &tally__v1__create_token_request__descriptor, &tally__v1__create_token_response__descriptor },
+  { "ListTokens", &tally__v1__list_tokens_request__descriptor, &tally__v1__list_tokens_response__descriptor },
+  { "RevokeToken", &tally__v1__revoke_token_request__descriptor, &tally__v1__revoke_token_response__descriptor },
 };
 const unsigned tally__v1__system__method_indices_by_name[] = {
+  2,        /* CreateToken */
   0,        /* Info */
-  1         /* Ping */
+  3,        /* ListTokens */
+  1,        /* Ping */
+  4         /* RevokeToken */
 };
 const ProtobufCServiceDescriptor tally__v1__system__descriptor =
 {
@@ -1570,7 +2254,7 @@ const ProtobufCServiceDescriptor tally__v1__system__descriptor =
   "System",
   "Tally__V1__System",
   "tally.v1",
-  2,
+  5,
   tally__v1__system__method_descriptors,
   tally__v1__system__method_indices_by_name
 };
@@ -1589,6 +2273,30 @@ void tally__v1__system__ping(ProtobufCService *service,
 {
   assert(service->descriptor == &tally__v1__system__descriptor);
   service->invoke(service, 1, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void tally__v1__system__create_token(ProtobufCService *service,
+                                     const Tally__V1__CreateTokenRequest *input,
+                                     Tally__V1__CreateTokenResponse_Closure closure,
+                                     void *closure_data)
+{
+  assert(service->descriptor == &tally__v1__system__descriptor);
+  service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void tally__v1__system__list_tokens(ProtobufCService *service,
+                                    const Tally__V1__ListTokensRequest *input,
+                                    Tally__V1__ListTokensResponse_Closure closure,
+                                    void *closure_data)
+{
+  assert(service->descriptor == &tally__v1__system__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void tally__v1__system__revoke_token(ProtobufCService *service,
+                                     const Tally__V1__RevokeTokenRequest *input,
+                                     Tally__V1__RevokeTokenResponse_Closure closure,
+                                     void *closure_data)
+{
+  assert(service->descriptor == &tally__v1__system__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void tally__v1__system__init (Tally__V1__System_Service *service,
                               Tally__V1__System_ServiceDestroy destroy)

@@ -289,7 +289,7 @@ void   tally__v1__go_away__free_unpacked
   assert(message->base.descriptor == &tally__v1__go_away__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
-static const ProtobufCFieldDescriptor tally__v1__hello__field_descriptors[5] =
+static const ProtobufCFieldDescriptor tally__v1__hello__field_descriptors[6] =
 {
   {
     "min_version",
@@ -351,6 +351,18 @@ static const ProtobufCFieldDescriptor tally__v1__hello__field_descriptors[5] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "token",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Hello, token),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__hello__field_indices_by_name[] = {
   2,   /* field[2] = client_name */
@@ -358,11 +370,12 @@ static const unsigned tally__v1__hello__field_indices_by_name[] = {
   3,   /* field[3] = max_frame_size */
   1,   /* field[1] = max_version */
   0,   /* field[0] = min_version */
+  5,   /* field[5] = token */
 };
 static const ProtobufCIntRange tally__v1__hello__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 5 }
+  { 0, 6 }
 };
 const ProtobufCMessageDescriptor tally__v1__hello__descriptor =
 {
@@ -372,14 +385,14 @@ const ProtobufCMessageDescriptor tally__v1__hello__descriptor =
   "Tally__V1__Hello",
   "tally.v1",
   sizeof(Tally__V1__Hello),
-  5,
+  6,
   tally__v1__hello__field_descriptors,
   tally__v1__hello__field_indices_by_name,
   1,  tally__v1__hello__number_ranges,
   (ProtobufCMessageInit) tally__v1__hello__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__hello_reply__field_descriptors[6] =
+static const ProtobufCFieldDescriptor tally__v1__hello_reply__field_descriptors[8] =
 {
   {
     "version",
@@ -453,19 +466,45 @@ static const ProtobufCFieldDescriptor tally__v1__hello_reply__field_descriptors[
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "user",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__HelloReply, user),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "role",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__HelloReply, role),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__hello_reply__field_indices_by_name[] = {
   5,   /* field[5] = connection_id */
   4,   /* field[4] = initial_window */
   3,   /* field[3] = max_concurrent_calls */
   2,   /* field[2] = max_frame_size */
+  7,   /* field[7] = role */
   1,   /* field[1] = server_name */
+  6,   /* field[6] = user */
   0,   /* field[0] = version */
 };
 static const ProtobufCIntRange tally__v1__hello_reply__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 6 }
+  { 0, 8 }
 };
 const ProtobufCMessageDescriptor tally__v1__hello_reply__descriptor =
 {
@@ -475,7 +514,7 @@ const ProtobufCMessageDescriptor tally__v1__hello_reply__descriptor =
   "Tally__V1__HelloReply",
   "tally.v1",
   sizeof(Tally__V1__HelloReply),
-  6,
+  8,
   tally__v1__hello_reply__field_descriptors,
   tally__v1__hello_reply__field_indices_by_name,
   1,  tally__v1__hello_reply__number_ranges,

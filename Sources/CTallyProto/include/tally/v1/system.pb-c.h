@@ -19,6 +19,13 @@ typedef struct Tally__V1__InfoRequest Tally__V1__InfoRequest;
 typedef struct Tally__V1__InfoResponse Tally__V1__InfoResponse;
 typedef struct Tally__V1__PingRequest Tally__V1__PingRequest;
 typedef struct Tally__V1__PingResponse Tally__V1__PingResponse;
+typedef struct Tally__V1__AccessToken Tally__V1__AccessToken;
+typedef struct Tally__V1__CreateTokenRequest Tally__V1__CreateTokenRequest;
+typedef struct Tally__V1__CreateTokenResponse Tally__V1__CreateTokenResponse;
+typedef struct Tally__V1__ListTokensRequest Tally__V1__ListTokensRequest;
+typedef struct Tally__V1__ListTokensResponse Tally__V1__ListTokensResponse;
+typedef struct Tally__V1__RevokeTokenRequest Tally__V1__RevokeTokenRequest;
+typedef struct Tally__V1__RevokeTokenResponse Tally__V1__RevokeTokenResponse;
 typedef struct Tally__V1__SamplePoint Tally__V1__SamplePoint;
 typedef struct Tally__V1__Sample Tally__V1__Sample;
 typedef struct Tally__V1__Sample__MStringEntry Tally__V1__Sample__MStringEntry;
@@ -110,10 +117,16 @@ struct  Tally__V1__InfoResponse
    * daemon's user and without it for others; empty when the dashboard is off.
    */
   char *dashboard_url;
+  /*
+   * TCP addresses the daemon also listens on ("tcp://0.0.0.0:7312", TLS unless marked
+   * "insecure"), beside its Unix socket.
+   */
+  size_t n_listen_urls;
+  char **listen_urls;
 };
 #define TALLY__V1__INFO_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__info_response__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL }
 
 
 /*
@@ -150,6 +163,124 @@ struct  Tally__V1__PingResponse
 #define TALLY__V1__PING_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__ping_response__descriptor) \
     , {0,NULL}, 0 }
+
+
+/*
+ * Daemon information and liveness.
+ * An access token, as listed: never its secret, which only CreateTokenResponse carries, once.
+ */
+struct  Tally__V1__AccessToken
+{
+  ProtobufCMessage base;
+  /*
+   * Its name, unique in the store: the user that runs and experiments made with it are created by.
+   */
+  char *name;
+  /*
+   * "viewer", "member" or "admin".
+   */
+  char *role;
+  /*
+   * Public part of the token (the text between "tally_" and the second "_"), for logs.
+   */
+  char *id;
+  /*
+   * When it was made, Unix milliseconds.
+   */
+  int64_t created_at_ms;
+  /*
+   * When it stops being accepted, Unix milliseconds; 0 for never.
+   */
+  int64_t expires_at_ms;
+  /*
+   * Who made it.
+   */
+  char *created_by;
+};
+#define TALLY__V1__ACCESS_TOKEN__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__access_token__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
+
+
+struct  Tally__V1__CreateTokenRequest
+{
+  ProtobufCMessage base;
+  /*
+   * A name of 1 to 64 letters, digits, '.', '_', '-' or '@'.
+   */
+  char *name;
+  /*
+   * "viewer", "member" or "admin".
+   */
+  char *role;
+  /*
+   * Lifetime in seconds from now; 0 for a token that does not expire.
+   */
+  uint64_t expires_in_s;
+};
+#define TALLY__V1__CREATE_TOKEN_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__create_token_request__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0 }
+
+
+struct  Tally__V1__CreateTokenResponse
+{
+  ProtobufCMessage base;
+  Tally__V1__AccessToken *token;
+  /*
+   * The token to hand to its user ("tally_<id>_<secret>"); the daemon keeps only a hash of it.
+   */
+  char *secret;
+};
+#define TALLY__V1__CREATE_TOKEN_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__create_token_response__descriptor) \
+    , NULL, (char *)protobuf_c_empty_string }
+
+
+struct  Tally__V1__ListTokensRequest
+{
+  ProtobufCMessage base;
+};
+#define TALLY__V1__LIST_TOKENS_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__list_tokens_request__descriptor) \
+     }
+
+
+struct  Tally__V1__ListTokensResponse
+{
+  ProtobufCMessage base;
+  /*
+   * By name.
+   */
+  size_t n_tokens;
+  Tally__V1__AccessToken **tokens;
+};
+#define TALLY__V1__LIST_TOKENS_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__list_tokens_response__descriptor) \
+    , 0,NULL }
+
+
+struct  Tally__V1__RevokeTokenRequest
+{
+  ProtobufCMessage base;
+  char *name;
+};
+#define TALLY__V1__REVOKE_TOKEN_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__revoke_token_request__descriptor) \
+    , (char *)protobuf_c_empty_string }
+
+
+struct  Tally__V1__RevokeTokenResponse
+{
+  ProtobufCMessage base;
+  /*
+   * The token revoked; new connections presenting it are refused.
+   */
+  Tally__V1__AccessToken *token;
+};
+#define TALLY__V1__REVOKE_TOKEN_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&tally__v1__revoke_token_response__descriptor) \
+    , NULL }
 
 
 /*
@@ -408,6 +539,139 @@ Tally__V1__PingResponse *
 void   tally__v1__ping_response__free_unpacked
                      (Tally__V1__PingResponse *message,
                       ProtobufCAllocator *allocator);
+/* Tally__V1__AccessToken methods */
+void   tally__v1__access_token__init
+                     (Tally__V1__AccessToken         *message);
+size_t tally__v1__access_token__get_packed_size
+                     (const Tally__V1__AccessToken   *message);
+size_t tally__v1__access_token__pack
+                     (const Tally__V1__AccessToken   *message,
+                      uint8_t             *out);
+size_t tally__v1__access_token__pack_to_buffer
+                     (const Tally__V1__AccessToken   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__AccessToken *
+       tally__v1__access_token__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__access_token__free_unpacked
+                     (Tally__V1__AccessToken *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__CreateTokenRequest methods */
+void   tally__v1__create_token_request__init
+                     (Tally__V1__CreateTokenRequest         *message);
+size_t tally__v1__create_token_request__get_packed_size
+                     (const Tally__V1__CreateTokenRequest   *message);
+size_t tally__v1__create_token_request__pack
+                     (const Tally__V1__CreateTokenRequest   *message,
+                      uint8_t             *out);
+size_t tally__v1__create_token_request__pack_to_buffer
+                     (const Tally__V1__CreateTokenRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__CreateTokenRequest *
+       tally__v1__create_token_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__create_token_request__free_unpacked
+                     (Tally__V1__CreateTokenRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__CreateTokenResponse methods */
+void   tally__v1__create_token_response__init
+                     (Tally__V1__CreateTokenResponse         *message);
+size_t tally__v1__create_token_response__get_packed_size
+                     (const Tally__V1__CreateTokenResponse   *message);
+size_t tally__v1__create_token_response__pack
+                     (const Tally__V1__CreateTokenResponse   *message,
+                      uint8_t             *out);
+size_t tally__v1__create_token_response__pack_to_buffer
+                     (const Tally__V1__CreateTokenResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__CreateTokenResponse *
+       tally__v1__create_token_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__create_token_response__free_unpacked
+                     (Tally__V1__CreateTokenResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__ListTokensRequest methods */
+void   tally__v1__list_tokens_request__init
+                     (Tally__V1__ListTokensRequest         *message);
+size_t tally__v1__list_tokens_request__get_packed_size
+                     (const Tally__V1__ListTokensRequest   *message);
+size_t tally__v1__list_tokens_request__pack
+                     (const Tally__V1__ListTokensRequest   *message,
+                      uint8_t             *out);
+size_t tally__v1__list_tokens_request__pack_to_buffer
+                     (const Tally__V1__ListTokensRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__ListTokensRequest *
+       tally__v1__list_tokens_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__list_tokens_request__free_unpacked
+                     (Tally__V1__ListTokensRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__ListTokensResponse methods */
+void   tally__v1__list_tokens_response__init
+                     (Tally__V1__ListTokensResponse         *message);
+size_t tally__v1__list_tokens_response__get_packed_size
+                     (const Tally__V1__ListTokensResponse   *message);
+size_t tally__v1__list_tokens_response__pack
+                     (const Tally__V1__ListTokensResponse   *message,
+                      uint8_t             *out);
+size_t tally__v1__list_tokens_response__pack_to_buffer
+                     (const Tally__V1__ListTokensResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__ListTokensResponse *
+       tally__v1__list_tokens_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__list_tokens_response__free_unpacked
+                     (Tally__V1__ListTokensResponse *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__RevokeTokenRequest methods */
+void   tally__v1__revoke_token_request__init
+                     (Tally__V1__RevokeTokenRequest         *message);
+size_t tally__v1__revoke_token_request__get_packed_size
+                     (const Tally__V1__RevokeTokenRequest   *message);
+size_t tally__v1__revoke_token_request__pack
+                     (const Tally__V1__RevokeTokenRequest   *message,
+                      uint8_t             *out);
+size_t tally__v1__revoke_token_request__pack_to_buffer
+                     (const Tally__V1__RevokeTokenRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__RevokeTokenRequest *
+       tally__v1__revoke_token_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__revoke_token_request__free_unpacked
+                     (Tally__V1__RevokeTokenRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Tally__V1__RevokeTokenResponse methods */
+void   tally__v1__revoke_token_response__init
+                     (Tally__V1__RevokeTokenResponse         *message);
+size_t tally__v1__revoke_token_response__get_packed_size
+                     (const Tally__V1__RevokeTokenResponse   *message);
+size_t tally__v1__revoke_token_response__pack
+                     (const Tally__V1__RevokeTokenResponse   *message,
+                      uint8_t             *out);
+size_t tally__v1__revoke_token_response__pack_to_buffer
+                     (const Tally__V1__RevokeTokenResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Tally__V1__RevokeTokenResponse *
+       tally__v1__revoke_token_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   tally__v1__revoke_token_response__free_unpacked
+                     (Tally__V1__RevokeTokenResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Tally__V1__SamplePoint methods */
 void   tally__v1__sample_point__init
                      (Tally__V1__SamplePoint         *message);
@@ -507,6 +771,27 @@ typedef void (*Tally__V1__PingRequest_Closure)
 typedef void (*Tally__V1__PingResponse_Closure)
                  (const Tally__V1__PingResponse *message,
                   void *closure_data);
+typedef void (*Tally__V1__AccessToken_Closure)
+                 (const Tally__V1__AccessToken *message,
+                  void *closure_data);
+typedef void (*Tally__V1__CreateTokenRequest_Closure)
+                 (const Tally__V1__CreateTokenRequest *message,
+                  void *closure_data);
+typedef void (*Tally__V1__CreateTokenResponse_Closure)
+                 (const Tally__V1__CreateTokenResponse *message,
+                  void *closure_data);
+typedef void (*Tally__V1__ListTokensRequest_Closure)
+                 (const Tally__V1__ListTokensRequest *message,
+                  void *closure_data);
+typedef void (*Tally__V1__ListTokensResponse_Closure)
+                 (const Tally__V1__ListTokensResponse *message,
+                  void *closure_data);
+typedef void (*Tally__V1__RevokeTokenRequest_Closure)
+                 (const Tally__V1__RevokeTokenRequest *message,
+                  void *closure_data);
+typedef void (*Tally__V1__RevokeTokenResponse_Closure)
+                 (const Tally__V1__RevokeTokenResponse *message,
+                  void *closure_data);
 typedef void (*Tally__V1__SamplePoint_Closure)
                  (const Tally__V1__SamplePoint *message,
                   void *closure_data);
@@ -543,6 +828,18 @@ struct Tally__V1__System_Service
                const Tally__V1__PingRequest *input,
                Tally__V1__PingResponse_Closure closure,
                void *closure_data);
+  void (*create_token)(Tally__V1__System_Service *service,
+                       const Tally__V1__CreateTokenRequest *input,
+                       Tally__V1__CreateTokenResponse_Closure closure,
+                       void *closure_data);
+  void (*list_tokens)(Tally__V1__System_Service *service,
+                      const Tally__V1__ListTokensRequest *input,
+                      Tally__V1__ListTokensResponse_Closure closure,
+                      void *closure_data);
+  void (*revoke_token)(Tally__V1__System_Service *service,
+                       const Tally__V1__RevokeTokenRequest *input,
+                       Tally__V1__RevokeTokenResponse_Closure closure,
+                       void *closure_data);
 };
 typedef void (*Tally__V1__System_ServiceDestroy)(Tally__V1__System_Service *);
 void tally__v1__system__init (Tally__V1__System_Service *service,
@@ -552,7 +849,10 @@ void tally__v1__system__init (Tally__V1__System_Service *service,
 #define TALLY__V1__SYSTEM__INIT(function_prefix__) \
     { TALLY__V1__SYSTEM__BASE_INIT,\
       function_prefix__ ## info,\
-      function_prefix__ ## ping  }
+      function_prefix__ ## ping,\
+      function_prefix__ ## create_token,\
+      function_prefix__ ## list_tokens,\
+      function_prefix__ ## revoke_token  }
 void tally__v1__system__info(ProtobufCService *service,
                              const Tally__V1__InfoRequest *input,
                              Tally__V1__InfoResponse_Closure closure,
@@ -561,6 +861,18 @@ void tally__v1__system__ping(ProtobufCService *service,
                              const Tally__V1__PingRequest *input,
                              Tally__V1__PingResponse_Closure closure,
                              void *closure_data);
+void tally__v1__system__create_token(ProtobufCService *service,
+                                     const Tally__V1__CreateTokenRequest *input,
+                                     Tally__V1__CreateTokenResponse_Closure closure,
+                                     void *closure_data);
+void tally__v1__system__list_tokens(ProtobufCService *service,
+                                    const Tally__V1__ListTokensRequest *input,
+                                    Tally__V1__ListTokensResponse_Closure closure,
+                                    void *closure_data);
+void tally__v1__system__revoke_token(ProtobufCService *service,
+                                     const Tally__V1__RevokeTokenRequest *input,
+                                     Tally__V1__RevokeTokenResponse_Closure closure,
+                                     void *closure_data);
 typedef struct Tally__V1__Diagnostics_Service Tally__V1__Diagnostics_Service;
 struct Tally__V1__Diagnostics_Service
 {
@@ -617,6 +929,13 @@ extern const ProtobufCMessageDescriptor tally__v1__info_request__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__info_response__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__ping_request__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__ping_response__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__access_token__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__create_token_request__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__create_token_response__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__list_tokens_request__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__list_tokens_response__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__revoke_token_request__descriptor;
+extern const ProtobufCMessageDescriptor tally__v1__revoke_token_response__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__sample_point__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__sample__descriptor;
 extern const ProtobufCMessageDescriptor tally__v1__sample__mstring_entry__descriptor;

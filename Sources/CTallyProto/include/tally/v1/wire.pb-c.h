@@ -56,10 +56,16 @@ struct  Tally__V1__Hello
    * Flow-control window the client grants the server on every call, in bytes (0: the default).
    */
   uint32_t initial_window;
+  /*
+   * An access token made by `tally tokens create` (docs/teams.md). Required on TCP, where the
+   * connection is refused with UNAUTHENTICATED without a valid one; ignored on the Unix socket,
+   * where the kernel names the peer.
+   */
+  char *token;
 };
 #define TALLY__V1__HELLO__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__hello__descriptor) \
-    , 0, 0, (char *)protobuf_c_empty_string, 0, 0 }
+    , 0, 0, (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string }
 
 
 /*
@@ -92,10 +98,19 @@ struct  Tally__V1__HelloReply
    * Connection id the daemon uses in its logs.
    */
   uint64_t connection_id;
+  /*
+   * Who the daemon takes the client for: the token's name on TCP, the peer's login name (or
+   * "uid N") on the Unix socket. Runs and experiments the client creates carry it as created_by.
+   */
+  char *user;
+  /*
+   * The client's role: "viewer", "member" or "admin" (docs/teams.md).
+   */
+  char *role;
 };
 #define TALLY__V1__HELLO_REPLY__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__hello_reply__descriptor) \
-    , 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0 }
+    , 0, (char *)protobuf_c_empty_string, 0, 0, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Tally__V1__CallStart__MetadataEntry

@@ -9,6 +9,40 @@ SAMPLE_KIND_LARGE: SampleKind
 SAMPLE_KIND_SMALL: SampleKind
 SAMPLE_KIND_UNSPECIFIED: SampleKind
 
+class AccessToken(_message.Message):
+    __slots__ = ["created_at_ms", "created_by", "expires_at_ms", "id", "name", "role"]
+    CREATED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
+    EXPIRES_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    created_at_ms: int
+    created_by: str
+    expires_at_ms: int
+    id: str
+    name: str
+    role: str
+    def __init__(self, name: _Optional[str] = ..., role: _Optional[str] = ..., id: _Optional[str] = ..., created_at_ms: _Optional[int] = ..., expires_at_ms: _Optional[int] = ..., created_by: _Optional[str] = ...) -> None: ...
+
+class CreateTokenRequest(_message.Message):
+    __slots__ = ["expires_in_s", "name", "role"]
+    EXPIRES_IN_S_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    expires_in_s: int
+    name: str
+    role: str
+    def __init__(self, name: _Optional[str] = ..., role: _Optional[str] = ..., expires_in_s: _Optional[int] = ...) -> None: ...
+
+class CreateTokenResponse(_message.Message):
+    __slots__ = ["secret", "token"]
+    SECRET_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    secret: str
+    token: AccessToken
+    def __init__(self, token: _Optional[_Union[AccessToken, _Mapping]] = ..., secret: _Optional[str] = ...) -> None: ...
+
 class EchoRequest(_message.Message):
     __slots__ = ["count", "delay_ms", "fail_code", "fail_message", "payload", "sample"]
     COUNT_FIELD_NUMBER: _ClassVar[int]
@@ -42,10 +76,11 @@ class InfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class InfoResponse(_message.Message):
-    __slots__ = ["artifact_path", "calls_in_flight", "dashboard_url", "migrations", "open_connections", "pid", "protocol_version", "socket_path", "started_at_ms", "store_path", "uptime_ms", "version"]
+    __slots__ = ["artifact_path", "calls_in_flight", "dashboard_url", "listen_urls", "migrations", "open_connections", "pid", "protocol_version", "socket_path", "started_at_ms", "store_path", "uptime_ms", "version"]
     ARTIFACT_PATH_FIELD_NUMBER: _ClassVar[int]
     CALLS_IN_FLIGHT_FIELD_NUMBER: _ClassVar[int]
     DASHBOARD_URL_FIELD_NUMBER: _ClassVar[int]
+    LISTEN_URLS_FIELD_NUMBER: _ClassVar[int]
     MIGRATIONS_FIELD_NUMBER: _ClassVar[int]
     OPEN_CONNECTIONS_FIELD_NUMBER: _ClassVar[int]
     PID_FIELD_NUMBER: _ClassVar[int]
@@ -58,6 +93,7 @@ class InfoResponse(_message.Message):
     artifact_path: str
     calls_in_flight: int
     dashboard_url: str
+    listen_urls: _containers.RepeatedScalarFieldContainer[str]
     migrations: _containers.RepeatedScalarFieldContainer[str]
     open_connections: int
     pid: int
@@ -67,7 +103,17 @@ class InfoResponse(_message.Message):
     store_path: str
     uptime_ms: int
     version: str
-    def __init__(self, version: _Optional[str] = ..., protocol_version: _Optional[int] = ..., pid: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., store_path: _Optional[str] = ..., artifact_path: _Optional[str] = ..., socket_path: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., open_connections: _Optional[int] = ..., calls_in_flight: _Optional[int] = ..., migrations: _Optional[_Iterable[str]] = ..., dashboard_url: _Optional[str] = ...) -> None: ...
+    def __init__(self, version: _Optional[str] = ..., protocol_version: _Optional[int] = ..., pid: _Optional[int] = ..., uptime_ms: _Optional[int] = ..., store_path: _Optional[str] = ..., artifact_path: _Optional[str] = ..., socket_path: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., open_connections: _Optional[int] = ..., calls_in_flight: _Optional[int] = ..., migrations: _Optional[_Iterable[str]] = ..., dashboard_url: _Optional[str] = ..., listen_urls: _Optional[_Iterable[str]] = ...) -> None: ...
+
+class ListTokensRequest(_message.Message):
+    __slots__ = []
+    def __init__(self) -> None: ...
+
+class ListTokensResponse(_message.Message):
+    __slots__ = ["tokens"]
+    TOKENS_FIELD_NUMBER: _ClassVar[int]
+    tokens: _containers.RepeatedCompositeFieldContainer[AccessToken]
+    def __init__(self, tokens: _Optional[_Iterable[_Union[AccessToken, _Mapping]]] = ...) -> None: ...
 
 class PingRequest(_message.Message):
     __slots__ = ["payload"]
@@ -82,6 +128,18 @@ class PingResponse(_message.Message):
     payload: bytes
     server_time_ms: int
     def __init__(self, payload: _Optional[bytes] = ..., server_time_ms: _Optional[int] = ...) -> None: ...
+
+class RevokeTokenRequest(_message.Message):
+    __slots__ = ["name"]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    def __init__(self, name: _Optional[str] = ...) -> None: ...
+
+class RevokeTokenResponse(_message.Message):
+    __slots__ = ["token"]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
+    token: AccessToken
+    def __init__(self, token: _Optional[_Union[AccessToken, _Mapping]] = ...) -> None: ...
 
 class Sample(_message.Message):
     __slots__ = ["c_int64", "c_point", "c_string", "f_bool", "f_bytes", "f_double", "f_fixed32", "f_fixed64", "f_float", "f_int32", "f_int64", "f_kind", "f_point", "f_sfixed32", "f_sfixed64", "f_sint32", "f_sint64", "f_string", "f_uint32", "f_uint64", "m_double", "m_point", "m_string", "o_step", "r_bool", "r_bytes", "r_double", "r_float", "r_int64", "r_kind", "r_point", "r_string", "r_uint32"]

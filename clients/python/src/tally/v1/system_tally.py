@@ -11,6 +11,9 @@ from tally.v1 import system_pb2
 METHODS: Dict[str, Tuple[Type[Message], Type[Message], str]] = {
     "/tally.v1.System/Info": (system_pb2.InfoRequest, system_pb2.InfoResponse, "unary"),
     "/tally.v1.System/Ping": (system_pb2.PingRequest, system_pb2.PingResponse, "unary"),
+    "/tally.v1.System/CreateToken": (system_pb2.CreateTokenRequest, system_pb2.CreateTokenResponse, "unary"),
+    "/tally.v1.System/ListTokens": (system_pb2.ListTokensRequest, system_pb2.ListTokensResponse, "unary"),
+    "/tally.v1.System/RevokeToken": (system_pb2.RevokeTokenRequest, system_pb2.RevokeTokenResponse, "unary"),
     "/tally.v1.Diagnostics/Echo": (system_pb2.EchoRequest, system_pb2.EchoResponse, "unary"),
     "/tally.v1.Diagnostics/EchoStream": (system_pb2.EchoRequest, system_pb2.EchoResponse, "server_streaming"),
     "/tally.v1.Diagnostics/EchoCollect": (system_pb2.EchoRequest, system_pb2.EchoResponse, "client_streaming"),
@@ -19,7 +22,7 @@ METHODS: Dict[str, Tuple[Type[Message], Type[Message], str]] = {
 
 
 class SystemStub:
-    """Daemon information and liveness.
+    """The tally.v1.System service.
 
     Synchronous client of tally.v1.System over a Tally channel.
     """
@@ -39,9 +42,27 @@ class SystemStub:
             "/tally.v1.System/Ping", request, system_pb2.PingResponse, timeout=timeout, metadata=metadata
         )
 
+    def create_token(self, request: system_pb2.CreateTokenRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> system_pb2.CreateTokenResponse:
+        """Makes an access token (admin)."""
+        return self._channel.unary(
+            "/tally.v1.System/CreateToken", request, system_pb2.CreateTokenResponse, timeout=timeout, metadata=metadata
+        )
+
+    def list_tokens(self, request: system_pb2.ListTokensRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> system_pb2.ListTokensResponse:
+        """Lists access tokens, without their secrets (admin)."""
+        return self._channel.unary(
+            "/tally.v1.System/ListTokens", request, system_pb2.ListTokensResponse, timeout=timeout, metadata=metadata
+        )
+
+    def revoke_token(self, request: system_pb2.RevokeTokenRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> system_pb2.RevokeTokenResponse:
+        """Revokes an access token (admin)."""
+        return self._channel.unary(
+            "/tally.v1.System/RevokeToken", request, system_pb2.RevokeTokenResponse, timeout=timeout, metadata=metadata
+        )
+
 
 class SystemAsyncStub:
-    """Daemon information and liveness.
+    """The tally.v1.System service.
 
     Asynchronous client of tally.v1.System over a Tally channel.
     """
@@ -59,6 +80,24 @@ class SystemAsyncStub:
         """Answers at once with the request's payload."""
         return await self._channel.unary(
             "/tally.v1.System/Ping", request, system_pb2.PingResponse, timeout=timeout, metadata=metadata
+        )
+
+    async def create_token(self, request: system_pb2.CreateTokenRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> system_pb2.CreateTokenResponse:
+        """Makes an access token (admin)."""
+        return await self._channel.unary(
+            "/tally.v1.System/CreateToken", request, system_pb2.CreateTokenResponse, timeout=timeout, metadata=metadata
+        )
+
+    async def list_tokens(self, request: system_pb2.ListTokensRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> system_pb2.ListTokensResponse:
+        """Lists access tokens, without their secrets (admin)."""
+        return await self._channel.unary(
+            "/tally.v1.System/ListTokens", request, system_pb2.ListTokensResponse, timeout=timeout, metadata=metadata
+        )
+
+    async def revoke_token(self, request: system_pb2.RevokeTokenRequest, *, timeout: Optional[float] = None, metadata: Optional[Mapping[str, str]] = None) -> system_pb2.RevokeTokenResponse:
+        """Revokes an access token (admin)."""
+        return await self._channel.unary(
+            "/tally.v1.System/RevokeToken", request, system_pb2.RevokeTokenResponse, timeout=timeout, metadata=metadata
         )
 
 

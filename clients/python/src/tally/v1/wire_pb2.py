@@ -13,7 +13,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13tally/v1/wire.proto\x12\x08tally.v1\"v\n\x05Hello\x12\x13\n\x0bmin_version\x18\x01 \x01(\r\x12\x13\n\x0bmax_version\x18\x02 \x01(\r\x12\x13\n\x0b\x63lient_name\x18\x03 \x01(\t\x12\x16\n\x0emax_frame_size\x18\x04 \x01(\r\x12\x16\n\x0einitial_window\x18\x05 \x01(\r\"\x97\x01\n\nHelloReply\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x13\n\x0bserver_name\x18\x02 \x01(\t\x12\x16\n\x0emax_frame_size\x18\x03 \x01(\r\x12\x1c\n\x14max_concurrent_calls\x18\x04 \x01(\r\x12\x16\n\x0einitial_window\x18\x05 \x01(\r\x12\x15\n\rconnection_id\x18\x06 \x01(\x04\"\x95\x01\n\tCallStart\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x12\n\ntimeout_ms\x18\x02 \x01(\x04\x12\x33\n\x08metadata\x18\x03 \x03(\x0b\x32!.tally.v1.CallStart.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x9d\x01\n\x07\x43\x61llEnd\x12\x0c\n\x04\x63ode\x18\x01 \x01(\r\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x03 \x01(\x0c\x12\x31\n\x08metadata\x18\x04 \x03(\x0b\x32\x1f.tally.v1.CallEnd.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"?\n\x0c\x45rrorDetails\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\t\"=\n\x06GoAway\x12\x0c\n\x04\x63ode\x18\x01 \x01(\r\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x14\n\x0clast_call_id\x18\x03 \x01(\rb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x13tally/v1/wire.proto\x12\x08tally.v1\"\x85\x01\n\x05Hello\x12\x13\n\x0bmin_version\x18\x01 \x01(\r\x12\x13\n\x0bmax_version\x18\x02 \x01(\r\x12\x13\n\x0b\x63lient_name\x18\x03 \x01(\t\x12\x16\n\x0emax_frame_size\x18\x04 \x01(\r\x12\x16\n\x0einitial_window\x18\x05 \x01(\r\x12\r\n\x05token\x18\x06 \x01(\t\"\xb3\x01\n\nHelloReply\x12\x0f\n\x07version\x18\x01 \x01(\r\x12\x13\n\x0bserver_name\x18\x02 \x01(\t\x12\x16\n\x0emax_frame_size\x18\x03 \x01(\r\x12\x1c\n\x14max_concurrent_calls\x18\x04 \x01(\r\x12\x16\n\x0einitial_window\x18\x05 \x01(\r\x12\x15\n\rconnection_id\x18\x06 \x01(\x04\x12\x0c\n\x04user\x18\x07 \x01(\t\x12\x0c\n\x04role\x18\x08 \x01(\t\"\x95\x01\n\tCallStart\x12\x0e\n\x06method\x18\x01 \x01(\t\x12\x12\n\ntimeout_ms\x18\x02 \x01(\x04\x12\x33\n\x08metadata\x18\x03 \x03(\x0b\x32!.tally.v1.CallStart.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\x9d\x01\n\x07\x43\x61llEnd\x12\x0c\n\x04\x63ode\x18\x01 \x01(\r\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x0f\n\x07\x64\x65tails\x18\x03 \x01(\x0c\x12\x31\n\x08metadata\x18\x04 \x03(\x0b\x32\x1f.tally.v1.CallEnd.MetadataEntry\x1a/\n\rMetadataEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"?\n\x0c\x45rrorDetails\x12\r\n\x05\x66ield\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x0e\n\x06reason\x18\x03 \x01(\t\"=\n\x06GoAway\x12\x0c\n\x04\x63ode\x18\x01 \x01(\r\x12\x0f\n\x07message\x18\x02 \x01(\t\x12\x14\n\x0clast_call_id\x18\x03 \x01(\rb\x06proto3')
 
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, globals())
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'tally.v1.wire_pb2', globals())
@@ -24,20 +24,20 @@ if _descriptor._USE_C_DESCRIPTORS == False:
   _CALLSTART_METADATAENTRY._serialized_options = b'8\001'
   _CALLEND_METADATAENTRY._options = None
   _CALLEND_METADATAENTRY._serialized_options = b'8\001'
-  _HELLO._serialized_start=33
-  _HELLO._serialized_end=151
-  _HELLOREPLY._serialized_start=154
-  _HELLOREPLY._serialized_end=305
-  _CALLSTART._serialized_start=308
-  _CALLSTART._serialized_end=457
-  _CALLSTART_METADATAENTRY._serialized_start=410
-  _CALLSTART_METADATAENTRY._serialized_end=457
-  _CALLEND._serialized_start=460
-  _CALLEND._serialized_end=617
-  _CALLEND_METADATAENTRY._serialized_start=410
-  _CALLEND_METADATAENTRY._serialized_end=457
-  _ERRORDETAILS._serialized_start=619
-  _ERRORDETAILS._serialized_end=682
-  _GOAWAY._serialized_start=684
-  _GOAWAY._serialized_end=745
+  _HELLO._serialized_start=34
+  _HELLO._serialized_end=167
+  _HELLOREPLY._serialized_start=170
+  _HELLOREPLY._serialized_end=349
+  _CALLSTART._serialized_start=352
+  _CALLSTART._serialized_end=501
+  _CALLSTART_METADATAENTRY._serialized_start=454
+  _CALLSTART_METADATAENTRY._serialized_end=501
+  _CALLEND._serialized_start=504
+  _CALLEND._serialized_end=661
+  _CALLEND_METADATAENTRY._serialized_start=454
+  _CALLEND_METADATAENTRY._serialized_end=501
+  _ERRORDETAILS._serialized_start=663
+  _ERRORDETAILS._serialized_end=726
+  _GOAWAY._serialized_start=728
+  _GOAWAY._serialized_end=789
 # @@protoc_insertion_point(module_scope)

@@ -62,31 +62,37 @@ class GoAway(_message.Message):
     def __init__(self, code: _Optional[int] = ..., message: _Optional[str] = ..., last_call_id: _Optional[int] = ...) -> None: ...
 
 class Hello(_message.Message):
-    __slots__ = ["client_name", "initial_window", "max_frame_size", "max_version", "min_version"]
+    __slots__ = ["client_name", "initial_window", "max_frame_size", "max_version", "min_version", "token"]
     CLIENT_NAME_FIELD_NUMBER: _ClassVar[int]
     INITIAL_WINDOW_FIELD_NUMBER: _ClassVar[int]
     MAX_FRAME_SIZE_FIELD_NUMBER: _ClassVar[int]
     MAX_VERSION_FIELD_NUMBER: _ClassVar[int]
     MIN_VERSION_FIELD_NUMBER: _ClassVar[int]
+    TOKEN_FIELD_NUMBER: _ClassVar[int]
     client_name: str
     initial_window: int
     max_frame_size: int
     max_version: int
     min_version: int
-    def __init__(self, min_version: _Optional[int] = ..., max_version: _Optional[int] = ..., client_name: _Optional[str] = ..., max_frame_size: _Optional[int] = ..., initial_window: _Optional[int] = ...) -> None: ...
+    token: str
+    def __init__(self, min_version: _Optional[int] = ..., max_version: _Optional[int] = ..., client_name: _Optional[str] = ..., max_frame_size: _Optional[int] = ..., initial_window: _Optional[int] = ..., token: _Optional[str] = ...) -> None: ...
 
 class HelloReply(_message.Message):
-    __slots__ = ["connection_id", "initial_window", "max_concurrent_calls", "max_frame_size", "server_name", "version"]
+    __slots__ = ["connection_id", "initial_window", "max_concurrent_calls", "max_frame_size", "role", "server_name", "user", "version"]
     CONNECTION_ID_FIELD_NUMBER: _ClassVar[int]
     INITIAL_WINDOW_FIELD_NUMBER: _ClassVar[int]
     MAX_CONCURRENT_CALLS_FIELD_NUMBER: _ClassVar[int]
     MAX_FRAME_SIZE_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
     SERVER_NAME_FIELD_NUMBER: _ClassVar[int]
+    USER_FIELD_NUMBER: _ClassVar[int]
     VERSION_FIELD_NUMBER: _ClassVar[int]
     connection_id: int
     initial_window: int
     max_concurrent_calls: int
     max_frame_size: int
+    role: str
     server_name: str
+    user: str
     version: int
-    def __init__(self, version: _Optional[int] = ..., server_name: _Optional[str] = ..., max_frame_size: _Optional[int] = ..., max_concurrent_calls: _Optional[int] = ..., initial_window: _Optional[int] = ..., connection_id: _Optional[int] = ...) -> None: ...
+    def __init__(self, version: _Optional[int] = ..., server_name: _Optional[str] = ..., max_frame_size: _Optional[int] = ..., max_concurrent_calls: _Optional[int] = ..., initial_window: _Optional[int] = ..., connection_id: _Optional[int] = ..., user: _Optional[str] = ..., role: _Optional[str] = ...) -> None: ...
