@@ -16,10 +16,13 @@ When the daemon cannot be reached, a run's points, params, tags and end go to it
 and are delivered when it is back; `tally.resume_run(run_id)` reopens an ended or crashed run.
 
 `tally.connect()` gives a `Client` with the generated stubs of every service (`.tracking`,
-`.system`, `.diagnostics`); `tally.aio` is the asyncio variant. Errors are `tally.RPCError`
+`.system`, `.diagnostics`); `tally.aio` is the asyncio variant. A daemon on another host is reached
+over TCP with TLS: `tally.connect(url="tally+tls://HOST:PORT", token=...)`, or `$TALLY_URL`,
+`$TALLY_TOKEN` and `$TALLY_CA`. Errors are `tally.RPCError`
 subclasses named after their status (`tally.NotFound`, `tally.InvalidArgument`, ...).
 """
 
+from tally._address import ConnectionInfo
 from tally._api import (Client, RunWatcher, compare, connect, create_sweep, cross_validate, cross_validate_command,
                         current_fold, current_trial,
                         default_client, download_artifact, get_run, get_sweep, history, images, list_experiments,
@@ -48,5 +51,5 @@ __all__ = [
     "PermissionDenied", "ResourceExhausted", "FailedPrecondition", "Aborted", "OutOfRange", "Unimplemented",
     "Internal", "Unavailable", "DataLoss", "Unauthenticated",
     "RunList", "HistoryDict", "Image", "images", "table", "JobEvent", "JobProgress", "JobWatcher", "watch_job",
-    "watch_jobs",
+    "watch_jobs", "ConnectionInfo",
 ]

@@ -127,16 +127,20 @@ class AsyncRun:
 
 class AsyncRunAPI:
     """The run and query methods of `tally.aio.AsyncClient`, over a threaded `Client` on the
-    same socket (made on first use)."""
+    same address, with the same token and TLS settings (made on first use)."""
 
-    _socket_path: str
+    channel: Any  # the AsyncChannel
     _sync_client: "Optional[Client]" = None
 
     def _sync(self) -> "Client":
         if self._sync_client is None:
             from tally._api import Client
             from tally._transport import Channel
-            self._sync_client = Client(Channel(self._socket_path))
+            ch = self.channel
+            self._sync_client = Client(Channel(url=ch.address.url if ch.address.remote else None,
+                                               socket=None if ch.address.remote else ch.address.path,
+                                               token=ch.token, ca=ch.ca, tls_context=ch.tls_context,
+                                               daemon_uid=ch.daemon_uid))
         return self._sync_client
 
     def _close_sync(self) -> None:

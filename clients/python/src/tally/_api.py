@@ -11,6 +11,7 @@ from tally._convert import Comparison, History, HistoryDict, RunInfo, RunList, W
 from tally._jobs import JobWatcher
 from tally._run import Run, _open_runs, new_id
 from tally._sweep import CrossValidation, SpecLike, Sweep, Trial
+from tally._address import ConnectionInfo
 from tally._transport import Channel, ResponseIterator
 from tally.errors import DataLoss, InvalidArgument, NotFound, RPCError
 from tally._services import stub_classes
@@ -85,6 +86,12 @@ class Client:
     def info(self) -> system_pb2.InfoResponse:
         """The daemon's version, pid and paths."""
         return self.system.info(system_pb2.InfoRequest())
+
+    def whoami(self) -> ConnectionInfo:
+        """Who the daemon takes this client for (`user`, `role`: the token's name and role on
+        TCP), over what (`transport`: "unix", "tls" or "tcp"; `peer_subject`: the subject of the
+        daemon's TLS certificate); connects if needed."""
+        return self.channel.whoami()
 
     # -- runs ----------------------------------------------------------------------------------
 
@@ -439,11 +446,16 @@ def default_client() -> Client:
     return client
 
 
-def connect(socket: Optional[str] = None, **options: Any) -> Client:
-    """A new `Client` for the daemon at `socket` (default `$TALLY_SOCKET`, else the daemon's
-    default path). The connection opens on the first call; `Unavailable` names the socket and
-    the command to start the daemon when nothing listens there."""
-    return Client(Channel(socket, **options))
+def connect(socket: Optional[str] = None, *, url: Optional[str] = None, token: Optional[str] = None,
+            ca: Optional[str] = None, **options: Any) -> Client:
+    """A new `Client` for the daemon at `url` or `socket` (default `$TALLY_URL`, else
+    `$TALLY_SOCKET`, else the daemon's default path). A URL is `unix:///path/tally.sock`,
+    `tally+tls://HOST:PORT` or `tally+tcp://HOST:PORT` (plaintext, loopback only); `socket` may
+    hold one too. `token` (else `$TALLY_TOKEN`) is the access token a TCP daemon requires; `ca`
+    (else `$TALLY_CA`) the CA file to trust for TLS instead of the system's roots. The
+    connection opens on the first call; `Unavailable` names the socket or URL (and, for a
+    socket, the command to start the daemon) when nothing listens there."""
+    return Client(Channel(socket, url=url, token=token, ca=ca, **options))
 
 
 def start_run(experiment: str = "default", *, name: str = "", params: Optional[Mapping[str, Any]] = None,

@@ -121,8 +121,9 @@ class MetricSummary:
 class RunInfo:
     """A run as the daemon has it: `status` is "running", "completed", "failed", "killed" or
     "crashed" (its writer went away without ending it; `last_contact_ms` is when it was last
-    heard from); `params` hold Python values; `metrics` map each key to its aggregates. `proto`
-    is the record."""
+    heard from); `params` hold Python values; `metrics` map each key to its aggregates.
+    `created_by` is who started it: the access token's name over TCP, the OS user on the Unix
+    socket (empty for runs of older daemons). `proto` is the record."""
 
     id: str
     experiment_id: str
@@ -140,6 +141,7 @@ class RunInfo:
     last_contact_ms: int = 0
     artifacts: List[tracking_pb2.Artifact] = field(default_factory=list)
     note: str = ""
+    created_by: str = ""
     proto: Optional[tracking_pb2.Run] = field(default=None, repr=False)
 
 
@@ -166,7 +168,8 @@ def run_info(run: tracking_pb2.Run) -> RunInfo:
         tags=dict(run.tags), metrics={m.key: summary(m) for m in run.metrics},
         parent_run_id=run.parent_run_id, error=run.error, started_at_ms=run.started_at_ms,
         completed_at_ms=run.completed_at_ms, duration_ms=run.duration_ms, child_count=run.child_count,
-        last_contact_ms=run.last_contact_ms, artifacts=list(run.artifacts), note=run.note, proto=run,
+        last_contact_ms=run.last_contact_ms, artifacts=list(run.artifacts), note=run.note,
+        created_by=getattr(run, "created_by", ""), proto=run,
     )
 
 

@@ -133,9 +133,20 @@ def cross_validate_command(client: "Client", command: Sequence[str], *, folds: i
     if binary is None:
         raise RuntimeError("the tally binary was not found (install the platform wheel, put tally on PATH, "
                            "or set TALLY_EXECUTABLE)")
-    env = dict(os.environ, TALLY_SOCKET=client.channel.socket_path)
-    subprocess.run([binary, "agent", job.id, "--parallel", str(parallel), "--socket", client.channel.socket_path,
-                    "--", *command], env=env, check=False, timeout=timeout)
+    channel = client.channel
+    if channel.address.remote:  # the agent and its children reach the daemon as this client does
+        env = dict(os.environ, TALLY_URL=channel.address.url)
+        if channel.token:
+            env["TALLY_TOKEN"] = channel.token
+        if channel.ca:
+            env["TALLY_CA"] = channel.ca
+        where: List[str] = []
+    else:
+        env = dict(os.environ, TALLY_SOCKET=channel.socket_path)
+        env.pop("TALLY_URL", None)
+        where = ["--socket", channel.socket_path]
+    subprocess.run([binary, "agent", job.id, "--parallel", str(parallel), *where, "--", *command], env=env,
+                   check=False, timeout=timeout)
     ended = client.experiments.get_job(pb.GetJobRequest(job_id=job.id))
     for _ in range(100):  # the end is recorded just after the last fold's report
         if ended.status not in (pb.JOB_STATUS_PENDING, pb.JOB_STATUS_RUNNING):

@@ -68,6 +68,7 @@ class Condition(enum.Enum):
     CONNECTION_LOST_BECAUSE = (_wire.UNAVAILABLE, "the connection to the daemon closed: {reason}")
     HANDSHAKE_LOST = (_wire.UNAVAILABLE,
                       "cannot connect to the Tally daemon at {path}: {reason}; start it with `tally serve`")
+    REMOTE_HANDSHAKE_LOST = (_wire.UNAVAILABLE, "cannot connect to the Tally daemon at {path}: {reason}")
     HANDSHAKE_TIMEOUT = (_wire.DEADLINE_EXCEEDED, "the daemon at {path} did not answer the handshake within {timeout}s")
     BAD_HELLO_REPLY = (_wire.INTERNAL, "the daemon's HELLO reply cannot be decoded: {reason}")
     GOING_AWAY = (_wire.UNAVAILABLE, "the daemon is going away: {message}")
@@ -301,8 +302,10 @@ class ClientConnectionState:
 
     def __init__(self, *, max_frame_size: int = _wire.DEFAULT_MAX_FRAME,
                  initial_window: int = _wire.DEFAULT_WINDOW, client_name: str = _wire.CLIENT_NAME,
-                 path: str = "") -> None:
-        self.path = path  # named in the handshake's errors only
+                 path: str = "", token: str = "", remote: bool = False) -> None:
+        self.path = path  # named in the handshake's errors only: the socket path, or the URL
+        self.remote = remote  # over TCP: a lost handshake does not suggest `tally serve`
+        self.token = token  # sent in the HELLO (docs/teams.md); required on TCP
         self.client_name = client_name
         self.client_max_frame_size = max_frame_size  # the largest payload accepted from the daemon
         self.initial_window = initial_window         # what the HELLO grants per call
@@ -352,7 +355,7 @@ class ClientConnectionState:
                 raise TypeError("initiate: a timeout needs the time now")
             self._handshake_deadline = now + timeout
             self._handshake_timeout = timeout
-        return _wire.hello_frame(self.client_max_frame_size, self.initial_window, self.client_name)
+        return _wire.hello_frame(self.client_max_frame_size, self.initial_window, self.client_name, self.token)
 
     def data_to_send(self) -> bytes:
         """Bytes the core made of its own accord (PONG, CANCEL of an expired call), in order."""
@@ -433,6 +436,11 @@ class ClientConnectionState:
 
     def _on_goaway(self, payload: bytes, events: List[Event]) -> None:
         error, last = _wire.status_of_goaway(payload)
+        if self.state is HANDSHAKING and error.code == _wire.UNAUTHENTICATED:
+            # The token was missing, unknown, expired or revoked: say which of the first two.
+            hint = ("no access token was sent: set TALLY_TOKEN or token=" if not self.token else
+                    "the access token sent was refused")
+            error = RPCError.from_status(error.code, f"{error.message} (daemon at {self.path}; {hint})", error.details)
         self.goaway = error
         if self.state is HANDSHAKING:  # a refusal (section 1.3): the connect fails with it
             self._close(error, events)
@@ -457,8 +465,8 @@ class ClientConnectionState:
             return []
         events: List[Event] = []
         if self.state is HANDSHAKING:
-            error = Condition.HANDSHAKE_LOST.error(
-                path=self.path, reason=reason or "the daemon closed the connection during the handshake")
+            condition = Condition.REMOTE_HANDSHAKE_LOST if self.remote else Condition.HANDSHAKE_LOST
+            error = condition.error(path=self.path, reason=reason or "the daemon closed the connection during the handshake")
         elif self.goaway is not None:
             error = self.goaway
         elif reason:

@@ -1,4 +1,5 @@
-"""The synchronous transport: one Unix-socket connection carrying many concurrent calls.
+"""The synchronous transport: one connection (Unix socket, TCP with TLS, or plaintext TCP on
+loopback) carrying many concurrent calls.
 
 `Connection` is the threaded I/O adapter over the protocol core (`tally._protocol`, which holds
 every rule of docs/protocol.md: handshake, call ids, flow control, deadlines, cancellation,
@@ -11,13 +12,15 @@ granted, which the daemon respects). A thread waiting for the answer of its own 
 client-streaming call reads the socket itself while no other thread does (the reader thread
 then waits), so the answer needs no wake-up of a second thread. `Channel` is what the
 generated stubs call: it (re)connects lazily, so a new connection is opened after the daemon
-restarts or after `os.fork()`.
+restarts or after `os.fork()`. Over TLS the socket is a `tally._tls.TLSSocket`, which encrypts in
+memory and has the same methods, so the adapter drives both the same way.
 """
 
 import contextlib
 import os
 import select
 import socket as _socket
+import ssl
 import threading
 import time
 import weakref
@@ -26,7 +29,8 @@ from typing import (Any, Callable, Dict, Generic, Iterable, Iterator, List, Mapp
 
 from google.protobuf.message import Message
 
-from tally import _autostart, _protocol, _wire
+from tally import _address, _autostart, _protocol, _tls, _wire
+from tally._address import Address, ConnectionInfo
 from tally._protocol import (CallEnded, CallReleased, ClientConnectionState, Condition,
                              ConnectionClosed, Event, GoAwayReceived, HandshakeCompleted,
                              MessageReceived, WindowOpened)
@@ -56,8 +60,11 @@ class _Call(_protocol.Call):
 class Connection:
     """One handshaken connection to the daemon. Thread-safe; see the module docstring."""
 
-    def __init__(self, path: str, sock: _socket.socket, core: ClientConnectionState) -> None:
-        self.path = path
+    def __init__(self, path: str, sock: Any, core: ClientConnectionState, *,
+                 address: Optional[Address] = None, peer_certificate: Optional[Dict[str, Any]] = None) -> None:
+        self.path = path  # the socket path, or the URL of a TCP address (what messages name)
+        self.address = address or Address(_address.UNIX, path=path)
+        self.peer_certificate = peer_certificate  # the daemon's certificate (TLS), as getpeercert() gives it
         self.pid = os.getpid()
         self._core = core
         self._sock = sock
@@ -96,6 +103,39 @@ class Connection:
     def recv_window(self) -> int:
         return self._core.recv_window
 
+    # Who the daemon takes this client for, and over what.
+
+    @property
+    def transport(self) -> str:
+        """"unix", "tls" or "tcp"."""
+        return self.address.transport
+
+    @property
+    def url(self) -> str:
+        return self.address.url
+
+    @property
+    def user(self) -> str:
+        """The user the daemon names in its HelloReply (the token's name on TCP)."""
+        return self.reply.user
+
+    @property
+    def role(self) -> str:
+        """"viewer", "member" or "admin", from the HelloReply."""
+        return self.reply.role
+
+    @property
+    def peer_subject(self) -> str:
+        """The subject of the daemon's TLS certificate ("CN=…, O=…"); empty off TLS."""
+        return _address.subject_text(self.peer_certificate)
+
+    @property
+    def info(self) -> ConnectionInfo:
+        reply = self.reply
+        return ConnectionInfo(url=self.address.url, transport=self.address.transport, user=reply.user,
+                              role=reply.role, server_name=reply.server_name, connection_id=reply.connection_id,
+                              peer_subject=self.peer_subject, peer_certificate=self.peer_certificate)
+
     # -- connecting ----------------------------------------------------------------------------
 
     @classmethod
@@ -103,15 +143,32 @@ class Connection:
                 max_frame_size: int = _wire.DEFAULT_MAX_FRAME,
                 initial_window: int = _wire.DEFAULT_WINDOW,
                 client_name: str = _wire.CLIENT_NAME,
-                daemon_uid: Optional[int] = None, autostart: bool = True) -> "Connection":
+                daemon_uid: Optional[int] = None, autostart: bool = True,
+                url: Optional[str] = None, token: Optional[str] = None, ca: Optional[str] = None,
+                tls_context: Optional[ssl.SSLContext] = None,
+                address: Optional[Address] = None) -> "Connection":
         """Connects to the daemon and performs the handshake; raises `Unavailable` naming the
         socket when nothing listens there, `PermissionDenied` naming the daemon's uid when it runs
         as another user than this one, root or `daemon_uid` (default `$TALLY_DAEMON_UID`), before
         anything is sent, and `DeadlineExceeded` when no answer comes in `timeout`.
 
-        When nothing listens and `autostart` (and `$TALLY_AUTOSTART` is not 0), it starts
-        `tally serve` on `path` first, waits until it is ready and connects once more."""
-        path = path or _wire.default_socket_path()
+        The address is `address`, else `url`, else `path` (a socket path or a URL), else
+        `$TALLY_URL`, else the socket rules (`tally._address`). Over TCP: `Unavailable` naming the
+        URL when nothing answers, `Unauthenticated` when the daemon's TLS certificate is refused
+        (`ca` or `$TALLY_CA` names a private CA; `tls_context` replaces the default settings) or
+        when the daemon refuses the token (`token`, else `$TALLY_TOKEN`).
+
+        When nothing listens on a Unix socket and `autostart` (and `$TALLY_AUTOSTART` is not 0),
+        it starts `tally serve` on `path` first, waits until it is ready and connects once more.
+        It never starts a daemon for a TCP address."""
+        if address is None:
+            address = _address.resolve(url, path)
+        token = _address.resolve_token(token)
+        if address.remote:
+            return cls._connect_tcp(address, timeout=timeout, max_frame_size=max_frame_size,
+                                    initial_window=initial_window, client_name=client_name, token=token,
+                                    ca=ca, tls_context=tls_context)
+        path = address.path
         try:
             sock = cls._open_socket(path, timeout)
         except OSError as exc:
@@ -128,16 +185,51 @@ class Connection:
         try:
             _wire.check_daemon(path, sock, daemon_uid)
             core = ClientConnectionState(max_frame_size=max_frame_size, initial_window=initial_window,
-                                         client_name=client_name, path=path)
+                                         client_name=client_name, path=path, token=token)
             cls._handshake(sock, core, timeout)
         except BaseException:
             sock.close()
             raise
         sock.settimeout(None)
-        return cls(path, sock, core)
+        return cls(path, sock, core, address=address)
+
+    @classmethod
+    def _connect_tcp(cls, address: Address, *, timeout: float, max_frame_size: int, initial_window: int,
+                     client_name: str, token: str, ca: Optional[str],
+                     tls_context: Optional[ssl.SSLContext]) -> "Connection":
+        """TCP (with TLS for "tls"), then the handshake, within `timeout` each."""
+        try:
+            raw = _socket.create_connection(_address.endpoint(address), timeout)
+        except OSError as exc:
+            raise _address.connect_error(address, exc.strerror or str(exc) or type(exc).__name__) from None
+        sock: Any = raw
+        certificate = None
+        try:
+            raw.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+            if address.transport == _address.TLS:
+                ca = _address.resolve_ca(ca)
+                context = tls_context or _address.tls_context(ca)
+                sock = _tls.TLSSocket(raw, context, address.host)
+                try:
+                    sock.handshake(time.monotonic() + timeout)
+                except ssl.SSLError as exc:
+                    raise _address.ssl_failure(address, exc, ca) from None
+                except _socket.timeout:
+                    raise _address.tls_timeout_error(address, timeout) from None
+                except OSError as exc:
+                    raise _address.tls_error(address, exc.strerror or str(exc)) from None
+                certificate = sock.getpeercert()
+            core = ClientConnectionState(max_frame_size=max_frame_size, initial_window=initial_window,
+                                         client_name=client_name, path=address.url, token=token, remote=True)
+            cls._handshake(sock, core, timeout)
+        except BaseException:
+            sock.close()
+            raise
+        sock.settimeout(None)
+        return cls(address.url, sock, core, address=address, peer_certificate=certificate)
 
     @staticmethod
-    def _handshake(sock: _socket.socket, core: ClientConnectionState, timeout: float) -> None:
+    def _handshake(sock: Any, core: ClientConnectionState, timeout: float) -> None:
         """Sends HELLO and feeds the core until it reports the handshake's end; raises the
         status it closes the connection with (GOAWAY, end of stream, deadline, bad frame)."""
         events: Sequence[Event] = ()
@@ -146,7 +238,7 @@ class Connection:
         except _socket.timeout:
             deadline = core.next_deadline()
             events = core.expire(max(time.monotonic(), deadline or 0.0))
-        except ConnectionError as exc:
+        except OSError as exc:  # the peer went away (over TLS: any TLS error)
             events = core.connection_lost(exc.strerror or str(exc))
         while True:
             for event in events:
@@ -168,7 +260,7 @@ class Connection:
             except _socket.timeout:
                 events = ()
                 continue
-            except ConnectionError as exc:
+            except OSError as exc:
                 # A refused peer may see the connection reset after its GOAWAY was lost.
                 events = core.connection_lost(exc.strerror or str(exc))
                 continue
@@ -576,20 +668,37 @@ _encode = _protocol.encode_request
 
 class Channel:
     """Calls over one shared connection to the daemon, opened on first use and reopened for new
-    calls after it closes (daemon restart) or after `os.fork()`. Thread-safe."""
+    calls after it closes (daemon restart) or after `os.fork()`. Thread-safe.
 
-    def __init__(self, socket: Optional[str] = None, *, connect_timeout: float = 5.0,
+    The daemon is at `url` (`unix:///path`, `tally+tls://HOST:PORT`, `tally+tcp://HOST:PORT`),
+    else `socket` (a socket path, or one of those URLs), else `$TALLY_URL`, else the socket rules
+    (`$TALLY_SOCKET`, …); a URL of another form raises ValueError here. `token` (else
+    `$TALLY_TOKEN`) goes in every HELLO; `ca` (else `$TALLY_CA`) is the CA file to trust for TLS
+    instead of the system's roots, and `tls_context` replaces the default TLS settings."""
+
+    def __init__(self, socket: Optional[str] = None, *, url: Optional[str] = None, token: Optional[str] = None,
+                 ca: Optional[str] = None, tls_context: Optional[ssl.SSLContext] = None,
+                 connect_timeout: float = 5.0,
                  max_frame_size: int = _wire.DEFAULT_MAX_FRAME,
                  initial_window: int = _wire.DEFAULT_WINDOW,
                  daemon_uid: Optional[int] = None, autostart: bool = True) -> None:
-        self.socket_path = socket or _wire.default_socket_path()
+        self.address = _address.resolve(url, socket)
+        # The socket path, or the URL of a TCP address.
+        self.socket_path = self.address.display
+        self.token = _address.resolve_token(token)
+        self.ca = _address.resolve_ca(ca) if self.address.transport == _address.TLS else None
+        # Made once (reading the CA file or the system's roots), for every connection.
+        self.tls_context = tls_context
+        if self.tls_context is None and self.address.transport == _address.TLS:
+            self.tls_context = _address.tls_context(self.ca)
         self.connect_timeout = connect_timeout
         self.max_frame_size = max_frame_size
         self.initial_window = initial_window
         self.daemon_uid = daemon_uid
         # Start a daemon when none listens (`$TALLY_AUTOSTART` permitting), for the first
         # connection only: a daemon that goes away later is not replaced behind its owner's back.
-        self.autostart = autostart
+        # Never for a TCP address.
+        self.autostart = autostart and not self.address.remote
         self._lock = threading.Lock()
         self._connection: Optional[Connection] = None
         self._connected = False
@@ -610,11 +719,22 @@ class Channel:
             conn = self._connection
             if conn is None or not conn.usable:
                 self._connection = conn = Connection.connect(
-                    self.socket_path, timeout=self.connect_timeout,
+                    address=self.address, token=self.token, ca=self.ca, tls_context=self.tls_context,
+                    timeout=self.connect_timeout,
                     max_frame_size=self.max_frame_size, initial_window=self.initial_window,
                     daemon_uid=self.daemon_uid, autostart=self.autostart and not self._connected)
                 self._connected = True
             return conn
+
+    @property
+    def url(self) -> str:
+        """The daemon's address as a URL (a relative socket path stays a path)."""
+        return self.address.url
+
+    def whoami(self) -> ConnectionInfo:
+        """Who the daemon takes this client for (`user`, `role`), over what (`transport`, and
+        for TLS the certificate's `peer_subject`); connects if needed."""
+        return self.connection().info
 
     def close(self) -> None:
         """Closes the connection; calls in flight fail with CANCELLED."""

@@ -26,7 +26,7 @@ DEFAULT_WINDOW = 1 << 20
 CLIENT_NAME = "tally-python/0.1.0"
 
 OK, CANCELLED, INVALID_ARGUMENT, DEADLINE_EXCEEDED, PERMISSION_DENIED = 0, 1, 3, 4, 7
-RESOURCE_EXHAUSTED, FAILED_PRECONDITION, INTERNAL, UNAVAILABLE = 8, 9, 13, 14
+RESOURCE_EXHAUSTED, FAILED_PRECONDITION, INTERNAL, UNAVAILABLE, UNAUTHENTICATED = 8, 9, 13, 14, 16
 
 
 class Frame(NamedTuple):
@@ -140,10 +140,10 @@ def decode_frames(data: bytes, max_payload: int = DEFAULT_MAX_FRAME) -> Iterator
         raise FrameError(Violation.TRUNCATED, f"{decoder.pending} bytes left over after the last complete frame")
 
 
-def hello_frame(max_frame_size: int, initial_window: int, client_name: str = CLIENT_NAME) -> bytes:
+def hello_frame(max_frame_size: int, initial_window: int, client_name: str = CLIENT_NAME, token: str = "") -> bytes:
     hello = wire_pb2.Hello(
         min_version=PROTOCOL_VERSION, max_version=PROTOCOL_VERSION, client_name=client_name,
-        max_frame_size=max_frame_size, initial_window=initial_window,
+        max_frame_size=max_frame_size, initial_window=initial_window, token=token,
     )
     return encode_frame(HELLO, 0, hello.SerializeToString())
 
@@ -187,16 +187,18 @@ def status_of_goaway(payload: bytes) -> "tuple[RPCError, int]":
     return RPCError.from_status(code, goaway.message or "the daemon closed the connection"), goaway.last_call_id
 
 
-def default_socket_path() -> str:
+def default_socket_path(environ: Optional[Mapping[str, str]] = None) -> str:
     """Where the daemon listens: `$TALLY_SOCKET`, else `$XDG_RUNTIME_DIR/tally/tally.sock`,
-    else `$HOME/.tally/run/tally.sock` (docs/protocol.md, section 1.1)."""
-    explicit = os.environ.get("TALLY_SOCKET")
+    else `$HOME/.tally/run/tally.sock` (docs/protocol.md, section 1.1). `$TALLY_URL`, which
+    comes before these rules, is read by `tally._address.resolve`."""
+    env = os.environ if environ is None else environ
+    explicit = env.get("TALLY_SOCKET")
     if explicit:
         return explicit
-    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    runtime = env.get("XDG_RUNTIME_DIR")
     if runtime:
         return os.path.join(runtime, "tally", "tally.sock")
-    home = os.environ.get("HOME") or "/tmp"
+    home = env.get("HOME") or "/tmp"
     return os.path.join(home, ".tally", "run", "tally.sock")
 
 

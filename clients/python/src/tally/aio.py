@@ -9,20 +9,23 @@ async with tally.aio.connect() as client:
         ...
 ```
 
-`AsyncChannel` speaks the same protocol as `tally.Channel` on asyncio's Unix socket streams,
-within one event loop: `AsyncConnection` is the asyncio I/O adapter over the protocol core
+`AsyncChannel` speaks the same protocol as `tally.Channel` on asyncio's streams (a Unix socket,
+TCP with TLS through asyncio's own TLS, or plaintext TCP on loopback), within one event loop: `AsyncConnection` is the asyncio I/O adapter over the protocol core
 (`tally._protocol`, which holds the framing, handshake, flow control, deadlines, cancellation and
 GOAWAY rules); it owns the stream, a reader task and one asyncio event per call.
 """
 
 import asyncio
+import socket as _socket
+import ssl
 import time
-from typing import (Any, AsyncIterable, Callable, Generic, Iterable, List, Mapping, Optional,
+from typing import (Any, AsyncIterable, Callable, Dict, Generic, Iterable, List, Mapping, Optional,
                     Type, TypeVar, Union)
 
 from google.protobuf.message import Message
 
-from tally import _autostart, _protocol, _wire
+from tally import _address, _autostart, _protocol, _wire
+from tally._address import Address, ConnectionInfo
 from tally._protocol import (CallEnded, CallReleased, ClientConnectionState, Condition,
                              ConnectionClosed, Event, GoAwayReceived, HandshakeCompleted,
                              MessageReceived, WindowOpened)
@@ -31,7 +34,8 @@ from tally.errors import RPCError
 from tally._services import stub_classes
 from tally.v1 import experiments_tally, system_tally, tracking_tally, wire_pb2
 
-__all__ = ["AsyncChannel", "AsyncClient", "AsyncResponseIterator", "AsyncRun", "connect", "start_run"]
+__all__ = ["AsyncChannel", "AsyncClient", "AsyncResponseIterator", "AsyncRun", "ConnectionInfo", "connect",
+           "start_run"]
 
 R = TypeVar("R", bound=Message)
 
@@ -50,8 +54,11 @@ class AsyncConnection:
     """One handshaken connection; use it from the event loop that created it."""
 
     def __init__(self, path: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                 core: ClientConnectionState) -> None:
-        self.path = path
+                 core: ClientConnectionState, *, address: Optional[Address] = None,
+                 peer_certificate: Optional[Dict[str, Any]] = None) -> None:
+        self.path = path  # the socket path, or the URL of a TCP address
+        self.address = address or Address(_address.UNIX, path=path)
+        self.peer_certificate = peer_certificate
         self._core = core
         self._reader = reader
         self._writer = writer
@@ -74,15 +81,55 @@ class AsyncConnection:
     def recv_window(self) -> int:
         return self._core.recv_window
 
+    @property
+    def transport(self) -> str:
+        return self.address.transport
+
+    @property
+    def url(self) -> str:
+        return self.address.url
+
+    @property
+    def user(self) -> str:
+        return self.reply.user
+
+    @property
+    def role(self) -> str:
+        return self.reply.role
+
+    @property
+    def peer_subject(self) -> str:
+        return _address.subject_text(self.peer_certificate)
+
+    @property
+    def info(self) -> ConnectionInfo:
+        reply = self.reply
+        return ConnectionInfo(url=self.address.url, transport=self.address.transport, user=reply.user,
+                              role=reply.role, server_name=reply.server_name, connection_id=reply.connection_id,
+                              peer_subject=self.peer_subject, peer_certificate=self.peer_certificate)
+
     @classmethod
     async def connect(cls, path: Optional[str] = None, *, timeout: float = 5.0,
                       max_frame_size: int = _wire.DEFAULT_MAX_FRAME,
                       initial_window: int = _wire.DEFAULT_WINDOW,
-                      daemon_uid: Optional[int] = None, autostart: bool = True) -> "AsyncConnection":
-        """Connects and performs the handshake; like `tally.Connection.connect`, refuses a daemon
-        of another user than this one, root or `daemon_uid` before anything is sent, and starts
-        `tally serve` when nothing listens (unless `autostart` is False or `$TALLY_AUTOSTART` is 0)."""
-        path = path or _wire.default_socket_path()
+                      daemon_uid: Optional[int] = None, autostart: bool = True,
+                      url: Optional[str] = None, token: Optional[str] = None, ca: Optional[str] = None,
+                      tls_context: Optional[ssl.SSLContext] = None,
+                      address: Optional[Address] = None) -> "AsyncConnection":
+        """Connects and performs the handshake; like `tally.Connection.connect` (the same address
+        rules, token and TLS settings), refuses a daemon of another user than this one, root or
+        `daemon_uid` before anything is sent, and starts `tally serve` when nothing listens on a
+        Unix socket (unless `autostart` is False or `$TALLY_AUTOSTART` is 0; never over TCP)."""
+        if address is None:
+            address = _address.resolve(url, path)
+        token = _address.resolve_token(token)
+        if address.remote:
+            reader, writer, certificate = await cls._open_tcp(address, timeout, ca, tls_context)
+            core = ClientConnectionState(max_frame_size=max_frame_size, initial_window=initial_window,
+                                         path=address.url, token=token, remote=True)
+            await cls._handshake(reader, writer, core, timeout)
+            return cls(address.url, reader, writer, core, address=address, peer_certificate=certificate)
+        path = address.path
 
         async def open_connection() -> "tuple[asyncio.StreamReader, asyncio.StreamWriter]":
             try:
@@ -109,14 +156,56 @@ class AsyncConnection:
         except BaseException:
             writer.close()
             raise
-        core = ClientConnectionState(max_frame_size=max_frame_size, initial_window=initial_window, path=path)
+        core = ClientConnectionState(max_frame_size=max_frame_size, initial_window=initial_window, path=path,
+                                     token=token)
+        await cls._handshake(reader, writer, core, timeout)
+        return cls(path, reader, writer, core, address=address)
+
+    @staticmethod
+    async def _open_tcp(address: Address, timeout: float, ca: Optional[str], tls_context: Optional[ssl.SSLContext]
+                        ) -> "tuple[asyncio.StreamReader, asyncio.StreamWriter, Optional[Dict[str, Any]]]":
+        """A TCP stream (with TLS for "tls", certificate checked, through asyncio's TLS)."""
+        context = None
+        if address.transport == _address.TLS:
+            ca = _address.resolve_ca(ca)
+            context = tls_context or _address.tls_context(ca)
+        try:
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection(address.host, address.port, ssl=context,
+                                        server_hostname=address.host if context is not None else None,
+                                        limit=1 << 20), timeout)
+        except asyncio.TimeoutError:
+            if context is not None:
+                raise _address.tls_timeout_error(address, timeout) from None
+            raise _address.connect_error(address, "timed out") from None
+        except ssl.SSLError as exc:
+            raise _address.ssl_failure(address, exc, ca) from None
+        except OSError as exc:
+            raise _address.connect_error(address, exc.strerror or str(exc) or type(exc).__name__) from None
+        certificate = None
+        if context is not None:
+            peercert = writer.get_extra_info("peercert")
+            certificate = dict(peercert) if peercert else None
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            try:  # asyncio sets it on TCP sockets already; for certainty
+                sock.setsockopt(_socket.IPPROTO_TCP, _socket.TCP_NODELAY, 1)
+            except OSError:
+                pass
+        return reader, writer, certificate
+
+    @staticmethod
+    async def _handshake(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                         core: ClientConnectionState, timeout: float) -> None:
+        """Sends HELLO and reads until the HelloReply; closes the stream and raises the status
+        the core closes the connection with (GOAWAY, end of stream, deadline)."""
         writer.write(core.initiate(time.monotonic(), timeout))
 
         async def handshake() -> None:
             while True:
                 try:
                     data = await reader.read(65536)
-                except ConnectionError as exc:
+                except OSError as exc:  # over TLS, any TLS error too
                     events = core.connection_lost(exc.strerror or str(exc))
                 else:
                     events = core.receive_data(data) if data else core.connection_lost()
@@ -129,7 +218,7 @@ class AsyncConnection:
         try:
             try:
                 await writer.drain()
-            except ConnectionError as exc:
+            except OSError as exc:
                 for event in core.connection_lost(exc.strerror or str(exc)):
                     if type(event) is ConnectionClosed:
                         raise event.error from None
@@ -147,7 +236,6 @@ class AsyncConnection:
         pending = core.data_to_send()
         if pending:
             writer.write(pending)
-        return cls(path, reader, writer, core)
 
     @property
     def usable(self) -> bool:
@@ -371,17 +459,27 @@ class AsyncResponseIterator(Generic[R]):
 
 
 class AsyncChannel:
-    """The asyncio counterpart of `tally.Channel`; reconnects lazily for new calls."""
+    """The asyncio counterpart of `tally.Channel` (the same address, `token`, `ca` and
+    `tls_context`); reconnects lazily for new calls."""
 
-    def __init__(self, socket: Optional[str] = None, *, connect_timeout: float = 5.0,
+    def __init__(self, socket: Optional[str] = None, *, url: Optional[str] = None, token: Optional[str] = None,
+                 ca: Optional[str] = None, tls_context: Optional[ssl.SSLContext] = None,
+                 connect_timeout: float = 5.0,
                  max_frame_size: int = _wire.DEFAULT_MAX_FRAME, initial_window: int = _wire.DEFAULT_WINDOW,
                  daemon_uid: Optional[int] = None, autostart: bool = True) -> None:
-        self.socket_path = socket or _wire.default_socket_path()
+        self.address = _address.resolve(url, socket)
+        self.socket_path = self.address.display  # the socket path, or the URL of a TCP address
+        self.token = _address.resolve_token(token)
+        self.ca = _address.resolve_ca(ca) if self.address.transport == _address.TLS else None
+        self.tls_context = tls_context
+        if self.tls_context is None and self.address.transport == _address.TLS:
+            self.tls_context = _address.tls_context(self.ca)
         self.connect_timeout = connect_timeout
         self.max_frame_size = max_frame_size
         self.initial_window = initial_window
         self.daemon_uid = daemon_uid
-        self.autostart = autostart  # for the first connection only, like `tally.Channel`
+        # For the first connection only, like `tally.Channel`; never for a TCP address.
+        self.autostart = autostart and not self.address.remote
         self._connected = False
         self._conn: Optional[AsyncConnection] = None
         self._lock: Optional[asyncio.Lock] = None
@@ -394,11 +492,20 @@ class AsyncChannel:
         async with self._lock:
             if self._conn is None or not self._conn.usable:
                 self._conn = await AsyncConnection.connect(
-                    self.socket_path, timeout=self.connect_timeout,
+                    address=self.address, token=self.token, ca=self.ca, tls_context=self.tls_context,
+                    timeout=self.connect_timeout,
                     max_frame_size=self.max_frame_size, initial_window=self.initial_window,
                     daemon_uid=self.daemon_uid, autostart=self.autostart and not self._connected)
                 self._connected = True
             return self._conn
+
+    @property
+    def url(self) -> str:
+        return self.address.url
+
+    async def whoami(self) -> ConnectionInfo:
+        """Who the daemon takes this client for, over what (see `tally.Channel.whoami`)."""
+        return (await self.connection()).info
 
     async def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -451,7 +558,6 @@ class AsyncClient(AsyncRunAPI):
 
     def __init__(self, channel: AsyncChannel) -> None:
         self.channel = channel
-        self._socket_path = channel.socket_path
         self.system = system_tally.SystemAsyncStub(channel)
         self.diagnostics = system_tally.DiagnosticsAsyncStub(channel)
         self.tracking = tracking_tally.TrackingAsyncStub(channel)
@@ -464,6 +570,11 @@ class AsyncClient(AsyncRunAPI):
         self._close_sync()
         await self.channel.close()
 
+    async def whoami(self) -> ConnectionInfo:
+        """Who the daemon takes this client for: `user`, `role`, `transport`, `peer_subject`
+        (see `tally.Client.whoami`)."""
+        return await self.channel.whoami()
+
     async def __aenter__(self) -> "AsyncClient":
         return self
 
@@ -471,10 +582,13 @@ class AsyncClient(AsyncRunAPI):
         await self.close()
 
 
-def connect(socket: Optional[str] = None, **options: Any) -> AsyncClient:
-    """An `AsyncClient` for the daemon at `socket` (default: `$TALLY_SOCKET` or the default
-    path). The connection opens on the first call."""
-    return AsyncClient(AsyncChannel(socket, **options))
+def connect(socket: Optional[str] = None, *, url: Optional[str] = None, token: Optional[str] = None,
+            ca: Optional[str] = None, **options: Any) -> AsyncClient:
+    """An `AsyncClient` for the daemon at `url` or `socket` (default: `$TALLY_URL`, else
+    `$TALLY_SOCKET` or the default path), with the access token `token` (else `$TALLY_TOKEN`)
+    and, for TLS with a private CA, its certificate file `ca` (else `$TALLY_CA`). The connection
+    opens on the first call."""
+    return AsyncClient(AsyncChannel(socket, url=url, token=token, ca=ca, **options))
 
 
 async def start_run(experiment: str = "default", *, client: Optional[AsyncClient] = None, **options: Any) -> AsyncRun:

@@ -1,7 +1,7 @@
 """`python -m tally.importers`: imports from MLflow or TensorBoard and prints the report.
 
-    python -m tally.importers mlflow SOURCE [--prefix P] [--text-params] [--socket PATH] [--json]
-    python -m tally.importers tensorboard LOGDIR --experiment NAME [--socket PATH] [--json]
+    python -m tally.importers mlflow SOURCE [--prefix P] [--text-params] [--socket PATH | --url URL] [--json]
+    python -m tally.importers tensorboard LOGDIR --experiment NAME [--socket PATH | --url URL] [--json]
 
 Exit status: 0 when the import finished, 1 when it failed (`Error: ...` on standard error, as the
 `tally` command prints it), 64 for a usage error. docs/imports.md describes the output.
@@ -38,13 +38,20 @@ def _parser() -> argparse.ArgumentParser:
     tensorboard.add_argument("--experiment", required=True, help="the Tally experiment (created when missing)")
     for sub in (mlflow, tensorboard):
         sub.add_argument("--socket", default=None, help="the daemon's socket (default: $TALLY_SOCKET, else the default)")
+        sub.add_argument("--url", default=None,
+                         help="the daemon's URL instead: unix:///PATH, tally+tls://HOST:PORT or tally+tcp://HOST:PORT "
+                              "(default: $TALLY_URL; the token from $TALLY_TOKEN, a private CA from $TALLY_CA)")
         sub.add_argument("--json", action="store_true", help="print the report as JSON")
     return parser
 
 
 def main(argv: Optional[List[str]] = None) -> int:
     args = _parser().parse_args(argv)
-    client = tally.connect(args.socket)
+    try:
+        client = tally.connect(args.socket, url=args.url)
+    except ValueError as exc:
+        print(f"Error: {exc}", file=sys.stderr)
+        return 64
     try:
         report: ImportReport
         if args.command == "mlflow":

@@ -1,0 +1,354 @@
+"""The client's TCP and TLS transports without the daemon: address rules and URL parsing, then
+both transports against a stand-in daemon (fake_daemon.py) over TLS and plaintext TCP: the token
+in HELLO, who the daemon says the client is, large messages both ways from many threads, the
+refusals (certificate, token), unreachable addresses, reconnecting, and no autostart for TCP.
+The same behaviour against the real daemon is in test_tcp_tls.py."""
+import asyncio
+import os
+import stat
+import threading
+from pathlib import Path
+
+import pytest
+
+import tally
+import tally.aio
+from tally import _address
+from tally._address import Address, parse_url, resolve
+from tally.v1 import system_pb2
+
+from certs import make_certs
+from fake_daemon import FakeDaemon
+
+TOKEN = "tally_abc123_s3cret"
+
+
+def echo(payload: bytes = b"", delay_ms: int = 0) -> system_pb2.EchoRequest:
+    return system_pb2.EchoRequest(payload=payload, delay_ms=delay_ms)
+
+
+# -- addresses ------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("url, expected", [
+    ("unix:///run/user/1000/tally/tally.sock", Address("unix", path="/run/user/1000/tally/tally.sock")),
+    ("tally+tls://tally.example.com:7312", Address("tls", host="tally.example.com", port=7312)),
+    ("tally+tls://10.1.2.3:443", Address("tls", host="10.1.2.3", port=443)),
+    ("tally+tls://[2001:db8::1]:7312", Address("tls", host="2001:db8::1", port=7312)),
+    ("TALLY+TLS://Host:7312/", Address("tls", host="host", port=7312)),
+    ("tally+tcp://127.0.0.1:7312", Address("tcp", host="127.0.0.1", port=7312)),
+    ("tally+tcp://localhost:1", Address("tcp", host="localhost", port=1)),
+    ("tally+tcp://[::1]:65535", Address("tcp", host="::1", port=65535)),
+    ("  tally+tcp://127.0.0.2:9  ", Address("tcp", host="127.0.0.2", port=9)),
+])
+def test_urls_parse(url, expected):
+    assert parse_url(url) == expected
+
+
+@pytest.mark.parametrize("url, says", [
+    ("http://host:1", "unsupported Tally address"),
+    ("tcp://127.0.0.1:7312", "unsupported Tally address"),          # the daemon's --listen form
+    ("tally+tls://host", "the port is missing"),
+    ("tally+tls://host:0", "the port is missing"),
+    ("tally+tls://host:99999", "not a number from 1 to 65535"),
+    ("tally+tls://host:http", "not a number from 1 to 65535"),
+    ("tally+tls://:7312", "the host is missing"),
+    ("tally+tls://user:pw@host:7312", "no credentials"),
+    ("tally+tls://host:7312/x", "a path, query or fragment"),
+    ("tally+tls://host:7312?token=x", "a path, query or fragment"),
+    ("tally+tcp://10.0.0.5:7312", "only reaches a daemon on this machine"),
+    ("tally+tcp://example.com:7312", "only reaches a daemon on this machine"),
+    ("unix://relative/tally.sock", "absolute path"),
+    ("/just/a/path", "unsupported Tally address"),
+])
+def test_bad_urls_are_refused_naming_the_accepted_forms(url, says):
+    with pytest.raises(ValueError) as info:
+        parse_url(url)
+    assert says in str(info.value)
+    if "unsupported Tally address" in says or "port" in says or "host" in says:
+        assert "tally+tls://HOST:PORT" in str(info.value) and "unix:///" in str(info.value)
+
+
+def test_the_address_comes_from_the_argument_then_tally_url_then_the_socket_rules():
+    env = {"TALLY_URL": "tally+tls://h:1", "TALLY_SOCKET": "/s.sock"}
+    assert resolve(environ=env) == Address("tls", host="h", port=1)
+    assert resolve(url="tally+tcp://127.0.0.1:2", environ=env) == Address("tcp", host="127.0.0.1", port=2)
+    assert resolve(socket="/other.sock", environ=env) == Address("unix", path="/other.sock")
+    assert resolve(socket="unix:///u.sock", environ=env) == Address("unix", path="/u.sock")
+    assert resolve(socket="tally+tls://k:3", environ=env) == Address("tls", host="k", port=3)
+    assert resolve(socket="relative.sock", environ=env) == Address("unix", path="relative.sock")
+    assert resolve(environ={"TALLY_URL": "  ", "TALLY_SOCKET": "/s.sock"}) == Address("unix", path="/s.sock")
+    assert resolve(environ={"XDG_RUNTIME_DIR": "/run/user/7"}) == Address("unix", path="/run/user/7/tally/tally.sock")
+    assert resolve(environ={"HOME": "/home/h"}) == Address("unix", path="/home/h/.tally/run/tally.sock")
+    with pytest.raises(ValueError, match=r"\$TALLY_URL: unsupported Tally address 'https://x:1'"):
+        resolve(environ={"TALLY_URL": "https://x:1"})
+    with pytest.raises(ValueError, match="not both"):
+        resolve(url="tally+tls://h:1", socket="/s.sock")
+
+
+def test_addresses_print_as_urls():
+    assert Address("tls", host="2001:db8::1", port=7312).url == "tally+tls://[2001:db8::1]:7312"
+    assert Address("unix", path="/a/b.sock").url == "unix:///a/b.sock"
+    assert Address("unix", path="/a/b.sock").display == "/a/b.sock"
+    assert Address("tcp", host="127.0.0.1", port=5).display == "tally+tcp://127.0.0.1:5"
+    assert parse_url(Address("tls", host="::1", port=9).url) == Address("tls", host="::1", port=9)
+
+
+def test_token_and_ca_come_from_the_argument_then_the_environment():
+    env = {"TALLY_TOKEN": " tally_x_y\n", "TALLY_CA": "/etc/ca.pem"}
+    assert _address.resolve_token(None, env) == "tally_x_y"
+    assert _address.resolve_token("tally_a_b", env) == "tally_a_b"
+    assert _address.resolve_token("", env) == ""  # an explicit empty token: none
+    assert _address.resolve_token(None, {}) == ""
+    assert _address.resolve_ca(None, env) == "/etc/ca.pem"
+    assert _address.resolve_ca("/mine.pem", env) == "/mine.pem"
+    assert _address.resolve_ca(None, {}) is None
+
+
+def test_channels_check_the_url_when_made(monkeypatch, tmp_path):
+    with pytest.raises(ValueError, match="tally\\+tls://HOST:PORT"):
+        tally.connect(url="tls://example.com:7312")
+    with pytest.raises(ValueError, match="tally\\+tls://HOST:PORT"):
+        tally.aio.connect(url="grpc://example.com:7312")
+    monkeypatch.setenv("TALLY_URL", "ftp://x:1")
+    with pytest.raises(ValueError, match=r"\$TALLY_URL"):
+        tally.Channel()
+    missing = str(tmp_path / "missing-ca.pem")
+    with pytest.raises(ValueError, match="cannot use the CA file .*missing-ca.pem"):
+        tally.connect(url="tally+tls://127.0.0.1:1", ca=missing)
+    not_pem = tmp_path / "not.pem"
+    not_pem.write_text("not a certificate\n")
+    with pytest.raises(ValueError, match="cannot use the CA file"):
+        tally.aio.connect(url="tally+tls://127.0.0.1:1", ca=str(not_pem))
+
+
+def test_tally_url_picks_the_transport_and_no_autostart_for_tcp(monkeypatch):
+    monkeypatch.setenv("TALLY_URL", "tally+tcp://127.0.0.1:7312")
+    monkeypatch.setenv("TALLY_SOCKET", "/never/used.sock")
+    channel = tally.Channel(autostart=True)
+    assert channel.address == Address("tcp", host="127.0.0.1", port=7312)
+    assert channel.url == "tally+tcp://127.0.0.1:7312" and channel.socket_path == channel.url
+    assert channel.autostart is False and tally.aio.AsyncChannel(autostart=True).autostart is False
+    assert tally.Channel("/a.sock").autostart is True
+
+
+# -- against a stand-in daemon ---------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def certs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("certs")
+    return make_certs(str(folder)), make_certs(str(folder), ca_name="Another CA", prefix="other-")
+
+
+@pytest.fixture
+def tls_daemon(certs):
+    d = FakeDaemon(cert=certs[0].cert, key=certs[0].key,
+                   tokens={TOKEN: ("alice", "member"), "tally_v_v": ("watcher", "viewer")})
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+def plain_daemon():
+    d = FakeDaemon(tokens={TOKEN: ("bob", "admin")})
+    yield d
+    d.stop()
+
+
+def test_tls_handshake_carries_the_token_and_reports_who_and_how(tls_daemon, certs):
+    with tally.connect(url=tls_daemon.url(), token=TOKEN, ca=certs[0].ca) as client:
+        me = client.whoami()
+        assert (me.user, me.role, me.transport) == ("alice", "member", "tls")
+        assert me.url == tls_daemon.url() and me.server_name == "fake/0" and me.connection_id == 1
+        assert me.peer_subject == certs[0].subject == "CN=localhost, O=Tally tests"
+        assert me.peer_certificate is not None and ("DNS", "localhost") in me.peer_certificate["subjectAltName"]
+        conn = client.channel.connection()
+        assert (conn.user, conn.role, conn.transport, conn.peer_subject) == ("alice", "member", "tls", me.peer_subject)
+        assert client.diagnostics.echo(echo(b"over tls")).payload == b"over tls"
+    assert [h.token for h in tls_daemon.hellos] == [TOKEN]
+
+
+def test_token_and_ca_from_the_environment(tls_daemon, certs, monkeypatch):
+    monkeypatch.setenv("TALLY_URL", tls_daemon.url(host="localhost"))
+    monkeypatch.setenv("TALLY_TOKEN", "tally_v_v")
+    monkeypatch.setenv("TALLY_CA", certs[0].ca)
+    with tally.connect() as client:
+        me = client.whoami()
+        assert (me.user, me.role, me.url) == ("watcher", "viewer", tls_daemon.url(host="localhost"))
+
+
+def test_large_messages_both_ways_from_many_threads(tls_daemon, certs):
+    """Requests and answers of up to 3 MB (many TLS records each) from 8 threads at once on one
+    connection: the reader decrypts while the others encrypt and write."""
+    with tally.connect(url=tls_daemon.url(), token=TOKEN, ca=certs[0].ca) as client:
+        big = os.urandom(3 << 20)
+        assert client.diagnostics.echo(echo(big)).payload == big
+        failures = []
+
+        def worker(i: int) -> None:
+            try:
+                for j in range(40):
+                    payload = bytes([i]) * (j * 7919 + 1)
+                    if client.diagnostics.echo(echo(payload)).payload != payload:
+                        failures.append((i, j))
+            except Exception as exc:  # pragma: no cover - reported below
+                failures.append(exc)
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert failures == [] and not any(t.is_alive() for t in threads)
+        assert tls_daemon.accepted == 1  # all on one connection
+
+
+def test_plaintext_tcp_on_loopback(plain_daemon):
+    with tally.connect(url=plain_daemon.url("tally+tcp"), token=TOKEN) as client:
+        me = client.whoami()
+        assert (me.user, me.role, me.transport, me.peer_subject, me.peer_certificate) == ("bob", "admin", "tcp", "", None)
+        big = os.urandom(1 << 20)
+        assert client.diagnostics.echo(echo(big)).payload == big
+
+
+def test_a_private_ca_is_refused_without_tally_ca(tls_daemon, certs, monkeypatch):
+    monkeypatch.delenv("TALLY_CA", raising=False)
+    with pytest.raises(tally.Unauthenticated) as info:
+        tally.connect(url=tls_daemon.url(), token=TOKEN).info()
+    message = str(info.value)
+    assert "TLS verification of the daemon's certificate failed" in message and tls_daemon.url() in message
+    assert "TALLY_CA" in message
+    assert tls_daemon.hellos == []  # nothing was sent: no token left this process
+
+
+def test_the_wrong_ca_is_refused(tls_daemon, certs):
+    client = tally.connect(url=tls_daemon.url(), token=TOKEN, ca=certs[1].ca)
+    with pytest.raises(tally.Unauthenticated, match="TLS verification .* failed .*other-ca.pem"):
+        client.diagnostics.echo(echo())
+    assert tls_daemon.hellos == []
+
+
+def test_a_host_name_the_certificate_does_not_name_is_refused(certs):
+    odd = make_certs(str(Path(certs[0].ca).parent), hosts=["tally.internal"], prefix="odd-")
+    d = FakeDaemon(cert=odd.cert, key=odd.key, tokens={TOKEN: ("alice", "member")})
+    try:
+        with pytest.raises(tally.Unauthenticated, match="127.0.0.1"):
+            tally.connect(url=d.url(), token=TOKEN, ca=odd.ca).info()
+        assert d.hellos == []
+    finally:
+        d.stop()
+
+
+def test_tls_to_a_plaintext_listener_fails_and_never_falls_back(plain_daemon, certs):
+    with pytest.raises(tally.Unavailable) as info:
+        tally.connect(url=plain_daemon.url("tally+tls"), token=TOKEN, ca=certs[0].ca).info()
+    assert "TLS handshake failed" in str(info.value) and "--insecure-no-tls" in str(info.value)
+    assert plain_daemon.hellos == []  # no HELLO, no token in clear
+
+
+def test_a_missing_or_unknown_token_is_unauthenticated(tls_daemon, certs, monkeypatch):
+    monkeypatch.delenv("TALLY_TOKEN", raising=False)
+    with pytest.raises(tally.Unauthenticated) as info:
+        tally.connect(url=tls_daemon.url(), ca=certs[0].ca).diagnostics.echo(echo())
+    assert "an access token is required" in str(info.value) and "set TALLY_TOKEN or token=" in str(info.value)
+    with pytest.raises(tally.Unauthenticated) as info:
+        tally.connect(url=tls_daemon.url(), ca=certs[0].ca, token="tally_nope_nope").diagnostics.echo(echo())
+    assert "unknown access token" in str(info.value) and "the access token sent was refused" in str(info.value)
+    assert [h.token for h in tls_daemon.hellos] == ["", "tally_nope_nope"]
+
+
+def test_nothing_listening_is_unavailable_naming_the_url(certs):
+    import socket
+    probe = socket.socket()
+    probe.bind(("127.0.0.1", 0))
+    port = probe.getsockname()[1]
+    probe.close()  # a port nobody listens on
+    for url in (f"tally+tls://127.0.0.1:{port}", f"tally+tcp://127.0.0.1:{port}"):
+        with pytest.raises(tally.Unavailable) as info:
+            tally.connect(url=url, token=TOKEN, ca=certs[0].ca).info()
+        assert url in str(info.value) and "Connection refused" in str(info.value)
+
+        async def attempt() -> None:
+            async with tally.aio.connect(url=url, token=TOKEN, ca=certs[0].ca) as client:
+                await client.system.info(system_pb2.InfoRequest())
+
+        with pytest.raises(tally.Unavailable, match=url.replace("+", r"\+")):
+            asyncio.run(attempt())
+
+
+def test_no_daemon_is_started_for_a_tcp_address(tmp_path, monkeypatch, certs):
+    marker = tmp_path / "started"
+    fake_tally = tmp_path / "tally"
+    fake_tally.write_text(f"#!/bin/sh\ntouch {marker}\nexit 1\n")
+    fake_tally.chmod(fake_tally.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("TALLY_AUTOSTART", "1")
+    monkeypatch.setenv("TALLY_EXECUTABLE", str(fake_tally))
+    with pytest.raises(tally.Unavailable):
+        tally.connect(url="tally+tcp://127.0.0.1:1", token=TOKEN, autostart=True).info()
+    with pytest.raises(tally.Unavailable):
+        asyncio.run(tally.aio.connect(url="tally+tls://127.0.0.1:1", ca=certs[0].ca).system.info(
+            system_pb2.InfoRequest()))
+    assert not marker.exists()
+
+
+def test_a_new_connection_after_the_daemon_goes_away(certs):
+    d = FakeDaemon(cert=certs[0].cert, key=certs[0].key, tokens={TOKEN: ("alice", "member")})
+    port = d.port
+    client = tally.connect(url=d.url(), token=TOKEN, ca=certs[0].ca)
+    try:
+        first = client.channel.connection()
+        assert client.diagnostics.echo(echo(b"1")).payload == b"1"
+        d.stop()
+        # The reader sees the GOAWAY and the close; then calls fail until a daemon is back.
+        with pytest.raises(tally.Unavailable):
+            for _ in range(1000):
+                client.diagnostics.echo(echo(b"x"))
+        d = FakeDaemon(cert=certs[0].cert, key=certs[0].key, tokens={TOKEN: ("alice", "member")}, port=port)
+        assert client.diagnostics.echo(echo(b"2")).payload == b"2"
+        assert client.channel.connection() is not first and client.whoami().connection_id == 1
+    finally:
+        client.close()
+        d.stop()
+
+
+def test_forked_child_opens_its_own_tls_connection(tls_daemon, certs):
+    client = tally.connect(url=tls_daemon.url(), token=TOKEN, ca=certs[0].ca)
+    parent_conn = client.channel.connection()
+    r, w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child
+        try:
+            ok = client.diagnostics.echo(echo(b"child")).payload == b"child"
+            ok = ok and client.channel.connection() is not parent_conn
+            os.write(w, b"1" if ok else b"0")
+        finally:
+            os._exit(0)
+    os.close(w)
+    assert os.read(r, 1) == b"1"
+    os.waitpid(pid, 0)
+    # The child never touched the parent's TLS session: the parent's connection goes on.
+    assert client.diagnostics.echo(echo(b"parent" * 5000)).payload == b"parent" * 5000
+    assert client.channel.connection() is parent_conn and tls_daemon.accepted == 2
+    client.close()
+
+
+def test_asyncio_over_tls_and_tcp(tls_daemon, plain_daemon, certs):
+    async def main() -> None:
+        async with tally.aio.connect(url=tls_daemon.url(), token=TOKEN, ca=certs[0].ca) as client:
+            me = await client.whoami()
+            assert (me.user, me.role, me.transport, me.peer_subject) == ("alice", "member", "tls", certs[0].subject)
+            big = os.urandom(3 << 20)
+            assert (await client.diagnostics.echo(echo(big))).payload == big
+            answers = await asyncio.gather(*(client.diagnostics.echo(echo(bytes([i]) * 70000)) for i in range(20)))
+            assert [a.payload for a in answers] == [bytes([i]) * 70000 for i in range(20)]
+        async with tally.aio.connect(url=plain_daemon.url("tally+tcp"), token=TOKEN) as client:
+            me = await client.whoami()
+            assert (me.user, me.role, me.transport) == ("bob", "admin", "tcp")
+        with pytest.raises(tally.Unauthenticated, match="TLS verification"):
+            async with tally.aio.connect(url=tls_daemon.url(), token=TOKEN, ca=certs[1].ca) as client:
+                await client.diagnostics.echo(echo())
+        with pytest.raises(tally.Unauthenticated, match="no access token was sent"):
+            async with tally.aio.connect(url=tls_daemon.url(), token="", ca=certs[0].ca) as client:
+                await client.diagnostics.echo(echo())
+
+    asyncio.run(main())
+    assert [h.token for h in tls_daemon.hellos] == [TOKEN, ""]
