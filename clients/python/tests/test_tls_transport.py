@@ -13,9 +13,10 @@ import pytest
 
 import tally
 import tally.aio
-from tally import _address
+from tally import _address, _wire
 from tally._address import Address, parse_url, resolve
-from tally.v1 import system_pb2
+from tally._protocol import ClientConnectionState, Condition, ConnectionClosed, HandshakeCompleted
+from tally.v1 import system_pb2, wire_pb2
 
 from certs import make_certs
 from fake_daemon import FakeDaemon
@@ -131,6 +132,61 @@ def test_tally_url_picks_the_transport_and_no_autostart_for_tcp(monkeypatch):
     assert tally.Channel("/a.sock").autostart is True
 
 
+# -- the protocol core (bytes only) ---------------------------------------------------------------
+
+def _hello_of(data: bytes) -> "wire_pb2.Hello":
+    frame = next(_wire.decode_frames(data))
+    assert frame.kind == _wire.HELLO
+    return wire_pb2.Hello.FromString(frame.payload)
+
+
+def test_the_hello_carries_the_token_only_when_there_is_one():
+    assert _hello_of(ClientConnectionState(token=TOKEN).initiate()).token == TOKEN
+    without = ClientConnectionState().initiate()
+    assert _hello_of(without).token == "" and TOKEN.encode() not in without
+
+
+def test_a_hello_reply_names_user_and_role():
+    core = ClientConnectionState(token=TOKEN, remote=True, path="tally+tls://h:1")
+    core.initiate()
+    reply = wire_pb2.HelloReply(version=1, max_concurrent_calls=10, user="alice", role="viewer")
+    events = core.receive_data(_wire.encode_frame(_wire.HELLO, 0, reply.SerializeToString()))
+    assert [type(e) for e in events] == [HandshakeCompleted]
+    assert (core.reply.user, core.reply.role) == ("alice", "viewer")
+
+
+@pytest.mark.parametrize("token, says", [("", "no access token was sent: set TALLY_TOKEN or token="),
+                                         (TOKEN, "the access token sent was refused")])
+def test_an_unauthenticated_goaway_in_the_handshake_says_what_was_sent(token, says):
+    core = ClientConnectionState(token=token, remote=True, path="tally+tls://h:1")
+    core.initiate()
+    goaway = wire_pb2.GoAway(code=16, message="an access token is required")
+    events = core.receive_data(_wire.encode_frame(_wire.GOAWAY, 0, goaway.SerializeToString()))
+    closed = events[-1]
+    assert isinstance(closed, ConnectionClosed) and isinstance(closed.error, tally.Unauthenticated)
+    assert closed.error.message == f"an access token is required (daemon at tally+tls://h:1; {says})"
+
+
+def test_a_tls_record_in_answer_to_a_plaintext_hello_says_use_tls():
+    alert = b"\x15\x03\x03\x00\x02\x02\x46" + bytes(12)  # an alert, then more
+    core = ClientConnectionState(remote=True, path="tally+tcp://127.0.0.1:7")
+    core.initiate()
+    closed = core.receive_data(alert)[-1]
+    assert isinstance(closed, ConnectionClosed) and closed.error.condition is Condition.TLS_ANSWERED
+    assert closed.error.code == 14 and "use tally+tls://" in closed.error.message
+    local = ClientConnectionState(path="/s.sock")  # on a Unix socket: just a bad frame
+    local.initiate()
+    assert local.receive_data(alert)[-1].error.code == 13
+
+
+def test_a_lost_handshake_over_tcp_does_not_suggest_starting_a_daemon():
+    core = ClientConnectionState(remote=True, path="tally+tls://h:1")
+    core.initiate()
+    error = core.connection_lost("Connection reset by peer")[-1].error
+    assert error.condition is Condition.REMOTE_HANDSHAKE_LOST and "tally serve" not in error.message
+    assert error.message == "cannot connect to the Tally daemon at tally+tls://h:1: Connection reset by peer"
+
+
 # -- against a stand-in daemon ---------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
@@ -159,7 +215,7 @@ def test_tls_handshake_carries_the_token_and_reports_who_and_how(tls_daemon, cer
         me = client.whoami()
         assert (me.user, me.role, me.transport) == ("alice", "member", "tls")
         assert me.url == tls_daemon.url() and me.server_name == "fake/0" and me.connection_id == 1
-        assert me.peer_subject == certs[0].subject == "CN=localhost, O=Tally tests"
+        assert me.peer_subject == certs[0].subject == "CN=localhost, O=Tally tests" and me.tls_version == "TLSv1.3"
         assert me.peer_certificate is not None and ("DNS", "localhost") in me.peer_certificate["subjectAltName"]
         conn = client.channel.connection()
         assert (conn.user, conn.role, conn.transport, conn.peer_subject) == ("alice", "member", "tls", me.peer_subject)
@@ -205,7 +261,8 @@ def test_large_messages_both_ways_from_many_threads(tls_daemon, certs):
 def test_plaintext_tcp_on_loopback(plain_daemon):
     with tally.connect(url=plain_daemon.url("tally+tcp"), token=TOKEN) as client:
         me = client.whoami()
-        assert (me.user, me.role, me.transport, me.peer_subject, me.peer_certificate) == ("bob", "admin", "tcp", "", None)
+        assert (me.user, me.role, me.transport, me.peer_subject, me.peer_certificate, me.tls_version) == (
+            "bob", "admin", "tcp", "", None, "")
         big = os.urandom(1 << 20)
         assert client.diagnostics.echo(echo(big)).payload == big
 
@@ -336,6 +393,7 @@ def test_asyncio_over_tls_and_tcp(tls_daemon, plain_daemon, certs):
         async with tally.aio.connect(url=tls_daemon.url(), token=TOKEN, ca=certs[0].ca) as client:
             me = await client.whoami()
             assert (me.user, me.role, me.transport, me.peer_subject) == ("alice", "member", "tls", certs[0].subject)
+            assert me.tls_version == "TLSv1.3" and me.peer_certificate is not None
             big = os.urandom(3 << 20)
             assert (await client.diagnostics.echo(echo(big))).payload == big
             answers = await asyncio.gather(*(client.diagnostics.echo(echo(bytes([i]) * 70000)) for i in range(20)))

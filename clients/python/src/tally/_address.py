@@ -83,7 +83,8 @@ class ConnectionInfo:
     the token's name on TCP, the login name of this process's user on the Unix socket (empty from
     a daemon that predates tokens). `transport` is "unix", "tls" or "tcp"; for TLS,
     `peer_subject` is the subject of the daemon's certificate ("CN=tally.example, O=Team"), and
-    `peer_certificate` the certificate as `ssl.SSLSocket.getpeercert()` returns it."""
+    `peer_certificate` the certificate as `ssl.SSLSocket.getpeercert()` returns it, and
+    `tls_version` the protocol agreed ("TLSv1.3")."""
 
     url: str
     transport: str
@@ -93,6 +94,7 @@ class ConnectionInfo:
     connection_id: int
     peer_subject: str = ""
     peer_certificate: Optional[Dict[str, Any]] = None
+    tls_version: str = ""
 
 
 _RDN_NAMES = {

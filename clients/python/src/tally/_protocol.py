@@ -69,6 +69,8 @@ class Condition(enum.Enum):
     HANDSHAKE_LOST = (_wire.UNAVAILABLE,
                       "cannot connect to the Tally daemon at {path}: {reason}; start it with `tally serve`")
     REMOTE_HANDSHAKE_LOST = (_wire.UNAVAILABLE, "cannot connect to the Tally daemon at {path}: {reason}")
+    TLS_ANSWERED = (_wire.UNAVAILABLE, "cannot connect to the Tally daemon at {path}: it answered with TLS; "
+                                       "use tally+tls:// (tally+tcp:// is for a daemon started with --insecure-no-tls)")
     HANDSHAKE_TIMEOUT = (_wire.DEADLINE_EXCEEDED, "the daemon at {path} did not answer the handshake within {timeout}s")
     BAD_HELLO_REPLY = (_wire.INTERNAL, "the daemon's HELLO reply cannot be decoded: {reason}")
     GOING_AWAY = (_wire.UNAVAILABLE, "the daemon is going away: {message}")
@@ -372,6 +374,12 @@ class ClientConnectionState:
         (ConnectionClosed with the violation's status) after the frames before it are handled."""
         if self.state is CLOSED:
             return []
+        if self.state is HANDSHAKING and self.remote and data[:1] in (b"\x15", b"\x16") and not self._decoder.pending:
+            # A TLS record (an alert, a handshake) where a frame (0xA1) should start: plaintext
+            # TCP to a TLS listener.
+            closing: List[Event] = []
+            self._close(Condition.TLS_ANSWERED.error(path=self.path), closing)
+            return closing
         frames, problem = self._decoder.decode(data)
         events: List[Event] = []
         calls = self._calls

@@ -132,9 +132,11 @@ class Connection:
     @property
     def info(self) -> ConnectionInfo:
         reply = self.reply
+        version = self._sock.version() if isinstance(self._sock, _tls.TLSSocket) else None
         return ConnectionInfo(url=self.address.url, transport=self.address.transport, user=reply.user,
                               role=reply.role, server_name=reply.server_name, connection_id=reply.connection_id,
-                              peer_subject=self.peer_subject, peer_certificate=self.peer_certificate)
+                              peer_subject=self.peer_subject, peer_certificate=self.peer_certificate,
+                              tls_version=version or "")
 
     # -- connecting ----------------------------------------------------------------------------
 

@@ -104,9 +104,12 @@ class AsyncConnection:
     @property
     def info(self) -> ConnectionInfo:
         reply = self.reply
+        ssl_object = self._writer.get_extra_info("ssl_object")
+        version = ssl_object.version() if ssl_object is not None else None
         return ConnectionInfo(url=self.address.url, transport=self.address.transport, user=reply.user,
                               role=reply.role, server_name=reply.server_name, connection_id=reply.connection_id,
-                              peer_subject=self.peer_subject, peer_certificate=self.peer_certificate)
+                              peer_subject=self.peer_subject, peer_certificate=self.peer_certificate,
+                              tls_version=version or "")
 
     @classmethod
     async def connect(cls, path: Optional[str] = None, *, timeout: float = 5.0,
