@@ -40,6 +40,10 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
         // The PostgreSQL store engine (docs/teams.md).
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
+        // TCP with TLS for teams (docs/teams.md), and the peer certificate's subject.
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
+        .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
     ],
     targets: [
         // C layer: the protobuf-c runtime from the system, and protoc-c's output for proto/.
@@ -74,7 +78,7 @@ let package = Package(
             dependencies: ["TallyProto", "TallyRPC"],
             swiftSettings: swiftSettings
         ),
-        // SwiftNIO Unix-socket transport; the only module importing NIO.
+        // SwiftNIO transport: the Unix socket, and TCP with TLS; the only module importing NIO.
         .target(
             name: "TallyTransport",
             dependencies: [
@@ -82,6 +86,9 @@ let package = Package(
                 "TallyRPC",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: swiftSettings
@@ -323,9 +330,11 @@ let package = Package(
         .testTarget(
             name: "TallyServerTests",
             dependencies: [
-                "TallyServer", "TallyClient", "TallyProto", "TallyRPC", "TallyAPI", "TallyTransport", "TallyStore",
+                "TallyServer", "TallyClient", "TallyProto", "TallyRPC", "TallyAPI", "TallyTransport", "TallyStore", "TallyServices",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "SwiftASN1", package: "swift-asn1"),
             ],
             swiftSettings: swiftSettings
         ),

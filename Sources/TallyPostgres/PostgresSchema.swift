@@ -12,6 +12,24 @@
 enum PostgresSchema {
     static let migrations: [(name: String, statements: [String])] = [
         ("v1_schema", v1),
+        ("v2_access_tokens", v2),
+    ]
+
+    /// Teams (docs/teams.md): who made a run, and the access tokens of TCP clients (the SHA-256
+    /// of each secret, never the secret). As SQLite's v12_access_tokens.
+    static let v2: [String] = [
+        "ALTER TABLE runs ADD COLUMN created_by text NOT NULL DEFAULT ''",
+        """
+        CREATE TABLE access_tokens (
+            name text COLLATE "C" PRIMARY KEY,
+            role text NOT NULL,
+            id text COLLATE "C" NOT NULL UNIQUE,
+            secret_hash bytea NOT NULL,
+            created_at_ms bigint NOT NULL,
+            expires_at_ms bigint NOT NULL DEFAULT 0,
+            created_by text NOT NULL DEFAULT ''
+        )
+        """,
     ]
 
     static let v1: [String] = [

@@ -11,16 +11,16 @@ extension PostgresStore {
         for chunk in pks.chunked(into: 1000) {
             let rows = try await connection.query("""
                 SELECT r.pk, r.id, r.experiment_pk, e.id, p.id, r.name, r.status, r.error, r.started_at_ms, r.completed_at_ms,
-                       (SELECT COUNT(*) FROM runs c WHERE c.parent_pk = r.pk), r.last_contact_ms, r.note
+                       (SELECT COUNT(*) FROM runs c WHERE c.parent_pk = r.pk), r.last_contact_ms, r.note, r.created_by
                 FROM runs r JOIN experiments e ON e.pk = r.experiment_pk LEFT JOIN runs p ON p.pk = r.parent_pk
                 WHERE r.pk = ANY(\(chunk))
                 """, logger: logger)
-            for try await (pk, id, experimentPK, experimentID, parentID, name, status, error, startedAt, completedAt, childCount, lastContact, note)
-                in rows.decode((Int64, String, Int64, String, String?, String, Int64, String, Int64, Int64, Int64, Int64, String).self) {
+            for try await (pk, id, experimentPK, experimentID, parentID, name, status, error, startedAt, completedAt, childCount, lastContact, note, createdBy)
+                in rows.decode((Int64, String, Int64, String, String?, String, Int64, String, Int64, Int64, Int64, Int64, String, String).self) {
                 records[pk] = RunRecord(
                     pk: pk, id: id, experimentPK: experimentPK, experimentID: experimentID, parentID: parentID, name: name,
                     state: RunState(rawValue: Int(status)) ?? .running, error: error, startedAtMs: startedAt, completedAtMs: completedAt,
-                    tags: [:], params: [:], metrics: [], childCount: childCount, lastContactMs: lastContact, note: note
+                    tags: [:], params: [:], metrics: [], childCount: childCount, lastContactMs: lastContact, note: note, createdBy: createdBy
                 )
             }
             for try await (runPK, key, value) in try await connection.query(

@@ -55,8 +55,8 @@ extension PostgresStore {
         let startedAt = Identifiers.nowMs()
         let name = run.name.isEmpty ? RunNames.make(id: id) : run.name
         let inserted = try await first(Int64.self, connection.query("""
-            INSERT INTO runs (id, experiment_pk, parent_pk, name, status, started_at_ms)
-            VALUES (\(id), \(experimentPK), \(parentPK), \(name), \(Int64(RunState.running.rawValue)), \(startedAt))
+            INSERT INTO runs (id, experiment_pk, parent_pk, name, status, started_at_ms, created_by)
+            VALUES (\(id), \(experimentPK), \(parentPK), \(name), \(Int64(RunState.running.rawValue)), \(startedAt), \(run.createdBy))
             ON CONFLICT (id) DO NOTHING RETURNING pk
             """, logger: logger))
         guard let pk = inserted else {
@@ -73,7 +73,7 @@ extension PostgresStore {
         return RunRecord(
             pk: pk, id: id, experimentPK: experimentPK, experimentID: experimentID, parentID: parentPK == nil ? nil : run.parentRunID,
             name: name, state: .running, error: "", startedAtMs: startedAt, completedAtMs: 0,
-            tags: run.tags, params: run.params, metrics: [], childCount: 0, lastContactMs: 0
+            tags: run.tags, params: run.params, metrics: [], childCount: 0, lastContactMs: 0, createdBy: run.createdBy
         )
     }
 

@@ -50,3 +50,23 @@ public struct RPCRouter: Sendable {
         routes.values.map(\.method).sorted { $0.path < $1.path }
     }
 }
+
+extension RPCRouter {
+    /// Wraps every route so that a caller whose role is below the one `roles` gives its method
+    /// (by path; a method not in it needs ``Role/admin``) gets PERMISSION_DENIED before the
+    /// handler runs and before any request is read.
+    /// - Parameter roles: The least role per method path.
+    public mutating func requireRoles(_ roles: [String: Role]) {
+        for (path, route) in routes {
+            let needed = roles[path] ?? .admin
+            let handler = route.handler
+            let name = route.method.method
+            var wrapped = Route(method: route.method, handler: { call in
+                try call.context.caller.require(needed, for: name)
+                try await handler(call)
+            })
+            wrapped.nonBlocking = route.nonBlocking
+            routes[path] = wrapped
+        }
+    }
+}

@@ -31,6 +31,12 @@ public struct DaemonConfiguration: Sendable {
     /// Folder of the dashboard's own files; `nil` for the copy built with the binary. Pointing it
     /// at `Sources/TallyGateway/Dashboard` serves edits without a rebuild.
     public var dashboardAssetsFolder: String?
+    /// TCP addresses to listen on beside the socket (`--listen`), each with TLS or, on loopback
+    /// only, plaintext (docs/teams.md). Clients there need an access token.
+    public var tcpListeners: [TCPListenAddress] = []
+    /// How often the access tokens are reloaded from the store, so that tokens made or revoked
+    /// through another daemon take effect here (default 5 s).
+    public var tokenRefreshInterval: Duration = .seconds(5)
 
     /// Creates a configuration.
     public init(
@@ -82,8 +88,39 @@ public struct DaemonConfiguration: Sendable {
     /// The store as `tally status` names it: the SQLite file, or the PostgreSQL URL (which holds
     /// no password).
     public var storeDescription: String { storeURL ?? storePath }
+    /// A folder of artifact blobs other than the home folder's (`--artifacts`): one that every
+    /// daemon on a shared PostgreSQL store mounts (docs/teams.md).
+    public var artifactFolder: String?
     /// Folder of the artifact blobs.
-    public var artifactPath: String { "\(homeDirectory)/artifacts" }
+    public var artifactPath: String { artifactFolder ?? "\(homeDirectory)/artifacts" }
     /// Where clients that could not reach the daemon leave their journals (docs/journal.md).
     public var journalPath: String { "\(homeDirectory)/journal" }
+}
+
+/// A TCP address `tally serve --listen` binds, with its TLS files (`nil`: plaintext, loopback only).
+public struct TCPListenAddress: Sendable, Hashable {
+    /// Address to bind.
+    public var host: String
+    /// Port; 0 for one the system picks.
+    public var port: Int
+    /// Certificate and key; `nil` for plaintext.
+    public var tls: TLSFiles?
+
+    /// Creates an address.
+    public init(host: String, port: Int, tls: TLSFiles?) {
+        self.host = host
+        self.port = port
+        self.tls = tls
+    }
+
+    /// Whether `host` is a loopback address, where plaintext may be allowed.
+    public var isLoopback: Bool {
+        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+    }
+
+    /// The URL `tally status` shows ("tls://0.0.0.0:7312").
+    public func url(port bound: Int?) -> String {
+        let shown = host.contains(":") ? "[\(host)]" : host
+        return "\(tls == nil ? "tcp" : "tls")://\(shown):\(bound ?? port)"
+    }
 }

@@ -27,6 +27,7 @@ public final class TallyDaemon: Service, Sendable {
 
     private struct RunState {
         var transport: TransportServer?
+        var tcpTransports: [TransportServer] = []
         var gateway: HTTPGateway?
         var stopServices: (@Sendable () -> Void)?
         var shutdownRequested = false
@@ -119,8 +120,9 @@ public final class TallyDaemon: Service, Sendable {
             serverName: "tally/\(Self.version)",
             shutdownGracePeriod: configuration.shutdownGracePeriod
         )
-        let statsBox = Mutex<TransportStats?>(nil)
+        let statsBox = Mutex<[TransportStats]>([])
         let gatewayBox = Mutex<HTTPGateway?>(nil)
+        let listenBox = Mutex<[String]>([])
         let status = DaemonStatus(
             version: Self.version,
             socketPath: configuration.socketPath,
@@ -129,12 +131,19 @@ public final class TallyDaemon: Service, Sendable {
             startedAtMs: Int64(Date().timeIntervalSince1970 * 1000),
             counters: {
                 let stats = statsBox.withLock { $0 }
-                return (stats?.openConnections ?? 0, stats?.callsInFlight ?? 0)
+                return (stats.reduce(0) { $0 + $1.openConnections }, stats.reduce(0) { $0 + $1.callsInFlight })
             },
-            dashboardURL: { gatewayBox.withLock { $0 }?.dashboardURL }
+            dashboardURL: { gatewayBox.withLock { $0 }?.dashboardURL },
+            listenURLs: { listenBox.withLock { $0 } }
         )
+        let tokens = TokenBook(store: store, logger: logger, refreshInterval: configuration.tokenRefreshInterval)
+        do {
+            try await tokens.reload()
+        } catch {
+            throw DaemonError(code: .setupFailed, message: "cannot read the access tokens: \(error)", cause: error)
+        }
         var router = RPCRouter()
-        SystemProvider(status: status, store: store, protocolVersion: ProtocolVersion.current).registerMethods(with: &router)
+        SystemProvider(status: status, store: store, tokens: tokens, protocolVersion: ProtocolVersion.current).registerMethods(with: &router)
         DiagnosticsProvider().registerMethods(with: &router)
         let blobs: BlobStore
         do {
@@ -157,13 +166,23 @@ public final class TallyDaemon: Service, Sendable {
             throw DaemonError(code: .setupFailed, message: "cannot set up the experiment service: \(error)", cause: error)
         }
         experiments.registerMethods(with: &router)
+        // Who may call what (docs/teams.md): checked before any handler runs, on every transport.
+        router.requireRoles(MethodRoles.table)
 
         let transport = TransportServer(configuration: transportConfiguration, router: router, logger: logger)
-        statsBox.withLock { $0 = transport.stats }
+        let tcpTransports = configuration.tcpListeners.map { address in
+            var tcpConfiguration = transportConfiguration
+            tcpConfiguration.tcp = TCPListener(host: address.host, port: address.port, tls: address.tls) { token in
+                tokens.authenticate(token, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+            }
+            return TransportServer(configuration: tcpConfiguration, router: router, logger: logger)
+        }
+        statsBox.withLock { $0 = [transport.stats] + tcpTransports.map(\.stats) }
         let gateway = try makeGateway(router: router)
         gatewayBox.withLock { $0 = gateway }
         let stopEarly = state.withLock { state in
             state.transport = transport
+            state.tcpTransports = tcpTransports
             state.gateway = gateway
             // Ends the run watchers' streams so that their calls end; the jobs and the metric
             // ingest stop below, once the transport has stopped, in this task's own order.
@@ -185,6 +204,7 @@ public final class TallyDaemon: Service, Sendable {
         try await withThrowingTaskGroup(of: Void.self) { services in
             services.addTask { await tracking.run() }
             services.addTask { await experiments.run() }
+            services.addTask { await tokens.run() }
             if let journals {
                 services.addTask { await journals.run() }
             }
@@ -194,6 +214,14 @@ public final class TallyDaemon: Service, Sendable {
                     try await withThrowingTaskGroup(of: Void.self) { group in
                         group.addTask { try await transport.run() }
                         try await transport.waitUntilBound()
+                        // TCP listeners stop with the socket, as the gateway does.
+                        var listening: [String] = []
+                        for (tcp, address) in zip(tcpTransports, self.configuration.tcpListeners) {
+                            group.addTask { try await tcp.run() }
+                            try await tcp.waitUntilBound()
+                            listening.append(address.url(port: tcp.boundPort))
+                        }
+                        listenBox.withLock { $0 = listening }
                         if let gateway {
                             // The HTTP side stops with the socket: when the transport's run
                             // returns (its calls finished), the gateway's task is cancelled.
@@ -204,6 +232,7 @@ public final class TallyDaemon: Service, Sendable {
                         // The transport returns once shut down; the gateway was told to stop
                         // by the same shutdown and ends when its requests are answered.
                         try await group.next()
+                        for tcp in tcpTransports { tcp.beginShutdown() }
                         gateway?.beginShutdown()
                         try await group.waitForAll()
                     }
@@ -215,6 +244,7 @@ public final class TallyDaemon: Service, Sendable {
                 served = .failure(error)
             }
             journals?.stop()
+            tokens.stop()
             tracking.shutdown()
             await experiments.shutdown()
             tracking.finishIngest()
@@ -243,6 +273,12 @@ public final class TallyDaemon: Service, Sendable {
         return HTTPGateway(configuration: gatewayConfiguration, router: router, logger: logger)
     }
 
+    /// The TCP addresses listened on, with the ports bound, once listening.
+    public var listenURLs: [String] {
+        let transports = state.withLock { $0.tcpTransports }
+        return zip(transports, configuration.tcpListeners).map { $1.url(port: $0.boundPort) }
+    }
+
     /// The dashboard's URL with its token, once it listens.
     public var dashboardURL: String? {
         state.withLock { $0.gateway }?.dashboardURL
@@ -250,12 +286,13 @@ public final class TallyDaemon: Service, Sendable {
 
     /// Starts a graceful shutdown.
     public func shutdown() {
-        let (transport, gateway, stopServices) = state.withLock { state in
+        let (transport, tcpTransports, gateway, stopServices) = state.withLock { state in
             state.shutdownRequested = true
-            return (state.transport, state.gateway, state.stopServices)
+            return (state.transport, state.tcpTransports, state.gateway, state.stopServices)
         }
         stopServices?()
         transport?.beginShutdown()
+        for tcp in tcpTransports { tcp.beginShutdown() }
         gateway?.beginShutdown()
     }
 

@@ -16,6 +16,9 @@ public struct DaemonStatus: Sendable {
     public var counters: @Sendable () -> (connections: Int, calls: Int)
     /// The dashboard's URL with its token once it listens; `nil` while it does not (or is off).
     public var dashboardURL: @Sendable () -> String?
+    /// The TCP addresses the daemon listens on besides its socket ("tls://0.0.0.0:7312"), once
+    /// listening.
+    public var listenURLs: @Sendable () -> [String]
 
     /// Creates a status.
     public init(
@@ -26,8 +29,10 @@ public struct DaemonStatus: Sendable {
         startedAtMs: Int64,
         startedAt: ContinuousClock.Instant = .now,
         counters: @escaping @Sendable () -> (connections: Int, calls: Int) = { (0, 0) },
-        dashboardURL: @escaping @Sendable () -> String? = { nil }
+        dashboardURL: @escaping @Sendable () -> String? = { nil },
+        listenURLs: @escaping @Sendable () -> [String] = { [] }
     ) {
+        self.listenURLs = listenURLs
         self.dashboardURL = dashboardURL
         self.version = version
         self.socketPath = socketPath

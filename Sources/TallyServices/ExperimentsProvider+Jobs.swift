@@ -49,7 +49,7 @@ extension ExperimentsProvider {
             throw StoreError(code: .failedPrecondition, message: "provider \(provider.name) is not active", field: "provider").rpcError
         }
         if ProviderKind(rawValue: Int32(provider.kind)) == .command {
-            try caller.requireDaemonUser(for: "an evaluation with command provider \(provider.name) (it runs a command as the daemon's user)")
+            try caller.require(.admin, for: "an evaluation with command provider \(provider.name) (it runs a command as the daemon's user)")
         }
         guard !config.models.isEmpty else { throw invalid("name at least one model", field: "models") }
         guard Set(config.models).count == config.models.count else { throw invalid("models must not repeat", field: "models") }

@@ -18,7 +18,7 @@ extension ExperimentsProvider {
     }
 
     public func createProvider(request: CreateProviderRequest, context: ServerContext) async throws -> Provider {
-        try context.caller.requireDaemonUser(for: Self.managingProviders)
+        try context.caller.require(.admin, for: Self.managingProviders)
         guard !request.name.isEmpty, request.name.count <= 128 else {
             throw invalid("provider name must be 1 to 128 characters", field: "name")
         }
@@ -57,7 +57,7 @@ extension ExperimentsProvider {
     }
 
     public func updateProvider(request: UpdateProviderRequest, context: ServerContext) async throws -> Provider {
-        try context.caller.requireDaemonUser(for: Self.managingProviders)
+        try context.caller.require(.admin, for: Self.managingProviders)
         let current = try await mapStoreErrors { try await store.provider(request.provider) }
         let kind = ProviderKind(rawValue: Int32(current.kind))
         try validateProvider(
@@ -83,7 +83,7 @@ extension ExperimentsProvider {
     }
 
     public func deleteProvider(request: DeleteProviderRequest, context: ServerContext) async throws -> DeleteProviderResponse {
-        try context.caller.requireDaemonUser(for: Self.managingProviders)
+        try context.caller.require(.admin, for: Self.managingProviders)
         try await mapStoreErrors { try await store.deleteProvider(request.provider) }
         return DeleteProviderResponse()
     }

@@ -4,20 +4,23 @@ public import TallyProto
 public import TallyRPC
 public import TallyStore
 
-/// Serves `tally.v1.System`: the daemon's information and liveness.
+/// Serves `tally.v1.System`: the daemon's information and liveness, and its access tokens.
 public struct SystemProvider: SystemServiceProtocol {
     private let status: DaemonStatus
-    private let store: any StoreEngine
+    let store: any StoreEngine
+    let tokens: TokenBook
     private let protocolVersion: UInt32
 
     /// Creates the provider.
     /// - Parameters:
     ///   - status: What to report about the daemon.
     ///   - store: The store, for its applied migrations.
+    ///   - tokens: The access tokens, reloaded when one is made or revoked.
     ///   - protocolVersion: The wire protocol version in use.
-    package init(status: DaemonStatus, store: any StoreEngine, protocolVersion: UInt32) {
+    package init(status: DaemonStatus, store: any StoreEngine, tokens: TokenBook, protocolVersion: UInt32) {
         self.status = status
         self.store = store
+        self.tokens = tokens
         self.protocolVersion = protocolVersion
     }
 
@@ -36,6 +39,7 @@ public struct SystemProvider: SystemServiceProtocol {
         response.openConnections = UInt32(clamping: counters.connections)
         response.callsInFlight = UInt32(clamping: counters.calls)
         response.migrations = try await store.appliedMigrations()
+        response.listenUrls = status.listenURLs()
         if let url = status.dashboardURL() {
             // The token is the daemon user's secret: an allowed group's peer gets the address only.
             response.dashboardUrl = context.caller.isDaemonUser ? url : String(url.prefix { $0 != "?" })

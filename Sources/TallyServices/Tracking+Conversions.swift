@@ -79,6 +79,7 @@ extension Run {
         durationMs = end - record.startedAtMs
         lastContactMs = record.state == .crashed ? record.lastContactMs : 0
         note = record.note
+        createdBy = record.createdBy
         params = record.params.mapValues(ParamValue.init)
         metrics = record.metrics.map(MetricSummary.init)
         childCount = UInt64(record.childCount)

@@ -34,7 +34,8 @@ extension TrackingProvider {
             parentRunID: request.parentRunId.isEmpty ? nil : request.parentRunId,
             params: params,
             id: request.runId.isEmpty ? nil : request.runId,
-            experimentCreatedBy: caller.userName
+            experimentCreatedBy: caller.userName,
+            createdBy: caller.userName
         )
     }
 

@@ -12,6 +12,8 @@ public struct NewRun: Sendable {
     public var id: String?
     /// Who creates the experiment when ``createExperiment`` does.
     public var experimentCreatedBy: String
+    /// Who creates the run: the caller's user (the token's name on TCP), never a client's claim.
+    public var createdBy: String
 
     public init(
         experimentID: String? = nil,
@@ -22,8 +24,10 @@ public struct NewRun: Sendable {
         parentRunID: String? = nil,
         params: [String: ParamValueRecord] = [:],
         id: String? = nil,
-        experimentCreatedBy: String = ""
+        experimentCreatedBy: String = "",
+        createdBy: String = ""
     ) {
+        self.createdBy = createdBy
         self.id = id
         self.experimentCreatedBy = experimentCreatedBy
         self.experimentID = experimentID

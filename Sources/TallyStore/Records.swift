@@ -94,7 +94,9 @@ public struct RunRecord: Sendable, Hashable {
     public var lastContactMs: Int64 = 0
     /// A free-text note; empty when none.
     public var note: String = ""
-    package init(pk: Int64, id: String, experimentPK: Int64, experimentID: String, parentID: String?, name: String, state: RunState, error: String, startedAtMs: Int64, completedAtMs: Int64, tags: [String: String], params: [String: ParamValueRecord], metrics: [MetricSummaryRecord], childCount: Int64, lastContactMs: Int64 = 0, note: String = "") { self.pk = pk; self.id = id; self.experimentPK = experimentPK; self.experimentID = experimentID; self.parentID = parentID; self.name = name; self.state = state; self.error = error; self.startedAtMs = startedAtMs; self.completedAtMs = completedAtMs; self.tags = tags; self.params = params; self.metrics = metrics; self.childCount = childCount; self.lastContactMs = lastContactMs; self.note = note }
+    /// Who created it (the caller's user); empty for runs made before it was recorded.
+    public var createdBy: String = ""
+    package init(pk: Int64, id: String, experimentPK: Int64, experimentID: String, parentID: String?, name: String, state: RunState, error: String, startedAtMs: Int64, completedAtMs: Int64, tags: [String: String], params: [String: ParamValueRecord], metrics: [MetricSummaryRecord], childCount: Int64, lastContactMs: Int64 = 0, note: String = "", createdBy: String = "") { self.createdBy = createdBy; self.pk = pk; self.id = id; self.experimentPK = experimentPK; self.experimentID = experimentID; self.parentID = parentID; self.name = name; self.state = state; self.error = error; self.startedAtMs = startedAtMs; self.completedAtMs = completedAtMs; self.tags = tags; self.params = params; self.metrics = metrics; self.childCount = childCount; self.lastContactMs = lastContactMs; self.note = note }
 }
 
 /// One artifact version.

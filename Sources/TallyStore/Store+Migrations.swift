@@ -113,6 +113,22 @@ extension Store {
                 CREATE INDEX artifact_files_sha256 ON artifact_files(sha256);
                 """)
         }
+        migrator.registerMigration("v12_access_tokens") { db in
+            // Teams (docs/teams.md): who made a run, and the access tokens of TCP clients (the
+            // SHA-256 of each secret, never the secret).
+            try db.execute(sql: """
+                ALTER TABLE runs ADD COLUMN created_by TEXT NOT NULL DEFAULT '';
+                CREATE TABLE access_tokens (
+                    name TEXT PRIMARY KEY,
+                    role TEXT NOT NULL,
+                    id TEXT NOT NULL UNIQUE,
+                    secret_hash BLOB NOT NULL,
+                    created_at_ms INTEGER NOT NULL,
+                    expires_at_ms INTEGER NOT NULL DEFAULT 0,
+                    created_by TEXT NOT NULL DEFAULT ''
+                ) WITHOUT ROWID;
+                """)
+        }
         return migrator
     }()
 

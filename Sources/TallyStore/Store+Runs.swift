@@ -33,8 +33,8 @@ extension Store {
         let id = run.id ?? Identifiers.make()
         let startedAt = Identifiers.nowMs()
         let name = run.name.isEmpty ? RunNames.make(id: id) : run.name
-        try db.cachedStatement(sql: "INSERT INTO runs (id, experiment_pk, parent_pk, name, status, started_at_ms) VALUES (?, ?, ?, ?, ?, ?)").execute(
-            arguments: [id, experimentPK, parentPK, name, RunState.running.rawValue, startedAt]
+        try db.cachedStatement(sql: "INSERT INTO runs (id, experiment_pk, parent_pk, name, status, started_at_ms, created_by) VALUES (?, ?, ?, ?, ?, ?, ?)").execute(
+            arguments: [id, experimentPK, parentPK, name, RunState.running.rawValue, startedAt, run.createdBy]
         )
         let pk = db.lastInsertedRowID
         for (key, value) in run.tags {
@@ -53,7 +53,7 @@ extension Store {
         return RunRecord(
             pk: pk, id: id, experimentPK: experimentPK, experimentID: experimentID, parentID: parentPK == nil ? nil : run.parentRunID,
             name: name, state: .running, error: "", startedAtMs: startedAt, completedAtMs: 0,
-            tags: run.tags, params: run.params, metrics: [], childCount: 0, lastContactMs: 0
+            tags: run.tags, params: run.params, metrics: [], childCount: 0, lastContactMs: 0, createdBy: run.createdBy
         )
     }
 
@@ -232,7 +232,8 @@ extension Store {
                     metrics: [],
                     childCount: row["child_count"],
                     lastContactMs: row["last_contact_ms"],
-                    note: row["note"]
+                    note: row["note"],
+                    createdBy: row["created_by"]
                 )
             }
             for row in try rows("SELECT run_pk, key, value FROM run_tags WHERE run_pk") {

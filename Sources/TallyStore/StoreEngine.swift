@@ -82,6 +82,11 @@ package protocol StoreEngine: AnyObject, Sendable {
     func updateDatasetLabels(_ reference: String, labels: [LabelRecord]) async throws -> DatasetRecord
     func deleteDataset(_ reference: String) async throws
 
+    // MARK: Access tokens
+    func createAccessToken(_ token: AccessTokenRecord) async throws -> AccessTokenRecord
+    func accessTokens() async throws -> [AccessTokenRecord]
+    func revokeAccessToken(name: String) async throws -> AccessTokenRecord
+
     // MARK: Providers
     func createProvider(_ provider: NewProvider) async throws -> ProviderRecord
     func provider(_ reference: String) async throws -> ProviderRecord

@@ -1,7 +1,10 @@
 public import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
+import SwiftASN1
+import X509
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -10,8 +13,15 @@ public import TallyRPC
 
 /// Configuration of a client connection.
 public struct ClientConfiguration: Sendable {
-    /// Path of the daemon's Unix socket.
+    /// Path of the daemon's Unix socket (for a TCP ``address``, its URL, for messages).
     public var socketPath: String
+    /// Where the daemon is: `.unix(socketPath)` unless set otherwise.
+    public var address: DaemonAddress
+    /// The access token sent in the HELLO (required on TCP; `TALLY_TOKEN`).
+    public var token: String?
+    /// A PEM file of the certificate authorities to trust for TLS instead of the system's
+    /// (`TALLY_CA`, for a private CA).
+    public var caFile: String?
     /// Name sent in the handshake, for the daemon's logs.
     public var clientName: String
     /// Largest frame payload this client accepts (default 4 MiB).
@@ -39,6 +49,7 @@ public struct ClientConfiguration: Sendable {
     ) {
         self.keepaliveInterval = keepaliveInterval
         self.socketPath = socketPath
+        self.address = .unix(socketPath)
         self.clientName = clientName
         self.maxFrameSize = maxFrameSize
         self.initialWindow = initialWindow
@@ -47,7 +58,23 @@ public struct ClientConfiguration: Sendable {
     }
 }
 
-/// A connection to a Tally daemon over its Unix socket, carrying any number of concurrent calls.
+extension ClientConfiguration {
+    /// A configuration for a daemon at `address`, with an access token and a CA file for TLS.
+    public init(address: DaemonAddress, token: String? = nil, caFile: String? = nil, clientName: String = "tally-swift") {
+        switch address {
+        case .unix(let path):
+            self.init(socketPath: path, clientName: clientName)
+        case .tcp:
+            self.init(socketPath: address.description, clientName: clientName)
+        }
+        self.address = address
+        self.token = token
+        self.caFile = caFile
+    }
+}
+
+/// A connection to a Tally daemon over its Unix socket, or over TCP with TLS, carrying any number
+/// of concurrent calls.
 ///
 /// Calls beyond the daemon's concurrency limit wait for a free slot. When the connection closes,
 /// every open call fails with UNAVAILABLE.
@@ -126,31 +153,53 @@ public final class ClientConnection: ClientTransport, Sendable {
         let path = configuration.socketPath
         let maxFrame = configuration.maxFrameSize
         let connection: ClientConnection
-        do {
-            connection = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.milliseconds(Int64(configuration.connectTimeout.components.seconds * 1000 + configuration.connectTimeout.components.attoseconds / 1_000_000_000_000_000)))
-                .connect(unixDomainSocketPath: path) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        let connection = ClientConnection(channel: channel, configuration: configuration, logger: logger)
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxPayloadSize: maxFrame)))
-                        try channel.pipeline.syncOperations.addHandler(ClientFrameHandler(connection: connection))
-                        return connection
-                    }
+        let timeout = configuration.connectTimeout.components
+        let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .connectTimeout(.milliseconds(Int64(timeout.seconds * 1000 + timeout.attoseconds / 1_000_000_000_000_000)))
+        @Sendable func initialize(_ channel: any Channel, tls: NIOSSLContext?, host: String?) -> EventLoopFuture<ClientConnection> {
+            channel.eventLoop.makeCompletedFuture {
+                let connection = ClientConnection(channel: channel, configuration: configuration, logger: logger)
+                if let tls {
+                    try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: host))
                 }
+                try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxPayloadSize: maxFrame)))
+                try channel.pipeline.syncOperations.addHandler(ClientFrameHandler(connection: connection))
+                return connection
+            }
+        }
+        do {
+            switch configuration.address {
+            case .unix(let socket):
+                connection = try await bootstrap.connect(unixDomainSocketPath: socket) { initialize($0, tls: nil, host: nil) }
+            case .tcp(let host, let port, let useTLS):
+                let tls = useTLS ? try Self.clientContext(caFile: configuration.caFile) : nil
+                // Server names are checked against the certificate; an IP address is matched
+                // against its IP entries, without SNI.
+                let isAddress = (try? SocketAddress(ipAddress: host, port: port)) != nil
+                connection = try await bootstrap
+                    .channelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .connect(host: host, port: port) { initialize($0, tls: tls, host: isAddress ? nil : host) }
+            }
+        } catch let error as RPCError {
+            throw error
         } catch {
             let reason = (error as? IOError).map { String(cString: strerror($0.errnoCode)) } ?? "\(error)"
+            let hint = if case .unix = configuration.address { "start it with `tally serve`" } else { "is it listening there (tally serve --listen)?" }
             throw RPCError(
                 code: .unavailable,
-                message: "cannot connect to the Tally daemon at \(path): \(reason); start it with `tally serve`",
+                message: "cannot connect to the Tally daemon at \(path): \(reason); \(hint)",
                 cause: error
             )
         }
-        // Nothing is sent before the daemon's uid is known to be trusted.
-        do {
-            try await ServerIdentity.verify(connection.channel, path: path, trusted: configuration.trustedDaemonUID)
-        } catch {
-            await connection.close()
-            throw error
+        // Nothing is sent before the daemon's uid is known to be trusted (on TCP, TLS and the
+        // daemon's certificate stand for it).
+        if case .unix = configuration.address {
+            do {
+                try await ServerIdentity.verify(connection.channel, path: path, trusted: configuration.trustedDaemonUID)
+            } catch {
+                await connection.close()
+                throw error
+            }
         }
         var hello = Hello()
         hello.minVersion = ProtocolVersion.minimum
@@ -158,11 +207,12 @@ public final class ClientConnection: ClientTransport, Sendable {
         hello.clientName = configuration.clientName
         hello.maxFrameSize = UInt32(configuration.maxFrameSize)
         hello.initialWindow = UInt32(configuration.initialWindow)
+        hello.token = configuration.token ?? ""
         connection.enqueue([Frame(kind: .hello, callID: 0, payload: ServerConnection.buffer(hello))])
-        let timeout = configuration.connectTimeout
+        let handshakeTimeout = configuration.connectTimeout
         let timer = Task {
-            do { try await Task.sleep(for: timeout) } catch { return }
-            connection.failHandshake(RPCError(code: .deadlineExceeded, message: "the daemon at \(path) did not answer the handshake within \(timeout)"))
+            do { try await Task.sleep(for: handshakeTimeout) } catch { return }
+            connection.failHandshake(RPCError(code: .deadlineExceeded, message: "the daemon at \(path) did not answer the handshake within \(handshakeTimeout)"))
         }
         defer { timer.cancel() }
         do {
@@ -186,6 +236,45 @@ public final class ClientConnection: ClientTransport, Sendable {
             connection.startKeepalive(every: interval)
         }
         return connection
+    }
+
+    /// The TLS context of a client: the system's trust roots, or only the CAs of `caFile`.
+    static func clientContext(caFile: String?) throws -> NIOSSLContext {
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.minimumTLSVersion = .tlsv12
+        if let caFile {
+            do {
+                tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(caFile))
+            } catch {
+                throw RPCError(code: .invalidArgument, message: "cannot read the CA certificates in \(caFile) (TALLY_CA): \(error)", cause: error)
+            }
+        }
+        do {
+            return try NIOSSLContext(configuration: tls)
+        } catch {
+            throw RPCError(code: .internalError, message: "cannot set up TLS: \(error)", cause: error)
+        }
+    }
+
+    /// How the connection reaches the daemon: "unix", "tls" or "tcp".
+    public var transportName: String {
+        switch configuration.address {
+        case .unix: "unix"
+        case .tcp(_, _, let tls): tls ? "tls" : "tcp"
+        }
+    }
+
+    /// The subject of the daemon's TLS certificate ("CN=tally.example.org,O=Example"); `nil`
+    /// off TLS.
+    public func peerCertificateSubject() async -> String? {
+        guard case .tcp(_, _, true) = configuration.address else { return nil }
+        let certificate = try? await channel.eventLoop.submit { [channel] in
+            try channel.pipeline.syncOperations.handler(type: NIOSSLClientHandler.self).peerCertificate
+        }.get()
+        guard let certificate, let der = try? certificate.toDERBytes(), let parsed = try? Certificate(derEncoded: der) else {
+            return nil
+        }
+        return parsed.subject.description
     }
 
     /// Sends a PING every `interval` from the channel's event loop until the channel closes.

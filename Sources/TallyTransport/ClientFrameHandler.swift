@@ -1,4 +1,5 @@
 import NIOCore
+import NIOSSL
 import TallyRPC
 
 /// The last handler of a client channel: hands each frame to its ``ClientConnection`` on the
@@ -30,6 +31,14 @@ final class ClientFrameHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if error is NIOSSLError || error is BoringSSLError {
+            fail(context, RPCError(
+                code: .unavailable,
+                message: "TLS with the daemon failed: \(error); is its certificate for this host name, and signed by a CA this client trusts (TALLY_CA)?",
+                cause: error
+            ))
+            return
+        }
         fail(context, RPCError(code: .unavailable, message: "the connection to the daemon failed: \(error)", cause: error))
     }
 

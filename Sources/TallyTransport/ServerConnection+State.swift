@@ -53,6 +53,8 @@ extension ServerConnection {
         var peerWindow = 0
         /// Largest payload the client accepts (from its HELLO).
         var peerMaxFrame = 0
+        /// Who the access token of the HELLO stands for, on a listener that asks for one.
+        var authenticated: Caller?
         /// START payloads seen on this connection, decoded: a client calling the same method
         /// again sends the same bytes, which then need no decoding.
         private(set) var knownStarts: [ByteBuffer: CallStart] = [:]

@@ -34,12 +34,15 @@ final class ServerConnection: Sendable {
     /// ``ConnectionLimits/HandlerExecutor/eventLoop``, and the handlers of routes marked
     /// non-blocking (``RPCRouter/Route/nonBlocking``) always do.
     private let loopExecutor: EventLoopTaskExecutor
-    /// Who is at the other end, as the services see it.
+    /// Who is at the other end, as the services see it (until a HELLO's token says otherwise).
     private let caller: Caller
+    /// Checks the HELLO's access token, on a listener that requires one (TCP).
+    private let authenticator: (@Sendable (String) -> Result<Caller, RPCError>)?
 
     init(
         id: UInt64,
         caller: Caller,
+        authenticator: (@Sendable (String) -> Result<Caller, RPCError>)? = nil,
         router: RPCRouter,
         limits: ConnectionLimits,
         serverName: String,
@@ -49,6 +52,7 @@ final class ServerConnection: Sendable {
     ) {
         self.id = id
         self.caller = caller
+        self.authenticator = authenticator
         self.router = router
         self.limits = limits
         self.serverName = serverName
@@ -283,11 +287,23 @@ final class ServerConnection: Sendable {
                 message: "the client speaks protocol versions \(hello.minVersion)–\(hello.maxVersion); this daemon speaks \(ProtocolVersion.minimum)–\(ProtocolVersion.current)"
             )
         }
+        var caller = self.caller
+        if let authenticator {
+            switch authenticator(hello.token) {
+            case .success(let known):
+                caller = known
+            case .failure(let refusal):
+                logger.notice("refused connection", metadata: ["reason": "\(refusal.message)", "client": "\(hello.clientName)"])
+                throw ConnectionError(code: .unauthenticated, message: refusal.message)
+            }
+        }
         let peerMaxFrame = hello.maxFrameSize == 0 ? limits.maxFrameSize : min(limits.maxFrameSize, Int(hello.maxFrameSize))
         let peerWindow = hello.initialWindow == 0 ? ConnectionLimits().initialWindow : Int(hello.initialWindow)
+        let authenticated = authenticator == nil ? nil : caller
         state.withLock { state in
             state.peerMaxFrame = peerMaxFrame
             state.peerWindow = peerWindow
+            state.authenticated = authenticated
         }
         var reply = HelloReply()
         reply.version = highest
@@ -296,15 +312,17 @@ final class ServerConnection: Sendable {
         reply.maxConcurrentCalls = UInt32(clamping: limits.maxConcurrentCalls)
         reply.initialWindow = UInt32(clamping: limits.initialWindow)
         reply.connectionId = id
+        reply.user = caller.userName
+        reply.role = caller.role.name
         logger.debug("handshake", metadata: ["client": "\(hello.clientName)", "version": "\(highest)"])
         outbox.enqueue([Frame(kind: .hello, callID: 0, payload: Self.buffer(reply))])
     }
 
     private func handleStart(_ frame: Frame) throws {
         let callID = frame.callID
-        let draining = try state.withLock { state in
+        let (draining, authenticated) = try state.withLock { state in
             try state.claimCallID(callID)
-            return state.phase != .ready
+            return (state.phase != .ready, state.authenticated)
         }
         if draining {
             return try writeEnd(callID, RPCError(code: .unavailable, message: "the server is shutting down and takes no new calls"))
@@ -340,7 +358,7 @@ final class ServerConnection: Sendable {
             deadline: deadline,
             metadata: start.metadata,
             logger: callLogger,
-            caller: caller
+            caller: authenticated ?? caller
         )
         let (admitted, peerWindow) = state.withLock { state in
             (state.calls.count < limits.maxConcurrentCalls, state.peerWindow)

@@ -1,6 +1,7 @@
 public import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 public import TallyRPC
 #if canImport(Glibc)
@@ -9,8 +10,10 @@ import Glibc
 
 /// Configuration of the socket server.
 public struct TransportServerConfiguration: Sendable {
-    /// Path of the Unix socket to listen on. Its directory must exist.
+    /// Path of the Unix socket to listen on. Its directory must exist. Unused when ``tcp`` is set.
     public var socketPath: String
+    /// A TCP address to listen on instead of the socket (docs/teams.md); `nil` for the socket.
+    public var tcp: TCPListener?
     /// Per-connection limits.
     public var limits: ConnectionLimits
     /// Most connections open at once (default 1024); more are refused with RESOURCE_EXHAUSTED,
@@ -45,7 +48,8 @@ public struct TransportServerConfiguration: Sendable {
     }
 }
 
-/// Listens on a Unix socket and serves the routes of a router to every connection.
+/// Listens on a Unix socket, or on TCP with TLS, and serves the routes of a router to every
+/// connection.
 public final class TransportServer: Sendable {
     /// The configuration.
     public let configuration: TransportServerConfiguration
@@ -60,6 +64,7 @@ public final class TransportServer: Sendable {
         var shuttingDown = false
         var bound: [CheckedContinuation<Void, any Error>] = []
         var isBound = false
+        var boundPort: Int?
     }
 
     private let state = Mutex(State())
@@ -88,9 +93,10 @@ public final class TransportServer: Sendable {
         let maxFrame = configuration.limits.maxFrameSize
         let listener: NIOAsyncChannel<any Channel, Never>
         do {
-        let outboundBuffer = max(configuration.limits.outboundBufferSize, 2)
-        let acceptErrors = acceptErrorLog
-        listener = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            let outboundBuffer = max(configuration.limits.outboundBufferSize, 2)
+            let acceptErrors = acceptErrorLog
+            let tls = try configuration.tcp?.tls.map(Self.serverContext)
+            let bootstrap = ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
                 .serverChannelOption(.backlog, value: 512)
                 .serverChannelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
@@ -104,18 +110,29 @@ public final class TransportServer: Sendable {
                     .writeBufferWaterMark,
                     value: ChannelOptions.Types.WriteBufferWaterMark(low: outboundBuffer / 2, high: outboundBuffer)
                 )
-                .bind(unixDomainSocketPath: configuration.socketPath) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        // Nothing is read until the connection is admitted and its handler added.
-                        try channel.syncOptions?.setOption(.autoRead, value: false)
-                        // While the peer does not read what the server writes, the server stops
-                        // reading from it: what its frames make the server answer stays bounded.
-                        try channel.pipeline.syncOperations.addHandler(BackPressureHandler())
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxPayloadSize: maxFrame)))
-                        // Frames are encoded by each connection's FrameOutbox, in batches.
-                        return channel
+            let initialize: @Sendable (any Channel) -> EventLoopFuture<any Channel> = { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    // Nothing is read until the connection is admitted and its handler added.
+                    try channel.syncOptions?.setOption(.autoRead, value: false)
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
                     }
+                    // While the peer does not read what the server writes, the server stops
+                    // reading from it: what its frames make the server answer stays bounded.
+                    try channel.pipeline.syncOperations.addHandler(BackPressureHandler())
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(maxPayloadSize: maxFrame)))
+                    // Frames are encoded by each connection's FrameOutbox, in batches.
+                    return channel
                 }
+            }
+            if let tcp = configuration.tcp {
+                listener = try await bootstrap
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .bind(host: tcp.host, port: tcp.port, childChannelInitializer: initialize)
+            } else {
+                listener = try await bootstrap.bind(unixDomainSocketPath: configuration.socketPath, childChannelInitializer: initialize)
+            }
         } catch {
             let waiters = state.withLock { state in
                 defer { state.bound.removeAll() }
@@ -124,19 +141,23 @@ public final class TransportServer: Sendable {
             for waiter in waiters { waiter.resume(throwing: error) }
             throw error
         }
-        _ = chmod(configuration.socketPath, 0o600 | (configuration.peerPolicy.allowedGroupID == nil ? 0 : 0o060))
-        if let group = configuration.peerPolicy.allowedGroupID {
-            _ = chown(configuration.socketPath, getuid(), group)
+        if configuration.tcp == nil {
+            _ = chmod(configuration.socketPath, 0o600 | (configuration.peerPolicy.allowedGroupID == nil ? 0 : 0o060))
+            if let group = configuration.peerPolicy.allowedGroupID {
+                _ = chown(configuration.socketPath, getuid(), group)
+            }
         }
+        let port = listener.channel.localAddress?.port
         let (stopNow, waiters) = state.withLock { state in
             state.listener = listener.channel
             state.isBound = true
+            state.boundPort = port
             defer { state.bound.removeAll() }
             return (state.shuttingDown, state.bound)
         }
         for waiter in waiters { waiter.resume() }
         if stopNow { listener.channel.close(promise: nil) }
-        logger.info("listening", metadata: ["socket": "\(configuration.socketPath)"])
+        logger.info("listening", metadata: ["address": "\(listenDescription)"])
 
         try await withThrowingTaskGroup(of: Void.self) { server in
             // The grace period's timer is a child too: it starts when a shutdown begins, and is
@@ -155,7 +176,7 @@ public final class TransportServer: Sendable {
             }
             server.cancelAll()
         }
-        logger.info("stopped listening", metadata: ["socket": "\(configuration.socketPath)"])
+        logger.info("stopped listening", metadata: ["address": "\(listenDescription)"])
     }
 
     /// Once a shutdown has begun and its grace period passed, closes the connections still open,
@@ -173,6 +194,45 @@ public final class TransportServer: Sendable {
             logger.warning("grace period over; closing connections with calls in flight", metadata: ["connections": "\(remaining.count)"])
         }
         for connection in remaining { connection.forceClose() }
+    }
+
+    /// What the server listens on, for logs: the socket path, or "tls://HOST:PORT".
+    public var listenDescription: String {
+        guard let tcp = configuration.tcp else { return configuration.socketPath }
+        let host = tcp.host.contains(":") ? "[\(tcp.host)]" : tcp.host
+        return "\(tcp.tls == nil ? "tcp" : "tls")://\(host):\(boundPort ?? tcp.port)"
+    }
+
+    /// The TCP port bound, once bound (the one the system picked for port 0); `nil` for a socket.
+    public var boundPort: Int? {
+        guard configuration.tcp != nil else { return nil }
+        return state.withLock { $0.boundPort }
+    }
+
+    /// The TLS context of a listener: TLS 1.3 only, the given certificate chain and key.
+    static func serverContext(_ files: TLSFiles) throws -> NIOSSLContext {
+        let chain: [NIOSSLCertificate]
+        do {
+            chain = try NIOSSLCertificate.fromPEMFile(files.certificateChain)
+        } catch {
+            throw ConnectionError(code: .invalidArgument, message: "cannot read the TLS certificate \(files.certificateChain): \(error)")
+        }
+        guard !chain.isEmpty else {
+            throw ConnectionError(code: .invalidArgument, message: "no certificate in \(files.certificateChain)")
+        }
+        let key: NIOSSLPrivateKey
+        do {
+            key = try NIOSSLPrivateKey(file: files.privateKey, format: .pem)
+        } catch {
+            throw ConnectionError(code: .invalidArgument, message: "cannot read the TLS private key \(files.privateKey): \(error)")
+        }
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain.map { .certificate($0) }, privateKey: .privateKey(key))
+        tls.minimumTLSVersion = .tlsv13
+        do {
+            return try NIOSSLContext(configuration: tls)
+        } catch {
+            throw ConnectionError(code: .invalidArgument, message: "the TLS certificate and key cannot be used together: \(error)")
+        }
     }
 
     /// Waits until the socket is bound (or binding failed).
@@ -212,10 +272,13 @@ public final class TransportServer: Sendable {
         }
         let id = stats.nextConnectionID()
         let policy = configuration.peerPolicy
-        let caller = (try? await PeerCredentials.of(channel)).map(policy.caller) ?? PeerPolicy.unknownCaller
+        // On TCP the caller is who the HELLO's token says; until then, nobody.
+        let caller = configuration.tcp != nil ? PeerPolicy.unknownCaller
+            : (try? await PeerCredentials.of(channel)).map(policy.caller) ?? PeerPolicy.unknownCaller
         let connection = ServerConnection(
             id: id,
             caller: caller,
+            authenticator: configuration.tcp?.authenticate,
             router: router,
             limits: configuration.limits,
             serverName: configuration.serverName,
@@ -263,7 +326,8 @@ public final class TransportServer: Sendable {
     private func admit(_ channel: any Channel) async -> ConnectionError? {
         var isOwner = false
         #if os(Linux)
-        if let provider = channel as? any SocketOptionProvider {
+        // On TCP there are no peer credentials: the HELLO's access token decides.
+        if configuration.tcp == nil, let provider = channel as? any SocketOptionProvider {
             do {
                 let peer: PeerCredentials = try await provider.unsafeGetSocketOption(
                     level: SocketOptionLevel(SOL_SOCKET),

@@ -69,7 +69,7 @@ struct Agent: AsyncParsableCommand {
         }
         let connection: TallyClient
         do {
-            connection = try await TallyClient.connect(socketPath: client.socket, clientName: "tally-agent")
+            connection = try await TallyClient.connect(url: client.url, socketPath: client.socket, clientName: "tally-agent")
         } catch let error as RPCError {
             throw CLIError(error)
         }

@@ -8,8 +8,11 @@ import TallyRPC
 
 /// Options every command talking to the daemon takes.
 struct ClientOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("Path of the daemon's Unix socket (default: $TALLY_SOCKET or the per-user default).", valueName: "path"))
+    @Option(help: ArgumentHelp("Path of the daemon's Unix socket (default: $TALLY_URL, else $TALLY_SOCKET, else the per-user default).", valueName: "path"))
     var socket: String?
+
+    @Option(help: ArgumentHelp("The daemon's URL: unix:///PATH, tally+tls://HOST:PORT (with TALLY_TOKEN, and TALLY_CA for a private CA) or tally+tcp://HOST:PORT (default: $TALLY_URL).", valueName: "url"))
+    var url: String?
 
     @Flag(help: "Print the response messages as proto3 JSON instead of tables.")
     var json = false
@@ -22,6 +25,9 @@ struct ClientOptions: ParsableArguments {
 
     func validate() throws {
         if noColor { Style.turnedOff.store(true, ordering: .relaxed) }
+        if url != nil && socket != nil {
+            throw ValidationError("give --url or --socket, not both")
+        }
         if let timeout, !(timeout > 0) {
             throw ValidationError("--timeout must be a positive number of seconds")
         }
@@ -41,7 +47,7 @@ struct ClientOptions: ParsableArguments {
     func withClient<T>(_ command: String, _ body: (TallyClient) async throws -> T) async throws -> T {
         let client: TallyClient
         do {
-            client = try await TallyClient.connect(socketPath: socket, clientName: "tally-cli/\(command)")
+            client = try await TallyClient.connect(url: url, socketPath: socket, clientName: "tally-cli/\(command)")
         } catch let error as RPCError {
             throw CLIError(error)
         }

@@ -49,6 +49,7 @@ struct FoldOptions: ParsableArguments {
         }
         var arguments = [job.id, "--parallel", String(parallel)]
         if let socket = client.socket { arguments += ["--socket", socket] }
+        if let url = client.url { arguments += ["--url", url] }
         if client.json { arguments.append("--json") }
         if client.noColor { arguments.append("--no-color") }
         if noArgs { arguments.append("--no-args") }

@@ -26,6 +26,21 @@ struct Serve: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Where the store is: a postgres://USER@HOST:PORT/DATABASE URL (password from TALLY_PG_PASSWORD or ~/.pgpass; ?sslmode=require for TLS), or, by default, the SQLite file in the home folder. Artifacts stay in the home folder either way (docs/teams.md).", valueName: "url"))
     var store: String?
 
+    @Option(help: ArgumentHelp("Folder of the artifact blobs, instead of the home folder's `artifacts`: a folder every daemon on one PostgreSQL store mounts (docs/teams.md).", valueName: "path"))
+    var artifacts: String?
+
+    @Option(name: .customLong("listen"), help: ArgumentHelp("Also listen on TCP, tcp://ADDRESS:PORT (repeatable), with TLS (--tls-cert, --tls-key); clients there need an access token (tally tokens create). docs/teams.md.", valueName: "url"))
+    var listen: [String] = []
+
+    @Option(name: .customLong("tls-cert"), help: ArgumentHelp("PEM file of the certificate (and any intermediates) served on --listen addresses.", valueName: "file"))
+    var tlsCert: String?
+
+    @Option(name: .customLong("tls-key"), help: ArgumentHelp("PEM file of the private key of --tls-cert.", valueName: "file"))
+    var tlsKey: String?
+
+    @Flag(name: .customLong("insecure-no-tls"), help: "Serve --listen addresses in plaintext, without TLS: only on loopback (127.0.0.1, ::1), for tests and benchmarks.")
+    var insecureNoTLS = false
+
     @Option(name: .customLong("allow-group"), help: "Also allow peers whose primary group id is this gid (they may not manage providers or run command providers).")
     var allowGroup: UInt32?
 
@@ -75,6 +90,8 @@ struct Serve: AsyncParsableCommand {
             home: home
         )
         configuration.allowedGroupID = allowGroup
+        configuration.artifactFolder = artifacts.map { URL(fileURLWithPath: $0).standardizedFileURL.path }
+        configuration.tcpListeners = try Self.tcpListeners(listen, cert: tlsCert, key: tlsKey, insecure: insecureNoTLS)
         configuration.storeURL = store ?? ProcessInfo.processInfo.environment["TALLY_STORE"].flatMap { $0.isEmpty ? nil : $0 }
         configuration.maxConnections = maxConnections
         configuration.limits.maxFrameSize = maxFrameSize
@@ -128,6 +145,9 @@ struct Serve: AsyncParsableCommand {
                   artifacts: \(configuration.artifactPath)
 
                 """
+            for url in daemon.listenURLs {
+                banner += "  listen:    \(url)\n"
+            }
             if let url = daemon.dashboardURL {
                 // The token stays out of the banner (it may end up in a log others read).
                 banner += "  dashboard: \(url.prefix { $0 != "?" }) (`tally ui` prints the URL with its token)\n"
@@ -148,6 +168,53 @@ struct Serve: AsyncParsableCommand {
             announce.cancel()
             throw ValidationErrorMessage(message: "\(error)")
         }
+    }
+}
+
+extension Serve {
+    /// The `--listen` addresses, checked: TLS files for each, or plaintext on loopback only.
+    static func tcpListeners(_ urls: [String], cert: String?, key: String?, insecure: Bool) throws -> [TCPListenAddress] {
+        if urls.isEmpty {
+            guard cert == nil, key == nil, !insecure else {
+                throw ValidationErrorMessage(message: "--tls-cert, --tls-key and --insecure-no-tls apply to --listen addresses; none was given")
+            }
+            return []
+        }
+        let tls: TLSFiles?
+        switch (cert, key, insecure) {
+        case (let cert?, let key?, false):
+            tls = TLSFiles(
+                certificateChain: URL(fileURLWithPath: cert).standardizedFileURL.path,
+                privateKey: URL(fileURLWithPath: key).standardizedFileURL.path
+            )
+        case (nil, nil, true):
+            tls = nil
+        case (_, _, true):
+            throw ValidationErrorMessage(message: "--insecure-no-tls serves without TLS: give it without --tls-cert and --tls-key")
+        default:
+            throw ValidationErrorMessage(message: "--listen needs --tls-cert and --tls-key (or, on loopback only, --insecure-no-tls)")
+        }
+        return try urls.map { url in
+            guard url.hasPrefix("tcp://") else {
+                throw ValidationErrorMessage(message: "--listen takes tcp://ADDRESS:PORT; got \(url)")
+            }
+            let host: String
+            let port: Int
+            do {
+                (host, port) = try DaemonAddress.hostAndPort(String(url.dropFirst("tcp://".count)), url: url, allowingPortZero: true)
+            } catch let error as DaemonAddressError {
+                throw ValidationErrorMessage(message: "--listen: \(error.reason); got \(url)")
+            }
+            return try listener(host: host, port: port, tls: tls)
+        }
+    }
+
+    private static func listener(host: String, port: Int, tls: TLSFiles?) throws -> TCPListenAddress {
+        let address = TCPListenAddress(host: host, port: port, tls: tls)
+        if tls == nil && !address.isLoopback {
+            throw ValidationErrorMessage(message: "--insecure-no-tls is for loopback addresses only (127.0.0.1, ::1); \(host) would send tokens and data in the clear")
+        }
+        return address
     }
 }
 

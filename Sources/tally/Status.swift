@@ -4,14 +4,18 @@ import TallyAPI
 import TallyClient
 import TallyProto
 import TallyRPC
+import TallyTransport
 
 struct Status: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Show the running daemon's version, pid, uptime and paths."
     )
 
-    @Option(help: "Path of the daemon's Unix socket (default: $TALLY_SOCKET or the per-user default).")
+    @Option(help: "Path of the daemon's Unix socket (default: $TALLY_URL, else $TALLY_SOCKET, else the per-user default).")
     var socket: String?
+
+    @Option(help: ArgumentHelp("The daemon's URL: unix:///PATH, tally+tls://HOST:PORT or tally+tcp://HOST:PORT (default: $TALLY_URL).", valueName: "url"))
+    var url: String?
 
     @Flag(help: "Print JSON instead of a table.")
     var json = false
@@ -21,29 +25,50 @@ struct Status: AsyncParsableCommand {
 
     func run() async throws {
         let info: InfoResponse
+        let hello: HelloReply
+        let transport: String
+        let peer: String?
         do {
-            let client = try await TallyClient.connect(socketPath: socket, clientName: "tally-cli/status")
+            let client = try await TallyClient.connect(url: url, socketPath: socket, clientName: "tally-cli/status")
             defer { Task { await client.close() } }
             info = try await client.system.info(options: CallOptions(timeout: .milliseconds(Int64(timeout * 1000))))
+            hello = client.connection.serverHello
+            transport = client.connection.transportName
+            peer = await client.connection.peerCertificateSubject()
         } catch let error as RPCError {
             throw ValidationErrorMessage(message: "\(error.code.name): \(error.message)")
         }
         if json {
-            printJSON(info)  // proto3 JSON, as every --json (docs/cli.md, "JSON")
+            // The daemon's Info in proto3 JSON, as every --json (docs/cli.md, "JSON"), with how
+            // this client reached it and who the daemon takes it for.
+            guard case .object(var object) = info.protoJSON else {
+                printJSON(info)
+                return
+            }
+            var connection: [String: JSONValue] = [
+                "transport": .string(transport), "user": .string(hello.user), "role": .string(hello.role),
+            ]
+            if let peer { connection["peerCertificateSubject"] = .string(peer) }
+            object["connection"] = .object(connection)
+            print(JSONValue.object(object).serialized())
             return
         }
-        let rows: [(String, String)] = [
+        let allRows: [(String, String)] = [
             ("version", info.version),
             ("protocol", "\(info.protocolVersion)"),
             ("pid", "\(info.pid)"),
             ("uptime", Self.formatUptime(ms: info.uptimeMs)),
             ("socket", info.socketPath),
+            ("listen", info.listenUrls.joined(separator: ", ")),
+            ("transport", transport + (peer.map { " (daemon certificate: \($0))" } ?? "")),
+            ("you", "\(hello.user) (\(hello.role))"),
             ("store", info.storePath),
             ("artifacts", info.artifactPath),
             ("connections", "\(info.openConnections)"),
             ("calls in flight", "\(info.callsInFlight)"),
             ("migrations", info.migrations.joined(separator: ", ")),
         ]
+        let rows = allRows.filter { !$0.1.isEmpty }
         let width = rows.map(\.0.count).max() ?? 0
         print("tally daemon is running")
         for (key, value) in rows {

@@ -9,7 +9,7 @@ struct Tally: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Serve.self, Status.self, Experiments.self, Runs.self, Metrics.self, Artifacts.self,
-            Compare.self, Watch.self, Datasets.self, Providers.self, Eval.self, Jobs.self, Sweeps.self, Agent.self, CrossValidate.self, Import.self, UI.self, Sync.self,
+            Compare.self, Watch.self, Datasets.self, Providers.self, Eval.self, Jobs.self, Sweeps.self, Agent.self, CrossValidate.self, Import.self, UI.self, Sync.self, Tokens.self,
         ]
     )
 }

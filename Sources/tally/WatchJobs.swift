@@ -149,7 +149,7 @@ func followJobEvents(
         var connection: TallyClient?
         var reason = "the stream ended"
         do {
-            let c = try await TallyClient.connect(socketPath: options.socket, clientName: "tally-cli/watch")
+            let c = try await TallyClient.connect(url: options.url, socketPath: options.socket, clientName: "tally-cli/watch")
             connection = c
             let stream = try await open(c, lastSeq)
             connectedOnce = true

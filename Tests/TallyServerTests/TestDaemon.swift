@@ -23,13 +23,15 @@ struct TestDaemon {
         directory: String? = nil,
         limits: ConnectionLimits = ConnectionLimits(),
         maxConnections: Int = 1024,
-        shutdownGracePeriod: Duration = .seconds(30)
+        shutdownGracePeriod: Duration = .seconds(30),
+        configure: (inout DaemonConfiguration) -> Void = { _ in }
     ) async throws -> TestDaemon {
         let directory = try directory ?? makeDirectory()
         var configuration = DaemonConfiguration(socketPath: directory + "/run/tally.sock", homeDirectory: directory + "/home")
         configuration.limits = limits
         configuration.maxConnections = maxConnections
         configuration.shutdownGracePeriod = shutdownGracePeriod
+        configure(&configuration)
         var logger = Logger(label: "tally.test")
         logger.logLevel = .warning
         let daemon = TallyDaemon(configuration: configuration, logger: logger)

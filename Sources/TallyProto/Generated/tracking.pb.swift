@@ -307,6 +307,10 @@ public struct Run: ProtoMessage {
     /// A free-text note about the run (SetRunNote), as an experiment has a description.
     public var note: String = ""
 
+    /// Who started it: the access token's name on TCP, the OS user of the calling process on the
+    /// Unix socket ("uid N" when the uid has no name); empty for runs made before 0.2.
+    public var createdBy: String = ""
+
     /// Creates a message with every field at its default value.
     public init() {}
 
@@ -2231,6 +2235,7 @@ extension Run: CMessageConvertible {
         self.childCount = c.pointee.child_count
         self.lastContactMs = c.pointee.last_contact_ms
         self.note = CConvert.string(c.pointee.note)
+        self.createdBy = CConvert.string(c.pointee.created_by)
     }
 
     func fill(_ c: UnsafeMutablePointer<CStruct>, arena: CArena) throws(ProtoError) {
@@ -2272,6 +2277,7 @@ extension Run: CMessageConvertible {
         c.pointee.child_count = self.childCount
         c.pointee.last_contact_ms = self.lastContactMs
         c.pointee.note = try arena.string(self.note, field: "note")
+        c.pointee.created_by = try arena.string(self.createdBy, field: "created_by")
     }
 }
 
@@ -3861,6 +3867,7 @@ extension Run: ProtoJSONEncodable {
         if self.childCount != 0 { o["childCount"] = .uint64(self.childCount) }
         if self.lastContactMs != 0 { o["lastContactMs"] = .int64(self.lastContactMs) }
         if !self.note.isEmpty { o["note"] = .string(self.note) }
+        if !self.createdBy.isEmpty { o["createdBy"] = .string(self.createdBy) }
         return .object(o)
     }
 }
@@ -4747,6 +4754,10 @@ extension Run: ProtoJSONDecodable {
                 case "note":
                     if case .null = value { continue }
                     self.note = try ProtoJSONDecoding.decodeString(value)
+                case "createdBy", "created_by":
+                    try ProtoJSONDecoding.checkSingleSpelling(members, "createdBy", "created_by")
+                    if case .null = value { continue }
+                    self.createdBy = try ProtoJSONDecoding.decodeString(value)
                 default:
                     throw ProtoJSONDecoding.unknownField(key, message: Self.protoMessageName)
                 }

@@ -2983,7 +2983,7 @@ const ProtobufCMessageDescriptor tally__v1__run__params_entry__descriptor =
   (ProtobufCMessageInit) tally__v1__run__params_entry__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor tally__v1__run__field_descriptors[16] =
+static const ProtobufCFieldDescriptor tally__v1__run__field_descriptors[17] =
 {
   {
     "id",
@@ -3177,11 +3177,24 @@ static const ProtobufCFieldDescriptor tally__v1__run__field_descriptors[16] =
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "created_by",
+    17,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Tally__V1__Run, created_by),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned tally__v1__run__field_indices_by_name[] = {
   12,   /* field[12] = artifacts */
   13,   /* field[13] = child_count */
   8,   /* field[8] = completed_at_ms */
+  16,   /* field[16] = created_by */
   9,   /* field[9] = duration_ms */
   6,   /* field[6] = error */
   1,   /* field[1] = experiment_id */
@@ -3199,7 +3212,7 @@ static const unsigned tally__v1__run__field_indices_by_name[] = {
 static const ProtobufCIntRange tally__v1__run__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 16 }
+  { 0, 17 }
 };
 const ProtobufCMessageDescriptor tally__v1__run__descriptor =
 {
@@ -3209,7 +3222,7 @@ const ProtobufCMessageDescriptor tally__v1__run__descriptor =
   "Tally__V1__Run",
   "tally.v1",
   sizeof(Tally__V1__Run),
-  16,
+  17,
   tally__v1__run__field_descriptors,
   tally__v1__run__field_indices_by_name,
   1,  tally__v1__run__number_ranges,

@@ -319,10 +319,15 @@ struct  Tally__V1__Run
    * A free-text note about the run (SetRunNote), as an experiment has a description.
    */
   char *note;
+  /*
+   * Who started it: the access token's name on TCP, the OS user of the calling process on the
+   * Unix socket ("uid N" when the uid has no name); empty for runs made before 0.2.
+   */
+  char *created_by;
 };
 #define TALLY__V1__RUN__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&tally__v1__run__descriptor) \
-    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, TALLY__V1__RUN_STATUS__RUN_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, 0,NULL, 0,NULL, 0, 0, (char *)protobuf_c_empty_string }
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, TALLY__V1__RUN_STATUS__RUN_STATUS_UNSPECIFIED, (char *)protobuf_c_empty_string, 0, 0, 0, 0,NULL, 0,NULL, 0,NULL, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
 
 
 struct  Tally__V1__Artifact__MetadataEntry

@@ -553,7 +553,7 @@ class ResumeRunRequest(_message.Message):
     def __init__(self, run_id: _Optional[str] = ...) -> None: ...
 
 class Run(_message.Message):
-    __slots__ = ["artifacts", "child_count", "completed_at_ms", "duration_ms", "error", "experiment_id", "id", "last_contact_ms", "metrics", "name", "note", "params", "parent_run_id", "started_at_ms", "status", "tags"]
+    __slots__ = ["artifacts", "child_count", "completed_at_ms", "created_by", "duration_ms", "error", "experiment_id", "id", "last_contact_ms", "metrics", "name", "note", "params", "parent_run_id", "started_at_ms", "status", "tags"]
     class ParamsEntry(_message.Message):
         __slots__ = ["key", "value"]
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -571,6 +571,7 @@ class Run(_message.Message):
     ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
     CHILD_COUNT_FIELD_NUMBER: _ClassVar[int]
     COMPLETED_AT_MS_FIELD_NUMBER: _ClassVar[int]
+    CREATED_BY_FIELD_NUMBER: _ClassVar[int]
     DURATION_MS_FIELD_NUMBER: _ClassVar[int]
     ERROR_FIELD_NUMBER: _ClassVar[int]
     EXPERIMENT_ID_FIELD_NUMBER: _ClassVar[int]
@@ -587,6 +588,7 @@ class Run(_message.Message):
     artifacts: _containers.RepeatedCompositeFieldContainer[Artifact]
     child_count: int
     completed_at_ms: int
+    created_by: str
     duration_ms: int
     error: str
     experiment_id: str
@@ -600,7 +602,7 @@ class Run(_message.Message):
     started_at_ms: int
     status: RunStatus
     tags: _containers.ScalarMap[str, str]
-    def __init__(self, id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., name: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., parent_run_id: _Optional[str] = ..., status: _Optional[_Union[RunStatus, str]] = ..., error: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., completed_at_ms: _Optional[int] = ..., duration_ms: _Optional[int] = ..., params: _Optional[_Mapping[str, ParamValue]] = ..., metrics: _Optional[_Iterable[_Union[MetricSummary, _Mapping]]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., child_count: _Optional[int] = ..., last_contact_ms: _Optional[int] = ..., note: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[str] = ..., experiment_id: _Optional[str] = ..., name: _Optional[str] = ..., tags: _Optional[_Mapping[str, str]] = ..., parent_run_id: _Optional[str] = ..., status: _Optional[_Union[RunStatus, str]] = ..., error: _Optional[str] = ..., started_at_ms: _Optional[int] = ..., completed_at_ms: _Optional[int] = ..., duration_ms: _Optional[int] = ..., params: _Optional[_Mapping[str, ParamValue]] = ..., metrics: _Optional[_Iterable[_Union[MetricSummary, _Mapping]]] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., child_count: _Optional[int] = ..., last_contact_ms: _Optional[int] = ..., note: _Optional[str] = ..., created_by: _Optional[str] = ...) -> None: ...
 
 class RunEvent(_message.Message):
     __slots__ = ["params", "points", "snapshot", "status"]

@@ -2,13 +2,14 @@
 import Glibc
 #endif
 import Synchronization
-import TallyRPC
 
 extension Caller {
-    /// The caller's login name, from the system's user database; "uid N" for a uid it does not
-    /// know. Taken from the connection's peer credentials, so a client cannot claim another user.
+    /// The caller's user: its access token's name on TCP; on the Unix socket, its login name
+    /// from the system's user database, "uid N" for a uid it does not know. Taken from the
+    /// token or the connection's peer credentials, so a client cannot claim another user.
     /// Looked up once per uid (every run's start asks, and the database may be a file).
-    var userName: String {
+    public var userName: String {
+        if let tokenUser { return tokenUser }
         if let known = Self.userNames.withLock({ $0[uid] }) { return known }
         var entry = passwd()
         var result: UnsafeMutablePointer<passwd>?
