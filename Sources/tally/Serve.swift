@@ -139,15 +139,15 @@ struct Serve: AsyncParsableCommand {
             } catch {
                 return
             }
-            var banner = """
-                tally \(TallyDaemon.version) listening on \(configuration.socketPath)
+            var banner = "tally \(TallyDaemon.version) listening on \(configuration.socketPath)\n"
+            for url in daemon.listenURLs {
+                banner += "  listen:    \(url)\n"
+            }
+            banner += """
                   store:     \(configuration.storeDescription)
                   artifacts: \(configuration.artifactPath)
 
                 """
-            for url in daemon.listenURLs {
-                banner += "  listen:    \(url)\n"
-            }
             if let url = daemon.dashboardURL {
                 // The token stays out of the banner (it may end up in a log others read).
                 banner += "  dashboard: \(url.prefix { $0 != "?" }) (`tally ui` prints the URL with its token)\n"
