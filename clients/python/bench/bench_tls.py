@@ -15,14 +15,17 @@ round kept, every point checked stored:
   (`client.tracking.log_metrics`, one at a time), the client's own ingest ceiling, where the
   transport is the largest share of the work.
 
-Each round uses a new client (new connection, TLS handshake included for TLS) and a new run.
-Prints a table (figure, value, baseline, ratio, target) and one JSON object.
+Each round uses a new client and a new run; the connection is made (for TLS, handshaken) before
+the clock starts. Prints a table (figure, value, baseline, ratio, target) and one JSON object,
+which also holds every round's time and the client's own CPU seconds per million points (all its
+threads: what TLS costs the client, whatever the daemon's speed).
 """
 import argparse
 import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -43,6 +46,7 @@ from certs import make_certs  # noqa: E402
 TARGET = 0.7
 KEYS = ["loss", "acc", "lr", "grad_norm", "val_loss"]
 BATCH = 10_000
+_cpu: List[float] = []  # this process's CPU seconds of each round, every thread counted
 
 
 def metrics_of(step: int) -> Dict[str, float]:
@@ -86,11 +90,13 @@ def start_daemon(binary: str, root: str, certs_dir: str) -> Tuple[subprocess.Pop
 def loop_round(client: tally.Client, steps: int) -> float:
     run = client.start_run("bench-tls", name=f"loop {steps} x 5", capture_env=False, system_metrics=False)
     values = [metrics_of(step) for step in range(steps)]  # the loop's own work, done beforehand
+    cpu = time.process_time()
     started = time.perf_counter()
     for step in range(steps):
         run.log(values[step], step=step)
     run.flush()
     seconds = time.perf_counter() - started
+    _cpu.append(time.process_time() - cpu)
     run.end()
     stored = client.history(run.id, ["loss"], max_points=10)["loss"].total_points
     if stored != steps:
@@ -105,10 +111,12 @@ def batches_round(client: tally.Client, batches: List[tracking_pb2.MetricBatch])
     for batch in batches:
         batch.run_id = run.id
     log = client.tracking.log_metrics
+    cpu = time.process_time()
     started = time.perf_counter()
     for batch in batches:
         log(batch)
     seconds = time.perf_counter() - started
+    _cpu.append(time.process_time() - cpu)
     run.end()
     expected = len(batches) * BATCH // len(KEYS)
     stored = client.history(run.id, ["loss"], max_points=10)["loss"].total_points
@@ -131,17 +139,20 @@ def prebuilt_batches(count: int) -> List[tracking_pb2.MetricBatch]:
 
 
 def measure(rounds: int, clients: Dict[str, Callable[[], tally.Client]],
-            work: Callable[[tally.Client], float]) -> Dict[str, List[float]]:
+            work: Callable[[tally.Client], float]) -> Tuple[Dict[str, List[float]], Dict[str, List[float]]]:
+    """Seconds of each round per transport, and the client's CPU seconds in them."""
     seconds: Dict[str, List[float]] = {name: [] for name in clients}
+    cpu: Dict[str, List[float]] = {name: [] for name in clients}
     for _ in range(rounds):
         for name, make in clients.items():  # alternating: socket, TLS, socket, TLS, ...
             client = make()
             try:
                 client.whoami()  # connected (and for TLS, handshaken) before the clock starts
                 seconds[name].append(work(client))
+                cpu[name].append(_cpu[-1])
             finally:
                 client.close()
-    return seconds
+    return seconds, cpu
 
 
 def row(figure: str, value: float, baseline: float, unit: str = "points/s") -> Tuple[str, bool]:
@@ -176,11 +187,16 @@ def main() -> None:
         prebuilt = prebuilt_batches(args.batches)
         # Warm up both paths (experiment made, code paths and caches hot).
         measure(1, clients, lambda c: loop_round(c, min(args.steps, 20_000)))
-        loop = measure(args.rounds, clients, lambda c: loop_round(c, args.steps))
-        batches = measure(args.rounds, clients, lambda c: batches_round(c, prebuilt))
+        loop, loop_cpu = measure(args.rounds, clients, lambda c: loop_round(c, args.steps))
+        batches, batch_cpu = measure(args.rounds, clients, lambda c: batches_round(c, prebuilt))
     finally:
         proc.terminate()
-        proc.wait()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            print("bench_tls: the daemon did not stop within 30 s of SIGTERM; killed", file=sys.stderr)
+            proc.kill()
+            proc.wait()
         shutil.rmtree(root, ignore_errors=True)
 
     loop_points = args.steps * len(KEYS)
@@ -211,6 +227,11 @@ def main() -> None:
         "batch_points_per_s": {k: round(v) for k, v in rate["batches"].items()},
         "loop_seconds": {k: [round(x, 4) for x in v] for k, v in loop.items()},
         "batch_seconds": {k: [round(x, 4) for x in v] for k, v in batches.items()},
+        # The client's own CPU per million points (median round): what TLS costs this process.
+        "loop_client_cpu_s_per_million": {k: round(statistics.median(v) / loop_points * 1e6, 4)
+                                          for k, v in loop_cpu.items()},
+        "batch_client_cpu_s_per_million": {k: round(statistics.median(v) / batch_points * 1e6, 4)
+                                           for k, v in batch_cpu.items()},
         "loop_ratio": round(rate["loop"]["tls"] / rate["loop"]["unix"], 3),
         "batch_ratio": round(rate["batches"]["tls"] / rate["batches"]["unix"], 3),
         "target": TARGET, "pass": all(met for _, met in results),
