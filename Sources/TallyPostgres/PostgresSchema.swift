@@ -13,6 +13,7 @@ enum PostgresSchema {
     static let migrations: [(name: String, statements: [String])] = [
         ("v1_schema", v1),
         ("v2_access_tokens", v2),
+        ("v3_job_leases", v3),
     ]
 
     /// Teams (docs/teams.md): who made a run, and the access tokens of TCP clients (the SHA-256
@@ -30,6 +31,13 @@ enum PostgresSchema {
             created_by text NOT NULL DEFAULT ''
         )
         """,
+    ]
+
+    /// Several daemons on one store (docs/teams.md): who runs an unfinished job, until when.
+    static let v3: [String] = [
+        "ALTER TABLE jobs ADD COLUMN lease_owner text COLLATE \"C\" NOT NULL DEFAULT ''",
+        "ALTER TABLE jobs ADD COLUMN lease_expires_ms bigint NOT NULL DEFAULT 0",
+        "CREATE INDEX jobs_unfinished ON jobs(status, lease_expires_ms) WHERE status IN (1, 2)",
     ]
 
     static let v1: [String] = [

@@ -17,6 +17,9 @@ public struct DaemonConfiguration: Sendable {
     public var shutdownGracePeriod: Duration = .seconds(30)
     /// Background jobs running at once (default 2).
     public var jobWorkers = 2
+    /// How long a job's lease lasts without renewal (default 30 s): a job of a daemon that died
+    /// is taken over by another daemon on the same store once its lease expires.
+    public var jobLeaseDuration: Duration = .seconds(30)
     /// How long a run's writer may stay silent (no batch, no heartbeat) before the run is
     /// marked crashed (default 60 s).
     public var heartbeatTimeout: Duration = .seconds(60)

@@ -160,6 +160,8 @@ public final class TallyDaemon: Service, Sendable {
                 blobs: blobs,
                 keyFile: configuration.homeDirectory + "/secret.key",
                 workers: configuration.jobWorkers,
+                // The same daemon restarted (same host, same socket) takes its own jobs back at once.
+                leases: JobLeaseSettings(owner: "\(ProcessInfo.processInfo.hostName):\(configuration.socketPath)", duration: configuration.jobLeaseDuration),
                 logger: logger
             )
         } catch {

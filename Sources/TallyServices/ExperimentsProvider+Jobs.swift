@@ -13,7 +13,7 @@ extension ExperimentsProvider {
             let record = try await mapStoreErrors {
                 try await store.createJob(kind: ClassificationEvalExecutor.kind, config: try stored.serializedBytes(), progressTotal: Int64(total))
             }
-            jobs.submit(record)
+            await jobs.submitNew(record)
             return try Job(record)
         case .sweep(let config)?:
             let plan = try await mapStoreErrors { try SweepPlan(config) }
@@ -22,7 +22,7 @@ extension ExperimentsProvider {
             let record = try await mapStoreErrors {
                 try await store.createJob(kind: SweepExecutor.kind, config: try stored.serializedBytes(), progressTotal: Int64(plan.maxTrials ?? 0))
             }
-            jobs.submit(record)
+            await jobs.submitNew(record)
             return try Job(record)
         case .crossValidation(let config)?:
             let (checked, _) = try await mapStoreErrors { try CrossValidationExecutor.plan(config) }
@@ -31,7 +31,7 @@ extension ExperimentsProvider {
             let record = try await mapStoreErrors {
                 try await store.createJob(kind: CrossValidationExecutor.kind, config: try stored.serializedBytes(), progressTotal: Int64(checked.folds))
             }
-            jobs.submit(record)
+            await jobs.submitNew(record)
             return try Job(record)
         case nil:
             throw invalid("a job needs a configuration (classification, sweep or cross_validation)", field: "config")

@@ -24,15 +24,16 @@ public final class ExperimentsProvider: ExperimentsServiceProtocol {
     ///   - workers: Jobs running at once.
     ///   - logger: Logger for jobs.
     /// - Throws: When the key file cannot be read or created.
-    package convenience init(store: any StoreEngine, blobs: BlobStore, keyFile: String, workers: Int = 2, logger: Logger) throws {
+    ///   - leases: How jobs are leased when several daemons share the store.
+    package convenience init(store: any StoreEngine, blobs: BlobStore, keyFile: String, workers: Int = 2, leases: JobLeaseSettings = JobLeaseSettings(), logger: Logger) throws {
         let hub = JobEventHub()
         let executors: [String: any JobExecutor] = [
             ClassificationEvalExecutor.kind: ClassificationEvalExecutor(store: store, blobs: blobs, logger: logger),
         ]
-        try self.init(store: store, blobs: blobs, keyFile: keyFile, hub: hub, executors: executors, workers: workers, logger: logger)
+        try self.init(store: store, blobs: blobs, keyFile: keyFile, hub: hub, executors: executors, workers: workers, leases: leases, logger: logger)
     }
 
-    init(store: any StoreEngine, blobs: BlobStore, keyFile: String, hub: JobEventHub, executors: [String: any JobExecutor], workers: Int, logger: Logger) throws {
+    init(store: any StoreEngine, blobs: BlobStore, keyFile: String, hub: JobEventHub, executors: [String: any JobExecutor], workers: Int, leases: JobLeaseSettings = JobLeaseSettings(), logger: Logger) throws {
         self.store = store
         self.blobs = blobs
         self.secrets = try SecretBox(keyFile: keyFile)
@@ -46,7 +47,7 @@ public final class ExperimentsProvider: ExperimentsServiceProtocol {
         if let classification = executors[ClassificationEvalExecutor.kind] as? ClassificationEvalExecutor {
             executors[ClassificationEvalExecutor.kind] = classification.with(secrets: secrets)
         }
-        self.jobs = JobManager(store: store, hub: hub, executors: executors, workers: workers, logger: logger)
+        self.jobs = JobManager(store: store, hub: hub, executors: executors, workers: workers, leases: leases, logger: logger)
     }
 
     /// Resumes the jobs an earlier daemon left unfinished and starts taking new ones.

@@ -14,6 +14,12 @@ import TallyStore
 ///
 /// Each job runs as a child task of ``run()``, which the daemon runs in its service group:
 /// shutdown waits for every job by construction. Jobs do not start until ``run()`` runs.
+///
+/// Several daemons may share one store (docs/teams.md): a daemon runs only the jobs it holds a
+/// lease on (``JobLeaseSettings``). It renews its leases every third of their duration while
+/// ``run()`` runs, takes over the jobs whose lease expired (a daemon that died), and stops a job
+/// whose lease another daemon took (it could not renew in time). A graceful shutdown gives the
+/// leases up, so that another daemon resumes the interrupted jobs at once.
 final class JobManager: Sendable {
     private struct State {
         var queue: [JobRecord] = []
@@ -25,6 +31,8 @@ final class JobManager: Sendable {
         var finishWaiters: [String: [CheckedContinuation<Void, Never>]] = [:]
         var loop = LoopState.notStarted
         var loopWaiters: [CheckedContinuation<Void, Never>] = []
+        /// Jobs whose lease another daemon took: stopped without recording an end.
+        var lost: Set<String> = []
     }
 
     private enum LoopState { case notStarted, running, ended }
@@ -33,13 +41,15 @@ final class JobManager: Sendable {
     let hub: JobEventHub
     let workers: Int
     let logger: Logger
+    let leases: JobLeaseSettings
     private let executors: [String: any JobExecutor]
     private let state = Mutex(State())
     /// Jobs to start, handed from ``startWorkers()`` to ``run()``.
     private let starts: AsyncStream<(JobRecord, JobStop)>
     private let startContinuation: AsyncStream<(JobRecord, JobStop)>.Continuation
 
-    init(store: any StoreEngine, hub: JobEventHub, executors: [String: any JobExecutor], workers: Int, logger: Logger) {
+    init(store: any StoreEngine, hub: JobEventHub, executors: [String: any JobExecutor], workers: Int, leases: JobLeaseSettings = JobLeaseSettings(), logger: Logger) {
+        self.leases = leases
         self.store = store
         self.hub = hub
         self.executors = executors
@@ -57,10 +67,19 @@ final class JobManager: Sendable {
             return true
         }
         guard start else { return }
-        await withDiscardingTaskGroup { group in
-            for await (job, stop) in starts {
-                group.addTask { await self.execute(job, stop: stop) }
+        await withTaskGroup(of: Void.self) { outer in
+            outer.addTask { await self.maintainLeases() }
+            await withDiscardingTaskGroup { group in
+                for await (job, stop) in starts {
+                    group.addTask { await self.execute(job, stop: stop) }
+                }
             }
+            outer.cancelAll()
+        }
+        do {
+            try await store.releaseJobLeases(owner: leases.owner)
+        } catch {
+            logger.warning("cannot give up the job leases; other daemons take the jobs when they expire", metadata: ["error": "\(error)"])
         }
         let waiters = state.withLock { state in
             state.loop = .ended
@@ -70,13 +89,88 @@ final class JobManager: Sendable {
         for waiter in waiters { waiter.resume() }
     }
 
-    /// Queues the jobs an earlier daemon left pending or running.
+    /// Queues the jobs an earlier daemon left pending or running, when no other daemon holds
+    /// them.
     func resume() async throws {
-        let jobs = try await store.jobsToResume()
+        let now = Self.nowMs()
+        let jobs = try await store.claimJobs(owner: leases.owner, nowMs: now, untilMs: leaseEnd(from: now))
         if !jobs.isEmpty {
             logger.info("resuming jobs", metadata: ["count": "\(jobs.count)"])
         }
         for job in jobs { submit(job) }
+    }
+
+    /// Leases and queues a job just created. When the lease cannot be taken (the store is
+    /// unreachable), the job stays pending and the next takeover scan, here or on another
+    /// daemon, starts it.
+    func submitNew(_ job: JobRecord) async {
+        let now = Self.nowMs()
+        do {
+            guard try await store.leaseJob(job.id, owner: leases.owner, nowMs: now, untilMs: leaseEnd(from: now)) else {
+                logger.info("another daemon took the new job", metadata: ["job": "\(job.id)"])
+                return
+            }
+        } catch {
+            logger.warning("cannot lease the new job; it starts at the next takeover scan", metadata: ["job": "\(job.id)", "error": "\(error)"])
+            return
+        }
+        submit(job)
+    }
+
+    /// Renews the leases of the jobs queued and running here, stops those another daemon took,
+    /// and takes over the jobs whose lease expired; every third of the lease, until cancelled.
+    private func maintainLeases() async {
+        while true {
+            do {
+                try await Task.sleep(for: leases.duration / 3)
+            } catch {
+                return
+            }
+            let held = state.withLock { state in
+                Array(state.running.keys) + state.queue.map(\.id)
+            }
+            let now = Self.nowMs()
+            do {
+                let kept = try await store.renewJobLeases(held, owner: leases.owner, untilMs: leaseEnd(from: now))
+                let lost = held.filter { !kept.contains($0) }
+                if !lost.isEmpty { stopLost(lost) }
+                let taken = try await store.claimJobs(owner: leases.owner, nowMs: now, untilMs: leaseEnd(from: now))
+                let known = state.withLock { state in Set(state.running.keys).union(state.queue.map(\.id)) }
+                let new = taken.filter { !known.contains($0.id) }
+                if !new.isEmpty {
+                    logger.info("taking over jobs whose lease expired", metadata: ["count": "\(new.count)"])
+                }
+                for job in new { submit(job) }
+            } catch {
+                logger.warning("cannot renew the job leases", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    /// Stops jobs whose lease another daemon holds now, without recording how they ended.
+    private func stopLost(_ ids: [String]) {
+        let stops: [JobStop] = state.withLock { state in
+            var stops: [JobStop] = []
+            for id in ids {
+                state.queue.removeAll { $0.id == id }
+                if let stop = state.running[id] {
+                    state.lost.insert(id)
+                    stops.append(stop)
+                }
+            }
+            return stops
+        }
+        logger.warning("another daemon took over jobs whose lease this daemon could not renew", metadata: ["jobs": "\(ids)"])
+        for stop in stops { stop.fire() }
+    }
+
+    private func leaseEnd(from nowMs: Int64) -> Int64 {
+        let (seconds, attoseconds) = leases.duration.components
+        return nowMs + seconds * 1000 + attoseconds / 1_000_000_000_000_000
+    }
+
+    static func nowMs() -> Int64 {
+        Int64(Date().timeIntervalSince1970 * 1000)
     }
 
     /// Queues a pending job.
@@ -132,8 +226,12 @@ final class JobManager: Sendable {
             try Task.checkCancellation()
             try await finish(job, status: JobRecord.completed, error: "", results: results)
         } catch {
-            let (cancelled, shuttingDown) = state.withLock { ($0.cancelRequested.contains(job.id), $0.shuttingDown) }
-            if shuttingDown && !cancelled {
+            let (cancelled, shuttingDown, lost) = state.withLock {
+                ($0.cancelRequested.contains(job.id), $0.shuttingDown, $0.lost.contains(job.id))
+            }
+            if lost {
+                logger.info("job stopped: another daemon runs it now")
+            } else if shuttingDown && !cancelled {
                 logger.info("job interrupted by shutdown; it resumes at the next start")
             } else if cancelled || error is CancellationError {
                 await record(job, status: JobRecord.cancelled, error: "", logger: logger)
@@ -147,6 +245,7 @@ final class JobManager: Sendable {
             state.running.removeValue(forKey: job.id)
             state.pooled.remove(job.id)
             state.cancelRequested.remove(job.id)
+            state.lost.remove(job.id)
             return state.finishWaiters.removeValue(forKey: job.id) ?? []
         }
         for waiter in waiters { waiter.resume() }

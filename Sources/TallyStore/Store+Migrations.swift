@@ -129,6 +129,13 @@ extension Store {
                 ) WITHOUT ROWID;
                 """)
         }
+        migrator.registerMigration("v13_job_leases") { db in
+            // Several daemons on one store (docs/teams.md): who runs an unfinished job, until when.
+            try db.execute(sql: """
+                ALTER TABLE jobs ADD COLUMN lease_owner TEXT NOT NULL DEFAULT '';
+                ALTER TABLE jobs ADD COLUMN lease_expires_ms INTEGER NOT NULL DEFAULT 0;
+                """)
+        }
         return migrator
     }()
 

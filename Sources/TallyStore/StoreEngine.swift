@@ -69,6 +69,17 @@ package protocol StoreEngine: AnyObject, Sendable {
     func listJobItems(jobID: String, model: String, errorsOnly: Bool, pageSize: Int, pageToken: String) async throws -> Page<JobItemRecord>
     func deleteJob(_ id: String) async throws
     func jobsToResume() async throws -> [JobRecord]
+    /// Claims for `owner`, until `untilMs`, every unfinished job (pending or running) whose
+    /// lease has expired by `nowMs` or is `owner`'s own: each is set pending and returned, oldest
+    /// first. Several daemons claiming at once each get different jobs.
+    func claimJobs(owner: String, nowMs: Int64, untilMs: Int64) async throws -> [JobRecord]
+    /// Takes or extends one job's lease for `owner`; false when another owner's lease on it has
+    /// not expired, or it does not exist.
+    func leaseJob(_ id: String, owner: String, nowMs: Int64, untilMs: Int64) async throws -> Bool
+    /// Extends `owner`'s leases on these jobs to `untilMs`; returns the ids it still holds.
+    func renewJobLeases(_ ids: [String], owner: String, untilMs: Int64) async throws -> Set<String>
+    /// Gives up every lease of `owner`, so that another daemon may take its jobs at once.
+    func releaseJobLeases(owner: String) async throws
     func saveSweepTrial(jobPK: Int64, _ trial: SweepTrialRecord) async throws
     func setJobProgress(jobPK: Int64, current: Int64) async throws
     func sweepTrials(jobPK: Int64) async throws -> [SweepTrialRecord]

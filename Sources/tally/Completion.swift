@@ -61,11 +61,14 @@ enum Completion {
     /// Runs `body` against the daemon the command line names; nothing on any failure.
     static func ask(_ words: [String], _ body: (TallyClient, CallOptions) async throws -> [String]) async -> [String] {
         var socket: String?
+        var url: String?
         for (index, word) in words.enumerated() {
             if word == "--socket", index + 1 < words.count { socket = words[index + 1] }
             if word.hasPrefix("--socket=") { socket = String(word.dropFirst("--socket=".count)) }
+            if word == "--url", index + 1 < words.count { url = words[index + 1] }
+            if word.hasPrefix("--url=") { url = String(word.dropFirst("--url=".count)) }
         }
-        guard let client = try? await TallyClient.connect(socketPath: socket, clientName: "tally-cli/completion") else { return [] }
+        guard let client = try? await TallyClient.connect(url: url, socketPath: socket, clientName: "tally-cli/completion") else { return [] }
         let answer = try? await body(client, CallOptions(timeout: .seconds(1)))
         await client.close()
         return answer ?? []
