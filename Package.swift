@@ -330,7 +330,7 @@ let package = Package(
         .testTarget(
             name: "TallyServerTests",
             dependencies: [
-                "TallyServer", "TallyClient", "TallyProto", "TallyRPC", "TallyAPI", "TallyTransport", "TallyStore", "TallyServices",
+                "TallyServer", "TallyClient", "TallyProto", "TallyRPC", "TallyAPI", "TallyTransport", "TallyStore", "TallyServices", "TallyPostgres",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "X509", package: "swift-certificates"),

@@ -168,6 +168,8 @@ public final class TallyDaemon: Service, Sendable {
             throw DaemonError(code: .setupFailed, message: "cannot set up the experiment service: \(error)", cause: error)
         }
         experiments.registerMethods(with: &router)
+        // Events committed through other daemons on the same store reach this one's watchers.
+        let relay = ChangeRelay.make(store: store, tracking: tracking, experiments: experiments, logger: logger)
         // Who may call what (docs/teams.md): checked before any handler runs, on every transport.
         router.requireRoles(MethodRoles.table)
 
@@ -207,6 +209,9 @@ public final class TallyDaemon: Service, Sendable {
             services.addTask { await tracking.run() }
             services.addTask { await experiments.run() }
             services.addTask { await tokens.run() }
+            if let relay {
+                services.addTask { await relay.run() }
+            }
             if let journals {
                 services.addTask { await journals.run() }
             }
@@ -247,6 +252,7 @@ public final class TallyDaemon: Service, Sendable {
             }
             journals?.stop()
             tokens.stop()
+            relay?.stop()
             tracking.shutdown()
             await experiments.shutdown()
             tracking.finishIngest()

@@ -70,8 +70,24 @@ final class JobEventHub: Sendable {
     /// The sequence number the next event will get.
     var nextSeq: UInt64 { state.withLock { $0.nextSeq } }
 
+    /// Told of every job whose event is published here (the ``ChangeRelay`` of a daemon sharing
+    /// its store).
+    private let changed = Mutex<(@Sendable (String) -> Void)?>(nil)
+
+    /// Sets what is told of changed jobs.
+    func onChange(_ hook: @escaping @Sendable (String) -> Void) {
+        changed.withLock { $0 = hook }
+    }
+
+    /// Whether any watcher is subscribed.
+    var hasWatchers: Bool {
+        state.withLock { !$0.watchers.isEmpty }
+    }
+
     /// Publishes an event; its `seq` is assigned here.
-    func publish(_ event: JobEvent) {
+    /// - Parameter announce: Whether other daemons are told (not for what they told this one).
+    func publish(_ event: JobEvent, announce: Bool = true) {
+        if announce, !event.jobId.isEmpty { changed.withLock { $0 }?(event.jobId) }
         var event = event
         let wake: [(CheckedContinuation<Published?, Never>, Published)] = state.withLock { state in
             event.seq = state.nextSeq

@@ -67,6 +67,29 @@ final class RunEventHub: Sendable {
     let bufferLimit: Int
     let pointLimit: Int
 
+    /// Hooks of the ``ChangeRelay`` of a daemon sharing its store: told of every run changed
+    /// here, and of the snapshot every new watcher was shown.
+    struct Hooks: Sendable {
+        var changed: (@Sendable (String) -> Void)?
+        var watching: (@Sendable (RunRecord) -> Void)?
+    }
+
+    private let hooks = Mutex(Hooks())
+
+    /// Sets the relay's hooks.
+    func setHooks(_ new: Hooks) {
+        hooks.withLock { $0 = new }
+    }
+
+    private func announce(_ runID: String) {
+        hooks.withLock { $0.changed }?(runID)
+    }
+
+    /// Tells the relay what a new watcher of a run was shown.
+    func watching(_ record: RunRecord) {
+        hooks.withLock { $0.watching }?(record)
+    }
+
     init(bufferLimit: Int = 4096, pointLimit: Int = 262_144) {
         self.bufferLimit = bufferLimit
         self.pointLimit = pointLimit
@@ -98,6 +121,7 @@ final class RunEventHub: Sendable {
     }
 
     func publish(points: CommittedPoints) {
+        announce(points.runID)
         guard hasWatchers(points.runID) else { return }
         var message = MetricPoints()
         message.keys = points.keys
@@ -111,6 +135,7 @@ final class RunEventHub: Sendable {
     }
 
     func publish(params: LogParamsRequest) {
+        announce(params.runId)
         guard hasWatchers(params.runId) else { return }
         var event = RunEvent()
         event.event = .params(params)
@@ -118,7 +143,9 @@ final class RunEventHub: Sendable {
     }
 
     /// Publishes a status change; when the run has ended, the watchers' streams end after it.
-    func publish(status run: Run) {
+    /// - Parameter announce: Whether other daemons are told (not for what they told this one).
+    func publish(status run: Run, announce: Bool = true) {
+        if announce { self.announce(run.id) }
         var event = RunEvent()
         event.event = .status(run)
         let ended = run.status != .running
@@ -145,6 +172,12 @@ final class RunEventHub: Sendable {
             return state.subscribers.values.flatMap(\.values)
         }
         for subscriber in subscribers { subscriber.continuation.finish() }
+    }
+
+    /// Publishes an event read back from the store (``ChangeRelay``), to this daemon's watchers
+    /// only.
+    func publish(event: RunEvent, runID: String) {
+        send(event, to: runID)
     }
 
     private func hasWatchers(_ runID: String) -> Bool {

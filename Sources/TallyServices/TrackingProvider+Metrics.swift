@@ -224,6 +224,7 @@ extension TrackingProvider {
         // Subscribe before reading the snapshot so that nothing committed in between is missed.
         let events = hub.subscribe(runID: request.runId)
         let record = try await mapStoreErrors { try await store.run(id: request.runId) }
+        hub.watching(record)
         let run = Run(record, nowMs: Self.nowMs())
         var snapshot = RunEvent()
         snapshot.event = .snapshot(run)
