@@ -26,7 +26,7 @@ func benchPostgres(report: Report, binary: String, directory: String, url text: 
         group.addTask { await admin.run() }
         defer { group.cancelAll() }
         let suffix = String(UInt32.random(in: 0...UInt32.max), radix: 16)
-        let databases = ["bench_raw_\(suffix)", "bench_ingest_\(suffix)", "bench_search_\(suffix)"]
+        let databases = ["bench_raw_\(suffix)", "bench_ingest_\(suffix)", "bench_search_\(suffix)", "bench_shared_\(suffix)"]
         for name in databases { try await admin.executeUnsafe("CREATE DATABASE \(name)") }
         do {
             var rawURL = server
@@ -73,12 +73,97 @@ func benchPostgres(report: Report, binary: String, directory: String, url text: 
                 name: "PostgreSQL: search 10,000 runs (param filter + metric aggregate, order by metric), first page of \(matched)",
                 value: millis(value), baseline: millis(base) + " same search in process on the store",
                 ratio: ratio(value / base), target: "< 100 ms", met: value < 0.100))
+
+            // Watching across daemons: two daemons on one database.
+            var sharedURL = server
+            sharedURL.database = databases[3]
+            log("postgres: a run written through one daemon, watched through it and through a second daemon")
+            let (remote, local, remote95) = try await watchLatency(binary: binary, directory: directory, url: sharedURL, quick: quick)
+            report.add(Figure(
+                name: "PostgreSQL, two daemons: a point acknowledged by one daemon, seen by a watcher of the other, median (p95 \(millis(remote95)))",
+                value: millis(remote), baseline: millis(local) + " a watcher of the writing daemon",
+                ratio: ratio(remote / max(local, 1e-6)), target: "< 200 ms", met: remote < 0.200))
         } catch {
             for name in databases { try? await admin.executeUnsafe("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
             throw error
         }
         for name in databases { try await admin.executeUnsafe("DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
     }
+}
+
+/// Logs one point at a time (every 10 ms) through daemon A while a watcher of A and a watcher
+/// of daemon B, on the same database, follow the run: the median delay from each point's
+/// acknowledgement to its arrival at each watcher, and B's 95th percentile.
+private func watchLatency(binary: String, directory: String, url: PostgresURL, quick: Bool) async throws -> (remote: Double, local: Double, remote95: Double) {
+    let a = try DaemonProcess(binary: binary, directory: directory, name: "pg-shared-a", extraArguments: ["--store", url.description, "--http", "off"])
+    defer { a.terminate() }
+    let writer = try await a.waitUntilReady()
+    let b = try DaemonProcess(binary: binary, directory: directory, name: "pg-shared-b", extraArguments: ["--store", url.description, "--http", "off"])
+    defer { b.terminate() }
+    let remoteClient = try await b.waitUntilReady()
+    let localClient = try await TallyClient.connect(socketPath: a.socketPath, clientName: "tally-bench-watch")
+    defer {
+        Task {
+            await writer.close()
+            await remoteClient.close()
+            await localClient.close()
+        }
+    }
+    let run = try await startRun(writer, experiment: "shared", name: "watched")
+    let count = quick ? 100 : 300
+    let acknowledged = AckTimes()
+    func watch(_ client: TallyClient) async throws -> (task: Task<[Double], any Error>, ready: AsyncStream<Void>) {
+        var request = WatchRunRequest()
+        request.runId = run.id
+        let events = try await client.tracking.watchRun(request, options: CallOptions(timeout: .seconds(120)))
+        let (ready, readyContinuation) = AsyncStream.makeStream(of: Void.self)
+        let task = Task {
+            var delays: [Double] = []
+            for try await event in events {
+                if case .snapshot? = event.event { readyContinuation.yield() }
+                guard case .points(let points)? = event.event else { continue }
+                let arrived = now()
+                for step in points.steps {
+                    if let sent = await acknowledged.time(of: step) { delays.append(arrived - sent) }
+                }
+                if points.steps.last == Int64(count - 1) { break }
+            }
+            return delays
+        }
+        return (task, ready)
+    }
+    let (remoteTask, remoteReady) = try await watch(remoteClient)
+    let (localTask, localReady) = try await watch(localClient)
+    for ready in [remoteReady, localReady] {
+        var iterator = ready.makeAsyncIterator()
+        _ = await iterator.next()
+    }
+    for step in 0..<count {
+        var batch = MetricBatch()
+        batch.runId = run.id
+        batch.keys = ["loss"]
+        batch.keyIndex = [0]
+        batch.steps = [Int64(step)]
+        batch.values = [Double(step)]
+        _ = try await writer.tracking.logMetrics(batch)
+        await acknowledged.record(step: Int64(step), at: now())
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    let remote = try await remoteTask.value.sorted()
+    let local = try await localTask.value.sorted()
+    guard !remote.isEmpty, !local.isEmpty else {
+        throw NSError(domain: "bench", code: 1, userInfo: [NSLocalizedDescriptionKey: "the watchers saw no points"])
+    }
+    // A point can arrive before its acknowledgement is recorded: that counts as no delay.
+    let clamp: ([Double]) -> [Double] = { $0.map { max(0, $0) } }
+    return (median(clamp(remote)), median(clamp(local)), clamp(remote)[min(remote.count - 1, remote.count * 95 / 100)])
+}
+
+/// When each step was acknowledged, in the bench's clock.
+private actor AckTimes {
+    private var times: [Int64: Double] = [:]
+    func record(step: Int64, at time: Double) { times[step] = time }
+    func time(of step: Int64) -> Double? { times[step] }
 }
 
 /// A warm-up run, then four clients at once (``ingestFourClients``).

@@ -137,4 +137,37 @@ struct SharedStoreTests {
             #expect(ended == .completed)
         }
     }
+
+    @Test("a job run by one daemon is followed to its end by a watcher of the other")
+    func jobAcrossDaemons() async throws {
+        try await Self.withTwoDaemons { a, b in
+            let owner = try await a.client()
+            let watcher = try await b.client()
+            defer {
+                Task {
+                    await owner.close()
+                    await watcher.close()
+                }
+            }
+            let request = try await setUpEvaluation(owner.experiments, script: try classifierScript(in: a.directory, sleep: 0.1), items: 20)
+            let job = try await owner.experiments.createJob(request)
+            var watch = WatchJobRequest()
+            watch.jobId = job.id
+            var progress: [UInt64] = []
+            var last: JobEvent?
+            for try await event in try await watcher.experiments.watchJob(watch, options: CallOptions(timeout: .seconds(60))) {
+                if case .progress(let step)? = event.event { progress.append(step.current) }
+                last = event
+            }
+            guard case .completed(let completed)? = last?.event else {
+                Issue.record("no completed event through the other daemon: \(String(describing: last))")
+                return
+            }
+            #expect(completed.results?.models.first?.accuracy == 0.5)
+            #expect(!progress.isEmpty && progress == progress.sorted())
+            var get = GetJobRequest()
+            get.jobId = job.id
+            #expect(try await watcher.experiments.getJob(get).status == .completed)
+        }
+    }
 }
