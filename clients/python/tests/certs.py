@@ -22,7 +22,7 @@ class Certs:
     ca: str      # the CA's certificate (what a client trusts: TALLY_CA)
     cert: str    # the server's certificate (tally serve --tls-cert)
     key: str     # its private key (tally serve --tls-key)
-    subject: str  # the server certificate's subject, as the client formats it
+    subject: str  # the server certificate's subject, as the clients write it (RFC 4514: last RDN first)
 
 
 def _name(common_name: str, organization: str) -> "x509.Name":
@@ -81,7 +81,7 @@ def make_certs(folder: str, *, ca_name: str = "Tally Test CA", common_name: str 
         cert=_write(os.path.join(folder, f"{prefix}server.pem"), cert.public_bytes(pem)),
         key=_write(os.path.join(folder, f"{prefix}server.key"),
                    key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()), 0o600),
-        subject=f"CN={common_name}, O=Tally tests",
+        subject=f"O=Tally tests,CN={common_name}",
     )
 
 
@@ -112,4 +112,4 @@ def _make_with_openssl(folder: str, ca_name: str, common_name: str, hosts: List[
         "-CAcreateserial", "-out", path("server.pem"), "-days", "1", "-extfile", path("server.ext"))
     os.chmod(path("server.key"), 0o600)
     return Certs(ca=path("ca.pem"), cert=path("server.pem"), key=path("server.key"),
-                 subject=f"CN={common_name}, O=Tally tests")
+                 subject=f"O=Tally tests,CN={common_name}")

@@ -155,8 +155,8 @@ def test_a_hello_reply_names_user_and_role():
     assert (core.reply.user, core.reply.role) == ("alice", "viewer")
 
 
-@pytest.mark.parametrize("token, says", [("", "no access token was sent: set TALLY_TOKEN or token="),
-                                         (TOKEN, "the access token sent was refused")])
+@pytest.mark.parametrize("token, says", [("", "no token was sent: TALLY_TOKEN or token="),
+                                         (TOKEN, "the token sent was refused")])
 def test_an_unauthenticated_goaway_in_the_handshake_says_what_was_sent(token, says):
     core = ClientConnectionState(token=token, remote=True, path="tally+tls://h:1")
     core.initiate()
@@ -215,7 +215,7 @@ def test_tls_handshake_carries_the_token_and_reports_who_and_how(tls_daemon, cer
         me = client.whoami()
         assert (me.user, me.role, me.transport) == ("alice", "member", "tls")
         assert me.url == tls_daemon.url() and me.server_name == "fake/0" and me.connection_id == 1
-        assert me.peer_subject == certs[0].subject == "CN=localhost, O=Tally tests" and me.tls_version == "TLSv1.3"
+        assert me.peer_subject == certs[0].subject == "O=Tally tests,CN=localhost" and me.tls_version == "TLSv1.3"
         assert me.peer_certificate is not None and ("DNS", "localhost") in me.peer_certificate["subjectAltName"]
         conn = client.channel.connection()
         assert (conn.user, conn.role, conn.transport, conn.peer_subject) == ("alice", "member", "tls", me.peer_subject)
@@ -269,17 +269,33 @@ def test_plaintext_tcp_on_loopback(plain_daemon):
 
 def test_a_private_ca_is_refused_without_tally_ca(tls_daemon, certs, monkeypatch):
     monkeypatch.delenv("TALLY_CA", raising=False)
-    with pytest.raises(tally.Unauthenticated) as info:
+    with pytest.raises(tally.Unavailable) as info:
         tally.connect(url=tls_daemon.url(), token=TOKEN).info()
+    assert info.value.condition is Condition.TLS_CERTIFICATE_REFUSED
     message = str(info.value)
-    assert "TLS verification of the daemon's certificate failed" in message and tls_daemon.url() in message
+    assert "TLS failed: the daemon's certificate did not verify" in message and tls_daemon.url() in message
     assert "TALLY_CA" in message
     assert tls_daemon.hellos == []  # nothing was sent: no token left this process
 
 
+def test_a_run_does_not_go_offline_for_a_refused_certificate_but_does_for_an_absent_daemon(
+        tls_daemon, certs, tmp_path, monkeypatch):
+    monkeypatch.setenv("TALLY_JOURNAL", str(tmp_path / "journal"))
+    with tally.connect(url=tls_daemon.url(), token=TOKEN, ca=certs[1].ca) as client:
+        with pytest.raises(tally.Unavailable) as info:
+            client.start_run("exp", capture_env=False, system_metrics=False)
+        assert info.value.condition is Condition.TLS_CERTIFICATE_REFUSED
+    assert not (tmp_path / "journal").exists() or not list((tmp_path / "journal").iterdir())
+    with tally.connect(url="tally+tls://127.0.0.1:1", token=TOKEN, ca=certs[0].ca) as client:
+        run = client.start_run("exp", capture_env=False, system_metrics=False)  # offline: nothing listens
+        run.log({"loss": 0.5}, step=0)
+        run.end()
+        assert run.journalled_points == 1 and os.path.exists(run.journal_path)
+
+
 def test_the_wrong_ca_is_refused(tls_daemon, certs):
     client = tally.connect(url=tls_daemon.url(), token=TOKEN, ca=certs[1].ca)
-    with pytest.raises(tally.Unauthenticated, match="TLS verification .* failed .*other-ca.pem"):
+    with pytest.raises(tally.Unavailable, match="certificate did not verify .*other-ca.pem"):
         client.diagnostics.echo(echo())
     assert tls_daemon.hellos == []
 
@@ -288,7 +304,7 @@ def test_a_host_name_the_certificate_does_not_name_is_refused(certs):
     odd = make_certs(str(Path(certs[0].ca).parent), hosts=["tally.internal"], prefix="odd-")
     d = FakeDaemon(cert=odd.cert, key=odd.key, tokens={TOKEN: ("alice", "member")})
     try:
-        with pytest.raises(tally.Unauthenticated, match="127.0.0.1"):
+        with pytest.raises(tally.Unavailable, match="certificate did not verify .*valid for 127.0.0.1"):
             tally.connect(url=d.url(), token=TOKEN, ca=odd.ca).info()
         assert d.hellos == []
     finally:
@@ -306,10 +322,10 @@ def test_a_missing_or_unknown_token_is_unauthenticated(tls_daemon, certs, monkey
     monkeypatch.delenv("TALLY_TOKEN", raising=False)
     with pytest.raises(tally.Unauthenticated) as info:
         tally.connect(url=tls_daemon.url(), ca=certs[0].ca).diagnostics.echo(echo())
-    assert "an access token is required" in str(info.value) and "set TALLY_TOKEN or token=" in str(info.value)
+    assert "an access token is required" in str(info.value) and "no token was sent: TALLY_TOKEN or token=" in str(info.value)
     with pytest.raises(tally.Unauthenticated) as info:
         tally.connect(url=tls_daemon.url(), ca=certs[0].ca, token="tally_nope_nope").diagnostics.echo(echo())
-    assert "unknown access token" in str(info.value) and "the access token sent was refused" in str(info.value)
+    assert "unknown access token" in str(info.value) and "the token sent was refused" in str(info.value)
     assert [h.token for h in tls_daemon.hellos] == ["", "tally_nope_nope"]
 
 
@@ -401,10 +417,10 @@ def test_asyncio_over_tls_and_tcp(tls_daemon, plain_daemon, certs):
         async with tally.aio.connect(url=plain_daemon.url("tally+tcp"), token=TOKEN) as client:
             me = await client.whoami()
             assert (me.user, me.role, me.transport) == ("bob", "admin", "tcp")
-        with pytest.raises(tally.Unauthenticated, match="TLS verification"):
+        with pytest.raises(tally.Unavailable, match="certificate did not verify"):
             async with tally.aio.connect(url=tls_daemon.url(), token=TOKEN, ca=certs[1].ca) as client:
                 await client.diagnostics.echo(echo())
-        with pytest.raises(tally.Unauthenticated, match="no access token was sent"):
+        with pytest.raises(tally.Unauthenticated, match="no token was sent"):
             async with tally.aio.connect(url=tls_daemon.url(), token="", ca=certs[0].ca) as client:
                 await client.diagnostics.echo(echo())
 

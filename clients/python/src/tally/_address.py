@@ -25,6 +25,7 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 from tally import _wire
+from tally._protocol import Condition
 from tally.errors import RPCError
 
 __all__ = ["Address", "ConnectionInfo", "parse_url", "resolve", "resolve_token", "resolve_ca", "tls_context",
@@ -40,8 +41,6 @@ ACCEPTED = ("unix:///path/to/tally.sock, tally+tls://HOST:PORT, or tally+tcp://H
             "(plaintext, for a daemon started with --insecure-no-tls on loopback)")
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.", "ip6-localhost", "ip6-loopback"})
 _HAS_SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-
-UNAUTHENTICATED = 16
 
 
 @dataclass(frozen=True)
@@ -82,7 +81,8 @@ class ConnectionInfo:
     `user` and `role` ("viewer", "member" or "admin") are the daemon's answer to the handshake:
     the token's name on TCP, the login name of this process's user on the Unix socket (empty from
     a daemon that predates tokens). `transport` is "unix", "tls" or "tcp"; for TLS,
-    `peer_subject` is the subject of the daemon's certificate ("CN=tally.example, O=Team"), and
+    `peer_subject` is the subject of the daemon's certificate as `tally status` shows it
+    ("CN=tally.example,O=Team"), and
     `peer_certificate` the certificate as `ssl.SSLSocket.getpeercert()` returns it, and
     `tls_version` the protocol agreed ("TLSv1.3")."""
 
@@ -98,21 +98,20 @@ class ConnectionInfo:
 
 
 _RDN_NAMES = {
-    "commonName": "CN", "organizationName": "O", "organizationalUnitName": "OU", "countryName": "C",
-    "stateOrProvinceName": "ST", "localityName": "L", "domainComponent": "DC", "emailAddress": "emailAddress",
-    "serialNumber": "serialNumber",
+    "commonName": "CN", "countryName": "C", "localityName": "L", "stateOrProvinceName": "ST",
+    "organizationName": "O", "organizationalUnitName": "OU", "streetAddress": "STREET", "domainComponent": "DC",
+    "emailAddress": "E",
 }
 
 
 def subject_text(certificate: Optional[Mapping[str, Any]]) -> str:
-    """A certificate's subject as "CN=…, O=…" (in the certificate's order); empty without one."""
+    """A certificate's subject as RFC 4514 writes it, the way `tally status` shows it: the last
+    RDN first, "CN=tally.example.org,O=Example"; empty without a certificate."""
     if not certificate:
         return ""
-    parts = []
-    for rdn in certificate.get("subject", ()):
-        for name, value in rdn:
-            parts.append(f"{_RDN_NAMES.get(name, name)}={value}")
-    return ", ".join(parts)
+    rdns = ["+".join(f"{_RDN_NAMES.get(name, name)}={value}" for name, value in rdn)
+            for rdn in certificate.get("subject", ())]
+    return ",".join(reversed(rdns))
 
 
 def parse_url(url: str) -> Address:
@@ -225,13 +224,12 @@ def connect_error(address: Address, reason: str) -> RPCError:
 
 
 def verification_error(address: Address, reason: str, ca: Optional[str]) -> RPCError:
-    """UNAUTHENTICATED: the daemon's certificate was refused; nothing was sent."""
-    trust = (f"the CA file {ca}" if ca else
-             f"the system's CAs (for a private CA, set ${CA_VARIABLE} or ca= to its certificate file)")
-    return RPCError.from_status(
-        UNAUTHENTICATED,
-        f"cannot connect to the Tally daemon at {address.url}: TLS verification of the daemon's certificate failed "
-        f"({reason}); it must be valid for {address.host} and signed by a CA in {trust}; nothing was sent")
+    """UNAVAILABLE (as the other clients say it), with the condition TLS_CERTIFICATE_REFUSED: the
+    daemon's certificate was refused, before anything was sent. A run does not go offline for it
+    (a configuration to fix, not an outage)."""
+    trust = (f"a CA of the file {ca}" if ca else
+             f"a CA the system trusts (for a private CA, set ${CA_VARIABLE} or ca= to its certificate file)")
+    return Condition.TLS_CERTIFICATE_REFUSED.error(path=address.url, reason=reason, host=address.host, trust=trust)
 
 
 def tls_error(address: Address, reason: str) -> RPCError:

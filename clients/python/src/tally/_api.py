@@ -12,6 +12,7 @@ from tally._jobs import JobWatcher
 from tally._run import Run, _open_runs, new_id
 from tally._sweep import CrossValidation, SpecLike, Sweep, Trial
 from tally._address import ConnectionInfo
+from tally._protocol import Condition
 from tally._transport import Channel, ResponseIterator
 from tally.errors import DataLoss, InvalidArgument, NotFound, RPCError
 from tally._services import stub_classes
@@ -48,6 +49,13 @@ class RunWatcher:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+def _misconfigured(error: RPCError) -> bool:
+    """Whether a connect failed for a setting to fix rather than an outage: the daemon's TLS
+    certificate was refused (UNAVAILABLE, as the other clients say it). A run does not start
+    offline then: its points would wait in the journal for a fix nobody knows is needed."""
+    return getattr(error, "condition", None) is Condition.TLS_CERTIFICATE_REFUSED
 
 
 class Client:
@@ -125,7 +133,7 @@ class Client:
         try:
             self.channel.connection()  # starts a daemon when none answers (`TALLY_AUTOSTART` permitting)
         except RPCError as exc:
-            if not _journal.may_clear(exc):
+            if not _journal.may_clear(exc) or _misconfigured(exc):
                 raise
             self._no_more_autostart()
             return Run(self, record, _start=request, _offline=True, **options)
@@ -142,7 +150,7 @@ class Client:
             run_id = self.run_id(run_id)
             record = self.tracking.resume_run(tracking_pb2.ResumeRunRequest(run_id=run_id))
         except RPCError as exc:
-            if _journal.may_clear(exc):
+            if _journal.may_clear(exc) and not _misconfigured(exc):
                 self._no_more_autostart()
                 return Run(self, tracking_pb2.Run(id=run_id, status=tracking_pb2.RUN_STATUS_RUNNING),
                            _resume=tracking_pb2.ResumeRunRequest(run_id=run_id), **options)

@@ -69,6 +69,9 @@ class Condition(enum.Enum):
     HANDSHAKE_LOST = (_wire.UNAVAILABLE,
                       "cannot connect to the Tally daemon at {path}: {reason}; start it with `tally serve`")
     REMOTE_HANDSHAKE_LOST = (_wire.UNAVAILABLE, "cannot connect to the Tally daemon at {path}: {reason}")
+    TLS_CERTIFICATE_REFUSED = (_wire.UNAVAILABLE,
+                               "cannot connect to the Tally daemon at {path}: TLS failed: the daemon's certificate did "
+                               "not verify ({reason}); it must be valid for {host} and signed by {trust}; nothing was sent")
     TLS_ANSWERED = (_wire.UNAVAILABLE, "cannot connect to the Tally daemon at {path}: it answered with TLS; "
                                        "use tally+tls:// (tally+tcp:// is for a daemon started with --insecure-no-tls)")
     HANDSHAKE_TIMEOUT = (_wire.DEADLINE_EXCEEDED, "the daemon at {path} did not answer the handshake within {timeout}s")
@@ -446,8 +449,8 @@ class ClientConnectionState:
         error, last = _wire.status_of_goaway(payload)
         if self.state is HANDSHAKING and error.code == _wire.UNAUTHENTICATED:
             # The token was missing, unknown, expired or revoked: say which of the first two.
-            hint = ("no access token was sent: set TALLY_TOKEN or token=" if not self.token else
-                    "the access token sent was refused")
+            hint = ("no token was sent: TALLY_TOKEN or token=" if not self.token else
+                    "the token sent was refused")
             error = RPCError.from_status(error.code, f"{error.message} (daemon at {self.path}; {hint})", error.details)
         self.goaway = error
         if self.state is HANDSHAKING:  # a refusal (section 1.3): the connect fails with it
