@@ -2,7 +2,7 @@
 the daemon: it listens on 127.0.0.1 (TLS with the given certificate, or plaintext), checks the
 HELLO's token the way the daemon does (GOAWAY UNAUTHENTICATED without a known one), answers with
 a HelloReply naming the token's user and role, and serves `Diagnostics/Echo` (the request's
-payload back, after `delay_ms`). One thread per connection; everything it receives in HELLOs is
+payload back). One thread per connection; everything it receives in HELLOs is
 kept in `hellos`.
 """
 import socket
@@ -90,8 +90,6 @@ class FakeDaemon:
                             conn.sendall(_wire.encode_frame(_wire.END, call_id, end.SerializeToString()))
                             continue
                         request = system_pb2.EchoRequest.FromString(payload)
-                        if request.delay_ms:
-                            threading.Event().wait(request.delay_ms / 1000)
                         response = system_pb2.EchoResponse(payload=request.payload).SerializeToString()
                         conn.sendall(_wire.encode_frame(_wire.MESSAGE, call_id, response)
                                      + _wire.encode_frame(_wire.END, call_id, b""))

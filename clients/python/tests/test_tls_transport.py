@@ -24,8 +24,8 @@ from fake_daemon import FakeDaemon
 TOKEN = "tally_abc123_s3cret"
 
 
-def echo(payload: bytes = b"", delay_ms: int = 0) -> system_pb2.EchoRequest:
-    return system_pb2.EchoRequest(payload=payload, delay_ms=delay_ms)
+def echo(payload: bytes = b"") -> system_pb2.EchoRequest:
+    return system_pb2.EchoRequest(payload=payload)
 
 
 # -- addresses ------------------------------------------------------------------------------------
