@@ -187,6 +187,25 @@ struct TeamsTests {
         #expect(TokenBook.make().text != made.text)
     }
 
+    @Test("daemon URLs: the socket, TLS and plaintext TCP, IPv6 literals; anything else is refused with the accepted forms")
+    func daemonURLs() throws {
+        #expect(try DaemonAddress(url: "unix:///run/tally.sock") == .unix("/run/tally.sock"))
+        #expect(try DaemonAddress(url: "tally+tls://tally.internal:7312") == .tcp(host: "tally.internal", port: 7312, tls: true))
+        #expect(try DaemonAddress(url: "tally+tcp://127.0.0.1:9/") == .tcp(host: "127.0.0.1", port: 9, tls: false))
+        #expect(try DaemonAddress(url: "tally+tls://[::1]:7312") == .tcp(host: "::1", port: 7312, tls: true))
+        #expect(DaemonAddress.tcp(host: "::1", port: 7312, tls: true).description == "tally+tls://[::1]:7312")
+        for bad in ["unix://relative.sock", "https://host:1", "tally+tls://host", "tally+tls://host:0", "tally+tls://host:65536",
+                    "tally+tls://:7312", "tally+tls://user@host:1", "tally+tls://::1:7312", "tally+tls://[::1]7312", ""] {
+            #expect(throws: DaemonAddressError.self, "\(bad)") { try DaemonAddress(url: bad) }
+        }
+        #expect(try DaemonAddress.hostAndPort("0.0.0.0:0", url: "tcp://0.0.0.0:0", allowingPortZero: true) == ("0.0.0.0", 0))
+        // TALLY_URL is used unless a socket path is given.
+        #expect(try TallyClient.address(environment: ["TALLY_URL": "tally+tls://h:1", "TALLY_SOCKET": "/s"]) == .tcp(host: "h", port: 1, tls: true))
+        #expect(try TallyClient.address(socketPath: "/x", environment: ["TALLY_URL": "tally+tls://h:1"]) == .unix("/x"))
+        #expect(try TallyClient.address(environment: ["TALLY_SOCKET": "/s"]) == .unix("/s"))
+        #expect(throws: RPCError.self) { try TallyClient.address(environment: ["TALLY_URL": "nonsense"]) }
+    }
+
     @Test("the role table covers exactly the methods of the service descriptors")
     func tableCoversEveryMethod() {
         let paths = Set(MethodRoles.allMethods.map(\.path))
