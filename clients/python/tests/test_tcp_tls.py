@@ -13,6 +13,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 from typing import Dict, Iterator, Optional
 
@@ -247,6 +248,38 @@ def test_a_new_connection_after_the_daemon_restarts(certs):
         assert client.info().pid == d.proc.pid != pid
         assert client.channel.connection() is not first and client.whoami().user == "restart-py"
         client.close()
+    finally:
+        d.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_run_started_while_the_daemon_is_down_is_delivered_over_tls_when_it_is_back(certs, tmp_path, monkeypatch):
+    monkeypatch.setenv("TALLY_JOURNAL", str(tmp_path / "journal"))
+    root = _tmp("tally-py-tls-offline-")
+    d = TcpDaemon(root, certs["daemon"])
+    try:
+        token = d.token("offline-py", "member")
+        d.stop()
+        client = tally.connect(url=d.url, token=token, ca=certs["daemon"].ca)
+        run = client.start_run("offline-tls", capture_env=False, system_metrics=False)  # nothing listens: offline
+        for step in range(1000):
+            run.log({"loss": 1.0 / (step + 1)}, step=step)
+        run.flush()
+        assert run.journalled_points == 1000 and run.acknowledged_points == 0
+        assert Path(run.journal_path).parent == tmp_path / "journal" / "remote" / f"127.0.0.1_{d.port}"
+        run.end()  # journalled too
+        d.start()
+        # The run's sender delivers the journal over TLS with the token, then removes it.
+        deadline = time.monotonic() + 60
+        while os.path.exists(run.journal_path):
+            assert time.monotonic() < deadline, "the journal was not delivered"
+            time.sleep(0.05)
+        assert run.acknowledged_points == 1000 and run.journalled_points == 0
+        client.close()
+        with tally.connect(d.socket) as owner:
+            info = owner.get_run(run.id)
+            assert info.created_by == "offline-py" and info.status == "completed"
+            assert owner.history(run.id, ["loss"])["loss"].total_points == 1000
     finally:
         d.stop()
         shutil.rmtree(root, ignore_errors=True)

@@ -5,21 +5,25 @@ refusals (certificate, token), unreachable addresses, reconnecting, and no autos
 The same behaviour against the real daemon is in test_tcp_tls.py."""
 import asyncio
 import os
+import socket
+import ssl
 import stat
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 import tally
 import tally.aio
-from tally import _address, _wire
+from tally import _address, _journal, _tls, _wire
 from tally._address import Address, parse_url, resolve
 from tally._protocol import ClientConnectionState, Condition, ConnectionClosed, HandshakeCompleted
+from tally._transport import Connection
 from tally.v1 import system_pb2, wire_pb2
 
 from certs import make_certs
-from fake_daemon import FakeDaemon
+from fake_daemon import ECHO, FakeDaemon
 
 TOKEN = "tally_abc123_s3cret"
 
@@ -291,6 +295,10 @@ def test_a_run_does_not_go_offline_for_a_refused_certificate_but_does_for_an_abs
         run.log({"loss": 0.5}, step=0)
         run.end()
         assert run.journalled_points == 1 and os.path.exists(run.journal_path)
+    # Its journal waits apart from the Unix socket's, where a daemon of this machine would take it in.
+    assert os.path.dirname(run.journal_path) == str(tmp_path / "journal" / "remote" / "127.0.0.1_1")
+    assert _journal.journal_dir_for(Address("tls", host="::1", port=7312), {"TALLY_JOURNAL": "/j"}) == "/j/remote/__1_7312"
+    assert _journal.journal_dir_for(Address("unix", path="/s.sock"), {"TALLY_JOURNAL": "/j"}) == "/j"
 
 
 def test_the_wrong_ca_is_refused(tls_daemon, certs):
@@ -381,6 +389,84 @@ def test_a_new_connection_after_the_daemon_goes_away(certs):
     finally:
         client.close()
         d.stop()
+
+
+def test_a_goaway_and_the_end_of_the_tls_session_in_one_read_end_the_connection(certs):
+    """A daemon shutting down sends GOAWAY and ends the TLS session (close_notify) at once, then
+    waits for the client's close_notify before it closes TCP. Both records arrive in one read:
+    the client must take the close_notify as the end of the stream (answer it and close), not
+    wait on a socket that says nothing more. The daemon's side is an in-memory TLS server on a
+    socket pair, so that the two records are sent in one write."""
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(certs[0].cert, certs[0].key)
+    ours, theirs = socket.socketpair()
+    into, out_of = ssl.MemoryBIO(), ssl.MemoryBIO()
+    server = server_context.wrap_bio(into, out_of, server_side=True)
+    go, answered, closed = threading.Event(), threading.Event(), threading.Event()
+    failures: list = []
+
+    def daemon() -> None:
+        try:
+            theirs.settimeout(10)
+            decoder = _wire.FrameDecoder()
+            while True:  # the TLS handshake, then the HELLO
+                try:
+                    server.do_handshake()
+                    frames = decoder.feed(server.read(65536))
+                    if frames:
+                        break
+                except ssl.SSLWantReadError:
+                    pass
+                if out_of.pending:
+                    theirs.sendall(out_of.read())
+                into.write(theirs.recv(65536))
+            reply = wire_pb2.HelloReply(version=1, max_concurrent_calls=10, user="alice", role="member")
+            server.write(_wire.encode_frame(_wire.HELLO, 0, reply.SerializeToString()))
+            theirs.sendall(out_of.read())
+            go.wait(10)
+            goaway = wire_pb2.GoAway(code=14, message="the server is shutting down")
+            server.write(_wire.encode_frame(_wire.GOAWAY, 0, goaway.SerializeToString()))
+            try:
+                server.unwrap()  # close_notify
+            except ssl.SSLWantReadError:
+                pass
+            theirs.sendall(out_of.read())  # GOAWAY and close_notify in one write
+            while not answered.is_set():
+                data = theirs.recv(65536)
+                if not data:
+                    break
+                into.write(data)
+                while True:
+                    try:
+                        server.read(65536)  # the client's frames, ignored
+                    except ssl.SSLWantReadError:
+                        break
+                    except ssl.SSLZeroReturnError:
+                        answered.set()  # the client's close_notify came
+                        break
+            if theirs.recv(1) == b"":
+                closed.set()
+        except Exception as exc:  # pragma: no cover - reported below
+            failures.append(exc)
+
+    thread = threading.Thread(target=daemon, daemon=True)
+    thread.start()
+    context = _address.tls_context(certs[0].ca)
+    sock = _tls.TLSSocket(ours, context, "localhost")
+    sock.handshake(time.monotonic() + 10)
+    core = ClientConnectionState(remote=True, path="tally+tls://localhost:1", token=TOKEN)
+    Connection._handshake(sock, core, 10)
+    sock.settimeout(None)
+    conn = Connection("tally+tls://localhost:1", sock, core, address=Address("tls", host="localhost", port=1))
+    assert (conn.user, conn.role) == ("alice", "member")
+    call = conn.start_call(ECHO, first=echo(b"x").SerializeToString(), end_stream=True)
+    go.set()
+    with pytest.raises(tally.Unavailable, match="shutting down"):
+        conn.recv(call)
+    assert answered.wait(10), "the client did not answer the daemon's close_notify"
+    assert closed.wait(10), "the client did not close its socket"
+    assert not conn.usable and not failures
+    thread.join(10)
 
 
 def test_forked_child_opens_its_own_tls_connection(tls_daemon, certs):

@@ -14,6 +14,7 @@ for journals that nobody holds) and removes it once every record is acknowledged
 
 import fcntl
 import os
+import re
 import struct
 import zlib
 from dataclasses import dataclass, field
@@ -67,6 +68,19 @@ def journal_dir(environ: Optional[Mapping[str, str]] = None) -> str:
     """Where journals go: `$TALLY_JOURNAL`, else the `journal` folder of the daemon's default data folder."""
     env = os.environ if environ is None else environ
     return env.get("TALLY_JOURNAL") or os.path.join(data_home(env), "journal")
+
+
+def journal_dir_for(address: Any, environ: Optional[Mapping[str, str]] = None) -> str:
+    """The folder of the journals of runs on the daemon at `address` (a `tally._address.Address`):
+    `journal_dir()` for a Unix socket, where that daemon (at start) and `tally sync` look;
+    `journal_dir()/remote/<host>_<port>` for a daemon over TCP, so that a daemon on this machine
+    never takes in the runs of another host's daemon (`tally sync FOLDER` with `TALLY_URL`
+    delivers them there)."""
+    base = journal_dir(environ)
+    if address is None or not getattr(address, "remote", False):
+        return base
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", f"{address.host}_{address.port}")
+    return os.path.join(base, "remote", name)
 
 
 def journal_path(run_id: str, writer_id: str, directory: Optional[str] = None) -> str:

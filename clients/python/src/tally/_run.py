@@ -356,7 +356,7 @@ class Run:
         self.retry_timeout = retry_timeout
         self.stall_timeout = stall_timeout
         self.heartbeat_interval = heartbeat_interval or 0.0
-        self._journal_dir = _journal.journal_dir()
+        self._journal_dir = _journal.journal_dir_for(getattr(client.channel, "address", None))
         self._owner_pid = os.getpid()
         self._ended = False
         self._end_at_exit = True  # False for runs someone else ends (sweep trials): only flushed at exit

@@ -62,6 +62,12 @@ class TLSSocket:
                 raise ConnectionResetError("the daemon closed the connection")
             self._in.write(received)
 
+    @property
+    def eof(self) -> bool:
+        """Whether the stream has ended (the daemon's close_notify, or the end of TCP): what
+        `recv` returned is all there will be."""
+        return self._eof
+
     def getpeercert(self) -> Optional[Dict[str, Any]]:
         cert = self._obj.getpeercert()
         return dict(cert) if cert else None

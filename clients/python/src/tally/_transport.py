@@ -68,6 +68,7 @@ class Connection:
         self.pid = os.getpid()
         self._core = core
         self._sock = sock
+        self._tls = sock if isinstance(sock, _tls.TLSSocket) else None
         # Reentrant: a response iterator garbage-collected while this thread holds a lock cancels
         # its call from __del__, which takes them again.
         self._lock = threading.RLock()
@@ -405,12 +406,17 @@ class Connection:
             data = self._sock.recv(262144, _socket.MSG_DONTWAIT)
         except BlockingIOError:
             return True  # nothing there: another thread read it first
-        if not data:
+        if data:
+            with self._lock:
+                later = self._handle(self._core.receive_data(data))
+            self._run_later(later, write=not from_reader)
+        if self._tls is not None and self._tls.eof:
+            # The daemon ended the TLS session (close_notify): the stream ends here, though the
+            # TCP socket may not say so yet (the daemon waits for this side's close_notify),
+            # so a thread polling it would wait on.
+            self._lost()
             return False
-        with self._lock:
-            later = self._handle(self._core.receive_data(data))
-        self._run_later(later, write=not from_reader)
-        return not self._core.closed
+        return bool(data) and not self._core.closed
 
     # -- writing -------------------------------------------------------------------------------
 
