@@ -285,6 +285,46 @@ def test_a_run_started_while_the_daemon_is_down_is_delivered_over_tls_when_it_is
         shutil.rmtree(root, ignore_errors=True)
 
 
+def test_a_journal_a_dead_process_left_for_a_tcp_daemon_is_delivered_by_tally_sync(certs, tmp_path):
+    """A process logs to a TCP daemon that is down and dies without ending its run: its journal
+    waits under remote/127.0.0.1_PORT (where no local daemon looks) until `tally sync FOLDER`
+    with TALLY_URL, TALLY_TOKEN and TALLY_CA delivers it over TLS."""
+    root = _tmp("tally-py-tls-sync-")
+    d = TcpDaemon(root, certs["daemon"])
+    journals = tmp_path / "journal"
+    try:
+        token = d.token("sync-py", "member")
+        d.stop()
+        env = {k: v for k, v in os.environ.items() if k not in ("TALLY_SOCKET",)}
+        env.update(TALLY_URL=d.url, TALLY_TOKEN=token, TALLY_CA=certs["daemon"].ca, TALLY_JOURNAL=str(journals),
+                   PYTHONPATH=os.pathsep.join([str(Path(tally.__file__).parents[1]), env.get("PYTHONPATH", "")]))
+        script = tmp_path / "dies.py"
+        script.write_text(textwrap.dedent("""
+            import os, tally
+            run = tally.start_run("sync-tls", capture_env=False, system_metrics=False)
+            for step in range(500):
+                run.log({"loss": 1 / (step + 1)}, step=step)
+            run.flush()
+            print(run.id, run.journal_path, flush=True)
+            os._exit(0)  # dies without ending the run
+        """))
+        result = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, env=env, timeout=120)
+        assert result.returncode == 0, result.stderr
+        run_id, journal = result.stdout.split()
+        folder = journals / "remote" / f"127.0.0.1_{d.port}"
+        assert Path(journal).parent == folder and Path(journal).exists()
+        d.start()
+        sync = subprocess.run([tally_bin(), "sync", str(folder)], capture_output=True, text=True, env=env, timeout=120)
+        assert sync.returncode == 0, sync.stderr
+        assert not Path(journal).exists()
+        with tally.connect(d.socket) as owner:
+            assert owner.get_run(run_id).created_by == "sync-py"
+            assert owner.history(run_id, ["loss"])["loss"].total_points == 500
+    finally:
+        d.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def test_the_environment_variables_reach_the_module_functions(tls_daemon, tokens, certs, tmp_path):
     script = tmp_path / "train.py"
     script.write_text(textwrap.dedent("""
