@@ -169,7 +169,7 @@ public final class TallyDaemon: Service, Sendable {
         }
         experiments.registerMethods(with: &router)
         // Events committed through other daemons on the same store reach this one's watchers.
-        let relay = ChangeRelay.make(store: store, tracking: tracking, experiments: experiments, logger: logger)
+        let relay = ChangeRelay.make(store: store, tracking: tracking, experiments: experiments, tokens: tokens, logger: logger)
         // Who may call what (docs/teams.md): checked before any handler runs, on every transport.
         router.requireRoles(MethodRoles.table)
 

@@ -19,6 +19,7 @@ public final class ChangeRelay: Sendable {
     private let store: any StoreEngine
     private let runs: RunEventHub
     private let jobs: JobEventHub
+    private let tokens: TokenBook?
     private let logger: Logger
     /// This daemon on the feed.
     let origin = UUID().uuidString.lowercased()
@@ -39,6 +40,7 @@ public final class ChangeRelay: Sendable {
     private struct State {
         var dirtyRuns: Set<String> = []
         var dirtyJobs: Set<String> = []
+        var tokensChanged = false
         var followed: [String: Followed] = [:]
         var jobsSeen: [String: JobSeen] = [:]
         var stopped = false
@@ -48,7 +50,8 @@ public final class ChangeRelay: Sendable {
     private let wake: AsyncStream<Void>.Continuation
     private let wakes: AsyncStream<Void>
 
-    init(feed: any StoreChangeFeed, store: any StoreEngine, runs: RunEventHub, jobs: JobEventHub, flushInterval: Duration = .milliseconds(20), logger: Logger) {
+    init(feed: any StoreChangeFeed, store: any StoreEngine, runs: RunEventHub, jobs: JobEventHub, tokens: TokenBook? = nil, flushInterval: Duration = .milliseconds(20), logger: Logger) {
+        self.tokens = tokens
         self.feed = feed
         self.store = store
         self.runs = runs
@@ -60,9 +63,10 @@ public final class ChangeRelay: Sendable {
 
     /// The relay of a daemon serving `tracking` and `experiments`, when its store has a change
     /// feed; `nil` otherwise (SQLite: one daemon per store). Hooks itself to their hubs.
-    package static func make(store: any StoreEngine, tracking: TrackingProvider, experiments: ExperimentsProvider, logger: Logger) -> ChangeRelay? {
+    package static func make(store: any StoreEngine, tracking: TrackingProvider, experiments: ExperimentsProvider, tokens: TokenBook, logger: Logger) -> ChangeRelay? {
         guard let feed = store.changeFeed else { return nil }
-        let relay = ChangeRelay(feed: feed, store: store, runs: tracking.hub, jobs: experiments.hub, logger: logger)
+        let relay = ChangeRelay(feed: feed, store: store, runs: tracking.hub, jobs: experiments.hub, tokens: tokens, logger: logger)
+        tokens.onChange { [weak relay] in relay?.changed(.tokens, "-") }
         tracking.hub.setHooks(RunEventHub.Hooks(
             changed: { [weak relay] id in relay?.changed(.run, id) },
             watching: { [weak relay] record in relay?.watching(record) }
@@ -74,10 +78,11 @@ public final class ChangeRelay: Sendable {
     /// Marks a run or job changed here; announced at the next flush.
     func changed(_ kind: StoreChange.Kind, _ id: String) {
         let first = state.withLock { state in
-            let wasEmpty = state.dirtyRuns.isEmpty && state.dirtyJobs.isEmpty
+            let wasEmpty = state.dirtyRuns.isEmpty && state.dirtyJobs.isEmpty && !state.tokensChanged
             switch kind {
             case .run: state.dirtyRuns.insert(id)
             case .job: state.dirtyJobs.insert(id)
+            case .tokens: state.tokensChanged = true
             }
             return wasEmpty
         }
@@ -128,9 +133,11 @@ public final class ChangeRelay: Sendable {
             defer {
                 state.dirtyRuns.removeAll()
                 state.dirtyJobs.removeAll()
+                state.tokensChanged = false
             }
             return state.dirtyRuns.sorted().map { StoreChange(kind: .run, id: $0, origin: origin) }
                 + state.dirtyJobs.sorted().map { StoreChange(kind: .job, id: $0, origin: origin) }
+                + (state.tokensChanged ? [StoreChange(kind: .tokens, id: "-", origin: origin)] : [])
         }
         guard !changes.isEmpty else { return }
         do {
@@ -143,6 +150,7 @@ public final class ChangeRelay: Sendable {
     private func apply(_ delivery: StoreChangeDelivery) async {
         switch delivery {
         case .resync:
+            await reloadTokens()
             let followed = state.withLock { Array($0.followed.keys) }
             for id in followed { await refreshRun(id) }
         case .changes(let changes):
@@ -150,8 +158,19 @@ public final class ChangeRelay: Sendable {
                 switch change.kind {
                 case .run: await refreshRun(change.id)
                 case .job: await refreshJob(change.id)
+                case .tokens: await reloadTokens()
                 }
             }
+        }
+    }
+
+    /// Reloads the access tokens, made or revoked through another daemon.
+    private func reloadTokens() async {
+        guard let tokens else { return }
+        do {
+            try await tokens.reload()
+        } catch {
+            logger.warning("cannot reload the access tokens changed through another daemon", metadata: ["error": "\(error)"])
         }
     }
 

@@ -52,6 +52,7 @@ extension SystemProvider {
     }
 
     private func reloadTokens(_ context: ServerContext) async throws {
+        tokens.announceChange()
         do {
             try await tokens.reload()
         } catch {

@@ -32,6 +32,20 @@ public final class TokenBook: Sendable {
         self.refreshInterval = refreshInterval
     }
 
+    /// Told when a token is made or revoked through this daemon (the ``ChangeRelay`` tells the
+    /// other daemons of the store, which reload at once).
+    private let changed = Mutex<(@Sendable () -> Void)?>(nil)
+
+    /// Sets what is told of changes made here.
+    func onChange(_ hook: @escaping @Sendable () -> Void) {
+        changed.withLock { $0 = hook }
+    }
+
+    /// Tells the relay that the tokens changed here.
+    func announceChange() {
+        changed.withLock { $0 }?()
+    }
+
     /// Reads every token from the store.
     package func reload() async throws {
         let tokens = try await store.accessTokens()

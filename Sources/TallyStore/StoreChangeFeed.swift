@@ -1,9 +1,11 @@
-/// Something a daemon changed in a store other daemons share: a run (points, params, status) or
-/// a job (progress, status). Only ids travel; the data is read from the store (docs/teams.md).
+/// Something a daemon changed in a store other daemons share: a run (points, params, status),
+/// a job (progress, status), or the access tokens. Only ids travel; the data is read from the store (docs/teams.md).
 public struct StoreChange: Sendable, Hashable {
     public enum Kind: String, Sendable {
         case run = "r"
         case job = "j"
+        /// The access tokens (made or revoked); the id is "-".
+        case tokens = "t"
     }
 
     public var kind: Kind

@@ -34,6 +34,9 @@ struct SharedStoreTests {
             configuration.storeURL = url
             configuration.artifactFolder = shared + "/artifacts"
             configuration.http = nil
+            configuration.tcpListeners = [TCPListenAddress(host: "127.0.0.1", port: 0, tls: nil)]
+            // Tokens reach the other daemon through the change feed, not the periodic reload.
+            configuration.tokenRefreshInterval = .seconds(600)
         }
         let a = try await TestDaemon.start(configure: configure)
         let b = try await TestDaemon.start(configure: configure)
@@ -168,6 +171,31 @@ struct SharedStoreTests {
             var get = GetJobRequest()
             get.jobId = job.id
             #expect(try await watcher.experiments.getJob(get).status == .completed)
+        }
+    }
+
+    @Test("a token made through one daemon is accepted by the other at once, and refused there once revoked")
+    func tokensAcrossDaemons() async throws {
+        try await Self.withTwoDaemons { a, b in
+            let port = try #require(b.daemon.listenURLs.first.flatMap { Int($0.split(separator: ":").last ?? "") })
+            let admin = try await a.client()
+            defer { Task { await admin.close() } }
+            var create = CreateTokenRequest()
+            create.name = "erin"
+            create.role = "viewer"
+            let secret = try await admin.system.createToken(create).secret
+            func accepted() async -> Bool {
+                guard let client = try? await TallyClient.connect(url: "tally+tcp://127.0.0.1:\(port)", token: secret, environment: [:]) else {
+                    return false
+                }
+                await client.close()
+                return true
+            }
+            #expect(await eventually(timeout: .seconds(3)) { await accepted() })
+            var revoke = RevokeTokenRequest()
+            revoke.name = "erin"
+            _ = try await admin.system.revokeToken(revoke)
+            #expect(await eventually(timeout: .seconds(3)) { await !accepted() })
         }
     }
 }
