@@ -2,7 +2,7 @@
 public import TallyProto
 public import TallyRPC
 
-/// The service `System`.
+/// Daemon information and liveness, and the access tokens of TCP clients.
 public enum SystemService {
     /// Full service name.
     public static let name = "tally.v1.System"
@@ -31,7 +31,7 @@ public enum SystemService {
     ]
 }
 
-/// The service `System`. Implement it and register it with `registerMethods(with:)`.
+/// Daemon information and liveness, and the access tokens of TCP clients. Implement it and register it with `registerMethods(with:)`.
 public protocol SystemServiceProtocol: Sendable {
     /// Returns the daemon's version, pid, uptime and where its data lives.
     func info(request: InfoRequest, context: ServerContext) async throws -> InfoResponse

@@ -177,7 +177,6 @@ public struct PingResponse: ProtoMessage {
     }
 }
 
-/// Daemon information and liveness.
 /// An access token, as listed: never its secret, which only CreateTokenResponse carries, once.
 public struct AccessToken: ProtoMessage {
     /// The full protobuf name of the message.

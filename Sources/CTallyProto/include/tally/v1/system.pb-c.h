@@ -166,7 +166,6 @@ struct  Tally__V1__PingResponse
 
 
 /*
- * Daemon information and liveness.
  * An access token, as listed: never its secret, which only CreateTokenResponse carries, once.
  */
 struct  Tally__V1__AccessToken

@@ -22,7 +22,7 @@ METHODS: Dict[str, Tuple[Type[Message], Type[Message], str]] = {
 
 
 class SystemStub:
-    """The tally.v1.System service.
+    """Daemon information and liveness, and the access tokens of TCP clients.
 
     Synchronous client of tally.v1.System over a Tally channel.
     """
@@ -62,7 +62,7 @@ class SystemStub:
 
 
 class SystemAsyncStub:
-    """The tally.v1.System service.
+    """Daemon information and liveness, and the access tokens of TCP clients.
 
     Asynchronous client of tally.v1.System over a Tally channel.
     """
