@@ -2,16 +2,16 @@ import PostgresNIO
 package import TallyStore
 
 extension PostgresStore {
-    /// As ``Store/claimJobs(owner:nowMs:untilMs:)``: the jobs are locked with `FOR UPDATE SKIP
+    /// As ``Store/claimJobs(owner:nowMs:untilMs:reclaimingOwn:)``: the jobs are locked with `FOR UPDATE SKIP
     /// LOCKED`, so daemons claiming at once each take different ones, and none waits on another.
-    package func claimJobs(owner: String, nowMs: Int64, untilMs: Int64) async throws -> [JobRecord] {
+    package func claimJobs(owner: String, nowMs: Int64, untilMs: Int64, reclaimingOwn: Bool) async throws -> [JobRecord] {
         try await transaction { connection in
             try await Self.jobRecords(try await connection.query("""
                 UPDATE jobs SET status = \(Int64(JobRecord.pending)), lease_owner = \(owner), lease_expires_ms = \(untilMs), updated_at_ms = \(nowMs)
                 WHERE pk IN (
                     SELECT pk FROM jobs
                     WHERE status IN (\(Int64(JobRecord.pending)), \(Int64(JobRecord.running)))
-                      AND (lease_expires_ms < \(nowMs) OR lease_owner = \(owner))
+                      AND (lease_expires_ms < \(nowMs) OR (\(reclaimingOwn) AND lease_owner = \(owner)))
                     ORDER BY created_at_ms, pk
                     FOR UPDATE SKIP LOCKED
                 )

@@ -92,8 +92,8 @@ final class JobManager: Sendable {
     /// Queues the jobs an earlier daemon left pending or running, when no other daemon holds
     /// them.
     func resume() async throws {
-        let now = Self.nowMs()
-        let jobs = try await store.claimJobs(owner: leases.owner, nowMs: now, untilMs: leaseEnd(from: now))
+        let now = Identifiers.nowMs()
+        let jobs = try await store.claimJobs(owner: leases.owner, nowMs: now, untilMs: leaseEnd(from: now), reclaimingOwn: true)
         if !jobs.isEmpty {
             logger.info("resuming jobs", metadata: ["count": "\(jobs.count)"])
         }
@@ -104,7 +104,7 @@ final class JobManager: Sendable {
     /// unreachable), the job stays pending and the next takeover scan, here or on another
     /// daemon, starts it.
     func submitNew(_ job: JobRecord) async {
-        let now = Self.nowMs()
+        let now = Identifiers.nowMs()
         do {
             guard try await store.leaseJob(job.id, owner: leases.owner, nowMs: now, untilMs: leaseEnd(from: now)) else {
                 logger.info("another daemon took the new job", metadata: ["job": "\(job.id)"])
@@ -129,12 +129,15 @@ final class JobManager: Sendable {
             let held = state.withLock { state in
                 Array(state.running.keys) + state.queue.map(\.id)
             }
-            let now = Self.nowMs()
+            let now = Identifiers.nowMs()
             do {
                 let kept = try await store.renewJobLeases(held, owner: leases.owner, untilMs: leaseEnd(from: now))
                 let lost = held.filter { !kept.contains($0) }
                 if !lost.isEmpty { stopLost(lost) }
-                let taken = try await store.claimJobs(owner: leases.owner, nowMs: now, untilMs: leaseEnd(from: now))
+                // Only expired leases: the jobs held here were just renewed, and stay running.
+                let taken = try await store.claimJobs(owner: leases.owner, nowMs: now, untilMs: leaseEnd(from: now), reclaimingOwn: false)
+                // A job of this daemon whose lease expired while the store was out of reach comes
+                // back too: it is running here already.
                 let known = state.withLock { state in Set(state.running.keys).union(state.queue.map(\.id)) }
                 let new = taken.filter { !known.contains($0.id) }
                 if !new.isEmpty {
@@ -167,10 +170,6 @@ final class JobManager: Sendable {
     private func leaseEnd(from nowMs: Int64) -> Int64 {
         let (seconds, attoseconds) = leases.duration.components
         return nowMs + seconds * 1000 + attoseconds / 1_000_000_000_000_000
-    }
-
-    static func nowMs() -> Int64 {
-        Int64(Date().timeIntervalSince1970 * 1000)
     }
 
     /// Queues a pending job.

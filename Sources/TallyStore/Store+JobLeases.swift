@@ -1,13 +1,13 @@
 import GRDB
 
 extension Store {
-    package func claimJobs(owner: String, nowMs: Int64, untilMs: Int64) async throws -> [JobRecord] {
+    package func claimJobs(owner: String, nowMs: Int64, untilMs: Int64, reclaimingOwn: Bool) async throws -> [JobRecord] {
         try await pool.write { db in
             let rows = try Row.fetchAll(db, sql: """
                 UPDATE jobs SET status = ?, lease_owner = ?, lease_expires_ms = ?, updated_at_ms = ?
-                WHERE status IN (?, ?) AND (lease_expires_ms < ? OR lease_owner = ?)
+                WHERE status IN (?, ?) AND (lease_expires_ms < ? OR (? AND lease_owner = ?))
                 RETURNING *
-                """, arguments: [JobRecord.pending, owner, untilMs, nowMs, JobRecord.pending, JobRecord.running, nowMs, owner])
+                """, arguments: [JobRecord.pending, owner, untilMs, nowMs, JobRecord.pending, JobRecord.running, nowMs, reclaimingOwn, owner])
             return rows.map(Self.jobRecord).sorted { ($0.createdAtMs, $0.pk) < ($1.createdAtMs, $1.pk) }
         }
     }

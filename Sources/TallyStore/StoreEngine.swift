@@ -70,9 +70,10 @@ package protocol StoreEngine: AnyObject, Sendable {
     func deleteJob(_ id: String) async throws
     func jobsToResume() async throws -> [JobRecord]
     /// Claims for `owner`, until `untilMs`, every unfinished job (pending or running) whose
-    /// lease has expired by `nowMs` or is `owner`'s own: each is set pending and returned, oldest
-    /// first. Several daemons claiming at once each get different jobs.
-    func claimJobs(owner: String, nowMs: Int64, untilMs: Int64) async throws -> [JobRecord]
+    /// lease has expired by `nowMs`, and with `reclaimingOwn` those `owner` holds already (a
+    /// daemon restarted in place): each is set pending and returned, oldest first. Several
+    /// daemons claiming at once each get different jobs.
+    func claimJobs(owner: String, nowMs: Int64, untilMs: Int64, reclaimingOwn: Bool) async throws -> [JobRecord]
     /// Takes or extends one job's lease for `owner`; false when another owner's lease on it has
     /// not expired, or it does not exist.
     func leaseJob(_ id: String, owner: String, nowMs: Int64, untilMs: Int64) async throws -> Bool

@@ -12,6 +12,7 @@ private struct HoldingExecutor: JobExecutor {
     let started: AsyncStream<(daemon: String, job: String)>.Continuation
 
     func run(_ job: JobRecord, context: JobContext) async throws -> JobResults {
+        try await context.start(total: 1, alreadyDone: 0, experimentID: "")
         started.yield((daemon, job.id))
         try await Task.sleep(for: .seconds(3600))
         return JobResults()
@@ -56,6 +57,8 @@ struct JobLeaseTests {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
         #expect(try await store.leaseJob(job.id, owner: "c", nowMs: now, untilMs: now + 1000) == false)
         #expect(a.isRunning(job.id) && !b.isRunning(job.id))
+        // Renewals and takeover scans leave the running job's status alone.
+        #expect(try await store.job(job.id).status == JobRecord.running)
 
         // A shuts down gracefully: it gives the lease up and B resumes the job.
         await a.shutdown()
@@ -76,6 +79,6 @@ struct JobLeaseTests {
         startedContinuation.finish()
         // Both jobs are unfinished and free for the next daemon.
         let later = Int64(Date().timeIntervalSince1970 * 1000)
-        #expect(Set(try await store.claimJobs(owner: "d", nowMs: later, untilMs: later + 1000).map(\.id)) == [job.id, orphan.id])
+        #expect(Set(try await store.claimJobs(owner: "d", nowMs: later, untilMs: later + 1000, reclaimingOwn: false).map(\.id)) == [job.id, orphan.id])
     }
 }
