@@ -123,7 +123,6 @@ public struct TCPListenAddress: Sendable, Hashable {
 
     /// The URL `tally status` shows ("tls://0.0.0.0:7312").
     public func url(port bound: Int?) -> String {
-        let shown = host.contains(":") ? "[\(host)]" : host
-        return "\(tls == nil ? "tcp" : "tls")://\(shown):\(bound ?? port)"
+        TCPListener.url(host: host, port: bound ?? port, tls: tls != nil)
     }
 }

@@ -177,7 +177,7 @@ public final class TallyDaemon: Service, Sendable {
         let tcpTransports = configuration.tcpListeners.map { address in
             var tcpConfiguration = transportConfiguration
             tcpConfiguration.tcp = TCPListener(host: address.host, port: address.port, tls: address.tls) { token in
-                tokens.authenticate(token, nowMs: Int64(Date().timeIntervalSince1970 * 1000))
+                tokens.authenticate(token, nowMs: Identifiers.nowMs())
             }
             return TransportServer(configuration: tcpConfiguration, router: router, logger: logger)
         }

@@ -43,7 +43,6 @@ public final class ChangeRelay: Sendable {
         var tokensChanged = false
         var followed: [String: Followed] = [:]
         var jobsSeen: [String: JobSeen] = [:]
-        var stopped = false
     }
 
     private let state = Mutex(State())
@@ -116,7 +115,6 @@ public final class ChangeRelay: Sendable {
 
     /// Ends ``run()`` after announcing what is still pending.
     package func stop() {
-        state.withLock { $0.stopped = true }
         wake.finish()
     }
 
@@ -215,7 +213,7 @@ public final class ChangeRelay: Sendable {
             }
             if status != seen.status {
                 // A run that ended ends its watchers' streams.
-                runs.publish(status: Run(record, nowMs: Int64(Date().timeIntervalSince1970 * 1000)), announce: false)
+                runs.publish(status: Run(record, nowMs: Identifiers.nowMs()), announce: false)
                 if status != .running { state.withLock { _ = $0.followed.removeValue(forKey: id) } }
             }
         } catch let error as StoreError where error.code == .notFound {
@@ -245,7 +243,7 @@ public final class ChangeRelay: Sendable {
             var event = JobEvent()
             event.jobId = record.id
             event.jobKind = record.kind
-            event.timeMs = Int64(Date().timeIntervalSince1970 * 1000)
+            event.timeMs = Identifiers.nowMs()
             switch record.status {
             case JobRecord.completed:
                 var completed = JobCompleted()

@@ -14,6 +14,13 @@ public struct TCPListener: Sendable {
     /// reading the HELLO: it must not block.
     public var authenticate: @Sendable (String) -> Result<Caller, RPCError>
 
+    /// How a listener is shown (`tally status`, logs): "tls://HOST:PORT", "tcp://…" without TLS,
+    /// an IPv6 host in brackets.
+    public static func url(host: String, port: Int, tls: Bool) -> String {
+        let shown = host.contains(":") ? "[\(host)]" : host
+        return "\(tls ? "tls" : "tcp")://\(shown):\(port)"
+    }
+
     /// Creates a listener.
     public init(host: String, port: Int, tls: TLSFiles?, authenticate: @escaping @Sendable (String) -> Result<Caller, RPCError>) {
         self.host = host

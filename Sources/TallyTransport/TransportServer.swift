@@ -199,8 +199,7 @@ public final class TransportServer: Sendable {
     /// What the server listens on, for logs: the socket path, or "tls://HOST:PORT".
     public var listenDescription: String {
         guard let tcp = configuration.tcp else { return configuration.socketPath }
-        let host = tcp.host.contains(":") ? "[\(tcp.host)]" : tcp.host
-        return "\(tcp.tls == nil ? "tcp" : "tls")://\(host):\(boundPort ?? tcp.port)"
+        return TCPListener.url(host: tcp.host, port: boundPort ?? tcp.port, tls: tcp.tls != nil)
     }
 
     /// The TCP port bound, once bound (the one the system picked for port 0); `nil` for a socket.

@@ -25,8 +25,9 @@ from typing import Any, Dict, Mapping, Optional, Tuple
 from urllib.parse import urlsplit
 
 from tally import _wire
-from tally._protocol import Condition
+from tally._protocol import ClientConnectionState, Condition
 from tally.errors import RPCError
+from tally.v1 import wire_pb2
 
 __all__ = ["Address", "ConnectionInfo", "parse_url", "resolve", "resolve_token", "resolve_ca", "tls_context",
            "URL_VARIABLE", "TOKEN_VARIABLE", "CA_VARIABLE"]
@@ -95,6 +96,63 @@ class ConnectionInfo:
     peer_subject: str = ""
     peer_certificate: Optional[Dict[str, Any]] = None
     tls_version: str = ""
+
+
+class ConnectionIdentity:
+    """What a handshaken connection of either transport (threaded or asyncio) reports: the
+    figures the handshake settled, and who the daemon takes the client for, over what. Its
+    subclasses set `address`, `peer_certificate` and `_core`."""
+
+    address: Address
+    peer_certificate: Optional[Dict[str, Any]]
+    _core: ClientConnectionState
+
+    @property
+    def reply(self) -> wire_pb2.HelloReply:
+        return self._core.reply or wire_pb2.HelloReply()
+
+    @property
+    def max_frame_size(self) -> int:
+        return self._core.max_frame_size
+
+    @property
+    def send_window_initial(self) -> int:
+        return self._core.send_window_initial
+
+    @property
+    def recv_window(self) -> int:
+        return self._core.recv_window
+
+    @property
+    def transport(self) -> str:
+        """"unix", "tls" or "tcp"."""
+        return self.address.transport
+
+    @property
+    def url(self) -> str:
+        return self.address.url
+
+    @property
+    def user(self) -> str:
+        """The user the daemon names in its HelloReply (the token's name on TCP)."""
+        return self.reply.user
+
+    @property
+    def role(self) -> str:
+        """"viewer", "member" or "admin", from the HelloReply."""
+        return self.reply.role
+
+    @property
+    def peer_subject(self) -> str:
+        """The subject of the daemon's TLS certificate ("CN=…, O=…"); empty off TLS."""
+        return subject_text(self.peer_certificate)
+
+    def _connection_info(self, tls_version: Optional[str]) -> ConnectionInfo:
+        reply = self.reply
+        return ConnectionInfo(url=self.address.url, transport=self.address.transport, user=reply.user,
+                              role=reply.role, server_name=reply.server_name, connection_id=reply.connection_id,
+                              peer_subject=self.peer_subject, peer_certificate=self.peer_certificate,
+                              tls_version=tls_version or "")
 
 
 _RDN_NAMES = {

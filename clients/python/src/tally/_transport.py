@@ -30,7 +30,7 @@ from typing import (Any, Callable, Dict, Generic, Iterable, Iterator, List, Mapp
 from google.protobuf.message import Message
 
 from tally import _address, _autostart, _protocol, _tls, _wire
-from tally._address import Address, ConnectionInfo
+from tally._address import Address, ConnectionIdentity, ConnectionInfo
 from tally._protocol import (CallEnded, CallReleased, ClientConnectionState, Condition,
                              ConnectionClosed, Event, GoAwayReceived, HandshakeCompleted,
                              MessageReceived, WindowOpened)
@@ -57,7 +57,7 @@ class _Call(_protocol.Call):
         self.on_ready: Optional[Callable[[], None]] = None
 
 
-class Connection:
+class Connection(ConnectionIdentity):
     """One handshaken connection to the daemon. Thread-safe; see the module docstring."""
 
     def __init__(self, path: str, sock: Any, core: ClientConnectionState, *,
@@ -86,58 +86,9 @@ class Connection:
         self._reader = threading.Thread(target=self._read_loop, name=f"tally-reader-{path}", daemon=True)
         self._reader.start()
 
-    # What the handshake settled (the core's figures).
-
-    @property
-    def reply(self) -> wire_pb2.HelloReply:
-        return self._core.reply or wire_pb2.HelloReply()
-
-    @property
-    def max_frame_size(self) -> int:
-        return self._core.max_frame_size
-
-    @property
-    def send_window_initial(self) -> int:
-        return self._core.send_window_initial
-
-    @property
-    def recv_window(self) -> int:
-        return self._core.recv_window
-
-    # Who the daemon takes this client for, and over what.
-
-    @property
-    def transport(self) -> str:
-        """"unix", "tls" or "tcp"."""
-        return self.address.transport
-
-    @property
-    def url(self) -> str:
-        return self.address.url
-
-    @property
-    def user(self) -> str:
-        """The user the daemon names in its HelloReply (the token's name on TCP)."""
-        return self.reply.user
-
-    @property
-    def role(self) -> str:
-        """"viewer", "member" or "admin", from the HelloReply."""
-        return self.reply.role
-
-    @property
-    def peer_subject(self) -> str:
-        """The subject of the daemon's TLS certificate ("CN=…, O=…"); empty off TLS."""
-        return _address.subject_text(self.peer_certificate)
-
     @property
     def info(self) -> ConnectionInfo:
-        reply = self.reply
-        version = self._sock.version() if isinstance(self._sock, _tls.TLSSocket) else None
-        return ConnectionInfo(url=self.address.url, transport=self.address.transport, user=reply.user,
-                              role=reply.role, server_name=reply.server_name, connection_id=reply.connection_id,
-                              peer_subject=self.peer_subject, peer_certificate=self.peer_certificate,
-                              tls_version=version or "")
+        return self._connection_info(self._sock.version() if isinstance(self._sock, _tls.TLSSocket) else None)
 
     # -- connecting ----------------------------------------------------------------------------
 

@@ -25,7 +25,7 @@ from typing import (Any, AsyncIterable, Callable, Dict, Generic, Iterable, List,
 from google.protobuf.message import Message
 
 from tally import _address, _autostart, _protocol, _wire
-from tally._address import Address, ConnectionInfo
+from tally._address import Address, ConnectionIdentity, ConnectionInfo
 from tally._protocol import (CallEnded, CallReleased, ClientConnectionState, Condition,
                              ConnectionClosed, Event, GoAwayReceived, HandshakeCompleted,
                              MessageReceived, WindowOpened)
@@ -50,7 +50,7 @@ class _ACall(_protocol.Call):
         self.changed = asyncio.Event()
 
 
-class AsyncConnection:
+class AsyncConnection(ConnectionIdentity):
     """One handshaken connection; use it from the event loop that created it."""
 
     def __init__(self, path: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
@@ -66,50 +66,9 @@ class AsyncConnection:
         self._task = asyncio.get_running_loop().create_task(self._read_loop())
 
     @property
-    def reply(self) -> wire_pb2.HelloReply:
-        return self._core.reply or wire_pb2.HelloReply()
-
-    @property
-    def max_frame_size(self) -> int:
-        return self._core.max_frame_size
-
-    @property
-    def send_window_initial(self) -> int:
-        return self._core.send_window_initial
-
-    @property
-    def recv_window(self) -> int:
-        return self._core.recv_window
-
-    @property
-    def transport(self) -> str:
-        return self.address.transport
-
-    @property
-    def url(self) -> str:
-        return self.address.url
-
-    @property
-    def user(self) -> str:
-        return self.reply.user
-
-    @property
-    def role(self) -> str:
-        return self.reply.role
-
-    @property
-    def peer_subject(self) -> str:
-        return _address.subject_text(self.peer_certificate)
-
-    @property
     def info(self) -> ConnectionInfo:
-        reply = self.reply
         ssl_object = self._writer.get_extra_info("ssl_object")
-        version = ssl_object.version() if ssl_object is not None else None
-        return ConnectionInfo(url=self.address.url, transport=self.address.transport, user=reply.user,
-                              role=reply.role, server_name=reply.server_name, connection_id=reply.connection_id,
-                              peer_subject=self.peer_subject, peer_certificate=self.peer_certificate,
-                              tls_version=version or "")
+        return self._connection_info(ssl_object.version() if ssl_object is not None else None)
 
     @classmethod
     async def connect(cls, path: Optional[str] = None, *, timeout: float = 5.0,
