@@ -144,11 +144,11 @@ seen, ended, reconnects, threads = {}, set(), [0], {}
 lock = threading.Lock()
 
 def follow(run_id, through):
-    client, first = clients[through], True
+    # With the history: the run was found by a search, after some of its points were committed.
+    client = clients[through]
     while time.monotonic() < deadline:
         try:
-            with client.watch_run(run_id, include_history=not first) as events:
-                first = False
+            with client.watch_run(run_id, include_history=True) as events:
                 for event in events:
                     if event.kind == "points":
                         with lock:
