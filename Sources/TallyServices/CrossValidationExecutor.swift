@@ -60,6 +60,10 @@ struct CrossValidationExecutor: JobExecutor {
         return (config, plan)
     }
 
+    func ended(_ job: JobRecord) {
+        registry.remove(job.id)
+    }
+
     func run(_ job: JobRecord, context: JobContext) async throws -> JobResults {
         let request = try CreateJobRequest(serializedBytes: job.config)
         guard case .crossValidation(let stored)? = request.config else {

@@ -11,8 +11,15 @@ protocol JobExecutor: Sendable {
     /// job that only coordinates work done elsewhere (a sweep, whose trials run in its workers'
     /// processes) does not, so it never keeps other jobs waiting.
     var usesWorker: Bool { get }
+
+    /// Called once the job's end is recorded in the store (or given up on), whatever the
+    /// outcome: what ``run(_:context:)`` left for readers of the running job (a sweep's live
+    /// results) stays until then, so that no reader sees the job running without it.
+    func ended(_ job: JobRecord)
 }
 
 extension JobExecutor {
     var usesWorker: Bool { true }
+
+    func ended(_ job: JobRecord) {}
 }

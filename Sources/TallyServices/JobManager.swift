@@ -217,6 +217,9 @@ final class JobManager: Sendable {
         var logger = self.logger
         logger[metadataKey: "job"] = "\(job.id)"
         let context = JobContext(job: job, store: store, hub: hub, logger: logger)
+        // After the end is recorded: until then a reader of the running job sees what the
+        // executor keeps for it (a sweep's results so far).
+        defer { executors[job.kind]?.ended(job) }
         do {
             guard let executor = executors[job.kind] else {
                 throw RPCError(code: .unimplemented, message: "no executor for job kind \(job.kind)")

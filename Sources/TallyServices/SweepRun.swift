@@ -411,8 +411,9 @@ actor SweepRun {
     func drive(total: Int64, registry: SweepRegistry) async throws {
         try await failInterrupted()
         try await context.start(total: total, alreadyDone: Int64(finished), experimentID: experimentID)
+        // Registered until the job's end is recorded (the executor's `ended`), not just until
+        // this returns: GetJob answers a running sweep from here.
         registry.register(self, for: job.id)
-        defer { registry.remove(job.id) }
         let interval = Duration.milliseconds(max(5, min(250, plan.heartbeatTimeoutMs / 4)))
         while true {
             if cancelled { throw CancellationError() }
@@ -594,5 +595,9 @@ struct SweepExecutor: JobExecutor {
             throw JobFailure(message: reason, results: results)
         }
         return results
+    }
+
+    func ended(_ job: JobRecord) {
+        registry.remove(job.id)
     }
 }

@@ -49,3 +49,40 @@ struct SweepTimeLimitTests {
         #expect(finished.status == .completed)
     }
 }
+
+/// GetJob answers a sweep that is running in the store with its results until the store says it
+/// ended: between the last trial's report and the job's end being recorded, a reader (`tally
+/// sweeps validate` right after the agent exits) used to see it running with no results at all.
+@Suite("Sweeps: results while the end is being recorded")
+struct SweepEndingResultsTests {
+    @Test func aSweepWhoseEndIsNotRecordedYetStillAnswersWithItsBestTrial() async throws {
+        let h = try await JobHarness()
+        defer { Task { await h.close() } }
+        let job = try await h.sweep(sweepConfig([intParam("a", 1, 1)], maxParallel: 1, heartbeatMs: 2_000))
+        let trial = try #require(try await h.nextTrial(job.id))
+        // The job's end cannot be recorded for a while (a real SQLite refusal; the manager retries
+        // for about 2 s): the sweep stays RUNNING in the store after its last trial.
+        try await h.store.pool.write { db in
+            try db.execute(sql: """
+                CREATE TRIGGER refuse_job_end BEFORE UPDATE OF status ON jobs WHEN NEW.status >= \(JobRecord.completed)
+                BEGIN SELECT RAISE(ABORT, 'job ends refused for the test'); END;
+                """)
+        }
+        try await h.report(trial.id, score: 0.5)
+        #expect(try await h.nextTrial(job.id) == nil)
+        var request = GetJobRequest()
+        request.jobId = job.id
+        let deadline = ContinuousClock.now + .seconds(1)
+        var answers = 0
+        while ContinuousClock.now < deadline {
+            let seen = try await h.client.getJob(request)
+            #expect(seen.status == .running)
+            #expect(seen.results?.sweep?.bestTrialId == trial.id, "answer \(answers): \(seen.results?.sweep?.bestTrialId ?? "no results")")
+            answers += 1
+            if seen.results?.sweep?.bestTrialId != trial.id { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(answers > 10)
+        try await h.store.pool.write { db in try db.execute(sql: "DROP TRIGGER refuse_job_end") }
+    }
+}
