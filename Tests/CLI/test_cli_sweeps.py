@@ -393,7 +393,8 @@ def test_cv_runs_a_command_per_fold_and_sweeps_validate_cross_validates_the_best
     agent_script = workdir / "trial.py"
     agent_script.write_text("import sys, json\nx = float([a for a in sys.argv if a.startswith('--x=')][0][4:])\nprint(json.dumps({'loss': x}))\n")
     proc = agent(daemon, sweep, sys.executable, str(agent_script))
-    proc.communicate(timeout=120)
+    _, agent_err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, agent_err
     validated = run_tally("sweeps", "validate", sweep, "--folds", "2", "--socket", daemon.socket, "--",
                           sys.executable, str(script), timeout=120)
     assert validated.returncode == 0, validated.stderr
