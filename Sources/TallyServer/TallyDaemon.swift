@@ -250,6 +250,7 @@ public final class TallyDaemon: Service, Sendable {
             } catch {
                 served = .failure(error)
             }
+            logger.info("connections closed; stopping the jobs and the ingest")
             journals?.stop()
             tokens.stop()
             relay?.stop()
@@ -298,6 +299,7 @@ public final class TallyDaemon: Service, Sendable {
             state.shutdownRequested = true
             return (state.transport, state.tcpTransports, state.gateway, state.stopServices)
         }
+        logger.info("shutting down: no new connections; calls in flight finish")
         stopServices?()
         transport?.beginShutdown()
         for tcp in tcpTransports { tcp.beginShutdown() }

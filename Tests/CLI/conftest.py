@@ -42,7 +42,7 @@ def postgres_store(root: Path) -> str:
 class Daemon:
     """A `tally serve` process; `stop()` sends SIGTERM and waits."""
 
-    def __init__(self, root: Path, env=None, args=None):
+    def __init__(self, root: Path, env=None, args=None, log_level="warning"):
         self.root = root
         self.socket = str(root / "run" / "tally.sock")
         self.home = str(root / "home")
@@ -53,7 +53,7 @@ class Daemon:
             env["TALLY_STORE"] = self.store = postgres_store(root)
             env["TALLY_PG_PASSWORD"] = os.environ.get("TALLY_PG_PASSWORD", "")
         self.env = env
-        cmd = [tally_bin(), "serve", "--log-level", "warning"]
+        cmd = [tally_bin(), "serve", "--log-level", log_level]
         cmd += args if args is not None else ["--socket", self.socket, "--home", self.home]
         self.proc = subprocess.Popen(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
@@ -75,7 +75,13 @@ class Daemon:
     def stop(self, timeout=10) -> int:
         if self.proc.poll() is None:
             self.proc.terminate()
-        return self.proc.wait(timeout=timeout)
+        try:
+            return self.proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            # A daemon that does not stop is a failure of its own: say what it logged.
+            self.proc.kill()
+            _, log = self.proc.communicate(timeout=10)
+            raise AssertionError(f"the daemon did not stop within {timeout} s of SIGTERM; its log:\n{log[-6000:]}") from None
 
 
 def run_tally(*args, env=None, timeout=30):

@@ -30,8 +30,9 @@ def make_certs(folder):
 def team(workdir):
     """A daemon on its socket and on TLS at 127.0.0.1 (a free port), and its CA file."""
     ca, cert, key = make_certs(workdir)
+    # At info, the log says how the listeners and connections ended, should a stop hang.
     d = Daemon(workdir, args=["--socket", str(workdir / "run" / "tally.sock"), "--home", str(workdir / "home"),
-                              "--listen", "tcp://127.0.0.1:0", "--tls-cert", cert, "--tls-key", key])
+                              "--listen", "tcp://127.0.0.1:0", "--tls-cert", cert, "--tls-key", key], log_level="info")
     match = re.search(r"listen:\s+tls://127\.0\.0\.1:(\d+)", d.banner)
     assert match, d.banner
     d.url = f"tally+tls://localhost:{match.group(1)}"
