@@ -23,7 +23,7 @@ extension PostgresStore {
         }
     }
 
-    package func createArtifact(_ artifact: NewArtifact, content: BlobStore.PendingBlob, files: [ArtifactFolderFile], blobs: BlobStore) async throws -> ArtifactRecord {
+    package func createArtifact(_ artifact: NewArtifact, content: PendingBlob, files: [ArtifactFolderFile], blobs: any BlobStore) async throws -> ArtifactRecord {
         let manifest = FolderManifest(files: files.map { ArtifactFileRecord(path: $0.path, sha256: $0.content.sha256, size: $0.content.size) })
         let filesSize = try manifest.totalSize()
         let pending = [content] + files.map(\.content)
@@ -81,7 +81,7 @@ extension PostgresStore {
                     try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(sha256), 0))", logger: logger)
                 }
                 for blob in pending {
-                    if try await BlobStore.offload({ try blobs.commit(blob) }) {
+                    if try await Blobs.offload({ try blobs.commit(blob) }) {
                         moved.withLock { _ = $0.insert(blob.sha256) }
                     }
                 }
@@ -346,7 +346,7 @@ extension PostgresStore {
 
     // MARK: - Deleting
 
-    package func deleteArtifact(_ reference: ArtifactReference, blobs: BlobStore) async throws -> DeletedArtifact {
+    package func deleteArtifact(_ reference: ArtifactReference, blobs: any BlobStore) async throws -> DeletedArtifact {
         let (record, candidates) = try await transaction { connection in
             let pk = try await artifactPK(connection, reference)
             // Locked first, so that a concurrent deletion of the same version finds it gone.

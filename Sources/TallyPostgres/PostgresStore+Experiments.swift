@@ -138,7 +138,7 @@ extension PostgresStore {
     /// no run starts in it meanwhile; its runs, params, metrics and artifact rows go by cascade
     /// in one transaction, and the blobs nothing references any more are removed after it
     /// commits (``collectGarbage(candidates:blobs:)``).
-    package func deleteExperiment(id: String, force: Bool, blobs: BlobStore?) async throws -> Deletion {
+    package func deleteExperiment(id: String, force: Bool, blobs: (any BlobStore)?) async throws -> Deletion {
         let deletion = try await retryingTransaction { connection in
             let pk = try await Self.experimentPK(connection, id: id, name: nil, forUpdate: true, logger: self.logger)
             if !force {

@@ -75,7 +75,7 @@ extension PostgresStore {
     /// moving a blob in, so an upload cannot start referencing a blob while it goes.
     /// - Returns: The hashes found unreferenced (their blobs removed).
     @discardableResult
-    package func collectGarbage(candidates: Set<String>, blobs: BlobStore) async throws -> Set<String> {
+    package func collectGarbage(candidates: Set<String>, blobs: any BlobStore) async throws -> Set<String> {
         var unreferenced = Set<String>()
         for sha256 in candidates.sorted() {
             let removed = try await transaction { connection in
@@ -100,7 +100,7 @@ extension PostgresStore {
     /// Collects the blobs of a committed deletion: the rows are gone, so a collection that fails
     /// (the server lost) leaves unreferenced blobs behind, never a missing one, and is logged
     /// rather than reported as a failed deletion (as SQLite's collection at commit cannot fail).
-    func collectAfterDeletion(_ deletion: Deletion, blobs: BlobStore?, of what: String) async {
+    func collectAfterDeletion(_ deletion: Deletion, blobs: (any BlobStore)?, of what: String) async {
         guard let blobs, !deletion.blobCandidates.isEmpty else { return }
         do {
             try await collectGarbage(candidates: deletion.blobCandidates, blobs: blobs)

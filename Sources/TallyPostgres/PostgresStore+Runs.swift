@@ -213,7 +213,7 @@ extension PostgresStore {
     /// metrics and artifact rows in one transaction (by cascade), holding the experiment's row
     /// and the run's, so that no child starts under it meanwhile; the blobs nothing references
     /// any more are removed after it commits.
-    package func deleteRun(id: String, force: Bool, blobs: BlobStore?) async throws -> Deletion {
+    package func deleteRun(id: String, force: Bool, blobs: (any BlobStore)?) async throws -> Deletion {
         let deletion = try await retryingTransaction { connection in
             let found = try await Self.first(Int64.self, connection.query("SELECT experiment_pk FROM runs WHERE id = \(id)", logger: self.logger))
             guard let experimentPK = found else {

@@ -145,9 +145,9 @@ public final class TallyDaemon: Service, Sendable {
         var router = RPCRouter()
         SystemProvider(status: status, store: store, tokens: tokens, protocolVersion: ProtocolVersion.current).registerMethods(with: &router)
         DiagnosticsProvider().registerMethods(with: &router)
-        let blobs: BlobStore
+        let blobs: any BlobStore
         do {
-            blobs = try BlobStore(directory: configuration.artifactPath)
+            blobs = try FolderBlobStore(directory: configuration.artifactPath)
         } catch {
             throw DaemonError(code: .setupFailed, message: "cannot open the artifact store at \(configuration.artifactPath): \(error)", cause: error)
         }

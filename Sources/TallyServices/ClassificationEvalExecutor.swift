@@ -13,12 +13,12 @@ struct ClassificationEvalExecutor: JobExecutor {
     static let kind = "classification_eval"
 
     let store: any StoreEngine
-    let blobs: BlobStore
+    let blobs: any BlobStore
     let logger: Logger
     var secrets: SecretBox?
     var httpClient: HTTPClient = .shared
 
-    init(store: any StoreEngine, blobs: BlobStore, logger: Logger, secrets: SecretBox? = nil) {
+    init(store: any StoreEngine, blobs: any BlobStore, logger: Logger, secrets: SecretBox? = nil) {
         self.store = store
         self.blobs = blobs
         self.logger = logger

@@ -9,7 +9,7 @@ public import TallyStore
 /// streams. The methods live in extensions by topic.
 public final class ExperimentsProvider: ExperimentsServiceProtocol {
     let store: any StoreEngine
-    let blobs: BlobStore
+    let blobs: any BlobStore
     let secrets: SecretBox
     let hub: JobEventHub
     let jobs: JobManager
@@ -25,7 +25,7 @@ public final class ExperimentsProvider: ExperimentsServiceProtocol {
     ///   - logger: Logger for jobs.
     /// - Throws: When the key file cannot be read or created.
     ///   - leases: How jobs are leased when several daemons share the store.
-    package convenience init(store: any StoreEngine, blobs: BlobStore, keyFile: String, workers: Int = 2, leases: JobLeaseSettings = JobLeaseSettings(), logger: Logger) throws {
+    package convenience init(store: any StoreEngine, blobs: any BlobStore, keyFile: String, workers: Int = 2, leases: JobLeaseSettings = JobLeaseSettings(), logger: Logger) throws {
         let hub = JobEventHub()
         let executors: [String: any JobExecutor] = [
             ClassificationEvalExecutor.kind: ClassificationEvalExecutor(store: store, blobs: blobs, logger: logger),
@@ -33,7 +33,7 @@ public final class ExperimentsProvider: ExperimentsServiceProtocol {
         try self.init(store: store, blobs: blobs, keyFile: keyFile, hub: hub, executors: executors, workers: workers, leases: leases, logger: logger)
     }
 
-    init(store: any StoreEngine, blobs: BlobStore, keyFile: String, hub: JobEventHub, executors: [String: any JobExecutor], workers: Int, leases: JobLeaseSettings = JobLeaseSettings(), logger: Logger) throws {
+    init(store: any StoreEngine, blobs: any BlobStore, keyFile: String, hub: JobEventHub, executors: [String: any JobExecutor], workers: Int, leases: JobLeaseSettings = JobLeaseSettings(), logger: Logger) throws {
         self.store = store
         self.blobs = blobs
         self.secrets = try SecretBox(keyFile: keyFile)

@@ -29,7 +29,7 @@ extension TrackingProvider {
                 return try await receiveFolder(artifact, expectedSHA256: expectedSHA256, from: &iterator, context: context)
             }
             let writer = try blobs.makeWriter()
-            var pending: BlobStore.PendingBlob?
+            var pending: PendingBlob?
             do {
                 while let message = try await iterator.next() {
                     switch message.part {
@@ -71,8 +71,8 @@ extension TrackingProvider {
     ) async throws -> Artifact {
         var files: [Store.FolderFile] = []
         var paths = Set<String>()
-        var current: (file: ArtifactFile, writer: BlobStore.Writer)?
-        var manifestBlob: BlobStore.PendingBlob?
+        var current: (file: ArtifactFile, writer: any BlobWriter)?
+        var manifestBlob: PendingBlob?
         do {
             func finishCurrent() async throws {
                 guard let (file, writer) = current else { return }
@@ -146,7 +146,7 @@ extension TrackingProvider {
         guard !known.contains(file.path) else {
             throw StoreError(code: .invalidArgument, message: "file \(String(reflecting: file.path)) is sent twice", field: "file")
         }
-        guard file.sha256.isEmpty || BlobStore.isSHA256(file.sha256.lowercased()) else {
+        guard file.sha256.isEmpty || Blobs.isSHA256(file.sha256.lowercased()) else {
             throw StoreError(
                 code: .invalidArgument,
                 message: "the sha256 of file \(String(reflecting: file.path)) must be 64 hex digits, not \(String(reflecting: file.sha256))",
@@ -155,7 +155,7 @@ extension TrackingProvider {
         }
     }
 
-    private static func checkExpected(_ expected: String?, _ blob: BlobStore.PendingBlob, what: String, field: String) throws {
+    private static func checkExpected(_ expected: String?, _ blob: PendingBlob, what: String, field: String) throws {
         guard let expected, blob.sha256 != expected else { return }
         throw StoreError(
             code: .dataLoss,
@@ -212,7 +212,7 @@ extension TrackingProvider {
     }
 
     /// Sends a blob's chunks; the reader verifies the hash before the last one.
-    private func sendContent(_ reader: BlobStore.Reader, chunkSize: Int, to response: ResponseWriter<DownloadArtifactResponse>) async throws {
+    private func sendContent(_ reader: any BlobReader, chunkSize: Int, to response: ResponseWriter<DownloadArtifactResponse>) async throws {
         while true {
             let chunk = try await reader.next(maxCount: chunkSize)
             if chunk.isEmpty { break }
@@ -298,7 +298,7 @@ extension TrackingProvider {
         var expected: String?
         if !header.expectedSha256.isEmpty {
             let lowered = header.expectedSha256.lowercased()
-            guard BlobStore.isSHA256(lowered) else {
+            guard Blobs.isSHA256(lowered) else {
                 throw StoreError(
                     code: .invalidArgument,
                     message: "expected_sha256 must be 64 hex digits, not \(String(reflecting: header.expectedSha256))",

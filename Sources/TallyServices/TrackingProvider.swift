@@ -8,7 +8,7 @@ public import TallyStore
 /// experiments, runs, params, metrics, search, artifacts, comparison.
 public struct TrackingProvider: TrackingServiceProtocol {
     let store: any StoreEngine
-    let blobs: BlobStore
+    let blobs: any BlobStore
     let ingestor: MetricIngestor
     let hub: RunEventHub
     let limits: TrackingLimits
@@ -25,7 +25,7 @@ public struct TrackingProvider: TrackingServiceProtocol {
     ///   - logger: Logger for ingest and errors.
     package init(
         store: any StoreEngine,
-        blobs: BlobStore,
+        blobs: any BlobStore,
         limits: TrackingLimits = TrackingLimits(),
         heartbeatTimeout: Duration = .seconds(60),
         clock: any Clock<Duration> = ContinuousClock(),

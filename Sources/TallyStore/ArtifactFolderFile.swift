@@ -1,9 +1,9 @@
 /// One file of a folder upload: its path and its content, written and fsynced.
 public struct ArtifactFolderFile: Sendable {
     public var path: String
-    public var content: BlobStore.PendingBlob
+    public var content: PendingBlob
 
-    public init(path: String, content: BlobStore.PendingBlob) {
+    public init(path: String, content: PendingBlob) {
         self.path = path
         self.content = content
     }

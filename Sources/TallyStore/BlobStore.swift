@@ -1,373 +1,45 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
-import Crypto
-import Foundation
-
-/// The content-addressed artifact folder: `blobs/sha256/ab/abcdef…`, one file per distinct
-/// content, named by its lower-case hex SHA-256; `tmp/` holds uploads in progress.
+/// Where artifact content lives, addressed by its lower-case hex SHA-256: the folder of
+/// ``FolderBlobStore``, or any other place (an object store) that implements these operations.
 ///
-/// Content is written to a temporary file while it is hashed, fsynced, then moved into place by
-/// ``commit(_:)`` inside the database transaction that records it, so that garbage collection
-/// (which runs in write transactions too) never races an upload of the same content. Reads hash
-/// what they return and fail with ``StoreError/Code/dataLoss`` when the content no longer
-/// matches its name. Blob files are read-only (0444).
-public final class BlobStore: Sendable {
-    /// The artifact folder.
-    public let directory: String
-    /// `<directory>/blobs/sha256`.
-    let blobRoot: String
-    /// `<directory>/tmp`.
-    let temporaryDirectory: String
+/// Content goes in in two steps. A ``BlobWriter`` writes and hashes it to a pending place and
+/// makes it durable (``BlobWriter/finish()``); ``commit(_:)`` then puts it under its hash. The
+/// store engines call ``commit(_:)`` inside the database transaction that records the
+/// content, after the insert, and ``remove(sha256:)`` when that transaction rolls back, so that
+/// garbage collection (also in write transactions) never races an upload of the same content.
+///
+/// Every operation may block on I/O: callers run them off the event loops and off the shared
+/// pool of Swift tasks, on ``Blobs/offload(_:)`` or a database's own queue.
+public protocol BlobStore: Sendable {
+    /// Where the blobs are, for people: a folder, a bucket's URL.
+    var location: String { get }
 
-    /// Opens the blob store in `directory` (created if missing) and removes temporary files left
-    /// by uploads that a previous process did not finish.
-    /// - Throws: ``StoreError`` `openFailed` when the folders cannot be created.
-    public init(directory: String) throws {
-        self.directory = directory
-        blobRoot = directory + "/blobs/sha256"
-        temporaryDirectory = directory + "/tmp"
-        do {
-            try FileManager.default.createDirectory(atPath: blobRoot, withIntermediateDirectories: true)
-            try FileManager.default.createDirectory(atPath: temporaryDirectory, withIntermediateDirectories: true)
-            for name in try FileManager.default.contentsOfDirectory(atPath: temporaryDirectory) {
-                try? FileManager.default.removeItem(atPath: temporaryDirectory + "/" + name)
-            }
-        } catch {
-            throw StoreError(code: .openFailed, message: "cannot open the artifact folder \(directory): \(error)", cause: error)
-        }
-    }
+    /// Starts writing new content to a pending place.
+    /// - Throws: ``StoreError`` when it cannot be created.
+    func makeWriter() throws -> any BlobWriter
 
-    /// Where the blob of `sha256` lives (whether or not it exists).
-    /// - Parameter sha256: Lower-case hex SHA-256 (64 characters).
-    public func path(sha256: String) -> String {
-        "\(blobRoot)/\(sha256.prefix(2))/\(sha256)"
-    }
-
-    /// Whether a blob of `sha256` is stored.
-    public func contains(sha256: String) -> Bool {
-        Self.isSHA256(sha256) && FileManager.default.fileExists(atPath: path(sha256: sha256))
-    }
-
-    /// Names of the temporary files of uploads in progress.
-    public func temporaryFiles() throws -> [String] {
-        try FileManager.default.contentsOfDirectory(atPath: temporaryDirectory).sorted()
-    }
-
-    /// Hashes of every stored blob, sorted.
-    public func storedBlobs() throws -> [String] {
-        var hashes: [String] = []
-        for shard in try FileManager.default.contentsOfDirectory(atPath: blobRoot) {
-            let names = (try? FileManager.default.contentsOfDirectory(atPath: blobRoot + "/" + shard)) ?? []
-            hashes += names.filter { Self.isSHA256($0) && $0.hasPrefix(shard) }
-        }
-        return hashes.sorted()
-    }
-
-    // MARK: - Writing
-
-    /// Starts writing new content to a temporary file.
-    /// - Throws: ``StoreError`` when the file cannot be created.
-    public func makeWriter() throws -> Writer {
-        let path = temporaryDirectory + "/upload-" + Identifiers.make()
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw Self.ioError("cannot create \(path)", errno: errno) }
-        return Writer(path: path, fd: fd)
-    }
-
-    /// Moves written content into place, unless a blob of the same content exists already (then
-    /// the temporary file is dropped), and makes the move durable.
-    ///
-    /// Call it inside the write transaction that inserts the row referencing the blob, after the
-    /// insert, so that garbage collection cannot remove the blob in between.
-    /// - Returns: `true` when the blob was moved into place, `false` when it existed already.
-    /// - Throws: ``StoreError`` when the move fails; the temporary file is left for the caller
-    ///   to ``discard(_:)``.
+    /// Puts finished content under its hash, unless the same content is stored already (then the
+    /// pending copy is dropped), durably.
+    /// - Returns: `true` when the content was stored now, `false` when it existed already.
+    /// - Throws: ``StoreError`` when it cannot be stored; the pending copy is left for
+    ///   ``discard(_:)``.
     @discardableResult
-    public func commit(_ blob: PendingBlob) throws -> Bool {
-        let target = path(sha256: blob.sha256)
-        var status = stat()
-        if stat(target, &status) == 0, Int64(status.st_size) == blob.size {
-            discard(blob)
-            return false
-        }
-        // Missing, or present with the wrong size (damaged): the new file takes its place.
-        let shard = (target as NSString).deletingLastPathComponent
-        var isDirectory: ObjCBool = false
-        if !FileManager.default.fileExists(atPath: shard, isDirectory: &isDirectory) {
-            guard mkdir(shard, 0o755) == 0 || errno == EEXIST else {
-                throw Self.ioError("cannot create \(shard)", errno: errno)
-            }
-            try Self.syncDirectory(blobRoot)
-        }
-        guard rename(blob.temporaryPath, target) == 0 else {
-            throw Self.ioError("cannot move \(blob.temporaryPath) to \(target)", errno: errno)
-        }
-        try Self.syncDirectory(shard)
-        return true
-    }
+    func commit(_ blob: PendingBlob) throws -> Bool
 
-    /// Removes the temporary file of content that will not be stored.
-    public func discard(_ blob: PendingBlob) {
-        unlink(blob.temporaryPath)
-    }
+    /// Drops the pending copy of content that will not be stored.
+    func discard(_ blob: PendingBlob)
 
-    /// Removes the blob of `sha256`, if it exists.
-    /// - Returns: Whether a file was removed.
+    /// Removes the content of `sha256`, if stored.
+    /// - Returns: Whether something was removed.
     @discardableResult
-    public func remove(sha256: String) -> Bool {
-        guard Self.isSHA256(sha256) else { return false }
-        let target = path(sha256: sha256)
-        guard unlink(target) == 0 else { return false }
-        try? Self.syncDirectory((target as NSString).deletingLastPathComponent)
-        return true
-    }
+    func remove(sha256: String) -> Bool
 
-    // MARK: - Reading
+    /// Whether content of `sha256` is stored.
+    func contains(sha256: String) -> Bool
 
-    /// Opens a stored blob for reading.
+    /// Opens stored content for reading; the reader checks its size and hash.
     /// - Parameters:
     ///   - sha256: The content's hash, as recorded.
     ///   - size: The content's size, as recorded.
-    /// - Throws: ``StoreError`` `dataLoss` when the file is missing or its size differs.
-    public func makeReader(sha256: String, size: Int64) throws -> Reader {
-        let target = path(sha256: sha256)
-        guard Self.isSHA256(sha256) else {
-            throw StoreError(code: .dataLoss, message: "artifact content hash \"\(sha256)\" is not a SHA-256")
-        }
-        let fd = open(target, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else {
-            let code = errno
-            if code == ENOENT {
-                throw StoreError(code: .dataLoss, message: "artifact content \(sha256) is missing from the blob store")
-            }
-            throw Self.ioError("cannot open \(target)", errno: code)
-        }
-        var status = stat()
-        guard fstat(fd, &status) == 0 else {
-            let code = errno
-            close(fd)
-            throw Self.ioError("cannot stat \(target)", errno: code)
-        }
-        guard Int64(status.st_size) == size else {
-            close(fd)
-            throw StoreError(
-                code: .dataLoss,
-                message: "artifact content \(sha256) is damaged: \(status.st_size) bytes stored, \(size) expected"
-            )
-        }
-        return Reader(path: target, fd: fd, sha256: sha256, size: size)
-    }
-
-    // MARK: - Helpers
-
-    /// Lower-case hex of a digest.
-    static func hex(_ digest: some Sequence<UInt8>) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var bytes: [UInt8] = []
-        for byte in digest {
-            bytes.append(digits[Int(byte >> 4)])
-            bytes.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// The lower-case hex SHA-256 of `bytes`.
-    public static func sha256(of bytes: [UInt8]) -> String {
-        hex(SHA256.hash(data: bytes))
-    }
-
-    /// Whether `text` is a lower-case hex SHA-256.
-    public static func isSHA256(_ text: String) -> Bool {
-        text.utf8.count == 64 && text.utf8.allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
-    }
-
-    /// File-system failures other than a full disk, reported as INTERNAL.
-    static let ioFailed = StoreError.Code(rawValue: "io_failed")
-
-    static func ioError(_ what: String, errno code: Int32) -> StoreError {
-        let reason = String(cString: strerror(code))
-        if code == ENOSPC || code == EDQUOT {
-            return StoreError(code: .resourceExhausted, message: "\(what): \(reason)", cause: POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO))
-        }
-        return StoreError(code: ioFailed, message: "\(what): \(reason)", cause: POSIXError(POSIXErrorCode(rawValue: code) ?? .EIO))
-    }
-
-    /// fsyncs a folder, making a rename or an unlink in it durable.
-    static func syncDirectory(_ path: String) throws {
-        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw ioError("cannot open \(path)", errno: errno) }
-        defer { close(fd) }
-        guard fsync(fd) == 0 else { throw ioError("cannot fsync \(path)", errno: errno) }
-    }
-}
-
-extension BlobStore {
-    /// Content written and fsynced to a temporary file, waiting for ``BlobStore/commit(_:)``.
-    public struct PendingBlob: Sendable, Hashable {
-        /// The temporary file.
-        public var temporaryPath: String
-        /// Lower-case hex SHA-256 of the content.
-        public var sha256: String
-        /// Bytes written.
-        public var size: Int64
-    }
-
-    /// Writes one upload to a temporary file, hashing as it goes. Used by one task at a time.
-    ///
-    /// A writer that is dropped before ``finish()`` closes and removes its file.
-    public final class Writer {
-        /// The temporary file.
-        public let temporaryPath: String
-        private var fd: Int32
-        private var hasher = SHA256()
-        /// Bytes written so far.
-        public private(set) var size: Int64 = 0
-
-        init(path: String, fd: Int32) {
-            temporaryPath = path
-            self.fd = fd
-        }
-
-        deinit {
-            if fd >= 0 {
-                close(fd)
-                unlink(temporaryPath)
-            }
-        }
-
-        /// Appends `bytes` to the file.
-        /// - Throws: ``StoreError`` `resourceExhausted` when the disk is full.
-        public func write(_ bytes: [UInt8]) throws {
-            precondition(fd >= 0, "write after finish or discard")
-            hasher.update(data: bytes)
-            try bytes.withUnsafeBytes { buffer in
-                var offset = 0
-                while offset < buffer.count {
-                    let written = systemWrite(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                    if written < 0 {
-                        if errno == EINTR { continue }
-                        throw BlobStore.ioError("cannot write \(temporaryPath)", errno: errno)
-                    }
-                    offset += written
-                }
-            }
-            size += Int64(bytes.count)
-        }
-
-        /// fsyncs and closes the file, off the calling thread.
-        /// - Returns: The content's hash and size, ready for ``BlobStore/commit(_:)``.
-        public func finish() async throws -> PendingBlob {
-            precondition(fd >= 0, "finish after finish or discard")
-            let fd = self.fd
-            let path = temporaryPath
-            let result: Result<Void, StoreError> = await withCheckedContinuation { continuation in
-                BlobStore.ioQueue.async {
-                    if fchmod(fd, 0o444) != 0 {
-                        continuation.resume(returning: .failure(BlobStore.ioError("cannot chmod \(path)", errno: errno)))
-                    } else if fsync(fd) != 0 {
-                        continuation.resume(returning: .failure(BlobStore.ioError("cannot fsync \(path)", errno: errno)))
-                    } else {
-                        continuation.resume(returning: .success(()))
-                    }
-                }
-            }
-            try result.get()
-            close(fd)
-            self.fd = -1
-            return PendingBlob(temporaryPath: temporaryPath, sha256: BlobStore.hex(hasher.finalize()), size: size)
-        }
-
-        /// Closes and removes the file.
-        public func discard() {
-            guard fd >= 0 else { return }
-            close(fd)
-            fd = -1
-            unlink(temporaryPath)
-        }
-    }
-
-    /// Reads a stored blob in chunks, hashing as it goes. Used by one task at a time.
-    public final class Reader {
-        /// The blob file.
-        public let path: String
-        /// The recorded hash.
-        public let sha256: String
-        /// The recorded size.
-        public let size: Int64
-        /// Bytes read so far.
-        public private(set) var offset: Int64 = 0
-        private let fd: Int32
-        private var hasher = SHA256()
-        private var verified = false
-
-        init(path: String, fd: Int32, sha256: String, size: Int64) {
-            self.path = path
-            self.fd = fd
-            self.sha256 = sha256
-            self.size = size
-        }
-
-        deinit { close(fd) }
-
-        /// Whether every byte has been read.
-        public var isAtEnd: Bool { offset >= size }
-
-        /// Reads the next chunk of at most `maxCount` bytes.
-        ///
-        /// The chunk that reaches the end is returned only if the whole content matches its
-        /// hash, so a caller that stops at the first error never hands out complete but damaged
-        /// content.
-        /// - Returns: An empty array at the end (the first call on empty content verifies it).
-        /// - Throws: ``StoreError`` `dataLoss` when the file is shorter than recorded or the
-        ///   content does not match its hash.
-        public func read(maxCount: Int) throws -> [UInt8] {
-            let count = Int(min(Int64(max(maxCount, 1)), size - offset))
-            var chunk: [UInt8] = []
-            if count > 0 {
-                chunk = [UInt8](repeating: 0, count: count)
-                var filled = 0
-                try chunk.withUnsafeMutableBytes { buffer in
-                    while filled < count {
-                        let got = pread(fd, buffer.baseAddress! + filled, count - filled, off_t(offset) + off_t(filled))
-                        if got < 0 {
-                            if errno == EINTR { continue }
-                            throw BlobStore.ioError("cannot read \(path)", errno: errno)
-                        }
-                        if got == 0 {
-                            throw StoreError(
-                                code: .dataLoss,
-                                message: "artifact content \(sha256) is damaged: it ends after \(offset + Int64(filled)) of \(size) bytes"
-                            )
-                        }
-                        filled += got
-                    }
-                }
-                hasher.update(data: chunk)
-                offset += Int64(count)
-            }
-            if offset == size, !verified {
-                let actual = BlobStore.hex(hasher.finalize())
-                guard actual == sha256 else {
-                    throw StoreError(
-                        code: .dataLoss,
-                        message: "artifact content \(sha256) is damaged: its bytes hash to \(actual)"
-                    )
-                }
-                verified = true
-            }
-            return chunk
-        }
-    }
-}
-
-/// `write(2)`, out of reach of methods named `write`.
-private func systemWrite(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    Glibc.write(fd, buffer, count)
-    #else
-    Darwin.write(fd, buffer, count)
-    #endif
+    /// - Throws: ``StoreError`` `dataLoss` when it is missing or its size differs.
+    func makeReader(sha256: String, size: Int64) throws -> any BlobReader
 }

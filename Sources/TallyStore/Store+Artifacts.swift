@@ -27,7 +27,7 @@ extension Store {
     /// - Throws: ``StoreError`` `notFound` / `failedPrecondition` for the run, or an I/O error
     ///   from a move; the caller then discards `content` and `files`.
     public func createArtifact(
-        _ artifact: NewArtifact, content: BlobStore.PendingBlob, files: [FolderFile] = [], blobs: BlobStore
+        _ artifact: NewArtifact, content: PendingBlob, files: [FolderFile] = [], blobs: any BlobStore
     ) async throws -> ArtifactRecord {
         let manifest = FolderManifest(files: files.map { ArtifactFileRecord(path: $0.path, sha256: $0.content.sha256, size: $0.content.size) })
         let filesSize = try manifest.totalSize()
@@ -310,7 +310,7 @@ extension Store {
     /// Deletes an artifact version with its metadata and aliases, and its content blob when no
     /// other version references it. "latest" falls back to the highest remaining version.
     /// - Throws: ``StoreError`` `notFound`.
-    public func deleteArtifact(_ reference: ArtifactReference, blobs: BlobStore) async throws -> DeletedArtifact {
+    public func deleteArtifact(_ reference: ArtifactReference, blobs: any BlobStore) async throws -> DeletedArtifact {
         try await pool.write { db in
             let record = try Self.artifactRecord(db, pk: Self.artifactPK(db, reference))
             let fileHashes = try String.fetchAll(
@@ -327,7 +327,7 @@ extension Store {
     /// them (the rows would otherwise go by cascade, leaving their blobs behind).
     /// - Returns: The number of versions deleted.
     @discardableResult
-    package static func deleteArtifacts(_ db: Database, runPKs: some Collection<Int64>, blobs: BlobStore) throws -> Int {
+    package static func deleteArtifacts(_ db: Database, runPKs: some Collection<Int64>, blobs: any BlobStore) throws -> Int {
         var deleted = 0
         var candidates = Set<String>()
         let pks = Array(runPKs)
@@ -356,7 +356,7 @@ extension Store {
     /// deleting it.
     /// - Returns: The number of versions deleted.
     @discardableResult
-    package static func deleteArtifacts(_ db: Database, experimentPK: Int64, blobs: BlobStore) throws -> Int {
+    package static func deleteArtifacts(_ db: Database, experimentPK: Int64, blobs: any BlobStore) throws -> Int {
         let candidates = try String.fetchAll(
             db, sql: """
                 SELECT sha256 FROM artifacts WHERE experiment_pk = ?
@@ -378,7 +378,7 @@ extension Store {
     /// A crash between commit and unlink leaves an unreferenced blob, never a missing one.
     /// - Returns: The hashes whose blobs are removed.
     @discardableResult
-    package static func collectGarbage(_ db: Database, candidates: Set<String>, blobs: BlobStore) throws -> Set<String> {
+    package static func collectGarbage(_ db: Database, candidates: Set<String>, blobs: any BlobStore) throws -> Set<String> {
         var unreferenced = Set<String>()
         for sha256 in candidates {
             let referenced = try Bool.fetchOne(

@@ -135,7 +135,7 @@ extension Store {
     public func deleteExperiment(
         id: String,
         force: Bool,
-        blobs: BlobStore? = nil
+        blobs: (any BlobStore)? = nil
     ) async throws -> Deletion {
         try await pool.write { db in
             let pk = try Self.experimentPK(db, id: id, name: nil)

@@ -287,7 +287,7 @@ extension Store {
     public func deleteRun(
         id: String,
         force: Bool,
-        blobs: BlobStore? = nil
+        blobs: (any BlobStore)? = nil
     ) async throws -> Deletion {
         try await pool.write { db in
             let pk = try Self.runPK(db, id: id)

@@ -21,7 +21,7 @@ package protocol StoreEngine: AnyObject, Sendable {
     func createExperiment(_ experiment: NewExperiment, getIfExists: Bool) async throws -> ExperimentRecord
     func experiment(id: String?, name: String?) async throws -> ExperimentRecord
     func updateExperiment(id: String, _ update: ExperimentUpdate) async throws -> ExperimentRecord
-    func deleteExperiment(id: String, force: Bool, blobs: BlobStore?) async throws -> Deletion
+    func deleteExperiment(id: String, force: Bool, blobs: (any BlobStore)?) async throws -> Deletion
     func listExperiments(_ query: ExperimentQuery) async throws -> Page<ExperimentRecord>
 
     // MARK: Runs
@@ -35,7 +35,7 @@ package protocol StoreEngine: AnyObject, Sendable {
     func runsWithWriters() async throws -> [(id: String, lastContactMs: Int64)]
     func run(id: String) async throws -> RunRecord
     func runState(id: String) async throws -> (pk: Int64, state: RunState)
-    func deleteRun(id: String, force: Bool, blobs: BlobStore?) async throws -> Deletion
+    func deleteRun(id: String, force: Bool, blobs: (any BlobStore)?) async throws -> Deletion
     func setRunTags(id: String, set tags: [String: String], remove keys: [String], maxTags: Int) async throws -> RunRecord
     func listRuns(experimentIDs: [String], parentRunID: String?, pageSize: Int, pageToken: String) async throws -> Page<RunRecord>
     func logParams(runID: String, params: [String: ParamValueRecord], requireRunning: Bool) async throws -> Int
@@ -50,13 +50,13 @@ package protocol StoreEngine: AnyObject, Sendable {
 
     // MARK: Artifacts
     func checkArtifactUpload(runID: String) async throws
-    func createArtifact(_ artifact: NewArtifact, content: BlobStore.PendingBlob, files: [ArtifactFolderFile], blobs: BlobStore) async throws -> ArtifactRecord
+    func createArtifact(_ artifact: NewArtifact, content: PendingBlob, files: [ArtifactFolderFile], blobs: any BlobStore) async throws -> ArtifactRecord
     func artifact(_ reference: ArtifactReference) async throws -> ArtifactRecord
     func artifactWithFiles(_ reference: ArtifactReference) async throws -> (ArtifactRecord, [ArtifactFileRecord])
     func artifacts(runID: String, name: String?) async throws -> [ArtifactRecord]
     func artifacts(experimentID: String, name: String?) async throws -> [ArtifactRecord]
     func setArtifactAlias(_ reference: ArtifactReference, alias: String) async throws -> ArtifactRecord
-    func deleteArtifact(_ reference: ArtifactReference, blobs: BlobStore) async throws -> DeletedArtifact
+    func deleteArtifact(_ reference: ArtifactReference, blobs: any BlobStore) async throws -> DeletedArtifact
 
     // MARK: Jobs and sweeps
     func createJob(kind: String, config: [UInt8], progressTotal: Int64) async throws -> JobRecord
@@ -133,7 +133,7 @@ extension StoreEngine {
         try await logParams(runID: runID, params: params, requireRunning: false)
     }
 
-    package func createArtifact(_ artifact: NewArtifact, content: BlobStore.PendingBlob, blobs: BlobStore) async throws -> ArtifactRecord {
+    package func createArtifact(_ artifact: NewArtifact, content: PendingBlob, blobs: any BlobStore) async throws -> ArtifactRecord {
         try await createArtifact(artifact, content: content, files: [], blobs: blobs)
     }
 

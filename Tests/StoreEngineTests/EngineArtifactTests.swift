@@ -55,7 +55,7 @@ struct EngineArtifactTests {
             #expect(v3.aliases == ["latest"])
             #expect(try await f.store.artifact(.id(v1.id)).aliases == [])
             #expect(v1.experimentID == experiment.id && v1.runID == run.id && v1.experimentPK == experiment.pk)
-            #expect(v1.sha256 == BlobStore.sha256(of: bytes("one")) && v1.size == 3 && v1.type == 1 && !v1.folder)
+            #expect(v1.sha256 == Blobs.sha256(of: bytes("one")) && v1.size == 3 && v1.type == 1 && !v1.folder)
             #expect(try await f.store.artifact(.alias(experimentID: experiment.id, name: "model", alias: "latest")).version == 3)
 
             let deleted = try await f.store.deleteArtifact(.version(experimentID: experiment.id, name: "model", version: 3), blobs: f.blobs)
@@ -199,10 +199,10 @@ struct EngineArtifactTests {
             let (record, listed) = try await f.store.artifactWithFiles(.id(folder.id))
             #expect(record == folder)
             #expect(listed.map(\.path) == ["B.txt", "a.json", "b/weights.bin", "c.txt"])
-            #expect(listed.map(\.sha256) == listed.map { BlobStore.sha256(of: files[$0.path]!) })
+            #expect(listed.map(\.sha256) == listed.map { Blobs.sha256(of: files[$0.path]!) })
             #expect(listed.map(\.size) == [4, 2, 7, 4])
             let manifest = FolderManifest(files: listed)
-            #expect(folder.sha256 == BlobStore.sha256(of: manifest.bytes) && folder.size == Int64(manifest.bytes.count))
+            #expect(folder.sha256 == Blobs.sha256(of: manifest.bytes) && folder.size == Int64(manifest.bytes.count))
             // Manifest plus three distinct file contents.
             #expect(try f.blobs.storedBlobs().count == 4)
             #expect(try f.blobs.readVerified(sha256: listed[2].sha256, size: 7) == Data(bytes("weights")))
@@ -224,7 +224,7 @@ struct EngineArtifactTests {
             // The last folder version: its manifest and its unshared files go; "same" stays.
             let second = try await f.store.deleteArtifact(.version(experimentID: experiment.id, name: "ckpt", version: 2), blobs: f.blobs)
             #expect(second.blobRemoved && second.artifact.folder && second.artifact.fileCount == 4)
-            #expect(try f.blobs.storedBlobs() == [BlobStore.sha256(of: bytes("same"))])
+            #expect(try f.blobs.storedBlobs() == [Blobs.sha256(of: bytes("same"))])
             _ = try await f.store.deleteArtifact(.id(single.id), blobs: f.blobs)
             #expect(try f.blobs.storedBlobs().isEmpty)
         }

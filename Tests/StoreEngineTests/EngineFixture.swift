@@ -32,7 +32,7 @@ enum Engine: String, CaseIterable, Sendable, CustomTestStringConvertible {
 struct EngineFixture {
     let engine: Engine
     let store: any StoreEngine
-    let blobs: BlobStore
+    let blobs: FolderBlobStore
     let directory: String
 
     static let logger = Logger(label: "tally.test", factory: { _ in SwiftLogNoOpLogHandler() })
@@ -41,7 +41,7 @@ struct EngineFixture {
         let directory = NSTemporaryDirectory() + "tally-engine-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let blobs = try BlobStore(directory: directory + "/artifacts")
+        let blobs = try FolderBlobStore(directory: directory + "/artifacts")
         switch engine {
         case .sqlite:
             let store = try Store(path: directory + "/tally.sqlite", logger: logger)

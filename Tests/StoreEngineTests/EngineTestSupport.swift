@@ -30,7 +30,7 @@ func expectNotFound(
 }
 
 /// A stored blob of `text`'s bytes.
-func pendingBlob(_ blobs: BlobStore, _ text: String) async throws -> BlobStore.PendingBlob {
+func pendingBlob(_ blobs: FolderBlobStore, _ text: String) async throws -> PendingBlob {
     let writer = try blobs.makeWriter()
     try writer.write(Array(text.utf8))
     return try await writer.finish()
@@ -43,7 +43,7 @@ func pendingBlob(_ blobs: BlobStore, _ text: String) async throws -> BlobStore.P
 ///   `shared`.
 func logOwnAndSharedArtifacts(
     _ f: EngineFixture, own: (runID: String, name: String, text: String), shared: (runID: String, name: String), keeperRunID: String
-) async throws -> (own: BlobStore.PendingBlob, shared: BlobStore.PendingBlob) {
+) async throws -> (own: PendingBlob, shared: PendingBlob) {
     let ownBlob = try await pendingBlob(f.blobs, own.text)
     let sharedBlob = try await pendingBlob(f.blobs, "shared")
     let sharedAgain = try await pendingBlob(f.blobs, "shared")

@@ -22,7 +22,7 @@ final class EvaluationServiceHarness: @unchecked Sendable {
         directory = NSTemporaryDirectory() + "tally-eval-jobs-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try Store(path: directory + "/tally.sqlite")
-        let blobs = try BlobStore(directory: directory + "/artifacts")
+        let blobs = try FolderBlobStore(directory: directory + "/artifacts")
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         experiments = try ExperimentsProvider(store: store, blobs: blobs, keyFile: directory + "/secret.key", logger: logger)

@@ -107,7 +107,7 @@ struct DurabilityTests {
                     // 512 KiB of random content, in two chunks.
                     let words = (0..<(64 << 10)).map { _ in generator.next() as UInt64 }
                     let bytes = words.withUnsafeBytes { Array($0) }
-                    let sha256 = BlobStore.sha256(of: bytes)
+                    let sha256 = Blobs.sha256(of: bytes)
                     guard let id = try? await self.upload(uploader, run: runs[0].id, bytes: bytes, sha256: sha256) else { return done }
                     if done.isEmpty { acknowledgedBatches.increment() }
                     done[id] = sha256
@@ -161,10 +161,10 @@ struct DurabilityTests {
         // No blob is half-written: every stored file has the content its name says, and the
         // uploads cut off by the kills left no temporary file once the daemon restarted.
         #expect(try FileManager.default.contentsOfDirectory(atPath: home + "/artifacts/tmp").isEmpty)
-        let blobs = try BlobStore(directory: home + "/artifacts")
+        let blobs = try FolderBlobStore(directory: home + "/artifacts")
         for name in try blobs.storedBlobs() {
             let bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: blobs.path(sha256: name))))
-            #expect(BlobStore.sha256(of: bytes) == name)
+            #expect(Blobs.sha256(of: bytes) == name)
         }
         #expect(!artifacts.isEmpty, "no artifact upload was acknowledged before a kill")
     }
@@ -179,7 +179,7 @@ struct DurabilityTests {
         for try await part in try await client.tracking.downloadArtifact(request) {
             if case .chunk(let chunk)? = part.part { bytes += chunk }
         }
-        return BlobStore.sha256(of: bytes)
+        return Blobs.sha256(of: bytes)
     }
 }
 

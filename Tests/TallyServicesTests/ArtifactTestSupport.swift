@@ -13,7 +13,8 @@ import Testing
 struct ArtifactFixture {
     let directory: String
     let store: Store
-    let blobs: BlobStore
+    /// The folder blob store in `<directory>/artifacts`, or the one `with(blobs:)` was given.
+    let blobs: any BlobStore
     let client: TrackingClient
     /// The experiment made at start.
     let experimentID = "e0000000000000001"
@@ -21,12 +22,13 @@ struct ArtifactFixture {
     let runID = "r0000000000000001"
 
     /// Runs `body` with a new fixture and removes its folder afterwards.
-    static func with<T>(_ body: (ArtifactFixture) async throws -> T) async throws -> T {
+    /// - Parameter blobs: Another blob store than the folder one.
+    static func with<T>(blobs otherBlobs: (any BlobStore)? = nil, _ body: (ArtifactFixture) async throws -> T) async throws -> T {
         let directory = NSTemporaryDirectory() + "tally-artifacts-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let store = try Store(path: directory + "/tally.sqlite")
-        let blobs = try BlobStore(directory: directory + "/artifacts")
+        let blobs = try otherBlobs ?? FolderBlobStore(directory: directory + "/artifacts")
         let provider = TrackingProvider(store: store, blobs: blobs, logger: Logger(label: "tally.test", factory: { _ in SwiftLogNoOpLogHandler() }))
         var router = RPCRouter()
         provider.registerMethods(with: &router)

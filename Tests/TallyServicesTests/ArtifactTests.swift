@@ -16,7 +16,7 @@ struct ArtifactTests {
     func roundTrip() async throws {
         try await Fixture.with { f in
             let content = Fixture.randomBytes(5 * 1024 * 1024 + 123)
-            let sha256 = BlobStore.sha256(of: content)
+            let sha256 = Blobs.sha256(of: content)
             let uploaded = try await f.upload(content, name: "checkpoints/model.pt", metadata: ["framework": "torch"], chunkSize: 300_000)
             #expect(uploaded.sha256 == sha256)
             #expect(uploaded.size == UInt64(content.count))
@@ -87,7 +87,7 @@ struct ArtifactTests {
     func expectedHashMatches() async throws {
         try await Fixture.with { f in
             let content = Fixture.randomBytes(10_000)
-            let sha256 = BlobStore.sha256(of: content)
+            let sha256 = Blobs.sha256(of: content)
             let first = try await f.upload(content, expectedSHA256: sha256)
             #expect(first.sha256 == sha256)
             let second = try await f.upload(content, expectedSHA256: sha256.uppercased())
@@ -473,7 +473,7 @@ struct ArtifactTests {
     func hashMismatch() async throws {
         try await Fixture.with { f in
             let content = Fixture.randomBytes(3 * 1024 * 1024)
-            let wrong = BlobStore.sha256(of: content + [0])
+            let wrong = Blobs.sha256(of: content + [0])
             let error = await Fixture.expectStatus(.dataLoss) { try await f.upload(content, expectedSHA256: wrong) }
             #expect(error?.message.contains(wrong) == true)
             let leftovers = try await f.leftovers()
@@ -571,7 +571,6 @@ struct ArtifactTests {
     func cancelledUpload() async throws {
         try await Fixture.with { f in
             struct GiveUp: Error {}
-            let blobs = f.blobs
             let header = f.header()
             let sawTemporaryFile = try await {
                 do {
@@ -582,7 +581,7 @@ struct ArtifactTests {
                         message.part = .chunk(Fixture.randomBytes(64 * 1024))
                         try await writer.write(message)
                         // Give up once the server is writing the content.
-                        let writing = await Fixture.eventually { (try? blobs.temporaryFiles().isEmpty == false) ?? false }
+                        let writing = await Fixture.eventually { (try? f.temporaryFiles().isEmpty == false) ?? false }
                         #expect(writing)
                         throw GiveUp()
                     }

@@ -18,7 +18,7 @@ struct IngestLifecycleTests {
         let store = try Store(path: directory + "/tally.sqlite")
         defer { try? store.close() }
         let provider = TrackingProvider(
-            store: store, blobs: try BlobStore(directory: directory + "/artifacts"),
+            store: store, blobs: try FolderBlobStore(directory: directory + "/artifacts"),
             logger: Logger(label: "test", factory: { _ in SwiftLogNoOpLogHandler() }))
         var router = RPCRouter()
         provider.registerMethods(with: &router)

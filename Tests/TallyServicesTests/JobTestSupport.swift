@@ -45,7 +45,7 @@ struct CountingExecutor: JobExecutor {
 final class JobHarness: @unchecked Sendable {
     let directory: String
     let store: Store
-    let blobs: BlobStore
+    let blobs: FolderBlobStore
     let provider: ExperimentsProvider
     let client: ExperimentsClient
     let tracking: TrackingClient
@@ -58,7 +58,7 @@ final class JobHarness: @unchecked Sendable {
         self.directory = directory ?? NSTemporaryDirectory() + "tally-jobs-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: self.directory, withIntermediateDirectories: true)
         store = try Store(path: self.directory + "/tally.sqlite")
-        blobs = try BlobStore(directory: self.directory + "/artifacts")
+        blobs = try FolderBlobStore(directory: self.directory + "/artifacts")
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         var executors: [String: any JobExecutor] = [:]

@@ -21,7 +21,7 @@ final class TrackingHarness: @unchecked Sendable {
         directory = NSTemporaryDirectory() + "tally-tracking-" + UUID().uuidString
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try Store(path: directory + "/tally.sqlite")
-        let blobs = try BlobStore(directory: directory + "/artifacts")
+        let blobs = try FolderBlobStore(directory: directory + "/artifacts")
         var logger = Logger(label: "test")
         logger.logLevel = .critical
         var router = RPCRouter()

@@ -15,7 +15,7 @@ struct BlobStoreTests {
     }
 
     /// Writes `content` through a writer, in chunks of `chunkSize`, and returns the pending blob.
-    static func write(_ content: [UInt8], to blobs: BlobStore, chunkSize: Int = 1000) async throws -> BlobStore.PendingBlob {
+    static func write(_ content: [UInt8], to blobs: FolderBlobStore, chunkSize: Int = 1000) async throws -> PendingBlob {
         let writer = try blobs.makeWriter()
         var offset = 0
         while offset < content.count {
@@ -27,7 +27,7 @@ struct BlobStoreTests {
     }
 
     /// Reads a whole blob in chunks of `chunkSize`.
-    static func read(_ blobs: BlobStore, sha256: String, size: Int64, chunkSize: Int) throws -> [[UInt8]] {
+    static func read(_ blobs: FolderBlobStore, sha256: String, size: Int64, chunkSize: Int) throws -> [[UInt8]] {
         let reader = try blobs.makeReader(sha256: sha256, size: size)
         var chunks: [[UInt8]] = []
         while true {
@@ -45,23 +45,23 @@ struct BlobStoreTests {
 
     @Test("SHA-256 hex matches the FIPS 180-2 test vectors")
     func vectors() {
-        #expect(BlobStore.sha256(of: Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
-        #expect(BlobStore.sha256(of: []) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(BlobStore.isSHA256("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"))
-        #expect(!BlobStore.isSHA256("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"))
-        #expect(!BlobStore.isSHA256("abc"))
+        #expect(Blobs.sha256(of: Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(Blobs.sha256(of: []) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+        #expect(Blobs.isSHA256("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"))
+        #expect(!Blobs.isSHA256("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"))
+        #expect(!Blobs.isSHA256("abc"))
     }
 
     @Test("opening creates blobs/sha256 and tmp, and removes stale temporary files")
     func layout() async throws {
         try await withTemporaryDirectory { dir in
             let root = dir + "/artifacts"
-            _ = try BlobStore(directory: root)
+            _ = try FolderBlobStore(directory: root)
             var isDirectory: ObjCBool = false
             #expect(FileManager.default.fileExists(atPath: root + "/blobs/sha256", isDirectory: &isDirectory) && isDirectory.boolValue)
             #expect(FileManager.default.fileExists(atPath: root + "/tmp", isDirectory: &isDirectory) && isDirectory.boolValue)
             FileManager.default.createFile(atPath: root + "/tmp/upload-stale", contents: Data([1, 2, 3]))
-            let reopened = try BlobStore(directory: root)
+            let reopened = try FolderBlobStore(directory: root)
             #expect(try reopened.temporaryFiles().isEmpty)
         }
     }
@@ -69,10 +69,10 @@ struct BlobStoreTests {
     @Test("content is hashed as written and moved to blobs/sha256/ab/<hash>, read-only")
     func writeAndCommit() async throws {
         try await withTemporaryDirectory { dir in
-            let blobs = try BlobStore(directory: dir)
+            let blobs = try FolderBlobStore(directory: dir)
             let content = Self.bytes(10_000)
             let pending = try await Self.write(content, to: blobs, chunkSize: 777)
-            #expect(pending.sha256 == BlobStore.sha256(of: content))
+            #expect(pending.sha256 == Blobs.sha256(of: content))
             #expect(pending.size == 10_000)
             #expect(try blobs.temporaryFiles().count == 1)
             #expect(try blobs.commit(pending))
@@ -89,11 +89,11 @@ struct BlobStoreTests {
     @Test("identical content is stored once; the second temporary file is dropped")
     func deduplicates() async throws {
         try await withTemporaryDirectory { dir in
-            let blobs = try BlobStore(directory: dir)
+            let blobs = try FolderBlobStore(directory: dir)
             let content = Self.bytes(5000)
             #expect(try blobs.commit(try await Self.write(content, to: blobs)))
             #expect(try !blobs.commit(try await Self.write(content, to: blobs, chunkSize: 3)))
-            #expect(try blobs.storedBlobs() == [BlobStore.sha256(of: content)])
+            #expect(try blobs.storedBlobs() == [Blobs.sha256(of: content)])
             #expect(try blobs.temporaryFiles().isEmpty)
         }
     }
@@ -101,9 +101,9 @@ struct BlobStoreTests {
     @Test("a stored blob of the wrong size is replaced by a fresh upload of its content")
     func repairsDamagedBlob() async throws {
         try await withTemporaryDirectory { dir in
-            let blobs = try BlobStore(directory: dir)
+            let blobs = try FolderBlobStore(directory: dir)
             let content = Self.bytes(4096)
-            let sha256 = BlobStore.sha256(of: content)
+            let sha256 = Blobs.sha256(of: content)
             #expect(try blobs.commit(try await Self.write(content, to: blobs)))
             try Self.overwrite(blobs.path(sha256: sha256), with: Array(content.prefix(100)))
             #expect(try blobs.commit(try await Self.write(content, to: blobs)))
@@ -114,8 +114,8 @@ struct BlobStoreTests {
     @Test("discarding a writer, or dropping it unfinished, removes its temporary file")
     func discard() async throws {
         try await withTemporaryDirectory { dir in
-            let blobs = try BlobStore(directory: dir)
-            let writer = try blobs.makeWriter()
+            let blobs = try FolderBlobStore(directory: dir)
+            let writer = try #require(try blobs.makeWriter() as? FolderBlobStore.Writer)
             try writer.write([1, 2, 3])
             #expect(FileManager.default.fileExists(atPath: writer.temporaryPath))
             writer.discard()
@@ -136,7 +136,7 @@ struct BlobStoreTests {
     @Test("reading returns the content in chunks of at most the requested size", arguments: [1, 1000, 4096, 1 << 20])
     func readChunks(chunkSize: Int) async throws {
         try await withTemporaryDirectory { dir in
-            let blobs = try BlobStore(directory: dir)
+            let blobs = try FolderBlobStore(directory: dir)
             let content = Self.bytes(10_001, seed: 7)
             let pending = try await Self.write(content, to: blobs)
             try blobs.commit(pending)
@@ -150,7 +150,7 @@ struct BlobStoreTests {
     @Test("empty content is stored and verified")
     func emptyContent() async throws {
         try await withTemporaryDirectory { dir in
-            let blobs = try BlobStore(directory: dir)
+            let blobs = try FolderBlobStore(directory: dir)
             let pending = try await Self.write([], to: blobs)
             #expect(pending.sha256 == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
             try blobs.commit(pending)
@@ -165,7 +165,7 @@ struct BlobStoreTests {
     @Test("a missing blob, or one of the wrong size, fails with dataLoss before anything is read")
     func missingOrResized() async throws {
         try await withTemporaryDirectory { dir in
-            let blobs = try BlobStore(directory: dir)
+            let blobs = try FolderBlobStore(directory: dir)
             let content = Self.bytes(3000)
             let pending = try await Self.write(content, to: blobs)
             try blobs.commit(pending)
@@ -184,7 +184,7 @@ struct BlobStoreTests {
     @Test("a changed byte fails with dataLoss before the final chunk is returned", arguments: [0, 1500, 2999])
     func corruptedByte(position: Int) async throws {
         try await withTemporaryDirectory { dir in
-            let blobs = try BlobStore(directory: dir)
+            let blobs = try FolderBlobStore(directory: dir)
             var content = Self.bytes(3000, seed: 3)
             let pending = try await Self.write(content, to: blobs)
             try blobs.commit(pending)
@@ -235,10 +235,10 @@ struct BlobStoreTests {
         }
 
         /// A store with one experiment and one running run, and a blob store beside it.
-        static func withArtifactStore(_ body: (Store, BlobStore, _ runID: String) async throws -> Void) async throws {
+        static func withArtifactStore(_ body: (Store, FolderBlobStore, _ runID: String) async throws -> Void) async throws {
             try await withTemporaryDirectory { dir in
                 let store = try Store(path: dir + "/tally.sqlite")
-                let blobs = try BlobStore(directory: dir + "/artifacts")
+                let blobs = try FolderBlobStore(directory: dir + "/artifacts")
                 try await store.pool.write { db in
                     try db.execute(sql: "INSERT INTO experiments (id, name, created_at_ms, updated_at_ms) VALUES ('e1', 'exp', 0, 0)")
                     try db.execute(sql: "INSERT INTO runs (id, experiment_pk, status, started_at_ms) VALUES ('r1', 1, 1, 0)")
@@ -288,8 +288,8 @@ struct BlobStoreTests {
                         blobs: blobs
                     )
                 }
-                let sharedHash = BlobStore.sha256(of: shared)
-                let aloneHash = BlobStore.sha256(of: alone)
+                let sharedHash = Blobs.sha256(of: shared)
+                let aloneHash = Blobs.sha256(of: alone)
                 #expect(try blobs.storedBlobs() == [sharedHash, aloneHash].sorted())
 
                 // Rolled back: the rows come back, and so must the files.
