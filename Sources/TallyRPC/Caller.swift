@@ -22,6 +22,8 @@ public struct Caller: Sendable, Hashable {
     /// The user named by the caller's access token; `nil` on the Unix socket, where the user is
     /// the peer's uid.
     public var tokenUser: String?
+    /// The id of the caller's access token; `nil` on the Unix socket.
+    public var tokenID: String?
 
     /// Creates a caller of the Unix socket: the daemon's user is an admin, anyone else a member.
     public init(uid: UInt32, gid: UInt32, pid: Int32 = 0, isDaemonUser: Bool) {
@@ -31,19 +33,22 @@ public struct Caller: Sendable, Hashable {
         self.isDaemonUser = isDaemonUser
         self.role = isDaemonUser ? .admin : .member
         self.tokenUser = nil
+        self.tokenID = nil
     }
 
     /// Creates the caller an access token stands for.
     /// - Parameters:
     ///   - tokenUser: The token's name.
     ///   - role: The token's role.
-    public init(tokenUser: String, role: Role) {
+    ///   - tokenID: The token's id.
+    public init(tokenUser: String, role: Role, tokenID: String? = nil) {
         self.uid = UInt32.max
         self.gid = UInt32.max
         self.pid = 0
         self.isDaemonUser = false
         self.role = role
         self.tokenUser = tokenUser
+        self.tokenID = tokenID
     }
 
     /// The daemon's own process: in-process calls and calls a service makes to itself.

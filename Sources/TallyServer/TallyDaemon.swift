@@ -181,6 +181,15 @@ public final class TallyDaemon: Service, Sendable {
             }
             return TransportServer(configuration: tcpConfiguration, router: router, logger: logger)
         }
+        // A revoked or expired token loses its open connections at the next reload: at once for a
+        // change made through any daemon of the store, else within the refresh interval.
+        tokens.onReload {
+            let now = Identifiers.nowMs()
+            let error = ConnectionError(code: .unauthenticated, message: "the access token was revoked or has expired")
+            for tcp in tcpTransports {
+                tcp.closeConnections(authenticatedAs: { !tokens.isCurrent($0, nowMs: now) }, error: error)
+            }
+        }
         statsBox.withLock { $0 = [transport.stats] + tcpTransports.map(\.stats) }
         let gateway = try makeGateway(router: router)
         gatewayBox.withLock { $0 = gateway }

@@ -75,18 +75,24 @@ final class RunEventHub: Sendable {
     }
 
     private let hooks = Mutex(Hooks())
+    /// Whether hooks were set: without a relay (one daemon on its store, as on SQLite) every
+    /// publish checks this flag only, and takes no lock.
+    private let hooked = Atomic(false)
 
     /// Sets the relay's hooks.
     func setHooks(_ new: Hooks) {
         hooks.withLock { $0 = new }
+        hooked.store(true, ordering: .releasing)
     }
 
     private func announce(_ runID: String) {
+        guard hooked.load(ordering: .acquiring) else { return }
         hooks.withLock { $0.changed }?(runID)
     }
 
     /// Tells the relay what a new watcher of a run was shown.
     func watching(_ record: RunRecord) {
+        guard hooked.load(ordering: .acquiring) else { return }
         hooks.withLock { $0.watching }?(record)
     }
 

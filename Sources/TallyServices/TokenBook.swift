@@ -46,11 +46,31 @@ public final class TokenBook: Sendable {
         changed.withLock { $0 }?()
     }
 
+    /// Told after every reload (the transports close the connections of tokens no longer valid).
+    private let reloaded = Mutex<(@Sendable () -> Void)?>(nil)
+
+    /// Sets what is told after every reload.
+    package func onReload(_ hook: @escaping @Sendable () -> Void) {
+        reloaded.withLock { $0 = hook }
+    }
+
     /// Reads every token from the store.
     package func reload() async throws {
         let tokens = try await store.accessTokens()
         let table = Dictionary(tokens.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
         byID.withLock { $0 = table }
+        reloaded.withLock { $0 }?()
+    }
+
+    /// Whether a caller may go on: one without a token (the Unix socket), or one whose token is
+    /// still known and not expired.
+    /// - Parameters:
+    ///   - caller: A caller ``authenticate(_:nowMs:)`` returned.
+    ///   - nowMs: The current time, Unix milliseconds.
+    package func isCurrent(_ caller: Caller, nowMs: Int64) -> Bool {
+        guard let id = caller.tokenID else { return true }
+        guard let record = byID.withLock({ $0[id] }) else { return false }
+        return record.expiresAtMs == 0 || nowMs < record.expiresAtMs
     }
 
     /// Reloads every ``refreshInterval`` until ``stop()`` or cancellation; a failed reload is
@@ -117,7 +137,7 @@ public final class TokenBook: Sendable {
         guard let role = Role(name: record.role) else {
             return .failure(RPCError(code: .unauthenticated, message: "the access token \(record.name) has an unknown role"))
         }
-        return .success(Caller(tokenUser: record.name, role: role))
+        return .success(Caller(tokenUser: record.name, role: role, tokenID: id))
     }
 
     // MARK: - Making and reading tokens

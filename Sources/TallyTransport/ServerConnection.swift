@@ -198,6 +198,17 @@ final class ServerConnection: Sendable {
         }
     }
 
+    /// Sends GOAWAY with `error` and closes the connection, cancelling its calls, when it has
+    /// authenticated as a caller for whom `shouldClose` is true (a revoked or expired token).
+    /// - Returns: Whether it closes.
+    func closeIfAuthenticated(as shouldClose: (Caller) -> Bool, error: ConnectionError) -> Bool {
+        let caller = state.withLock { $0.authenticated }
+        guard let caller, shouldClose(caller), !readFailed.exchange(true, ordering: .relaxed) else { return false }
+        logger.notice("closing connection", metadata: ["reason": "\(error.message)", "user": "\(caller.identity)"])
+        goAwayAndClose(error)
+        return true
+    }
+
     /// Closes the connection at once; its calls are cancelled.
     func forceClose() {
         channel.close(promise: nil)

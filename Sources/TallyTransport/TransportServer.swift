@@ -263,6 +263,17 @@ public final class TransportServer: Sendable {
         shutdownContinuation.yield()
     }
 
+    /// Closes, with a GOAWAY carrying `error`, every connection authenticated as a caller for
+    /// whom `shouldClose` is true; their calls are cancelled.
+    /// - Returns: How many connections close.
+    @discardableResult
+    public func closeConnections(authenticatedAs shouldClose: (Caller) -> Bool, error: ConnectionError) -> Int {
+        let connections = state.withLock { Array($0.connections.values) }
+        return connections.reduce(0) { count, connection in
+            count + (connection.closeIfAuthenticated(as: shouldClose, error: error) ? 1 : 0)
+        }
+    }
+
     private func serve(_ channel: any Channel) async {
         if let refusal = await admit(channel) {
             logger.notice("refused connection", metadata: ["reason": "\(refusal)"])

@@ -450,26 +450,11 @@ final class Download {
         self.artifact = artifact
         self.destination = destination
         self.force = force
-        if !force && FileManager.default.fileExists(atPath: destination) {
-            throw ValidationErrorMessage(message: "\(destination) exists; use --force to replace it")
-        }
-        let url = URL(fileURLWithPath: destination)
-        let folder = url.deletingLastPathComponent().path
-        var template = Array("\(folder)/.\(url.lastPathComponent).tally-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
-        guard fd >= 0 else {
-            throw ValidationErrorMessage(message: "cannot create a file in \(folder): \(String(cString: strerror(errno)))")
-        }
-        fchmod(fd, 0o644 & ~Download.umask)
-        temporary = String(cString: template)
+        try DownloadDestination.checkFree(destination, force: force)
+        let (path, fd) = try DownloadDestination.makeFile(for: destination)
+        temporary = path
         handle = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
     }
-
-    static let umask: mode_t = {
-        let mask = Glibc.umask(0o022)
-        _ = Glibc.umask(mask)
-        return mask
-    }()
 
     func write(_ bytes: [UInt8]) throws {
         hasher.update(data: bytes)

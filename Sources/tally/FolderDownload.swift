@@ -22,17 +22,8 @@ final class FolderDownload {
         self.artifact = artifact
         self.destination = destination
         self.force = force
-        if !force && FileManager.default.fileExists(atPath: destination) {
-            throw ValidationErrorMessage(message: "\(destination) exists; use --force to replace it")
-        }
-        let url = URL(fileURLWithPath: destination)
-        let parent = url.deletingLastPathComponent().path
-        var template = Array("\(parent)/.\(url.lastPathComponent).tally-XXXXXX".utf8CString)
-        guard template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) != nil else {
-            throw ValidationErrorMessage(message: "cannot create a folder in \(parent): \(String(cString: strerror(errno)))")
-        }
-        temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
-        chmod(temporary, 0o777 & ~Download.umask)
+        try DownloadDestination.checkFree(destination, force: force)
+        temporary = try DownloadDestination.makeFolder(for: destination)
     }
 
     /// Starts the next file, after checking the previous one.

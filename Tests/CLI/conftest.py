@@ -26,6 +26,10 @@ def tally_bin() -> str:
 
 ENGINE = os.environ.get("TALLY_CLI_ENGINE", "sqlite")
 
+# Clients these tests start journal into a folder of the session's own, never the user's data
+# folder (a test that needs another sets TALLY_JOURNAL itself).
+os.environ.setdefault("TALLY_JOURNAL", tempfile.mkdtemp(prefix="tally-test-journal-"))
+
 
 def postgres_store(root: Path) -> str:
     """The URL of this folder's own database on the test server, created on first use."""

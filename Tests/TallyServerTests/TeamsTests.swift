@@ -149,6 +149,65 @@ struct TeamsTests {
         }
     }
 
+    @Test("revoking a token closes its open connections at once, ending their streams; other tokens' connections go on")
+    func revocationClosesOpenConnections() async throws {
+        try await Self.withTeamDaemon(tls: true) { daemon, certificates, port in
+            let url = "tally+tls://localhost:\(port)"
+            let owner = try await daemon.client()
+            defer { Task { await owner.close() } }
+            var reference = ExperimentRef()
+            reference.ref = .name("watched")
+            var start = StartRunRequest()
+            start.experiment = reference
+            start.createExperiment = true
+            let run = try await owner.tracking.startRun(start)
+
+            let revoked = try await TallyClient.connect(url: url, token: try await Self.token(daemon, "erin", "viewer"), caFile: certificates.caFile, environment: [:])
+            let kept = try await TallyClient.connect(url: url, token: try await Self.token(daemon, "finn", "viewer"), caFile: certificates.caFile, environment: [:])
+            defer {
+                Task {
+                    await revoked.close()
+                    await kept.close()
+                }
+            }
+            var watch = WatchRunRequest()
+            watch.runId = run.id
+            // Bounded, so that a stream the revocation failed to end fails the test instead of hanging it.
+            let events = try await revoked.tracking.watchRun(watch, options: CallOptions(timeout: .seconds(30)))
+            let (snapshotSeen, snapshotContinuation) = AsyncStream.makeStream(of: Void.self)
+            let watching = Task { () -> RPCError? in
+                do {
+                    for try await event in events {
+                        if case .snapshot? = event.event { snapshotContinuation.yield() }
+                    }
+                    return nil
+                } catch let error as RPCError {
+                    return error
+                } catch {
+                    return RPCError(code: .unknown, message: "\(error)")
+                }
+            }
+            var seen = snapshotSeen.makeAsyncIterator()
+            _ = await seen.next()
+            #expect(try await revoked.system.info().version.isEmpty == false)
+
+            var revoke = RevokeTokenRequest()
+            revoke.name = "erin"
+            _ = try await owner.system.revokeToken(revoke)
+            let ended = await watching.value
+            #expect(ended?.code == .unauthenticated || ended?.code == .unavailable, "\(String(describing: ended))")
+            #expect(ended?.code != .deadlineExceeded)
+            #expect(ended?.message.contains("revoked") == true, "\(String(describing: ended))")
+            let after = await Self.refusal { _ = try await revoked.system.info() }
+            #expect(after != nil, "the revoked token's connection still answers")
+
+            // Another token's connection is untouched.
+            var get = GetRunRequest()
+            get.runId = run.id
+            #expect(try await kept.tracking.getRun(get).id == run.id)
+        }
+    }
+
     @Test("an expired token is refused; an unexpired one is not")
     func expiry() async throws {
         let directory = try TestDaemon.makeDirectory()
@@ -165,6 +224,10 @@ struct TeamsTests {
         try await book.reload()
         let caller = try book.authenticate(made.text, nowMs: 4999).get()
         #expect(caller.tokenUser == "dave" && caller.role == .member && !caller.isDaemonUser)
+        // What decides whether its open connections stay, at each reload.
+        #expect(book.isCurrent(caller, nowMs: 4999))
+        #expect(!book.isCurrent(caller, nowMs: 5000))
+        #expect(book.isCurrent(Caller.daemonUser, nowMs: 5000))
         let expired = book.authenticate(made.text, nowMs: 5000)
         guard case .failure(let error) = expired else {
             Issue.record("an expired token was accepted")

@@ -72,9 +72,11 @@ struct SweepEndingResultsTests {
         #expect(try await h.nextTrial(job.id) == nil)
         var request = GetJobRequest()
         request.jobId = job.id
+        // For a second (the driver notices the end within 250 ms; the manager keeps retrying the
+        // end's record for about 2 s), every answer says running, with the best trial.
         let deadline = ContinuousClock.now + .seconds(1)
         var answers = 0
-        while ContinuousClock.now < deadline {
+        while answers == 0 || ContinuousClock.now < deadline {
             let seen = try await h.client.getJob(request)
             #expect(seen.status == .running)
             #expect(seen.results?.sweep?.bestTrialId == trial.id, "answer \(answers): \(seen.results?.sweep?.bestTrialId ?? "no results")")
@@ -82,7 +84,6 @@ struct SweepEndingResultsTests {
             if seen.results?.sweep?.bestTrialId != trial.id { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        #expect(answers > 10)
         try await h.store.pool.write { db in try db.execute(sql: "DROP TRIGGER refuse_job_end") }
     }
 }
