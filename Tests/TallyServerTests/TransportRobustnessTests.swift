@@ -211,7 +211,9 @@ struct TransportRobustnessTests {
 
     @Test("an idle connection gets GOAWAY UNAVAILABLE and is closed; a pinging one and a busy one stay")
     func idleTimeout() async throws {
-        try await withDaemon(limits: ConnectionLimits(idleTimeout: .milliseconds(400))) { daemon in
+        // Pings every 100 ms against a timeout of 800 ms: a loaded machine may stall the test for
+        // most of a timeout without closing the pinging connection.
+        try await withDaemon(limits: ConnectionLimits(idleTimeout: .milliseconds(800))) { daemon in
             let idle = try RawSocket(path: daemon.socketPath)
             _ = try #require(try await idle.handshake())
             let pinging = try RawSocket(path: daemon.socketPath)
@@ -220,16 +222,16 @@ struct TransportRobustnessTests {
             _ = try #require(try await busy.handshake())
             var slow = EchoRequest()
             slow.count = 1
-            slow.delayMs = 1_500
+            slow.delayMs = 2_500
             try busy.send(RawSocket.frame(kind: 2, callID: 1, payload: try callStart("/tally.v1.Diagnostics/EchoStream")))
             try busy.send(RawSocket.frame(kind: 3, flags: 1, callID: 1, payload: slow.serializedBytes()))
 
             // The pinging one outlives several timeouts.
-            for index in 0..<12 {
+            for index in 0..<24 {
                 try pinging.send(RawSocket.frame(kind: 7, callID: 0, payload: [UInt8(index)]))
                 let pong = try #require(try await pinging.readFrame())
                 #expect(pong.kind == 8)
-                try await Task.sleep(for: .milliseconds(150))
+                try await Task.sleep(for: .milliseconds(100))
             }
             // The idle one was told and closed.
             let away = try goAway(try await idle.readFrame())
@@ -237,7 +239,7 @@ struct TransportRobustnessTests {
             #expect(away.message.contains("idle"))
             #expect(await idle.waitForClose())
 
-            // The busy one gets its answer after 1.5 s, far past the timeout.
+            // The busy one gets its answer after 2.5 s, far past the timeout.
             let message = try #require(try await busy.readFrame())
             #expect(message.kind == 3)
             let end = try #require(try await busy.readFrame())
