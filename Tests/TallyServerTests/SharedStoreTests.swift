@@ -76,12 +76,7 @@ struct SharedStoreTests {
                     await watcher.close()
                 }
             }
-            var reference = ExperimentRef()
-            reference.ref = .name("shared")
-            var start = StartRunRequest()
-            start.experiment = reference
-            start.createExperiment = true
-            let run = try await writer.tracking.startRun(start)
+            let run = try await writer.tracking.startRun(inExperiment: "shared")
 
             var watch = WatchRunRequest()
             watch.runId = run.id

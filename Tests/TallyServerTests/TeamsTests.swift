@@ -75,12 +75,7 @@ struct TeamsTests {
             let subject = await client.connection.peerCertificateSubject()
             #expect(subject?.contains("CN=localhost") == true)
 
-            var reference = ExperimentRef()
-            reference.ref = .name("teams")
-            var start = StartRunRequest()
-            start.experiment = reference
-            start.createExperiment = true
-            let run = try await client.tracking.startRun(start)
+            let run = try await client.tracking.startRun(inExperiment: "teams")
             #expect(run.createdBy == "alice")
             var batch = MetricBatch()
             batch.runId = run.id
@@ -96,6 +91,8 @@ struct TeamsTests {
             #expect(stored.createdBy == "alice")
             #expect(stored.metrics.first?.count == 500)
             var getExperiment = GetExperimentRequest()
+            var reference = ExperimentRef()
+            reference.ref = .name("teams")
             getExperiment.experiment = reference
             #expect(try await client.tracking.getExperiment(getExperiment).createdBy == "alice")
 
@@ -155,12 +152,7 @@ struct TeamsTests {
             let url = "tally+tls://localhost:\(port)"
             let owner = try await daemon.client()
             defer { Task { await owner.close() } }
-            var reference = ExperimentRef()
-            reference.ref = .name("watched")
-            var start = StartRunRequest()
-            start.experiment = reference
-            start.createExperiment = true
-            let run = try await owner.tracking.startRun(start)
+            let run = try await owner.tracking.startRun(inExperiment: "watched")
 
             let revoked = try await TallyClient.connect(url: url, token: try await Self.token(daemon, "erin", "viewer"), caFile: certificates.caFile, environment: [:])
             let kept = try await TallyClient.connect(url: url, token: try await Self.token(daemon, "finn", "viewer"), caFile: certificates.caFile, environment: [:])
