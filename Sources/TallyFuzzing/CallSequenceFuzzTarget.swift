@@ -776,7 +776,7 @@ final class FrameConnection {
         if reading { events |= Int16(POLLIN) }
         if outgoingStart < outgoing.count { events |= Int16(POLLOUT) }
         var descriptor = pollfd(fd: fd, events: events, revents: 0)
-        let milliseconds = Int32(clamping: timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = Int32(clamping: timeout.wholeMilliseconds)
         let ready = poll(&descriptor, 1, events == 0 && milliseconds == 0 ? 0 : milliseconds)
         guard ready > 0 else { return }
         if descriptor.revents & Int16(POLLOUT) != 0 || descriptor.revents & Int16(POLLERR | POLLHUP) != 0 {

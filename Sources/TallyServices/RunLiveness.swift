@@ -1,6 +1,7 @@
 import Logging
 import Synchronization
 import TallyProto
+import TallyRPC
 import TallyStore
 
 /// Finds crashed runs: runs whose writer went away without ending them.
@@ -126,9 +127,7 @@ final class RunLiveness: Sendable {
         nowMs: @escaping @Sendable () -> Int64
     ) {
         self.timeout = timeout
-        let components = timeout.components
-        let timeoutMs = components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
-        self.state = Mutex(State(timeoutMs: max(1, timeoutMs)))
+        self.state = Mutex(State(timeoutMs: max(1, timeout.wholeMilliseconds)))
         self.store = store
         self.hub = hub
         self.logger = logger

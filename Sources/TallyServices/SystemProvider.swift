@@ -2,7 +2,7 @@ import Foundation
 public import TallyAPI
 public import TallyProto
 public import TallyRPC
-public import TallyStore
+package import TallyStore
 
 /// Serves `tally.v1.System`: the daemon's information and liveness, and its access tokens.
 public struct SystemProvider: SystemServiceProtocol {
@@ -30,7 +30,7 @@ public struct SystemProvider: SystemServiceProtocol {
         response.protocolVersion = protocolVersion
         response.pid = Int64(ProcessInfo.processInfo.processIdentifier)
         let uptime = ContinuousClock.now - status.startedAt
-        response.uptimeMs = UInt64(max(0, uptime.components.seconds * 1000 + uptime.components.attoseconds / 1_000_000_000_000_000))
+        response.uptimeMs = UInt64(max(0, uptime.wholeMilliseconds))
         response.storePath = status.storePath
         response.artifactPath = status.artifactPath
         response.socketPath = status.socketPath

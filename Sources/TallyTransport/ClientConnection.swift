@@ -153,9 +153,8 @@ public final class ClientConnection: ClientTransport, Sendable {
         let path = configuration.socketPath
         let maxFrame = configuration.maxFrameSize
         let connection: ClientConnection
-        let timeout = configuration.connectTimeout.components
         let bootstrap = ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .connectTimeout(.milliseconds(Int64(timeout.seconds * 1000 + timeout.attoseconds / 1_000_000_000_000_000)))
+            .connectTimeout(.milliseconds(configuration.connectTimeout.wholeMilliseconds))
         @Sendable func initialize(_ channel: any Channel, tls: NIOSSLContext?, host: String?) -> EventLoopFuture<ClientConnection> {
             channel.eventLoop.makeCompletedFuture {
                 let connection = ClientConnection(channel: channel, configuration: configuration, logger: logger)
@@ -653,8 +652,7 @@ final class SocketClientCall: ClientCall {
         var start = CallStart()
         start.method = method.path
         if let timeout = options.timeout {
-            let (seconds, attoseconds) = timeout.components
-            start.timeoutMs = UInt64(max(1, seconds * 1000 + attoseconds / 1_000_000_000_000_000))
+            start.timeoutMs = UInt64(max(1, timeout.wholeMilliseconds))
         }
         start.metadata = options.metadata
         return Frame(kind: .start, callID: id, payload: ServerConnection.buffer(start))
