@@ -183,7 +183,8 @@ public final class TallyDaemon: Service, Sendable {
         }
         // A revoked or expired token loses its open connections at the next reload: at once for a
         // change made through any daemon of the store, else within the refresh interval.
-        tokens.onReload {
+        tokens.onReload { [weak tokens] in
+            guard let tokens else { return }
             let now = Identifiers.nowMs()
             let error = ConnectionError(code: .unauthenticated, message: "the access token was revoked or has expired")
             for tcp in tcpTransports {

@@ -1,9 +1,9 @@
 import Foundation
-public import Logging
+package import Logging
 import Synchronization
 import TallyProto
 import TallyRPC
-public import TallyStore
+package import TallyStore
 
 /// Carries run and job events between daemons that share a store (docs/teams.md, "Several
 /// daemons"): what this daemon's hubs publish is announced on the store's change feed (ids only,
@@ -240,28 +240,22 @@ public final class ChangeRelay: Sendable {
                 return seen
             }
             guard seen?.status != record.status || seen?.progress != record.progressCurrent else { return }
-            var event = JobEvent()
-            event.jobId = record.id
-            event.jobKind = record.kind
-            event.timeMs = Identifiers.nowMs()
+            let event: JobEvent
             switch record.status {
-            case JobRecord.completed:
-                var completed = JobCompleted()
-                if let results = record.results { completed.results = (try? JobResults(serializedBytes: results)) ?? JobResults() }
-                event.event = .completed(completed)
-            case JobRecord.failed:
-                var failed = JobFailed()
-                failed.error = record.error
-                event.event = .failed(failed)
-            case JobRecord.cancelled:
-                event.event = .cancelled(JobCancelled())
-            default:
+            case JobRecord.pending, JobRecord.running:
                 var progress = JobProgress()
                 progress.current = UInt64(max(0, record.progressCurrent))
                 progress.total = UInt64(max(0, record.progressTotal))
                 progress.percentage = record.progressTotal > 0 ? Double(record.progressCurrent) / Double(record.progressTotal) * 100 : 0
                 progress.etaSeconds = -1
-                event.event = .progress(progress)
+                var update = JobEvent()
+                update.jobId = record.id
+                update.jobKind = record.kind
+                update.timeMs = Identifiers.nowMs()
+                update.event = .progress(progress)
+                event = update
+            default:
+                event = .end(of: record, results: record.results.flatMap { try? JobResults(serializedBytes: $0) })
             }
             jobs.publish(event, announce: false)
         } catch {

@@ -72,11 +72,11 @@ final class JobEventHub: Sendable {
 
     /// Told of every job whose event is published here (the ``ChangeRelay`` of a daemon sharing
     /// its store).
-    private let changed = Mutex<(@Sendable (String) -> Void)?>(nil)
+    private let changed = RelayHooks<@Sendable (String) -> Void>()
 
     /// Sets what is told of changed jobs.
     func onChange(_ hook: @escaping @Sendable (String) -> Void) {
-        changed.withLock { $0 = hook }
+        changed.set(hook)
     }
 
     /// Whether any watcher is subscribed.
@@ -87,7 +87,7 @@ final class JobEventHub: Sendable {
     /// Publishes an event; its `seq` is assigned here.
     /// - Parameter announce: Whether other daemons are told (not for what they told this one).
     func publish(_ event: JobEvent, announce: Bool = true) {
-        if announce, !event.jobId.isEmpty { changed.withLock { $0 }?(event.jobId) }
+        if announce, !event.jobId.isEmpty { changed.current?(event.jobId) }
         var event = event
         let wake: [(CheckedContinuation<Published?, Never>, Published)] = state.withLock { state in
             event.seq = state.nextSeq

@@ -168,8 +168,7 @@ final class JobManager: Sendable {
     }
 
     private func leaseEnd(from nowMs: Int64) -> Int64 {
-        let (seconds, attoseconds) = leases.duration.components
-        return nowMs + seconds * 1000 + attoseconds / 1_000_000_000_000_000
+        nowMs + leases.duration.wholeMilliseconds
     }
 
     /// Queues a pending job.
@@ -217,9 +216,6 @@ final class JobManager: Sendable {
         var logger = self.logger
         logger[metadataKey: "job"] = "\(job.id)"
         let context = JobContext(job: job, store: store, hub: hub, logger: logger)
-        // After the end is recorded: until then a reader of the running job sees what the
-        // executor keeps for it (a sweep's results so far).
-        defer { executors[job.kind]?.ended(job) }
         do {
             guard let executor = executors[job.kind] else {
                 throw RPCError(code: .unimplemented, message: "no executor for job kind \(job.kind)")
@@ -243,6 +239,9 @@ final class JobManager: Sendable {
                 await record(job, status: JobRecord.failed, error: message, results: (error as? JobFailure)?.results, logger: logger)
             }
         }
+        // Once the end is recorded: until then a reader of the running job sees what the
+        // executor keeps for it (a sweep's results so far).
+        executors[job.kind]?.ended(job)
         let waiters = state.withLock { state in
             state.running.removeValue(forKey: job.id)
             state.pooled.remove(job.id)
@@ -287,23 +286,7 @@ final class JobManager: Sendable {
         let record = try await Task {
             try await store.finishJob(job.id, status: status, error: error, results: encoded)
         }.value
-        var event = JobEvent()
-        switch record.status {
-        case JobRecord.completed:
-            var completed = JobCompleted()
-            completed.results = results ?? JobResults()
-            event.event = .completed(completed)
-        case JobRecord.failed:
-            var failed = JobFailed()
-            failed.error = record.error
-            event.event = .failed(failed)
-        default:
-            event.event = .cancelled(JobCancelled())
-        }
-        event.jobId = job.id
-        event.jobKind = job.kind
-        event.timeMs = Int64(Date().timeIntervalSince1970 * 1000)
-        hub.publish(event)
+        hub.publish(.end(of: record, results: results))
     }
 
     /// Cancels a job: a queued job ends at once, a running one as soon as it notices.

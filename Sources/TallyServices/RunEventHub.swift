@@ -74,26 +74,20 @@ final class RunEventHub: Sendable {
         var watching: (@Sendable (RunRecord) -> Void)?
     }
 
-    private let hooks = Mutex(Hooks())
-    /// Whether hooks were set: without a relay (one daemon on its store, as on SQLite) every
-    /// publish checks this flag only, and takes no lock.
-    private let hooked = Atomic(false)
+    private let hooks = RelayHooks<Hooks>()
 
     /// Sets the relay's hooks.
     func setHooks(_ new: Hooks) {
-        hooks.withLock { $0 = new }
-        hooked.store(true, ordering: .releasing)
+        hooks.set(new)
     }
 
     private func announce(_ runID: String) {
-        guard hooked.load(ordering: .acquiring) else { return }
-        hooks.withLock { $0.changed }?(runID)
+        hooks.current?.changed?(runID)
     }
 
     /// Tells the relay what a new watcher of a run was shown.
     func watching(_ record: RunRecord) {
-        guard hooked.load(ordering: .acquiring) else { return }
-        hooks.withLock { $0.watching }?(record)
+        hooks.current?.watching?(record)
     }
 
     init(bufferLimit: Int = 4096, pointLimit: Int = 262_144) {
