@@ -1,6 +1,6 @@
 public import Logging
 public import TallyAPI
-public import TallyRPC
+import TallyRPC
 public import TallyTransport
 
 /// A client of the Tally daemon: one connection, typed clients for every service.

@@ -1,9 +1,9 @@
 import Foundation
-public import Logging
+package import Logging
 public import TallyAPI
 import TallyProto
 import TallyRPC
-public import TallyStore
+package import TallyStore
 
 /// Serves `tally.v1.Experiments`: datasets, providers, background jobs and their progress
 /// streams. The methods live in extensions by topic.

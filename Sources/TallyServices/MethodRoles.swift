@@ -1,4 +1,4 @@
-public import TallyAPI
+import TallyAPI
 public import TallyRPC
 
 /// The least role each method needs (docs/teams.md, "Roles"): the one table the router enforces

@@ -1,9 +1,9 @@
 import Crypto
 import Foundation
-public import Logging
+package import Logging
 import Synchronization
 public import TallyRPC
-public import TallyStore
+package import TallyStore
 
 /// The daemon's view of the access tokens (docs/teams.md): made, listed and revoked through the
 /// store, and checked in memory when a TCP client presents one in its HELLO, so that the event

@@ -1,8 +1,8 @@
-public import Logging
+package import Logging
 public import TallyAPI
 import TallyProto
 public import TallyRPC
-public import TallyStore
+package import TallyStore
 
 /// Serves `tally.v1.Tracking` from the store. The methods live in extensions by topic:
 /// experiments, runs, params, metrics, search, artifacts, comparison.
