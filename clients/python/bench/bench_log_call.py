@@ -28,26 +28,17 @@ import time
 from pathlib import Path
 from typing import List, Optional, Tuple
 
+from _daemon import serve
+
 REPO = Path(__file__).resolve().parents[3]
 STRACE_SET = "futex,clock_gettime,gettimeofday"
 
 
 def start_daemon() -> Tuple[subprocess.Popen, str, str]:
     root = tempfile.mkdtemp(prefix="tally-bench-", dir="/tmp")  # short: socket paths are limited
-    socket = os.path.join(root, "run", "tally.sock")
     binary = os.environ.get("TALLY_BIN") or str(REPO / ".build" / "debug" / "tally")
-    proc = subprocess.Popen([binary, "serve", "--log-level", "warning", "--socket", socket,
-                             "--home", os.path.join(root, "home")],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            raise SystemExit(f"the daemon exited early ({proc.wait()})")
-        if line.strip().startswith("artifacts:"):
-            return proc, socket, root
-    raise SystemExit("the daemon did not announce itself")
+    proc, socket, _ = serve(binary, root)
+    return proc, socket, root
 
 
 def empty(metrics: object, step: Optional[int] = None) -> None:

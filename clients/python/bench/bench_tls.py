@@ -23,8 +23,8 @@ threads: what TLS costs the client, whatever the daemon's speed).
 import argparse
 import json
 import os
+import re
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -41,6 +41,7 @@ sys.path.insert(0, str(HERE.parent / "src"))
 import tally  # noqa: E402
 from tally.v1 import tracking_pb2  # noqa: E402
 
+from _daemon import serve  # noqa: E402
 from certs import make_certs  # noqa: E402
 
 TARGET = 0.7
@@ -55,31 +56,16 @@ def metrics_of(step: int) -> Dict[str, float]:
             "grad_norm": 1.0 + (step % 17) * 0.01, "val_loss": 2.4 / (1.0 + x)}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_daemon(binary: str, root: str, certs_dir: str) -> Tuple[subprocess.Popen, str, str, str, str]:
     """The daemon (socket and TLS listener), its socket, its TLS URL, a member token, the CA file."""
     certs = make_certs(certs_dir)
-    sock = os.path.join(root, "run", "tally.sock")
-    port = free_port()
-    proc = subprocess.Popen([binary, "serve", "--log-level", "warning", "--socket", sock,
-                             "--home", os.path.join(root, "home"), "--listen", f"tcp://127.0.0.1:{port}",
-                             "--tls-cert", certs.cert, "--tls-key", certs.key],
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = proc.stdout.readline()
-        if not line:
-            raise SystemExit(f"the daemon exited early ({proc.wait()}); does it have --listen (issue 19)?")
-        if line.strip().startswith("artifacts:"):
-            break
-    else:
-        raise SystemExit("the daemon did not announce itself")
+    # Port 0: the daemon binds a free port and its banner names it.
+    proc, sock, banner = serve(binary, root, ["--listen", "tcp://127.0.0.1:0", "--tls-cert", certs.cert,
+                                              "--tls-key", certs.key], timeout=60)
+    match = re.search(r"listen:\s+tls://127\.0\.0\.1:(\d+)", banner)
+    if match is None:
+        raise SystemExit(f"the daemon names no TLS listener:\n{banner}")
+    port = int(match.group(1))
     env = {k: v for k, v in os.environ.items() if k not in ("TALLY_URL", "TALLY_TOKEN")}
     made = subprocess.run([binary, "tokens", "create", "bench-tls", "--role", "member", "--json", "--socket", sock],
                           capture_output=True, text=True, check=True, env=env, timeout=60)
