@@ -167,16 +167,11 @@ struct TeamsTests {
             // Bounded, so that a stream the revocation failed to end fails the test instead of hanging it.
             let events = try await revoked.tracking.watchRun(watch, options: CallOptions(timeout: .seconds(30)))
             let (snapshotSeen, snapshotContinuation) = AsyncStream.makeStream(of: Void.self)
-            let watching = Task { () -> RPCError? in
-                do {
+            let watching = Task {
+                await Self.refusal {
                     for try await event in events {
                         if case .snapshot? = event.event { snapshotContinuation.yield() }
                     }
-                    return nil
-                } catch let error as RPCError {
-                    return error
-                } catch {
-                    return RPCError(code: .unknown, message: "\(error)")
                 }
             }
             var seen = snapshotSeen.makeAsyncIterator()
