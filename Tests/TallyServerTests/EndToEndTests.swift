@@ -228,6 +228,10 @@ struct EndToEndTests {
             let client = try await daemon.client()
             defer { Task { await client.close() } }
             for round in 0..<10 {
+                // The last round's call has ended on the daemon too: otherwise it and the Info
+                // call below would count 2 before this round's call is sent, and the cancel could
+                // come before the call starts.
+                #expect(try await eventually { try await client.system.info().callsInFlight == 1 }, "round \(round)")
                 let slow = Task {
                     var request = EchoRequest()
                     request.delayMs = 10_000
